@@ -1,0 +1,237 @@
+//! The Worker's front door: authenticate, authorise, limit and decode, then route to the Durable
+//! Object that owns the data. Bad input is answered here, before any object does work.
+
+use crate::directory::{self, DirectoryCommand};
+use crate::http::{call, error_response, json_response, now, Answer, Envelope, Idempotency};
+use crate::sku_object::{self, SkuCommand};
+use futures_util::future::join_all;
+use serde::Serialize;
+use stockline_engine::idempotency::{check_key, fingerprint};
+use stockline_engine::{ChannelSpec, Id, LocationSpec, Movement, SkuSpec};
+use stockline_shared::auth::{authenticate, parse_tokens};
+use stockline_shared::error::decode;
+use stockline_shared::{
+    Action, ApiError, BatchAvailabilityRequest, BatchAvailabilityResponse, Principal, BODY_BYTES_MAX,
+};
+use worker::{Env, Method, Request, Response};
+
+pub async fn handle(req: Request, env: Env) -> Response {
+    let mut response = match route(req, env).await {
+        Ok(response) => response,
+        Err(error) => error_response(error),
+    };
+    let headers = response.headers_mut();
+    let _ = headers.set("access-control-allow-origin", "*");
+    let _ = headers.set("access-control-expose-headers", "content-type");
+    response
+}
+
+fn path_id(value: &str) -> Result<Id, ApiError> {
+    Id::new(value).map_err(|e| ApiError::from(e))
+}
+
+/// What a request is, once its method and path are understood.
+enum Route {
+    Health,
+    Preflight,
+    PutLocation(Id),
+    PutChannel(Id),
+    ListMasterData,
+    PutSku(Id),
+    PostMovement(Id),
+    GetAvailability(Id),
+    PostAvailability,
+}
+
+impl Route {
+    fn parse(method: &Method, path: &str) -> Result<Route, ApiError> {
+        let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
+        let route = match (method, segments.as_slice()) {
+            (Method::Options, _) => Route::Preflight,
+            (Method::Get, ["v1", "health"]) => Route::Health,
+            (Method::Put, ["v1", "locations", id]) => Route::PutLocation(path_id(id)?),
+            (Method::Put, ["v1", "channels", id]) => Route::PutChannel(path_id(id)?),
+            (Method::Get, ["v1", "locations"] | ["v1", "channels"]) => Route::ListMasterData,
+            (Method::Put, ["v1", "skus", sku]) => Route::PutSku(path_id(sku)?),
+            (Method::Post, ["v1", "skus", sku, "movements"]) => Route::PostMovement(path_id(sku)?),
+            (Method::Get, ["v1", "availability", sku]) => Route::GetAvailability(path_id(sku)?),
+            (Method::Post, ["v1", "availability"]) => Route::PostAvailability,
+            (_, ["v1", "locations", _] | ["v1", "channels", _] | ["v1", "skus", _]) => {
+                return Err(ApiError::method_not_allowed(&["PUT"]))
+            }
+            (_, ["v1", "skus", _, "movements"] | ["v1", "availability"]) => {
+                return Err(ApiError::method_not_allowed(&["POST"]))
+            }
+            (_, ["v1", "availability", _]) => return Err(ApiError::method_not_allowed(&["GET"])),
+            _ => return Err(ApiError::not_found("route")),
+        };
+        Ok(route)
+    }
+
+    fn action(&self) -> Action {
+        match self {
+            Route::Health | Route::Preflight | Route::ListMasterData | Route::GetAvailability(_) => Action::Read,
+            Route::PostAvailability => Action::Read,
+            Route::PutLocation(_) | Route::PutChannel(_) | Route::PutSku(_) => Action::WriteMasterData,
+            Route::PostMovement(_) => Action::RecordMovement,
+        }
+    }
+}
+
+fn principal(req: &Request, env: &Env) -> Result<Principal, ApiError> {
+    let config = env
+        .var("STOCKLINE_TOKENS")
+        .map(|v| v.to_string())
+        .or_else(|_| env.secret("STOCKLINE_TOKENS").map(|v| v.to_string()))
+        .map_err(|_| ApiError::internal("no token table is configured (STOCKLINE_TOKENS)"))?;
+    let table = parse_tokens(&config).map_err(ApiError::internal)?;
+    let authorization = req.headers().get("authorization").ok().flatten();
+    authenticate(&table, authorization.as_deref()).cloned().ok_or_else(ApiError::unauthorized)
+}
+
+async fn body(req: &mut Request) -> Result<Vec<u8>, ApiError> {
+    if let Ok(Some(length)) = req.headers().get("content-length") {
+        if length.trim().parse::<u64>().map_or(false, |n| n > BODY_BYTES_MAX as u64) {
+            return Err(ApiError::payload_too_large(BODY_BYTES_MAX));
+        }
+    }
+    let bytes = req.bytes().await.map_err(|e| ApiError::invalid("body", e.to_string()))?;
+    if bytes.len() > BODY_BYTES_MAX {
+        return Err(ApiError::payload_too_large(BODY_BYTES_MAX));
+    }
+    Ok(bytes)
+}
+
+/// The `Idempotency-Key` with a fingerprint over method, path and the canonical JSON body.
+fn idempotency(req: &Request, method: &Method, path: &str, body: &[u8]) -> Result<Option<Idempotency>, ApiError> {
+    let Some(key) = req.headers().get("idempotency-key").ok().flatten() else {
+        return Ok(None);
+    };
+    check_key(&key)?;
+    let canonical = match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(value) => value.to_string().into_bytes(),
+        Err(_) => body.to_vec(),
+    };
+    let print = fingerprint(&[method.as_ref().as_bytes(), path.as_bytes(), &canonical]);
+    Ok(Some(Idempotency { key, fingerprint: format!("{print:016x}") }))
+}
+
+async fn to_sku(env: &Env, sku: &Id, envelope: Envelope<SkuCommand>) -> Result<Answer, ApiError> {
+    let stub = env
+        .durable_object(sku_object::BINDING)
+        .and_then(|ns| ns.get_by_name(sku.as_str()))
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    call(&stub, "/sku", &envelope).await.map_err(|e| ApiError::unavailable(format!("sku `{sku}`: {e}")))
+}
+
+async fn to_directory(env: &Env, envelope: Envelope<DirectoryCommand>) -> Result<Answer, ApiError> {
+    let stub = env
+        .durable_object(directory::BINDING)
+        .and_then(|ns| ns.get_by_name(directory::NAME))
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    call(&stub, "/directory", &envelope).await.map_err(|e| ApiError::unavailable(format!("directory: {e}")))
+}
+
+fn envelope<T: Serialize>(principal: &Principal, idempotency: Option<Idempotency>, command: T) -> Envelope<T> {
+    Envelope { actor: principal.actor(), idempotency, command }
+}
+
+async fn route(mut req: Request, env: Env) -> Result<Response, ApiError> {
+    let method = req.method();
+    let path = req.path();
+    let route = Route::parse(&method, &path)?;
+    match route {
+        Route::Health => return Ok(json_response(200, &serde_json::json!({ "ok": true, "time": now() }))),
+        Route::Preflight => {
+            let mut response = json_response(204, &serde_json::Value::Null);
+            let headers = response.headers_mut();
+            let _ = headers.set("access-control-allow-methods", "GET, POST, PUT, OPTIONS");
+            let _ = headers.set("access-control-allow-headers", "authorization, content-type, idempotency-key");
+            let _ = headers.set("access-control-max-age", "86400");
+            return Ok(response);
+        }
+        _ => {}
+    }
+    let principal = principal(&req, &env)?;
+    let action = route.action();
+    if !action.allowed(principal.role) {
+        return Err(ApiError::forbidden(principal.role.as_str(), action.as_str()));
+    }
+    let bytes = match method {
+        Method::Post | Method::Put => body(&mut req).await?,
+        _ => Vec::new(),
+    };
+    let key = match method {
+        Method::Post | Method::Put => idempotency(&req, &method, &path, &bytes)?,
+        _ => None,
+    };
+    let answer = match route {
+        Route::Health | Route::Preflight => unreachable!("answered above"),
+        Route::PutLocation(id) => {
+            let spec: LocationSpec = decode(&bytes)?;
+            to_directory(&env, envelope(&principal, key, DirectoryCommand::PutLocation { id, spec })).await?
+        }
+        Route::PutChannel(id) => {
+            let spec: ChannelSpec = decode(&bytes)?;
+            to_directory(&env, envelope(&principal, key, DirectoryCommand::PutChannel { id, spec })).await?
+        }
+        Route::ListMasterData => to_directory(&env, envelope(&principal, None, DirectoryCommand::List)).await?,
+        Route::PutSku(sku) => {
+            let spec: SkuSpec = decode(&bytes)?;
+            to_sku(&env, &sku, envelope(&principal, key, SkuCommand::Define { sku: sku.clone(), spec })).await?
+        }
+        Route::PostMovement(sku) => {
+            let movement: Movement = decode(&bytes)?;
+            to_sku(&env, &sku, envelope(&principal, key, SkuCommand::Movement { sku: sku.clone(), movement })).await?
+        }
+        Route::GetAvailability(sku) => {
+            let channel = channel_query(&req)?;
+            to_sku(&env, &sku, envelope(&principal, None, SkuCommand::Availability { sku: sku.clone(), channel }))
+                .await?
+        }
+        Route::PostAvailability => {
+            let request: BatchAvailabilityRequest = decode(&bytes)?;
+            request.validate()?;
+            batch_availability(&env, &principal, request).await?
+        }
+    };
+    Ok(answer.into_response())
+}
+
+fn channel_query(req: &Request) -> Result<Option<Id>, ApiError> {
+    let url = req.url().map_err(|e| ApiError::invalid("url", e.to_string()))?;
+    let mut channel = None;
+    for (name, value) in url.query_pairs() {
+        match name.as_ref() {
+            "channel" => channel = Some(Id::new(value.as_ref()).map_err(ApiError::from)?),
+            other => return Err(ApiError::invalid(other, "unknown query parameter")),
+        }
+    }
+    Ok(channel)
+}
+
+/// Reads every SKU's object in parallel; unknown SKUs are listed under `missing`.
+async fn batch_availability(
+    env: &Env,
+    principal: &Principal,
+    request: BatchAvailabilityRequest,
+) -> Result<Answer, ApiError> {
+    let skus = request.skus.clone();
+    let calls = skus.iter().map(|sku| {
+        let command = SkuCommand::Availability { sku: sku.clone(), channel: request.channel.clone() };
+        to_sku(env, sku, envelope(principal, None, command))
+    });
+    let answers = join_all(calls).await;
+    let mut response = BatchAvailabilityResponse { items: Vec::new(), missing: Vec::new() };
+    for (sku, answer) in skus.into_iter().zip(answers) {
+        let answer = answer?;
+        match answer.status {
+            200 => {
+                response.items.push(serde_json::from_value(answer.body).map_err(|e| ApiError::internal(e.to_string()))?)
+            }
+            404 if answer.body["error"]["details"]["kind"] == "sku" => response.missing.push(sku),
+            _ => return Ok(answer),
+        }
+    }
+    Ok(Answer::ok(200, &response))
+}

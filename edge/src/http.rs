@@ -1,0 +1,90 @@
+//! Response helpers and the internal envelope between the Worker and its Durable Objects.
+
+use serde::{Deserialize, Serialize};
+use stockline_engine::Actor;
+use stockline_shared::ApiError;
+use worker::{Headers, Method, Request, RequestInit, Response, Result};
+
+/// Every internal request carries who asked and, for writes, the idempotency key and fingerprint.
+#[derive(Serialize, Deserialize)]
+pub struct Envelope<T> {
+    pub actor: Actor,
+    pub idempotency: Option<Idempotency>,
+    pub command: T,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Idempotency {
+    pub key: String,
+    /// Hex of the engine's fingerprint over method, path and canonical body.
+    pub fingerprint: String,
+}
+
+/// What a Durable Object answers: the final status and body the Worker passes on.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Answer {
+    pub status: u16,
+    pub body: serde_json::Value,
+}
+
+impl Answer {
+    pub fn ok(status: u16, body: &impl Serialize) -> Answer {
+        Answer { status, body: serde_json::to_value(body).unwrap_or(serde_json::Value::Null) }
+    }
+
+    pub fn error(error: ApiError) -> Answer {
+        Answer { status: error.status, body: serde_json::to_value(&error.body).unwrap_or(serde_json::Value::Null) }
+    }
+
+    pub fn into_response(self) -> Response {
+        json_response(self.status, &self.body)
+    }
+}
+
+impl From<ApiError> for Answer {
+    fn from(error: ApiError) -> Answer {
+        Answer::error(error)
+    }
+}
+
+pub fn json_response(status: u16, body: &impl Serialize) -> Response {
+    match Response::from_json(body) {
+        Ok(response) => {
+            let mut response = response.with_status(status);
+            let _ = response.headers_mut().set("cache-control", "no-store");
+            response
+        }
+        Err(_) => Response::error("internal error", 500).expect("500 is a valid error status"),
+    }
+}
+
+pub fn error_response(error: ApiError) -> Response {
+    json_response(error.status, &error.body)
+}
+
+/// Sends an envelope to a Durable Object stub and reads its answer.
+pub async fn call<T: Serialize>(stub: &worker::Stub, path: &str, envelope: &Envelope<T>) -> Result<Answer> {
+    let body = serde_json::to_string(envelope)?;
+    let headers = Headers::new();
+    headers.set("content-type", "application/json")?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post).with_headers(headers).with_body(Some(body.into()));
+    let request = Request::new_with_init(&format!("https://internal{path}"), &init)?;
+    let mut response = stub.fetch_with_request(request).await?;
+    let bytes = response.bytes().await?;
+    let body = serde_json::from_slice(&bytes).map_err(|e| {
+        let text = String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned();
+        worker::Error::RustError(format!("object answered {} `{text}`: {e}", response.status_code()))
+    })?;
+    Ok(Answer { status: response.status_code(), body })
+}
+
+pub async fn read_envelope<T: serde::de::DeserializeOwned>(req: &mut Request) -> Result<Envelope<T>> {
+    let bytes = req.bytes().await?;
+    serde_json::from_slice(&bytes).map_err(|e| worker::Error::RustError(format!("envelope: {e}")))
+}
+
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    let ms = js_sys::Date::now() as i64;
+    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}

@@ -1,0 +1,18 @@
+//! The edge: a thin adapter. Decode and authorise in the Worker, route to the Durable Object that
+//! owns the data, let the engine decide there, persist, answer. See ARCHITECTURE.md.
+
+mod api;
+mod directory;
+mod http;
+mod sku_object;
+mod store;
+
+pub use directory::Directory;
+pub use sku_object::SkuLedger;
+
+use worker::{event, Context, Env, Request, Response, Result};
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    Ok(api::handle(req, env).await)
+}

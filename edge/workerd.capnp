@@ -1,0 +1,34 @@
+# Runs the built worker (edge/build) directly in workerd: the local run and every edge test use it.
+# The xtask passes the listening addresses (--socket-addr) and the directories (--directory-path).
+using Workerd = import "/workerd/workerd.capnp";
+
+const config :Workerd.Config = (
+  services = [
+    (name = "main", worker = .stockline),
+    (name = "do-storage", disk = (writable = true)),
+    (name = "web", disk = (writable = false)),
+  ],
+  sockets = [
+    (name = "http", address = "127.0.0.1:8787", http = (), service = "main"),
+    (name = "web", address = "127.0.0.1:8788", http = (), service = "web"),
+  ],
+);
+
+const stockline :Workerd.Worker = (
+  compatibilityDate = "2026-11-01",
+  modules = [
+    (name = "index.js", esModule = embed "build/index.js"),
+    (name = "index_bg.wasm", wasm = embed "build/index_bg.wasm"),
+  ],
+  durableObjectNamespaces = [
+    (className = "SkuLedger", uniqueKey = "stockline-sku-ledger-v1", enableSql = true),
+    (className = "Directory", uniqueKey = "stockline-directory-v1", enableSql = true),
+  ],
+  durableObjectStorage = (localDisk = "do-storage"),
+  bindings = [
+    (name = "SKU_LEDGER", durableObjectNamespace = "SkuLedger"),
+    (name = "DIRECTORY", durableObjectNamespace = "Directory"),
+    # Local development tokens only; a deployment sets STOCKLINE_TOKENS as a secret.
+    (name = "STOCKLINE_TOKENS", text = "[{\"token\":\"dev-storefront\",\"role\":\"storefront\",\"subject\":\"dev-storefront\"},{\"token\":\"dev-warehouse\",\"role\":\"warehouse\",\"subject\":\"dev-warehouse\"},{\"token\":\"dev-buyer\",\"role\":\"buyer\",\"subject\":\"dev-buyer\"},{\"token\":\"dev-approver\",\"role\":\"approver\",\"subject\":\"dev-approver\"},{\"token\":\"dev-admin\",\"role\":\"admin\",\"subject\":\"dev-admin\"}]"),
+  ],
+);

@@ -1,0 +1,21 @@
+//! Stockline's domain core. Sans-IO and deterministic: no clock, storage, network or randomness;
+//! time, ids and the caller come in as arguments. See ARCHITECTURE.md.
+
+pub mod catalog;
+pub mod error;
+pub mod hold;
+pub mod idempotency;
+pub mod ids;
+pub mod ledger;
+pub mod limits;
+pub mod position;
+
+pub use catalog::{Catalog, Channel, ChannelSpec, Location, LocationKind, LocationSpec};
+pub use error::{EngineError, HoldStatus, Shortage};
+pub use hold::{Allocation, Hold, HoldLine, HoldLineRequest, HoldRequest};
+pub use ids::Id;
+pub use ledger::{
+    Actor, Availability, CountException, Ctx, Effect, Entry, Event, LedgerSnapshot, LocationAvailability, Movement,
+    MovementKind, MovementOutcome, Role, SkuLedger, SkuPolicy, SkuSpec,
+};
+pub use position::{channel_available, Bucket, Position};

@@ -1,0 +1,38 @@
+//! Every bound the engine keeps, in one place (TigerStyle: put a limit on everything).
+//!
+//! Requests outside these limits are rejected with a typed error before any state changes;
+//! state that would leave them is an invariant violation and trips an assertion.
+
+/// Largest magnitude any stored quantity may reach: JSON numbers and SQLite integers in
+/// JavaScript hosts stay exact up to 2^53 − 1.
+pub const QTY_STORED_MAX: i64 = (1_i64 << 53) - 1;
+/// Largest quantity a single request line may carry.
+pub const QTY_REQUEST_MAX: i64 = 1_000_000_000;
+/// Lines in one reservation (all SKUs together), SKUs in one batch read.
+pub const LINES_MAX: usize = 100;
+/// Locations a catalog may hold.
+pub const LOCATIONS_MAX: usize = 1_024;
+/// Channels a catalog may hold.
+pub const CHANNELS_MAX: usize = 1_024;
+/// Holds (pending, or committed with units still allocated) one SKU may carry at once.
+pub const OPEN_HOLDS_MAX: usize = 65_536;
+/// Resolved holds whose final status one SKU remembers, oldest forgotten first.
+pub const RESOLVED_REMEMBERED_MAX: usize = 65_536;
+/// Reservation time-to-live bounds.
+pub const TTL_SECONDS_MIN: u32 = 1;
+pub const TTL_SECONDS_MAX: u32 = 86_400;
+pub const TTL_SECONDS_DEFAULT: u32 = 900;
+/// Length bounds for ids (`[A-Za-z0-9._:-]{1,64}`).
+pub const ID_LENGTH_MAX: usize = 64;
+/// Length bound for names, reasons and references.
+pub const TEXT_LENGTH_MAX: usize = 256;
+/// On-hand history points kept per location for counts taken at an earlier version.
+pub const COUNT_HISTORY_POINTS_MAX: usize = 1_024;
+/// Open count exceptions one SKU keeps for people to resolve.
+pub const EXCEPTIONS_OPEN_MAX: usize = 1_024;
+/// Open inbound expectations (purchase orders, transfers) per SKU.
+pub const EXPECTATIONS_MAX: usize = 16_384;
+/// Idempotency records are kept at least this long.
+pub const IDEMPOTENCY_RETENTION_SECONDS: i64 = 24 * 60 * 60;
+/// Priority bounds for locations (lower ships first).
+pub const PRIORITY_ABS_MAX: i64 = 1_000_000;

@@ -1,0 +1,105 @@
+//! Roles and what each may do. Tokens are configured by the host; this is the policy.
+
+use serde::{Deserialize, Serialize};
+use stockline_engine::{Actor, Role};
+
+/// Who a bearer token stands for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Principal {
+    pub token: String,
+    pub role: Role,
+    pub subject: String,
+}
+
+impl Principal {
+    pub fn actor(&self) -> Actor {
+        Actor { subject: self.subject.clone(), role: self.role }
+    }
+}
+
+/// Parses the host's token table: JSON `[{"token", "role", "subject"}]`.
+pub fn parse_tokens(config: &str) -> Result<Vec<Principal>, String> {
+    let principals: Vec<Principal> = serde_json::from_str(config).map_err(|e| format!("token table: {e}"))?;
+    if principals.iter().any(|p| p.role == Role::System) {
+        return Err("token table: role `system` is the host's own".to_string());
+    }
+    Ok(principals)
+}
+
+pub fn authenticate<'a>(principals: &'a [Principal], authorization: Option<&str>) -> Option<&'a Principal> {
+    let token = authorization?.strip_prefix("Bearer ")?.trim();
+    if token.is_empty() {
+        return None;
+    }
+    principals.iter().find(|p| constant_time_eq(p.token.as_bytes(), token.as_bytes()))
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Everything the API lets someone do, by the role it needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Read,
+    WriteMasterData,
+    RecordMovement,
+    Reserve,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Read => "read",
+            Action::WriteMasterData => "write master data",
+            Action::RecordMovement => "record movements",
+            Action::Reserve => "reserve stock",
+        }
+    }
+
+    pub fn allowed(self, role: Role) -> bool {
+        match (self, role) {
+            (_, Role::Admin) => true,
+            (_, Role::System) => false,
+            (Action::Read, _) => true,
+            (Action::WriteMasterData, _) => false,
+            (Action::RecordMovement, Role::Warehouse) => true,
+            (Action::Reserve, Role::Storefront) => true,
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles() {
+        let table = [
+            (Action::Read, Role::Storefront, true),
+            (Action::Read, Role::Buyer, true),
+            (Action::WriteMasterData, Role::Admin, true),
+            (Action::WriteMasterData, Role::Warehouse, false),
+            (Action::RecordMovement, Role::Warehouse, true),
+            (Action::RecordMovement, Role::Storefront, false),
+            (Action::Reserve, Role::Storefront, true),
+            (Action::Reserve, Role::Warehouse, false),
+            (Action::Reserve, Role::Admin, true),
+        ];
+        for (action, role, expected) in table {
+            assert_eq!(action.allowed(role), expected, "{action:?} by {role:?}");
+        }
+    }
+
+    #[test]
+    fn tokens() {
+        let table =
+            parse_tokens(r#"[{"token":"dev-admin","role":"admin","subject":"dev-admin"}]"#).expect("valid table");
+        assert_eq!(authenticate(&table, Some("Bearer dev-admin")).map(|p| p.role), Some(Role::Admin));
+        assert!(authenticate(&table, Some("Bearer dev-admi")).is_none());
+        assert!(authenticate(&table, Some("dev-admin")).is_none());
+        assert!(authenticate(&table, None).is_none());
+        assert!(parse_tokens(r#"[{"token":"x","role":"system","subject":"x"}]"#).is_err());
+    }
+}

@@ -1,0 +1,13 @@
+//! The wire contract of ../shared/API.md as Rust types, used by the edge (server) and the web app
+//! (client). Engine types whose JSON already is the contract's are re-exported, not copied.
+
+pub mod auth;
+pub mod error;
+pub mod wire;
+
+pub use auth::{Action, Principal};
+pub use error::{ApiError, ErrorBody, ErrorDetail};
+pub use wire::*;
+
+/// Request bodies over this size get 413 `payload_too_large`.
+pub const BODY_BYTES_MAX: usize = 1024 * 1024;
