@@ -6,12 +6,20 @@ const config :Workerd.Config = (
   services = [
     (name = "main", worker = .stockline),
     (name = "do-storage", disk = (writable = true)),
-    (name = "web", disk = (writable = false)),
+    (name = "web", worker = .web),
+    (name = "web-files", disk = (writable = false)),
   ],
   sockets = [
     (name = "http", address = "127.0.0.1:8787", http = (), service = "main"),
     (name = "web", address = "127.0.0.1:8788", http = (), service = "web"),
   ],
+);
+
+# The web app's static files, with content types (../web/serve.mjs).
+const web :Workerd.Worker = (
+  compatibilityDate = "2026-11-01",
+  modules = [(name = "serve.mjs", esModule = embed "../web/serve.mjs")],
+  bindings = [(name = "files", service = "web-files")],
 );
 
 const stockline :Workerd.Worker = (

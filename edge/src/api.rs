@@ -143,7 +143,7 @@ async fn route(mut req: Request, env: Env) -> Result<Response, ApiError> {
     match route {
         Route::Health => return Ok(json_response(200, &serde_json::json!({ "ok": true, "time": now() }))),
         Route::Preflight => {
-            let mut response = json_response(204, &serde_json::Value::Null);
+            let mut response = Response::empty().map_err(|e| ApiError::internal(e.to_string()))?.with_status(204);
             let headers = response.headers_mut();
             let _ = headers.set("access-control-allow-methods", "GET, POST, PUT, OPTIONS");
             let _ = headers.set("access-control-allow-headers", "authorization, content-type, idempotency-key");

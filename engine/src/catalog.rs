@@ -4,10 +4,9 @@
 //! the life of a catalog; positions are kept in vectors indexed by slot.
 
 use crate::error::EngineError;
-use crate::ids::{check_text, Id};
+use crate::ids::{check_text, Id, IdMap};
 use crate::limits::{CHANNELS_MAX, LOCATIONS_MAX, PRIORITY_ABS_MAX, QTY_STORED_MAX};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -70,11 +69,11 @@ pub struct ChannelView {
 #[serde(from = "CatalogData", into = "CatalogData")]
 pub struct Catalog {
     locations: Vec<Location>,
-    slot_by_id: HashMap<Id, u32>,
+    slot_by_id: IdMap<u32>,
     /// All slots in shipping order: priority ascending, then id.
     ordered_slots: Vec<u32>,
     channels: Vec<ChannelView>,
-    channel_by_id: HashMap<Id, usize>,
+    channel_by_id: IdMap<usize>,
     /// Grows by one with every change, so hosts can tell a stale copy.
     version: u64,
 }

@@ -8,13 +8,13 @@
 use crate::catalog::Catalog;
 use crate::error::{EngineError, HoldStatus, Shortage};
 use crate::hold::{Allocation, Hold, HoldLine, HoldRequest};
-use crate::ids::{check_text, Id};
+use crate::ids::{check_text, Id, IdMap};
 use crate::limits::*;
 use crate::position::{channel_available, Bucket, Position};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -284,12 +284,12 @@ pub struct SkuLedger {
     positions: Vec<Position>,
     history: Vec<OnHandHistory>,
     /// Open holds: pending, or committed with units still allocated.
-    holds: HashMap<Id, Hold>,
+    holds: IdMap<Hold>,
     /// Pending holds by expiry, for the next alarm and for expiring in order.
     expiry_index: BTreeSet<(i64, Id)>,
     pending_count: usize,
     /// Final statuses of recently resolved holds, oldest first.
-    resolved: HashMap<Id, HoldStatus>,
+    resolved: IdMap<HoldStatus>,
     resolved_order: VecDeque<Id>,
     /// Units still expected per (location, reference).
     expected: BTreeMap<(Id, String), i64>,
@@ -330,10 +330,10 @@ impl SkuLedger {
             version: 0,
             positions: Vec::new(),
             history: Vec::new(),
-            holds: HashMap::new(),
+            holds: IdMap::default(),
             expiry_index: BTreeSet::new(),
             pending_count: 0,
-            resolved: HashMap::new(),
+            resolved: IdMap::default(),
             resolved_order: VecDeque::new(),
             expected: BTreeMap::new(),
             exceptions: VecDeque::new(),
@@ -971,14 +971,14 @@ impl SkuLedger {
     }
 
     fn retire(&mut self, id: &Id, status: HoldStatus) {
-        self.holds.remove(id);
+        let id = self.holds.remove_entry(id).map_or_else(|| id.clone(), |(id, _)| id);
         if self.resolved_order.len() == RESOLVED_REMEMBERED_MAX {
             if let Some(oldest) = self.resolved_order.pop_front() {
                 self.resolved.remove(&oldest);
             }
         }
         self.resolved.insert(id.clone(), status);
-        self.resolved_order.push_back(id.clone());
+        self.resolved_order.push_back(id);
     }
 
     /// Rebuilds a ledger from its entries alone.
@@ -1012,15 +1012,21 @@ impl SkuLedger {
     /// The contract's availability answer for this SKU.
     pub fn availability(&self, catalog: &Catalog, channel: Option<&str>) -> Result<Availability, EngineError> {
         let policy = self.policy_or_not_found()?;
-        let slots = match channel {
-            Some(id) => &catalog.channel_or_not_found(id)?.slots[..],
-            None => catalog.ordered_slots(),
+        let view = match channel {
+            Some(id) => Some(catalog.channel_or_not_found(id)?),
+            None => None,
+        };
+        let (slots, buffer, cap, stop_below) = match view {
+            Some(view) => (&view.slots[..], view.channel.buffer, view.channel.cap, view.channel.stop_below),
+            None => (catalog.ordered_slots(), 0, None, None),
         };
         let mut total = Position::default();
+        let mut sum_available = 0;
         let mut locations = Vec::with_capacity(slots.len());
         for &slot in slots {
             let p = self.position(slot);
             total.add(&p);
+            sum_available += p.available();
             locations.push(LocationAvailability {
                 location: catalog.location(slot).id.clone(),
                 available: p.available(),
@@ -1035,8 +1041,8 @@ impl SkuLedger {
         }
         Ok(Availability {
             sku: self.sku.clone(),
-            channel: channel.map(|c| Id::new(c).expect("a channel found in the catalog has a valid id")),
-            available: self.available_to_promise(catalog, channel)?,
+            channel: view.map(|view| view.channel.id.clone()),
+            available: channel_available(sum_available, policy.safety_stock, buffer, cap, stop_below),
             on_hand: total.on_hand,
             reserved: total.reserved,
             allocated: total.allocated,

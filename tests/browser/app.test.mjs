@@ -1,0 +1,63 @@
+// The web app against the real worker in real Chromium: look up a SKU, go offline, reload, and
+// the app still shows the SKU from its service-worker-cached shell and IndexedDB.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { startStockline, launchBrowser, root } from './harness.mjs';
+
+const shots = join(root, 'target/screenshots');
+let stockline;
+let browser;
+
+before(async () => {
+  mkdirSync(shots, { recursive: true });
+  stockline = await startStockline();
+  await stockline.call('PUT', '/v1/locations/wh-1', 'dev-admin', { name: 'Main', kind: 'warehouse', region: 'eu', priority: 1 });
+  await stockline.call('PUT', '/v1/locations/st-1', 'dev-admin', { name: 'Shop', kind: 'store', region: 'eu', priority: 2 });
+  await stockline.call('PUT', '/v1/skus/MUG-1', 'dev-admin', { name: 'Mug', safety_stock: 1 });
+  await stockline.call('POST', '/v1/skus/MUG-1/movements', 'dev-warehouse', { kind: 'receive', location: 'wh-1', qty: 12 });
+  await stockline.call('POST', '/v1/skus/MUG-1/movements', 'dev-warehouse', { kind: 'receive', location: 'st-1', qty: 5 });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await stockline?.stop();
+});
+
+test('looks up a SKU, then shows it offline after a reload', async () => {
+  const page = await browser.context.newPage();
+  await page.goto(stockline.app);
+  await page.getByTestId('token').fill('dev-warehouse');
+  await page.getByTestId('sign-in').click();
+  await page.getByTestId('sku-input').fill('MUG-1');
+  await page.getByTestId('sku-input').press('Enter');
+  await page.getByTestId('card-sku').filter({ hasText: 'MUG-1' }).waitFor();
+  assert.equal(await page.getByTestId('on-hand').textContent(), '17');
+  assert.equal(await page.getByTestId('available').textContent(), '16');
+  await page.screenshot({ path: join(shots, 'lookup-online.png') });
+
+  // The service worker must control the page before the shell can load offline.
+  await page.evaluate(() => navigator.serviceWorker.ready);
+  await page.reload();
+  await page.getByTestId('card-sku').filter({ hasText: 'MUG-1' }).waitFor();
+
+  await browser.context.setOffline(true);
+  await page.reload();
+  await page.getByTestId('card-sku').filter({ hasText: 'MUG-1' }).waitFor({ timeout: 10_000 });
+  assert.equal(await page.getByTestId('on-hand').textContent(), '17');
+  await page.getByTestId('saved-badge').waitFor();
+  assert.equal(await page.getByTestId('network').textContent(), 'Offline');
+  await page.screenshot({ path: join(shots, 'lookup-offline.png') });
+  await browser.context.setOffline(false);
+});
+
+test('an unknown SKU says so and changes nothing', async () => {
+  const page = await browser.context.newPage();
+  await page.goto(stockline.app);
+  await page.getByTestId('sku-input').fill('NOPE-1');
+  await page.getByTestId('lookup').click();
+  await page.getByTestId('message').filter({ hasText: 'not_found' }).waitFor();
+  assert.equal(await page.getByTestId('stock-card').count(), 0);
+});

