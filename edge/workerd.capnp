@@ -31,11 +31,13 @@ const stockline :Workerd.Worker = (
   durableObjectNamespaces = [
     (className = "SkuLedger", uniqueKey = "stockline-sku-ledger-v1", enableSql = true),
     (className = "Directory", uniqueKey = "stockline-directory-v1", enableSql = true),
+    (className = "ReservationCoordinator", uniqueKey = "stockline-coordinator-v1", enableSql = true),
   ],
   durableObjectStorage = (localDisk = "do-storage"),
   bindings = [
     (name = "SKU_LEDGER", durableObjectNamespace = "SkuLedger"),
     (name = "DIRECTORY", durableObjectNamespace = "Directory"),
+    (name = "COORDINATOR", durableObjectNamespace = "ReservationCoordinator"),
     # Local development tokens only; a deployment sets STOCKLINE_TOKENS as a secret.
     (name = "STOCKLINE_TOKENS", text = "[{\"token\":\"dev-storefront\",\"role\":\"storefront\",\"subject\":\"dev-storefront\"},{\"token\":\"dev-warehouse\",\"role\":\"warehouse\",\"subject\":\"dev-warehouse\"},{\"token\":\"dev-buyer\",\"role\":\"buyer\",\"subject\":\"dev-buyer\"},{\"token\":\"dev-approver\",\"role\":\"approver\",\"subject\":\"dev-approver\"},{\"token\":\"dev-admin\",\"role\":\"admin\",\"subject\":\"dev-admin\"}]"),
   ],

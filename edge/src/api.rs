@@ -1,13 +1,15 @@
 //! The Worker's front door: authenticate, authorise, limit and decode, then route to the Durable
 //! Object that owns the data. Bad input is answered here, before any object does work.
 
+use crate::coordinator::{self, CoordinatorCommand};
 use crate::directory::{self, DirectoryCommand};
 use crate::http::{call, error_response, json_response, now, Answer, Envelope, Idempotency};
+use crate::ids;
 use crate::sku_object::{self, SkuCommand};
 use futures_util::future::join_all;
 use serde::Serialize;
 use stockline_engine::idempotency::{check_key, fingerprint};
-use stockline_engine::{ChannelSpec, Id, LocationSpec, Movement, SkuSpec};
+use stockline_engine::{ChannelSpec, CommitRequest, Id, LocationSpec, Movement, ReservationRequest, SkuSpec};
 use stockline_shared::auth::{authenticate, parse_tokens};
 use stockline_shared::error::decode;
 use stockline_shared::{
@@ -41,6 +43,10 @@ enum Route {
     PostMovement(Id),
     GetAvailability(Id),
     PostAvailability,
+    PostReservation,
+    GetReservation(Id),
+    CommitReservation(Id),
+    ReleaseReservation(Id),
 }
 
 impl Route {
@@ -56,6 +62,14 @@ impl Route {
             (Method::Post, ["v1", "skus", sku, "movements"]) => Route::PostMovement(path_id(sku)?),
             (Method::Get, ["v1", "availability", sku]) => Route::GetAvailability(path_id(sku)?),
             (Method::Post, ["v1", "availability"]) => Route::PostAvailability,
+            (Method::Post, ["v1", "reservations"]) => Route::PostReservation,
+            (Method::Get, ["v1", "reservations", id]) => Route::GetReservation(path_id(id)?),
+            (Method::Post, ["v1", "reservations", id, "commit"]) => Route::CommitReservation(path_id(id)?),
+            (Method::Post, ["v1", "reservations", id, "release"]) => Route::ReleaseReservation(path_id(id)?),
+            (_, ["v1", "reservations"] | ["v1", "reservations", _, "commit" | "release"]) => {
+                return Err(ApiError::method_not_allowed(&["POST"]))
+            }
+            (_, ["v1", "reservations", _]) => return Err(ApiError::method_not_allowed(&["GET"])),
             (_, ["v1", "locations", _] | ["v1", "channels", _] | ["v1", "skus", _]) => {
                 return Err(ApiError::method_not_allowed(&["PUT"]))
             }
@@ -71,7 +85,8 @@ impl Route {
     fn action(&self) -> Action {
         match self {
             Route::Health | Route::Preflight | Route::ListMasterData | Route::GetAvailability(_) => Action::Read,
-            Route::PostAvailability => Action::Read,
+            Route::PostAvailability | Route::GetReservation(_) => Action::Read,
+            Route::PostReservation | Route::CommitReservation(_) | Route::ReleaseReservation(_) => Action::Reserve,
             Route::PutLocation(_) | Route::PutChannel(_) | Route::PutSku(_) => Action::WriteMasterData,
             Route::PostMovement(_) => Action::RecordMovement,
         }
@@ -122,6 +137,38 @@ async fn to_sku(env: &Env, sku: &Id, envelope: Envelope<SkuCommand>) -> Result<A
         .and_then(|ns| ns.get_by_name(sku.as_str()))
         .map_err(|e| ApiError::internal(e.to_string()))?;
     call(&stub, "/sku", &envelope).await.map_err(|e| ApiError::unavailable(format!("sku `{sku}`: {e}")))
+}
+
+async fn to_shard(env: &Env, shard: u32, envelope: Envelope<CoordinatorCommand>) -> Result<Answer, ApiError> {
+    let stub = env
+        .durable_object(coordinator::BINDING)
+        .and_then(|ns| ns.get_by_name(&coordinator::shard_name(shard)))
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    call(&stub, "/coordinator", &envelope).await.map_err(|e| ApiError::unavailable(format!("coordinator: {e}")))
+}
+
+/// Sends a reservation command to the object its id names: a SKU ledger or a coordinator shard.
+async fn to_owner(
+    env: &Env,
+    id: &Id,
+    principal: &Principal,
+    key: Option<Idempotency>,
+    sku_command: SkuCommand,
+    coordinator_command: CoordinatorCommand,
+) -> Result<Answer, ApiError> {
+    match ids::owner(id.as_str()) {
+        Some(ids::Owner::Sku(object)) => {
+            let stub = env
+                .durable_object(sku_object::BINDING)
+                .and_then(|ns| ns.id_from_string(&object).and_then(|id| id.get_stub()))
+                .map_err(|_| ApiError::not_found("reservation"))?;
+            call(&stub, "/sku", &envelope(principal, key, sku_command))
+                .await
+                .map_err(|e| ApiError::unavailable(format!("reservation `{id}`: {e}")))
+        }
+        Some(ids::Owner::Shard(shard)) => to_shard(env, shard, envelope(principal, key, coordinator_command)).await,
+        None => Err(ApiError::not_found("reservation")),
+    }
 }
 
 async fn to_directory(env: &Env, envelope: Envelope<DirectoryCommand>) -> Result<Answer, ApiError> {
@@ -193,6 +240,51 @@ async fn route(mut req: Request, env: Env) -> Result<Response, ApiError> {
             let request: BatchAvailabilityRequest = decode(&bytes)?;
             request.validate()?;
             batch_availability(&env, &principal, request).await?
+        }
+        Route::PostReservation => {
+            let request: ReservationRequest = decode(&bytes)?;
+            request.validate()?;
+            let skus = request.skus();
+            if let [sku] = skus.as_slice() {
+                let object = env
+                    .durable_object(sku_object::BINDING)
+                    .and_then(|ns| ns.id_from_name(sku.as_str()).map(|id| id.to_string()))
+                    .map_err(|e| ApiError::internal(e.to_string()))?;
+                let id = ids::single_sku(&object).ok_or_else(|| ApiError::internal("object id is not 32 bytes"))?;
+                let command = SkuCommand::Reserve { sku: sku.clone(), id, request };
+                to_sku(&env, sku, envelope(&principal, key, command)).await?
+            } else {
+                let shard = ids::shard_for(key.as_ref().map(|k| k.key.as_str()));
+                let command = CoordinatorCommand::Reserve { id: ids::multi_sku(shard), request };
+                to_shard(&env, shard, envelope(&principal, key, command)).await?
+            }
+        }
+        Route::GetReservation(id) => {
+            to_owner(
+                &env,
+                &id,
+                &principal,
+                None,
+                SkuCommand::Get { id: id.clone() },
+                CoordinatorCommand::Get { id: id.clone() },
+            )
+            .await?
+        }
+        Route::CommitReservation(id) => {
+            let request: CommitRequest =
+                if bytes.iter().all(u8::is_ascii_whitespace) { CommitRequest::default() } else { decode(&bytes)? };
+            let sku_command = SkuCommand::Commit { id: id.clone(), request: request.clone() };
+            to_owner(&env, &id, &principal, key, sku_command, CoordinatorCommand::Commit { id: id.clone(), request })
+                .await?
+        }
+        Route::ReleaseReservation(id) => {
+            if !bytes.iter().all(u8::is_ascii_whitespace)
+                && decode::<serde_json::Map<String, serde_json::Value>>(&bytes)?.len() > 0
+            {
+                return Err(ApiError::invalid("body", "release takes no fields"));
+            }
+            let sku_command = SkuCommand::Release { id: id.clone() };
+            to_owner(&env, &id, &principal, key, sku_command, CoordinatorCommand::Release { id: id.clone() }).await?
         }
     };
     Ok(answer.into_response())

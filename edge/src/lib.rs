@@ -2,11 +2,14 @@
 //! owns the data, let the engine decide there, persist, answer. See ARCHITECTURE.md.
 
 mod api;
+mod coordinator;
 mod directory;
 mod http;
+mod ids;
 mod sku_object;
 mod store;
 
+pub use coordinator::ReservationCoordinator;
 pub use directory::Directory;
 pub use sku_object::SkuLedger;
 

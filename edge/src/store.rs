@@ -54,3 +54,118 @@ pub fn transaction<T: 'static>(
         (None, Ok(_)) => Err("transactionSync did not run its callback".into()),
     }
 }
+
+// ------------------------------------------------------------------ idempotency and reservations
+
+use crate::http::{Answer, Idempotency};
+use chrono::{DateTime, Utc};
+use stockline_engine::idempotency::{decide, Decision, IdempotencyRecord};
+use stockline_engine::limits::IDEMPOTENCY_RETENTION_SECONDS;
+use stockline_engine::{HoldStatus, Reservation};
+use stockline_shared::ApiError;
+
+/// Tables every writing object keeps: answers by idempotency key, and reservation records.
+pub const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+     CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL,
+         status INTEGER NOT NULL, body TEXT NOT NULL, recorded_at_ms INTEGER NOT NULL);
+     CREATE INDEX IF NOT EXISTS idempotency_recorded ON idempotency (recorded_at_ms);
+     CREATE TABLE IF NOT EXISTS reservations (id TEXT PRIMARY KEY, status TEXT NOT NULL, body TEXT NOT NULL);";
+
+#[derive(serde::Deserialize)]
+struct IdempotencyRow {
+    fingerprint: String,
+    status: i64,
+    body: String,
+    recorded_at_ms: i64,
+}
+
+/// The recorded answer for a replay, a 422 for another body under the key, or None: do the work.
+pub fn recorded_answer(
+    sql: &SqlStorage,
+    idempotency: &Idempotency,
+    now: DateTime<Utc>,
+) -> worker::Result<Option<Answer>> {
+    let row: Option<IdempotencyRow> = first(
+        sql,
+        "SELECT fingerprint, status, body, recorded_at_ms FROM idempotency WHERE key = ?",
+        vec![idempotency.key.as_str().into()],
+    )?;
+    let record = match row {
+        Some(row) => Some(IdempotencyRecord {
+            key: idempotency.key.clone(),
+            fingerprint: u64::from_str_radix(&row.fingerprint, 16).unwrap_or(0),
+            recorded_at: DateTime::from_timestamp_millis(row.recorded_at_ms).unwrap_or_default(),
+            outcome: Answer { status: row.status as u16, body: serde_json::from_str(&row.body)? },
+        }),
+        None => None,
+    };
+    let fingerprint = u64::from_str_radix(&idempotency.fingerprint, 16).unwrap_or(0);
+    match decide(record.as_ref(), fingerprint, now) {
+        Ok(Decision::Fresh) => Ok(None),
+        Ok(Decision::Replay(answer)) => Ok(Some(answer.clone())),
+        Err(error) => Ok(Some(Answer::error(ApiError::from(error)))),
+    }
+}
+
+/// Records a 2xx answer under its key (failed requests changed nothing and are not recorded).
+pub fn record_answer(
+    sql: &SqlStorage,
+    idempotency: &Idempotency,
+    answer: &Answer,
+    now: DateTime<Utc>,
+) -> worker::Result<()> {
+    if !(200..300).contains(&answer.status) {
+        return Ok(());
+    }
+    exec(
+        sql,
+        "INSERT INTO idempotency (key, fingerprint, status, body, recorded_at_ms) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT(key) DO UPDATE SET fingerprint = excluded.fingerprint, status = excluded.status,
+         body = excluded.body, recorded_at_ms = excluded.recorded_at_ms",
+        vec![
+            idempotency.key.as_str().into(),
+            idempotency.fingerprint.as_str().into(),
+            i64::from(answer.status).into(),
+            answer.body.to_string().into(),
+            now.timestamp_millis().into(),
+        ],
+    )
+}
+
+pub fn forget_old_answers(sql: &SqlStorage, now: DateTime<Utc>) -> worker::Result<()> {
+    let cutoff_ms = now.timestamp_millis() - IDEMPOTENCY_RETENTION_SECONDS * 1000;
+    exec(sql, "DELETE FROM idempotency WHERE recorded_at_ms < ?", vec![cutoff_ms.into()])
+}
+
+#[derive(serde::Deserialize)]
+struct ReservationRow {
+    status: String,
+    body: String,
+}
+
+pub fn load_reservation(sql: &SqlStorage, id: &str) -> worker::Result<Option<Reservation>> {
+    let row: Option<ReservationRow> =
+        first(sql, "SELECT status, body FROM reservations WHERE id = ?", vec![id.into()])?;
+    let Some(row) = row else { return Ok(None) };
+    let mut reservation: Reservation = serde_json::from_str(&row.body)?;
+    reservation.status = serde_json::from_value(serde_json::Value::String(row.status))?;
+    Ok(Some(reservation))
+}
+
+pub fn save_reservation(sql: &SqlStorage, reservation: &Reservation) -> worker::Result<()> {
+    exec(
+        sql,
+        "INSERT INTO reservations (id, status, body) VALUES (?, ?, ?)
+         ON CONFLICT(id) DO UPDATE SET status = excluded.status, body = excluded.body",
+        vec![
+            reservation.id.as_str().into(),
+            reservation.status.as_str().into(),
+            serde_json::to_string(reservation)?.into(),
+        ],
+    )
+}
+
+/// Marks a reservation record resolved (a no-op where this object keeps no record of it).
+pub fn set_reservation_status(sql: &SqlStorage, id: &str, status: HoldStatus) -> worker::Result<()> {
+    exec(sql, "UPDATE reservations SET status = ? WHERE id = ?", vec![status.as_str().into(), id.into()])
+}

@@ -655,6 +655,14 @@ impl SkuLedger {
     /// Places a pending hold, all lines or none. Lines are checked in order against what the
     /// earlier lines of the same request already took.
     pub fn place_hold(&mut self, catalog: &Catalog, request: HoldRequest, ctx: &Ctx) -> Result<Entry, EngineError> {
+        let entry = self.plan_hold(catalog, request, ctx)?;
+        self.apply(catalog, &entry)?;
+        Ok(entry)
+    }
+
+    /// Decides a hold without placing it: the entry `place_hold` would apply, or why it cannot.
+    /// A coordinator uses it to report every SKU's shortage once one SKU fell short.
+    pub fn plan_hold(&self, catalog: &Catalog, request: HoldRequest, ctx: &Ctx) -> Result<Entry, EngineError> {
         self.policy_or_not_found()?;
         if request.lines.is_empty() || request.lines.len() > LINES_MAX {
             return Err(EngineError::invalid("lines", format!("must hold 1..={LINES_MAX} lines")));
@@ -761,9 +769,7 @@ impl SkuLedger {
             lines,
             allocated: Vec::new(),
         };
-        let entry = self.entry(Event::HoldPlaced { hold }, effects, ctx);
-        self.apply(catalog, &entry)?;
-        Ok(entry)
+        Ok(self.entry(Event::HoldPlaced { hold }, effects, ctx))
     }
 
     fn pending_hold(&self, id: &str, now: DateTime<Utc>) -> Result<&Hold, EngineError> {

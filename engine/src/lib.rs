@@ -9,6 +9,7 @@ pub mod ids;
 pub mod ledger;
 pub mod limits;
 pub mod position;
+pub mod reservation;
 
 pub use catalog::{Catalog, Channel, ChannelSpec, Location, LocationKind, LocationSpec};
 pub use error::{EngineError, HoldStatus, Shortage};
@@ -19,3 +20,7 @@ pub use ledger::{
     MovementKind, MovementOutcome, Role, SkuLedger, SkuPolicy, SkuSpec,
 };
 pub use position::{channel_available, Bucket, Position};
+pub use reservation::{
+    CommitLine, CommitRequest, PlaceStep, Placement, Reservation, ReservationLine, ReservationLineRequest,
+    ReservationRequest,
+};

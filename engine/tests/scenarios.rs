@@ -1,0 +1,1423 @@
+//! Table-driven scenarios for the per-SKU ledger, written in a tiny line-based DSL and run by one
+//! `check` helper (rust-analyzer style: each test is a script, the helper does the work).
+//!
+//! # The DSL
+//!
+//! Every scenario starts with a catalog of locations `A` (priority 1), `B` (2), `C` (3), channels
+//! `web` = [A, B] and `store` = [C], and the SKU `sku` defined with safety stock 0 (version 1).
+//! A first line `sku safety=N` defines it with another safety stock, `sku undefined` not at all.
+//! `#` starts a comment.
+//!
+//! Operations (each must succeed unless the next line is `=> err ...`):
+//! - movements: `<kind> <loc> <qty> [to=LOC] [ref=REF] [reason=TEXT] [@vN]`, e.g. `receive A 10`,
+//!   `ship A 2 ref=r1`, `count A 7 @v3`, `transfer A 5 to=B ref=t1`, `adjust A -2 reason=shrink`.
+//! - `define safety=N`
+//! - `reserve ID [channel=CH] [ttl=SECS] [ref=REF] LINE...` where LINE is `QTY` or `LOC:QTY` (pinned).
+//! - `commit ID [QTY]`, `release ID`, `expire` (expire_due at the current time), `at SECS` (set clock).
+//! - catalog: `location ID PRIORITY`, `channel ID LOC,LOC [buffer=N] [cap=N] [stop_below=N]`.
+//! - `repeat N <operation>`.
+//!
+//! Assertions:
+//! - `=> OUTPUT` — the previous operation's output (see `render_*`), or `=> err CODE DETAILS`.
+//! - `A on_hand=10 reserved=2` — the full position at A; buckets not named must be 0 (`A empty`).
+//! - `total CH|- available=.. on_hand=..` — the availability totals; fields not named must be 0.
+//! - `atp CH|- N`, `order CH|- A B`, `version N`, `hold ID STATUS [LOC:QTY...]`,
+//!   `next_expiry SECS|none`, `expected LOC REF N`, `exceptions N`.
+//!
+//! After every operation the helper also checks, without being asked: a failed operation changed
+//! nothing (version and snapshot); a successful one added entries with consecutive versions; replaying
+//! all entries gives the same snapshot; the snapshot survives serde_json + restore; and every
+//! availability answer (all locations and each channel) matches the contract's formulas.
+
+use chrono::{DateTime, Duration, Utc};
+use stockline_engine::{
+    Actor, Catalog, ChannelSpec, Ctx, Effect, EngineError, Entry, Event, HoldLineRequest, HoldRequest, HoldStatus, Id,
+    LedgerSnapshot, LocationKind, LocationSpec, Movement, MovementKind, Role, SkuLedger, SkuSpec,
+};
+
+// ------------------------------------------------------------------------------------------ helper
+
+fn id(value: &str) -> Id {
+    Id::new(value).unwrap()
+}
+
+fn base_time() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2030-01-01T00:00:00Z").unwrap().with_timezone(&Utc)
+}
+
+struct World {
+    catalog: Catalog,
+    ledger: SkuLedger,
+    entries: Vec<Entry>,
+    now: DateTime<Utc>,
+}
+
+impl World {
+    fn new() -> World {
+        let mut catalog = Catalog::default();
+        for (loc, priority) in [("A", 1), ("B", 2), ("C", 3)] {
+            put_location(&mut catalog, loc, priority);
+        }
+        put_channel(&mut catalog, "web", &["A", "B"], 0, None, None);
+        put_channel(&mut catalog, "store", &["C"], 0, None, None);
+        World { catalog, ledger: SkuLedger::new(id("sku")), entries: Vec::new(), now: base_time() }
+    }
+
+    fn ctx(&self) -> Ctx {
+        Ctx::new(Actor { subject: "tester".into(), role: Role::Warehouse }, self.now)
+    }
+
+    fn seconds(&self, at: DateTime<Utc>) -> i64 {
+        (at - base_time()).num_seconds()
+    }
+}
+
+fn put_location(catalog: &mut Catalog, loc: &str, priority: i64) {
+    let spec =
+        LocationSpec { name: format!("Location {loc}"), kind: LocationKind::Warehouse, region: "eu".into(), priority };
+    catalog.put_location(id(loc), spec).unwrap();
+}
+
+fn put_channel(catalog: &mut Catalog, ch: &str, locs: &[&str], buffer: i64, cap: Option<i64>, stop: Option<i64>) {
+    let spec = ChannelSpec {
+        name: format!("Channel {ch}"),
+        locations: locs.iter().map(|l| id(l)).collect(),
+        buffer,
+        cap,
+        stop_below: stop,
+    };
+    catalog.put_channel(id(ch), spec).unwrap();
+}
+
+/// `key=value` options and bare words of one line.
+struct Args<'a> {
+    words: Vec<&'a str>,
+    options: Vec<(&'a str, &'a str)>,
+}
+
+impl<'a> Args<'a> {
+    fn parse(tokens: &[&'a str]) -> Args<'a> {
+        let mut words = Vec::new();
+        let mut options = Vec::new();
+        for token in tokens {
+            match token.split_once('=') {
+                Some((key, value)) => options.push((key, value)),
+                None => words.push(*token),
+            }
+        }
+        Args { words, options }
+    }
+
+    fn option(&self, key: &str) -> Option<&'a str> {
+        self.options.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+    }
+
+    fn int(&self, key: &str) -> Option<i64> {
+        self.option(key).map(|v| v.parse().unwrap_or_else(|_| panic!("{key}={v} is not a number")))
+    }
+}
+
+fn parse_kind(word: &str) -> Option<MovementKind> {
+    serde_json::from_value(serde_json::Value::String(word.to_string())).ok()
+}
+
+fn render_err(ledger: &SkuLedger, error: &EngineError) -> String {
+    let details = match error {
+        EngineError::InvalidRequest { field, .. } => field.clone(),
+        EngineError::NotFound { kind, id } => format!("{kind} {id}"),
+        EngineError::InsufficientStock { shortages } => {
+            assert!(!shortages.is_empty());
+            shortages
+                .iter()
+                .map(|s| {
+                    assert_eq!(s.sku, ledger.sku().as_str());
+                    format!("requested={} available={}", s.requested, s.available)
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+        EngineError::AlreadyResolved { status } => status.as_str().to_string(),
+        EngineError::Conflict { .. } | EngineError::IdempotencyMismatch => String::new(),
+    };
+    format!("err {} {details}", error.code()).trim_end().to_string()
+}
+
+fn render_allocs<'a>(allocs: impl IntoIterator<Item = &'a stockline_engine::Allocation>) -> String {
+    allocs.into_iter().map(|a| format!("{}:{}", a.location, a.qty)).collect::<Vec<_>>().join(" ")
+}
+
+/// Runs one operation; returns its output and the entries it recorded.
+fn run_op(w: &mut World, tokens: &[&str]) -> Result<(String, Vec<Entry>), EngineError> {
+    let args = Args::parse(&tokens[1..]);
+    let ctx = w.ctx();
+    match tokens[0] {
+        "define" => {
+            let spec = SkuSpec { name: "Thing".into(), safety_stock: args.int("safety").unwrap_or(0), unit_cost: None };
+            let entry = w.ledger.define(&w.catalog, spec, &ctx)?;
+            Ok(("ok".into(), vec![entry]))
+        }
+        "reserve" => {
+            let mut lines = Vec::new();
+            for word in &args.words[1..] {
+                lines.push(match word.split_once(':') {
+                    Some((loc, qty)) => HoldLineRequest { qty: qty.parse().unwrap(), location: Some(id(loc)) },
+                    None => HoldLineRequest { qty: word.parse().unwrap(), location: None },
+                });
+            }
+            let request = HoldRequest {
+                id: id(args.words[0]),
+                channel: args.option("channel").map(id),
+                lines,
+                expires_at: w.now + Duration::seconds(args.int("ttl").unwrap_or(900)),
+                reference: args.option("ref").map(str::to_string),
+            };
+            let entry = w.ledger.place_hold(&w.catalog, request, &ctx)?;
+            let Event::HoldPlaced { hold } = &entry.event else { panic!("not a placed hold") };
+            let out = hold.lines.iter().map(|l| format!("[{}]", render_allocs(&l.allocations))).collect::<Vec<_>>();
+            Ok((out.join(" "), vec![entry]))
+        }
+        "commit" => {
+            let qty = args.words.get(1).map(|q| q.parse().unwrap());
+            let entry = w.ledger.commit_hold(&w.catalog, args.words[0], qty, &ctx)?;
+            let allocated: Vec<String> = entry
+                .effects
+                .iter()
+                .filter_map(|e| match e {
+                    Effect::Qty { location, bucket: stockline_engine::Bucket::Allocated, delta } => {
+                        Some(format!("{location}:{delta}"))
+                    }
+                    _ => None,
+                })
+                .collect();
+            let allocated = if allocated.is_empty() { "-".to_string() } else { allocated.join(" ") };
+            Ok((format!("committed {allocated}"), vec![entry]))
+        }
+        "release" => {
+            let entry = w.ledger.release_hold(&w.catalog, args.words[0], &ctx)?;
+            Ok(("released".into(), vec![entry]))
+        }
+        "expire" => {
+            let entries = w.ledger.expire_due(&w.catalog, w.now);
+            let ids: Vec<String> = entries
+                .iter()
+                .map(|e| match &e.event {
+                    Event::HoldExpired { reservation } => reservation.to_string(),
+                    other => panic!("expire_due recorded {other:?}"),
+                })
+                .collect();
+            let out = if ids.is_empty() { "-".to_string() } else { ids.join(" ") };
+            Ok((format!("expired {out}"), entries))
+        }
+        word => {
+            let kind = parse_kind(word).unwrap_or_else(|| panic!("unknown operation `{word}`"));
+            let counted_at_version = args
+                .words
+                .iter()
+                .find_map(|w| w.strip_prefix("@v"))
+                .map(|v| v.parse().unwrap_or_else(|_| panic!("bad version @v{v}")));
+            let movement = Movement {
+                kind,
+                location: Id::new(args.words[0])?,
+                qty: args.words[1].parse().unwrap(),
+                to_location: args.option("to").map(id),
+                reason: args.option("reason").map(str::to_string),
+                reference: args.option("ref").map(str::to_string),
+                counted_at_version,
+            };
+            let outcome = w.ledger.record_movement(&w.catalog, movement, &ctx)?;
+            let Event::Movement { exceptions, .. } = &outcome.entry.event else { panic!("not a movement") };
+            assert_eq!(exceptions, &outcome.exceptions, "the entry records the exceptions it returns");
+            let out = if outcome.exceptions.is_empty() {
+                "ok".to_string()
+            } else {
+                outcome
+                    .exceptions
+                    .iter()
+                    .map(|x| {
+                        assert_eq!(x.version, outcome.entry.version);
+                        let holds = x
+                            .holds
+                            .iter()
+                            .map(|h| format!("{}:{}:{}", h.reservation, h.status.as_str(), h.qty))
+                            .collect::<Vec<_>>()
+                            .join(",");
+                        format!("exception {} shortfall={} holds={holds}", x.location, x.shortfall)
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            };
+            Ok((out, vec![outcome.entry]))
+        }
+    }
+}
+
+const BUCKETS: [&str; 7] = ["on_hand", "quarantined", "damaged", "reserved", "allocated", "inbound", "return_pending"];
+
+/// Parses `field=value` pairs for the named fields; every field not named is expected to be 0.
+fn expected_fields(args: &Args, allowed: &[&str], line: &str) -> Vec<(String, i64)> {
+    for (key, _) in &args.options {
+        assert!(allowed.contains(key), "unknown field `{key}` in `{line}`");
+    }
+    allowed.iter().map(|f| (f.to_string(), args.int(f).unwrap_or(0))).collect()
+}
+
+fn position_fields(p: &stockline_engine::Position) -> Vec<(String, i64)> {
+    stockline_engine::Bucket::ALL.iter().map(|b| (b.as_str().to_string(), p.get(*b))).collect()
+}
+
+fn channel_arg(word: &str) -> Option<&str> {
+    (word != "-").then_some(word)
+}
+
+/// The contract's formulas, computed here from positions and master data alone.
+fn check_formulas(w: &World, context: &str) {
+    let Some(policy) = w.ledger.policy() else { return };
+    let mut channels: Vec<Option<&str>> = vec![None];
+    channels.extend(w.catalog.channels().map(|c| Some(c.id.as_str())));
+    for channel in channels {
+        let av = w.ledger.availability(&w.catalog, channel).unwrap();
+        let (mut locs, buffer, cap, stop_below): (Vec<&stockline_engine::Location>, _, _, _) = match channel {
+            None => (w.catalog.locations().iter().collect(), 0, None, None),
+            Some(ch) => {
+                let c = w.catalog.channels().find(|c| c.id.as_str() == ch).unwrap();
+                let locs =
+                    c.locations.iter().map(|l| w.catalog.location(w.catalog.slot(l.as_str()).unwrap())).collect();
+                (locs, c.buffer, c.cap, c.stop_below)
+            }
+        };
+        locs.sort_by(|a, b| a.priority.cmp(&b.priority).then_with(|| a.id.cmp(&b.id)));
+        let order: Vec<&str> = av.locations.iter().map(|l| l.location.as_str()).collect();
+        let expected_order: Vec<&str> = locs.iter().map(|l| l.id.as_str()).collect();
+        assert_eq!(order, expected_order, "{context}: location order of {channel:?}");
+        let mut sum = [0_i64; 9];
+        for line in &av.locations {
+            let p = w.ledger.position(w.catalog.slot(line.location.as_str()).unwrap());
+            let available = (p.on_hand - p.quarantined - p.damaged - p.reserved - p.allocated).max(0);
+            let fields = [
+                line.available,
+                line.on_hand,
+                line.reserved,
+                line.allocated,
+                line.quarantined,
+                line.damaged,
+                line.inbound,
+                line.return_pending,
+                0,
+            ];
+            let want = [
+                available,
+                p.on_hand,
+                p.reserved,
+                p.allocated,
+                p.quarantined,
+                p.damaged,
+                p.inbound,
+                p.return_pending,
+                0,
+            ];
+            assert_eq!(fields, want, "{context}: line {} of {channel:?}", line.location);
+            for (s, f) in sum.iter_mut().zip(fields) {
+                *s += f;
+            }
+        }
+        let totals = [av.on_hand, av.reserved, av.allocated, av.quarantined, av.damaged, av.inbound, av.return_pending];
+        assert_eq!(totals[..], sum[1..8], "{context}: totals of {channel:?}");
+        let sum_available = sum[0];
+        let mut want = (sum_available - policy.safety_stock - buffer).max(0);
+        if let Some(cap) = cap {
+            want = want.min(cap);
+        }
+        if stop_below.is_some_and(|s| sum_available < s) {
+            want = 0;
+        }
+        assert_eq!(av.available, want, "{context}: available of {channel:?}");
+        assert_eq!(w.ledger.available_to_promise(&w.catalog, channel).unwrap(), want);
+        assert_eq!(av.version, w.ledger.version());
+        assert_eq!(av.safety_stock, policy.safety_stock);
+        assert_eq!(av.channel.as_ref().map(|c| c.as_str()), channel);
+    }
+}
+
+fn check_after_op(w: &World, before: &LedgerSnapshot, result: &Result<(String, Vec<Entry>), EngineError>, ctx: &str) {
+    let snapshot = w.ledger.snapshot(&w.catalog);
+    match result {
+        Err(_) => {
+            assert_eq!(w.ledger.version(), before.version, "{ctx}: a failed operation changed the version");
+            assert_eq!(&snapshot, before, "{ctx}: a failed operation changed the state");
+        }
+        Ok((_, entries)) => {
+            for (i, entry) in entries.iter().enumerate() {
+                assert_eq!(entry.version, before.version + 1 + i as u64, "{ctx}: entry versions");
+            }
+            assert_eq!(w.ledger.version(), before.version + entries.len() as u64, "{ctx}: one version per change");
+        }
+    }
+    let replayed = SkuLedger::replay(&w.catalog, w.ledger.sku().clone(), &w.entries).unwrap();
+    assert_eq!(replayed.snapshot(&w.catalog), snapshot, "{ctx}: replay differs from the incremental ledger");
+    assert_eq!(replayed.next_expiry(), w.ledger.next_expiry(), "{ctx}: replayed next_expiry");
+    let json = serde_json::to_string(&snapshot).unwrap();
+    let restored = SkuLedger::restore(&w.catalog, serde_json::from_str(&json).unwrap()).unwrap();
+    assert_eq!(restored.snapshot(&w.catalog), snapshot, "{ctx}: snapshot does not round-trip");
+    assert_eq!(restored.next_expiry(), w.ledger.next_expiry(), "{ctx}: restored next_expiry");
+    check_formulas(w, ctx);
+}
+
+#[track_caller]
+fn check(script: &str) {
+    let mut w = World::new();
+    let lines: Vec<(usize, &str)> = script
+        .lines()
+        .enumerate()
+        .map(|(n, l)| (n + 1, l.split('#').next().unwrap().trim()))
+        .filter(|(_, l)| !l.is_empty())
+        .collect();
+    let mut start = 0;
+    let mut safety = Some(0);
+    if let Some((_, first)) = lines.first() {
+        if let Some(rest) = first.strip_prefix("sku ") {
+            start = 1;
+            safety = match rest.trim() {
+                "undefined" => None,
+                other => Some(other.strip_prefix("safety=").expect("sku safety=N | sku undefined").parse().unwrap()),
+            };
+        }
+    }
+    if let Some(safety) = safety {
+        let spec = SkuSpec { name: "Thing".into(), safety_stock: safety, unit_cost: None };
+        let entry = w.ledger.define(&w.catalog, spec, &w.ctx()).unwrap();
+        w.entries.push(entry);
+    }
+    // The previous operation's line and result, until an `=>` line or the next line consumes it.
+    let mut last: Option<(usize, String, Result<String, String>)> = None;
+    for &(n, line) in &lines[start..] {
+        let ctx = format!("line {n} `{line}`");
+        if let Some(expected) = line.strip_prefix("=>") {
+            let (op_n, op_line, result) = last.take().unwrap_or_else(|| panic!("{ctx}: no operation to check"));
+            let actual = match result {
+                Ok(out) => out,
+                Err(err) => err,
+            };
+            assert_eq!(actual, expected.trim(), "line {op_n} `{op_line}`: unexpected output");
+            continue;
+        }
+        if let Some((op_n, op_line, Err(err))) = last.take() {
+            panic!("line {op_n} `{op_line}` failed unexpectedly: {err}");
+        }
+        let tokens: Vec<&str> = line.split_whitespace().collect();
+        let args = Args::parse(&tokens[1..]);
+        match tokens[0] {
+            "at" => w.now = base_time() + Duration::seconds(tokens[1].parse().unwrap()),
+            "location" => put_location(&mut w.catalog, tokens[1], tokens[2].parse().unwrap()),
+            "channel" => {
+                let locs: Vec<&str> = tokens[2].split(',').collect();
+                put_channel(
+                    &mut w.catalog,
+                    tokens[1],
+                    &locs,
+                    args.int("buffer").unwrap_or(0),
+                    args.int("cap"),
+                    args.int("stop_below"),
+                );
+            }
+            "version" => assert_eq!(w.ledger.version(), tokens[1].parse::<u64>().unwrap(), "{ctx}"),
+            "exceptions" => {
+                assert_eq!(w.ledger.open_exceptions().count(), tokens[1].parse::<usize>().unwrap(), "{ctx}")
+            }
+            "expected" => {
+                assert_eq!(w.ledger.expected(tokens[1], tokens[2]), tokens[3].parse::<i64>().unwrap(), "{ctx}")
+            }
+            "next_expiry" => {
+                let actual = w.ledger.next_expiry().map_or("none".to_string(), |t| w.seconds(t).to_string());
+                assert_eq!(actual, tokens[1], "{ctx}");
+            }
+            "atp" => {
+                let actual = w.ledger.available_to_promise(&w.catalog, channel_arg(tokens[1])).unwrap();
+                assert_eq!(actual, tokens[2].parse::<i64>().unwrap(), "{ctx}");
+            }
+            "order" => {
+                let av = w.ledger.availability(&w.catalog, channel_arg(tokens[1])).unwrap();
+                let order: Vec<&str> = av.locations.iter().map(|l| l.location.as_str()).collect();
+                assert_eq!(order, tokens[2..], "{ctx}");
+            }
+            "total" => {
+                let av = w.ledger.availability(&w.catalog, channel_arg(tokens[1])).unwrap();
+                let mut allowed = vec!["available"];
+                allowed.extend(BUCKETS);
+                let want = expected_fields(&args, &allowed, line);
+                let actual: Vec<(String, i64)> = [
+                    ("available", av.available),
+                    ("on_hand", av.on_hand),
+                    ("quarantined", av.quarantined),
+                    ("damaged", av.damaged),
+                    ("reserved", av.reserved),
+                    ("allocated", av.allocated),
+                    ("inbound", av.inbound),
+                    ("return_pending", av.return_pending),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect();
+                assert_eq!(actual, want, "{ctx}");
+            }
+            "hold" => {
+                let hold_id = tokens[1];
+                let status = w.ledger.hold_status(hold_id).map_or("unknown", HoldStatus::as_str);
+                let allocs = match w.ledger.hold(hold_id) {
+                    Some(h) if h.status == HoldStatus::Pending => render_allocs(&h.held_by_location()),
+                    Some(h) => render_allocs(&h.allocated),
+                    None => String::new(),
+                };
+                let actual = format!("{status} {allocs}").trim_end().to_string();
+                assert_eq!(actual, tokens[2..].join(" "), "{ctx}");
+            }
+            word if w.catalog.slot(word).is_some() => {
+                let want = if tokens.get(1) == Some(&"empty") {
+                    expected_fields(&Args::parse(&[]), &BUCKETS, line)
+                } else {
+                    expected_fields(&args, &BUCKETS, line)
+                };
+                let actual = position_fields(&w.ledger.position(w.catalog.slot(word).unwrap()));
+                assert_eq!(actual, want, "{ctx}");
+            }
+            "repeat" => {
+                let times: usize = tokens[1].parse().unwrap();
+                for _ in 0..times {
+                    let before = w.ledger.snapshot(&w.catalog);
+                    let result = run_op(&mut w, &tokens[2..]);
+                    if let Ok((_, entries)) = &result {
+                        w.entries.extend(entries.iter().cloned());
+                    }
+                    check_after_op(&w, &before, &result, &ctx);
+                    if let Err(err) = result {
+                        panic!("{ctx} failed unexpectedly: {}", render_err(&w.ledger, &err));
+                    }
+                }
+            }
+            _ => {
+                let before = w.ledger.snapshot(&w.catalog);
+                let result = run_op(&mut w, &tokens);
+                if let Ok((_, entries)) = &result {
+                    w.entries.extend(entries.iter().cloned());
+                }
+                check_after_op(&w, &before, &result, &ctx);
+                let rendered = result.map(|(out, _)| out).map_err(|err| render_err(&w.ledger, &err));
+                last = Some((n, line.to_string(), rendered));
+            }
+        }
+    }
+    if let Some((op_n, op_line, Err(err))) = last {
+        panic!("line {op_n} `{op_line}` failed unexpectedly: {err}");
+    }
+}
+
+// ------------------------------------------------------------------------------------------ movements
+
+#[test]
+fn receive_adds_on_hand() {
+    check(
+        r#"
+        receive A 100
+        => ok
+        A on_hand=100
+        B empty
+        version 2
+        total - available=100 on_hand=100
+        atp web 100
+        atp store 0
+        "#,
+    );
+}
+
+#[test]
+fn quantities_out_of_range_are_invalid() {
+    check(
+        r#"
+        receive A 0
+        => err invalid_request qty
+        receive A 1000000001
+        => err invalid_request qty
+        receive A -1
+        => err invalid_request qty
+        receive A 1000000000
+        A on_hand=1000000000
+        ship A 0 ref=r1
+        => err invalid_request qty
+        quarantine A 0
+        => err invalid_request qty
+        version 2
+        "#,
+    );
+}
+
+#[test]
+fn unknown_location_sku_and_bad_fields() {
+    check(
+        r#"
+        receive Z 1
+        => err not_found location Z
+        receive A 1 @v1
+        => err invalid_request counted_at_version
+        receive A 1 to=B
+        => err invalid_request to_location
+        receive A 1 ref=
+        => err invalid_request reference
+        version 1
+        "#,
+    );
+    check(
+        r#"
+        sku undefined
+        receive A 1
+        => err not_found sku sku
+        reserve r1 1
+        => err not_found sku sku
+        define safety=0
+        version 1
+        receive A 1
+        version 2
+        "#,
+    );
+}
+
+#[test]
+fn adjust_needs_reason_and_non_zero_qty() {
+    check(
+        r#"
+        adjust A 5
+        => err invalid_request reason
+        adjust A 5 reason=
+        => err invalid_request reason
+        adjust A 0 reason=found
+        => err invalid_request qty
+        adjust A -1000000001 reason=lost
+        => err invalid_request qty
+        adjust A 5 reason=found
+        A on_hand=5
+        adjust A -2 reason=shrink
+        A on_hand=3
+        adjust A -4 reason=shrink
+        => err conflict
+        A on_hand=3
+        version 3
+        "#,
+    );
+}
+
+#[test]
+fn on_hand_never_below_committed_units() {
+    // Every movement that lowers on_hand or raises a committed bucket is refused past the cover.
+    check(
+        r#"
+        receive A 10
+        quarantine A 2
+        damage A 3
+        reserve r1 A:4
+        reserve r2 A:1
+        commit r2
+        A on_hand=10 quarantined=2 damaged=3 reserved=4 allocated=1
+        total - available=0 on_hand=10 quarantined=2 damaged=3 reserved=4 allocated=1
+        adjust A -1 reason=shrink
+        => err conflict
+        transfer A 1 to=B ref=t1
+        => err conflict
+        quarantine A 1
+        => err conflict
+        damage A 1
+        => err conflict
+        reserve r3 1
+        => err insufficient_stock requested=1 available=0
+        # scrap lowers on_hand and damaged together: the cover stays
+        scrap A 3
+        A on_hand=7 quarantined=2 reserved=4 allocated=1
+        release_quarantine A 2
+        A on_hand=7 reserved=4 allocated=1
+        adjust A -2 reason=shrink
+        A on_hand=5 reserved=4 allocated=1
+        adjust A -1 reason=shrink
+        => err conflict
+        version 10
+        "#,
+    );
+}
+
+#[test]
+fn buckets_never_negative() {
+    check(
+        r#"
+        receive A 10
+        release_quarantine A 1
+        => err conflict
+        scrap A 1
+        => err conflict
+        return_receive A 1
+        => err conflict
+        ship A 1 ref=r1
+        => err conflict
+        quarantine A 4
+        release_quarantine A 5
+        => err conflict
+        damage A 2
+        scrap A 3
+        => err conflict
+        return_expected A 2
+        return_receive A 3
+        => err conflict
+        A on_hand=10 quarantined=4 damaged=2 return_pending=2
+        version 5
+        "#,
+    );
+}
+
+#[test]
+fn quarantine_and_damage_are_not_sellable() {
+    // Odoo stock_quant: quarantined/damaged quants are on hand but not available; scrap removes them.
+    check(
+        r#"
+        receive A 10
+        quarantine A 3
+        damage A 2
+        A on_hand=10 quarantined=3 damaged=2
+        atp - 5
+        atp web 5
+        reserve r1 6
+        => err insufficient_stock requested=6 available=5
+        reserve r1 5
+        => [A:5]
+        release r1
+        release_quarantine A 3
+        atp - 8
+        scrap A 2
+        => ok
+        A on_hand=8
+        total - available=8 on_hand=8
+        "#,
+    );
+}
+
+#[test]
+fn returns_expected_then_received() {
+    check(
+        r#"
+        return_expected B 4
+        B return_pending=4
+        atp - 0
+        return_receive B 3
+        B on_hand=3 return_pending=1
+        atp web 3
+        total web available=3 on_hand=3 return_pending=1
+        total store
+        "#,
+    );
+}
+
+#[test]
+fn ship_draws_down_a_committed_reservation() {
+    check(
+        r#"
+        receive A 10
+        reserve r1 4
+        ship A 1 ref=r1
+        => err conflict          # pending, nothing allocated yet
+        commit r1
+        => committed A:4
+        A on_hand=10 allocated=4
+        ship A 1
+        => err invalid_request reference
+        ship B 1 ref=r1
+        => err conflict          # r1 has nothing allocated at B
+        ship A 5 ref=r1
+        => err conflict          # more than allocated
+        ship A 1 ref=nope
+        => err conflict
+        ship A 3 ref=r1
+        A on_hand=7 allocated=1
+        hold r1 committed A:1
+        ship A 1 ref=r1
+        A on_hand=6
+        hold r1 committed
+        ship A 1 ref=r1
+        => err conflict          # fully shipped
+        version 6
+        "#,
+    );
+}
+
+#[test]
+fn ship_from_a_hold_split_across_locations() {
+    check(
+        r#"
+        receive A 3
+        receive B 5
+        reserve r1 channel=web 6
+        => [A:3 B:3]
+        commit r1 5
+        => committed A:3 B:2
+        A on_hand=3 allocated=3
+        B on_hand=5 allocated=2
+        ship B 3 ref=r1
+        => err conflict
+        ship B 2 ref=r1
+        ship A 3 ref=r1
+        A empty
+        B on_hand=3
+        hold r1 committed
+        "#,
+    );
+}
+
+#[test]
+fn transfer_then_receive_settles_inbound() {
+    check(
+        r#"
+        receive A 20
+        transfer A 10 to=B ref=t1
+        A on_hand=10
+        B inbound=10
+        expected B t1 10
+        total web available=10 on_hand=10 inbound=10
+        # a partial receive settles what it brings
+        receive B 4 ref=t1
+        B on_hand=4 inbound=6
+        expected B t1 6
+        # receiving more than still expected settles only what was expected
+        receive B 9 ref=t1
+        B on_hand=13
+        expected B t1 0
+        # the transfer is complete: another receive with its reference leaves inbound alone
+        receive B 1 ref=t1
+        B on_hand=14
+        version 6
+        "#,
+    );
+}
+
+#[test]
+fn receive_with_unknown_or_foreign_reference_leaves_inbound_alone() {
+    check(
+        r#"
+        receive A 5
+        transfer A 5 to=B ref=t1
+        receive B 2 ref=po-77
+        B on_hand=2 inbound=5
+        receive C 2 ref=t1        # t1 goes to B, not C
+        C on_hand=2
+        B on_hand=2 inbound=5
+        expected B t1 5
+        expected C t1 0
+        "#,
+    );
+}
+
+#[test]
+fn transfer_rules() {
+    check(
+        r#"
+        receive A 5
+        reserve r1 A:3
+        transfer A 3 to=B ref=t1
+        => err conflict            # only 2 are free
+        transfer A 1 to=B
+        => err invalid_request reference
+        transfer A 1 ref=t1
+        => err invalid_request to_location
+        transfer A 1 to=A ref=t1
+        => err invalid_request to_location
+        transfer A 1 to=Z ref=t1
+        => err not_found location Z
+        transfer A 2 to=C ref=t1
+        transfer A 1 to=C ref=t1
+        => err conflict
+        A on_hand=3 reserved=3
+        C inbound=2
+        # a second transfer under the same reference adds to what is expected
+        release r1
+        transfer A 3 to=C ref=t1
+        C inbound=5
+        expected C t1 5
+        receive C 5 ref=t1
+        C on_hand=5
+        "#,
+    );
+}
+
+#[test]
+fn count_without_version_sets_on_hand() {
+    check(
+        r#"
+        receive A 10
+        count A 7
+        => ok
+        A on_hand=7
+        count A 12
+        A on_hand=12
+        count A 12            # no change is still a recorded count
+        version 5
+        count A -1
+        => err invalid_request qty
+        count A 0
+        A empty
+        "#,
+    );
+}
+
+#[test]
+fn count_at_an_older_version_merges_later_movements() {
+    check(
+        r#"
+        receive A 10           # v2
+        receive B 3            # v3
+        # someone read version 3, counted 8, and meanwhile 5 arrived and 2 were adjusted away at A
+        receive A 5            # v4
+        adjust A -2 reason=x   # v5
+        receive B 100          # v6: another location does not matter
+        reserve r1 A:1         # v7: holds do not move on_hand
+        count A 8 @v3          # v8
+        => ok
+        A on_hand=11 reserved=1
+        # counts are not merged: a second count from the same read lands on the same number
+        count A 8 @v3
+        A on_hand=11 reserved=1
+        count A 9 @v5          # only v6.. count: none of them moved on_hand at A
+        A on_hand=9 reserved=1
+        # the current version merges nothing
+        count A 4 @v10
+        A on_hand=4 reserved=1
+        count A 4 @v12
+        => err invalid_request counted_at_version
+        version 11
+        "#,
+    );
+}
+
+#[test]
+fn count_merges_ships_transfers_and_receives() {
+    check(
+        r#"
+        receive A 20                 # v2
+        reserve r1 A:5               # v3
+        commit r1                    # v4
+        ship A 2 ref=r1              # v5 on_hand -2
+        transfer A 3 to=B ref=t1     # v6 on_hand -3 at A
+        receive B 3 ref=t1           # v7 on_hand +3 at B
+        count A 10 @v4               # 10 - 2 - 3
+        => ok
+        A on_hand=5 allocated=3
+        count B 0 @v6                # 0 + 3
+        B on_hand=3
+        count A 1 @v2                # 1 - 2 - 3 would be negative: on_hand never goes below 0
+        => exception A shortfall=3 holds=r1:committed:3
+        A allocated=3
+        "#,
+    );
+}
+
+#[test]
+fn count_leaving_holds_uncovered_applies_and_names_them() {
+    check(
+        r#"
+        receive A 10
+        receive B 10
+        reserve r1 A:6
+        reserve r2 A:3
+        commit r2
+        reserve r3 B:2
+        count A 4
+        => exception A shortfall=5 holds=r1:pending:6,r2:committed:3
+        A on_hand=4 reserved=6 allocated=3
+        exceptions 1
+        total - available=8 on_hand=14 reserved=8 allocated=3
+        # movements that would make it worse are refused, ones that do not make it worse apply
+        adjust A -1 reason=x
+        => err conflict
+        quarantine A 1
+        => err conflict
+        ship A 1 ref=r2
+        A on_hand=3 reserved=6 allocated=2
+        receive A 2
+        A on_hand=5 reserved=6 allocated=2
+        # releasing the hold restores the cover
+        release r1
+        A on_hand=5 allocated=2
+        count B 1
+        => exception B shortfall=1 holds=r3:pending:2
+        exceptions 2
+        "#,
+    );
+}
+
+// ------------------------------------------------------------------------------------------ reservations
+
+#[test]
+fn reservation_commit_in_full() {
+    // Saleor: stock 100, allocate 50 → on_hand 100, allocated 50.
+    check(
+        r#"
+        receive A 100
+        reserve r1 50
+        => [A:50]
+        hold r1 pending A:50
+        A on_hand=100 reserved=50
+        atp - 50
+        commit r1
+        => committed A:50
+        hold r1 committed A:50
+        A on_hand=100 allocated=50
+        atp - 50
+        next_expiry none
+        version 4
+        "#,
+    );
+}
+
+#[test]
+fn reservation_commit_partial_releases_the_rest() {
+    check(
+        r#"
+        receive A 3
+        receive B 4
+        reserve r1 channel=web 6
+        => [A:3 B:3]
+        commit r1 4
+        => committed A:3 B:1
+        A on_hand=3 allocated=3
+        B on_hand=4 allocated=1
+        atp web 3
+        commit r1 1
+        => err already_resolved committed
+        "#,
+    );
+    check(
+        r#"
+        receive A 3
+        reserve r1 3
+        commit r1 4
+        => err invalid_request qty
+        commit r1 -1
+        => err invalid_request qty
+        commit r1 0                # nothing committed: resolved, nothing allocated
+        => committed -
+        hold r1 committed
+        A on_hand=3
+        release r1
+        => err already_resolved committed
+        "#,
+    );
+}
+
+#[test]
+fn reservation_release_frees_units() {
+    // Medusa: reserve more than available fails; releasing a reservation frees its units.
+    check(
+        r#"
+        receive A 10
+        reserve r1 11
+        => err insufficient_stock requested=11 available=10
+        hold r1 unknown
+        reserve r1 7
+        atp - 3
+        reserve r2 4
+        => err insufficient_stock requested=4 available=3
+        release r1
+        => released
+        hold r1 released
+        A on_hand=10
+        atp - 10
+        reserve r2 4
+        release r1
+        => err already_resolved released
+        commit r1
+        => err already_resolved released
+        reserve r1 1
+        => err conflict              # a reservation id is used once
+        release nope
+        => err not_found reservation nope
+        "#,
+    );
+}
+
+#[test]
+fn reservation_expires_via_expire_due() {
+    check(
+        r#"
+        receive A 10
+        reserve r1 ttl=60 4
+        at 10
+        reserve r2 ttl=30 3        # expires at 40
+        reserve r3 ttl=100 1       # expires at 110
+        next_expiry 40
+        at 39
+        expire
+        => expired -
+        at 60
+        expire
+        => expired r2 r1
+        version 7
+        hold r1 expired
+        hold r2 expired
+        A on_hand=10 reserved=1
+        next_expiry 110
+        commit r1
+        => err already_resolved expired
+        release r2
+        => err already_resolved expired
+        commit r3
+        hold r3 committed A:1
+        next_expiry none
+        at 1000
+        expire
+        => expired -
+        "#,
+    );
+}
+
+#[test]
+fn commit_after_expires_at_is_already_resolved_before_the_alarm() {
+    check(
+        r#"
+        receive A 10
+        reserve r1 ttl=60 4
+        at 60
+        commit r1
+        => err already_resolved expired
+        release r1
+        => err already_resolved expired
+        A on_hand=10 reserved=4       # the units come back when expire_due runs
+        expire
+        => expired r1
+        A on_hand=10
+        hold r1 expired
+        "#,
+    );
+}
+
+#[test]
+fn reservation_ttl_and_lines_are_checked() {
+    check(
+        r#"
+        receive A 10
+        reserve r1 ttl=0 1
+        => err invalid_request ttl_seconds
+        reserve r1
+        => err invalid_request lines
+        reserve r1 0
+        => err invalid_request qty
+        reserve r1 1000000001
+        => err invalid_request qty
+        reserve r1 ref= 1
+        => err invalid_request reference
+        reserve r1 channel=nope 1
+        => err not_found channel nope
+        reserve r1 Z:1
+        => err not_found location Z
+        version 2
+        "#,
+    );
+}
+
+#[test]
+fn allocation_follows_priority_and_splits() {
+    // Saleor: need 5 from locations holding 3 and 2 → 3 + 2.
+    check(
+        r#"
+        receive B 2
+        receive A 3
+        reserve r1 channel=web 5
+        => [A:3 B:2]
+        A on_hand=3 reserved=3
+        B on_hand=2 reserved=2
+        atp web 0
+        "#,
+    );
+    // Priorities, not insertion order; ties broken by id; changing a priority reorders.
+    check(
+        r#"
+        location D 0
+        location A 2
+        channel web A,B,C,D
+        order web D A B C
+        receive A 1
+        receive B 1
+        receive C 1
+        receive D 1
+        reserve r1 channel=web 3
+        => [D:1 A:1 B:1]
+        location C -5
+        order web C D A B
+        order - C D A B
+        reserve r2 channel=web 1
+        => [C:1]
+        "#,
+    );
+}
+
+#[test]
+fn allocation_skips_locations_outside_the_channel() {
+    check(
+        r#"
+        receive C 5
+        receive B 1
+        reserve r1 channel=web 2
+        => err insufficient_stock requested=2 available=1
+        reserve r1 2                       # no channel: every location
+        => [B:1 C:1]
+        reserve r2 channel=store 4
+        => [C:4]
+        "#,
+    );
+}
+
+#[test]
+fn pinned_location() {
+    check(
+        r#"
+        receive A 10
+        receive B 3
+        reserve r1 channel=web B:2
+        => [B:2]
+        reserve r2 channel=web B:2
+        => err insufficient_stock requested=2 available=1
+        reserve r2 channel=web C:1
+        => err invalid_request location
+        reserve r2 channel=store A:1
+        => err invalid_request location
+        reserve r2 C:1                     # no channel: any location
+        => err insufficient_stock requested=1 available=0
+        reserve r2 A:10
+        => [A:10]
+        A on_hand=10 reserved=10
+        B on_hand=3 reserved=2
+        "#,
+    );
+}
+
+#[test]
+fn pinned_location_is_also_limited_by_the_channel() {
+    check(
+        r#"
+        sku safety=4
+        receive A 3
+        receive B 3
+        atp web 2
+        reserve r1 channel=web A:3
+        => err insufficient_stock requested=3 available=2
+        reserve r1 channel=web A:2
+        => [A:2]
+        "#,
+    );
+}
+
+#[test]
+fn several_lines_of_one_sku_share_the_stock() {
+    check(
+        r#"
+        receive A 6
+        receive B 3
+        reserve r1 channel=web A:5 4
+        => [A:5] [A:1 B:3]
+        A on_hand=6 reserved=6
+        B on_hand=3 reserved=3
+        hold r1 pending A:6 B:3
+        commit r1 7
+        => committed A:6 B:1
+        "#,
+    );
+}
+
+#[test]
+fn shortfall_on_any_line_holds_nothing() {
+    // Saleor: insufficient stock across multiple lines → error listing the lines, nothing allocated.
+    check(
+        r#"
+        receive A 12
+        reserve r1 5 10
+        => err insufficient_stock requested=10 available=7
+        reserve r1 20 30
+        => err insufficient_stock requested=20 available=12, requested=30 available=12
+        reserve r1 A:13 2
+        => err insufficient_stock requested=13 available=12
+        A on_hand=12
+        hold r1 unknown
+        version 2
+        reserve r1 5 7
+        => [A:5] [A:7]
+        "#,
+    );
+}
+
+#[test]
+fn channel_buffer_and_cap() {
+    check(
+        r#"
+        channel web A,B buffer=2 cap=5
+        receive A 10
+        atp web 5
+        atp - 10
+        total web available=5 on_hand=10
+        reserve r1 channel=web 6
+        => err insufficient_stock requested=6 available=5
+        reserve r1 channel=web 5
+        atp web 3                     # 5 left, minus the buffer
+        reserve r2 channel=web 4
+        => err insufficient_stock requested=4 available=3
+        reserve r2 channel=web 3
+        atp web 0
+        atp - 2                       # the buffer is the web channel's only
+        reserve r3 2
+        "#,
+    );
+}
+
+#[test]
+fn channel_stop_below() {
+    check(
+        r#"
+        channel store C stop_below=5
+        receive C 4
+        atp store 0
+        atp - 4
+        reserve r1 channel=store 1
+        => err insufficient_stock requested=1 available=0
+        receive C 1
+        atp store 5
+        reserve r1 channel=store 1
+        atp store 0                   # 4 left, below 5 again
+        "#,
+    );
+}
+
+#[test]
+fn safety_stock_applies_to_every_channel() {
+    check(
+        r#"
+        sku safety=3
+        receive A 10
+        receive C 2
+        atp - 9
+        atp web 7
+        atp store 0
+        total - available=9 on_hand=12
+        reserve r1 channel=web 8
+        => err insufficient_stock requested=8 available=7
+        reserve r1 10
+        => err insufficient_stock requested=10 available=9
+        reserve r1 9
+        => [A:9]
+        "#,
+    );
+    check(
+        r#"
+        receive A 10
+        define safety=4
+        version 3
+        atp web 6
+        total web available=6 on_hand=10
+        "#,
+    );
+}
+
+#[test]
+fn cap_and_safety_and_stop_below_together() {
+    check(
+        r#"
+        sku safety=10
+        channel web A,B buffer=5 cap=30 stop_below=20
+        receive A 19
+        atp web 0                      # below stop_below
+        receive B 1
+        atp web 5                      # 20 - 10 - 5
+        receive A 100
+        atp web 30                     # capped
+        "#,
+    );
+}
+
+#[test]
+fn version_grows_by_one_per_change_and_not_on_error() {
+    check(
+        r#"
+        version 1
+        receive A 5
+        version 2
+        reserve r1 2
+        version 3
+        commit r1 1
+        version 4
+        reserve r2 1
+        release r2
+        version 6
+        ship A 1 ref=r1
+        version 7
+        ship A 1 ref=r1
+        => err conflict
+        reserve r3 100
+        => err insufficient_stock requested=100 available=4
+        commit r2
+        => err already_resolved released
+        version 7
+        "#,
+    );
+}
+
+#[test]
+fn next_expiry_tracks_the_earliest_pending_hold() {
+    check(
+        r#"
+        receive A 10
+        next_expiry none
+        reserve r1 ttl=100 1
+        next_expiry 100
+        reserve r2 ttl=50 1
+        next_expiry 50
+        release r2
+        next_expiry 100
+        reserve r3 ttl=100 1         # same expiry as r1
+        commit r1
+        next_expiry 100
+        release r3
+        next_expiry none
+        "#,
+    );
+}
+
+#[test]
+fn count_history_is_bounded() {
+    // Counts taken against a version older than the kept history must be redone.
+    check(
+        r#"
+        receive A 1                   # v2
+        repeat 1100 receive A 1       # v3..v1102
+        count A 5 @v2
+        => err conflict
+        count A 5 @v1000
+        A on_hand=107
+        count A 5 @v1102
+        A on_hand=5
+        "#,
+    );
+}
+
+// ------------------------------------------------------------------------------------------ the helper itself
+
+#[test]
+#[should_panic(expected = "unexpected output")]
+fn helper_catches_a_wrong_output() {
+    check("receive A 1\n=> err conflict");
+}
+
+#[test]
+#[should_panic(expected = "failed unexpectedly")]
+fn helper_catches_an_unexpected_error() {
+    check("ship A 1 ref=r1\nA empty");
+}
+
+#[test]
+#[should_panic(expected = "failed unexpectedly")]
+fn helper_catches_an_unexpected_error_on_the_last_line() {
+    check("ship A 1 ref=r1");
+}
+
+#[test]
+#[should_panic(expected = "line 2")]
+fn helper_checks_every_bucket_of_a_position() {
+    check("receive A 1\nA reserved=0");
+}
