@@ -42,6 +42,7 @@ enum Route {
     PutSku(Id),
     PostMovement(Id),
     GetAvailability(Id),
+    GetEntries(Id),
     PostAvailability,
     PostReservation,
     GetReservation(Id),
@@ -60,6 +61,7 @@ impl Route {
             (Method::Get, ["v1", "locations"] | ["v1", "channels"]) => Route::ListMasterData,
             (Method::Put, ["v1", "skus", sku]) => Route::PutSku(path_id(sku)?),
             (Method::Post, ["v1", "skus", sku, "movements"]) => Route::PostMovement(path_id(sku)?),
+            (Method::Get, ["v1", "skus", sku, "entries"]) => Route::GetEntries(path_id(sku)?),
             (Method::Get, ["v1", "availability", sku]) => Route::GetAvailability(path_id(sku)?),
             (Method::Post, ["v1", "availability"]) => Route::PostAvailability,
             (Method::Post, ["v1", "reservations"]) => Route::PostReservation,
@@ -85,7 +87,7 @@ impl Route {
     fn action(&self) -> Action {
         match self {
             Route::Health | Route::Preflight | Route::ListMasterData | Route::GetAvailability(_) => Action::Read,
-            Route::PostAvailability | Route::GetReservation(_) => Action::Read,
+            Route::PostAvailability | Route::GetReservation(_) | Route::GetEntries(_) => Action::Read,
             Route::PostReservation | Route::CommitReservation(_) | Route::ReleaseReservation(_) => Action::Reserve,
             Route::PutLocation(_) | Route::PutChannel(_) | Route::PutSku(_) => Action::WriteMasterData,
             Route::PostMovement(_) => Action::RecordMovement,
@@ -236,6 +238,11 @@ async fn route(mut req: Request, env: Env) -> Result<Response, ApiError> {
             to_sku(&env, &sku, envelope(&principal, None, SkuCommand::Availability { sku: sku.clone(), channel }))
                 .await?
         }
+        Route::GetEntries(sku) => {
+            let (after_version, limit) = entries_query(&req)?;
+            let command = SkuCommand::Entries { sku: sku.clone(), after_version, limit };
+            to_sku(&env, &sku, envelope(&principal, None, command)).await?
+        }
         Route::PostAvailability => {
             let request: BatchAvailabilityRequest = decode(&bytes)?;
             request.validate()?;
@@ -245,7 +252,9 @@ async fn route(mut req: Request, env: Env) -> Result<Response, ApiError> {
             let request: ReservationRequest = decode(&bytes)?;
             request.validate()?;
             let skus = request.skus();
-            if let [sku] = skus.as_slice() {
+            // Keyed requests go to the coordinator shard the key names, so a key is checked in one
+            // place whatever the body; unkeyed single-SKU requests go straight to the SKU's object.
+            if let (None, [sku]) = (&key, skus.as_slice()) {
                 let object = env
                     .durable_object(sku_object::BINDING)
                     .and_then(|ns| ns.id_from_name(sku.as_str()).map(|id| id.to_string()))
@@ -300,6 +309,29 @@ fn channel_query(req: &Request) -> Result<Option<Id>, ApiError> {
         }
     }
     Ok(channel)
+}
+
+/// `?after_version=N&limit=M` (limit 1..=1000, default 100).
+fn entries_query(req: &Request) -> Result<(u64, u32), ApiError> {
+    let url = req.url().map_err(|e| ApiError::invalid("url", e.to_string()))?;
+    let (mut after_version, mut limit) = (0u64, 100u32);
+    for (name, value) in url.query_pairs() {
+        match name.as_ref() {
+            "after_version" => {
+                after_version =
+                    value.parse().map_err(|_| ApiError::invalid("after_version", "must be a whole number >= 0"))?
+            }
+            "limit" => {
+                limit = value
+                    .parse()
+                    .ok()
+                    .filter(|l| (1..=1000).contains(l))
+                    .ok_or_else(|| ApiError::invalid("limit", "must be 1..=1000"))?
+            }
+            other => return Err(ApiError::invalid(other, "unknown query parameter")),
+        }
+    }
+    Ok((after_version, limit))
 }
 
 /// Reads every SKU's object in parallel; unknown SKUs are listed under `missing`.

@@ -15,9 +15,12 @@ use stockline_engine::{
     ReservationRequest, Shortage,
 };
 use stockline_shared::ApiError;
-use worker::{durable_object, DurableObject, Env, Request, Response, Result, SqlStorage, State};
+use worker::{durable_object, Delay, DurableObject, Env, Request, Response, Result, SqlStorage, State};
 
 pub const BINDING: &str = "COORDINATOR";
+/// How long a request waits for another with the same key or reservation, and how often it looks.
+const BUSY_WAIT_MS: u64 = 10_000;
+const BUSY_POLL_MS: u64 = 5;
 
 pub fn shard_name(shard: u32) -> String {
     format!("shard-{shard:02}")
@@ -222,13 +225,24 @@ impl ReservationCoordinator {
             keys.push(format!("key:{}", idempotency.key));
         }
         if !matches!(envelope.command, CoordinatorCommand::Get { .. }) {
-            let mut busy = self.busy.borrow_mut();
-            if keys.iter().any(|key| busy.contains(key)) {
-                return Ok(Answer::error(ApiError::conflict(
-                    "another request for this reservation or Idempotency-Key is in progress; retry",
-                )));
+            // A request whose key or reservation is in progress waits for it (then answers the
+            // recorded response), or after BUSY_WAIT_MS gets 409; it never applies twice.
+            let mut waited_ms = 0;
+            while keys.iter().any(|key| self.busy.borrow().contains(key)) {
+                if waited_ms >= BUSY_WAIT_MS {
+                    return Ok(Answer::error(ApiError::conflict(
+                        "another request for this reservation or Idempotency-Key is in progress; retry",
+                    )));
+                }
+                Delay::from(std::time::Duration::from_millis(BUSY_POLL_MS)).await;
+                waited_ms += BUSY_POLL_MS;
+                if let Some(idempotency) = &envelope.idempotency {
+                    if let Some(answer) = store::recorded_answer(&self.sql(), idempotency, now)? {
+                        return Ok(answer);
+                    }
+                }
             }
-            busy.extend(keys.iter().cloned());
+            self.busy.borrow_mut().extend(keys.iter().cloned());
         } else {
             keys.clear();
         }

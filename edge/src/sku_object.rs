@@ -57,6 +57,12 @@ pub enum SkuCommand {
     Get {
         id: Id,
     },
+    /// The ledger's entries after a version, oldest first (the audit trail).
+    Entries {
+        sku: Id,
+        after_version: u64,
+        limit: u32,
+    },
     /// One SKU's part of a multi-SKU reservation (the coordinator keeps the record).
     PlaceHold {
         sku: Id,
@@ -84,6 +90,7 @@ impl SkuCommand {
             SkuCommand::Define { sku, .. }
             | SkuCommand::Movement { sku, .. }
             | SkuCommand::Availability { sku, .. }
+            | SkuCommand::Entries { sku, .. }
             | SkuCommand::Reserve { sku, .. }
             | SkuCommand::PlaceHold { sku, .. }
             | SkuCommand::CommitHold { sku, .. }
@@ -405,6 +412,24 @@ impl SkuLedger {
                 ok(200, &reservation)
             }
             SkuCommand::Get { id } => ok(200, &self.reservation(id)?.at(now)),
+            SkuCommand::Entries { after_version, limit, .. } => {
+                if !ledger.is_defined() {
+                    return Err(EngineError::not_found("sku", ledger.sku().as_str()));
+                }
+                let rows: Vec<EntryRow> = store::rows(
+                    &self.sql(),
+                    "SELECT body FROM entries WHERE version > ? ORDER BY version LIMIT ?",
+                    vec![(*after_version as i64).into(), i64::from(*limit).into()],
+                )
+                .map_err(|e| EngineError::conflict(format!("reading entries: {e}")))?;
+                let entries: Vec<serde_json::Value> =
+                    rows.iter().filter_map(|row| serde_json::from_str(&row.body).ok()).collect();
+                let next = entries.last().and_then(|e| e["version"].as_u64());
+                ok(
+                    200,
+                    &serde_json::json!({ "sku": ledger.sku(), "version": ledger.version(), "entries": entries, "next_after_version": next }),
+                )
+            }
             SkuCommand::PlaceHold { hold, check_only, .. } => {
                 let entry = if *check_only {
                     ledger.plan_hold(catalog, hold.clone(), ctx)?

@@ -60,8 +60,21 @@ impl Stockline {
 
     /// Kills the runtime with SIGKILL (no shutdown) and starts it again on the same state.
     pub fn kill_and_restart(&mut self) {
+        self.kill_hard();
+        self.restart();
+    }
+
+    /// SIGKILL, from any thread, while other threads may be mid-request.
+    pub fn kill_hard(&self) {
+        if let Some(child) = &self.child {
+            let _ = Command::new("kill").arg("-9").arg(child.id().to_string()).status();
+        }
+    }
+
+    /// Reaps a killed runtime and starts a new one on the same state and port.
+    pub fn restart(&mut self) {
         if let Some(mut child) = self.child.take() {
-            child.kill().expect("kill workerd");
+            let _ = child.kill();
             child.wait().expect("reap workerd");
         }
         self.boot();
@@ -94,7 +107,7 @@ impl Stockline {
         let response = match result {
             Ok(response) => response,
             Err(ureq::Error::Status(_, response)) => response,
-            Err(error) => panic!("{method} {path}: {error}"),
+            Err(error) => return (0, Value::String(format!("transport: {error}"))),
         };
         let status = response.status();
         let text = response.into_string().unwrap_or_default();
