@@ -17,6 +17,9 @@ use stockline_shared::{
 };
 use worker::{Env, Method, Request, Response};
 
+/// The API's OpenAPI 3.1 document, served at `GET /v1/openapi.json`.
+pub const OPENAPI: &str = include_str!("../../shared/openapi.json");
+
 pub async fn handle(req: Request, env: Env) -> Response {
     let mut response = match route(req, env).await {
         Ok(response) => response,
@@ -35,6 +38,7 @@ fn path_id(value: &str) -> Result<Id, ApiError> {
 /// What a request is, once its method and path are understood.
 enum Route {
     Health,
+    OpenApi,
     Preflight,
     PutLocation(Id),
     PutChannel(Id),
@@ -56,6 +60,7 @@ impl Route {
         let route = match (method, segments.as_slice()) {
             (Method::Options, _) => Route::Preflight,
             (Method::Get, ["v1", "health"]) => Route::Health,
+            (Method::Get, ["v1", "openapi.json"]) => Route::OpenApi,
             (Method::Put, ["v1", "locations", id]) => Route::PutLocation(path_id(id)?),
             (Method::Put, ["v1", "channels", id]) => Route::PutChannel(path_id(id)?),
             (Method::Get, ["v1", "locations"] | ["v1", "channels"]) => Route::ListMasterData,
@@ -86,7 +91,9 @@ impl Route {
 
     fn action(&self) -> Action {
         match self {
-            Route::Health | Route::Preflight | Route::ListMasterData | Route::GetAvailability(_) => Action::Read,
+            Route::Health | Route::OpenApi | Route::Preflight | Route::ListMasterData | Route::GetAvailability(_) => {
+                Action::Read
+            }
             Route::PostAvailability | Route::GetReservation(_) | Route::GetEntries(_) => Action::Read,
             Route::PostReservation | Route::CommitReservation(_) | Route::ReleaseReservation(_) => Action::Reserve,
             Route::PutLocation(_) | Route::PutChannel(_) | Route::PutSku(_) => Action::WriteMasterData,
@@ -95,15 +102,27 @@ impl Route {
     }
 }
 
+thread_local! {
+    /// The parsed token table with the text it was parsed from (re-parsed when the text changes).
+    static TOKENS: std::cell::RefCell<Option<(String, Vec<Principal>)>> = const { std::cell::RefCell::new(None) };
+}
+
 fn principal(req: &Request, env: &Env) -> Result<Principal, ApiError> {
     let config = env
         .var("STOCKLINE_TOKENS")
         .map(|v| v.to_string())
         .or_else(|_| env.secret("STOCKLINE_TOKENS").map(|v| v.to_string()))
         .map_err(|_| ApiError::internal("no token table is configured (STOCKLINE_TOKENS)"))?;
-    let table = parse_tokens(&config).map_err(ApiError::internal)?;
     let authorization = req.headers().get("authorization").ok().flatten();
-    authenticate(&table, authorization.as_deref()).cloned().ok_or_else(ApiError::unauthorized)
+    TOKENS.with(|cell| {
+        let mut cached = cell.borrow_mut();
+        if cached.as_ref().is_none_or(|(text, _)| *text != config) {
+            let table = parse_tokens(&config).map_err(ApiError::internal)?;
+            *cached = Some((config, table));
+        }
+        let (_, table) = cached.as_ref().expect("just parsed");
+        authenticate(table, authorization.as_deref()).cloned().ok_or_else(ApiError::unauthorized)
+    })
 }
 
 async fn body(req: &mut Request) -> Result<Vec<u8>, ApiError> {
@@ -191,6 +210,11 @@ async fn route(mut req: Request, env: Env) -> Result<Response, ApiError> {
     let route = Route::parse(&method, &path)?;
     match route {
         Route::Health => return Ok(json_response(200, &serde_json::json!({ "ok": true, "time": now() }))),
+        Route::OpenApi => {
+            let mut response = Response::ok(OPENAPI).map_err(|e| ApiError::internal(e.to_string()))?;
+            let _ = response.headers_mut().set("content-type", "application/json; charset=utf-8");
+            return Ok(response);
+        }
         Route::Preflight => {
             let mut response = Response::empty().map_err(|e| ApiError::internal(e.to_string()))?.with_status(204);
             let headers = response.headers_mut();
@@ -215,7 +239,7 @@ async fn route(mut req: Request, env: Env) -> Result<Response, ApiError> {
         _ => None,
     };
     let answer = match route {
-        Route::Health | Route::Preflight => unreachable!("answered above"),
+        Route::Health | Route::OpenApi | Route::Preflight => unreachable!("answered above"),
         Route::PutLocation(id) => {
             let spec: LocationSpec = decode(&bytes)?;
             to_directory(&env, envelope(&principal, key, DirectoryCommand::PutLocation { id, spec })).await?

@@ -80,6 +80,11 @@ impl Stockline {
         self.boot();
     }
 
+    /// The workerd process id (for CPU accounting in the load run).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
     pub fn base(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
