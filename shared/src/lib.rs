@@ -3,10 +3,12 @@
 
 pub mod auth;
 pub mod error;
+pub mod sync;
 pub mod wire;
 
 pub use auth::{Action, Principal};
 pub use error::{ApiError, ErrorBody, ErrorDetail};
+pub use sync::{Me, SyncOp, SyncOpResult, SyncOutcome, SyncPushRequest, SyncPushResponse, SYNC_OPS_MAX};
 pub use wire::*;
 
 /// Request bodies over this size get 413 `payload_too_large`.
