@@ -3,11 +3,13 @@
 
 pub mod auth;
 pub mod error;
+pub mod outbox;
 pub mod sync;
 pub mod wire;
 
 pub use auth::{Action, Principal};
 pub use error::{ApiError, ErrorBody, ErrorDetail};
+pub use outbox::{OpState, Outbox, QueuedOp, Tally};
 pub use sync::{Me, SyncOp, SyncOpResult, SyncOutcome, SyncPushRequest, SyncPushResponse, SYNC_OPS_MAX};
 pub use wire::*;
 
