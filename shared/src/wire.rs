@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use stockline_engine::limits::LINES_MAX;
 pub use stockline_engine::{
     Allocation, Availability, ChannelSpec, CommitLine, CommitRequest, CountException, Entry, HoldStatus, Id,
-    LocationAvailability, LocationSpec, Movement, MovementKind, Reservation, ReservationLine, ReservationLineRequest,
+    Location, LocationAvailability, LocationSpec, LocationKind, Movement, MovementKind, Reservation, ReservationLine, ReservationLineRequest,
     ReservationRequest, Shortage, SkuSpec,
 };
 

@@ -1,12 +1,15 @@
 //! HTTP to the Stockline API.
 
-use gloo_net::http::Request;
-use stockline_shared::{AvailabilityResponse, ErrorBody};
+use gloo_net::http::{Request, RequestBuilder};
+use serde::de::DeserializeOwned;
+use stockline_shared::{
+    AvailabilityResponse, ErrorBody, Location, Me, Reservation, SyncOp, SyncPushRequest, SyncPushResponse,
+};
 
 /// Why a call did not give an answer.
 #[derive(Clone, Debug, PartialEq)]
 pub enum CallError {
-    /// No network, or the server did not answer: try the saved copy.
+    /// No network, or the server did not answer: keep the work queued, use saved copies.
     Unreachable,
     /// The server answered with an error.
     Refused { status: u16, code: String, message: String },
@@ -21,23 +24,54 @@ impl CallError {
     }
 }
 
-pub async fn availability(api_base: &str, token: &str, sku: &str) -> Result<AvailabilityResponse, CallError> {
-    let url = format!("{}/v1/availability/{}", api_base.trim_end_matches('/'), sku);
-    let response = Request::get(&url)
-        .header("Authorization", &format!("Bearer {token}"))
-        .send()
-        .await
-        .map_err(|_| CallError::Unreachable)?;
-    if response.ok() {
-        return response.json().await.map_err(|e| CallError::Refused {
-            status: response.status(),
-            code: "bad_answer".into(),
-            message: e.to_string(),
-        });
-    }
+fn url(api_base: &str, path: &str) -> String {
+    format!("{}{}", api_base.trim_end_matches('/'), path)
+}
+
+fn authorised(builder: RequestBuilder, token: &str) -> RequestBuilder {
+    builder.header("Authorization", &format!("Bearer {token}"))
+}
+
+async fn answer<T: DeserializeOwned>(sent: Result<gloo_net::http::Response, gloo_net::Error>) -> Result<T, CallError> {
+    let response = sent.map_err(|_| CallError::Unreachable)?;
     let status = response.status();
+    if response.ok() {
+        return response.json().await.map_err(|e| CallError::Refused { status, code: "bad_answer".into(), message: e.to_string() });
+    }
+    if status >= 500 {
+        return Err(CallError::Unreachable);
+    }
     match response.json::<ErrorBody>().await {
         Ok(body) => Err(CallError::Refused { status, code: body.error.code, message: body.error.message }),
         Err(_) => Err(CallError::Refused { status, code: "http".into(), message: format!("HTTP {status}") }),
     }
+}
+
+pub async fn availability(api_base: &str, token: &str, sku: &str) -> Result<AvailabilityResponse, CallError> {
+    answer(authorised(Request::get(&url(api_base, &format!("/v1/availability/{sku}"))), token).send().await).await
+}
+
+pub async fn me(api_base: &str, token: &str) -> Result<Me, CallError> {
+    answer(authorised(Request::get(&url(api_base, "/v1/me")), token).send().await).await
+}
+
+#[derive(serde::Deserialize)]
+struct MasterData {
+    locations: Vec<Location>,
+}
+
+pub async fn locations(api_base: &str, token: &str) -> Result<Vec<Location>, CallError> {
+    let data: MasterData = answer(authorised(Request::get(&url(api_base, "/v1/locations")), token).send().await).await?;
+    Ok(data.locations)
+}
+
+pub async fn reservation(api_base: &str, token: &str, id: &str) -> Result<Reservation, CallError> {
+    answer(authorised(Request::get(&url(api_base, &format!("/v1/reservations/{id}"))), token).send().await).await
+}
+
+pub async fn push(api_base: &str, token: &str, ops: Vec<SyncOp>) -> Result<SyncPushResponse, CallError> {
+    let request = authorised(Request::post(&url(api_base, "/v1/sync/push")), token)
+        .json(&SyncPushRequest { ops })
+        .map_err(|e| CallError::Refused { status: 0, code: "encode".into(), message: e.to_string() })?;
+    answer(request.send().await).await
 }

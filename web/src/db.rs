@@ -1,22 +1,32 @@
-//! IndexedDB: settings and saved stock cards, so the app works after a reload while offline.
+//! IndexedDB: settings, saved stock cards, the outbox and the locations list, so the app works
+//! after a reload while offline. Every write commits its transaction before it returns.
 
 use crate::model::{Settings, StockCard};
 use indexed_db_futures::database::Database;
 use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::TransactionMode;
+use serde::{de::DeserializeOwned, Serialize};
 use std::cell::RefCell;
+use stockline_shared::QueuedOp;
 
 const DB_NAME: &str = "stockline";
-const DB_VERSION: u32 = 1;
+const DB_VERSION: u32 = 2;
 const SETTINGS: &str = "settings";
 const CARDS: &str = "cards";
+const OUTBOX: &str = "outbox";
+const LOCATIONS: &str = "locations";
 const SETTINGS_KEY: &str = "settings";
+const LOCATIONS_KEY: &str = "locations";
 
 thread_local! {
     static DB: RefCell<Option<Database>> = const { RefCell::new(None) };
 }
 
 pub type DbResult<T> = Result<T, String>;
+
+fn text(error: impl std::fmt::Display) -> String {
+    error.to_string()
+}
 
 async fn db() -> DbResult<Database> {
     if let Some(db) = DB.with(|cell| cell.borrow().clone()) {
@@ -25,55 +35,98 @@ async fn db() -> DbResult<Database> {
     let db = Database::open(DB_NAME)
         .with_version(DB_VERSION)
         .with_on_upgrade_needed(|event, db| {
-            if (event.old_version() as u32) < 1 {
+            let old = event.old_version() as u32;
+            if old < 1 {
                 db.create_object_store(SETTINGS).build()?;
                 db.create_object_store(CARDS).with_key_path("sku".into()).build()?;
+            }
+            if old < 2 {
+                db.create_object_store(OUTBOX).build()?;
+                db.create_object_store(LOCATIONS).build()?;
             }
             Ok(())
         })
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(text)?;
     DB.with(|cell| *cell.borrow_mut() = Some(db.clone()));
     Ok(db)
 }
 
-pub async fn load_settings() -> DbResult<Option<Settings>> {
+async fn put<T: Serialize>(store_name: &str, key: &str, value: &T) -> DbResult<()> {
     let db = db().await?;
-    let tx = db.transaction(SETTINGS).build().map_err(|e| e.to_string())?;
-    let store = tx.object_store(SETTINGS).map_err(|e| e.to_string())?;
-    let settings: Option<Settings> =
-        store.get(SETTINGS_KEY).serde().map_err(|e| e.to_string())?.await.map_err(|e| e.to_string())?;
-    Ok(settings)
+    let tx = db.transaction(store_name).with_mode(TransactionMode::Readwrite).build().map_err(text)?;
+    let store = tx.object_store(store_name).map_err(text)?;
+    store.put(value).with_key(key).without_key_type().serde().map_err(text)?.await.map_err(text)?;
+    tx.commit().await.map_err(text)
+}
+
+async fn get<T: DeserializeOwned>(store_name: &str, key: &str) -> DbResult<Option<T>> {
+    let db = db().await?;
+    let tx = db.transaction(store_name).build().map_err(text)?;
+    let store = tx.object_store(store_name).map_err(text)?;
+    let value: Option<T> = store.get(key).serde().map_err(text)?.await.map_err(text)?;
+    Ok(value)
+}
+
+pub async fn load_settings() -> DbResult<Option<Settings>> {
+    get(SETTINGS, SETTINGS_KEY).await
 }
 
 pub async fn save_settings(settings: &Settings) -> DbResult<()> {
-    let db = db().await?;
-    let tx = db.transaction(SETTINGS).with_mode(TransactionMode::Readwrite).build().map_err(|e| e.to_string())?;
-    let store = tx.object_store(SETTINGS).map_err(|e| e.to_string())?;
-    store
-        .put(settings)
-        .with_key(SETTINGS_KEY)
-        .without_key_type()
-        .serde()
-        .map_err(|e| e.to_string())?
-        .await
-        .map_err(|e| e.to_string())?;
-    tx.commit().await.map_err(|e| e.to_string())
+    put(SETTINGS, SETTINGS_KEY, settings).await
 }
 
 pub async fn save_card(card: &StockCard) -> DbResult<()> {
     let db = db().await?;
-    let tx = db.transaction(CARDS).with_mode(TransactionMode::Readwrite).build().map_err(|e| e.to_string())?;
-    let store = tx.object_store(CARDS).map_err(|e| e.to_string())?;
-    store.put(card).serde().map_err(|e| e.to_string())?.await.map_err(|e| e.to_string())?;
-    tx.commit().await.map_err(|e| e.to_string())
+    let tx = db.transaction(CARDS).with_mode(TransactionMode::Readwrite).build().map_err(text)?;
+    let store = tx.object_store(CARDS).map_err(text)?;
+    store.put(card).serde().map_err(text)?.await.map_err(text)?;
+    tx.commit().await.map_err(text)
 }
 
 pub async fn load_card(sku: &str) -> DbResult<Option<StockCard>> {
+    get(CARDS, sku).await
+}
+
+pub async fn save_op(op: &QueuedOp) -> DbResult<()> {
+    put(OUTBOX, op.op.op_id.as_str(), op).await
+}
+
+/// Stores several operations in one transaction: all or none.
+pub async fn save_ops(ops: &[QueuedOp]) -> DbResult<()> {
+    if ops.is_empty() {
+        return Ok(());
+    }
     let db = db().await?;
-    let tx = db.transaction(CARDS).build().map_err(|e| e.to_string())?;
-    let store = tx.object_store(CARDS).map_err(|e| e.to_string())?;
-    let card: Option<StockCard> =
-        store.get(sku).serde().map_err(|e| e.to_string())?.await.map_err(|e| e.to_string())?;
-    Ok(card)
+    let tx = db.transaction(OUTBOX).with_mode(TransactionMode::Readwrite).build().map_err(text)?;
+    let store = tx.object_store(OUTBOX).map_err(text)?;
+    for op in ops {
+        store.put(op).with_key(op.op.op_id.as_str()).without_key_type().serde().map_err(text)?.await.map_err(text)?;
+    }
+    tx.commit().await.map_err(text)
+}
+
+pub async fn delete_op(op_id: &str) -> DbResult<()> {
+    let db = db().await?;
+    let tx = db.transaction(OUTBOX).with_mode(TransactionMode::Readwrite).build().map_err(text)?;
+    let store = tx.object_store(OUTBOX).map_err(text)?;
+    store.delete(op_id).await.map_err(text)?;
+    tx.commit().await.map_err(text)
+}
+
+pub async fn load_ops() -> DbResult<Vec<QueuedOp>> {
+    let db = db().await?;
+    let tx = db.transaction(OUTBOX).build().map_err(text)?;
+    let store = tx.object_store(OUTBOX).map_err(text)?;
+    let ops: Vec<QueuedOp> =
+        store.get_all::<QueuedOp>().serde().map_err(text)?.await.map_err(text)?.collect::<Result<_, _>>().map_err(text)?;
+    Ok(ops)
+}
+
+pub async fn save_locations(locations: &[stockline_shared::Location]) -> DbResult<()> {
+    put(LOCATIONS, LOCATIONS_KEY, &locations.to_vec()).await
+}
+
+pub async fn load_locations() -> DbResult<Vec<stockline_shared::Location>> {
+    Ok(get(LOCATIONS, LOCATIONS_KEY).await?.unwrap_or_default())
 }

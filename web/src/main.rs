@@ -5,6 +5,7 @@ mod api;
 mod app;
 mod db;
 mod model;
+mod sync;
 
 fn main() {
     console_error_panic_hook::set_once();
