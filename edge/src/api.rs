@@ -13,7 +13,8 @@ use stockline_engine::{ChannelSpec, CommitRequest, Id, LocationSpec, Movement, R
 use stockline_shared::auth::{authenticate, parse_tokens};
 use stockline_shared::error::decode;
 use stockline_shared::{
-    Action, ApiError, BatchAvailabilityRequest, BatchAvailabilityResponse, Principal, BODY_BYTES_MAX,
+    Action, ApiError, BatchAvailabilityRequest, BatchAvailabilityResponse, ErrorDetail, Me, Principal, SyncOpResult,
+    SyncOutcome, SyncPushRequest, SyncPushResponse, BODY_BYTES_MAX, SYNC_OPS_MAX,
 };
 use worker::{Env, Method, Request, Response};
 
@@ -52,6 +53,8 @@ enum Route {
     GetReservation(Id),
     CommitReservation(Id),
     ReleaseReservation(Id),
+    Me,
+    SyncPush,
 }
 
 impl Route {
@@ -61,6 +64,8 @@ impl Route {
             (Method::Options, _) => Route::Preflight,
             (Method::Get, ["v1", "health"]) => Route::Health,
             (Method::Get, ["v1", "openapi.json"]) => Route::OpenApi,
+            (Method::Get, ["v1", "me"]) => Route::Me,
+            (Method::Post, ["v1", "sync", "push"]) => Route::SyncPush,
             (Method::Put, ["v1", "locations", id]) => Route::PutLocation(path_id(id)?),
             (Method::Put, ["v1", "channels", id]) => Route::PutChannel(path_id(id)?),
             (Method::Get, ["v1", "locations"] | ["v1", "channels"]) => Route::ListMasterData,
@@ -80,10 +85,10 @@ impl Route {
             (_, ["v1", "locations", _] | ["v1", "channels", _] | ["v1", "skus", _]) => {
                 return Err(ApiError::method_not_allowed(&["PUT"]))
             }
-            (_, ["v1", "skus", _, "movements"] | ["v1", "availability"]) => {
+            (_, ["v1", "skus", _, "movements"] | ["v1", "availability"] | ["v1", "sync", "push"]) => {
                 return Err(ApiError::method_not_allowed(&["POST"]))
             }
-            (_, ["v1", "availability", _]) => return Err(ApiError::method_not_allowed(&["GET"])),
+            (_, ["v1", "availability", _] | ["v1", "me"]) => return Err(ApiError::method_not_allowed(&["GET"])),
             _ => return Err(ApiError::not_found("route")),
         };
         Ok(route)
@@ -94,10 +99,10 @@ impl Route {
             Route::Health | Route::OpenApi | Route::Preflight | Route::ListMasterData | Route::GetAvailability(_) => {
                 Action::Read
             }
-            Route::PostAvailability | Route::GetReservation(_) | Route::GetEntries(_) => Action::Read,
+            Route::PostAvailability | Route::GetReservation(_) | Route::GetEntries(_) | Route::Me => Action::Read,
             Route::PostReservation | Route::CommitReservation(_) | Route::ReleaseReservation(_) => Action::Reserve,
             Route::PutLocation(_) | Route::PutChannel(_) | Route::PutSku(_) => Action::WriteMasterData,
-            Route::PostMovement(_) => Action::RecordMovement,
+            Route::PostMovement(_) | Route::SyncPush => Action::RecordMovement,
         }
     }
 }
@@ -145,11 +150,28 @@ fn idempotency(req: &Request, method: &Method, path: &str, body: &[u8]) -> Resul
     };
     check_key(&key)?;
     let canonical = match serde_json::from_slice::<serde_json::Value>(body) {
-        Ok(value) => value.to_string().into_bytes(),
+        Ok(value) => canonical_json(&value),
         Err(_) => body.to_vec(),
     };
-    let print = fingerprint(&[method.as_ref().as_bytes(), path.as_bytes(), &canonical]);
-    Ok(Some(Idempotency { key, fingerprint: format!("{print:016x}") }))
+    Ok(Some(Idempotency { key, fingerprint: request_fingerprint(method.as_ref(), path, &canonical) }))
+}
+
+/// A JSON body in canonical form: keys sorted, no insignificant whitespace.
+fn canonical_json(value: &serde_json::Value) -> Vec<u8> {
+    value.to_string().into_bytes()
+}
+
+/// The fingerprint recorded with an idempotency key: method, path and canonical body, in hex.
+/// `idempotency` and `sync_push` both use it, so a pushed operation and a direct post of the same
+/// movement under the same key are one request.
+fn request_fingerprint(method: &str, path: &str, canonical_body: &[u8]) -> String {
+    let print = fingerprint(&[method.as_bytes(), path.as_bytes(), canonical_body]);
+    format!("{print:016x}")
+}
+
+/// The path of `POST /v1/skus/{sku}/movements`.
+fn movements_path(sku: &Id) -> String {
+    format!("/v1/skus/{sku}/movements")
 }
 
 async fn to_sku(env: &Env, sku: &Id, envelope: Envelope<SkuCommand>) -> Result<Answer, ApiError> {
@@ -240,6 +262,13 @@ async fn route(mut req: Request, env: Env) -> Result<Response, ApiError> {
     };
     let answer = match route {
         Route::Health | Route::OpenApi | Route::Preflight => unreachable!("answered above"),
+        Route::Me => Answer::ok(200, &Me { role: principal.role, subject: principal.subject.clone() }),
+        Route::SyncPush => {
+            let request: SyncPushRequest = decode(&bytes)?;
+            // The movements as sent, for their fingerprints (decode above has checked the shape).
+            let raw: serde_json::Value = decode(&bytes)?;
+            sync_push(&env, &principal, request, &raw).await?
+        }
         Route::PutLocation(id) => {
             let spec: LocationSpec = decode(&bytes)?;
             to_directory(&env, envelope(&principal, key, DirectoryCommand::PutLocation { id, spec })).await?
@@ -255,7 +284,8 @@ async fn route(mut req: Request, env: Env) -> Result<Response, ApiError> {
         }
         Route::PostMovement(sku) => {
             let movement: Movement = decode(&bytes)?;
-            to_sku(&env, &sku, envelope(&principal, key, SkuCommand::Movement { sku: sku.clone(), movement })).await?
+            let command = SkuCommand::Movement { sku: sku.clone(), movement, occurred_at: None };
+            to_sku(&env, &sku, envelope(&principal, key, command)).await?
         }
         Route::GetAvailability(sku) => {
             let channel = channel_query(&req)?;
@@ -382,4 +412,116 @@ async fn batch_availability(
         }
     }
     Ok(Answer::ok(200, &response))
+}
+
+/// How far ahead of the server's clock a pushed `occurred_at` may be (clock skew, not the future).
+const OCCURRED_AT_AHEAD_MAX_HOURS: i64 = 24;
+
+/// `POST /v1/sync/push`: each operation goes to its SKU's ledger as `POST /v1/skus/{sku}/movements`
+/// with `Idempotency-Key: <op_id>` would, so nothing is applied twice however often it is sent.
+/// Operations of one SKU run in request order, one after another; SKUs run in parallel. When an
+/// operation is not decided (5xx, unreachable), the later ones of its SKU are not sent: all `retry`.
+async fn sync_push(
+    env: &Env,
+    principal: &Principal,
+    request: SyncPushRequest,
+    raw: &serde_json::Value,
+) -> Result<Answer, ApiError> {
+    let count = request.ops.len();
+    if !(1..=SYNC_OPS_MAX).contains(&count) {
+        return Err(ApiError::invalid("ops", format!("must hold 1..={SYNC_OPS_MAX} operations, not {count}")));
+    }
+    let latest = now() + chrono::Duration::hours(OCCURRED_AT_AHEAD_MAX_HOURS);
+    // Indices of the operations of each SKU, in request order; SKUs in order of first appearance.
+    let mut by_sku: Vec<(&Id, Vec<usize>)> = Vec::new();
+    for (index, op) in request.ops.iter().enumerate() {
+        match by_sku.iter_mut().find(|(sku, _)| **sku == op.sku) {
+            Some((_, indices)) => indices.push(index),
+            None => by_sku.push((&op.sku, vec![index])),
+        }
+    }
+    let sequences = by_sku.iter().map(|(sku, indices)| {
+        let (ops, latest) = (&request.ops, latest);
+        async move {
+            let mut results = Vec::with_capacity(indices.len());
+            let mut undecided: Option<&Id> = None;
+            for &index in indices {
+                let op = &ops[index];
+                if let Some(earlier) = undecided {
+                    let error = ApiError::unavailable(format!(
+                        "not sent: the earlier operation `{earlier}` of SKU `{sku}` was not decided"
+                    ));
+                    results.push((
+                        index,
+                        result(op.op_id.clone(), SyncOutcome::Retry, error.status, None, Some(error.body.error)),
+                    ));
+                    continue;
+                }
+                if op.occurred_at.is_some_and(|at| at > latest) {
+                    let error = ApiError::invalid(
+                        "occurred_at",
+                        format!("is more than {OCCURRED_AT_AHEAD_MAX_HOURS} h ahead of the server's clock"),
+                    );
+                    results.push((
+                        index,
+                        result(op.op_id.clone(), SyncOutcome::Rejected, error.status, None, Some(error.body.error)),
+                    ));
+                    continue;
+                }
+                let canonical = canonical_json(&raw["ops"][index]["movement"]);
+                let key = Idempotency {
+                    key: op.op_id.to_string(),
+                    fingerprint: request_fingerprint("POST", &movements_path(sku), &canonical),
+                };
+                let command = SkuCommand::Movement {
+                    sku: (*sku).clone(),
+                    movement: op.movement.clone(),
+                    occurred_at: op.occurred_at,
+                };
+                let answer = match to_sku(env, sku, envelope(principal, Some(key), command)).await {
+                    Ok(answer) => answer,
+                    Err(error) => Answer::error(error),
+                };
+                let op_result = op_result(op.op_id.clone(), answer);
+                if op_result.outcome == SyncOutcome::Retry {
+                    undecided = Some(&op.op_id);
+                }
+                results.push((index, op_result));
+            }
+            results
+        }
+    });
+    let mut results: Vec<Option<SyncOpResult>> = vec![None; count];
+    for (index, op_result) in join_all(sequences).await.into_iter().flatten() {
+        results[index] = Some(op_result);
+    }
+    let results = results.into_iter().map(|r| r.expect("every operation has a result")).collect();
+    Ok(Answer::ok(200, &SyncPushResponse { results }))
+}
+
+fn result(
+    op_id: Id,
+    outcome: SyncOutcome,
+    http_status: u16,
+    version: Option<u64>,
+    error: Option<ErrorDetail>,
+) -> SyncOpResult {
+    SyncOpResult { op_id, outcome, http_status, version, error }
+}
+
+/// What a ledger's answer to one pushed operation means for the device.
+fn op_result(op_id: Id, answer: Answer) -> SyncOpResult {
+    let status = answer.status;
+    let error = || {
+        serde_json::from_value::<ErrorDetail>(answer.body["error"].clone()).unwrap_or_else(|_| ErrorDetail {
+            code: if status < 500 { "invalid_request" } else { "unavailable" }.to_string(),
+            message: format!("the ledger answered {status} without an error body"),
+            details: serde_json::json!({}),
+        })
+    };
+    match status {
+        200..=299 => result(op_id, SyncOutcome::Applied, status, answer.body["entry"]["version"].as_u64(), None),
+        400..=499 => result(op_id, SyncOutcome::Rejected, status, None, Some(error())),
+        _ => result(op_id, SyncOutcome::Retry, status, None, Some(error())),
+    }
 }

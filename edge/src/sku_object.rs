@@ -36,6 +36,9 @@ pub enum SkuCommand {
     Movement {
         sku: Id,
         movement: Movement,
+        /// When the movement happened, if not now (a tablet syncing later); recorded_at stays now.
+        #[serde(default)]
+        occurred_at: Option<DateTime<Utc>>,
     },
     Availability {
         sku: Id,
@@ -312,7 +315,10 @@ impl SkuLedger {
         }
         let mut slot = self.loaded.borrow_mut();
         let loaded = slot.as_mut().ok_or("ledger not loaded")?;
-        let ctx = Ctx::new(envelope.actor.clone(), now);
+        let mut ctx = Ctx::new(envelope.actor.clone(), now);
+        if let SkuCommand::Movement { occurred_at, .. } = &envelope.command {
+            ctx.occurred_at = *occurred_at;
+        }
         // Holds that are due expire first, whatever the request.
         let mut writes = Writes { entries: loaded.ledger.expire_due(&loaded.catalog, now), reservations: Vec::new() };
         let answer = match self.decide(loaded, &envelope.command, &ctx, &mut writes) {

@@ -1,0 +1,324 @@
+//! `GET /v1/me` and the warehouse app's sync push (`POST /v1/sync/push`) against workerd: every
+//! operation is the movement post it stands for, keyed by its `op_id`, so nothing applies twice.
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{json, Value};
+use stockline_tests::Stockline;
+
+const ADMIN: &str = "dev-admin";
+const WAREHOUSE: &str = "dev-warehouse";
+const STOREFRONT: &str = "dev-storefront";
+const PUSH: &str = "/v1/sync/push";
+
+fn seeded() -> Stockline {
+    let s = Stockline::start();
+    s.must(s.put(
+        "/v1/locations/wh-1",
+        ADMIN,
+        &json!({"name": "Main", "kind": "warehouse", "region": "eu", "priority": 1}),
+    ));
+    for sku in ["A", "B", "C"] {
+        s.must(s.put(&format!("/v1/skus/{sku}"), ADMIN, &json!({"name": sku, "safety_stock": 0})));
+    }
+    s
+}
+
+/// Sends one request and checks its status and, for errors, the contract's code.
+#[track_caller]
+fn check(
+    s: &Stockline,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+    status: u16,
+    code: &str,
+) -> Value {
+    let (got, answer) = s.send(method, path, token, body, None);
+    assert_eq!(got, status, "{method} {path} {body:?}: {answer}");
+    if !code.is_empty() {
+        assert_eq!(answer["error"]["code"], code, "{method} {path}: {answer}");
+        assert!(answer["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{answer}");
+    }
+    answer
+}
+
+/// One operation: `receive`/`adjust`/`ship`… of `qty` at wh-1.
+fn op(op_id: &str, sku: &str, kind: &str, qty: i64) -> Value {
+    let mut movement = json!({"kind": kind, "location": "wh-1", "qty": qty});
+    if kind == "adjust" {
+        movement["reason"] = json!("sync test");
+    }
+    json!({"op_id": op_id, "sku": sku, "movement": movement})
+}
+
+/// Pushes operations as the warehouse; returns the results (the push itself must answer 200).
+#[track_caller]
+fn push(s: &Stockline, ops: &[Value]) -> Vec<Value> {
+    let answer = check(s, "POST", PUSH, Some(WAREHOUSE), Some(&json!({ "ops": ops }).to_string()), 200, "");
+    let results = answer["results"].as_array().expect("results").clone();
+    assert_eq!(results.len(), ops.len(), "one result per operation: {answer}");
+    for (result, op) in results.iter().zip(ops) {
+        assert_eq!(result["op_id"], op["op_id"], "results in request order: {answer}");
+    }
+    results
+}
+
+fn position(s: &Stockline, sku: &str) -> Value {
+    s.must(s.get(&format!("/v1/availability/{sku}"), STOREFRONT))
+}
+
+fn entries(s: &Stockline, sku: &str) -> Vec<Value> {
+    let answer = s.must(s.get(&format!("/v1/skus/{sku}/entries"), WAREHOUSE));
+    answer["entries"].as_array().expect("entries").clone()
+}
+
+/// This machine's clock (workerd runs on it too).
+fn now() -> DateTime<Utc> {
+    DateTime::from(std::time::SystemTime::now())
+}
+
+fn time(value: &Value) -> DateTime<Utc> {
+    value.as_str().and_then(|t| t.parse().ok()).unwrap_or_else(|| panic!("not a time: {value}"))
+}
+
+#[test]
+fn me_names_the_principal_of_the_token() {
+    let s = Stockline::start();
+    for (token, role) in [
+        ("dev-storefront", "storefront"),
+        ("dev-warehouse", "warehouse"),
+        ("dev-buyer", "buyer"),
+        ("dev-approver", "approver"),
+        ("dev-admin", "admin"),
+    ] {
+        let me = check(&s, "GET", "/v1/me", Some(token), None, 200, "");
+        assert_eq!(me, json!({"role": role, "subject": token}));
+    }
+    check(&s, "GET", "/v1/me", None, None, 401, "unauthorized");
+    check(&s, "GET", "/v1/me", Some("nobody"), None, 401, "unauthorized");
+    check(&s, "POST", "/v1/me", Some(ADMIN), Some("{}"), 405, "method_not_allowed");
+}
+
+#[test]
+fn a_push_applies_in_request_order_per_sku_and_a_second_push_applies_nothing() {
+    let s = seeded();
+    let ops = [
+        op("t1-1", "A", "receive", 10),
+        op("t1-2", "B", "receive", 5),
+        op("t1-3", "A", "adjust", -2),
+        op("t1-4", "C", "receive", 3),
+        op("t1-5", "B", "receive", 1),
+        op("t1-6", "A", "receive", 4),
+    ];
+    let first = push(&s, &ops);
+    for result in &first {
+        assert_eq!(result["outcome"], "applied", "{result}");
+        assert_eq!(result["http_status"], 201, "{result}");
+        assert!(result.get("error").is_none(), "{result}");
+    }
+    // Each SKU was defined at version 1; its operations follow in the order they were sent.
+    let versions: Vec<u64> = first.iter().map(|r| r["version"].as_u64().expect("version")).collect();
+    assert_eq!(versions, [2, 2, 3, 2, 3, 4]);
+    for (sku, on_hand, version) in [("A", 12, 4), ("B", 6, 3), ("C", 3, 2)] {
+        let position = position(&s, sku);
+        assert_eq!(position["on_hand"], on_hand, "{sku}: {position}");
+        assert_eq!(position["version"], version, "{sku}: {position}");
+        assert_eq!(position["locations"][0]["on_hand"], on_hand, "{sku}: {position}");
+    }
+    let a: Vec<Value> = entries(&s, "A").iter().skip(1).map(|e| e["event"]["movement"]["qty"].clone()).collect();
+    assert_eq!(a, [json!(10), json!(-2), json!(4)], "A's entries in request order");
+
+    // The tablet did not hear back and sends everything again: the recorded answers, nothing applied.
+    let again = push(&s, &ops);
+    assert_eq!(again, first);
+    for (sku, on_hand, version) in [("A", 12, 4), ("B", 6, 3), ("C", 3, 2)] {
+        let position = position(&s, sku);
+        assert_eq!((position["on_hand"].as_i64(), position["version"].as_u64()), (Some(on_hand), Some(version)));
+    }
+}
+
+#[test]
+fn a_direct_post_then_a_push_of_the_same_op_applies_once() {
+    let s = seeded();
+    // Same movement, other key order and whitespace: the same request under the same key.
+    let direct = r#"{ "qty": 7, "kind": "receive",  "location": "wh-1" }"#;
+    let (status, posted) = s.send("POST", "/v1/skus/A/movements", Some(WAREHOUSE), Some(direct), Some("op-direct"));
+    assert_eq!(status, 201, "{posted}");
+    let results = push(&s, &[op("op-direct", "A", "receive", 7), op("op-after", "A", "receive", 1)]);
+    assert_eq!(results[0]["outcome"], "applied", "{results:?}");
+    assert_eq!(results[0]["http_status"], 201);
+    assert_eq!(results[0]["version"], posted["entry"]["version"], "the recorded answer");
+    assert_eq!(results[1]["version"], 3);
+    let a = position(&s, "A");
+    assert_eq!((a["on_hand"].as_i64(), a["version"].as_u64()), (Some(8), Some(3)));
+
+    // The other way round: pushed first, then posted directly, is also one write.
+    let (status, replay) = s.send(
+        "POST",
+        "/v1/skus/A/movements",
+        Some(WAREHOUSE),
+        Some(r#"{"kind":"receive","location":"wh-1","qty":1}"#),
+        Some("op-after"),
+    );
+    assert_eq!(status, 201, "{replay}");
+    assert_eq!(replay["entry"]["version"], 3);
+    // The same op_id with another movement is the key's misuse, refused like a direct post.
+    let results = push(&s, &[op("op-direct", "A", "receive", 8)]);
+    assert_eq!(results[0]["outcome"], "rejected");
+    assert_eq!(results[0]["http_status"], 422);
+    assert_eq!(results[0]["error"]["code"], "idempotency_mismatch");
+    assert_eq!(position(&s, "A")["version"], 3);
+}
+
+#[test]
+fn a_conflicting_op_is_rejected_and_the_others_apply() {
+    let s = seeded();
+    s.must(s.post("/v1/skus/A/movements", WAREHOUSE, &json!({"kind": "receive", "location": "wh-1", "qty": 5})));
+    let reservation = s.must(s.post("/v1/reservations", STOREFRONT, &json!({"lines": [{"sku": "A", "qty": 2}]})));
+    let id = reservation["id"].as_str().expect("reservation id");
+    s.must(s.post(&format!("/v1/reservations/{id}/commit"), STOREFRONT, &json!({})));
+    let before = position(&s, "A");
+    assert_eq!(before["allocated"], 2, "{before}");
+    let ship = |op_id: &str, qty: i64| json!({"op_id": op_id, "sku": "A", "movement": {"kind": "ship", "location": "wh-1", "qty": qty, "reference": id}});
+    let results =
+        push(&s, &[ship("c-1", 3), op("c-2", "B", "receive", 2), ship("c-3", 2), op("c-4", "A", "receive", 1)]);
+    let outcomes: Vec<&str> = results.iter().map(|r| r["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes, ["rejected", "applied", "applied", "applied"], "{results:?}");
+    assert_eq!(results[0]["http_status"], 409);
+    assert_eq!(results[0]["error"]["code"], "conflict");
+    assert!(results[0]["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{}", results[0]);
+    assert!(results[0].get("version").is_none(), "{}", results[0]);
+    let version = before["version"].as_u64().unwrap();
+    assert_eq!(
+        (results[2]["version"].as_u64(), results[3]["version"].as_u64()),
+        (Some(version + 1), Some(version + 2))
+    );
+    let after = position(&s, "A");
+    assert_eq!((after["on_hand"].as_i64(), after["allocated"].as_i64()), (Some(5 - 2 + 1), Some(0)), "{after}");
+    assert_eq!(position(&s, "B")["on_hand"], 2);
+    // A rejected op is not recorded under its key (it changed nothing): the op_id is still free.
+    let results = push(&s, &[op("c-1", "A", "receive", 1)]);
+    assert_eq!(results[0]["outcome"], "applied", "{results:?}");
+}
+
+#[test]
+fn an_op_for_an_unknown_sku_is_rejected_not_found() {
+    let s = seeded();
+    let results = push(&s, &[op("u-1", "GHOST", "receive", 1), op("u-2", "A", "receive", 1)]);
+    assert_eq!(results[0]["outcome"], "rejected");
+    assert_eq!(results[0]["http_status"], 404);
+    assert_eq!(results[0]["error"]["code"], "not_found");
+    assert_eq!(results[0]["error"]["details"]["kind"], "sku");
+    assert_eq!(results[1]["outcome"], "applied");
+    // An op the ledger refuses as invalid is rejected too (and checked there, as a direct post is).
+    let results = push(&s, &[op("u-3", "A", "receive", 0)]);
+    assert_eq!((results[0]["outcome"].as_str(), results[0]["http_status"].as_u64()), (Some("rejected"), Some(400)));
+    assert_eq!(results[0]["error"]["code"], "invalid_request");
+}
+
+#[test]
+fn bad_pushes_are_refused_whole_and_change_nothing() {
+    let s = seeded();
+    let too_many: Vec<Value> = (0..101).map(|i| op(&format!("m-{i}"), "A", "receive", 1)).collect();
+    let table: Vec<(String, u16, &str)> = vec![
+        (json!({ "ops": too_many }).to_string(), 400, "invalid_request"),
+        (json!({ "ops": [] }).to_string(), 400, "invalid_request"),
+        (json!({ "ops": [op("x-1", "A", "receive", 1)], "device": "t1" }).to_string(), 400, "invalid_request"),
+        (
+            json!({ "ops": [{"op_id": "x-1", "sku": "A", "movement": {"kind": "receive", "location": "wh-1", "qty": 1}, "colour": "red"}] })
+                .to_string(),
+            400,
+            "invalid_request",
+        ),
+        (
+            json!({ "ops": [{"op_id": "x-1", "sku": "A", "movement": {"kind": "receive", "location": "wh-1", "qty": 1, "colour": "red"}}] })
+                .to_string(),
+            400,
+            "invalid_request",
+        ),
+        (json!({ "ops": [op("bad id!", "A", "receive", 1)] }).to_string(), 400, "invalid_request"),
+        (json!({ "ops": [{"op_id": "x-1", "sku": "A"}] }).to_string(), 400, "invalid_request"),
+        ("{".to_string(), 400, "invalid_request"),
+        (String::new(), 400, "invalid_request"),
+    ];
+    for (body, status, code) in &table {
+        check(&s, "POST", PUSH, Some(WAREHOUSE), Some(body), *status, code);
+    }
+    let exactly_max: Vec<Value> = (0..100).map(|i| op(&format!("m-{i}"), "B", "receive", 1)).collect();
+    assert!(push(&s, &exactly_max).iter().all(|r| r["outcome"] == "applied"));
+    assert_eq!(position(&s, "B")["on_hand"], 100);
+
+    let one = json!({ "ops": [op("r-1", "A", "receive", 1)] }).to_string();
+    check(&s, "POST", PUSH, None, Some(&one), 401, "unauthorized");
+    check(&s, "POST", PUSH, Some(STOREFRONT), Some(&one), 403, "forbidden");
+    check(&s, "POST", PUSH, Some("dev-buyer"), Some(&one), 403, "forbidden");
+    check(&s, "GET", PUSH, Some(WAREHOUSE), None, 405, "method_not_allowed");
+    check(&s, "PUT", PUSH, Some(WAREHOUSE), Some(&one), 405, "method_not_allowed");
+    assert_eq!(position(&s, "A")["version"], 1, "nothing reached A");
+    // The admin may push too.
+    check(&s, "POST", PUSH, Some(ADMIN), Some(&one), 200, "");
+    assert_eq!(position(&s, "A")["version"], 2);
+}
+
+#[test]
+fn occurred_at_is_when_the_tablet_did_it() {
+    let s = seeded();
+    let before = now();
+    let yesterday: DateTime<Utc> = "2025-01-02T03:04:05Z".parse().unwrap();
+    let mut past = op("o-1", "A", "receive", 2);
+    past["occurred_at"] = json!(yesterday);
+    let mut soon = op("o-2", "A", "receive", 3);
+    let soon_at = now() + Duration::hours(1);
+    soon["occurred_at"] = json!(soon_at);
+    let mut too_late = op("o-3", "A", "receive", 4);
+    too_late["occurred_at"] = json!(now() + Duration::hours(25));
+    let results = push(&s, &[past, soon, too_late, op("o-4", "A", "receive", 1)]);
+    let outcomes: Vec<&str> = results.iter().map(|r| r["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes, ["applied", "applied", "rejected", "applied"], "{results:?}");
+    assert_eq!(results[2]["http_status"], 400);
+    assert_eq!(results[2]["error"]["code"], "invalid_request");
+    assert_eq!(results[2]["error"]["details"]["field"], "occurred_at");
+
+    let entries = entries(&s, "A");
+    assert_eq!(entries.len(), 4, "defined, then o-1, o-2 and o-4");
+    assert_eq!(time(&entries[1]["occurred_at"]), yesterday);
+    assert!(time(&entries[1]["recorded_at"]) >= before - Duration::seconds(5), "recorded_at is the server's time");
+    assert_eq!(time(&entries[2]["occurred_at"]).timestamp_millis(), soon_at.timestamp_millis());
+    // Without occurred_at (a push or a direct post), it is when the ledger recorded it.
+    assert_eq!(entries[3]["occurred_at"], entries[3]["recorded_at"]);
+    let direct =
+        s.must(s.post("/v1/skus/A/movements", WAREHOUSE, &json!({"kind": "receive", "location": "wh-1", "qty": 1})));
+    assert_eq!(direct["entry"]["occurred_at"], direct["entry"]["recorded_at"]);
+    assert_eq!(position(&s, "A")["on_hand"], 2 + 3 + 1 + 1);
+}
+
+#[test]
+fn ops_of_one_sku_keep_their_order() {
+    let s = seeded();
+    // Receive 5 then take 5 away: fine in this order.
+    let results = push(&s, &[op("k-1", "A", "receive", 5), op("k-2", "B", "receive", 1), op("k-3", "A", "adjust", -5)]);
+    assert!(results.iter().all(|r| r["outcome"] == "applied"), "{results:?}");
+    assert_eq!(position(&s, "A")["on_hand"], 0);
+    // The other way round the first one cannot apply: there is nothing to take away yet.
+    let results = push(&s, &[op("k-4", "C", "adjust", -5), op("k-5", "A", "receive", 1), op("k-6", "C", "receive", 5)]);
+    let outcomes: Vec<&str> = results.iter().map(|r| r["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes, ["rejected", "applied", "applied"], "{results:?}");
+    assert_eq!(results[0]["error"]["code"], "conflict");
+    assert_eq!(position(&s, "C")["on_hand"], 5);
+    // Many ops of one SKU, interleaved with another: each sees the ones before it.
+    let ops: Vec<Value> = (0..20)
+        .map(|i| {
+            if i % 2 == 0 {
+                op(&format!("n-{i}"), "B", "receive", 1)
+            } else {
+                op(&format!("n-{i}"), "B", "adjust", -1)
+            }
+        })
+        .collect();
+    let results = push(&s, &ops);
+    assert!(results.iter().all(|r| r["outcome"] == "applied"), "{results:?}");
+    let versions: Vec<u64> = results.iter().map(|r| r["version"].as_u64().unwrap()).collect();
+    assert_eq!(versions, (3..23).collect::<Vec<u64>>());
+    assert_eq!(position(&s, "B")["on_hand"], 1);
+}
