@@ -112,10 +112,25 @@ impl Directory {
         }
     }
 
+    /// Master-data writes honour Idempotency-Key like every other write.
     async fn handle(&self, envelope: Envelope<DirectoryCommand>) -> Result<Answer> {
+        let now = crate::http::now();
+        if let Some(idempotency) = &envelope.idempotency {
+            if let Some(answer) = store::recorded_answer(&self.sql(), idempotency, now)? {
+                return Ok(answer);
+            }
+        }
+        let answer = self.decide(&envelope).await?;
+        if let Some(idempotency) = &envelope.idempotency {
+            store::record_answer(&self.sql(), idempotency, &answer, now)?;
+        }
+        Ok(answer)
+    }
+
+    async fn decide(&self, envelope: &Envelope<DirectoryCommand>) -> Result<Answer> {
         let mut catalog = self.catalog()?;
-        match envelope.command {
-            DirectoryCommand::PutLocation { id, spec } => match catalog.put_location(id, spec) {
+        match &envelope.command {
+            DirectoryCommand::PutLocation { id, spec } => match catalog.put_location(id.clone(), spec.clone()) {
                 Ok(location) => {
                     self.save(catalog.clone())?;
                     self.push_or_log(&catalog).await;
@@ -123,7 +138,7 @@ impl Directory {
                 }
                 Err(error) => Ok(Answer::error(error.into())),
             },
-            DirectoryCommand::PutChannel { id, spec } => match catalog.put_channel(id, spec) {
+            DirectoryCommand::PutChannel { id, spec } => match catalog.put_channel(id.clone(), spec.clone()) {
                 Ok(channel) => {
                     self.save(catalog.clone())?;
                     self.push_or_log(&catalog).await;
@@ -153,11 +168,8 @@ impl Directory {
 
 impl DurableObject for Directory {
     fn new(state: State, env: Env) -> Self {
-        let _ = state.storage().sql().exec(
-            "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-             CREATE TABLE IF NOT EXISTS subscribers (sku TEXT PRIMARY KEY);",
-            None,
-        );
+        let _ = state.storage().sql().exec(store::SCHEMA, None);
+        let _ = state.storage().sql().exec("CREATE TABLE IF NOT EXISTS subscribers (sku TEXT PRIMARY KEY)", None);
         Directory { state, env, catalog: RefCell::new(None) }
     }
 

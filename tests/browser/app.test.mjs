@@ -29,7 +29,7 @@ after(async () => {
 test('looks up a SKU, then shows it offline after a reload', async () => {
   const page = await browser.context.newPage();
   await page.goto(stockline.app);
-  await page.getByTestId('token').fill('dev-warehouse');
+  await page.getByTestId('token').fill('dev-storefront');
   await page.getByTestId('sign-in').click();
   await page.getByTestId('sku-input').fill('MUG-1');
   await page.getByTestId('sku-input').press('Enter');

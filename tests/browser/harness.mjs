@@ -71,12 +71,12 @@ export async function startStockline() {
   };
 }
 
-export async function launchBrowser() {
+export async function launchBrowser(viewport = { width: 768, height: 1024 }) {
   const profile = mkdtempSync(join(tmpdir(), 'stockline-chromium-'));
   const browser = await chromium.launchPersistentContext(profile, {
     executablePath: '/usr/bin/chromium',
     headless: true,
-    viewport: { width: 768, height: 1024 },
+    viewport,
     args: [
       '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
