@@ -9,6 +9,7 @@ use crate::sku_object::{self, SkuCommand};
 use futures_util::future::join_all;
 use serde::Serialize;
 use stockline_engine::idempotency::{check_key, fingerprint};
+use stockline_engine::limits::QTY_STORED_MAX;
 use stockline_engine::{ChannelSpec, CommitRequest, Id, LocationSpec, Movement, ReservationRequest, SkuSpec};
 use stockline_shared::auth::{authenticate, parse_tokens};
 use stockline_shared::error::decode;
@@ -32,8 +33,37 @@ pub async fn handle(req: Request, env: Env) -> Response {
     response
 }
 
+/// Decodes `%XX` escapes in one path segment; None when an escape is malformed or not UTF-8.
+fn percent_decode(segment: &str) -> Option<String> {
+    if !segment.contains('%') {
+        return Some(segment.to_string());
+    }
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = segment.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// The path as fingerprinted: segments decoded, no trailing slash (`/v1/skus/A%3AB/movements/`
+/// and `/v1/skus/A:B/movements` are one resource).
+fn canonical_path(path: &str) -> String {
+    let segments: Vec<String> =
+        path.trim_end_matches('/').split('/').map(|s| percent_decode(s).unwrap_or_else(|| s.to_string())).collect();
+    segments.join("/")
+}
+
 fn path_id(value: &str) -> Result<Id, ApiError> {
-    Id::new(value).map_err(|e| ApiError::from(e))
+    Id::new(value).map_err(ApiError::from)
 }
 
 /// What a request is, once its method and path are understood.
@@ -59,7 +89,15 @@ enum Route {
 
 impl Route {
     fn parse(method: &Method, path: &str) -> Result<Route, ApiError> {
-        let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
+        let decoded: Vec<String> = path
+            .trim_end_matches('/')
+            .split('/')
+            .skip(1)
+            .map(|segment| {
+                percent_decode(segment).ok_or_else(|| ApiError::invalid("path", "malformed percent-encoding"))
+            })
+            .collect::<Result<_, _>>()?;
+        let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
         let route = match (method, segments.as_slice()) {
             (Method::Options, _) => Route::Preflight,
             (Method::Get, ["v1", "health"]) => Route::Health,
@@ -88,7 +126,16 @@ impl Route {
             (_, ["v1", "skus", _, "movements"] | ["v1", "availability"] | ["v1", "sync", "push"]) => {
                 return Err(ApiError::method_not_allowed(&["POST"]))
             }
-            (_, ["v1", "availability", _] | ["v1", "me"]) => return Err(ApiError::method_not_allowed(&["GET"])),
+            (
+                _,
+                ["v1", "availability", _]
+                | ["v1", "me"]
+                | ["v1", "health"]
+                | ["v1", "openapi.json"]
+                | ["v1", "locations"]
+                | ["v1", "channels"]
+                | ["v1", "skus", _, "entries"],
+            ) => return Err(ApiError::method_not_allowed(&["GET"])),
             _ => return Err(ApiError::not_found("route")),
         };
         Ok(route)
@@ -257,7 +304,7 @@ async fn route(mut req: Request, env: Env) -> Result<Response, ApiError> {
         _ => Vec::new(),
     };
     let key = match method {
-        Method::Post | Method::Put => idempotency(&req, &method, &path, &bytes)?,
+        Method::Post | Method::Put => idempotency(&req, &method, &canonical_path(&path), &bytes)?,
         _ => None,
     };
     let answer = match route {
@@ -372,8 +419,11 @@ fn entries_query(req: &Request) -> Result<(u64, u32), ApiError> {
     for (name, value) in url.query_pairs() {
         match name.as_ref() {
             "after_version" => {
-                after_version =
-                    value.parse().map_err(|_| ApiError::invalid("after_version", "must be a whole number >= 0"))?
+                after_version = Some(value.as_ref())
+                    .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .filter(|v| *v <= QTY_STORED_MAX as u64)
+                    .ok_or_else(|| ApiError::invalid("after_version", "must be a whole number 0..=2^53-1"))?
             }
             "limit" => {
                 limit = value

@@ -283,3 +283,80 @@ fn master_data_changes_reach_every_sku() {
     assert_eq!(web["available"], 3, "cap applies at once");
     assert_eq!(web["locations"].as_array().map(Vec::len), Some(1));
 }
+
+#[test]
+fn paths_are_percent_decoded_and_wrong_methods_are_405() {
+    let s = seeded();
+    s.must(s.put("/v1/skus/A%3AB", ADMIN, &json!({"name": "colon", "safety_stock": 0})));
+    let receive = r#"{"kind":"receive","location":"wh-1","qty":2}"#;
+    let (first, _) = s.send("POST", "/v1/skus/A:B/movements", Some(WAREHOUSE), Some(receive), Some("colon-1"));
+    let (again, _) = s.send("POST", "/v1/skus/A%3AB/movements/", Some(WAREHOUSE), Some(receive), Some("colon-1"));
+    assert_eq!((first, again), (201, 201));
+    assert_eq!(s.get("/v1/availability/A:B", STOREFRONT).1["on_hand"], 2, "one resource, applied once");
+    check(&s, "GET", "/v1/availability/A%ZZ", Some(STOREFRONT), None, 400, "invalid_request");
+    for (method, path) in [
+        ("PUT", "/v1/locations"),
+        ("POST", "/v1/skus/SKU-1/entries"),
+        ("DELETE", "/v1/health"),
+        ("POST", "/v1/openapi.json"),
+        ("DELETE", "/v1/availability/SKU-1"),
+        ("GET", "/v1/reservations"),
+    ] {
+        check(&s, method, path, Some(ADMIN), Some("{}"), 405, "method_not_allowed");
+    }
+    for query in
+        ["after_version=-1", "after_version=%2B3", "after_version=9007199254740992", "limit=0", "limit=1001", "x=1"]
+    {
+        check(&s, "GET", &format!("/v1/skus/SKU-1/entries?{query}"), Some(WAREHOUSE), None, 400, "invalid_request");
+    }
+}
+
+#[test]
+fn the_openapi_document_is_served_and_lists_every_route() {
+    let s = Stockline::start();
+    let (status, served) = s.send("GET", "/v1/openapi.json", None, None, None);
+    assert_eq!(status, 200);
+    let file: Value = serde_json::from_str(include_str!("../../shared/openapi.json")).expect("the document parses");
+    assert!(served == file, "the worker serves the committed document (rebuild the edge after editing it)");
+    assert_eq!(file["openapi"], "3.1.0");
+    // Every operation the worker routes is documented, and every documented one is routed.
+    let routed = [
+        ("get", "/v1/health"),
+        ("get", "/v1/openapi.json"),
+        ("get", "/v1/me"),
+        ("put", "/v1/locations/{location}"),
+        ("put", "/v1/channels/{channel}"),
+        ("get", "/v1/locations"),
+        ("get", "/v1/channels"),
+        ("put", "/v1/skus/{sku}"),
+        ("post", "/v1/skus/{sku}/movements"),
+        ("get", "/v1/skus/{sku}/entries"),
+        ("get", "/v1/availability/{sku}"),
+        ("post", "/v1/availability"),
+        ("post", "/v1/reservations"),
+        ("get", "/v1/reservations/{id}"),
+        ("post", "/v1/reservations/{id}/commit"),
+        ("post", "/v1/reservations/{id}/release"),
+        ("post", "/v1/sync/push"),
+    ];
+    let mut documented: Vec<(String, String)> = Vec::new();
+    for (path, item) in file["paths"].as_object().expect("paths") {
+        for method in item.as_object().expect("path item").keys() {
+            if ["get", "put", "post", "delete", "patch"].contains(&method.as_str()) {
+                documented.push((method.clone(), path.clone()));
+            }
+        }
+    }
+    documented.sort();
+    let mut expected: Vec<(String, String)> = routed.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
+    expected.sort();
+    assert_eq!(documented, expected);
+    // Each routed operation answers something other than "no such route" (auth errors are fine).
+    for (method, path) in routed {
+        let concrete =
+            path.replace("{location}", "x").replace("{channel}", "x").replace("{sku}", "x").replace("{id}", "x");
+        let (status, body) = s.send(&method.to_uppercase(), &concrete, Some("dev-admin"), Some("{}"), None);
+        assert!(!(status == 404 && body["error"]["message"] == "route not found"), "{method} {path} is not routed");
+        assert!(status != 405, "{method} {path}: {body}");
+    }
+}

@@ -23,6 +23,7 @@ pub fn all(need: Need) -> Result {
     npm_packages()?;
     if need == Need::Everything {
         chromium()?;
+        schemathesis()?;
     }
     Ok(())
 }
@@ -129,6 +130,29 @@ fn chromium() -> Result {
         apt(&["update", "-q"])?;
         apt(&["install", "-y", "-q", "chromium", "chromium-driver"])
     })
+}
+
+const SCHEMATHESIS_VERSION: &str = "4.32.5";
+
+/// schemathesis (PyPI) in a project venv: the API fuzz run of the edge tests uses it.
+fn schemathesis() -> Result {
+    let venv = root().join(".stockline/venv");
+    let bin = venv.join("bin/schemathesis");
+    let have = output(Command::new(&bin).arg("--version")).unwrap_or_default();
+    if have.ends_with(SCHEMATHESIS_VERSION) {
+        present(&format!("schemathesis {SCHEMATHESIS_VERSION}"));
+        return Ok(());
+    }
+    step(
+        &format!("schemathesis {SCHEMATHESIS_VERSION} (PyPI, in .stockline/venv)"),
+        "fuzzes the API from its OpenAPI document; ~20 s",
+        || {
+            sh(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
+            sh(Command::new(venv.join("bin/pip"))
+                .args(["install", "--quiet", "--disable-pip-version-check"])
+                .arg(format!("schemathesis=={SCHEMATHESIS_VERSION}")))
+        },
+    )
 }
 
 fn is_root() -> bool {
