@@ -36,7 +36,11 @@ async fn answer<T: DeserializeOwned>(sent: Result<gloo_net::http::Response, gloo
     let response = sent.map_err(|_| CallError::Unreachable)?;
     let status = response.status();
     if response.ok() {
-        return response.json().await.map_err(|e| CallError::Refused { status, code: "bad_answer".into(), message: e.to_string() });
+        return response.json().await.map_err(|e| CallError::Refused {
+            status,
+            code: "bad_answer".into(),
+            message: e.to_string(),
+        });
     }
     if status >= 500 {
         return Err(CallError::Unreachable);
@@ -61,7 +65,8 @@ struct MasterData {
 }
 
 pub async fn locations(api_base: &str, token: &str) -> Result<Vec<Location>, CallError> {
-    let data: MasterData = answer(authorised(Request::get(&url(api_base, "/v1/locations")), token).send().await).await?;
+    let data: MasterData =
+        answer(authorised(Request::get(&url(api_base, "/v1/locations")), token).send().await).await?;
     Ok(data.locations)
 }
 

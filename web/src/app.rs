@@ -201,7 +201,8 @@ fn Header() -> impl IntoView {
 fn SignIn() -> impl IntoView {
     let app = expect_context::<App>();
     let token = RwSignal::new(String::new());
-    let api_base = RwSignal::new(app.settings.with_untracked(|s| s.as_ref().map(|s| s.api_base.clone())).unwrap_or_default());
+    let api_base =
+        RwSignal::new(app.settings.with_untracked(|s| s.as_ref().map(|s| s.api_base.clone())).unwrap_or_default());
     let sign_in = move || {
         let token = token.get_untracked().trim().to_string();
         if token.is_empty() {
@@ -342,7 +343,11 @@ fn Field(
 
 /// The SKU and quantity every movement form starts with; Enter after a scan moves to the quantity.
 #[component]
-fn SkuQty(sku: RwSignal<String>, qty: RwSignal<String>, #[prop(default = "Quantity")] qty_label: &'static str) -> impl IntoView {
+fn SkuQty(
+    sku: RwSignal<String>,
+    qty: RwSignal<String>,
+    #[prop(default = "Quantity")] qty_label: &'static str,
+) -> impl IntoView {
     let qty_ref = NodeRef::<html::Input>::new();
     view! {
         <div class="row">
@@ -368,13 +373,18 @@ fn clear(fields: &[RwSignal<String>]) {
 #[component]
 fn Receive() -> impl IntoView {
     let app = expect_context::<App>();
-    let (sku, qty, reference) = (RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()));
+    let (sku, qty, reference) =
+        (RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()));
     let quarantine = RwSignal::new(false);
     let submit = move |_| {
         let Some(location) = app.location() else { return };
         match sku_and_qty(sku, qty, false) {
             Ok((id, n)) => {
-                app.queue("receive", id, Ok(model::receive(&location, n, &reference.get_untracked(), quarantine.get_untracked())));
+                app.queue(
+                    "receive",
+                    id,
+                    Ok(model::receive(&location, n, &reference.get_untracked(), quarantine.get_untracked())),
+                );
                 clear(&[sku, qty, reference]);
                 quarantine.set(false);
             }
@@ -441,10 +451,12 @@ fn Count() -> impl IntoView {
     });
     let submit = move |_| {
         let Some(location) = app.location() else { return };
-        let parsed = model::parse_id("SKU", &sku.get_untracked()).and_then(|id| Ok((id, model::parse_count(&qty.get_untracked())?)));
+        let parsed = model::parse_id("SKU", &sku.get_untracked())
+            .and_then(|id| Ok((id, model::parse_count(&qty.get_untracked())?)));
         match parsed {
             Ok((id, n)) => {
-                let version = seen.with_untracked(|c| c.as_ref().filter(|c| c.sku == id.as_str()).map(StockCard::version));
+                let version =
+                    seen.with_untracked(|c| c.as_ref().filter(|c| c.sku == id.as_str()).map(StockCard::version));
                 app.queue("count", id, Ok(vec![model::count(&location, n, version)]));
                 clear(&[sku, qty]);
             }
@@ -472,8 +484,12 @@ fn Count() -> impl IntoView {
 #[component]
 fn Transfer() -> impl IntoView {
     let app = expect_context::<App>();
-    let (sku, qty, to, reference) =
-        (RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()));
+    let (sku, qty, to, reference) = (
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+    );
     let fresh_reference = move || reference.set(format!("TR-{}", &sync::new_id().as_str()[3..11]));
     fresh_reference();
     let submit = move |_| {
@@ -522,7 +538,11 @@ fn Returns() -> impl IntoView {
         let Some(location) = app.location() else { return };
         match sku_and_qty(sku, qty, false) {
             Ok((id, n)) => {
-                app.queue("return", id, Ok(vec![model::movement(stockline_shared::MovementKind::ReturnExpected, &location, n)]));
+                app.queue(
+                    "return",
+                    id,
+                    Ok(vec![model::movement(stockline_shared::MovementKind::ReturnExpected, &location, n)]),
+                );
                 clear(&[sku, qty]);
             }
             Err(problem) => app.fail(problem),
@@ -562,7 +582,8 @@ fn Returns() -> impl IntoView {
 #[component]
 fn Ship() -> impl IntoView {
     let app = expect_context::<App>();
-    let (reservation, sku, qty) = (RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()));
+    let (reservation, sku, qty) =
+        (RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()));
     let picks = RwSignal::new(None::<Reservation>);
     let load = move |_| {
         let Some(settings) = app.settings.get_untracked() else { return };

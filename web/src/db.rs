@@ -118,8 +118,14 @@ pub async fn load_ops() -> DbResult<Vec<QueuedOp>> {
     let db = db().await?;
     let tx = db.transaction(OUTBOX).build().map_err(text)?;
     let store = tx.object_store(OUTBOX).map_err(text)?;
-    let ops: Vec<QueuedOp> =
-        store.get_all::<QueuedOp>().serde().map_err(text)?.await.map_err(text)?.collect::<Result<_, _>>().map_err(text)?;
+    let ops: Vec<QueuedOp> = store
+        .get_all::<QueuedOp>()
+        .serde()
+        .map_err(text)?
+        .await
+        .map_err(text)?
+        .collect::<Result<_, _>>()
+        .map_err(text)?;
     Ok(ops)
 }
 

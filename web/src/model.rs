@@ -117,7 +117,12 @@ fn saved() -> Source {
 
 impl StockCard {
     pub fn live(availability: AvailabilityResponse, now_ms: f64) -> StockCard {
-        StockCard { sku: availability.availability.sku.to_string(), fetched_at_ms: now_ms, availability, source: Source::Live }
+        StockCard {
+            sku: availability.availability.sku.to_string(),
+            fetched_at_ms: now_ms,
+            availability,
+            source: Source::Live,
+        }
     }
 
     pub fn is_saved_copy(&self) -> bool {

@@ -9,7 +9,7 @@ use gloo_timers::callback::Interval;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::cell::Cell;
-use stockline_shared::{Id, Movement, QueuedOp, OpState, SyncOp, SyncOutcome, SYNC_OPS_MAX};
+use stockline_shared::{Id, Movement, OpState, QueuedOp, SyncOp, SyncOutcome, SYNC_OPS_MAX};
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SyncStatus {
