@@ -179,7 +179,7 @@ fn principal(req: &Request, env: &Env) -> Result<Principal, ApiError> {
 
 async fn body(req: &mut Request) -> Result<Vec<u8>, ApiError> {
     if let Ok(Some(length)) = req.headers().get("content-length") {
-        if length.trim().parse::<u64>().map_or(false, |n| n > BODY_BYTES_MAX as u64) {
+        if length.trim().parse::<u64>().is_ok_and(|n| n > BODY_BYTES_MAX as u64) {
             return Err(ApiError::payload_too_large(BODY_BYTES_MAX));
         }
     }
@@ -389,7 +389,7 @@ async fn route(mut req: Request, env: Env) -> Result<Response, ApiError> {
         }
         Route::ReleaseReservation(id) => {
             if !bytes.iter().all(u8::is_ascii_whitespace)
-                && decode::<serde_json::Map<String, serde_json::Value>>(&bytes)?.len() > 0
+                && !decode::<serde_json::Map<String, serde_json::Value>>(&bytes)?.is_empty()
             {
                 return Err(ApiError::invalid("body", "release takes no fields"));
             }

@@ -237,6 +237,12 @@ impl Catalog {
             let (la, lb) = (&self.locations[a as usize], &self.locations[b as usize]);
             la.priority.cmp(&lb.priority).then_with(|| la.id.cmp(&lb.id))
         });
+        // rank[slot] = the slot's place in shipping order (a lookup, not a scan per comparison:
+        // at the catalog limits a scan made every change cost seconds).
+        let mut rank = vec![0_usize; ordered.len()];
+        for (place, &slot) in ordered.iter().enumerate() {
+            rank[slot as usize] = place;
+        }
         self.ordered_slots = ordered;
         for index in 0..self.channels.len() {
             let mut slots: Vec<u32> = self.channels[index]
@@ -245,7 +251,7 @@ impl Catalog {
                 .iter()
                 .filter_map(|id| self.slot_by_id.get(id).copied())
                 .collect();
-            slots.sort_by_key(|&slot| self.ordered_slots.iter().position(|&s| s == slot));
+            slots.sort_by_key(|&slot| rank[slot as usize]);
             self.channels[index].slots = slots;
         }
     }

@@ -382,11 +382,12 @@ impl SkuLedger {
     }
 
     pub fn expected(&self, location: &str, reference: &str) -> i64 {
-        self.expected
-            .iter()
-            .find(|((l, r), _)| l.as_str() == location && r == reference)
-            .map(|(_, &qty)| qty)
-            .unwrap_or(0)
+        // A lookup, not a scan: every receive with a reference and every transfer asks this, with
+        // up to EXPECTATIONS_MAX expectations open.
+        match Id::new(location) {
+            Ok(location) => self.expected.get(&(location, reference.to_string())).copied().unwrap_or(0),
+            Err(_) => 0,
+        }
     }
 
     /// When the earliest pending hold expires, so a host can set one alarm.
@@ -918,8 +919,7 @@ impl SkuLedger {
                     assert!(allocation.qty >= 0);
                     hold.allocated.retain(|a| a.qty > 0);
                     if hold.allocated.is_empty() {
-                        let id = hold.id.clone();
-                        self.retire(&id, HoldStatus::Committed);
+                        self.retire(reference, HoldStatus::Committed);
                     }
                 }
                 for exception in exceptions {
@@ -955,7 +955,7 @@ impl SkuLedger {
                 self.expiry_index.remove(&key);
                 self.pending_count -= 1;
                 if empty {
-                    self.retire(reservation, HoldStatus::Committed);
+                    self.retire(reservation.as_str(), HoldStatus::Committed);
                 }
             }
             Event::HoldReleased { reservation } | Event::HoldExpired { reservation } => {
@@ -963,12 +963,12 @@ impl SkuLedger {
                     Event::HoldReleased { .. } => HoldStatus::Released,
                     _ => HoldStatus::Expired,
                 };
-                let hold = self.holds.get(reservation).expect("release resolves an open hold");
+                let (id, hold) = self.holds.remove_entry(reservation).expect("release resolves an open hold");
                 assert_eq!(hold.status, HoldStatus::Pending, "a hold resolves exactly once");
-                let key = (hold.expires_at_ms(), hold.id.clone());
+                let key = (hold.expires_at_ms(), id);
                 self.expiry_index.remove(&key);
                 self.pending_count -= 1;
-                self.retire(reservation, status);
+                self.remember_resolved(key.1, status);
             }
         }
         self.version = entry.version;
@@ -976,8 +976,13 @@ impl SkuLedger {
         Ok(())
     }
 
-    fn retire(&mut self, id: &Id, status: HoldStatus) {
-        let id = self.holds.remove_entry(id).map_or_else(|| id.clone(), |(id, _)| id);
+    /// Removes an open hold and remembers how it was resolved.
+    fn retire(&mut self, id: &str, status: HoldStatus) {
+        let (id, _) = self.holds.remove_entry(id).expect("only an open hold is retired");
+        self.remember_resolved(id, status);
+    }
+
+    fn remember_resolved(&mut self, id: Id, status: HoldStatus) {
         if self.resolved_order.len() == RESOLVED_REMEMBERED_MAX {
             if let Some(oldest) = self.resolved_order.pop_front() {
                 self.resolved.remove(&oldest);

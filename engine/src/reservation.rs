@@ -398,7 +398,7 @@ mod tests {
             reference: None,
         };
         let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
-        let held = |sku: &str, qty: i64| crate::hold::HoldLine {
+        let held = |_sku: &str, qty: i64| crate::hold::HoldLine {
             qty,
             location: None,
             allocations: vec![Allocation { location: id("L"), qty }],

@@ -336,7 +336,7 @@ fn movement_for(w: &World, ledger: &SkuLedger, op: &Op) -> Movement {
         (MovementKind::Count, Some(back)) => Some((ledger.version() as i64 - back).max(0) as u64),
         _ => None,
     };
-    let movement = Movement {
+    Movement {
         kind,
         location,
         qty,
@@ -344,8 +344,7 @@ fn movement_for(w: &World, ledger: &SkuLedger, op: &Op) -> Movement {
         reason: (kind == MovementKind::Adjust && *with_reason).then(|| "cycle".to_string()),
         reference,
         counted_at_version,
-    };
-    movement
+    }
 }
 
 /// Runs `op` against `ledger`; the world supplies the clock, catalog and ids placed so far.

@@ -362,6 +362,13 @@ fn check_after_op(w: &World, before: &LedgerSnapshot, result: &Result<(String, V
     check_formulas(w, ctx);
 }
 
+fn check_catalog_round_trip(catalog: &Catalog, ctx: &str) {
+    let json = serde_json::to_string(catalog).unwrap();
+    let restored: Catalog = serde_json::from_str(&json).unwrap();
+    assert_eq!(&restored, catalog, "{ctx}: catalog does not round-trip");
+    assert_eq!(restored.ordered_slots(), catalog.ordered_slots(), "{ctx}: shipping order after round-trip");
+}
+
 #[track_caller]
 fn check(script: &str) {
     let mut w = World::new();
@@ -407,7 +414,10 @@ fn check(script: &str) {
         let args = Args::parse(&tokens[1..]);
         match tokens[0] {
             "at" => w.now = base_time() + Duration::seconds(tokens[1].parse().unwrap()),
-            "location" => put_location(&mut w.catalog, tokens[1], tokens[2].parse().unwrap()),
+            "location" => {
+                put_location(&mut w.catalog, tokens[1], tokens[2].parse().unwrap());
+                check_catalog_round_trip(&w.catalog, &ctx);
+            }
             "channel" => {
                 let locs: Vec<&str> = tokens[2].split(',').collect();
                 put_channel(
@@ -418,6 +428,7 @@ fn check(script: &str) {
                     args.int("cap"),
                     args.int("stop_below"),
                 );
+                check_catalog_round_trip(&w.catalog, &ctx);
             }
             "version" => assert_eq!(w.ledger.version(), tokens[1].parse::<u64>().unwrap(), "{ctx}"),
             "exceptions" => {
