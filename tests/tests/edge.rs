@@ -232,12 +232,39 @@ fn idempotent_replays_apply_once() {
     assert_eq!(position["version"], 2);
 }
 
+/// Sends a raw HTTP/1.1 request and returns the status and body of the answer.
+fn raw(s: &Stockline, head: &str, body: &[u8]) -> (u16, Value) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", s.port)).expect("connect");
+    stream.write_all(head.as_bytes()).expect("send the head");
+    // The server may answer and close before the whole body is sent; that is its right.
+    let _ = stream.write_all(body);
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    let status = answer.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let json = answer.split("\r\n\r\n").nth(1).and_then(|b| serde_json::from_str(b).ok()).unwrap_or(Value::Null);
+    (status, json)
+}
+
 #[test]
 fn bodies_over_one_mebibyte_are_refused() {
     let s = seeded();
-    let huge = format!(r#"{{"kind":"receive","location":"wh-1","qty":1,"reason":"{}"}}"#, "x".repeat(1024 * 1024 + 1));
-    check(&s, "POST", "/v1/skus/SKU-1/movements", Some(WAREHOUSE), Some(&huge), 413, "payload_too_large");
-    assert_eq!(version(&s, "SKU-1"), 1);
+    let path = "/v1/skus/SKU-1/movements";
+    let auth = "Authorization: Bearer dev-warehouse\r\nContent-Type: application/json";
+    // Declared too large: refused from the header, before the body is read.
+    let head = format!("POST {path} HTTP/1.1\r\nHost: x\r\n{auth}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", 2 * 1024 * 1024);
+    let (status, body) = raw(&s, &head, b"");
+    assert_eq!((status, body["error"]["code"].as_str()), (413, Some("payload_too_large")), "{body}");
+    // Not declared (chunked) but too large once read.
+    let mut chunked = Vec::new();
+    let big = format!(r#"{{"kind":"receive","location":"wh-1","qty":1,"reason":"{}"}}"#, "x".repeat(1024 * 1024));
+    chunked.extend_from_slice(format!("{:x}\r\n", big.len()).as_bytes());
+    chunked.extend_from_slice(big.as_bytes());
+    chunked.extend_from_slice(b"\r\n0\r\n\r\n");
+    let head = format!("POST {path} HTTP/1.1\r\nHost: x\r\n{auth}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n");
+    let (status, body) = raw(&s, &head, &chunked);
+    assert_eq!((status, body["error"]["code"].as_str()), (413, Some("payload_too_large")), "{body}");
+    assert_eq!(version(&s, "SKU-1"), 1, "nothing changed");
 }
 
 #[test]
