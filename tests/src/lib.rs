@@ -133,6 +133,43 @@ impl Stockline {
         self.send("PUT", path, Some(token), Some(&body.to_string()), None)
     }
 
+    /// Sends one request and checks its status and, for errors, the contract's error code and
+    /// that a message says why.
+    #[track_caller]
+    pub fn expect(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+        status: u16,
+        code: &str,
+    ) -> Value {
+        let (got, answer) = self.send(method, path, token, body, None);
+        assert_eq!(got, status, "{method} {path} {body:?}: {answer}");
+        if !code.is_empty() {
+            assert_eq!(answer["error"]["code"], code, "{method} {path}: {answer}");
+            assert!(answer["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{answer}");
+        }
+        answer
+    }
+
+    /// Master data and stock for a test, through the API as an admin and a warehouse would.
+    pub fn location(&self, id: &str, kind: &str, priority: i64) {
+        let body = serde_json::json!({"name": id, "kind": kind, "region": "eu", "priority": priority});
+        self.must(self.put(&format!("/v1/locations/{id}"), "dev-admin", &body));
+    }
+
+    pub fn sku(&self, id: &str, safety_stock: i64) {
+        let body = serde_json::json!({"name": id, "safety_stock": safety_stock});
+        self.must(self.put(&format!("/v1/skus/{id}"), "dev-admin", &body));
+    }
+
+    pub fn receive(&self, sku: &str, location: &str, qty: i64) {
+        let body = serde_json::json!({"kind": "receive", "location": location, "qty": qty});
+        self.must(self.post(&format!("/v1/skus/{sku}/movements"), "dev-warehouse", &body));
+    }
+
     /// Like `put`/`post` but fails the test unless the answer is 2xx.
     pub fn must(&self, (status, body): (u16, Value)) -> Value {
         assert!((200..300).contains(&status), "expected 2xx, got {status}: {body}");

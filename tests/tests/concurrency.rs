@@ -10,16 +10,8 @@ const STOREFRONT: &str = "dev-storefront";
 
 fn stocked(skus: &[(&str, i64)]) -> Stockline {
     let s = Stockline::start();
-    s.must(s.put(
-        "/v1/locations/wh-1",
-        ADMIN,
-        &json!({"name": "Main", "kind": "warehouse", "region": "eu", "priority": 1}),
-    ));
-    s.must(s.put(
-        "/v1/locations/wh-2",
-        ADMIN,
-        &json!({"name": "Two", "kind": "warehouse", "region": "eu", "priority": 2}),
-    ));
+    s.location("wh-1", "warehouse", 1);
+    s.location("wh-2", "warehouse", 2);
     for (sku, qty) in skus {
         s.must(s.put(&format!("/v1/skus/{sku}"), ADMIN, &json!({"name": sku, "safety_stock": 0})));
         // Split across two locations so allocation crosses locations under load too.

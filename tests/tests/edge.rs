@@ -9,17 +9,9 @@ const STOREFRONT: &str = "dev-storefront";
 
 fn seeded() -> Stockline {
     let s = Stockline::start();
-    s.must(s.put(
-        "/v1/locations/wh-1",
-        ADMIN,
-        &json!({"name": "Main", "kind": "warehouse", "region": "eu", "priority": 1}),
-    ));
-    s.must(s.put(
-        "/v1/locations/st-1",
-        ADMIN,
-        &json!({"name": "Shop", "kind": "store", "region": "eu", "priority": 2}),
-    ));
-    s.must(s.put("/v1/skus/SKU-1", ADMIN, &json!({"name": "Mug", "safety_stock": 2})));
+    s.location("wh-1", "warehouse", 1);
+    s.location("st-1", "store", 2);
+    s.sku("SKU-1", 2);
     s
 }
 
@@ -27,26 +19,6 @@ fn version(s: &Stockline, sku: &str) -> u64 {
     let (status, body) = s.get(&format!("/v1/availability/{sku}"), STOREFRONT);
     assert_eq!(status, 200, "{body}");
     body["version"].as_u64().expect("version is a whole number")
-}
-
-/// Sends one request and checks its status and, for errors, the contract's code.
-#[track_caller]
-fn check(
-    s: &Stockline,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Option<&str>,
-    status: u16,
-    code: &str,
-) -> Value {
-    let (got, answer) = s.send(method, path, token, body, None);
-    assert_eq!(got, status, "{method} {path} {body:?}: {answer}");
-    if !code.is_empty() {
-        assert_eq!(answer["error"]["code"], code, "{method} {path}: {answer}");
-        assert!(answer["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{answer}");
-    }
-    answer
 }
 
 #[test]
@@ -109,14 +81,13 @@ fn receive_then_read_survives_a_kill_and_restart() {
 fn auth_and_roles() {
     let s = seeded();
     let receive = r#"{"kind":"receive","location":"wh-1","qty":1}"#;
-    check(&s, "GET", "/v1/availability/SKU-1", None, None, 401, "unauthorized");
-    check(&s, "GET", "/v1/availability/SKU-1", Some("nobody"), None, 401, "unauthorized");
-    check(&s, "POST", "/v1/skus/SKU-1/movements", None, Some(receive), 401, "unauthorized");
-    check(&s, "POST", "/v1/skus/SKU-1/movements", Some(STOREFRONT), Some(receive), 403, "forbidden");
-    check(&s, "POST", "/v1/skus/SKU-1/movements", Some("dev-buyer"), Some(receive), 403, "forbidden");
-    check(&s, "PUT", "/v1/skus/SKU-2", Some(WAREHOUSE), Some(r#"{"name":"x","safety_stock":0}"#), 403, "forbidden");
-    check(
-        &s,
+    s.expect("GET", "/v1/availability/SKU-1", None, None, 401, "unauthorized");
+    s.expect("GET", "/v1/availability/SKU-1", Some("nobody"), None, 401, "unauthorized");
+    s.expect("POST", "/v1/skus/SKU-1/movements", None, Some(receive), 401, "unauthorized");
+    s.expect("POST", "/v1/skus/SKU-1/movements", Some(STOREFRONT), Some(receive), 403, "forbidden");
+    s.expect("POST", "/v1/skus/SKU-1/movements", Some("dev-buyer"), Some(receive), 403, "forbidden");
+    s.expect("PUT", "/v1/skus/SKU-2", Some(WAREHOUSE), Some(r#"{"name":"x","safety_stock":0}"#), 403, "forbidden");
+    s.expect(
         "PUT",
         "/v1/locations/x",
         Some(STOREFRONT),
@@ -125,18 +96,17 @@ fn auth_and_roles() {
         "forbidden",
     );
     for token in ["dev-storefront", "dev-warehouse", "dev-buyer", "dev-approver", "dev-admin"] {
-        check(&s, "GET", "/v1/availability/SKU-1", Some(token), None, 200, "");
+        s.expect("GET", "/v1/availability/SKU-1", Some(token), None, 200, "");
     }
-    check(&s, "POST", "/v1/skus/SKU-1/movements", Some(ADMIN), Some(receive), 201, "");
+    s.expect("POST", "/v1/skus/SKU-1/movements", Some(ADMIN), Some(receive), 201, "");
     assert_eq!(version(&s, "SKU-1"), 2, "only the admin's receive applied");
 }
 
 #[test]
 fn unknown_things_are_not_found() {
     let s = seeded();
-    check(&s, "GET", "/v1/availability/NEVER", Some(STOREFRONT), None, 404, "not_found");
-    check(
-        &s,
+    s.expect("GET", "/v1/availability/NEVER", Some(STOREFRONT), None, 404, "not_found");
+    s.expect(
         "POST",
         "/v1/skus/NEVER/movements",
         Some(WAREHOUSE),
@@ -144,8 +114,7 @@ fn unknown_things_are_not_found() {
         404,
         "not_found",
     );
-    check(
-        &s,
+    s.expect(
         "POST",
         "/v1/skus/SKU-1/movements",
         Some(WAREHOUSE),
@@ -153,8 +122,8 @@ fn unknown_things_are_not_found() {
         404,
         "not_found",
     );
-    check(&s, "GET", "/v1/availability/SKU-1?channel=none", Some(STOREFRONT), None, 404, "not_found");
-    check(&s, "GET", "/v1/nothing-here", Some(STOREFRONT), None, 404, "not_found");
+    s.expect("GET", "/v1/availability/SKU-1?channel=none", Some(STOREFRONT), None, 404, "not_found");
+    s.expect("GET", "/v1/nothing-here", Some(STOREFRONT), None, 404, "not_found");
     assert_eq!(version(&s, "SKU-1"), 1);
 }
 
@@ -185,19 +154,10 @@ fn bad_input_is_rejected_and_changes_nothing() {
     ];
     let before = s.get("/v1/availability/SKU-1", STOREFRONT).1;
     for (body, status, code) in table {
-        check(&s, "POST", path, Some(WAREHOUSE), Some(body), *status, code);
+        s.expect("POST", path, Some(WAREHOUSE), Some(body), *status, code);
     }
-    check(
-        &s,
-        "PUT",
-        "/v1/skus/SKU-1",
-        Some(ADMIN),
-        Some(r#"{"name":"Mug","safety_stock":-1}"#),
-        400,
-        "invalid_request",
-    );
-    check(
-        &s,
+    s.expect("PUT", "/v1/skus/SKU-1", Some(ADMIN), Some(r#"{"name":"Mug","safety_stock":-1}"#), 400, "invalid_request");
+    s.expect(
         "PUT",
         "/v1/locations/wh-1",
         Some(ADMIN),
@@ -252,7 +212,10 @@ fn bodies_over_one_mebibyte_are_refused() {
     let path = "/v1/skus/SKU-1/movements";
     let auth = "Authorization: Bearer dev-warehouse\r\nContent-Type: application/json";
     // Declared too large: refused from the header, before the body is read.
-    let head = format!("POST {path} HTTP/1.1\r\nHost: x\r\n{auth}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", 2 * 1024 * 1024);
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\n{auth}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        2 * 1024 * 1024
+    );
     let (status, body) = raw(&s, &head, b"");
     assert_eq!((status, body["error"]["code"].as_str()), (413, Some("payload_too_large")), "{body}");
     // Not declared (chunked) but too large once read.
@@ -261,7 +224,8 @@ fn bodies_over_one_mebibyte_are_refused() {
     chunked.extend_from_slice(format!("{:x}\r\n", big.len()).as_bytes());
     chunked.extend_from_slice(big.as_bytes());
     chunked.extend_from_slice(b"\r\n0\r\n\r\n");
-    let head = format!("POST {path} HTTP/1.1\r\nHost: x\r\n{auth}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n");
+    let head =
+        format!("POST {path} HTTP/1.1\r\nHost: x\r\n{auth}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n");
     let (status, body) = raw(&s, &head, &chunked);
     assert_eq!((status, body["error"]["code"].as_str()), (413, Some("payload_too_large")), "{body}");
     assert_eq!(version(&s, "SKU-1"), 1, "nothing changed");
@@ -320,7 +284,7 @@ fn paths_are_percent_decoded_and_wrong_methods_are_405() {
     let (again, _) = s.send("POST", "/v1/skus/A%3AB/movements/", Some(WAREHOUSE), Some(receive), Some("colon-1"));
     assert_eq!((first, again), (201, 201));
     assert_eq!(s.get("/v1/availability/A:B", STOREFRONT).1["on_hand"], 2, "one resource, applied once");
-    check(&s, "GET", "/v1/availability/A%ZZ", Some(STOREFRONT), None, 400, "invalid_request");
+    s.expect("GET", "/v1/availability/A%ZZ", Some(STOREFRONT), None, 400, "invalid_request");
     for (method, path) in [
         ("PUT", "/v1/locations"),
         ("POST", "/v1/skus/SKU-1/entries"),
@@ -329,12 +293,12 @@ fn paths_are_percent_decoded_and_wrong_methods_are_405() {
         ("DELETE", "/v1/availability/SKU-1"),
         ("GET", "/v1/reservations"),
     ] {
-        check(&s, method, path, Some(ADMIN), Some("{}"), 405, "method_not_allowed");
+        s.expect(method, path, Some(ADMIN), Some("{}"), 405, "method_not_allowed");
     }
     for query in
         ["after_version=-1", "after_version=%2B3", "after_version=9007199254740992", "limit=0", "limit=1001", "x=1"]
     {
-        check(&s, "GET", &format!("/v1/skus/SKU-1/entries?{query}"), Some(WAREHOUSE), None, 400, "invalid_request");
+        s.expect("GET", &format!("/v1/skus/SKU-1/entries?{query}"), Some(WAREHOUSE), None, 400, "invalid_request");
     }
 }
 

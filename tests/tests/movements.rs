@@ -7,14 +7,9 @@ const WAREHOUSE: &str = "dev-warehouse";
 
 fn seeded() -> Stockline {
     let s = Stockline::start();
-    for (id, priority) in [("wh-1", 1), ("wh-2", 2)] {
-        s.must(s.put(
-            &format!("/v1/locations/{id}"),
-            "dev-admin",
-            &json!({"name": id, "kind": "warehouse", "region": "eu", "priority": priority}),
-        ));
-    }
-    s.must(s.put("/v1/skus/M", "dev-admin", &json!({"name": "M", "safety_stock": 0})));
+    s.location("wh-1", "warehouse", 1);
+    s.location("wh-2", "warehouse", 2);
+    s.sku("M", 0);
     s
 }
 

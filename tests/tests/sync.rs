@@ -12,35 +12,11 @@ const PUSH: &str = "/v1/sync/push";
 
 fn seeded() -> Stockline {
     let s = Stockline::start();
-    s.must(s.put(
-        "/v1/locations/wh-1",
-        ADMIN,
-        &json!({"name": "Main", "kind": "warehouse", "region": "eu", "priority": 1}),
-    ));
+    s.location("wh-1", "warehouse", 1);
     for sku in ["A", "B", "C"] {
-        s.must(s.put(&format!("/v1/skus/{sku}"), ADMIN, &json!({"name": sku, "safety_stock": 0})));
+        s.sku(sku, 0);
     }
     s
-}
-
-/// Sends one request and checks its status and, for errors, the contract's code.
-#[track_caller]
-fn check(
-    s: &Stockline,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Option<&str>,
-    status: u16,
-    code: &str,
-) -> Value {
-    let (got, answer) = s.send(method, path, token, body, None);
-    assert_eq!(got, status, "{method} {path} {body:?}: {answer}");
-    if !code.is_empty() {
-        assert_eq!(answer["error"]["code"], code, "{method} {path}: {answer}");
-        assert!(answer["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{answer}");
-    }
-    answer
 }
 
 /// One operation: `receive`/`adjust`/`ship`… of `qty` at wh-1.
@@ -55,7 +31,7 @@ fn op(op_id: &str, sku: &str, kind: &str, qty: i64) -> Value {
 /// Pushes operations as the warehouse; returns the results (the push itself must answer 200).
 #[track_caller]
 fn push(s: &Stockline, ops: &[Value]) -> Vec<Value> {
-    let answer = check(s, "POST", PUSH, Some(WAREHOUSE), Some(&json!({ "ops": ops }).to_string()), 200, "");
+    let answer = s.expect("POST", PUSH, Some(WAREHOUSE), Some(&json!({ "ops": ops }).to_string()), 200, "");
     let results = answer["results"].as_array().expect("results").clone();
     assert_eq!(results.len(), ops.len(), "one result per operation: {answer}");
     for (result, op) in results.iter().zip(ops) {
@@ -92,12 +68,12 @@ fn me_names_the_principal_of_the_token() {
         ("dev-approver", "approver"),
         ("dev-admin", "admin"),
     ] {
-        let me = check(&s, "GET", "/v1/me", Some(token), None, 200, "");
+        let me = s.expect("GET", "/v1/me", Some(token), None, 200, "");
         assert_eq!(me, json!({"role": role, "subject": token}));
     }
-    check(&s, "GET", "/v1/me", None, None, 401, "unauthorized");
-    check(&s, "GET", "/v1/me", Some("nobody"), None, 401, "unauthorized");
-    check(&s, "POST", "/v1/me", Some(ADMIN), Some("{}"), 405, "method_not_allowed");
+    s.expect("GET", "/v1/me", None, None, 401, "unauthorized");
+    s.expect("GET", "/v1/me", Some("nobody"), None, 401, "unauthorized");
+    s.expect("POST", "/v1/me", Some(ADMIN), Some("{}"), 405, "method_not_allowed");
 }
 
 #[test]
@@ -243,21 +219,21 @@ fn bad_pushes_are_refused_whole_and_change_nothing() {
         (String::new(), 400, "invalid_request"),
     ];
     for (body, status, code) in &table {
-        check(&s, "POST", PUSH, Some(WAREHOUSE), Some(body), *status, code);
+        s.expect("POST", PUSH, Some(WAREHOUSE), Some(body), *status, code);
     }
     let exactly_max: Vec<Value> = (0..100).map(|i| op(&format!("m-{i}"), "B", "receive", 1)).collect();
     assert!(push(&s, &exactly_max).iter().all(|r| r["outcome"] == "applied"));
     assert_eq!(position(&s, "B")["on_hand"], 100);
 
     let one = json!({ "ops": [op("r-1", "A", "receive", 1)] }).to_string();
-    check(&s, "POST", PUSH, None, Some(&one), 401, "unauthorized");
-    check(&s, "POST", PUSH, Some(STOREFRONT), Some(&one), 403, "forbidden");
-    check(&s, "POST", PUSH, Some("dev-buyer"), Some(&one), 403, "forbidden");
-    check(&s, "GET", PUSH, Some(WAREHOUSE), None, 405, "method_not_allowed");
-    check(&s, "PUT", PUSH, Some(WAREHOUSE), Some(&one), 405, "method_not_allowed");
+    s.expect("POST", PUSH, None, Some(&one), 401, "unauthorized");
+    s.expect("POST", PUSH, Some(STOREFRONT), Some(&one), 403, "forbidden");
+    s.expect("POST", PUSH, Some("dev-buyer"), Some(&one), 403, "forbidden");
+    s.expect("GET", PUSH, Some(WAREHOUSE), None, 405, "method_not_allowed");
+    s.expect("PUT", PUSH, Some(WAREHOUSE), Some(&one), 405, "method_not_allowed");
     assert_eq!(position(&s, "A")["version"], 1, "nothing reached A");
     // The admin may push too.
-    check(&s, "POST", PUSH, Some(ADMIN), Some(&one), 200, "");
+    s.expect("POST", PUSH, Some(ADMIN), Some(&one), 200, "");
     assert_eq!(position(&s, "A")["version"], 2);
 }
 

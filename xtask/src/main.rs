@@ -123,7 +123,8 @@ fn fresh(output: &Path, inputs: &[&str]) -> bool {
     newest_mtime(&inputs) < built
 }
 
-const EDGE_INPUTS: &[&str] = &["engine/src", "shared/src", "edge/src", "edge/Cargo.toml", "Cargo.lock"];
+const EDGE_INPUTS: &[&str] =
+    &["engine/src", "shared/src", "shared/openapi.json", "edge/src", "edge/Cargo.toml", "Cargo.lock"];
 const WEB_INPUTS: &[&str] = &["engine/src", "shared/src", "web/src", "web/static", "web/Cargo.toml", "Cargo.lock"];
 
 pub fn build_edge(force: bool) -> Result {
