@@ -3,7 +3,7 @@
 
 use crate::coordinator::{self, CoordinatorCommand};
 use crate::directory::{self, DirectoryCommand};
-use crate::http::{call, error_response, json_response, now, Answer, Envelope, Idempotency};
+use crate::http::{call, error_response, forward, json_response, now, Answer, Envelope, Idempotency, Reply};
 use crate::ids;
 use crate::sku_object::{self, SkuCommand};
 use futures_util::future::join_all;
@@ -221,52 +221,62 @@ fn movements_path(sku: &Id) -> String {
     format!("/v1/skus/{sku}/movements")
 }
 
-async fn to_sku(env: &Env, sku: &Id, envelope: Envelope<SkuCommand>) -> Result<Answer, ApiError> {
-    let stub = env
-        .durable_object(sku_object::BINDING)
+fn sku_stub(env: &Env, sku: &Id) -> Result<worker::Stub, ApiError> {
+    env.durable_object(sku_object::BINDING)
         .and_then(|ns| ns.get_by_name(sku.as_str()))
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-    call(&stub, "/sku", &envelope).await.map_err(|e| ApiError::unavailable(format!("sku `{sku}`: {e}")))
+        .map_err(|e| ApiError::internal(e.to_string()))
 }
 
-async fn to_shard(env: &Env, shard: u32, envelope: Envelope<CoordinatorCommand>) -> Result<Answer, ApiError> {
+/// A SKU object's answer, read (for fan-outs that combine answers).
+async fn to_sku(env: &Env, sku: &Id, envelope: Envelope<SkuCommand>) -> Result<Answer, ApiError> {
+    call(&sku_stub(env, sku)?, "/sku", &envelope).await.map_err(|e| ApiError::unavailable(format!("sku `{sku}`: {e}")))
+}
+
+/// A SKU object's answer, passed on as it is.
+async fn reply_sku(env: &Env, sku: &Id, envelope: Envelope<SkuCommand>) -> Result<Reply, ApiError> {
+    forward(&sku_stub(env, sku)?, "/sku", &envelope)
+        .await
+        .map_err(|e| ApiError::unavailable(format!("sku `{sku}`: {e}")))
+}
+
+async fn reply_shard(env: &Env, shard: u32, envelope: Envelope<CoordinatorCommand>) -> Result<Reply, ApiError> {
     let stub = env
         .durable_object(coordinator::BINDING)
         .and_then(|ns| ns.get_by_name(&coordinator::shard_name(shard)))
         .map_err(|e| ApiError::internal(e.to_string()))?;
-    call(&stub, "/coordinator", &envelope).await.map_err(|e| ApiError::unavailable(format!("coordinator: {e}")))
+    forward(&stub, "/coordinator", &envelope).await.map_err(|e| ApiError::unavailable(format!("coordinator: {e}")))
 }
 
 /// Sends a reservation command to the object its id names: a SKU ledger or a coordinator shard.
-async fn to_owner(
+async fn reply_owner(
     env: &Env,
     id: &Id,
     principal: &Principal,
     key: Option<Idempotency>,
     sku_command: SkuCommand,
     coordinator_command: CoordinatorCommand,
-) -> Result<Answer, ApiError> {
+) -> Result<Reply, ApiError> {
     match ids::owner(id.as_str()) {
         Some(ids::Owner::Sku(object)) => {
             let stub = env
                 .durable_object(sku_object::BINDING)
                 .and_then(|ns| ns.id_from_string(&object).and_then(|id| id.get_stub()))
                 .map_err(|_| ApiError::not_found("reservation"))?;
-            call(&stub, "/sku", &envelope(principal, key, sku_command))
+            forward(&stub, "/sku", &envelope(principal, key, sku_command))
                 .await
                 .map_err(|e| ApiError::unavailable(format!("reservation `{id}`: {e}")))
         }
-        Some(ids::Owner::Shard(shard)) => to_shard(env, shard, envelope(principal, key, coordinator_command)).await,
+        Some(ids::Owner::Shard(shard)) => reply_shard(env, shard, envelope(principal, key, coordinator_command)).await,
         None => Err(ApiError::not_found("reservation")),
     }
 }
 
-async fn to_directory(env: &Env, envelope: Envelope<DirectoryCommand>) -> Result<Answer, ApiError> {
+async fn reply_directory(env: &Env, envelope: Envelope<DirectoryCommand>) -> Result<Reply, ApiError> {
     let stub = env
         .durable_object(directory::BINDING)
         .and_then(|ns| ns.get_by_name(directory::NAME))
         .map_err(|e| ApiError::internal(e.to_string()))?;
-    call(&stub, "/directory", &envelope).await.map_err(|e| ApiError::unavailable(format!("directory: {e}")))
+    forward(&stub, "/directory", &envelope).await.map_err(|e| ApiError::unavailable(format!("directory: {e}")))
 }
 
 fn envelope<T: Serialize>(principal: &Principal, idempotency: Option<Idempotency>, command: T) -> Envelope<T> {
@@ -307,47 +317,47 @@ async fn route(mut req: Request, env: Env) -> Result<Response, ApiError> {
         Method::Post | Method::Put => idempotency(&req, &method, &canonical_path(&path), &bytes)?,
         _ => None,
     };
-    let answer = match route {
+    let answer: Reply = match route {
         Route::Health | Route::OpenApi | Route::Preflight => unreachable!("answered above"),
-        Route::Me => Answer::ok(200, &Me { role: principal.role, subject: principal.subject.clone() }),
+        Route::Me => Answer::ok(200, &Me { role: principal.role, subject: principal.subject.clone() }).into(),
         Route::SyncPush => {
             let request: SyncPushRequest = decode(&bytes)?;
             // The movements as sent, for their fingerprints (decode above has checked the shape).
             let raw: serde_json::Value = decode(&bytes)?;
-            sync_push(&env, &principal, request, &raw).await?
+            sync_push(&env, &principal, request, &raw).await?.into()
         }
         Route::PutLocation(id) => {
             let spec: LocationSpec = decode(&bytes)?;
-            to_directory(&env, envelope(&principal, key, DirectoryCommand::PutLocation { id, spec })).await?
+            reply_directory(&env, envelope(&principal, key, DirectoryCommand::PutLocation { id, spec })).await?
         }
         Route::PutChannel(id) => {
             let spec: ChannelSpec = decode(&bytes)?;
-            to_directory(&env, envelope(&principal, key, DirectoryCommand::PutChannel { id, spec })).await?
+            reply_directory(&env, envelope(&principal, key, DirectoryCommand::PutChannel { id, spec })).await?
         }
-        Route::ListMasterData => to_directory(&env, envelope(&principal, None, DirectoryCommand::List)).await?,
+        Route::ListMasterData => reply_directory(&env, envelope(&principal, None, DirectoryCommand::List)).await?,
         Route::PutSku(sku) => {
             let spec: SkuSpec = decode(&bytes)?;
-            to_sku(&env, &sku, envelope(&principal, key, SkuCommand::Define { sku: sku.clone(), spec })).await?
+            reply_sku(&env, &sku, envelope(&principal, key, SkuCommand::Define { sku: sku.clone(), spec })).await?
         }
         Route::PostMovement(sku) => {
             let movement: Movement = decode(&bytes)?;
             let command = SkuCommand::Movement { sku: sku.clone(), movement, occurred_at: None };
-            to_sku(&env, &sku, envelope(&principal, key, command)).await?
+            reply_sku(&env, &sku, envelope(&principal, key, command)).await?
         }
         Route::GetAvailability(sku) => {
             let channel = channel_query(&req)?;
-            to_sku(&env, &sku, envelope(&principal, None, SkuCommand::Availability { sku: sku.clone(), channel }))
+            reply_sku(&env, &sku, envelope(&principal, None, SkuCommand::Availability { sku: sku.clone(), channel }))
                 .await?
         }
         Route::GetEntries(sku) => {
             let (after_version, limit) = entries_query(&req)?;
             let command = SkuCommand::Entries { sku: sku.clone(), after_version, limit };
-            to_sku(&env, &sku, envelope(&principal, None, command)).await?
+            reply_sku(&env, &sku, envelope(&principal, None, command)).await?
         }
         Route::PostAvailability => {
             let request: BatchAvailabilityRequest = decode(&bytes)?;
             request.validate()?;
-            batch_availability(&env, &principal, request).await?
+            batch_availability(&env, &principal, request).await?.into()
         }
         Route::PostReservation => {
             let request: ReservationRequest = decode(&bytes)?;
@@ -362,15 +372,15 @@ async fn route(mut req: Request, env: Env) -> Result<Response, ApiError> {
                     .map_err(|e| ApiError::internal(e.to_string()))?;
                 let id = ids::single_sku(&object).ok_or_else(|| ApiError::internal("object id is not 32 bytes"))?;
                 let command = SkuCommand::Reserve { sku: sku.clone(), id, request };
-                to_sku(&env, sku, envelope(&principal, key, command)).await?
+                reply_sku(&env, sku, envelope(&principal, key, command)).await?
             } else {
                 let shard = ids::shard_for(key.as_ref().map(|k| k.key.as_str()));
                 let command = CoordinatorCommand::Reserve { id: ids::multi_sku(shard), request };
-                to_shard(&env, shard, envelope(&principal, key, command)).await?
+                reply_shard(&env, shard, envelope(&principal, key, command)).await?
             }
         }
         Route::GetReservation(id) => {
-            to_owner(
+            reply_owner(
                 &env,
                 &id,
                 &principal,
@@ -384,7 +394,7 @@ async fn route(mut req: Request, env: Env) -> Result<Response, ApiError> {
             let request: CommitRequest =
                 if bytes.iter().all(u8::is_ascii_whitespace) { CommitRequest::default() } else { decode(&bytes)? };
             let sku_command = SkuCommand::Commit { id: id.clone(), request: request.clone() };
-            to_owner(&env, &id, &principal, key, sku_command, CoordinatorCommand::Commit { id: id.clone(), request })
+            reply_owner(&env, &id, &principal, key, sku_command, CoordinatorCommand::Commit { id: id.clone(), request })
                 .await?
         }
         Route::ReleaseReservation(id) => {
@@ -394,7 +404,7 @@ async fn route(mut req: Request, env: Env) -> Result<Response, ApiError> {
                 return Err(ApiError::invalid("body", "release takes no fields"));
             }
             let sku_command = SkuCommand::Release { id: id.clone() };
-            to_owner(&env, &id, &principal, key, sku_command, CoordinatorCommand::Release { id: id.clone() }).await?
+            reply_owner(&env, &id, &principal, key, sku_command, CoordinatorCommand::Release { id: id.clone() }).await?
         }
     };
     Ok(answer.into_response())

@@ -47,6 +47,39 @@ impl From<ApiError> for Answer {
     }
 }
 
+/// An answer passed on as the object wrote it: the Worker does not parse and re-encode it.
+pub struct Reply {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn into_response(self) -> Response {
+        match Response::from_bytes(self.body) {
+            Ok(response) => {
+                let mut response = response.with_status(self.status);
+                let headers = response.headers_mut();
+                let _ = headers.set("content-type", "application/json");
+                let _ = headers.set("cache-control", "no-store");
+                response
+            }
+            Err(_) => Response::error("internal error", 500).expect("500 is a valid error status"),
+        }
+    }
+}
+
+impl From<Answer> for Reply {
+    fn from(answer: Answer) -> Reply {
+        Reply { status: answer.status, body: answer.body.to_string().into_bytes() }
+    }
+}
+
+impl From<ApiError> for Reply {
+    fn from(error: ApiError) -> Reply {
+        Answer::error(error).into()
+    }
+}
+
 pub fn json_response(status: u16, body: &impl Serialize) -> Response {
     match Response::from_json(body) {
         Ok(response) => {
@@ -62,15 +95,24 @@ pub fn error_response(error: ApiError) -> Response {
     json_response(error.status, &error.body)
 }
 
-/// Sends an envelope to a Durable Object stub and reads its answer.
-pub async fn call<T: Serialize>(stub: &worker::Stub, path: &str, envelope: &Envelope<T>) -> Result<Answer> {
+/// Sends an envelope to a Durable Object stub and passes its answer on unread.
+pub async fn forward<T: Serialize>(stub: &worker::Stub, path: &str, envelope: &Envelope<T>) -> Result<Reply> {
+    let mut response = stub.fetch_with_request(internal_request(path, envelope)?).await?;
+    Ok(Reply { status: response.status_code(), body: response.bytes().await? })
+}
+
+fn internal_request<T: Serialize>(path: &str, envelope: &Envelope<T>) -> Result<Request> {
     let body = serde_json::to_string(envelope)?;
     let headers = Headers::new();
     headers.set("content-type", "application/json")?;
     let mut init = RequestInit::new();
     init.with_method(Method::Post).with_headers(headers).with_body(Some(body.into()));
-    let request = Request::new_with_init(&format!("https://internal{path}"), &init)?;
-    let mut response = stub.fetch_with_request(request).await?;
+    Request::new_with_init(&format!("https://internal{path}"), &init)
+}
+
+/// Sends an envelope to a Durable Object stub and reads its answer.
+pub async fn call<T: Serialize>(stub: &worker::Stub, path: &str, envelope: &Envelope<T>) -> Result<Answer> {
+    let mut response = stub.fetch_with_request(internal_request(path, envelope)?).await?;
     let bytes = response.bytes().await?;
     let body = serde_json::from_slice(&bytes).map_err(|e| {
         let text = String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned();
