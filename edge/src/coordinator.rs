@@ -3,7 +3,7 @@
 //! and voids what it placed when any line fails. If the coordinator dies half-way, the holds' own
 //! expiry frees the units: nothing is held past its TTL.
 
-use crate::http::{call, now, read_envelope, Answer, Envelope};
+use crate::http::{call, now, serve, Answer, Envelope};
 use crate::sku_object::{self, SkuCommand};
 use crate::store;
 use chrono::{DateTime, Utc};
@@ -270,15 +270,7 @@ impl DurableObject for ReservationCoordinator {
         ReservationCoordinator { state, env, busy: RefCell::new(HashSet::new()) }
     }
 
-    async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let envelope: Envelope<CoordinatorCommand> = match read_envelope(&mut req).await {
-            Ok(envelope) => envelope,
-            Err(error) => return Ok(Answer::error(ApiError::internal(error.to_string())).into_response()),
-        };
-        let answer = match self.handle(envelope).await {
-            Ok(answer) => answer,
-            Err(error) => Answer::error(ApiError::unavailable(format!("coordinator: {error}"))),
-        };
-        Ok(answer.into_response())
+    async fn fetch(&self, req: Request) -> Result<Response> {
+        serve(req, "coordinator", |envelope| self.handle(envelope)).await
     }
 }

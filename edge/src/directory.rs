@@ -2,13 +2,12 @@
 //! `Catalog`. Every SKU object keeps a copy; the Directory pushes each change to all of them before
 //! it answers, so a read after a master-data write sees it on every SKU.
 
-use crate::http::{call, read_envelope, Answer, Envelope};
+use crate::http::{call, serve, Answer, Envelope};
 use crate::store;
 use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use stockline_engine::{Catalog, ChannelSpec, Id, LocationSpec};
-use stockline_shared::ApiError;
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, SqlStorage, State};
 
 pub const BINDING: &str = "DIRECTORY";
@@ -173,19 +172,15 @@ impl DurableObject for Directory {
         Directory { state, env, catalog: RefCell::new(None) }
     }
 
-    async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let envelope: Envelope<DirectoryCommand> = match read_envelope(&mut req).await {
-            Ok(envelope) => envelope,
-            Err(error) => return Ok(Answer::error(ApiError::internal(error.to_string())).into_response()),
-        };
-        let answer = match self.handle(envelope).await {
-            Ok(answer) => answer,
-            Err(error) => {
+    async fn fetch(&self, req: Request) -> Result<Response> {
+        serve(req, "directory", |envelope| async move {
+            let answer = self.handle(envelope).await;
+            if answer.is_err() {
                 // Drop the cached copy: storage is the truth after a failure.
                 *self.catalog.borrow_mut() = None;
-                Answer::error(ApiError::unavailable(format!("directory: {error}")))
             }
-        };
-        Ok(answer.into_response())
+            answer
+        })
+        .await
     }
 }

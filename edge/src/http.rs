@@ -121,7 +121,23 @@ pub async fn call<T: Serialize>(stub: &worker::Stub, path: &str, envelope: &Enve
     Ok(Answer { status: response.status_code(), body })
 }
 
-pub async fn read_envelope<T: serde::de::DeserializeOwned>(req: &mut Request) -> Result<Envelope<T>> {
+/// What every object's `fetch` does: read the envelope (a malformed one is the Worker's bug: 500),
+/// run `handle`, and answer; a failure of the object itself is 503 `unavailable` naming it.
+pub async fn serve<T, F>(mut req: Request, what: &str, handle: impl FnOnce(Envelope<T>) -> F) -> Result<Response>
+where
+    T: serde::de::DeserializeOwned,
+    F: std::future::Future<Output = Result<Answer>>,
+{
+    let envelope = match read_envelope(&mut req).await {
+        Ok(envelope) => envelope,
+        Err(error) => return Ok(Answer::error(ApiError::internal(error.to_string())).into_response()),
+    };
+    let answer =
+        handle(envelope).await.unwrap_or_else(|error| Answer::error(ApiError::unavailable(format!("{what}: {error}"))));
+    Ok(answer.into_response())
+}
+
+async fn read_envelope<T: serde::de::DeserializeOwned>(req: &mut Request) -> Result<Envelope<T>> {
     let bytes = req.bytes().await?;
     serde_json::from_slice(&bytes).map_err(|e| worker::Error::RustError(format!("envelope: {e}")))
 }

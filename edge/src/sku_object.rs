@@ -8,7 +8,7 @@
 //! records; if persisting fails the in-memory state is dropped and reloaded.
 
 use crate::directory::{self, DirectoryCommand};
-use crate::http::{call, now, read_envelope, Answer, Envelope};
+use crate::http::{call, now, serve, Answer, Envelope};
 use crate::store;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -509,16 +509,8 @@ impl DurableObject for SkuLedger {
         SkuLedger { state, env, loaded: RefCell::new(None), alarm_at_ms: Cell::new(None) }
     }
 
-    async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let envelope: Envelope<SkuCommand> = match read_envelope(&mut req).await {
-            Ok(envelope) => envelope,
-            Err(error) => return Ok(Answer::error(ApiError::internal(error.to_string())).into_response()),
-        };
-        let answer = match self.handle(envelope).await {
-            Ok(answer) => answer,
-            Err(error) => Answer::error(ApiError::unavailable(format!("sku ledger: {error}"))),
-        };
-        Ok(answer.into_response())
+    async fn fetch(&self, req: Request) -> Result<Response> {
+        serve(req, "sku ledger", |envelope| self.handle(envelope)).await
     }
 
     async fn alarm(&self) -> Result<Response> {
