@@ -21,23 +21,24 @@ function freePort() {
   });
 }
 
-async function waitForPort(port, child) {
-  const deadline = Date.now() + 30_000;
+// Ready means a real answer from /v1/health from this very process; an exit first is reported
+// with what workerd wrote.
+async function waitReady(port, child, output) {
+  const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`workerd exited with ${child.exitCode}`);
+    if (child.exitCode !== null || child.signalCode !== null) {
+      return { exited: `workerd exited (${child.exitCode ?? child.signalCode}):\n${output.join('').slice(-4000)}` };
+    }
     try {
       const response = await fetch(`http://127.0.0.1:${port}/v1/health`);
-      if (response.ok) return;
+      if (response.ok) return { ready: true };
     } catch {}
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error('workerd did not answer within 30 s');
+  throw new Error(`workerd did not answer /v1/health within 60 s:\n${output.join('').slice(-4000)}`);
 }
 
-export async function startStockline() {
-  const state = mkdtempSync(join(tmpdir(), 'stockline-browser-'));
-  const apiPort = await freePort();
-  const webPort = await freePort();
+function spawnWorkerd(state, apiPort, webPort, output) {
   const child = spawn(
     join(root, 'node_modules/@cloudflare/workerd-linux-64/bin/workerd'),
     [
@@ -47,9 +48,32 @@ export async function startStockline() {
       `--directory-path=do-storage=${state}`,
       `--directory-path=web-files=${join(root, 'web/dist')}`,
     ],
-    { stdio: ['ignore', 'ignore', 'inherit'], detached: true },
+    { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
-  await waitForPort(apiPort, child);
+  for (const stream of [child.stdout, child.stderr]) {
+    stream.on('data', (chunk) => {
+      output.push(chunk.toString());
+      if (output.length > 200) output.splice(0, output.length - 200);
+    });
+  }
+  return child;
+}
+
+export async function startStockline() {
+  const state = mkdtempSync(join(tmpdir(), 'stockline-browser-'));
+  const output = [];
+  let child, apiPort, webPort;
+  // A port found free can be taken by another process before workerd binds it: then workerd
+  // exits at once, and it is started again on other ports (never more than a few times).
+  for (let attempt = 1; ; attempt++) {
+    apiPort = await freePort();
+    webPort = await freePort();
+    if (apiPort === webPort) continue;
+    child = spawnWorkerd(state, apiPort, webPort, output);
+    const outcome = await waitReady(apiPort, child, output);
+    if (outcome.ready) break;
+    if (attempt >= 5) throw new Error(outcome.exited);
+  }
   const api = `http://127.0.0.1:${apiPort}`;
   return {
     api,

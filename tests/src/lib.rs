@@ -2,35 +2,63 @@
 //! port with its own state directory, and a small HTTP client speaking the contract.
 
 use serde_json::Value;
-use std::net::{TcpListener, TcpStream};
+use std::io::Read;
+use std::net::TcpListener;
+use std::os::fd::AsRawFd;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ lives in the workspace").to_path_buf()
 }
 
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    listener.local_addr().expect("local address").port()
+/// How long a runtime may take from spawn to answering `/v1/health`.
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The runtime's two listening sockets, bound here (port 0: the kernel picks) and handed to workerd
+/// as file descriptors, so no other process can take a port between choosing and listening.
+struct Sockets {
+    http: TcpListener,
+    web: TcpListener,
+}
+
+impl Sockets {
+    fn bind() -> Sockets {
+        let bind = || TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+        Sockets { http: bind(), web: bind() }
+    }
+
+    fn http_port(&self) -> u16 {
+        self.http.local_addr().expect("bound address").port()
+    }
 }
 
 /// A running workerd serving the built worker. Killed when dropped; its state directory stays
 /// until the `Stockline` is dropped, so a test can restart the runtime on the same state.
 pub struct Stockline {
     child: Option<Child>,
+    /// Held for the runtime's life; dropped on a hard kill so that new connections are refused.
+    sockets: Mutex<Option<Sockets>>,
     pub port: u16,
     pub state: PathBuf,
+    log: PathBuf,
     agent: ureq::Agent,
 }
 
 impl Stockline {
     pub fn start() -> Stockline {
-        let state = std::env::temp_dir().join(format!("stockline-test-{}-{}", std::process::id(), free_port()));
+        let sockets = Sockets::bind();
+        let port = sockets.http_port();
+        let state = std::env::temp_dir().join(format!("stockline-test-{}-{port}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&state);
         std::fs::create_dir_all(&state).expect("state directory");
+        let log = state.with_extension("log");
         let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(30)).build();
-        let mut stockline = Stockline { child: None, port: free_port(), state, agent };
+        let mut stockline =
+            Stockline { child: None, sockets: Mutex::new(Some(sockets)), port, state, log, agent };
         stockline.boot();
         stockline
     }
@@ -39,23 +67,68 @@ impl Stockline {
         let root = root();
         let built = root.join("edge/build/index.js");
         assert!(built.exists(), "{} is missing: run `cargo xtask test`, which builds it first", built.display());
-        let child = Command::new(root.join("node_modules/@cloudflare/workerd-linux-64/bin/workerd"))
+        let mut guard = self.sockets.lock().expect("sockets lock");
+        let sockets = guard.get_or_insert_with(Sockets::bind);
+        self.port = sockets.http_port();
+        let (http_fd, web_fd) = (sockets.http.as_raw_fd(), sockets.web.as_raw_fd());
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).expect("workerd log file");
+        let mut command = Command::new(root.join("node_modules/@cloudflare/workerd-linux-64/bin/workerd"));
+        command
             .arg("serve")
             .arg(root.join("edge/workerd.capnp"))
-            .arg(format!("--socket-addr=http=127.0.0.1:{}", self.port))
-            .arg(format!("--socket-addr=web=127.0.0.1:{}", free_port()))
+            .arg(format!("--socket-fd=http={http_fd}"))
+            .arg(format!("--socket-fd=web={web_fd}"))
             .arg(format!("--directory-path=do-storage={}", self.state.display()))
             .arg(format!("--directory-path=web-files={}", root.join("web/static").display()))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start workerd (run `cargo xtask setup`)");
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "workerd did not listen within 30 s");
-            std::thread::sleep(Duration::from_millis(25));
+            .stdout(log.try_clone().expect("log file"))
+            .stderr(log)
+            .stdin(Stdio::null());
+        // SAFETY: between fork and exec only `fcntl` runs, which is async-signal-safe. The sockets
+        // are close-on-exec in this process; the child alone keeps them across exec.
+        unsafe {
+            command.pre_exec(move || {
+                for fd in [http_fd, web_fd] {
+                    if libc::fcntl(fd, libc::F_SETFD, 0) == -1 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                }
+                Ok(())
+            });
         }
+        let child = command.spawn().expect("start workerd (run `cargo xtask setup`)");
+        drop(guard);
+        self.child = Some(child);
+        self.wait_ready();
+    }
+
+    /// Ready means a real answer from `/v1/health`; a runtime that exits first fails the test with
+    /// its log.
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + READY_TIMEOUT;
+        let probe = ureq::AgentBuilder::new().timeout(Duration::from_secs(5)).build();
+        loop {
+            if let Some(child) = self.child.as_mut() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    panic!("workerd exited with {status} before it was ready:\n{}", self.log_tail());
+                }
+            }
+            match probe.get(&format!("{}/v1/health", self.base())).call() {
+                Ok(response) if response.status() == 200 => return,
+                _ => {}
+            }
+            assert!(Instant::now() < deadline, "workerd did not answer /v1/health within {READY_TIMEOUT:?}:\n{}", self.log_tail());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The last lines workerd wrote (stdout and stderr), for failure messages.
+    pub fn log_tail(&self) -> String {
+        let mut text = String::new();
+        if let Ok(mut file) = std::fs::File::open(&self.log) {
+            let _ = file.read_to_string(&mut text);
+        }
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
     }
 
     /// Kills the runtime with SIGKILL (no shutdown) and starts it again on the same state.
@@ -64,14 +137,18 @@ impl Stockline {
         self.restart();
     }
 
-    /// SIGKILL, from any thread, while other threads may be mid-request.
+    /// SIGKILL, from any thread, while other threads may be mid-request. The listening sockets
+    /// are closed too, so requests sent from now on are refused (as by a dead server) instead of
+    /// waiting for the next runtime.
     pub fn kill_hard(&self) {
         if let Some(child) = &self.child {
             let _ = Command::new("kill").arg("-9").arg(child.id().to_string()).status();
         }
+        self.sockets.lock().expect("sockets lock").take();
     }
 
-    /// Reaps a killed runtime and starts a new one on the same state and port.
+    /// Reaps a killed runtime and starts a new one on the same state (on new ports when the old
+    /// sockets were closed by `kill_hard`).
     pub fn restart(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
@@ -119,6 +196,44 @@ impl Stockline {
         let json =
             if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
         (status, json)
+    }
+
+    /// Sends a request with exactly these headers; returns the status, the response headers asked
+    /// for in `want` (None when absent) and the raw body text.
+    pub fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+        want: &[&str],
+    ) -> (u16, Vec<Option<String>>, String) {
+        let mut request = self.agent.request(method, &format!("{}{}", self.base(), path));
+        for (name, value) in headers {
+            request = request.set(name, value);
+        }
+        let result = match body {
+            Some(body) => request.send_string(body),
+            None => request.call(),
+        };
+        let response = match result {
+            Ok(response) => response,
+            Err(ureq::Error::Status(_, response)) => response,
+            Err(error) => panic!("{method} {path}: transport: {error}\n{}", self.log_tail()),
+        };
+        let status = response.status();
+        let got = want.iter().map(|name| response.header(name).map(str::to_string)).collect();
+        (status, got, response.into_string().unwrap_or_default())
+    }
+
+    /// A GET that must see the catalog at `catalog_version` or later (read-your-writes after a
+    /// master-data change, `Stockline-Min-Catalog-Version`).
+    pub fn get_seeing(&self, path: &str, token: &str, catalog_version: &Value) -> (u16, Value) {
+        let version = catalog_version.as_u64().expect("a catalog version").to_string();
+        let auth = format!("Bearer {token}");
+        let headers = [("authorization", auth.as_str()), ("stockline-min-catalog-version", version.as_str())];
+        let (status, _, text) = self.raw("GET", path, &headers, None, &[]);
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
     }
 
     pub fn get(&self, path: &str, token: &str) -> (u16, Value) {
@@ -179,10 +294,14 @@ impl Stockline {
 
 impl Drop for Stockline {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("workerd log ({}):\n{}", self.log.display(), self.log_tail());
+        }
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
         }
         let _ = std::fs::remove_dir_all(&self.state);
+        let _ = std::fs::remove_file(&self.log);
     }
 }
