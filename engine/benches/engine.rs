@@ -60,6 +60,8 @@ fn stocked(catalog: &Catalog, per_location: i64) -> SkuLedger {
 
 fn receive(ledger: &mut SkuLedger, catalog: &Catalog, location: Id, qty: i64) {
     let movement = Movement {
+        into: None,
+        disposition: None,
         kind: MovementKind::Receive,
         location,
         qty,
@@ -86,6 +88,8 @@ fn ship_all(ledger: &mut SkuLedger, catalog: &Catalog, hold_id: &Id, now: DateTi
     let allocated = ledger.hold(hold_id.as_str()).map(|h| h.allocated.clone()).unwrap_or_default();
     for allocation in allocated {
         let movement = Movement {
+            into: None,
+            disposition: None,
             kind: MovementKind::Ship,
             location: allocation.location,
             qty: allocation.qty,
@@ -168,6 +172,8 @@ fn build_entries(catalog: &Catalog, count: usize) -> Vec<Entry> {
     let locations: Vec<Id> = catalog.locations().iter().map(|l| l.id.clone()).collect();
     for location in &locations {
         let movement = Movement {
+            into: None,
+            disposition: None,
             kind: MovementKind::Receive,
             location: location.clone(),
             qty: 100,
@@ -184,6 +190,8 @@ fn build_entries(catalog: &Catalog, count: usize) -> Vec<Entry> {
         now += Duration::milliseconds(7);
         let ctx = ctx(now);
         let movement = Movement {
+            into: None,
+            disposition: None,
             kind: MovementKind::Receive,
             location: locations[cycle % locations.len()].clone(),
             qty: 5,
@@ -199,6 +207,8 @@ fn build_entries(catalog: &Catalog, count: usize) -> Vec<Entry> {
         let allocated = ledger.hold(order.as_str()).unwrap().allocated.clone();
         for allocation in allocated {
             let movement = Movement {
+                into: None,
+                disposition: None,
                 kind: MovementKind::Ship,
                 location: allocation.location,
                 qty: allocation.qty,
@@ -241,7 +251,17 @@ fn build_movement_entries(catalog: &Catalog, count: usize) -> Vec<Entry> {
         } else {
             qty
         };
-        let movement = Movement { kind, location, qty, to_location: None, reason, reference: None, counted_at_version };
+        let movement = Movement {
+            into: None,
+            disposition: None,
+            kind,
+            location,
+            qty,
+            to_location: None,
+            reason,
+            reference: None,
+            counted_at_version,
+        };
         entries.push(ledger.record_movement(catalog, movement, &ctx).unwrap().entry);
     }
     entries
@@ -323,6 +343,8 @@ fn movements(c: &mut Criterion) {
     group.bench_function("receive", |b| {
         b.iter(|| {
             let movement = Movement {
+                into: None,
+                disposition: None,
                 kind: MovementKind::Receive,
                 location: location.clone(),
                 qty: 1,

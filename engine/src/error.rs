@@ -32,7 +32,10 @@ impl HoldStatus {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Error)]
+/// Errors travel between a coordinator and SKU ledgers as these typed values (serde), never as
+/// re-parsed HTTP error bodies.
+#[derive(Clone, Debug, PartialEq, Eq, Error, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum EngineError {
     /// The request is malformed or out of range; nothing changed.
     #[error("{field}: {message}")]
@@ -52,6 +55,55 @@ pub enum EngineError {
     /// The same idempotency key was used for a different request.
     #[error("idempotency key was used for a different request")]
     IdempotencyMismatch,
+    /// The host could not reach another party or its storage; nothing was decided. Retry.
+    #[error("unavailable: {message}")]
+    Unavailable { message: String },
+}
+
+/// The kinds of thing that can be `NotFound`, as the static names the engine uses.
+const NOT_FOUND_KINDS: [&str; 4] = ["sku", "location", "channel", "reservation"];
+
+/// `EngineError` as it is read back: the same shape with an owned `kind`.
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum WireError {
+    InvalidRequest { field: String, message: String },
+    NotFound { kind: String, id: String },
+    InsufficientStock { shortages: Vec<Shortage> },
+    AlreadyResolved { status: HoldStatus },
+    Conflict { message: String },
+    IdempotencyMismatch,
+    Unavailable { message: String },
+}
+
+// By hand, not derived: a derive would make `kind: &'static str` borrow from the input.
+impl<'de> Deserialize<'de> for EngineError {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<EngineError, D::Error> {
+        EngineError::try_from(WireError::deserialize(deserializer)?).map_err(serde::de::Error::custom)
+    }
+}
+
+impl TryFrom<WireError> for EngineError {
+    type Error = String;
+
+    fn try_from(wire: WireError) -> Result<EngineError, String> {
+        Ok(match wire {
+            WireError::InvalidRequest { field, message } => EngineError::InvalidRequest { field, message },
+            WireError::NotFound { kind, id } => {
+                let kind = NOT_FOUND_KINDS
+                    .iter()
+                    .find(|known| **known == kind)
+                    .copied()
+                    .ok_or_else(|| format!("`{kind}` is not a kind of thing the engine finds"))?;
+                EngineError::NotFound { kind, id }
+            }
+            WireError::InsufficientStock { shortages } => EngineError::InsufficientStock { shortages },
+            WireError::AlreadyResolved { status } => EngineError::AlreadyResolved { status },
+            WireError::Conflict { message } => EngineError::Conflict { message },
+            WireError::IdempotencyMismatch => EngineError::IdempotencyMismatch,
+            WireError::Unavailable { message } => EngineError::Unavailable { message },
+        })
+    }
 }
 
 impl EngineError {
@@ -67,6 +119,10 @@ impl EngineError {
         EngineError::NotFound { kind, id: id.into() }
     }
 
+    pub fn unavailable(message: impl Into<String>) -> EngineError {
+        EngineError::Unavailable { message: message.into() }
+    }
+
     /// The contract's error code.
     pub fn code(&self) -> &'static str {
         match self {
@@ -76,6 +132,7 @@ impl EngineError {
             EngineError::AlreadyResolved { .. } => "already_resolved",
             EngineError::Conflict { .. } => "conflict",
             EngineError::IdempotencyMismatch => "idempotency_mismatch",
+            EngineError::Unavailable { .. } => "unavailable",
         }
     }
 
@@ -88,6 +145,34 @@ impl EngineError {
             | EngineError::AlreadyResolved { .. }
             | EngineError::Conflict { .. } => 409,
             EngineError::IdempotencyMismatch => 422,
+            EngineError::Unavailable { .. } => 503,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_round_trip_as_typed_values() {
+        let errors = [
+            EngineError::invalid("qty", "must be 1..=10"),
+            EngineError::not_found("reservation", "r-1"),
+            EngineError::InsufficientStock {
+                shortages: vec![Shortage { sku: "A".into(), requested: 3, available: 1 }],
+            },
+            EngineError::AlreadyResolved { status: HoldStatus::Expired },
+            EngineError::conflict("on_hand would be negative"),
+            EngineError::IdempotencyMismatch,
+            EngineError::unavailable("storage"),
+        ];
+        for error in errors {
+            let text = serde_json::to_string(&error).expect("serialises");
+            let back: EngineError = serde_json::from_str(&text).expect("reads back");
+            assert_eq!(back, error, "{text}");
+        }
+        let unknown = r#"{"not_found":{"kind":"planet","id":"x"}}"#;
+        assert!(serde_json::from_str::<EngineError>(unknown).is_err());
     }
 }

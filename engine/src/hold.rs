@@ -1,5 +1,9 @@
 //! Reservations as two-phase holds, like TigerBeetle's pending transfers:
 //! pending → committed (posted) | released (voided) | expired, resolved exactly once.
+//!
+//! A pending hold may also be *prepared* (the first phase of a coordinator's two-phase commit
+//! across SKUs): it still reports `pending`, but it no longer expires and can only be committed
+//! or released, so a coordinator that has prepared every SKU can commit them all.
 
 use crate::error::HoldStatus;
 use crate::ids::Id;
@@ -49,6 +53,10 @@ pub struct Hold {
     pub lines: Vec<HoldLine>,
     /// Once committed: units still allocated per location; ships draw these down.
     pub allocated: Vec<Allocation>,
+    /// A pending hold a coordinator prepared: it no longer expires; only commit or release end it.
+    /// Absent on the wire and in older snapshots when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub prepared: bool,
 }
 
 impl Hold {
@@ -70,6 +78,11 @@ impl Hold {
 
     pub fn allocated_at(&self, location: &str) -> i64 {
         self.allocated.iter().filter(|a| a.location.as_str() == location).map(|a| a.qty).sum()
+    }
+
+    /// Whether the hold counts as expired at `now`: pending, not prepared, and past `expires_at`.
+    pub fn is_expired_at(&self, now: DateTime<Utc>) -> bool {
+        self.status == HoldStatus::Pending && !self.prepared && self.expires_at <= now
     }
 
     pub fn expires_at_ms(&self) -> i64 {

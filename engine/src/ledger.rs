@@ -126,11 +126,34 @@ impl MovementKind {
     }
 }
 
+/// Where a `receive` puts the units: sellable stock, or on hand but quarantined (inspection).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiveInto {
+    Stock,
+    Quarantine,
+}
+
+/// What a `return_receive` does with the returned units: back to stock, quarantine or damaged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Disposition {
+    Restock,
+    Quarantine,
+    Damage,
+}
+
 /// A movement as the contract's `POST /v1/skus/{sku}/movements` body.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Movement {
     pub kind: MovementKind,
+    /// `receive` only: `stock` (default) or `quarantine`, in the same entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub into: Option<ReceiveInto>,
+    /// `return_receive` only: `restock` (default), `quarantine` or `damage`, in the same entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disposition: Option<Disposition>,
     pub location: Id,
     pub qty: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -179,12 +202,15 @@ pub enum Effect {
     },
 }
 
+/// What an entry records. `HoldPrepared`: a coordinator prepared a pending hold (two-phase commit
+/// across SKUs); it no longer expires and moves no units.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
     SkuDefined { name: String, safety_stock: i64, unit_cost: Option<Decimal> },
     Movement { movement: Movement, exceptions: Vec<CountException> },
     HoldPlaced { hold: Hold },
+    HoldPrepared { reservation: Id },
     HoldCommitted { reservation: Id },
     HoldReleased { reservation: Id },
     HoldExpired { reservation: Id },
@@ -297,9 +323,12 @@ pub struct SkuLedger {
     history: Vec<OnHandHistory>,
     /// Open holds: pending, or committed with units still allocated.
     holds: IdMap<Hold>,
-    /// Pending holds by expiry, for the next alarm and for expiring in order.
+    /// Pending holds that are not prepared, by expiry, for the next alarm and for expiring in order.
     expiry_index: BTreeSet<(i64, Id)>,
+    /// Pending holds, prepared or not: `expiry_index.len() + prepared_count`.
     pending_count: usize,
+    /// Pending holds a coordinator prepared (they do not expire).
+    prepared_count: usize,
     /// Final statuses of recently resolved holds, oldest first.
     resolved: IdMap<HoldStatus>,
     resolved_order: VecDeque<Id>,
@@ -345,6 +374,7 @@ impl SkuLedger {
             holds: IdMap::default(),
             expiry_index: BTreeSet::new(),
             pending_count: 0,
+            prepared_count: 0,
             resolved: IdMap::default(),
             resolved_order: VecDeque::new(),
             expected: BTreeMap::new(),
@@ -384,6 +414,11 @@ impl SkuLedger {
         self.pending_count
     }
 
+    /// Pending holds a coordinator prepared (they are among `pending_hold_count`).
+    pub fn prepared_hold_count(&self) -> usize {
+        self.prepared_count
+    }
+
     /// The status of a hold this ledger knows of: open, or resolved and still remembered.
     pub fn hold_status(&self, id: &str) -> Option<HoldStatus> {
         self.holds.get(id).map(|hold| hold.status).or_else(|| self.resolved.get(id).copied())
@@ -402,7 +437,8 @@ impl SkuLedger {
         }
     }
 
-    /// When the earliest pending hold expires, so a host can set one alarm.
+    /// When the earliest pending hold expires, so a host can set one alarm. Prepared holds do not
+    /// expire and are left out.
     pub fn next_expiry(&self) -> Option<DateTime<Utc>> {
         self.expiry_index.first().and_then(|&(ms, _)| DateTime::from_timestamp_millis(ms))
     }
@@ -487,6 +523,12 @@ impl SkuLedger {
         if movement.to_location.is_some() && movement.kind != MovementKind::Transfer {
             return Err(EngineError::invalid("to_location", "only a transfer takes to_location"));
         }
+        if movement.into.is_some() && movement.kind != MovementKind::Receive {
+            return Err(EngineError::invalid("into", "only a receive takes into"));
+        }
+        if movement.disposition.is_some() && movement.kind != MovementKind::ReturnReceive {
+            return Err(EngineError::invalid("disposition", "only a return_receive takes disposition"));
+        }
         let location = movement.location.clone();
         let position = self.position(slot);
         let mut effects: Vec<Effect> = Vec::with_capacity(2);
@@ -495,6 +537,9 @@ impl SkuLedger {
         match movement.kind {
             MovementKind::Receive => {
                 effects.push(qty_effect(Bucket::OnHand, qty));
+                if movement.into == Some(ReceiveInto::Quarantine) {
+                    effects.push(qty_effect(Bucket::Quarantined, qty));
+                }
                 if let Some(reference) = &movement.reference {
                     let still_expected = self.expected(location.as_str(), reference);
                     let settled = qty.min(still_expected);
@@ -589,6 +634,11 @@ impl SkuLedger {
             MovementKind::ReturnReceive => {
                 effects.push(qty_effect(Bucket::ReturnPending, -qty));
                 effects.push(qty_effect(Bucket::OnHand, qty));
+                match movement.disposition.unwrap_or(Disposition::Restock) {
+                    Disposition::Restock => {}
+                    Disposition::Quarantine => effects.push(qty_effect(Bucket::Quarantined, qty)),
+                    Disposition::Damage => effects.push(qty_effect(Bucket::Damaged, qty)),
+                }
             }
         }
         if movement.kind != MovementKind::Count {
@@ -781,15 +831,15 @@ impl SkuLedger {
             expires_at: request.expires_at,
             lines,
             allocated: Vec::new(),
+            prepared: false,
         };
         Ok(self.entry(Event::HoldPlaced { hold }, effects, ctx))
     }
 
+    /// The hold if it is pending at `now`: a prepared hold is, whatever the time.
     fn pending_hold(&self, id: &str, now: DateTime<Utc>) -> Result<&Hold, EngineError> {
         match self.holds.get(id) {
-            Some(hold) if hold.status == HoldStatus::Pending && hold.expires_at <= now => {
-                Err(EngineError::AlreadyResolved { status: HoldStatus::Expired })
-            }
+            Some(hold) if hold.is_expired_at(now) => Err(EngineError::AlreadyResolved { status: HoldStatus::Expired }),
             Some(hold) if hold.status == HoldStatus::Pending => Ok(hold),
             Some(hold) => Err(EngineError::AlreadyResolved { status: hold.status }),
             None => match self.resolved.get(id) {
@@ -799,7 +849,21 @@ impl SkuLedger {
         }
     }
 
-    /// Commits a pending hold: `qty` units (all when None) move to allocated, the rest is released.
+    /// Prepares a pending, unexpired hold for a coordinator's commit across SKUs (two-phase commit,
+    /// presumed abort): from now on it does not expire and only `commit_hold` or `release_hold` end
+    /// it. `Ok(None)` when it is already prepared (a retried prepare changes nothing).
+    pub fn prepare_hold(&mut self, catalog: &Catalog, id: &str, ctx: &Ctx) -> Result<Option<Entry>, EngineError> {
+        let hold = self.pending_hold(id, ctx.now)?;
+        if hold.prepared {
+            return Ok(None);
+        }
+        let entry = self.entry(Event::HoldPrepared { reservation: hold.id.clone() }, Vec::new(), ctx);
+        self.apply(catalog, &entry)?;
+        Ok(Some(entry))
+    }
+
+    /// Commits a pending hold (prepared or not): `qty` units (all when None) move to allocated,
+    /// the rest is released.
     pub fn commit_hold(
         &mut self,
         catalog: &Catalog,
@@ -836,7 +900,7 @@ impl SkuLedger {
         Ok(entry)
     }
 
-    /// Releases a pending hold (void).
+    /// Releases a pending hold, prepared or not (void).
     pub fn release_hold(&mut self, catalog: &Catalog, id: &str, ctx: &Ctx) -> Result<Entry, EngineError> {
         let hold = self.pending_hold(id, ctx.now)?;
         let effects = Self::release_effects(hold);
@@ -853,6 +917,7 @@ impl SkuLedger {
     }
 
     /// Expires every pending hold whose `expires_at` is at or before `now`, earliest first.
+    /// Prepared holds are not in the index and never expire.
     /// Cost grows with the holds expired, not with the holds open.
     pub fn expire_due(&mut self, catalog: &Catalog, now: DateTime<Utc>) -> Vec<Entry> {
         let now_ms = now.timestamp_millis();
@@ -864,6 +929,7 @@ impl SkuLedger {
             }
             let hold = &self.holds[&id];
             assert_eq!(hold.status, HoldStatus::Pending, "only pending holds are in the expiry index");
+            assert!(!hold.prepared, "prepared holds are not in the expiry index");
             let effects = Self::release_effects(hold);
             let mut entry = self.entry(Event::HoldExpired { reservation: id }, effects, &ctx);
             entry.occurred_at = hold.expires_at;
@@ -943,14 +1009,27 @@ impl SkuLedger {
             }
             Event::HoldPlaced { hold } => {
                 assert_eq!(hold.status, HoldStatus::Pending);
+                assert!(!hold.prepared, "a hold is placed unprepared");
+                assert!(entry.effects.iter().all(|e| matches!(e, Effect::Qty { bucket: Bucket::Reserved, .. })));
                 self.expiry_index.insert((hold.expires_at_ms(), hold.id.clone()));
                 self.pending_count += 1;
                 let previous = self.holds.insert(hold.id.clone(), hold.clone());
                 assert!(previous.is_none(), "a hold is placed once");
             }
+            Event::HoldPrepared { reservation } => {
+                assert!(entry.effects.is_empty(), "preparing a hold moves no units");
+                let hold = self.holds.get_mut(reservation).expect("prepare names an open hold");
+                assert_eq!(hold.status, HoldStatus::Pending, "only a pending hold is prepared");
+                assert!(!hold.prepared, "a hold is prepared once");
+                hold.prepared = true;
+                let removed = self.expiry_index.remove(&(hold.expires_at_ms(), hold.id.clone()));
+                assert!(removed, "an unprepared pending hold is in the expiry index");
+                self.prepared_count += 1;
+            }
             Event::HoldCommitted { reservation } => {
                 let hold = self.holds.get_mut(reservation).expect("commit resolves an open hold");
                 assert_eq!(hold.status, HoldStatus::Pending, "a hold resolves exactly once");
+                let prepared = std::mem::take(&mut hold.prepared);
                 hold.status = HoldStatus::Committed;
                 hold.allocated = entry
                     .effects
@@ -964,8 +1043,7 @@ impl SkuLedger {
                     .collect();
                 let key = (hold.expires_at_ms(), hold.id.clone());
                 let empty = hold.allocated.is_empty();
-                self.expiry_index.remove(&key);
-                self.pending_count -= 1;
+                self.unindex_pending(key, prepared);
                 if empty {
                     self.retire(reservation.as_str(), HoldStatus::Committed);
                 }
@@ -977,15 +1055,29 @@ impl SkuLedger {
                 };
                 let (id, hold) = self.holds.remove_entry(reservation).expect("release resolves an open hold");
                 assert_eq!(hold.status, HoldStatus::Pending, "a hold resolves exactly once");
+                assert!(status != HoldStatus::Expired || !hold.prepared, "a prepared hold never expires");
                 let key = (hold.expires_at_ms(), id);
-                self.expiry_index.remove(&key);
-                self.pending_count -= 1;
+                self.unindex_pending(key.clone(), hold.prepared);
                 self.remember_resolved(key.1, status);
             }
         }
         self.version = entry.version;
-        debug_assert_eq!(self.pending_count, self.expiry_index.len());
+        assert!(self.prepared_count <= self.pending_count);
+        debug_assert_eq!(self.pending_count, self.expiry_index.len() + self.prepared_count);
         Ok(())
+    }
+
+    /// Forgets a pending hold that was just resolved: from the expiry index, or the prepared count.
+    fn unindex_pending(&mut self, key: (i64, Id), prepared: bool) {
+        if prepared {
+            assert!(self.prepared_count > 0);
+            self.prepared_count -= 1;
+        } else {
+            let removed = self.expiry_index.remove(&key);
+            assert!(removed, "an unprepared pending hold is in the expiry index");
+        }
+        assert!(self.pending_count > 0);
+        self.pending_count -= 1;
     }
 
     /// Removes an open hold and remembers how it was resolved.
@@ -1127,8 +1219,14 @@ impl SkuLedger {
         }
         for hold in snapshot.holds {
             if hold.status == HoldStatus::Pending {
-                ledger.expiry_index.insert((hold.expires_at_ms(), hold.id.clone()));
+                if hold.prepared {
+                    ledger.prepared_count += 1;
+                } else {
+                    ledger.expiry_index.insert((hold.expires_at_ms(), hold.id.clone()));
+                }
                 ledger.pending_count += 1;
+            } else if hold.prepared {
+                return Err(EngineError::conflict(format!("snapshot: hold `{}` is prepared but not pending", hold.id)));
             }
             ledger.holds.insert(hold.id.clone(), hold);
         }

@@ -2,6 +2,7 @@
 //! time, ids and the caller come in as arguments. See ARCHITECTURE.md.
 
 pub mod catalog;
+pub mod coordination;
 pub mod error;
 pub mod hold;
 pub mod idempotency;
@@ -12,12 +13,13 @@ pub mod position;
 pub mod reservation;
 
 pub use catalog::{Catalog, Channel, ChannelSpec, Location, LocationKind, LocationSpec};
+pub use coordination::{CoordStep, Phase, ReleaseReason};
 pub use error::{EngineError, HoldStatus, Shortage};
 pub use hold::{Allocation, Hold, HoldLine, HoldLineRequest, HoldRequest};
 pub use ids::Id;
 pub use ledger::{
-    Actor, Availability, CountException, Ctx, Effect, Entry, Event, LedgerSnapshot, LocationAvailability, Movement,
-    MovementKind, MovementOutcome, Role, SkuLedger, SkuPolicy, SkuSpec,
+    Actor, Availability, CountException, Ctx, Disposition, Effect, Entry, Event, LedgerSnapshot, LocationAvailability,
+    Movement, MovementKind, MovementOutcome, ReceiveInto, Role, SkuLedger, SkuPolicy, SkuSpec,
 };
 pub use position::{channel_available, Bucket, Position};
 pub use reservation::{

@@ -16,8 +16,10 @@ pub const LOCATIONS_MAX: usize = 1_024;
 pub const CHANNELS_MAX: usize = 1_024;
 /// Holds (pending, or committed with units still allocated) one SKU may carry at once.
 pub const OPEN_HOLDS_MAX: usize = 65_536;
-/// Resolved holds whose final status one SKU remembers, oldest forgotten first.
-pub const RESOLVED_REMEMBERED_MAX: usize = 65_536;
+/// Resolved holds whose final status one SKU's ledger remembers, oldest forgotten first. Kept
+/// small because it lives in the snapshot: the reservation records (kept 7 days) and the
+/// coordinator's records are where a reservation's final status is looked up for longer.
+pub const RESOLVED_REMEMBERED_MAX: usize = 1_024;
 /// Reservation time-to-live bounds.
 pub const TTL_SECONDS_MIN: u32 = 1;
 pub const TTL_SECONDS_MAX: u32 = 86_400;
@@ -34,5 +36,8 @@ pub const EXCEPTIONS_OPEN_MAX: usize = 1_024;
 pub const EXPECTATIONS_MAX: usize = 16_384;
 /// Idempotency records are kept at least this long.
 pub const IDEMPOTENCY_RETENTION_SECONDS: i64 = 24 * 60 * 60;
+/// Resolved (committed, released, expired) reservation records are kept at least this long, then
+/// pruned: `GET /v1/reservations/{id}` answers them for 7 days after they were resolved.
+pub const RESERVATION_RETENTION_SECONDS: i64 = 7 * 24 * 60 * 60;
 /// Priority bounds for locations (lower ships first).
 pub const PRIORITY_ABS_MAX: i64 = 1_000_000;

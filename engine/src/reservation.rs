@@ -4,7 +4,13 @@
 //! Holds for a multi-SKU reservation are placed one SKU at a time in SKU-id order and voided if any
 //! line fails. The fixed order matters: two reservations competing for the last units of two SKUs
 //! cannot each take one and both fail, so no request is refused while stock it needs is free.
+//! `Placement::checked_first` checks every SKU before placing any, so a failure that can be
+//! foreseen leaves no trace in any ledger (only a race between check and place needs a void).
+//!
+//! Committing and releasing a multi-SKU reservation is a two-phase commit driven by the record's
+//! `decision` (see `coordination.rs`).
 
+use crate::coordination::Phase;
 use crate::error::{EngineError, HoldStatus};
 use crate::hold::{Allocation, Hold, HoldLineRequest};
 use crate::ids::Id;
@@ -117,6 +123,7 @@ impl ReservationRequest {
             created_at,
             expires_at: self.expires_at(created_at),
             lines,
+            decision: None,
         }
     }
 }
@@ -143,6 +150,11 @@ pub struct Reservation {
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub lines: Vec<ReservationLine>,
+    /// The coordinator's durable decision once a commit or release of a multi-SKU reservation
+    /// began (see `coordination.rs`); the host persists it before acting on it. Not part of the
+    /// contract's answer: `at` leaves it out. Records without it load as `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<Phase>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -162,17 +174,20 @@ pub struct CommitRequest {
 
 impl Reservation {
     /// The status as of `now`: a pending reservation past `expires_at` is expired, whether or not
-    /// the ledgers' alarms have run yet (they free the units within seconds).
+    /// the ledgers' alarms have run yet (they free the units within seconds). While a commit or
+    /// release is being driven it is still pending, whatever the time: prepared holds do not expire.
     pub fn status_at(&self, now: DateTime<Utc>) -> HoldStatus {
-        if self.status == HoldStatus::Pending && now >= self.expires_at {
+        if self.status == HoldStatus::Pending && now >= self.expires_at && self.is_settled() {
             HoldStatus::Expired
         } else {
             self.status
         }
     }
 
+    /// The contract's answer as of `now`: the status at `now`, without the coordinator's decision.
     pub fn at(mut self, now: DateTime<Utc>) -> Reservation {
         self.status = self.status_at(now);
+        self.decision = None;
         self
     }
 
@@ -197,6 +212,7 @@ impl Reservation {
 
     /// What to commit per SKU (SKU-id order): everything without `lines`; otherwise the units named,
     /// each SKU at most what it holds, SKUs not named committing nothing (their units are released).
+    /// A plan must commit at least one unit: committing nothing is a release, and says so.
     pub fn plan_commit(&self, request: &CommitRequest) -> Result<Vec<(Id, i64)>, EngineError> {
         let skus = self.skus();
         let Some(lines) = &request.lines else {
@@ -222,6 +238,9 @@ impl Reservation {
                 ));
             }
         }
+        if plan.iter().all(|(_, qty)| *qty == 0) {
+            return Err(EngineError::invalid("lines", "commit at least one unit; release the reservation instead"));
+        }
         Ok(plan)
     }
 
@@ -237,6 +256,14 @@ impl Reservation {
             assert_eq!(left, 0, "a commit plan never exceeds what is held");
         }
         self.status = HoldStatus::Committed;
+    }
+
+    /// Records a release of a reservation held by one ledger, decided there in one step.
+    pub fn mark_released(&mut self, now: DateTime<Utc>) -> Result<(), EngineError> {
+        self.check_pending(now)?;
+        assert!(self.decision.is_none(), "a single-ledger release has no coordinator decision");
+        self.status = HoldStatus::Released;
+        Ok(())
     }
 }
 
@@ -262,14 +289,34 @@ pub struct Placement {
     next: usize,
     placed: Vec<Id>,
     error: Option<EngineError>,
+    /// `checked_first` only: the check-only pass over every SKU is still running.
+    checking: bool,
 }
 
 impl Placement {
+    /// Places SKU by SKU; once one falls short, checks the rest and voids what was placed.
     pub fn new(request: &ReservationRequest) -> Placement {
-        Placement { skus: request.skus(), next: 0, placed: Vec::new(), error: None }
+        Placement { skus: request.skus(), next: 0, placed: Vec::new(), error: None, checking: false }
+    }
+
+    /// Checks every SKU first (`Check(A)`, `Check(B)`, …, collecting every shortage, stopping at
+    /// any other refusal) and only when all could be held places them (`Place(A)`, `Place(B)`, …).
+    /// A refusal foreseen by the checks leaves no trace in any ledger; a race between check and
+    /// place is handled as `new` does (check the rest, void what was placed).
+    pub fn checked_first(request: &ReservationRequest) -> Placement {
+        Placement { checking: true, ..Placement::new(request) }
     }
 
     pub fn step(&self) -> PlaceStep {
+        assert!(self.next <= self.skus.len());
+        if self.checking {
+            assert!(self.placed.is_empty(), "nothing is placed while checking");
+            return match (&self.error, self.skus.get(self.next)) {
+                (_, Some(sku)) => PlaceStep::Check(sku.clone()),
+                (Some(error), None) => PlaceStep::Failed(error.clone()),
+                (None, None) => unreachable!("a check pass that passed turns into placing"),
+            };
+        }
         if self.next < self.skus.len() {
             let sku = self.skus[self.next].clone();
             return match &self.error {
@@ -295,6 +342,11 @@ impl Placement {
             step => panic!("no SKU step is due: {step:?}"),
         }
         self.next += 1;
+        if self.checking && self.next == self.skus.len() && self.error.is_none() {
+            // Every SKU could be held: now place them, in the same order.
+            self.checking = false;
+            self.next = 0;
+        }
     }
 
     /// The step's SKU refused. Shortages are collected over every SKU; any other error stops.
@@ -386,6 +438,57 @@ mod tests {
     }
 
     #[test]
+    fn checked_first_checks_everything_before_placing_anything() {
+        let mut placement = Placement::checked_first(&request(&["B", "A"]));
+        assert_eq!(placement.step(), PlaceStep::Check(id("A")));
+        placement.succeeded(&id("A"));
+        assert_eq!(placement.step(), PlaceStep::Check(id("B")));
+        placement.succeeded(&id("B"));
+        assert_eq!(placement.step(), PlaceStep::Place(id("A")));
+        placement.succeeded(&id("A"));
+        assert_eq!(placement.step(), PlaceStep::Place(id("B")));
+        placement.succeeded(&id("B"));
+        assert_eq!(placement.step(), PlaceStep::Held);
+    }
+
+    #[test]
+    fn checked_first_fails_without_placing_or_voiding() {
+        // Every shortage is collected; nothing was placed so nothing is voided.
+        let mut placement = Placement::checked_first(&request(&["A", "B", "C"]));
+        placement.refused(&id("A"), short("A"));
+        assert_eq!(placement.step(), PlaceStep::Check(id("B")));
+        placement.succeeded(&id("B"));
+        placement.refused(&id("C"), short("C"));
+        match placement.step() {
+            PlaceStep::Failed(EngineError::InsufficientStock { shortages }) => {
+                let skus: Vec<&str> = shortages.iter().map(|s| s.sku.as_str()).collect();
+                assert_eq!(skus, ["A", "C"]);
+            }
+            step => panic!("{step:?}"),
+        }
+        // Any other refusal stops the checks at once.
+        let mut placement = Placement::checked_first(&request(&["A", "B", "C"]));
+        placement.succeeded(&id("A"));
+        placement.refused(&id("B"), EngineError::not_found("sku", "B"));
+        assert_eq!(placement.step(), PlaceStep::Failed(EngineError::not_found("sku", "B")));
+    }
+
+    #[test]
+    fn checked_first_voids_after_a_race_between_check_and_place() {
+        let mut placement = Placement::checked_first(&request(&["A", "B", "C"]));
+        for sku in ["A", "B", "C"] {
+            placement.succeeded(&id(sku));
+        }
+        placement.succeeded(&id("A"));
+        placement.refused(&id("B"), short("B"));
+        assert_eq!(placement.step(), PlaceStep::Check(id("C")));
+        placement.succeeded(&id("C"));
+        assert_eq!(placement.step(), PlaceStep::Void(id("A")));
+        placement.voided(&id("A"));
+        assert!(matches!(placement.step(), PlaceStep::Failed(EngineError::InsufficientStock { .. })));
+    }
+
+    #[test]
     fn commit_plans() {
         let request = ReservationRequest {
             channel: None,
@@ -415,6 +518,7 @@ mod tests {
                     expires_at: now,
                     lines,
                     allocated: vec![],
+                    prepared: false,
                 },
             )
         };
@@ -430,6 +534,11 @@ mod tests {
         assert_eq!(reservation.plan_commit(&too_many).unwrap_err().code(), "invalid_request");
         let stranger = CommitRequest { lines: Some(vec![CommitLine { sku: id("Z"), qty: 1 }]) };
         assert_eq!(reservation.plan_commit(&stranger).unwrap_err().code(), "invalid_request");
+        let nothing = CommitRequest { lines: Some(vec![CommitLine { sku: id("A"), qty: 0 }]) };
+        assert_eq!(
+            reservation.plan_commit(&nothing),
+            Err(EngineError::invalid("lines", "commit at least one unit; release the reservation instead"))
+        );
         reservation.mark_committed(&plan);
         let committed: Vec<Option<i64>> = reservation.lines.iter().map(|l| l.committed).collect();
         assert_eq!(committed, [Some(3), Some(0), Some(0)]);
@@ -448,6 +557,7 @@ mod tests {
             created_at: now,
             expires_at: request.expires_at(now),
             lines: vec![],
+            decision: None,
         };
         assert_eq!(reservation.status_at(now + Duration::seconds(899)), HoldStatus::Pending);
         assert_eq!(reservation.status_at(now + Duration::seconds(900)), HoldStatus::Expired);

@@ -65,6 +65,10 @@ enum Op {
     Release {
         pick: usize,
     },
+    /// A coordinator's prepare: the hold stops expiring.
+    Prepare {
+        pick: usize,
+    },
     Advance {
         seconds: i64,
     },
@@ -112,6 +116,7 @@ fn op_strategy() -> impl Strategy<Value = Op> {
         6 => place,
         3 => (0_usize..100, proptest::option::weighted(0.5, -1_i64..12)).prop_map(|(pick, qty)| Op::Commit { pick, qty }),
         2 => (0_usize..100).prop_map(|pick| Op::Release { pick }),
+        2 => (0_usize..100).prop_map(|pick| Op::Prepare { pick }),
         2 => (1_i64..200).prop_map(|seconds| Op::Advance { seconds }),
         2 => Just(Op::Expire),
     ]
@@ -126,6 +131,8 @@ struct World {
     placed: Vec<Id>,
     /// Resolutions seen per hold id, from the entries.
     resolutions: HashMap<Id, (usize, HoldStatus)>,
+    /// Holds seen prepared, from the entries.
+    prepared: HashMap<Id, usize>,
     /// Locations where a count left commitments uncovered and the cover has not been seen back yet.
     uncovered: [bool; 3],
 }
@@ -159,6 +166,7 @@ fn build(setup: &Setup) -> World {
         now,
         placed: Vec::new(),
         resolutions: HashMap::new(),
+        prepared: HashMap::new(),
         uncovered: [false; 3],
     }
 }
@@ -337,6 +345,8 @@ fn movement_for(w: &World, ledger: &SkuLedger, op: &Op) -> Movement {
         _ => None,
     };
     Movement {
+        into: None,
+        disposition: None,
         kind,
         location,
         qty,
@@ -381,6 +391,7 @@ fn run(w: &World, ledger: &mut SkuLedger, op: &Op) -> Result<Vec<Entry>, EngineE
         }
         Op::Commit { pick: p, qty } => Ok(vec![ledger.commit_hold(&w.catalog, pick(*p).as_str(), *qty, &ctx)?]),
         Op::Release { pick: p } => Ok(vec![ledger.release_hold(&w.catalog, pick(*p).as_str(), &ctx)?]),
+        Op::Prepare { pick: p } => Ok(ledger.prepare_hold(&w.catalog, pick(*p).as_str(), &ctx)?.into_iter().collect()),
         Op::Advance { .. } => Ok(Vec::new()),
         Op::Expire => Ok(ledger.expire_due(&w.catalog, w.now)),
     }
@@ -444,9 +455,25 @@ fn check_invariants(w: &World, snapshot: &LedgerSnapshot) -> Result<(), TestCase
             prop_assert!(line.allocations.iter().all(|a| a.qty > 0));
         }
     }
-    // next_expiry is the earliest pending expiry.
-    let earliest = snapshot.holds.iter().filter(|h| h.status == HoldStatus::Pending).map(|h| h.expires_at_ms()).min();
+    // next_expiry is the earliest expiry of a pending hold that is not prepared.
+    let earliest = snapshot
+        .holds
+        .iter()
+        .filter(|h| h.status == HoldStatus::Pending && !h.prepared)
+        .map(|h| h.expires_at_ms())
+        .min();
     prop_assert_eq!(w.ledger.next_expiry().map(|t| t.timestamp_millis()), earliest);
+    // Only pending holds are prepared, exactly those the entries prepared and did not resolve yet.
+    let prepared = snapshot.holds.iter().filter(|h| h.prepared).count();
+    prop_assert_eq!(w.ledger.prepared_hold_count(), prepared);
+    for hold in &snapshot.holds {
+        prop_assert!(!hold.prepared || hold.status == HoldStatus::Pending);
+        let seen = w.prepared.get(&hold.id).copied().unwrap_or(0);
+        prop_assert!(seen <= 1, "{} prepared {} times", hold.id, seen);
+        if hold.status == HoldStatus::Pending {
+            prop_assert_eq!(hold.prepared, seen == 1, "{} prepared flag vs entries", hold.id);
+        }
+    }
     // Hold statuses agree with the resolutions seen in the entries.
     for hold_id in &w.placed {
         let status = w.ledger.hold_status(hold_id.as_str());
@@ -553,8 +580,14 @@ fn run_case(setup: Setup, ops: Vec<Op>) -> Result<(), TestCaseError> {
                             r.0 += 1;
                         }
                         Event::HoldExpired { reservation } => {
+                            let prepared = w.prepared.contains_key(reservation);
+                            prop_assert!(!prepared, "step {}: a prepared hold expired", step);
                             let r = w.resolutions.entry(reservation.clone()).or_insert((0, HoldStatus::Expired));
                             r.0 += 1;
+                        }
+                        Event::HoldPrepared { reservation } => {
+                            prop_assert!(entry.effects.is_empty());
+                            *w.prepared.entry(reservation.clone()).or_insert(0) += 1;
                         }
                         Event::Movement { movement, exceptions } => {
                             if movement.kind == MovementKind::Count {
@@ -631,6 +664,7 @@ fn random_operations_reach_every_path() {
                             }
                             Event::Movement { movement, .. } => movement.kind.as_str().to_string(),
                             Event::HoldPlaced { .. } => "placed".into(),
+                            Event::HoldPrepared { .. } => "prepared".into(),
                             Event::HoldCommitted { .. } => "committed".into(),
                             Event::HoldReleased { .. } => "released".into(),
                             Event::HoldExpired { .. } => "expired".into(),
@@ -647,6 +681,7 @@ fn random_operations_reach_every_path() {
     }
     let mut paths = vec![
         "placed",
+        "prepared",
         "committed",
         "released",
         "expired",

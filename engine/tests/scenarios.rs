@@ -13,7 +13,8 @@
 //!   `ship A 2 ref=r1`, `count A 7 @v3`, `transfer A 5 to=B ref=t1`, `adjust A -2 reason=shrink`.
 //! - `define safety=N`
 //! - `reserve ID [channel=CH] [ttl=SECS] [ref=REF] LINE...` where LINE is `QTY` or `LOC:QTY` (pinned).
-//! - `commit ID [QTY]`, `release ID`, `expire` (expire_due at the current time), `at SECS` (set clock).
+//! - `commit ID [QTY]`, `release ID`, `prepare ID` (`=> prepared`, or `=> already prepared` with no
+//!   entry), `expire` (expire_due at the current time), `at SECS` (set clock).
 //! - catalog: `location ID PRIORITY`, `channel ID LOC,LOC [buffer=N] [cap=N] [stop_below=N]`.
 //! - `repeat N <operation>`.
 //!
@@ -22,7 +23,8 @@
 //! - `A on_hand=10 reserved=2` — the full position at A; buckets not named must be 0 (`A empty`).
 //! - `total CH|- available=.. on_hand=..` — the availability totals; fields not named must be 0.
 //! - `atp CH|- N`, `order CH|- A B`, `version N`, `hold ID STATUS [LOC:QTY...]`,
-//!   `next_expiry SECS|none`, `expected LOC REF N`, `exceptions N`.
+//!   `next_expiry SECS|none`, `expected LOC REF N`, `exceptions N`. `hold` says `pending prepared`
+//!   for a prepared hold.
 //!
 //! After every operation the helper also checks, without being asked: a failed operation changed
 //! nothing (version and snapshot); a successful one added entries with consecutive versions; replaying
@@ -137,7 +139,9 @@ fn render_err(ledger: &SkuLedger, error: &EngineError) -> String {
                 .join(", ")
         }
         EngineError::AlreadyResolved { status } => status.as_str().to_string(),
-        EngineError::Conflict { .. } | EngineError::IdempotencyMismatch => String::new(),
+        EngineError::Conflict { .. } | EngineError::IdempotencyMismatch | EngineError::Unavailable { .. } => {
+            String::new()
+        }
     };
     format!("err {} {details}", error.code()).trim_end().to_string()
 }
@@ -196,6 +200,15 @@ fn run_op(w: &mut World, tokens: &[&str]) -> Result<(String, Vec<Entry>), Engine
             let entry = w.ledger.release_hold(&w.catalog, args.words[0], &ctx)?;
             Ok(("released".into(), vec![entry]))
         }
+        "prepare" => match w.ledger.prepare_hold(&w.catalog, args.words[0], &ctx)? {
+            Some(entry) => {
+                assert!(entry.effects.is_empty(), "preparing moves no units");
+                let Event::HoldPrepared { reservation } = &entry.event else { panic!("not a prepared hold") };
+                assert_eq!(reservation.as_str(), args.words[0]);
+                Ok(("prepared".into(), vec![entry]))
+            }
+            None => Ok(("already prepared".into(), Vec::new())),
+        },
         "expire" => {
             let entries = w.ledger.expire_due(&w.catalog, w.now);
             let ids: Vec<String> = entries
@@ -220,6 +233,12 @@ fn run_op(w: &mut World, tokens: &[&str]) -> Result<(String, Vec<Entry>), Engine
                 location: Id::new(args.words[0])?,
                 qty: args.words[1].parse().unwrap(),
                 to_location: args.option("to").map(id),
+                into: args
+                    .option("into")
+                    .map(|v| serde_json::from_value(serde_json::json!(v)).expect("into=stock|quarantine")),
+                disposition: args.option("disposition").map(|v| {
+                    serde_json::from_value(serde_json::json!(v)).expect("disposition=restock|quarantine|damage")
+                }),
                 reason: args.option("reason").map(str::to_string),
                 reference: args.option("ref").map(str::to_string),
                 counted_at_version,
@@ -472,7 +491,10 @@ fn check(script: &str) {
             }
             "hold" => {
                 let hold_id = tokens[1];
-                let status = w.ledger.hold_status(hold_id).map_or("unknown", HoldStatus::as_str);
+                let mut status = w.ledger.hold_status(hold_id).map_or("unknown", HoldStatus::as_str).to_string();
+                if w.ledger.hold(hold_id).is_some_and(|h| h.prepared) {
+                    status.push_str(" prepared");
+                }
                 let allocs = match w.ledger.hold(hold_id) {
                     Some(h) if h.status == HoldStatus::Pending => render_allocs(&h.held_by_location()),
                     Some(h) => render_allocs(&h.allocated),
@@ -610,6 +632,37 @@ fn adjust_needs_reason_and_non_zero_qty() {
         => err conflict
         A on_hand=3
         version 3
+        "#,
+    );
+}
+
+#[test]
+fn receive_into_quarantine_and_returns_by_disposition_are_one_entry_each() {
+    // Units never pass through "sellable" on their way to quarantine or damaged.
+    check(
+        r#"
+        receive A 10 into=quarantine
+        A on_hand=10 quarantined=10
+        total - available=0 on_hand=10 quarantined=10
+        version 2
+        receive A 5 into=stock
+        A on_hand=15 quarantined=10
+        return_expected A 6
+        return_receive A 2 disposition=quarantine
+        A on_hand=17 quarantined=12 return_pending=4
+        return_receive A 1 disposition=damage
+        A on_hand=18 quarantined=12 damaged=1 return_pending=3
+        return_receive A 1 disposition=restock
+        A on_hand=19 quarantined=12 damaged=1 return_pending=2
+        return_receive A 1
+        A on_hand=20 quarantined=12 damaged=1 return_pending=1
+        version 8
+        # into and disposition belong to their own kinds
+        adjust A 1 reason=found into=quarantine
+        => err invalid_request into
+        receive A 1 disposition=damage
+        => err invalid_request disposition
+        version 8
         "#,
     );
 }
@@ -1097,6 +1150,66 @@ fn commit_after_expires_at_is_already_resolved_before_the_alarm() {
         => expired r1
         A on_hand=10
         hold r1 expired
+        "#,
+    );
+}
+
+#[test]
+fn a_prepared_hold_never_expires_and_only_commits_or_releases() {
+    check(
+        r#"
+        receive A 10
+        reserve r1 ttl=60 4
+        reserve r2 ttl=30 3
+        next_expiry 30
+        prepare r2
+        => prepared
+        hold r2 pending prepared A:3
+        A on_hand=10 reserved=7          # preparing moves no units
+        version 5
+        next_expiry 60                   # r2 no longer expires
+        prepare r2
+        => already prepared
+        version 5
+        at 100
+        expire
+        => expired r1                    # r2 is skipped
+        hold r2 pending prepared A:3
+        next_expiry none
+        prepare r1
+        => err already_resolved expired
+        commit r2 2                      # past expires_at, still committable
+        => committed A:2
+        hold r2 committed A:2
+        prepare r2
+        => err already_resolved committed
+        A on_hand=10 allocated=2
+        "#,
+    );
+    check(
+        r#"
+        receive A 10
+        reserve r1 ttl=60 4
+        prepare r1
+        at 1000
+        release r1                       # past expires_at, still releasable
+        => released
+        hold r1 released
+        prepare r1
+        => err already_resolved released
+        prepare nope
+        => err not_found reservation nope
+        A on_hand=10
+        "#,
+    );
+    check(
+        r#"
+        receive A 10
+        reserve r1 ttl=60 4
+        at 60
+        prepare r1                       # a pending hold past expires_at is expired
+        => err already_resolved expired
+        hold r1 pending A:4
         "#,
     );
 }

@@ -75,8 +75,10 @@ impl ApiError {
         ApiError::new(409, "conflict", message, json!({}))
     }
 
+    /// A failure of the service itself (configuration, a call between objects, storage): the
+    /// contract's 503 `unavailable` — nothing was applied, retry with the same key.
     pub fn internal(message: impl Into<String>) -> ApiError {
-        ApiError::new(500, "internal", message, json!({}))
+        ApiError::unavailable(message)
     }
 
     pub fn unavailable(message: impl Into<String>) -> ApiError {
@@ -91,7 +93,9 @@ impl From<EngineError> for ApiError {
             EngineError::NotFound { kind, id } => json!({ "kind": kind, "id": id }),
             EngineError::InsufficientStock { shortages } => json!({ "shortages": shortages }),
             EngineError::AlreadyResolved { status } => json!({ "status": status }),
-            EngineError::Conflict { .. } | EngineError::IdempotencyMismatch => json!({}),
+            EngineError::Conflict { .. } | EngineError::IdempotencyMismatch | EngineError::Unavailable { .. } => {
+                json!({})
+            }
         };
         ApiError::new(error.http_status(), error.code(), error.to_string(), details)
     }

@@ -161,6 +161,8 @@ mod tests {
                 op_id: Id::new(id).unwrap(),
                 sku: Id::new("SKU").unwrap(),
                 movement: Movement {
+                    into: None,
+                    disposition: None,
                     kind: MovementKind::Receive,
                     location: Id::new("wh").unwrap(),
                     qty: 1,

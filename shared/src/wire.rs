@@ -5,9 +5,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use stockline_engine::limits::LINES_MAX;
 pub use stockline_engine::{
-    Allocation, Availability, ChannelSpec, CommitLine, CommitRequest, CountException, Entry, HoldStatus, Id, Location,
-    LocationAvailability, LocationKind, LocationSpec, Movement, MovementKind, Reservation, ReservationLine,
-    ReservationLineRequest, ReservationRequest, Shortage, SkuSpec,
+    Allocation, Availability, ChannelSpec, CommitLine, CommitRequest, CountException, Disposition, Entry, HoldStatus,
+    Id, Location, LocationAvailability, LocationKind, LocationSpec, Movement, MovementKind, ReceiveInto, Reservation,
+    ReservationLine, ReservationLineRequest, ReservationRequest, Shortage, SkuSpec,
 };
 
 /// `PUT /v1/skus/{sku}` answer.

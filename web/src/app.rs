@@ -490,7 +490,10 @@ fn Transfer() -> impl IntoView {
         RwSignal::new(String::new()),
         RwSignal::new(String::new()),
     );
-    let fresh_reference = move || reference.set(format!("TR-{}", &sync::new_id().as_str()[3..11]));
+    let fresh_reference = move || match sync::new_id() {
+        Ok(id) => reference.set(format!("TR-{}", &id.as_str()[3..11])),
+        Err(problem) => app.fail(problem),
+    };
     fresh_reference();
     let submit = move |_| {
         let Some(location) = app.location() else { return };
@@ -552,8 +555,9 @@ fn Returns() -> impl IntoView {
         let Some(location) = app.location() else { return };
         match sku_and_qty(sku, qty, false) {
             Ok((id, n)) => {
-                let disposition = model::Disposition::parse(&disposition.get_untracked());
-                app.queue("return", id, Ok(model::return_receive(&location, n, disposition)));
+                let movements = model::parse_disposition(&disposition.get_untracked())
+                    .map(|disposition| model::return_receive(&location, n, disposition));
+                app.queue("return", id, movements);
                 clear(&[sku, qty]);
             }
             Err(problem) => app.fail(problem),
@@ -697,7 +701,11 @@ fn OpRow(queued: QueuedOp) -> impl IntoView {
                 Ok(n) => n,
                 Err(problem) => return app.fail(problem),
             };
-            let changed = app.outbox.try_update(|o| o.resend(&op_id, sync::new_id(), n)).flatten();
+            let new_id = match sync::new_id() {
+                Ok(id) => id,
+                Err(problem) => return app.fail(problem),
+            };
+            let changed = app.outbox.try_update(|o| o.resend(&op_id, new_id, n)).flatten();
             let old_id = op_id.clone();
             spawn_local(async move {
                 if let Some(changed) = changed {

@@ -1,7 +1,7 @@
 //! What the app knows, as plain data with methods (the todomvc way): no signals, no IO.
 
 use serde::{Deserialize, Serialize};
-use stockline_shared::{AvailabilityResponse, Id, Movement, MovementKind};
+use stockline_shared::{AvailabilityResponse, Disposition, Id, Movement, MovementKind, ReceiveInto};
 
 /// Where the app talks to, as whom, and where the device is; kept in IndexedDB across reloads.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -185,6 +185,8 @@ fn optional_text(input: &str) -> Option<String> {
 
 pub fn movement(kind: MovementKind, location: &Id, qty: i64) -> Movement {
     Movement {
+        into: None,
+        disposition: None,
         kind,
         location: location.clone(),
         qty,
@@ -195,43 +197,34 @@ pub fn movement(kind: MovementKind, location: &Id, qty: i64) -> Movement {
     }
 }
 
-/// Receiving: to stock, or straight into quarantine (received, then quarantined).
+/// Receiving: to stock, or straight into quarantine. One movement, one entry: the units are never
+/// sellable on their way to quarantine.
 pub fn receive(location: &Id, qty: i64, reference: &str, to_quarantine: bool) -> Vec<Movement> {
     let mut received = movement(MovementKind::Receive, location, qty);
     received.reference = optional_text(reference);
-    let mut out = vec![received];
     if to_quarantine {
-        out.push(movement(MovementKind::Quarantine, location, qty));
+        received.into = Some(ReceiveInto::Quarantine);
     }
-    out
+    vec![received]
 }
 
-/// What to do with a returned unit once it is back.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Disposition {
-    Restock,
-    Quarantine,
-    Damage,
-}
-
-impl Disposition {
-    pub fn parse(value: &str) -> Disposition {
-        match value {
-            "quarantine" => Disposition::Quarantine,
-            "damage" => Disposition::Damage,
-            _ => Disposition::Restock,
-        }
+/// What to do with a returned unit once it is back, as the return screen's choice names it.
+pub fn parse_disposition(value: &str) -> Result<Disposition, String> {
+    match value {
+        "restock" => Ok(Disposition::Restock),
+        "quarantine" => Ok(Disposition::Quarantine),
+        "damage" => Ok(Disposition::Damage),
+        other => Err(format!("Choose what happens to the returned units (not `{other}`)")),
     }
 }
 
+/// A return received: one movement with its disposition, in one entry.
 pub fn return_receive(location: &Id, qty: i64, disposition: Disposition) -> Vec<Movement> {
-    let mut out = vec![movement(MovementKind::ReturnReceive, location, qty)];
-    match disposition {
-        Disposition::Restock => {}
-        Disposition::Quarantine => out.push(movement(MovementKind::Quarantine, location, qty)),
-        Disposition::Damage => out.push(movement(MovementKind::Damage, location, qty)),
+    let mut received = movement(MovementKind::ReturnReceive, location, qty);
+    if disposition != Disposition::Restock {
+        received.disposition = Some(disposition);
     }
-    out
+    vec![received]
 }
 
 pub fn adjust(location: &Id, qty: i64, reason: &str) -> Result<Movement, String> {

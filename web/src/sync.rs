@@ -36,15 +36,17 @@ fn next_seq() -> f64 {
     })
 }
 
-fn new_op_id() -> Id {
-    let uuid = web_sys::window()
-        .and_then(|w| w.crypto().ok())
-        .map(|c| c.random_uuid())
-        .unwrap_or_else(|| format!("{}-{}", js_sys::Date::now() as u64, (js_sys::Math::random() * 1e12) as u64));
-    Id::new(format!("op-{uuid}")).expect("a uuid makes a valid id")
+/// A fresh operation id from the browser's cryptographic random source. Without one there is no
+/// id that is safe to use as an Idempotency-Key: the operation is refused, never given a weak id.
+fn new_op_id() -> Result<Id, String> {
+    let crypto = web_sys::window()
+        .ok_or("no window: cannot make an operation id")?
+        .crypto()
+        .map_err(|_| "this browser offers no crypto random source: cannot make an operation id".to_string())?;
+    Id::new(format!("op-{}", crypto.random_uuid())).map_err(|e| format!("operation id: {e}"))
 }
 
-pub fn new_id() -> Id {
+pub fn new_id() -> Result<Id, String> {
     new_op_id()
 }
 
@@ -53,14 +55,16 @@ pub async fn enqueue(app: App, screen: &str, sku: Id, movements: Vec<Movement>) 
     let occurred_at = chrono::DateTime::from_timestamp_millis(js_sys::Date::now() as i64);
     let ops: Vec<QueuedOp> = movements
         .into_iter()
-        .map(|movement| QueuedOp {
-            op: SyncOp { op_id: new_op_id(), sku: sku.clone(), movement, occurred_at },
-            seq: next_seq(),
-            screen: screen.to_string(),
-            state: OpState::Pending,
-            attempts: 0,
+        .map(|movement| {
+            Ok(QueuedOp {
+                op: SyncOp { op_id: new_op_id()?, sku: sku.clone(), movement, occurred_at },
+                seq: next_seq(),
+                screen: screen.to_string(),
+                state: OpState::Pending,
+                attempts: 0,
+            })
         })
-        .collect();
+        .collect::<Result<_, String>>()?;
     db::save_ops(&ops).await?;
     app.outbox.update(|outbox| {
         for op in &ops {
