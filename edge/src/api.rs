@@ -10,7 +10,9 @@ use futures_util::future::join_all;
 use serde::Serialize;
 use stockline_engine::idempotency::{check_key, fingerprint};
 use stockline_engine::limits::QTY_STORED_MAX;
-use stockline_engine::{ChannelSpec, CommitRequest, Id, LocationSpec, Movement, ReservationRequest, SkuSpec};
+use stockline_engine::{
+    ChannelSpec, CommitRequest, EngineError, Id, LocationSpec, Movement, ReservationRequest, SkuSpec,
+};
 use stockline_shared::auth::{authenticate, parse_tokens};
 use stockline_shared::error::decode;
 use stockline_shared::{
@@ -23,14 +25,70 @@ use worker::{Env, Method, Request, Response};
 pub const OPENAPI: &str = include_str!("../../shared/openapi.json");
 
 pub async fn handle(req: Request, env: Env) -> Response {
+    let head = req.method() == Method::Head;
     let mut response = match route(req, env).await {
         Ok(response) => response,
-        Err(error) => error_response(error),
+        Err(error) => {
+            let allow = allow_header(&error);
+            let mut response = error_response(error);
+            if let Some(allow) = allow {
+                let _ = response.headers_mut().set("allow", &allow);
+            }
+            response
+        }
     };
+    if head {
+        // HEAD is GET without the body: same status and headers.
+        let headers = response.headers().clone();
+        let status = response.status_code();
+        response = match Response::empty() {
+            Ok(empty) => empty.with_status(status).with_headers(headers),
+            Err(_) => response,
+        };
+    }
+    let status = response.status_code();
     let headers = response.headers_mut();
+    if status == 503 {
+        // Nothing was applied: the client retries with the same key.
+        let _ = headers.set("retry-after", RETRY_AFTER_SECONDS);
+    }
     let _ = headers.set("access-control-allow-origin", "*");
-    let _ = headers.set("access-control-expose-headers", "content-type");
+    let _ = headers.set("access-control-expose-headers", "content-type, retry-after, allow");
     response
+}
+
+/// What a 503 tells the client to wait before retrying.
+const RETRY_AFTER_SECONDS: &str = "1";
+
+/// The `Allow` header of a 405: the methods the path takes (HEAD wherever GET).
+fn allow_header(error: &ApiError) -> Option<String> {
+    if error.status != 405 {
+        return None;
+    }
+    let allowed = error.body.error.details["allowed"].as_array()?;
+    let mut methods: Vec<&str> = allowed.iter().filter_map(|m| m.as_str()).collect();
+    if methods.contains(&"GET") {
+        methods.push("HEAD");
+    }
+    methods.push("OPTIONS");
+    Some(methods.join(", "))
+}
+
+/// Bodies are JSON: a `Content-Type` that is present and names another media type is refused.
+fn check_content_type(req: &Request) -> Result<(), ApiError> {
+    let Some(content_type) = req.headers().get("content-type").ok().flatten() else {
+        return Ok(());
+    };
+    let media_type = content_type.split(';').next().unwrap_or("").trim();
+    if media_type.eq_ignore_ascii_case("application/json") {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        415,
+        "invalid_request",
+        format!("content-type: the body must be application/json, not `{media_type}`"),
+        serde_json::json!({ "field": "content-type" }),
+    ))
 }
 
 /// Decodes `%XX` escapes in one path segment; None when an escape is malformed or not UTF-8.
@@ -74,6 +132,7 @@ enum Route {
     PutLocation(Id),
     PutChannel(Id),
     ListMasterData,
+    CatalogStatus,
     PutSku(Id),
     PostMovement(Id),
     GetAvailability(Id),
@@ -98,6 +157,8 @@ impl Route {
             })
             .collect::<Result<_, _>>()?;
         let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
+        // HEAD is answered wherever GET is (the body is dropped in `handle`).
+        let method = if *method == Method::Head { &Method::Get } else { method };
         let route = match (method, segments.as_slice()) {
             (Method::Options, _) => Route::Preflight,
             (Method::Get, ["v1", "health"]) => Route::Health,
@@ -107,6 +168,7 @@ impl Route {
             (Method::Put, ["v1", "locations", id]) => Route::PutLocation(path_id(id)?),
             (Method::Put, ["v1", "channels", id]) => Route::PutChannel(path_id(id)?),
             (Method::Get, ["v1", "locations"] | ["v1", "channels"]) => Route::ListMasterData,
+            (Method::Get, ["v1", "catalog"]) => Route::CatalogStatus,
             (Method::Put, ["v1", "skus", sku]) => Route::PutSku(path_id(sku)?),
             (Method::Post, ["v1", "skus", sku, "movements"]) => Route::PostMovement(path_id(sku)?),
             (Method::Get, ["v1", "skus", sku, "entries"]) => Route::GetEntries(path_id(sku)?),
@@ -134,6 +196,7 @@ impl Route {
                 | ["v1", "openapi.json"]
                 | ["v1", "locations"]
                 | ["v1", "channels"]
+                | ["v1", "catalog"]
                 | ["v1", "skus", _, "entries"],
             ) => return Err(ApiError::method_not_allowed(&["GET"])),
             _ => return Err(ApiError::not_found("route")),
@@ -143,9 +206,12 @@ impl Route {
 
     fn action(&self) -> Action {
         match self {
-            Route::Health | Route::OpenApi | Route::Preflight | Route::ListMasterData | Route::GetAvailability(_) => {
-                Action::Read
-            }
+            Route::Health
+            | Route::OpenApi
+            | Route::Preflight
+            | Route::ListMasterData
+            | Route::CatalogStatus
+            | Route::GetAvailability(_) => Action::Read,
             Route::PostAvailability | Route::GetReservation(_) | Route::GetEntries(_) | Route::Me => Action::Read,
             Route::PostReservation | Route::CommitReservation(_) | Route::ReleaseReservation(_) => Action::Reserve,
             Route::PutLocation(_) | Route::PutChannel(_) | Route::PutSku(_) => Action::WriteMasterData,
@@ -190,12 +256,26 @@ async fn body(req: &mut Request) -> Result<Vec<u8>, ApiError> {
     Ok(bytes)
 }
 
+/// A key belongs to its caller: the stored key is the token's subject and the key, so another
+/// caller's request under the same key is a different request and never sees the first answer.
+/// (The owning resource scopes it further: each object keeps its own keys.)
+fn caller_key(principal: &Principal, key: &str) -> String {
+    format!("{}\u{1f}{key}", principal.subject)
+}
+
 /// The `Idempotency-Key` with a fingerprint over method, path and the canonical JSON body.
-fn idempotency(req: &Request, method: &Method, path: &str, body: &[u8]) -> Result<Option<Idempotency>, ApiError> {
+fn idempotency(
+    req: &Request,
+    principal: &Principal,
+    method: &Method,
+    path: &str,
+    body: &[u8],
+) -> Result<Option<Idempotency>, ApiError> {
     let Some(key) = req.headers().get("idempotency-key").ok().flatten() else {
         return Ok(None);
     };
     check_key(&key)?;
+    let key = caller_key(principal, &key);
     let canonical = match serde_json::from_slice::<serde_json::Value>(body) {
         Ok(value) => canonical_json(&value),
         Err(_) => body.to_vec(),
@@ -251,7 +331,7 @@ async fn reply_shard(env: &Env, shard: u32, envelope: Envelope<CoordinatorComman
 async fn reply_owner(
     env: &Env,
     id: &Id,
-    principal: &Principal,
+    caller: &Caller<'_>,
     key: Option<Idempotency>,
     sku_command: SkuCommand,
     coordinator_command: CoordinatorCommand,
@@ -262,25 +342,60 @@ async fn reply_owner(
                 .durable_object(sku_object::BINDING)
                 .and_then(|ns| ns.id_from_string(&object).and_then(|id| id.get_stub()))
                 .map_err(|_| ApiError::not_found("reservation"))?;
-            forward(&stub, "/sku", &envelope(principal, key, sku_command))
+            forward(&stub, "/sku", &envelope(caller, key, sku_command))
                 .await
                 .map_err(|e| ApiError::unavailable(format!("reservation `{id}`: {e}")))
         }
-        Some(ids::Owner::Shard(shard)) => reply_shard(env, shard, envelope(principal, key, coordinator_command)).await,
+        Some(ids::Owner::Shard(shard)) => reply_shard(env, shard, envelope(caller, key, coordinator_command)).await,
         None => Err(ApiError::not_found("reservation")),
     }
 }
 
-async fn reply_directory(env: &Env, envelope: Envelope<DirectoryCommand>) -> Result<Reply, ApiError> {
-    let stub = env
-        .durable_object(directory::BINDING)
+fn directory_stub(env: &Env) -> Result<worker::Stub, ApiError> {
+    env.durable_object(directory::BINDING)
         .and_then(|ns| ns.get_by_name(directory::NAME))
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-    forward(&stub, "/directory", &envelope).await.map_err(|e| ApiError::unavailable(format!("directory: {e}")))
+        .map_err(|e| ApiError::internal(e.to_string()))
 }
 
-fn envelope<T: Serialize>(principal: &Principal, idempotency: Option<Idempotency>, command: T) -> Envelope<T> {
-    Envelope { actor: principal.actor(), idempotency, command }
+async fn reply_directory(env: &Env, envelope: Envelope<DirectoryCommand>) -> Result<Reply, ApiError> {
+    forward(&directory_stub(env)?, "/directory", &envelope)
+        .await
+        .map_err(|e| ApiError::unavailable(format!("directory: {e}")))
+}
+
+async fn call_directory(env: &Env, envelope: Envelope<DirectoryCommand>) -> Result<Answer, ApiError> {
+    call(&directory_stub(env)?, "/directory", &envelope)
+        .await
+        .map_err(|e| ApiError::unavailable(format!("directory: {e}")))
+}
+
+/// Who asks, and what they have seen: the caller's principal and the catalog version named by
+/// `Stockline-Min-Catalog-Version` (read-your-writes after a master-data change).
+struct Caller<'a> {
+    principal: &'a Principal,
+    min_catalog_version: Option<u64>,
+}
+
+fn envelope<T: Serialize>(caller: &Caller, idempotency: Option<Idempotency>, command: T) -> Envelope<T> {
+    Envelope { actor: caller.principal.actor(), idempotency, command, min_catalog_version: caller.min_catalog_version }
+}
+
+/// `Stockline-Min-Catalog-Version: N` (a whole number).
+fn min_catalog_version(req: &Request) -> Result<Option<u64>, ApiError> {
+    let Some(value) = req.headers().get("stockline-min-catalog-version").ok().flatten() else {
+        return Ok(None);
+    };
+    value
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|v| *v <= QTY_STORED_MAX as u64)
+        .map(Some)
+        .ok_or_else(|| ApiError::invalid("stockline-min-catalog-version", "must be a whole number 0..=2^53-1"))
+}
+
+fn clock() -> Result<chrono::DateTime<chrono::Utc>, ApiError> {
+    now().map_err(|e| ApiError::unavailable(e.to_string()))
 }
 
 async fn route(mut req: Request, env: Env) -> Result<Response, ApiError> {
@@ -288,7 +403,7 @@ async fn route(mut req: Request, env: Env) -> Result<Response, ApiError> {
     let path = req.path();
     let route = Route::parse(&method, &path)?;
     match route {
-        Route::Health => return Ok(json_response(200, &serde_json::json!({ "ok": true, "time": now() }))),
+        Route::Health => return Ok(json_response(200, &serde_json::json!({ "ok": true, "time": clock()? }))),
         Route::OpenApi => {
             let mut response = Response::ok(OPENAPI).map_err(|e| ApiError::internal(e.to_string()))?;
             let _ = response.headers_mut().set("content-type", "application/json; charset=utf-8");
@@ -297,7 +412,7 @@ async fn route(mut req: Request, env: Env) -> Result<Response, ApiError> {
         Route::Preflight => {
             let mut response = Response::empty().map_err(|e| ApiError::internal(e.to_string()))?.with_status(204);
             let headers = response.headers_mut();
-            let _ = headers.set("access-control-allow-methods", "GET, POST, PUT, OPTIONS");
+            let _ = headers.set("access-control-allow-methods", "GET, HEAD, POST, PUT, OPTIONS");
             let _ = headers.set("access-control-allow-headers", "authorization, content-type, idempotency-key");
             let _ = headers.set("access-control-max-age", "86400");
             return Ok(response);
@@ -305,16 +420,20 @@ async fn route(mut req: Request, env: Env) -> Result<Response, ApiError> {
         _ => {}
     }
     let principal = principal(&req, &env)?;
+    let caller = Caller { principal: &principal, min_catalog_version: min_catalog_version(&req)? };
     let action = route.action();
     if !action.allowed(principal.role) {
         return Err(ApiError::forbidden(principal.role.as_str(), action.as_str()));
     }
     let bytes = match method {
-        Method::Post | Method::Put => body(&mut req).await?,
+        Method::Post | Method::Put => {
+            check_content_type(&req)?;
+            body(&mut req).await?
+        }
         _ => Vec::new(),
     };
     let key = match method {
-        Method::Post | Method::Put => idempotency(&req, &method, &canonical_path(&path), &bytes)?,
+        Method::Post | Method::Put => idempotency(&req, &principal, &method, &canonical_path(&path), &bytes)?,
         _ => None,
     };
     let answer: Reply = match route {
@@ -324,40 +443,41 @@ async fn route(mut req: Request, env: Env) -> Result<Response, ApiError> {
             let request: SyncPushRequest = decode(&bytes)?;
             // The movements as sent, for their fingerprints (decode above has checked the shape).
             let raw: serde_json::Value = decode(&bytes)?;
-            sync_push(&env, &principal, request, &raw).await?.into()
+            sync_push(&env, &caller, request, &raw).await?.into()
         }
         Route::PutLocation(id) => {
             let spec: LocationSpec = decode(&bytes)?;
-            reply_directory(&env, envelope(&principal, key, DirectoryCommand::PutLocation { id, spec })).await?
+            reply_directory(&env, envelope(&caller, key, DirectoryCommand::PutLocation { id, spec })).await?
         }
         Route::PutChannel(id) => {
             let spec: ChannelSpec = decode(&bytes)?;
-            reply_directory(&env, envelope(&principal, key, DirectoryCommand::PutChannel { id, spec })).await?
+            reply_directory(&env, envelope(&caller, key, DirectoryCommand::PutChannel { id, spec })).await?
         }
-        Route::ListMasterData => reply_directory(&env, envelope(&principal, None, DirectoryCommand::List)).await?,
+        Route::ListMasterData => reply_directory(&env, envelope(&caller, None, DirectoryCommand::List)).await?,
+        Route::CatalogStatus => reply_directory(&env, envelope(&caller, None, DirectoryCommand::Status)).await?,
         Route::PutSku(sku) => {
             let spec: SkuSpec = decode(&bytes)?;
-            reply_sku(&env, &sku, envelope(&principal, key, SkuCommand::Define { sku: sku.clone(), spec })).await?
+            reply_sku(&env, &sku, envelope(&caller, key, SkuCommand::Define { sku: sku.clone(), spec })).await?
         }
         Route::PostMovement(sku) => {
             let movement: Movement = decode(&bytes)?;
             let command = SkuCommand::Movement { sku: sku.clone(), movement, occurred_at: None };
-            reply_sku(&env, &sku, envelope(&principal, key, command)).await?
+            reply_sku(&env, &sku, envelope(&caller, key, command)).await?
         }
         Route::GetAvailability(sku) => {
             let channel = channel_query(&req)?;
-            reply_sku(&env, &sku, envelope(&principal, None, SkuCommand::Availability { sku: sku.clone(), channel }))
+            reply_sku(&env, &sku, envelope(&caller, None, SkuCommand::Availability { sku: sku.clone(), channel }))
                 .await?
         }
         Route::GetEntries(sku) => {
             let (after_version, limit) = entries_query(&req)?;
             let command = SkuCommand::Entries { sku: sku.clone(), after_version, limit };
-            reply_sku(&env, &sku, envelope(&principal, None, command)).await?
+            reply_sku(&env, &sku, envelope(&caller, None, command)).await?
         }
         Route::PostAvailability => {
             let request: BatchAvailabilityRequest = decode(&bytes)?;
             request.validate()?;
-            batch_availability(&env, &principal, request).await?.into()
+            batch_availability(&env, &caller, request).await?.into()
         }
         Route::PostReservation => {
             let request: ReservationRequest = decode(&bytes)?;
@@ -370,20 +490,20 @@ async fn route(mut req: Request, env: Env) -> Result<Response, ApiError> {
                     .durable_object(sku_object::BINDING)
                     .and_then(|ns| ns.id_from_name(sku.as_str()).map(|id| id.to_string()))
                     .map_err(|e| ApiError::internal(e.to_string()))?;
-                let id = ids::single_sku(&object).ok_or_else(|| ApiError::internal("object id is not 32 bytes"))?;
+                let id = ids::single_sku(&object)?;
                 let command = SkuCommand::Reserve { sku: sku.clone(), id, request };
-                reply_sku(&env, sku, envelope(&principal, key, command)).await?
+                reply_sku(&env, sku, envelope(&caller, key, command)).await?
             } else {
-                let shard = ids::shard_for(key.as_ref().map(|k| k.key.as_str()));
-                let command = CoordinatorCommand::Reserve { id: ids::multi_sku(shard), request };
-                reply_shard(&env, shard, envelope(&principal, key, command)).await?
+                let shard = ids::shard_for(key.as_ref().map(|k| k.key.as_str()))?;
+                let command = CoordinatorCommand::Reserve { id: ids::multi_sku(shard)?, request };
+                reply_shard(&env, shard, envelope(&caller, key, command)).await?
             }
         }
         Route::GetReservation(id) => {
             reply_owner(
                 &env,
                 &id,
-                &principal,
+                &caller,
                 None,
                 SkuCommand::Get { id: id.clone() },
                 CoordinatorCommand::Get { id: id.clone() },
@@ -394,7 +514,7 @@ async fn route(mut req: Request, env: Env) -> Result<Response, ApiError> {
             let request: CommitRequest =
                 if bytes.iter().all(u8::is_ascii_whitespace) { CommitRequest::default() } else { decode(&bytes)? };
             let sku_command = SkuCommand::Commit { id: id.clone(), request: request.clone() };
-            reply_owner(&env, &id, &principal, key, sku_command, CoordinatorCommand::Commit { id: id.clone(), request })
+            reply_owner(&env, &id, &caller, key, sku_command, CoordinatorCommand::Commit { id: id.clone(), request })
                 .await?
         }
         Route::ReleaseReservation(id) => {
@@ -404,7 +524,7 @@ async fn route(mut req: Request, env: Env) -> Result<Response, ApiError> {
                 return Err(ApiError::invalid("body", "release takes no fields"));
             }
             let sku_command = SkuCommand::Release { id: id.clone() };
-            reply_owner(&env, &id, &principal, key, sku_command, CoordinatorCommand::Release { id: id.clone() }).await?
+            reply_owner(&env, &id, &caller, key, sku_command, CoordinatorCommand::Release { id: id.clone() }).await?
         }
     };
     Ok(answer.into_response())
@@ -451,13 +571,13 @@ fn entries_query(req: &Request) -> Result<(u64, u32), ApiError> {
 /// Reads every SKU's object in parallel; unknown SKUs are listed under `missing`.
 async fn batch_availability(
     env: &Env,
-    principal: &Principal,
+    caller: &Caller<'_>,
     request: BatchAvailabilityRequest,
 ) -> Result<Answer, ApiError> {
     let skus = request.skus.clone();
     let calls = skus.iter().map(|sku| {
         let command = SkuCommand::Availability { sku: sku.clone(), channel: request.channel.clone() };
-        to_sku(env, sku, envelope(principal, None, command))
+        to_sku(env, sku, envelope(caller, None, command))
     });
     let answers = join_all(calls).await;
     let mut response = BatchAvailabilityResponse { items: Vec::new(), missing: Vec::new() };
@@ -469,6 +589,17 @@ async fn batch_availability(
             }
             404 if answer.body["error"]["details"]["kind"] == "sku" => response.missing.push(sku),
             _ => return Ok(answer),
+        }
+    }
+    if let (true, Some(channel)) = (response.items.is_empty(), &request.channel) {
+        // No SKU object looked at the channel: ask the catalog, so an unknown channel is 404
+        // whatever SKUs were asked for.
+        let list = call_directory(env, envelope(caller, None, DirectoryCommand::List)).await?;
+        let known = list.body["channels"]
+            .as_array()
+            .is_some_and(|channels| channels.iter().any(|c| c["channel"] == channel.as_str()));
+        if !known {
+            return Err(EngineError::not_found("channel", channel.as_str()).into());
         }
     }
     Ok(Answer::ok(200, &response))
@@ -483,7 +614,7 @@ const OCCURRED_AT_AHEAD_MAX_HOURS: i64 = 24;
 /// operation is not decided (5xx, unreachable), the later ones of its SKU are not sent: all `retry`.
 async fn sync_push(
     env: &Env,
-    principal: &Principal,
+    caller: &Caller<'_>,
     request: SyncPushRequest,
     raw: &serde_json::Value,
 ) -> Result<Answer, ApiError> {
@@ -491,7 +622,7 @@ async fn sync_push(
     if !(1..=SYNC_OPS_MAX).contains(&count) {
         return Err(ApiError::invalid("ops", format!("must hold 1..={SYNC_OPS_MAX} operations, not {count}")));
     }
-    let latest = now() + chrono::Duration::hours(OCCURRED_AT_AHEAD_MAX_HOURS);
+    let latest = clock()? + chrono::Duration::hours(OCCURRED_AT_AHEAD_MAX_HOURS);
     // Indices of the operations of each SKU, in request order; SKUs in order of first appearance.
     let mut by_sku: Vec<(&Id, Vec<usize>)> = Vec::new();
     for (index, op) in request.ops.iter().enumerate() {
@@ -530,7 +661,7 @@ async fn sync_push(
                 }
                 let canonical = canonical_json(&raw["ops"][index]["movement"]);
                 let key = Idempotency {
-                    key: op.op_id.to_string(),
+                    key: caller_key(caller.principal, op.op_id.as_str()),
                     fingerprint: request_fingerprint("POST", &movements_path(sku), &canonical),
                 };
                 let command = SkuCommand::Movement {
@@ -538,7 +669,7 @@ async fn sync_push(
                     movement: op.movement.clone(),
                     occurred_at: op.occurred_at,
                 };
-                let answer = match to_sku(env, sku, envelope(principal, Some(key), command)).await {
+                let answer = match to_sku(env, sku, envelope(caller, Some(key), command)).await {
                     Ok(answer) => answer,
                     Err(error) => Answer::error(error),
                 };

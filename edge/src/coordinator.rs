@@ -1,18 +1,28 @@
-//! `ReservationCoordinator`: owns multi-SKU reservations (32 shards). It places one hold per SKU in
-//! each SKU's ledger object, one SKU at a time in SKU-id order as the engine's `Placement` says,
-//! and voids what it placed when any line fails. If the coordinator dies half-way, the holds' own
-//! expiry frees the units: nothing is held past its TTL.
+//! `ReservationCoordinator`: owns multi-SKU (and keyed) reservations, 32 shards. It is a thin
+//! host for two engine state machines:
+//!
+//! - placing: `Placement::checked_first` — every SKU is checked before any hold is placed, so an
+//!   unknown SKU or channel or a shortage visible up front leaves no trace; holds are then placed
+//!   one SKU at a time in SKU-id order and voided if one fails after all (a race);
+//! - resolving: the reservation record's own protocol (`begin_commit` / `begin_release`,
+//!   `due_steps`, `step_succeeded` / `step_failed`) — a two-phase commit with presumed abort. The
+//!   record, with its decision, is saved before every round of steps, so a crash or a failed call
+//!   is driven to the end later (by the next request for it, or by the alarm).
+//!
+//! Between objects, answers are typed: a SKU object answers `{"ok": value}` or `{"err":
+//! EngineError}`; a call that fails on the way is `EngineError::Unavailable`.
 
 use crate::http::{call, now, serve, Answer, Envelope};
 use crate::sku_object::{self, SkuCommand};
 use crate::store;
 use chrono::{DateTime, Utc};
+use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
 use stockline_engine::{
-    Actor, CommitRequest, EngineError, Hold, HoldRequest, HoldStatus, Id, PlaceStep, Placement, Reservation,
-    ReservationRequest, Shortage,
+    Actor, CommitRequest, CoordStep, EngineError, Hold, HoldRequest, Id, Phase, PlaceStep, Placement, Reservation,
+    ReservationRequest,
 };
 use stockline_shared::ApiError;
 use worker::{durable_object, Delay, DurableObject, Env, Request, Response, Result, SqlStorage, State};
@@ -21,6 +31,17 @@ pub const BINDING: &str = "COORDINATOR";
 /// How long a request waits for another with the same key or reservation, and how often it looks.
 const BUSY_WAIT_MS: u64 = 10_000;
 const BUSY_POLL_MS: u64 = 5;
+/// Rounds of steps one request drives before it leaves the rest to the alarm.
+const DRIVE_ROUNDS_MAX: u32 = 8;
+/// A commit still preparing this long after it began is given up (presumed abort).
+const PREPARE_TIMEOUT_MS: i64 = 30_000;
+/// The alarm's retry interval while a reservation is not settled, and its housekeeping interval.
+const RETRY_MS: i64 = 1_000;
+const HOUSEKEEPING_EVERY_MS: i64 = 60 * 60 * 1000;
+/// Unsettled reservations one alarm run drives.
+const ALARM_BATCH_MAX: i64 = 64;
+
+const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS unsettled (id TEXT PRIMARY KEY, since_ms INTEGER NOT NULL);";
 
 pub fn shard_name(shard: u32) -> String {
     format!("shard-{shard:02}")
@@ -52,6 +73,8 @@ pub struct ReservationCoordinator {
     env: Env,
     /// Idempotency keys and reservation ids with a request in progress.
     busy: RefCell<HashSet<String>>,
+    /// The alarm this object set, in ms since the epoch (None: not known to be set).
+    alarm_at_ms: Cell<Option<i64>>,
 }
 
 /// Removes its keys from the busy set when the request ends, however it ends.
@@ -69,11 +92,24 @@ impl Drop for Busy<'_> {
     }
 }
 
-fn shortages(answer: &Answer) -> Option<Vec<Shortage>> {
-    if answer.body["error"]["code"] != "insufficient_stock" {
-        return None;
+/// A SKU object's typed answer to a hold command.
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum HoldReply<T> {
+    Ok(T),
+    Err(EngineError),
+}
+
+#[derive(Deserialize)]
+struct IdRow {
+    id: String,
+}
+
+fn answer_of(result: std::result::Result<(), EngineError>, reservation: &Reservation, now: DateTime<Utc>) -> Answer {
+    match result {
+        Ok(()) => Answer::ok(200, &reservation.clone().at(now)),
+        Err(error) => Answer::error(error.into()),
     }
-    serde_json::from_value(answer.body["error"]["details"]["shortages"].clone()).ok()
 }
 
 impl ReservationCoordinator {
@@ -81,15 +117,28 @@ impl ReservationCoordinator {
         self.state.storage().sql()
     }
 
-    async fn to_sku(&self, actor: &Actor, sku: &Id, command: SkuCommand) -> Answer {
-        let stub = match self.env.durable_object(sku_object::BINDING).and_then(|ns| ns.get_by_name(sku.as_str())) {
-            Ok(stub) => stub,
-            Err(error) => return Answer::error(ApiError::internal(error.to_string())),
-        };
-        let envelope = Envelope { actor: actor.clone(), idempotency: None, command };
-        match call(&stub, "/sku", &envelope).await {
-            Ok(answer) => answer,
-            Err(error) => Answer::error(ApiError::unavailable(format!("sku `{sku}`: {error}"))),
+    /// Sends one hold command to a SKU's object and reads its typed answer.
+    async fn to_sku<T: serde::de::DeserializeOwned>(
+        &self,
+        actor: &Actor,
+        sku: &Id,
+        command: SkuCommand,
+    ) -> std::result::Result<T, EngineError> {
+        let stub = self
+            .env
+            .durable_object(sku_object::BINDING)
+            .and_then(|ns| ns.get_by_name(sku.as_str()))
+            .map_err(|e| EngineError::unavailable(format!("sku `{sku}`: {e}")))?;
+        let envelope = Envelope { actor: actor.clone(), idempotency: None, command, min_catalog_version: None };
+        let answer =
+            call(&stub, "/sku", &envelope).await.map_err(|e| EngineError::unavailable(format!("sku `{sku}`: {e}")))?;
+        if answer.status != 200 {
+            return Err(EngineError::unavailable(format!("sku `{sku}` answered {}: {}", answer.status, answer.body)));
+        }
+        match serde_json::from_value::<HoldReply<T>>(answer.body) {
+            Ok(HoldReply::Ok(value)) => Ok(value),
+            Ok(HoldReply::Err(error)) => Err(error),
+            Err(error) => Err(EngineError::unavailable(format!("sku `{sku}` answered something else: {error}"))),
         }
     }
 
@@ -104,17 +153,19 @@ impl ReservationCoordinator {
             return Ok(Answer::error(error.into()));
         }
         let expires_at = request.expires_at(now);
-        let mut placement = Placement::new(request);
+        // One SKU's ledger places all its lines or none: nothing to check first.
+        let mut placement =
+            if request.skus().len() == 1 { Placement::new(request) } else { Placement::checked_first(request) };
         let mut holds: Vec<(Id, Hold)> = Vec::new();
-        // The first refusal that is not a shortage is answered as the SKU object gave it.
-        let mut stop: Option<Answer> = None;
+        // SKUs whose place call failed on the way: the hold may exist there; void it too.
+        let mut unknown: Vec<Id> = Vec::new();
         loop {
             match placement.step() {
                 step @ (PlaceStep::Place(_) | PlaceStep::Check(_)) => {
                     let (sku, check_only) = match step {
                         PlaceStep::Place(sku) => (sku, false),
                         PlaceStep::Check(sku) => (sku, true),
-                        _ => unreachable!(),
+                        _ => unreachable!("matched above"),
                     };
                     let hold = HoldRequest {
                         id: id.clone(),
@@ -123,97 +174,173 @@ impl ReservationCoordinator {
                         expires_at,
                         reference: request.reference.clone(),
                     };
-                    let answer =
-                        self.to_sku(actor, &sku, SkuCommand::PlaceHold { sku: sku.clone(), hold, check_only }).await;
-                    if answer.status == 201 {
-                        if !check_only {
-                            holds.push((sku.clone(), serde_json::from_value(answer.body.clone())?));
+                    let command = SkuCommand::PlaceHold { sku: sku.clone(), hold, check_only };
+                    match self.to_sku::<Hold>(actor, &sku, command).await {
+                        Ok(hold) => {
+                            if !check_only {
+                                holds.push((sku.clone(), hold));
+                            }
+                            placement.succeeded(&sku);
                         }
-                        placement.succeeded(&sku);
-                    } else if let Some(shortages) = shortages(&answer) {
-                        placement.refused(&sku, EngineError::InsufficientStock { shortages });
-                    } else {
-                        let message = answer.body["error"]["message"].as_str().unwrap_or("refused").to_string();
-                        stop.get_or_insert(answer);
-                        placement.refused(&sku, EngineError::conflict(message));
+                        Err(error) => {
+                            if !check_only && matches!(error, EngineError::Unavailable { .. }) {
+                                unknown.push(sku.clone());
+                            }
+                            placement.refused(&sku, error);
+                        }
                     }
                 }
                 PlaceStep::Void(sku) => {
-                    let answer =
-                        self.to_sku(actor, &sku, SkuCommand::ReleaseHold { sku: sku.clone(), id: id.clone() }).await;
-                    if answer.status != 200 {
-                        // The hold's own expiry frees it; say so in the log, not to the caller.
-                        worker::console_error!("voiding {id} at {sku} failed: {}", answer.body);
-                    }
+                    self.void(actor, id, &sku).await;
                     holds.retain(|(held, _)| held != &sku);
                     placement.voided(&sku);
                 }
                 PlaceStep::Held => {
                     let reservation = request.record(id.clone(), now, &holds);
-                    store::save_reservation(&self.sql(), &reservation)?;
+                    store::save_reservation(&self.sql(), &reservation, now)?;
                     return Ok(Answer::ok(201, &reservation));
                 }
-                PlaceStep::Failed(error) => return Ok(stop.unwrap_or_else(|| Answer::error(error.into()))),
+                PlaceStep::Failed(error) => {
+                    for sku in &unknown {
+                        self.void(actor, id, sku).await;
+                    }
+                    return Ok(Answer::error(error.into()));
+                }
             }
         }
     }
 
-    fn load(&self, id: &Id) -> Result<std::result::Result<Reservation, Answer>> {
-        Ok(match store::load_reservation(&self.sql(), id.as_str())? {
-            Some(reservation) => Ok(reservation),
-            None => Err(Answer::error(ApiError::not_found("reservation"))),
+    /// Releases a hold this reservation placed (or may have placed). A failure is logged: the
+    /// hold's own expiry frees the units.
+    async fn void(&self, actor: &Actor, id: &Id, sku: &Id) {
+        let command = SkuCommand::ReleaseHold { sku: sku.clone(), id: id.clone() };
+        match self.to_sku::<serde_json::Value>(actor, sku, command).await {
+            Ok(_) | Err(EngineError::NotFound { .. } | EngineError::AlreadyResolved { .. }) => {}
+            Err(error) => worker::console_error!("voiding {id} at {sku} failed (its expiry frees it): {error}"),
+        }
+    }
+
+    fn load(&self, id: &Id) -> Result<Option<Reservation>> {
+        store::load_reservation(&self.sql(), id.as_str())
+    }
+
+    /// Saves the record with its decision, and keeps the unsettled list in step, in one transaction.
+    fn save(&self, reservation: &Reservation, now: DateTime<Utc>) -> Result<()> {
+        let sql = self.sql();
+        let record = reservation.clone();
+        let settled = reservation.is_settled();
+        store::transaction(&self.state.storage(), move || {
+            store::save_reservation(&sql, &record, now)?;
+            if settled {
+                store::exec(&sql, "DELETE FROM unsettled WHERE id = ?", vec![record.id.as_str().into()])
+            } else {
+                store::exec(
+                    &sql,
+                    "INSERT INTO unsettled (id, since_ms) VALUES (?, ?) ON CONFLICT(id) DO NOTHING",
+                    vec![record.id.as_str().into(), now.timestamp_millis().into()],
+                )
+            }
         })
     }
 
-    async fn commit(&self, actor: &Actor, id: &Id, request: &CommitRequest, now: DateTime<Utc>) -> Result<Answer> {
-        let mut reservation = match self.load(id)? {
-            Ok(reservation) => reservation,
-            Err(answer) => return Ok(answer),
-        };
-        let plan = match reservation.check_pending(now).and_then(|_| reservation.plan_commit(request)) {
-            Ok(plan) => plan,
-            Err(error) => return Ok(Answer::error(error.into())),
-        };
-        let mut failure = None;
-        for (sku, qty) in &plan {
-            let command = SkuCommand::CommitHold { sku: sku.clone(), id: id.clone(), qty: *qty };
-            let answer = self.to_sku(actor, sku, command).await;
-            if answer.status != 200 {
-                worker::console_error!("committing {id} at {sku} failed: {}", answer.body);
-                failure.get_or_insert(answer);
+    /// Drives a decided reservation: each round sends every due step (concurrently), reports the
+    /// answers to the record, and saves it. Stops when settled or after `DRIVE_ROUNDS_MAX` rounds
+    /// (the alarm goes on from there).
+    async fn drive(&self, actor: &Actor, reservation: &mut Reservation) -> Result<()> {
+        for _ in 0..DRIVE_ROUNDS_MAX {
+            let steps = reservation.due_steps();
+            if steps.is_empty() {
+                return Ok(());
+            }
+            let id = reservation.id.clone();
+            let calls = steps.iter().map(|step| {
+                let command = match step {
+                    CoordStep::Prepare(sku) => SkuCommand::PrepareHold { sku: sku.clone(), id: id.clone() },
+                    CoordStep::Commit(sku, qty) => {
+                        SkuCommand::CommitHold { sku: sku.clone(), id: id.clone(), qty: *qty }
+                    }
+                    CoordStep::Release(sku) => SkuCommand::ReleaseHold { sku: sku.clone(), id: id.clone() },
+                };
+                self.to_sku::<serde_json::Value>(actor, step.sku(), command)
+            });
+            let answers = join_all(calls).await;
+            let mut transient = false;
+            for (step, answer) in steps.iter().zip(answers) {
+                match answer {
+                    Ok(_) => reservation.step_succeeded(step),
+                    Err(error) => {
+                        transient |= matches!(error, EngineError::Unavailable { .. });
+                        if let Err(contradiction) = reservation.step_failed(step, error) {
+                            worker::console_error!(
+                                "reservation {id}: {step:?} contradicts the protocol: {contradiction}"
+                            );
+                        }
+                    }
+                }
+            }
+            self.save(reservation, now()?)?;
+            if transient {
+                Delay::from(std::time::Duration::from_millis(50)).await;
             }
         }
-        if let Some(answer) = failure {
-            if plan.len() == 1 {
-                return Ok(answer);
-            }
+        if !reservation.is_settled() {
+            self.arm(RETRY_MS).await?;
         }
-        reservation.mark_committed(&plan);
-        store::save_reservation(&self.sql(), &reservation)?;
-        Ok(Answer::ok(200, &reservation))
+        Ok(())
     }
 
-    async fn release(&self, actor: &Actor, id: &Id, now: DateTime<Utc>) -> Result<Answer> {
-        let mut reservation = match self.load(id)? {
-            Ok(reservation) => reservation,
-            Err(answer) => return Ok(answer),
-        };
-        if let Err(error) = reservation.check_pending(now) {
-            return Ok(Answer::error(error.into()));
+    /// Finishes whatever an earlier request or crash left in progress for this reservation.
+    async fn resume(&self, actor: &Actor, reservation: &mut Reservation, now: DateTime<Utc>) -> Result<()> {
+        if reservation.is_settled() {
+            return Ok(());
         }
-        for sku in reservation.skus() {
-            let answer = self.to_sku(actor, &sku, SkuCommand::ReleaseHold { sku: sku.clone(), id: id.clone() }).await;
-            if answer.status != 200 {
-                worker::console_error!("releasing {id} at {sku} failed: {}", answer.body);
+        if let Some(Phase::Preparing { .. }) = &reservation.decision {
+            let since_ms = self.unsettled_since(&reservation.id)?.unwrap_or(now.timestamp_millis());
+            if now.timestamp_millis() - since_ms > PREPARE_TIMEOUT_MS {
+                // Presumed abort: nothing was decided, release everything.
+                let _ = reservation.abort();
+                self.save(reservation, now)?;
             }
         }
-        reservation.status = HoldStatus::Released;
-        store::save_reservation(&self.sql(), &reservation)?;
-        Ok(Answer::ok(200, &reservation))
+        self.drive(actor, reservation).await
+    }
+
+    fn unsettled_since(&self, id: &Id) -> Result<Option<i64>> {
+        #[derive(Deserialize)]
+        struct Since {
+            since_ms: i64,
+        }
+        Ok(store::first::<Since>(&self.sql(), "SELECT since_ms FROM unsettled WHERE id = ?", vec![id.as_str().into()])?
+            .map(|row| row.since_ms))
+    }
+
+    /// Commit or release: finish what is in progress, begin (`begin` checks and records the
+    /// decision), save before any SKU is asked, drive, and answer the outcome. A crash from the
+    /// save on is finished or aborted later, never left half-done.
+    async fn resolve(
+        &self,
+        actor: &Actor,
+        id: &Id,
+        now: DateTime<Utc>,
+        begin: impl FnOnce(&mut Reservation) -> std::result::Result<(), EngineError>,
+    ) -> Result<Answer> {
+        let Some(mut reservation) = self.load(id)? else {
+            return Ok(Answer::error(ApiError::not_found("reservation")));
+        };
+        self.resume(actor, &mut reservation, now).await?;
+        if let Err(error) = begin(&mut reservation) {
+            return Ok(Answer::error(error.into()));
+        }
+        self.save(&reservation, now)?;
+        self.drive(actor, &mut reservation).await?;
+        Ok(match reservation.outcome() {
+            Some(result) => answer_of(result, &reservation, now),
+            None => Answer::error(ApiError::unavailable("in progress and will be finished; retry to see the result")),
+        })
     }
 
     async fn handle(&self, envelope: Envelope<CoordinatorCommand>) -> Result<Answer> {
-        let now = now();
+        let now = now()?;
         if let Some(idempotency) = &envelope.idempotency {
             if let Some(answer) = store::recorded_answer(&self.sql(), idempotency, now)? {
                 return Ok(answer);
@@ -250,27 +377,94 @@ impl ReservationCoordinator {
         let actor = &envelope.actor;
         let answer = match &envelope.command {
             CoordinatorCommand::Reserve { id, request } => self.reserve(actor, id, request, now).await?,
-            CoordinatorCommand::Commit { id, request } => self.commit(actor, id, request, now).await?,
-            CoordinatorCommand::Release { id } => self.release(actor, id, now).await?,
+            CoordinatorCommand::Commit { id, request } => {
+                self.resolve(actor, id, now, |reservation| reservation.begin_commit(request, now)).await?
+            }
+            CoordinatorCommand::Release { id } => {
+                self.resolve(actor, id, now, |reservation| reservation.begin_release(now)).await?
+            }
             CoordinatorCommand::Get { id } => match self.load(id)? {
-                Ok(reservation) => Answer::ok(200, &reservation.at(now)),
-                Err(answer) => answer,
+                Some(reservation) => Answer::ok(200, &reservation.at(now)),
+                None => Answer::error(ApiError::not_found("reservation")),
             },
         };
         if let Some(idempotency) = &envelope.idempotency {
             store::record_answer(&self.sql(), idempotency, &answer, now)?;
         }
+        self.arm(HOUSEKEEPING_EVERY_MS).await?;
         Ok(answer)
+    }
+
+    /// Sets the alarm `in_ms` from now unless one is set sooner.
+    async fn arm(&self, in_ms: i64) -> Result<()> {
+        let at_ms = now()?.timestamp_millis() + in_ms;
+        if self.alarm_at_ms.get().is_none_or(|set_ms| set_ms > at_ms) {
+            self.state.storage().set_alarm(std::time::Duration::from_millis(in_ms.max(0) as u64)).await?;
+            self.alarm_at_ms.set(Some(at_ms));
+        }
+        Ok(())
+    }
+
+    /// Drives unsettled reservations (crash recovery, failed calls), then prunes old records.
+    async fn run_alarm(&self) -> Result<()> {
+        let now = now()?;
+        let rows: Vec<IdRow> = store::rows(
+            &self.sql(),
+            "SELECT id FROM unsettled ORDER BY since_ms LIMIT ?",
+            vec![ALARM_BATCH_MAX.into()],
+        )?;
+        for row in rows {
+            let id = Id::new(row.id.as_str()).map_err(|e| worker::Error::RustError(e.to_string()))?;
+            if self.busy.borrow().contains(&format!("id:{id}")) {
+                continue; // a request is driving it now
+            }
+            let Some(mut reservation) = self.load(&id)? else {
+                store::exec(&self.sql(), "DELETE FROM unsettled WHERE id = ?", vec![id.as_str().into()])?;
+                continue;
+            };
+            let _busy = Busy { set: &self.busy, keys: vec![format!("id:{id}")] };
+            self.busy.borrow_mut().insert(format!("id:{id}"));
+            self.resume(&Actor::system(), &mut reservation, now).await?;
+            if reservation.is_settled() {
+                self.save(&reservation, now)?;
+            }
+        }
+        store::prune(&self.sql(), now)?;
+        #[derive(Deserialize)]
+        struct Count {
+            count: i64,
+        }
+        let left = store::first::<Count>(&self.sql(), "SELECT COUNT(*) AS count FROM unsettled", vec![])?
+            .map_or(0, |row| row.count);
+        if left > 0 {
+            self.arm(RETRY_MS).await?;
+        } else if store::has_prunable(&self.sql())? {
+            self.arm(HOUSEKEEPING_EVERY_MS).await?;
+        }
+        Ok(())
     }
 }
 
 impl DurableObject for ReservationCoordinator {
     fn new(state: State, env: Env) -> Self {
-        let _ = state.storage().sql().exec(store::SCHEMA, None);
-        ReservationCoordinator { state, env, busy: RefCell::new(HashSet::new()) }
+        for schema in [store::SCHEMA, SCHEMA] {
+            if let Err(error) = state.storage().sql().exec(schema, None) {
+                worker::console_error!("coordinator: creating tables failed: {error}");
+            }
+        }
+        ReservationCoordinator { state, env, busy: RefCell::new(HashSet::new()), alarm_at_ms: Cell::new(None) }
     }
 
     async fn fetch(&self, req: Request) -> Result<Response> {
         serve(req, "coordinator", |envelope| self.handle(envelope)).await
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        self.alarm_at_ms.set(None);
+        if let Err(error) = self.run_alarm().await {
+            worker::console_error!("coordinator alarm failed, retrying: {error}");
+            self.state.storage().set_alarm(std::time::Duration::from_millis(RETRY_MS as u64)).await?;
+        }
+        Response::ok("ok")
     }
 }

@@ -1,8 +1,14 @@
 //! The Directory: one Durable Object holding master data (locations, channels) as an engine
-//! `Catalog`. Every SKU object keeps a copy; the Directory pushes each change to all of them before
-//! it answers, so a read after a master-data write sees it on every SKU.
+//! `Catalog`, and the list of created SKUs that keep a copy of it.
+//!
+//! A master-data write is decided, saved and recorded under its idempotency key in one storage
+//! transaction, with no `await` between the key check and the commit, so concurrent requests with
+//! one key apply once. The answer does not wait for the SKU objects: it carries the new catalog
+//! version, and the change reaches every SKU object in the background, from alarms, in batches,
+//! retried until each has it. A caller that must read its own write sends
+//! `Stockline-Min-Catalog-Version`, and a SKU object behind it fetches the catalog first.
 
-use crate::http::{call, serve, Answer, Envelope};
+use crate::http::{call, now, serve, Answer, Envelope};
 use crate::store;
 use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
@@ -14,6 +20,14 @@ pub const BINDING: &str = "DIRECTORY";
 pub const NAME: &str = "global";
 /// SKU objects pushed to at once when master data changes.
 const PUSH_PARALLEL_MAX: usize = 32;
+/// SKU objects pushed to by one alarm run; the next run follows at once while any is behind.
+const PUSH_BATCH_MAX: i64 = 512;
+/// How long to wait before pushing again to SKU objects that could not be reached.
+const PUSH_RETRY_MS: i64 = 1_000;
+
+const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS catalog_subscribers (sku TEXT PRIMARY KEY,
+         catalog_version INTEGER NOT NULL);
+     CREATE INDEX IF NOT EXISTS catalog_subscribers_behind ON catalog_subscribers (catalog_version);";
 
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
@@ -26,11 +40,13 @@ pub enum DirectoryCommand {
         id: Id,
         spec: ChannelSpec,
     },
-    /// A SKU object asks for the catalog and subscribes to changes.
+    /// A created SKU's object asks for the catalog and subscribes to changes.
     Subscribe {
         sku: Id,
     },
     List,
+    /// How far the current catalog has spread: created SKUs, and how many still have an older copy.
+    Status,
 }
 
 #[durable_object]
@@ -48,6 +64,11 @@ struct ValueRow {
 #[derive(Deserialize)]
 struct SkuRow {
     sku: String,
+}
+
+#[derive(Deserialize)]
+struct CountRow {
+    count: i64,
 }
 
 impl Directory {
@@ -68,107 +89,157 @@ impl Directory {
         Ok(catalog)
     }
 
-    fn save(&self, catalog: Catalog) -> Result<()> {
-        let text = serde_json::to_string(&catalog)?;
-        store::exec(
-            &self.sql(),
-            "INSERT INTO meta (key, value) VALUES ('catalog', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            vec![text.into()],
-        )?;
-        *self.catalog.borrow_mut() = Some(catalog);
-        Ok(())
+    fn count(&self, query: &str, bindings: Vec<worker::SqlStorageValue>) -> Result<i64> {
+        Ok(store::first::<CountRow>(&self.sql(), query, bindings)?.map_or(0, |row| row.count))
     }
 
-    /// Sends the new catalog to every subscribed SKU object; they keep the highest version.
-    async fn push(&self, catalog: &Catalog) -> Result<()> {
-        let subscribers: Vec<SkuRow> = store::rows(&self.sql(), "SELECT sku FROM subscribers", vec![])?;
-        let namespace = self.env.durable_object(crate::sku_object::BINDING)?;
-        for chunk in subscribers.chunks(PUSH_PARALLEL_MAX) {
-            let mut calls = Vec::with_capacity(chunk.len());
-            for row in chunk {
-                let stub = namespace.get_by_name(&row.sku)?;
-                calls.push(async move {
-                    let envelope = Envelope {
-                        actor: stockline_engine::Actor::system(),
-                        idempotency: None,
-                        command: crate::sku_object::SkuCommand::Catalog { catalog: catalog.clone() },
-                    };
-                    call(&stub, "/sku", &envelope).await
-                });
-            }
-            for result in join_all(calls).await {
-                result?;
-            }
-        }
-        Ok(())
-    }
-
-    /// A failed push is not a failed write: the SKU object refreshes its copy when it meets an
-    /// unknown location or channel, or when its copy is older than `CATALOG_FRESH_MS`.
-    async fn push_or_log(&self, catalog: &Catalog) {
-        if let Err(error) = self.push(catalog).await {
-            worker::console_error!("directory: pushing catalog v{} failed: {error}", catalog.version());
-        }
-    }
-
-    /// Master-data writes honour Idempotency-Key like every other write.
-    async fn handle(&self, envelope: Envelope<DirectoryCommand>) -> Result<Answer> {
-        let now = crate::http::now();
+    /// Master-data writes honour Idempotency-Key like every other write. Synchronous from the key
+    /// check to the commit: no other request interleaves.
+    fn write(&self, envelope: &Envelope<DirectoryCommand>) -> Result<Answer> {
+        let now = now()?;
         if let Some(idempotency) = &envelope.idempotency {
             if let Some(answer) = store::recorded_answer(&self.sql(), idempotency, now)? {
                 return Ok(answer);
             }
         }
-        let answer = self.decide(&envelope).await?;
-        if let Some(idempotency) = &envelope.idempotency {
-            store::record_answer(&self.sql(), idempotency, &answer, now)?;
-        }
+        let mut catalog = self.catalog()?;
+        let decided = match &envelope.command {
+            DirectoryCommand::PutLocation { id, spec } => {
+                catalog.put_location(id.clone(), spec.clone()).map(serde_json::to_value)
+            }
+            DirectoryCommand::PutChannel { id, spec } => {
+                catalog.put_channel(id.clone(), spec.clone()).map(serde_json::to_value)
+            }
+            _ => unreachable!("only master-data writes come here"),
+        };
+        let mut body = match decided {
+            Ok(body) => body?,
+            Err(error) => return Ok(Answer::error(error.into())),
+        };
+        body["catalog_version"] = catalog.version().into();
+        let answer = Answer { status: 200, body };
+        let text = serde_json::to_string(&catalog)?;
+        let sql = self.sql();
+        let recorded = envelope.idempotency.clone().map(|key| (key, answer.clone()));
+        store::transaction(&self.state.storage(), move || {
+            store::exec(
+                &sql,
+                "INSERT INTO meta (key, value) VALUES ('catalog', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                vec![text.into()],
+            )?;
+            if let Some((key, answer)) = recorded {
+                store::record_answer(&sql, &key, &answer, now)?;
+            }
+            Ok(())
+        })?;
+        *self.catalog.borrow_mut() = Some(catalog);
         Ok(answer)
     }
 
-    async fn decide(&self, envelope: &Envelope<DirectoryCommand>) -> Result<Answer> {
-        let mut catalog = self.catalog()?;
+    async fn handle(&self, envelope: Envelope<DirectoryCommand>) -> Result<Answer> {
         match &envelope.command {
-            DirectoryCommand::PutLocation { id, spec } => match catalog.put_location(id.clone(), spec.clone()) {
-                Ok(location) => {
-                    self.save(catalog.clone())?;
-                    self.push_or_log(&catalog).await;
-                    Ok(Answer::ok(200, &location))
+            DirectoryCommand::PutLocation { .. } | DirectoryCommand::PutChannel { .. } => {
+                let answer = self.write(&envelope)?;
+                if answer.status == 200 {
+                    // The push runs from the alarm; setting it again is harmless.
+                    self.state.storage().set_alarm(std::time::Duration::from_millis(0)).await?;
                 }
-                Err(error) => Ok(Answer::error(error.into())),
-            },
-            DirectoryCommand::PutChannel { id, spec } => match catalog.put_channel(id.clone(), spec.clone()) {
-                Ok(channel) => {
-                    self.save(catalog.clone())?;
-                    self.push_or_log(&catalog).await;
-                    Ok(Answer::ok(200, &channel))
-                }
-                Err(error) => Ok(Answer::error(error.into())),
-            },
+                Ok(answer)
+            }
             DirectoryCommand::Subscribe { sku } => {
+                let catalog = self.catalog()?;
                 store::exec(
                     &self.sql(),
-                    "INSERT INTO subscribers (sku) VALUES (?) ON CONFLICT(sku) DO NOTHING",
-                    vec![sku.as_str().into()],
+                    "INSERT INTO catalog_subscribers (sku, catalog_version) VALUES (?, ?)
+                     ON CONFLICT(sku) DO UPDATE SET catalog_version = MAX(catalog_version, excluded.catalog_version)",
+                    vec![sku.as_str().into(), (catalog.version() as i64).into()],
                 )?;
                 Ok(Answer::ok(200, &catalog))
             }
-            DirectoryCommand::List => Ok(Answer::ok(
-                200,
-                &serde_json::json!({
-                    "version": catalog.version(),
-                    "locations": catalog.locations(),
-                    "channels": catalog.channels().collect::<Vec<_>>(),
-                }),
-            )),
+            DirectoryCommand::List => {
+                let catalog = self.catalog()?;
+                Ok(Answer::ok(
+                    200,
+                    &serde_json::json!({
+                        "version": catalog.version(),
+                        "locations": catalog.locations(),
+                        "channels": catalog.channels().collect::<Vec<_>>(),
+                    }),
+                ))
+            }
+            DirectoryCommand::Status => {
+                let version = self.catalog()?.version() as i64;
+                let skus = self.count("SELECT COUNT(*) AS count FROM catalog_subscribers", vec![])?;
+                let behind = self.count(
+                    "SELECT COUNT(*) AS count FROM catalog_subscribers WHERE catalog_version < ?",
+                    vec![version.into()],
+                )?;
+                Ok(Answer::ok(200, &serde_json::json!({ "version": version, "skus": skus, "skus_behind": behind })))
+            }
         }
+    }
+
+    /// Pushes the current catalog to the SKU objects behind it, a batch per run; sets the next run
+    /// while any is still behind (at once, or after `PUSH_RETRY_MS` when some could not be reached).
+    async fn push_batch(&self) -> Result<()> {
+        let catalog = self.catalog()?;
+        let version = catalog.version() as i64;
+        let behind: Vec<SkuRow> = store::rows(
+            &self.sql(),
+            "SELECT sku FROM catalog_subscribers WHERE catalog_version < ? ORDER BY sku LIMIT ?",
+            vec![version.into(), PUSH_BATCH_MAX.into()],
+        )?;
+        if behind.is_empty() {
+            return Ok(());
+        }
+        let namespace = self.env.durable_object(crate::sku_object::BINDING)?;
+        let mut failed = 0usize;
+        for chunk in behind.chunks(PUSH_PARALLEL_MAX) {
+            let calls = chunk.iter().map(|row| {
+                let envelope = Envelope::system(crate::sku_object::SkuCommand::Catalog { catalog: catalog.clone() });
+                let namespace = &namespace;
+                async move {
+                    let stub = namespace.get_by_name(&row.sku)?;
+                    let answer = call(&stub, "/sku", &envelope).await?;
+                    if answer.status != 200 {
+                        return Err(worker::Error::RustError(format!("answered {}: {}", answer.status, answer.body)));
+                    }
+                    Ok::<_, worker::Error>(())
+                }
+            });
+            for (row, result) in chunk.iter().zip(join_all(calls).await) {
+                match result {
+                    Ok(()) => store::exec(
+                        &self.sql(),
+                        "UPDATE catalog_subscribers SET catalog_version = MAX(catalog_version, ?) WHERE sku = ?",
+                        vec![version.into(), row.sku.as_str().into()],
+                    )?,
+                    Err(error) => {
+                        failed += 1;
+                        worker::console_error!("directory: catalog v{version} to `{}` failed: {error}", row.sku);
+                    }
+                }
+            }
+        }
+        let still_behind = self.count(
+            "SELECT COUNT(*) AS count FROM catalog_subscribers WHERE catalog_version < ?",
+            vec![(self.catalog()?.version() as i64).into()],
+        )?;
+        if still_behind > 0 {
+            let delay_ms = if failed > 0 { PUSH_RETRY_MS } else { 0 };
+            self.state.storage().set_alarm(std::time::Duration::from_millis(delay_ms as u64)).await?;
+        }
+        Ok(())
     }
 }
 
 impl DurableObject for Directory {
     fn new(state: State, env: Env) -> Self {
-        let _ = state.storage().sql().exec(store::SCHEMA, None);
-        let _ = state.storage().sql().exec("CREATE TABLE IF NOT EXISTS subscribers (sku TEXT PRIMARY KEY)", None);
+        for schema in [store::SCHEMA, SCHEMA] {
+            if let Err(error) = state.storage().sql().exec(schema, None) {
+                worker::console_error!("directory: creating tables failed: {error}");
+            }
+        }
         Directory { state, env, catalog: RefCell::new(None) }
     }
 
@@ -182,5 +253,14 @@ impl DurableObject for Directory {
             answer
         })
         .await
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        if let Err(error) = self.push_batch().await {
+            *self.catalog.borrow_mut() = None;
+            worker::console_error!("directory: catalog push failed, retrying: {error}");
+            self.state.storage().set_alarm(std::time::Duration::from_millis(PUSH_RETRY_MS as u64)).await?;
+        }
+        Response::ok("pushed")
     }
 }

@@ -11,6 +11,17 @@ pub struct Envelope<T> {
     pub actor: Actor,
     pub idempotency: Option<Idempotency>,
     pub command: T,
+    /// The caller has seen this catalog version (read-your-writes after a master-data change):
+    /// an object whose copy is older fetches the catalog before it decides.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_catalog_version: Option<u64>,
+}
+
+impl<T> Envelope<T> {
+    /// An internal command from the system itself (no key, no catalog requirement).
+    pub fn system(command: T) -> Envelope<T> {
+        Envelope { actor: Actor::system(), idempotency: None, command, min_catalog_version: None }
+    }
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -142,7 +153,12 @@ async fn read_envelope<T: serde::de::DeserializeOwned>(req: &mut Request) -> Res
     serde_json::from_slice(&bytes).map_err(|e| worker::Error::RustError(format!("envelope: {e}")))
 }
 
-pub fn now() -> chrono::DateTime<chrono::Utc> {
-    let ms = js_sys::Date::now() as i64;
-    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
+/// The runtime's clock. A clock that cannot be read as a time is an error, never 1970.
+pub fn now() -> Result<chrono::DateTime<chrono::Utc>> {
+    let ms = js_sys::Date::now();
+    if !ms.is_finite() || ms < 0.0 {
+        return Err(worker::Error::RustError(format!("the clock reads {ms} ms")));
+    }
+    chrono::DateTime::from_timestamp_millis(ms as i64)
+        .ok_or_else(|| worker::Error::RustError(format!("the clock reads {ms} ms, not a time")))
 }

@@ -4,8 +4,7 @@
 //! coordinator shard `<shard>`. Both fit the contract's `[A-Za-z0-9._:-]{1,64}`.
 
 use stockline_engine::Id;
-use worker::js_sys::{self, Reflect, Uint8Array};
-use worker::wasm_bindgen::{JsCast, JsValue};
+use stockline_shared::ApiError;
 
 /// Coordinator shards for multi-SKU reservations.
 pub const SHARDS: u32 = 32;
@@ -17,17 +16,12 @@ pub enum Owner {
     Shard(u32),
 }
 
-pub fn random_bytes<const N: usize>() -> [u8; N] {
+/// Bytes from the runtime's cryptographic random source (`crypto.getRandomValues`). When it fails
+/// the request fails (503): an id made of zeros would collide with the next one.
+pub fn random_bytes<const N: usize>() -> Result<[u8; N], ApiError> {
     let mut out = [0u8; N];
-    let crypto = Reflect::get(&js_sys::global(), &JsValue::from_str("crypto")).ok();
-    let get = crypto.as_ref().and_then(|c| Reflect::get(c, &JsValue::from_str("getRandomValues")).ok());
-    if let (Some(crypto), Some(Ok(get))) = (crypto, get.map(|g| g.dyn_into::<js_sys::Function>())) {
-        let array = Uint8Array::new_with_length(N as u32);
-        if get.call1(&crypto, &array).is_ok() {
-            array.copy_to(&mut out);
-        }
-    }
-    out
+    getrandom::getrandom(&mut out).map_err(|e| ApiError::unavailable(format!("random source failed: {e}")))?;
+    Ok(out)
 }
 
 fn encode(bytes: &[u8]) -> String {
@@ -61,13 +55,15 @@ fn hex_to_bytes(hex: &str) -> Option<Vec<u8>> {
     (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok()).collect()
 }
 
-pub fn single_sku(object_hex: &str) -> Option<Id> {
-    let object = encode(&hex_to_bytes(object_hex)?);
-    Id::new(format!("s{object}.{}", encode(&random_bytes::<9>()))).ok()
+pub fn single_sku(object_hex: &str) -> Result<Id, ApiError> {
+    let bytes = hex_to_bytes(object_hex)
+        .filter(|bytes| bytes.len() == 32)
+        .ok_or_else(|| ApiError::unavailable(format!("object id `{object_hex}` is not 32 bytes of hex")))?;
+    Id::new(format!("s{}.{}", encode(&bytes), encode(&random_bytes::<9>()?))).map_err(ApiError::from)
 }
 
-pub fn multi_sku(shard: u32) -> Id {
-    Id::new(format!("m{shard:02}.{}", encode(&random_bytes::<16>()))).expect("a multi-SKU id is valid")
+pub fn multi_sku(shard: u32) -> Result<Id, ApiError> {
+    Id::new(format!("m{shard:02}.{}", encode(&random_bytes::<16>()?))).map_err(ApiError::from)
 }
 
 pub fn owner(id: &str) -> Option<Owner> {
@@ -82,11 +78,11 @@ pub fn owner(id: &str) -> Option<Owner> {
 
 /// The shard for a new multi-SKU reservation: fixed by the idempotency key (so a retry meets its
 /// first attempt), random otherwise.
-pub fn shard_for(key: Option<&str>) -> u32 {
-    match key {
+pub fn shard_for(key: Option<&str>) -> Result<u32, ApiError> {
+    Ok(match key {
         Some(key) => (stockline_engine::idempotency::fingerprint(&[key.as_bytes()]) % u64::from(SHARDS)) as u32,
-        None => u32::from_le_bytes(random_bytes::<4>()) % SHARDS,
-    }
+        None => u32::from_le_bytes(random_bytes::<4>()?) % SHARDS,
+    })
 }
 
 #[cfg(test)]

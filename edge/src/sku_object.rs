@@ -8,13 +8,13 @@
 //! records; if persisting fails the in-memory state is dropped and reloaded.
 
 use crate::directory::{self, DirectoryCommand};
-use crate::http::{call, now, serve, Answer, Envelope};
+use crate::http::{call, now, serve, Answer, Envelope, Idempotency};
 use crate::store;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::cell::{Cell, RefCell};
 use stockline_engine::{
-    Actor, Catalog, CommitRequest, Ctx, EngineError, Entry, Event, Hold, HoldRequest, HoldStatus, Id, LedgerSnapshot,
+    Catalog, CommitRequest, Ctx, EngineError, Entry, Event, Hold, HoldRequest, HoldStatus, Id, LedgerSnapshot,
     Movement, Reservation, ReservationRequest, SkuLedger as Ledger, SkuSpec,
 };
 use stockline_shared::{ApiError, AvailabilityResponse, MovementResponse, SkuResponse};
@@ -23,6 +23,8 @@ use worker::{durable_object, DurableObject, Env, Request, Response, Result, Sche
 pub const BINDING: &str = "SKU_LEDGER";
 /// Entries between two snapshots of the engine state.
 const SNAPSHOT_EVERY_ENTRIES: u64 = 256;
+/// How often an object with records past their retention (idempotency, reservations) prunes.
+const HOUSEKEEPING_EVERY_MS: i64 = 60 * 60 * 1000;
 /// A catalog copy older than this is refreshed from the Directory before use.
 const CATALOG_FRESH_MS: i64 = 60_000;
 
@@ -72,6 +74,11 @@ pub enum SkuCommand {
         hold: HoldRequest,
         check_only: bool,
     },
+    /// Two-phase commit: the hold stops expiring; only the coordinator's commit or release ends it.
+    PrepareHold {
+        sku: Id,
+        id: Id,
+    },
     CommitHold {
         sku: Id,
         id: Id,
@@ -88,6 +95,18 @@ pub enum SkuCommand {
 }
 
 impl SkuCommand {
+    /// A coordinator's command about one hold: answered as a typed `Result<_, EngineError>` in a
+    /// 200, so errors between objects stay typed.
+    fn is_internal(&self) -> bool {
+        matches!(
+            self,
+            SkuCommand::PlaceHold { .. }
+                | SkuCommand::PrepareHold { .. }
+                | SkuCommand::CommitHold { .. }
+                | SkuCommand::ReleaseHold { .. }
+        )
+    }
+
     fn sku(&self) -> Option<&Id> {
         match self {
             SkuCommand::Define { sku, .. }
@@ -96,6 +115,7 @@ impl SkuCommand {
             | SkuCommand::Entries { sku, .. }
             | SkuCommand::Reserve { sku, .. }
             | SkuCommand::PlaceHold { sku, .. }
+            | SkuCommand::PrepareHold { sku, .. }
             | SkuCommand::CommitHold { sku, .. }
             | SkuCommand::ReleaseHold { sku, .. } => Some(sku),
             SkuCommand::Commit { .. }
@@ -118,6 +138,8 @@ struct Loaded {
 struct Writes {
     entries: Vec<Entry>,
     reservations: Vec<Reservation>,
+    /// The SKU is created by this command: its id and catalog copy are stored with its first entry.
+    created: Option<(Id, String)>,
 }
 
 #[durable_object]
@@ -127,6 +149,9 @@ pub struct SkuLedger {
     loaded: RefCell<Option<Loaded>>,
     /// The alarm currently set, in ms since the epoch.
     alarm_at_ms: Cell<Option<i64>>,
+    /// Whether this SKU was created (`PUT /v1/skus/{sku}`), once known. Only created SKUs have
+    /// state: a request for any other SKU is answered 404 without writing or subscribing.
+    created: Cell<Option<bool>>,
 }
 
 #[derive(Deserialize)]
@@ -142,6 +167,8 @@ struct EntryRow {
 enum Refresh {
     IfStale,
     Now,
+    /// When the copy is older than this catalog version (or stale).
+    Below(u64),
 }
 
 fn engine_error(error: EngineError) -> worker::Error {
@@ -184,11 +211,14 @@ impl SkuLedger {
 
     /// Loads the ledger (snapshot + later entries) and a catalog, fetching one when needed.
     async fn ensure_loaded(&self, sku: &Id, refresh: Refresh) -> Result<()> {
-        let now_ms = now().timestamp_millis();
+        let now_ms = now()?.timestamp_millis();
         let needs_catalog = match (self.loaded.borrow().as_ref(), &refresh) {
             (None, _) => self.meta("catalog")?.is_none(),
             (Some(_), Refresh::Now) => true,
             (Some(loaded), Refresh::IfStale) => now_ms - loaded.catalog_checked_at_ms > CATALOG_FRESH_MS,
+            (Some(loaded), Refresh::Below(version)) => {
+                loaded.catalog.version() < *version || now_ms - loaded.catalog_checked_at_ms > CATALOG_FRESH_MS
+            }
         };
         let fetched = if needs_catalog { Some(self.fetch_catalog(sku).await?) } else { None };
         // No await below: the object's state changes atomically with respect to other requests.
@@ -199,7 +229,7 @@ impl SkuLedger {
                 (None, Some(text)) => serde_json::from_str(&text)?,
                 (None, None) => Catalog::default(),
             };
-            let (mut ledger, snapshot_version) = match self.meta("snapshot")? {
+            let (mut ledger, snapshot_version) = match store::load_snapshot(&self.sql())? {
                 Some(text) => {
                     let snapshot: LedgerSnapshot = serde_json::from_str(&text)?;
                     let version = snapshot.version;
@@ -216,15 +246,14 @@ impl SkuLedger {
                 let entry: Entry = serde_json::from_str(&row.body)?;
                 ledger.apply(&catalog, &entry).map_err(engine_error)?;
             }
-            if self.meta("sku")?.is_none() {
-                self.set_meta("sku", sku.to_string())?;
-            }
             *slot = Some(Loaded { ledger, catalog, catalog_checked_at_ms: now_ms, snapshot_version });
         }
         if let (Some(catalog), Some(loaded)) = (fetched, slot.as_mut()) {
             loaded.catalog_checked_at_ms = now_ms;
-            if catalog.version() >= loaded.catalog.version() {
-                self.set_meta("catalog", serde_json::to_string(&catalog)?)?;
+            if catalog.version() > loaded.catalog.version() {
+                if self.created.get() == Some(true) {
+                    self.set_meta("catalog", serde_json::to_string(&catalog)?)?;
+                }
                 loaded.catalog = catalog;
             }
         }
@@ -233,28 +262,30 @@ impl SkuLedger {
 
     async fn fetch_catalog(&self, sku: &Id) -> Result<Catalog> {
         let stub = self.env.durable_object(directory::BINDING)?.get_by_name(directory::NAME)?;
-        let envelope = Envelope {
-            actor: Actor::system(),
-            idempotency: None,
-            command: DirectoryCommand::Subscribe { sku: sku.clone() },
-        };
-        let answer = call(&stub, "/directory", &envelope).await?;
+        let answer =
+            call(&stub, "/directory", &Envelope::system(DirectoryCommand::Subscribe { sku: sku.clone() })).await?;
+        if answer.status != 200 {
+            return Err(worker::Error::RustError(format!("directory answered {}: {}", answer.status, answer.body)));
+        }
         Ok(serde_json::from_value(answer.body)?)
     }
 
     /// Persists a command's writes (and a snapshot when due) with its idempotency record, all or nothing.
+    /// `recorded` is the answer to record under its idempotency key (2xx answers only).
     fn persist(
         &self,
         loaded: &mut Loaded,
         writes: Writes,
-        envelope: &Envelope<SkuCommand>,
-        answer: &Answer,
+        recorded: Option<(&Idempotency, &Answer)>,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let idempotency = envelope.idempotency.clone().filter(|_| (200..300).contains(&answer.status));
-        if writes.entries.is_empty() && writes.reservations.is_empty() && idempotency.is_none() {
+        let recorded = recorded
+            .filter(|(_, answer)| (200..300).contains(&answer.status))
+            .map(|(key, answer)| (key.clone(), answer.clone()));
+        if writes.entries.is_empty() && writes.reservations.is_empty() && recorded.is_none() {
             return Ok(());
         }
+        let created = writes.created.clone();
         let mut rows = Vec::with_capacity(writes.entries.len());
         let mut resolved = Vec::new();
         for entry in &writes.entries {
@@ -272,8 +303,17 @@ impl SkuLedger {
         };
         let wrote_snapshot = snapshot.is_some();
         let sql = self.sql();
-        let answer = answer.clone();
+        let was_created = created.is_some();
         store::transaction(&self.state.storage(), move || {
+            if let Some((sku, catalog)) = created {
+                for (key, value) in [("sku", sku.to_string()), ("catalog", catalog)] {
+                    store::exec(
+                        &sql,
+                        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                        vec![key.into(), value.into()],
+                    )?;
+                }
+            }
             for (version, body) in rows {
                 store::exec(
                     &sql,
@@ -282,26 +322,25 @@ impl SkuLedger {
                 )?;
             }
             for (id, status) in resolved {
-                store::set_reservation_status(&sql, &id, status)?;
+                store::set_reservation_status(&sql, &id, status, now)?;
             }
             for reservation in &writes.reservations {
-                store::save_reservation(&sql, reservation)?;
+                store::save_reservation(&sql, reservation, now)?;
             }
             if let Some(snapshot) = snapshot {
-                store::exec(
-                    &sql,
-                    "INSERT INTO meta (key, value) VALUES ('snapshot', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                    vec![snapshot.into()],
-                )?;
-                store::forget_old_answers(&sql, now)?;
+                store::save_snapshot(&sql, &snapshot)?;
+                store::prune(&sql, now)?;
             }
-            if let Some(idempotency) = idempotency {
+            if let Some((idempotency, answer)) = recorded {
                 store::record_answer(&sql, &idempotency, &answer, now)?;
             }
             Ok(())
         })?;
         if wrote_snapshot {
             loaded.snapshot_version = loaded.ledger.version();
+        }
+        if was_created {
+            self.created.set(Some(true));
         }
         Ok(())
     }
@@ -320,12 +359,16 @@ impl SkuLedger {
             ctx.occurred_at = *occurred_at;
         }
         // Holds that are due expire first, whatever the request.
-        let mut writes = Writes { entries: loaded.ledger.expire_due(&loaded.catalog, now), reservations: Vec::new() };
-        let answer = match self.decide(loaded, &envelope.command, &ctx, &mut writes) {
-            Ok(answer) => answer,
-            Err(error) => Answer::error(error.into()),
+        let mut writes = Writes { entries: loaded.ledger.expire_due(&loaded.catalog, now), ..Writes::default() };
+        let decided = self.decide(loaded, &envelope.command, &ctx, &mut writes);
+        let answer = match (envelope.command.is_internal(), decided) {
+            (false, Ok(answer)) => answer,
+            (false, Err(error)) => Answer::error(error.into()),
+            (true, Ok(answer)) => Answer { status: 200, body: serde_json::json!({ "ok": answer.body }) },
+            (true, Err(error)) => Answer::ok(200, &serde_json::json!({ "err": error })),
         };
-        if let Err(error) = self.persist(loaded, writes, envelope, &answer, now) {
+        let recorded = envelope.idempotency.as_ref().map(|key| (key, &answer));
+        if let Err(error) = self.persist(loaded, writes, recorded, now) {
             drop(slot);
             *self.loaded.borrow_mut() = None;
             return Err(error);
@@ -341,19 +384,14 @@ impl SkuLedger {
         writes: &mut Writes,
     ) -> std::result::Result<Answer, EngineError> {
         let now = ctx.now;
-        if let SkuCommand::Catalog { catalog: pushed } = command {
-            if pushed.version() >= loaded.catalog.version() {
-                loaded.catalog = pushed.clone();
-            }
-            loaded.catalog_checked_at_ms = now.timestamp_millis();
-            let text = serde_json::to_string(&loaded.catalog).map_err(|e| EngineError::conflict(e.to_string()))?;
-            self.set_meta("catalog", text).map_err(|e| EngineError::conflict(e.to_string()))?;
-            return ok(200, &serde_json::json!({ "version": loaded.catalog.version() }));
-        }
         let Loaded { ledger, catalog, .. } = loaded;
         match command {
             SkuCommand::Define { sku, spec } => {
                 writes.entries.push(ledger.define(catalog, spec.clone(), ctx)?);
+                if self.created.get() != Some(true) {
+                    let text = serde_json::to_string(&*catalog).map_err(|e| EngineError::unavailable(e.to_string()))?;
+                    writes.created = Some((sku.clone(), text));
+                }
                 let policy = ledger.policy().expect("defined");
                 ok(
                     200,
@@ -413,7 +451,7 @@ impl SkuLedger {
                 let mut reservation = self.reservation(id)?;
                 reservation.check_pending(now)?;
                 writes.entries.push(ledger.release_hold(catalog, id.as_str(), ctx)?);
-                reservation.status = HoldStatus::Released;
+                reservation.mark_released(now)?;
                 writes.reservations.push(reservation.clone());
                 ok(200, &reservation)
             }
@@ -427,9 +465,14 @@ impl SkuLedger {
                     "SELECT body FROM entries WHERE version > ? ORDER BY version LIMIT ?",
                     vec![(*after_version as i64).into(), i64::from(*limit).into()],
                 )
-                .map_err(|e| EngineError::conflict(format!("reading entries: {e}")))?;
-                let entries: Vec<serde_json::Value> =
-                    rows.iter().filter_map(|row| serde_json::from_str(&row.body).ok()).collect();
+                .map_err(|e| EngineError::unavailable(format!("reading entries: {e}")))?;
+                // The audit trail is shown whole or not at all: an entry that does not parse is an
+                // error, never silently left out.
+                let entries: Vec<serde_json::Value> = rows
+                    .iter()
+                    .map(|row| serde_json::from_str(&row.body))
+                    .collect::<std::result::Result<_, _>>()
+                    .map_err(|e| EngineError::unavailable(format!("a stored entry does not parse: {e}")))?;
                 let next = entries.last().and_then(|e| e["version"].as_u64());
                 ok(
                     200,
@@ -447,15 +490,19 @@ impl SkuLedger {
                 if !*check_only {
                     writes.entries.push(entry);
                 }
-                ok(201, &hold)
+                ok(200, &hold)
+            }
+            SkuCommand::PrepareHold { id, .. } => {
+                writes.entries.extend(ledger.prepare_hold(catalog, id.as_str(), ctx)?);
+                ok(200, &HoldStatus::Pending)
             }
             SkuCommand::CommitHold { id, qty, .. } => {
                 writes.entries.push(ledger.commit_hold(catalog, id.as_str(), Some(*qty), ctx)?);
-                ok(200, &serde_json::json!({ "status": "committed" }))
+                ok(200, &HoldStatus::Committed)
             }
             SkuCommand::ReleaseHold { id, .. } => {
                 writes.entries.push(ledger.release_hold(catalog, id.as_str(), ctx)?);
-                ok(200, &serde_json::json!({ "status": "released" }))
+                ok(200, &HoldStatus::Released)
             }
             SkuCommand::Catalog { .. } => unreachable!("answered above"),
         }
@@ -465,13 +512,22 @@ impl SkuLedger {
         match store::load_reservation(&self.sql(), id.as_str()) {
             Ok(Some(reservation)) => Ok(reservation),
             Ok(None) => Err(EngineError::not_found("reservation", id.as_str())),
-            Err(error) => Err(EngineError::conflict(format!("reading reservation: {error}"))),
+            Err(error) => Err(EngineError::unavailable(format!("reading reservation: {error}"))),
         }
     }
 
-    /// Sets the alarm to the next hold expiry when it is earlier than the one set.
+    /// Sets the alarm to the next hold expiry when it is earlier than the one set; with no hold
+    /// to expire, to the next housekeeping run while anything waits to be pruned.
     async fn schedule_alarm(&self) -> Result<()> {
-        let next_ms = self.loaded.borrow().as_ref().and_then(|l| l.ledger.next_expiry()).map(|t| t.timestamp_millis());
+        let expiry_ms =
+            self.loaded.borrow().as_ref().and_then(|l| l.ledger.next_expiry()).map(|t| t.timestamp_millis());
+        let next_ms = match expiry_ms {
+            Some(ms) => Some(ms),
+            None if self.alarm_at_ms.get().is_none() && store::has_prunable(&self.sql())? => {
+                Some(now()?.timestamp_millis() + HOUSEKEEPING_EVERY_MS)
+            }
+            None => None,
+        };
         if let Some(next_ms) = next_ms {
             if self.alarm_at_ms.get().is_none_or(|set| next_ms < set) {
                 let at = worker::js_sys::Date::new(&(next_ms as f64).into());
@@ -482,17 +538,73 @@ impl SkuLedger {
         Ok(())
     }
 
+    /// Whether `PUT /v1/skus/{sku}` created this SKU (read once, then cached).
+    fn is_created(&self) -> Result<bool> {
+        if let Some(created) = self.created.get() {
+            return Ok(created);
+        }
+        let created = self.meta("sku")?.is_some();
+        if created {
+            // A SKU never stops existing; "not created" is re-read, as a Define may come.
+            self.created.set(Some(true));
+        }
+        Ok(created)
+    }
+
+    /// The Directory pushes a newer catalog. An object that holds no SKU ignores it (it keeps
+    /// no state), so the push to it is done.
+    fn take_catalog(&self, pushed: &Catalog) -> Result<Answer> {
+        if !self.is_created()? {
+            return Ok(Answer::ok(200, &serde_json::json!({ "version": pushed.version(), "ignored": true })));
+        }
+        let now_ms = now()?.timestamp_millis();
+        let stored_version = match self.loaded.borrow().as_ref() {
+            Some(loaded) => loaded.catalog.version(),
+            None => match self.meta("catalog")? {
+                Some(text) => serde_json::from_str::<Catalog>(&text)?.version(),
+                None => 0,
+            },
+        };
+        if pushed.version() > stored_version {
+            self.set_meta("catalog", serde_json::to_string(pushed)?)?;
+            if let Some(loaded) = self.loaded.borrow_mut().as_mut() {
+                loaded.catalog = pushed.clone();
+                loaded.catalog_checked_at_ms = now_ms;
+            }
+        }
+        Ok(Answer::ok(200, &serde_json::json!({ "version": pushed.version().max(stored_version) })))
+    }
+
     async fn handle(&self, envelope: Envelope<SkuCommand>) -> Result<Answer> {
+        if let SkuCommand::Catalog { catalog } = &envelope.command {
+            return self.take_catalog(catalog);
+        }
         let Some(sku) = self.sku_of(&envelope.command)? else {
             // An object never used: a reservation id pointing here names nothing.
             return Ok(Answer::error(ApiError::not_found("reservation")));
         };
-        self.ensure_loaded(&sku, Refresh::IfStale).await?;
-        let mut answer = self.execute(&envelope, now())?;
-        if matches!(answer.body["error"]["details"]["kind"].as_str(), Some("location" | "channel")) {
+        if !matches!(envelope.command, SkuCommand::Define { .. }) && !self.is_created()? {
+            // Never created: answer without loading, fetching or subscribing anything.
+            let error = EngineError::not_found("sku", sku.as_str());
+            return Ok(match envelope.command.is_internal() {
+                true => Answer::ok(200, &serde_json::json!({ "err": error })),
+                false => Answer::error(error.into()),
+            });
+        }
+        let refresh = match envelope.min_catalog_version {
+            Some(version) => Refresh::Below(version),
+            None => Refresh::IfStale,
+        };
+        self.ensure_loaded(&sku, refresh).await?;
+        let mut answer = self.execute(&envelope, now()?)?;
+        let missing = match envelope.command.is_internal() {
+            true => &answer.body["err"]["not_found"]["kind"],
+            false => &answer.body["error"]["details"]["kind"],
+        };
+        if matches!(missing.as_str(), Some("location" | "channel")) {
             // Our catalog copy may miss a location or channel created a moment ago.
             self.ensure_loaded(&sku, Refresh::Now).await?;
-            answer = self.execute(&envelope, now())?;
+            answer = self.execute(&envelope, now()?)?;
         }
         self.schedule_alarm().await?;
         Ok(answer)
@@ -506,7 +618,7 @@ impl DurableObject for SkuLedger {
             .storage()
             .sql()
             .exec("CREATE TABLE IF NOT EXISTS entries (version INTEGER PRIMARY KEY, body TEXT NOT NULL)", None);
-        SkuLedger { state, env, loaded: RefCell::new(None), alarm_at_ms: Cell::new(None) }
+        SkuLedger { state, env, loaded: RefCell::new(None), alarm_at_ms: Cell::new(None), created: Cell::new(None) }
     }
 
     async fn fetch(&self, req: Request) -> Result<Response> {
@@ -519,22 +631,18 @@ impl DurableObject for SkuLedger {
             return Response::ok("nothing to expire");
         };
         self.ensure_loaded(&sku, Refresh::IfStale).await?;
-        let now = now();
+        let now = now()?;
         {
             let mut slot = self.loaded.borrow_mut();
             let loaded = slot.as_mut().ok_or("ledger not loaded")?;
             let entries = loaded.ledger.expire_due(&loaded.catalog, now);
-            let envelope =
-                Envelope { actor: Actor::system(), idempotency: None, command: SkuCommand::Get { id: sku.clone() } };
-            let answer = Answer { status: 200, body: serde_json::Value::Null };
-            if let Err(error) =
-                self.persist(loaded, Writes { entries, reservations: Vec::new() }, &envelope, &answer, now)
-            {
+            if let Err(error) = self.persist(loaded, Writes { entries, ..Writes::default() }, None, now) {
                 drop(slot);
                 *self.loaded.borrow_mut() = None;
                 return Err(error);
             }
         }
+        store::prune(&self.sql(), now)?;
         self.schedule_alarm().await?;
         Response::ok("ok")
     }

@@ -60,7 +60,7 @@ pub fn transaction<T: 'static>(
 use crate::http::{Answer, Idempotency};
 use chrono::{DateTime, Utc};
 use stockline_engine::idempotency::{decide, Decision, IdempotencyRecord};
-use stockline_engine::limits::IDEMPOTENCY_RETENTION_SECONDS;
+use stockline_engine::limits::{IDEMPOTENCY_RETENTION_SECONDS, RESERVATION_RETENTION_SECONDS};
 use stockline_engine::{HoldStatus, Reservation};
 use stockline_shared::ApiError;
 
@@ -69,7 +69,14 @@ pub const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY,
      CREATE TABLE IF NOT EXISTS idempotency (key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL,
          status INTEGER NOT NULL, body TEXT NOT NULL, recorded_at_ms INTEGER NOT NULL);
      CREATE INDEX IF NOT EXISTS idempotency_recorded ON idempotency (recorded_at_ms);
-     CREATE TABLE IF NOT EXISTS reservations (id TEXT PRIMARY KEY, status TEXT NOT NULL, body TEXT NOT NULL);";
+     CREATE TABLE IF NOT EXISTS reservations (id TEXT PRIMARY KEY, status TEXT NOT NULL, body TEXT NOT NULL);
+     CREATE TABLE IF NOT EXISTS reservations_resolved (id TEXT PRIMARY KEY, resolved_at_ms INTEGER NOT NULL);
+     CREATE INDEX IF NOT EXISTS reservations_resolved_at ON reservations_resolved (resolved_at_ms);
+     CREATE TABLE IF NOT EXISTS snapshot_chunks (seq INTEGER PRIMARY KEY, body TEXT NOT NULL);";
+
+/// A snapshot is stored in rows of at most this many bytes, far below Durable Objects' 2 MB
+/// limit on one value, whatever the number of open holds.
+const SNAPSHOT_CHUNK_BYTES: usize = 512 * 1024;
 
 #[derive(serde::Deserialize)]
 struct IdempotencyRow {
@@ -132,9 +139,63 @@ pub fn record_answer(
     )
 }
 
-pub fn forget_old_answers(sql: &SqlStorage, now: DateTime<Utc>) -> worker::Result<()> {
-    let cutoff_ms = now.timestamp_millis() - IDEMPOTENCY_RETENTION_SECONDS * 1000;
-    exec(sql, "DELETE FROM idempotency WHERE recorded_at_ms < ?", vec![cutoff_ms.into()])
+/// Forgets what is past its retention: idempotency answers after 24 h, resolved reservation
+/// records after 7 days. Bounded work per call (indexed deletes).
+pub fn prune(sql: &SqlStorage, now: DateTime<Utc>) -> worker::Result<()> {
+    let now_ms = now.timestamp_millis();
+    exec(
+        sql,
+        "DELETE FROM idempotency WHERE recorded_at_ms < ?",
+        vec![(now_ms - IDEMPOTENCY_RETENTION_SECONDS * 1000).into()],
+    )?;
+    let cutoff_ms = now_ms - RESERVATION_RETENTION_SECONDS * 1000;
+    exec(
+        sql,
+        "DELETE FROM reservations WHERE id IN (SELECT id FROM reservations_resolved WHERE resolved_at_ms < ?)",
+        vec![cutoff_ms.into()],
+    )?;
+    exec(sql, "DELETE FROM reservations_resolved WHERE resolved_at_ms < ?", vec![cutoff_ms.into()])
+}
+
+/// Whether anything is kept that `prune` will have to forget one day.
+pub fn has_prunable(sql: &SqlStorage) -> worker::Result<bool> {
+    #[derive(serde::Deserialize)]
+    struct One {
+        #[allow(dead_code)]
+        one: i64,
+    }
+    Ok(first::<One>(sql, "SELECT 1 AS one FROM idempotency LIMIT 1", vec![])?.is_some()
+        || first::<One>(sql, "SELECT 1 AS one FROM reservations_resolved LIMIT 1", vec![])?.is_some())
+}
+
+/// Replaces the stored snapshot, in chunks of at most `SNAPSHOT_CHUNK_BYTES`.
+pub fn save_snapshot(sql: &SqlStorage, text: &str) -> worker::Result<()> {
+    exec(sql, "DELETE FROM snapshot_chunks", vec![])?;
+    let mut rest = text;
+    let mut seq: i64 = 0;
+    while !rest.is_empty() {
+        let mut end = rest.len().min(SNAPSHOT_CHUNK_BYTES);
+        while !rest.is_char_boundary(end) {
+            end -= 1;
+        }
+        let (chunk, tail) = rest.split_at(end);
+        exec(sql, "INSERT INTO snapshot_chunks (seq, body) VALUES (?, ?)", vec![seq.into(), chunk.into()])?;
+        seq += 1;
+        rest = tail;
+    }
+    Ok(())
+}
+
+pub fn load_snapshot(sql: &SqlStorage) -> worker::Result<Option<String>> {
+    #[derive(serde::Deserialize)]
+    struct Chunk {
+        body: String,
+    }
+    let chunks: Vec<Chunk> = rows(sql, "SELECT body FROM snapshot_chunks ORDER BY seq", vec![])?;
+    if chunks.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(chunks.into_iter().map(|c| c.body).collect()))
 }
 
 #[derive(serde::Deserialize)]
@@ -152,7 +213,10 @@ pub fn load_reservation(sql: &SqlStorage, id: &str) -> worker::Result<Option<Res
     Ok(Some(reservation))
 }
 
-pub fn save_reservation(sql: &SqlStorage, reservation: &Reservation) -> worker::Result<()> {
+pub fn save_reservation(sql: &SqlStorage, reservation: &Reservation, now: DateTime<Utc>) -> worker::Result<()> {
+    if reservation.status != HoldStatus::Pending {
+        mark_resolved(sql, reservation.id.as_str(), now)?;
+    }
     exec(
         sql,
         "INSERT INTO reservations (id, status, body) VALUES (?, ?, ?)
@@ -166,6 +230,24 @@ pub fn save_reservation(sql: &SqlStorage, reservation: &Reservation) -> worker::
 }
 
 /// Marks a reservation record resolved (a no-op where this object keeps no record of it).
-pub fn set_reservation_status(sql: &SqlStorage, id: &str, status: HoldStatus) -> worker::Result<()> {
-    exec(sql, "UPDATE reservations SET status = ? WHERE id = ?", vec![status.as_str().into(), id.into()])
+pub fn set_reservation_status(
+    sql: &SqlStorage,
+    id: &str,
+    status: HoldStatus,
+    now: DateTime<Utc>,
+) -> worker::Result<()> {
+    exec(sql, "UPDATE reservations SET status = ? WHERE id = ?", vec![status.as_str().into(), id.into()])?;
+    if status != HoldStatus::Pending {
+        mark_resolved(sql, id, now)?;
+    }
+    Ok(())
+}
+
+/// When a reservation was resolved, for pruning its record after the retention.
+fn mark_resolved(sql: &SqlStorage, id: &str, now: DateTime<Utc>) -> worker::Result<()> {
+    exec(
+        sql,
+        "INSERT INTO reservations_resolved (id, resolved_at_ms) VALUES (?, ?) ON CONFLICT(id) DO NOTHING",
+        vec![id.into(), now.timestamp_millis().into()],
+    )
 }

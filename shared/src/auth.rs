@@ -27,7 +27,12 @@ pub fn parse_tokens(config: &str) -> Result<Vec<Principal>, String> {
 }
 
 pub fn authenticate<'a>(principals: &'a [Principal], authorization: Option<&str>) -> Option<&'a Principal> {
-    let token = authorization?.strip_prefix("Bearer ")?.trim();
+    // The scheme is case-insensitive (RFC 9110 §11.1): `Bearer`, `bearer` and `BEARER` are one.
+    let (scheme, token) = authorization?.trim_start().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    let token = token.trim();
     if token.is_empty() {
         return None;
     }
@@ -100,6 +105,10 @@ mod tests {
         assert!(authenticate(&table, Some("Bearer dev-admi")).is_none());
         assert!(authenticate(&table, Some("dev-admin")).is_none());
         assert!(authenticate(&table, None).is_none());
+        assert_eq!(authenticate(&table, Some("bearer dev-admin")).map(|p| p.role), Some(Role::Admin));
+        assert_eq!(authenticate(&table, Some("BEARER dev-admin")).map(|p| p.role), Some(Role::Admin));
+        assert!(authenticate(&table, Some("Basic dev-admin")).is_none());
+        assert!(authenticate(&table, Some("Bearerdev-admin")).is_none());
         assert!(parse_tokens(r#"[{"token":"x","role":"system","subject":"x"}]"#).is_err());
     }
 }

@@ -57,8 +57,7 @@ impl Stockline {
         std::fs::create_dir_all(&state).expect("state directory");
         let log = state.with_extension("log");
         let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(30)).build();
-        let mut stockline =
-            Stockline { child: None, sockets: Mutex::new(Some(sockets)), port, state, log, agent };
+        let mut stockline = Stockline { child: None, sockets: Mutex::new(Some(sockets)), port, state, log, agent };
         stockline.boot();
         stockline
     }
@@ -116,7 +115,11 @@ impl Stockline {
                 Ok(response) if response.status() == 200 => return,
                 _ => {}
             }
-            assert!(Instant::now() < deadline, "workerd did not answer /v1/health within {READY_TIMEOUT:?}:\n{}", self.log_tail());
+            assert!(
+                Instant::now() < deadline,
+                "workerd did not answer /v1/health within {READY_TIMEOUT:?}:\n{}",
+                self.log_tail()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -283,6 +286,14 @@ impl Stockline {
     pub fn receive(&self, sku: &str, location: &str, qty: i64) {
         let body = serde_json::json!({"kind": "receive", "location": location, "qty": qty});
         self.must(self.post(&format!("/v1/skus/{sku}/movements"), "dev-warehouse", &body));
+    }
+
+    /// The SKU's availability `version` (it grows by one with every change to the SKU).
+    #[track_caller]
+    pub fn version(&self, sku: &str) -> u64 {
+        let (status, body) = self.get(&format!("/v1/availability/{sku}"), "dev-admin");
+        assert_eq!(status, 200, "{body}");
+        body["version"].as_u64().expect("a version")
     }
 
     /// Like `put`/`post` but fails the test unless the answer is 2xx.

