@@ -152,6 +152,9 @@ pub struct SkuLedger {
     /// Whether this SKU was created (`PUT /v1/skus/{sku}`), once known. Only created SKUs have
     /// state: a request for any other SKU is answered 404 without writing or subscribing.
     created: Cell<Option<bool>>,
+    /// Records that a housekeeping alarm will prune (idempotency answers, reservation records) may
+    /// exist: set when a write stores one, and on start (unknown until the alarm looks).
+    prunable: Cell<bool>,
 }
 
 #[derive(Deserialize)]
@@ -304,6 +307,7 @@ impl SkuLedger {
         let wrote_snapshot = snapshot.is_some();
         let sql = self.sql();
         let was_created = created.is_some();
+        let stores_prunable = recorded.is_some() || !writes.reservations.is_empty();
         store::transaction(&self.state.storage(), move || {
             if let Some((sku, catalog)) = created {
                 for (key, value) in [("sku", sku.to_string()), ("catalog", catalog)] {
@@ -341,6 +345,9 @@ impl SkuLedger {
         }
         if was_created {
             self.created.set(Some(true));
+        }
+        if stores_prunable {
+            self.prunable.set(true);
         }
         Ok(())
     }
@@ -523,7 +530,7 @@ impl SkuLedger {
             self.loaded.borrow().as_ref().and_then(|l| l.ledger.next_expiry()).map(|t| t.timestamp_millis());
         let next_ms = match expiry_ms {
             Some(ms) => Some(ms),
-            None if self.alarm_at_ms.get().is_none() && store::has_prunable(&self.sql())? => {
+            None if self.alarm_at_ms.get().is_none() && self.prunable.get() => {
                 Some(now()?.timestamp_millis() + HOUSEKEEPING_EVERY_MS)
             }
             None => None,
@@ -618,7 +625,14 @@ impl DurableObject for SkuLedger {
             .storage()
             .sql()
             .exec("CREATE TABLE IF NOT EXISTS entries (version INTEGER PRIMARY KEY, body TEXT NOT NULL)", None);
-        SkuLedger { state, env, loaded: RefCell::new(None), alarm_at_ms: Cell::new(None), created: Cell::new(None) }
+        SkuLedger {
+            state,
+            env,
+            loaded: RefCell::new(None),
+            alarm_at_ms: Cell::new(None),
+            created: Cell::new(None),
+            prunable: Cell::new(true),
+        }
     }
 
     async fn fetch(&self, req: Request) -> Result<Response> {
@@ -643,6 +657,7 @@ impl DurableObject for SkuLedger {
             }
         }
         store::prune(&self.sql(), now)?;
+        self.prunable.set(store::has_prunable(&self.sql())?);
         self.schedule_alarm().await?;
         Response::ok("ok")
     }
