@@ -15,6 +15,9 @@ pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ lives in the workspace").to_path_buf()
 }
 
+/// Connections the kernel queues for workerd before it accepts them.
+const LISTEN_BACKLOG: i32 = 4096;
+
 /// How long a runtime may take from spawn to answering `/v1/health`.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -27,7 +30,16 @@ struct Sockets {
 
 impl Sockets {
     fn bind() -> Sockets {
-        let bind = || TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+        let bind = || {
+            let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+            // std listens with a backlog of 128; hundreds of clients connecting at once (the
+            // concurrency tests) would overflow it and be reset. Listening again on a listening
+            // socket sets a new backlog (Linux), capped by net.core.somaxconn.
+            // SAFETY: a plain system call on a socket this function owns.
+            let listened = unsafe { libc::listen(listener.as_raw_fd(), LISTEN_BACKLOG) };
+            assert_eq!(listened, 0, "listen: {}", std::io::Error::last_os_error());
+            listener
+        };
         Sockets { http: bind(), web: bind() }
     }
 
