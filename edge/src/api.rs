@@ -204,6 +204,17 @@ impl Route {
         Ok(route)
     }
 
+    /// What an Idempotency-Key on this route is scoped to.
+    fn resource(&self) -> String {
+        match self {
+            Route::PutLocation(_) | Route::PutChannel(_) => "catalog".to_string(),
+            Route::PutSku(_) | Route::PostMovement(_) | Route::SyncPush => SKU_RESOURCE.to_string(),
+            Route::PostReservation => "reservations".to_string(),
+            Route::CommitReservation(id) | Route::ReleaseReservation(id) => format!("reservation:{id}"),
+            _ => "read".to_string(),
+        }
+    }
+
     fn action(&self) -> Action {
         match self {
             Route::Health
@@ -256,17 +267,22 @@ async fn body(req: &mut Request) -> Result<Vec<u8>, ApiError> {
     Ok(bytes)
 }
 
-/// A key belongs to its caller: the stored key is the token's subject and the key, so another
-/// caller's request under the same key is a different request and never sees the first answer.
-/// (The owning resource scopes it further: each object keeps its own keys.)
-fn caller_key(principal: &Principal, key: &str) -> String {
-    format!("{}\u{1f}{key}", principal.subject)
+/// A key belongs to its caller and to the resource that owns the write: the stored key is the
+/// token's subject, the resource and the key, so another caller's request, or the same key used
+/// for another resource, is a different request and never sees the first answer. (Each object
+/// keeps its own keys, which scopes them further: one SKU, one coordinator shard, the catalog.)
+fn caller_key(principal: &Principal, resource: &str, key: &str) -> String {
+    format!("{}\u{1f}{resource}\u{1f}{key}", principal.subject)
 }
+
+/// The resource a write's key belongs to (../shared/API.md, Idempotency).
+const SKU_RESOURCE: &str = "sku";
 
 /// The `Idempotency-Key` with a fingerprint over method, path and the canonical JSON body.
 fn idempotency(
     req: &Request,
     principal: &Principal,
+    resource: &str,
     method: &Method,
     path: &str,
     body: &[u8],
@@ -275,7 +291,7 @@ fn idempotency(
         return Ok(None);
     };
     check_key(&key)?;
-    let key = caller_key(principal, &key);
+    let key = caller_key(principal, resource, &key);
     let canonical = match serde_json::from_slice::<serde_json::Value>(body) {
         Ok(value) => canonical_json(&value),
         Err(_) => body.to_vec(),
@@ -433,7 +449,9 @@ async fn route(mut req: Request, env: Env) -> Result<Response, ApiError> {
         _ => Vec::new(),
     };
     let key = match method {
-        Method::Post | Method::Put => idempotency(&req, &principal, &method, &canonical_path(&path), &bytes)?,
+        Method::Post | Method::Put => {
+            idempotency(&req, &principal, &route.resource(), &method, &canonical_path(&path), &bytes)?
+        }
         _ => None,
     };
     let answer: Reply = match route {
@@ -661,7 +679,7 @@ async fn sync_push(
                 }
                 let canonical = canonical_json(&raw["ops"][index]["movement"]);
                 let key = Idempotency {
-                    key: caller_key(caller.principal, op.op_id.as_str()),
+                    key: caller_key(caller.principal, SKU_RESOURCE, op.op_id.as_str()),
                     fingerprint: request_fingerprint("POST", &movements_path(sku), &canonical),
                 };
                 let command = SkuCommand::Movement {

@@ -12,7 +12,7 @@
 //! Between objects, answers are typed: a SKU object answers `{"ok": value}` or `{"err":
 //! EngineError}`; a call that fails on the way is `EngineError::Unavailable`.
 
-use crate::http::{call, now, serve, Answer, Envelope};
+use crate::http::{call, now, serve, Answer, Envelope, Idempotency};
 use crate::sku_object::{self, SkuCommand};
 use crate::store;
 use chrono::{DateTime, Utc};
@@ -41,7 +41,14 @@ const HOUSEKEEPING_EVERY_MS: i64 = 60 * 60 * 1000;
 /// Unsettled reservations one alarm run drives.
 const ALARM_BATCH_MAX: i64 = 64;
 
-const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS unsettled (id TEXT PRIMARY KEY, since_ms INTEGER NOT NULL);";
+/// Reservations with a decision not yet carried out on every SKU: when it began, when to try
+/// again, and the Idempotency-Key (with fingerprint) of the request that began it, under which the
+/// final answer is recorded once it settles — so a retry with that key gets the real outcome.
+const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS unsettled (id TEXT PRIMARY KEY, since_ms INTEGER NOT NULL,
+         next_try_ms INTEGER NOT NULL, attempts INTEGER NOT NULL, key TEXT, fingerprint TEXT);
+     CREATE INDEX IF NOT EXISTS unsettled_next_try ON unsettled (next_try_ms);";
+/// The longest wait between two tries of one unsettled reservation.
+const RETRY_MS_MAX: i64 = 60_000;
 
 pub fn shard_name(shard: u32) -> String {
     format!("shard-{shard:02}")
@@ -98,11 +105,6 @@ impl Drop for Busy<'_> {
 enum HoldReply<T> {
     Ok(T),
     Err(EngineError),
-}
-
-#[derive(Deserialize)]
-struct IdRow {
-    id: String,
 }
 
 fn answer_of(result: std::result::Result<(), EngineError>, reservation: &Reservation, now: DateTime<Utc>) -> Answer {
@@ -197,7 +199,13 @@ impl ReservationCoordinator {
                 }
                 PlaceStep::Held => {
                     let reservation = request.record(id.clone(), now, &holds);
-                    store::save_reservation(&self.sql(), &reservation, now)?;
+                    if let Err(error) = store::save_reservation(&self.sql(), &reservation, now) {
+                        // No record, no reservation: give the units back now, not at expiry.
+                        for (sku, _) in &holds {
+                            self.void(actor, id, sku).await;
+                        }
+                        return Err(error);
+                    }
                     return Ok(Answer::ok(201, &reservation));
                 }
                 PlaceStep::Failed(error) => {
@@ -225,21 +233,43 @@ impl ReservationCoordinator {
     }
 
     /// Saves the record with its decision, and keeps the unsettled list in step, in one transaction.
-    fn save(&self, reservation: &Reservation, now: DateTime<Utc>) -> Result<()> {
+    /// `key` is the Idempotency-Key of the request that began the decision (kept with it); when the
+    /// record settles, its final answer is recorded under the key kept.
+    fn save(&self, reservation: &Reservation, now: DateTime<Utc>, key: Option<&Idempotency>) -> Result<()> {
+        #[derive(Deserialize)]
+        struct KeyRow {
+            key: Option<String>,
+            fingerprint: Option<String>,
+        }
         let sql = self.sql();
         let record = reservation.clone();
         let settled = reservation.is_settled();
+        let final_answer = reservation.outcome().map(|outcome| answer_of(outcome, reservation, now));
+        let (key, fingerprint) = match key {
+            Some(key) => (Some(key.key.clone()), Some(key.fingerprint.clone())),
+            None => (None, None),
+        };
+        let now_ms = now.timestamp_millis();
         store::transaction(&self.state.storage(), move || {
             store::save_reservation(&sql, &record, now)?;
-            if settled {
-                store::exec(&sql, "DELETE FROM unsettled WHERE id = ?", vec![record.id.as_str().into()])
-            } else {
-                store::exec(
+            let id = record.id.as_str();
+            if !settled {
+                return store::exec(
                     &sql,
-                    "INSERT INTO unsettled (id, since_ms) VALUES (?, ?) ON CONFLICT(id) DO NOTHING",
-                    vec![record.id.as_str().into(), now.timestamp_millis().into()],
-                )
+                    "INSERT INTO unsettled (id, since_ms, next_try_ms, attempts, key, fingerprint)
+                     VALUES (?, ?, ?, 0, ?, ?) ON CONFLICT(id) DO UPDATE SET
+                     key = COALESCE(excluded.key, key), fingerprint = COALESCE(excluded.fingerprint, fingerprint)",
+                    vec![id.into(), now_ms.into(), (now_ms + RETRY_MS).into(), key.into(), fingerprint.into()],
+                );
             }
+            let kept: Option<KeyRow> =
+                store::first(&sql, "SELECT key, fingerprint FROM unsettled WHERE id = ?", vec![id.into()])?;
+            if let (Some(KeyRow { key: Some(key), fingerprint: Some(fingerprint) }), Some(answer)) =
+                (kept, final_answer)
+            {
+                store::record_answer(&sql, &Idempotency { key, fingerprint }, &answer, now)?;
+            }
+            store::exec(&sql, "DELETE FROM unsettled WHERE id = ?", vec![id.into()])
         })
     }
 
@@ -278,7 +308,7 @@ impl ReservationCoordinator {
                     }
                 }
             }
-            self.save(reservation, now()?)?;
+            self.save(reservation, now()?, None)?;
             if transient {
                 Delay::from(std::time::Duration::from_millis(50)).await;
             }
@@ -294,12 +324,14 @@ impl ReservationCoordinator {
         if reservation.is_settled() {
             return Ok(());
         }
+        // Whatever happens to this request, the alarm comes back to it.
+        self.arm(RETRY_MS).await?;
         if let Some(Phase::Preparing { .. }) = &reservation.decision {
             let since_ms = self.unsettled_since(&reservation.id)?.unwrap_or(now.timestamp_millis());
             if now.timestamp_millis() - since_ms > PREPARE_TIMEOUT_MS {
                 // Presumed abort: nothing was decided, release everything.
                 let _ = reservation.abort();
-                self.save(reservation, now)?;
+                self.save(reservation, now, None)?;
             }
         }
         self.drive(actor, reservation).await
@@ -321,6 +353,7 @@ impl ReservationCoordinator {
         &self,
         actor: &Actor,
         id: &Id,
+        key: Option<&Idempotency>,
         now: DateTime<Utc>,
         begin: impl FnOnce(&mut Reservation) -> std::result::Result<(), EngineError>,
     ) -> Result<Answer> {
@@ -328,10 +361,18 @@ impl ReservationCoordinator {
             return Ok(Answer::error(ApiError::not_found("reservation")));
         };
         self.resume(actor, &mut reservation, now).await?;
+        if let Some(key) = key {
+            // This key's own earlier request began what `resume` just finished: its answer.
+            if let Some(answer) = store::recorded_answer(&self.sql(), key, now)? {
+                return Ok(answer);
+            }
+        }
         if let Err(error) = begin(&mut reservation) {
             return Ok(Answer::error(error.into()));
         }
-        self.save(&reservation, now)?;
+        self.save(&reservation, now, key)?;
+        // Before any SKU is asked: whatever happens to this request, the alarm finishes it.
+        self.arm(RETRY_MS).await?;
         self.drive(actor, &mut reservation).await?;
         Ok(match reservation.outcome() {
             Some(result) => answer_of(result, &reservation, now),
@@ -375,13 +416,14 @@ impl ReservationCoordinator {
         }
         let _busy = Busy { set: &self.busy, keys };
         let actor = &envelope.actor;
+        let key = envelope.idempotency.as_ref();
         let answer = match &envelope.command {
             CoordinatorCommand::Reserve { id, request } => self.reserve(actor, id, request, now).await?,
             CoordinatorCommand::Commit { id, request } => {
-                self.resolve(actor, id, now, |reservation| reservation.begin_commit(request, now)).await?
+                self.resolve(actor, id, key, now, |reservation| reservation.begin_commit(request, now)).await?
             }
             CoordinatorCommand::Release { id } => {
-                self.resolve(actor, id, now, |reservation| reservation.begin_release(now)).await?
+                self.resolve(actor, id, key, now, |reservation| reservation.begin_release(now)).await?
             }
             CoordinatorCommand::Get { id } => match self.load(id)? {
                 Some(reservation) => Answer::ok(200, &reservation.at(now)),
@@ -391,13 +433,23 @@ impl ReservationCoordinator {
         if let Some(idempotency) = &envelope.idempotency {
             store::record_answer(&self.sql(), idempotency, &answer, now)?;
         }
-        self.arm(HOUSEKEEPING_EVERY_MS).await?;
+        // The answer stands whether or not the housekeeping alarm could be set (the next
+        // request sets it).
+        if let Err(error) = self.arm(HOUSEKEEPING_EVERY_MS).await {
+            worker::console_error!("coordinator: setting the housekeeping alarm failed: {error}");
+        }
         Ok(answer)
     }
 
     /// Sets the alarm `in_ms` from now unless one is set sooner.
     async fn arm(&self, in_ms: i64) -> Result<()> {
         let at_ms = now()?.timestamp_millis() + in_ms;
+        if self.alarm_at_ms.get().is_none() {
+            // Not known here (a new instance): an alarm set before may be sooner.
+            if let Some(stored_ms) = self.state.storage().get_alarm().await? {
+                self.alarm_at_ms.set(Some(stored_ms));
+            }
+        }
         if self.alarm_at_ms.get().is_none_or(|set_ms| set_ms > at_ms) {
             self.state.storage().set_alarm(std::time::Duration::from_millis(in_ms.max(0) as u64)).await?;
             self.alarm_at_ms.set(Some(at_ms));
@@ -405,41 +457,61 @@ impl ReservationCoordinator {
         Ok(())
     }
 
-    /// Drives unsettled reservations (crash recovery, failed calls), then prunes old records.
+    /// Drives the unsettled reservations that are due (crash recovery, failed calls), each tried
+    /// again later with a growing wait when it does not settle, then prunes old records.
     async fn run_alarm(&self) -> Result<()> {
+        #[derive(Deserialize)]
+        struct Due {
+            id: String,
+            attempts: i64,
+        }
         let now = now()?;
-        let rows: Vec<IdRow> = store::rows(
+        let now_ms = now.timestamp_millis();
+        let due: Vec<Due> = store::rows(
             &self.sql(),
-            "SELECT id FROM unsettled ORDER BY since_ms LIMIT ?",
-            vec![ALARM_BATCH_MAX.into()],
+            "SELECT id, attempts FROM unsettled WHERE next_try_ms <= ? ORDER BY next_try_ms LIMIT ?",
+            vec![now_ms.into(), ALARM_BATCH_MAX.into()],
         )?;
-        for row in rows {
-            let id = Id::new(row.id.as_str()).map_err(|e| worker::Error::RustError(e.to_string()))?;
-            if self.busy.borrow().contains(&format!("id:{id}")) {
-                continue; // a request is driving it now
+        for row in due {
+            if let Err(error) = self.retry_unsettled(&row.id, now).await {
+                worker::console_error!("coordinator: reservation {} is still unsettled: {error}", row.id);
             }
-            let Some(mut reservation) = self.load(&id)? else {
-                store::exec(&self.sql(), "DELETE FROM unsettled WHERE id = ?", vec![id.as_str().into()])?;
-                continue;
-            };
-            let _busy = Busy { set: &self.busy, keys: vec![format!("id:{id}")] };
-            self.busy.borrow_mut().insert(format!("id:{id}"));
-            self.resume(&Actor::system(), &mut reservation, now).await?;
-            if reservation.is_settled() {
-                self.save(&reservation, now)?;
-            }
+            let wait_ms = (RETRY_MS << row.attempts.clamp(0, 6)).min(RETRY_MS_MAX);
+            store::exec(
+                &self.sql(),
+                "UPDATE unsettled SET next_try_ms = ?, attempts = attempts + 1 WHERE id = ?",
+                vec![(now_ms + wait_ms).into(), row.id.as_str().into()],
+            )?;
         }
         store::prune(&self.sql(), now)?;
         #[derive(Deserialize)]
-        struct Count {
-            count: i64,
+        struct Next {
+            next_try_ms: i64,
         }
-        let left = store::first::<Count>(&self.sql(), "SELECT COUNT(*) AS count FROM unsettled", vec![])?
-            .map_or(0, |row| row.count);
-        if left > 0 {
-            self.arm(RETRY_MS).await?;
-        } else if store::has_prunable(&self.sql())? {
-            self.arm(HOUSEKEEPING_EVERY_MS).await?;
+        let next = store::first::<Next>(&self.sql(), "SELECT MIN(next_try_ms) AS next_try_ms FROM unsettled", vec![])
+            .ok()
+            .flatten();
+        match next {
+            Some(next) => self.arm((next.next_try_ms - now_ms).max(0)).await?,
+            None if store::has_prunable(&self.sql())? => self.arm(HOUSEKEEPING_EVERY_MS).await?,
+            None => {}
+        }
+        Ok(())
+    }
+
+    async fn retry_unsettled(&self, id: &str, now: DateTime<Utc>) -> Result<()> {
+        let id = Id::new(id).map_err(|e| worker::Error::RustError(e.to_string()))?;
+        if self.busy.borrow().contains(&format!("id:{id}")) {
+            return Ok(()); // a request is driving it now
+        }
+        let Some(mut reservation) = self.load(&id)? else {
+            return store::exec(&self.sql(), "DELETE FROM unsettled WHERE id = ?", vec![id.as_str().into()]);
+        };
+        let _busy = Busy { set: &self.busy, keys: vec![format!("id:{id}")] };
+        self.busy.borrow_mut().insert(format!("id:{id}"));
+        self.resume(&Actor::system(), &mut reservation, now).await?;
+        if reservation.is_settled() {
+            self.save(&reservation, now, None)?;
         }
         Ok(())
     }
@@ -464,6 +536,7 @@ impl DurableObject for ReservationCoordinator {
         if let Err(error) = self.run_alarm().await {
             worker::console_error!("coordinator alarm failed, retrying: {error}");
             self.state.storage().set_alarm(std::time::Duration::from_millis(RETRY_MS as u64)).await?;
+            self.alarm_at_ms.set(Some(now()?.timestamp_millis() + RETRY_MS));
         }
         Response::ok("ok")
     }

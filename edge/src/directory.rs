@@ -45,6 +45,8 @@ pub enum DirectoryCommand {
         sku: Id,
     },
     List,
+    /// The catalog, read only (a SKU being created reads it before it subscribes).
+    Catalog,
     /// How far the current catalog has spread: created SKUs, and how many still have an older copy.
     Status,
 }
@@ -54,6 +56,9 @@ pub struct Directory {
     state: State,
     env: Env,
     catalog: RefCell<Option<Catalog>>,
+    /// Where the next push batch starts (SKU id order, wrapping): SKU objects that keep failing
+    /// do not hide the ones after them.
+    push_after: RefCell<String>,
 }
 
 #[derive(Deserialize)]
@@ -141,8 +146,12 @@ impl Directory {
             DirectoryCommand::PutLocation { .. } | DirectoryCommand::PutChannel { .. } => {
                 let answer = self.write(&envelope)?;
                 if answer.status == 200 {
-                    // The push runs from the alarm; setting it again is harmless.
-                    self.state.storage().set_alarm(std::time::Duration::from_millis(0)).await?;
+                    // The push runs from the alarm; setting it again is harmless. The change is
+                    // stored either way: if the alarm cannot be set now, the next write sets it
+                    // and SKU objects refresh a copy older than 60 s on their own.
+                    if let Err(error) = self.state.storage().set_alarm(std::time::Duration::from_millis(0)).await {
+                        worker::console_error!("directory: setting the push alarm failed: {error}");
+                    }
                 }
                 Ok(answer)
             }
@@ -156,6 +165,7 @@ impl Directory {
                 )?;
                 Ok(Answer::ok(200, &catalog))
             }
+            DirectoryCommand::Catalog => Ok(Answer::ok(200, &self.catalog()?)),
             DirectoryCommand::List => {
                 let catalog = self.catalog()?;
                 Ok(Answer::ok(
@@ -184,12 +194,23 @@ impl Directory {
     async fn push_batch(&self) -> Result<()> {
         let catalog = self.catalog()?;
         let version = catalog.version() as i64;
+        let after = self.push_after.borrow().clone();
         let behind: Vec<SkuRow> = store::rows(
             &self.sql(),
-            "SELECT sku FROM catalog_subscribers WHERE catalog_version < ? ORDER BY sku LIMIT ?",
-            vec![version.into(), PUSH_BATCH_MAX.into()],
+            "SELECT sku FROM catalog_subscribers WHERE catalog_version < ? AND sku > ? ORDER BY sku LIMIT ?",
+            vec![version.into(), after.as_str().into(), PUSH_BATCH_MAX.into()],
         )?;
+        // The next batch starts after this one, or from the start once the end is reached.
+        *self.push_after.borrow_mut() = match behind.len() as i64 {
+            n if n == PUSH_BATCH_MAX => behind.last().map(|row| row.sku.clone()).unwrap_or_default(),
+            _ => String::new(),
+        };
         if behind.is_empty() {
+            if after.is_empty() {
+                return Ok(());
+            }
+            // Reached the end: start again from the first SKU behind, at once.
+            self.state.storage().set_alarm(std::time::Duration::from_millis(0)).await?;
             return Ok(());
         }
         let namespace = self.env.durable_object(crate::sku_object::BINDING)?;
@@ -240,7 +261,7 @@ impl DurableObject for Directory {
                 worker::console_error!("directory: creating tables failed: {error}");
             }
         }
-        Directory { state, env, catalog: RefCell::new(None) }
+        Directory { state, env, catalog: RefCell::new(None), push_after: RefCell::new(String::new()) }
     }
 
     async fn fetch(&self, req: Request) -> Result<Response> {

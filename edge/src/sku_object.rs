@@ -263,10 +263,15 @@ impl SkuLedger {
         Ok(())
     }
 
+    /// The Directory's catalog. A created SKU subscribes to its changes with the same call; one
+    /// not (yet) created only reads, so a refused `PUT /v1/skus` leaves no subscription behind.
     async fn fetch_catalog(&self, sku: &Id) -> Result<Catalog> {
         let stub = self.env.durable_object(directory::BINDING)?.get_by_name(directory::NAME)?;
-        let answer =
-            call(&stub, "/directory", &Envelope::system(DirectoryCommand::Subscribe { sku: sku.clone() })).await?;
+        let command = match self.created.get() {
+            Some(true) => DirectoryCommand::Subscribe { sku: sku.clone() },
+            _ => DirectoryCommand::Catalog,
+        };
+        let answer = call(&stub, "/directory", &Envelope::system(command)).await?;
         if answer.status != 200 {
             return Err(worker::Error::RustError(format!("directory answered {}: {}", answer.status, answer.body)));
         }
@@ -590,7 +595,8 @@ impl SkuLedger {
             // An object never used: a reservation id pointing here names nothing.
             return Ok(Answer::error(ApiError::not_found("reservation")));
         };
-        if !matches!(envelope.command, SkuCommand::Define { .. }) && !self.is_created()? {
+        let created_before = self.is_created()?;
+        if !matches!(envelope.command, SkuCommand::Define { .. }) && !created_before {
             // Never created: answer without loading, fetching or subscribing anything.
             let error = EngineError::not_found("sku", sku.as_str());
             return Ok(match envelope.command.is_internal() {
@@ -613,7 +619,19 @@ impl SkuLedger {
             self.ensure_loaded(&sku, Refresh::Now).await?;
             answer = self.execute(&envelope, now()?)?;
         }
-        self.schedule_alarm().await?;
+        if !created_before && self.created.get() == Some(true) {
+            // Just created: subscribe to catalog changes, and take the catalog the subscription
+            // answers if it is newer than the one the Define was decided with. If this fails the
+            // SKU subscribes at its next catalog refresh (at most 60 s on).
+            if let Err(error) = self.ensure_loaded(&sku, Refresh::Now).await {
+                worker::console_error!("sku {sku}: subscribing to catalog changes failed: {error}");
+            }
+        }
+        // The answer stands (the write, if any, is stored) whether or not the alarm could be set.
+        if let Err(error) = self.schedule_alarm().await {
+            worker::console_error!("sku {sku}: setting the alarm failed (the next request tries again): {error}");
+            self.alarm_at_ms.set(None);
+        }
         Ok(answer)
     }
 }

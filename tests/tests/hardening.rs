@@ -142,8 +142,12 @@ fn reading_skus_that_were_never_created_leaves_no_trace() {
     let skus: Vec<String> = (0..100).map(|i| format!("JUNK-B{i}")).collect();
     let (status, answer) = s.post("/v1/availability", STOREFRONT, &json!({ "skus": skus }));
     assert_eq!((status, answer["missing"].as_array().map(Vec::len)), (200, Some(100)), "{answer}");
+    // A refused PUT /v1/skus creates nothing either.
+    let refused = json!({"name": "", "safety_stock": 0}).to_string();
+    s.expect("PUT", "/v1/skus/JUNK-2", Some(ADMIN), Some(&refused), 400, "invalid_request");
+    s.expect("GET", "/v1/availability/JUNK-2", Some(STOREFRONT), None, 404, "not_found");
     let (_, after) = s.get("/v1/catalog", ADMIN);
-    assert_eq!(after["skus"], 2, "reads subscribed nothing: {after}");
+    assert_eq!(after["skus"], 2, "reads and refused writes subscribed nothing: {after}");
     // A SKU created after being read starts from nothing.
     s.sku("JUNK-1", 0);
     assert_eq!(s.version("JUNK-1"), 1);
@@ -361,4 +365,22 @@ fn receiving_into_quarantine_and_returns_with_a_disposition_are_one_entry() {
         s.expect("POST", path, Some(WAREHOUSE), Some(&body.to_string()), 400, "invalid_request");
     }
     assert_eq!(s.version("A"), before + 5, "refused movements changed nothing");
+}
+
+#[test]
+fn a_key_belongs_to_the_resource_it_was_used_for() {
+    let s = seeded();
+    // The key that created a reservation may be used again to commit it: another resource.
+    let body = json!({"lines": [{"sku": "A", "qty": 1}, {"sku": "B", "qty": 1}], "ttl_seconds": 60}).to_string();
+    let (status, reservation) = s.send("POST", "/v1/reservations", Some(STOREFRONT), Some(&body), Some("order-7"));
+    assert_eq!(status, 201, "{reservation}");
+    let commit = format!("/v1/reservations/{}/commit", reservation["id"].as_str().expect("an id"));
+    let (status, committed) = s.send("POST", &commit, Some(STOREFRONT), Some("{}"), Some("order-7"));
+    assert_eq!((status, &committed["status"]), (200, &json!("committed")), "{committed}");
+    // The same key on another SKU's movements is another request too.
+    let movement = json!({"kind": "receive", "location": "wh-1", "qty": 1}).to_string();
+    assert_eq!(s.send("POST", "/v1/skus/A/movements", Some(WAREHOUSE), Some(&movement), Some("order-7")).0, 201);
+    assert_eq!(s.send("POST", "/v1/skus/B/movements", Some(WAREHOUSE), Some(&movement), Some("order-7")).0, 201);
+    let (_, b) = s.get("/v1/availability/B", ADMIN);
+    assert_eq!((b["on_hand"].as_i64(), b["allocated"].as_i64()), (Some(11), Some(1)), "{b}");
 }

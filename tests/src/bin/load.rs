@@ -194,7 +194,8 @@ fn catalog_propagation(s: &Stockline, skus: u64, connections: u64) {
     );
     for round in 0..3 {
         let started = Instant::now();
-        let body = json!({"name": "Bench", "locations": ["wh-1", "wh-2"], "buffer": round, "cap": null, "stop_below": null});
+        let body =
+            json!({"name": "Bench", "locations": ["wh-1", "wh-2"], "buffer": round, "cap": null, "stop_below": null});
         let answer = s.must(s.put("/v1/channels/bench", "dev-admin", &body));
         let answered_ms = started.elapsed().as_secs_f64() * 1000.0;
         let version = answer["catalog_version"].as_u64().expect("the answer carries the catalog version");
