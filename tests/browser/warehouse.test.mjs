@@ -154,6 +154,52 @@ test('offline: 20 operations survive a reload and sync exactly once', async () =
   }
 });
 
+test('quantities are recorded exactly as typed, key by key', async () => {
+  const { browser, page } = await tablet();
+  try {
+    const start = await position('W-2');
+    // Adjust by -3, typed as a person (or a scanner) does: characters, Enter to move on.
+    await tab(page, 'adjust');
+    await page.getByTestId('sku').click();
+    await page.keyboard.type('W-2');
+    await page.keyboard.press('Enter');
+    await page.keyboard.type('-3');
+    assert.equal(await page.getByTestId('qty').inputValue(), '-3', 'the field shows what was typed');
+    await page.getByTestId('reason').click();
+    await page.keyboard.type('lost');
+    await page.getByTestId('submit').click();
+    await queued(page, 'adjust -3 × W-2');
+    await synced(page);
+    const adjusted = await position('W-2');
+    assert.equal(at(adjusted, 'wh-1').on_hand, at(start, 'wh-1').on_hand - 3, 'the ledger records −3, not +3');
+    // A fraction and an exponent are refused with a message, and nothing is queued.
+    await tab(page, 'receive');
+    for (const typed of ['12.5', '1e3']) {
+      await page.getByTestId('sku').click();
+      await page.keyboard.type('W-2');
+      await page.keyboard.press('Enter');
+      await page.keyboard.type(typed);
+      assert.equal(await page.getByTestId('qty').inputValue(), typed);
+      await page.getByTestId('submit').click();
+      await page.getByTestId('message').filter({ hasText: 'whole number' }).waitFor();
+      await page.getByTestId('qty').fill('');
+      await page.getByTestId('sku').fill('');
+    }
+    // A count of -1 is refused too.
+    await tab(page, 'count');
+    await page.getByTestId('sku').click();
+    await page.keyboard.type('W-2');
+    await page.keyboard.press('Enter');
+    await page.keyboard.type('-1');
+    await page.getByTestId('submit').click();
+    await page.getByTestId('message').filter({ hasText: 'Count must be 0 or more' }).waitFor();
+    await page.getByTestId('outbox-count').filter({ hasText: 'All synced' }).waitFor();
+    assert.equal((await position('W-2')).version, adjusted.version, 'refused input queued nothing');
+  } finally {
+    await browser.close();
+  }
+});
+
 test('two tablets count one shelf offline while stock arrives; both counts merge', async () => {
   const a = await tablet();
   const b = await tablet();

@@ -325,9 +325,17 @@ fn Field(
     #[prop(optional)] next: Option<NodeRef<html::Input>>,
 ) -> impl IntoView {
     let node_ref = node_ref.unwrap_or_default();
+    // Quantities are text inputs, never `type="number"`: a number input reports "" for what is
+    // being typed ("-", "12."), the binding wrote that back and "-3" became "3". The text is kept
+    // exactly as typed and parsed on submit, where anything but a whole number is refused.
+    let (input_type, input_mode) = match kind {
+        "number" => ("text", "numeric"),
+        "signed" => ("text", "text"),
+        other => (other, "text"),
+    };
     let input = view! {
-        <input type=kind data-testid=testid bind:value=value autocomplete="off" node_ref=node_ref
-            inputmode=if kind == "number" { "numeric" } else { "text" }
+        <input type=input_type data-testid=testid bind:value=value autocomplete="off" node_ref=node_ref
+            inputmode=input_mode
             on:keydown=move |e: ev::KeyboardEvent| {
                 // A scanner types the code and Enter: move on to the next field instead of submitting.
                 if e.key() == "Enter" {
@@ -347,12 +355,16 @@ fn SkuQty(
     sku: RwSignal<String>,
     qty: RwSignal<String>,
     #[prop(default = "Quantity")] qty_label: &'static str,
+    /// The quantity may be negative (adjust): a keyboard with a minus sign.
+    #[prop(optional)]
+    signed: bool,
 ) -> impl IntoView {
     let qty_ref = NodeRef::<html::Input>::new();
+    let kind = if signed { "signed" } else { "number" };
     view! {
         <div class="row">
             <Field label="SKU" testid="sku" value=sku next=qty_ref/>
-            <Field label=qty_label testid="qty" value=qty kind="number" node_ref=qty_ref/>
+            <Field label=qty_label testid="qty" value=qty kind=kind node_ref=qty_ref/>
         </div>
     }
 }
@@ -420,7 +432,7 @@ fn Adjust() -> impl IntoView {
     view! {
         <section class="card">
             <h2>"Adjust"</h2>
-            <SkuQty sku qty qty_label="Change (+ found, − lost)"/>
+            <SkuQty sku qty qty_label="Change (+ found, − lost)" signed=true/>
             <Field label="Reason" testid="reason" value=reason/>
             <div class="choices small">
                 {["damaged in handling", "found", "lost", "sample"].map(|r| view! {
@@ -733,7 +745,7 @@ fn OpRow(queued: QueuedOp) -> impl IntoView {
             <span class="state" data-testid="op-state">{state}</span>
             {rejected.then(|| view! {
                 <div class="row resolve">
-                    <input type="number" data-testid="resend-qty" bind:value=qty/>
+                    <input type="text" inputmode="text" data-testid="resend-qty" bind:value=qty/>
                     <button class="primary" data-testid="resend" on:click=resend.clone()>"Edit & resend"</button>
                     <button data-testid="discard" on:click=discard.clone()>"Discard"</button>
                 </div>
