@@ -31,6 +31,8 @@ pub const BINDING: &str = "COORDINATOR";
 /// How long a request waits for another with the same key or reservation, and how often it looks.
 const BUSY_WAIT_MS: u64 = 10_000;
 const BUSY_POLL_MS: u64 = 5;
+/// How long one call to a SKU object may take before it counts as failed.
+const SKU_CALL_TIMEOUT_MS: u64 = 10_000;
 /// Rounds of steps one request drives before it leaves the rest to the alarm.
 const DRIVE_ROUNDS_MAX: u32 = 8;
 /// A commit still preparing this long after it began is given up (presumed abort).
@@ -132,8 +134,20 @@ impl ReservationCoordinator {
             .and_then(|ns| ns.get_by_name(sku.as_str()))
             .map_err(|e| EngineError::unavailable(format!("sku `{sku}`: {e}")))?;
         let envelope = Envelope { actor: actor.clone(), idempotency: None, command, min_catalog_version: None };
-        let answer =
-            call(&stub, "/sku", &envelope).await.map_err(|e| EngineError::unavailable(format!("sku `{sku}`: {e}")))?;
+        // A call that hangs must not keep the reservation busy: past the deadline it is a failed
+        // call (the step stays due and is sent again; every step is safe to repeat).
+        let called = Box::pin(call(&stub, "/sku", &envelope));
+        let deadline = Delay::from(std::time::Duration::from_millis(SKU_CALL_TIMEOUT_MS));
+        let answer = match futures_util::future::select(called, deadline).await {
+            futures_util::future::Either::Left((answer, _)) => {
+                answer.map_err(|e| EngineError::unavailable(format!("sku `{sku}`: {e}")))?
+            }
+            futures_util::future::Either::Right(_) => {
+                return Err(EngineError::unavailable(format!(
+                    "sku `{sku}` did not answer in {SKU_CALL_TIMEOUT_MS} ms"
+                )));
+            }
+        };
         if answer.status != 200 {
             return Err(EngineError::unavailable(format!("sku `{sku}` answered {}: {}", answer.status, answer.body)));
         }
