@@ -10,9 +10,7 @@ use futures_util::future::join_all;
 use serde::Serialize;
 use stockline_engine::idempotency::{check_key, fingerprint};
 use stockline_engine::limits::QTY_STORED_MAX;
-use stockline_engine::{
-    ChannelSpec, CommitRequest, EngineError, Id, LocationSpec, Movement, ReservationRequest, SkuSpec,
-};
+use stockline_engine::{Catalog, ChannelSpec, CommitRequest, Id, LocationSpec, Movement, ReservationRequest, SkuSpec};
 use stockline_shared::auth::{authenticate, parse_tokens};
 use stockline_shared::error::decode;
 use stockline_shared::{
@@ -612,13 +610,10 @@ async fn batch_availability(
     if let (true, Some(channel)) = (response.items.is_empty(), &request.channel) {
         // No SKU object looked at the channel: ask the catalog, so an unknown channel is 404
         // whatever SKUs were asked for.
-        let list = call_directory(env, envelope(caller, None, DirectoryCommand::List)).await?;
-        let known = list.body["channels"]
-            .as_array()
-            .is_some_and(|channels| channels.iter().any(|c| c["channel"] == channel.as_str()));
-        if !known {
-            return Err(EngineError::not_found("channel", channel.as_str()).into());
-        }
+        let answer = call_directory(env, envelope(caller, None, DirectoryCommand::Catalog)).await?;
+        let catalog: Catalog = serde_json::from_value(answer.body)
+            .map_err(|e| ApiError::unavailable(format!("the directory answered no catalog: {e}")))?;
+        catalog.channel_or_not_found(channel.as_str())?;
     }
     Ok(Answer::ok(200, &response))
 }

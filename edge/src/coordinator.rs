@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
 use stockline_engine::{
-    Actor, CommitRequest, CoordStep, EngineError, Hold, HoldRequest, Id, Phase, PlaceStep, Placement, Reservation,
+    Actor, CommitRequest, CoordStep, EngineError, Hold, HoldRequest, Id, PlaceStep, Placement, Reservation,
     ReservationRequest,
 };
 use stockline_shared::ApiError;
@@ -35,8 +35,6 @@ const BUSY_POLL_MS: u64 = 5;
 const SKU_CALL_TIMEOUT_MS: u64 = 10_000;
 /// Rounds of steps one request drives before it leaves the rest to the alarm.
 const DRIVE_ROUNDS_MAX: u32 = 8;
-/// A commit still preparing this long after it began is given up (presumed abort).
-const PREPARE_TIMEOUT_MS: i64 = 30_000;
 /// The alarm's retry interval while a reservation is not settled, and its housekeeping interval.
 const RETRY_MS: i64 = 1_000;
 const HOUSEKEEPING_EVERY_MS: i64 = 60 * 60 * 1000;
@@ -340,24 +338,29 @@ impl ReservationCoordinator {
         }
         // Whatever happens to this request, the alarm comes back to it.
         self.arm(RETRY_MS).await?;
-        if let Some(Phase::Preparing { .. }) = &reservation.decision {
-            let since_ms = self.unsettled_since(&reservation.id)?.unwrap_or(now.timestamp_millis());
-            if now.timestamp_millis() - since_ms > PREPARE_TIMEOUT_MS {
-                // Presumed abort: nothing was decided, release everything.
-                let _ = reservation.abort();
-                self.save(reservation, now, None)?;
-            }
+        let began_at = self.unsettled_since(&reservation.id)?.unwrap_or(now);
+        if reservation.abort_if_stale(began_at, now) {
+            self.save(reservation, now, None)?;
         }
         self.drive(actor, reservation).await
     }
 
-    fn unsettled_since(&self, id: &Id) -> Result<Option<i64>> {
+    /// When the decision in progress began (kept in `unsettled`).
+    fn unsettled_since(&self, id: &Id) -> Result<Option<DateTime<Utc>>> {
         #[derive(Deserialize)]
         struct Since {
             since_ms: i64,
         }
-        Ok(store::first::<Since>(&self.sql(), "SELECT since_ms FROM unsettled WHERE id = ?", vec![id.as_str().into()])?
-            .map(|row| row.since_ms))
+        let row = store::first::<Since>(
+            &self.sql(),
+            "SELECT since_ms FROM unsettled WHERE id = ?",
+            vec![id.as_str().into()],
+        )?;
+        row.map(|row| {
+            DateTime::from_timestamp_millis(row.since_ms)
+                .ok_or_else(|| worker::Error::RustError(format!("stored since_ms {} is not a time", row.since_ms)))
+        })
+        .transpose()
     }
 
     /// Commit or release: finish what is in progress, begin (`begin` checks and records the

@@ -26,7 +26,7 @@
 
 use crate::error::{EngineError, HoldStatus};
 use crate::ids::Id;
-use crate::limits::LINES_MAX;
+use crate::limits::{LINES_MAX, PREPARE_TIMEOUT_SECONDS};
 use crate::reservation::{CommitRequest, Reservation};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -156,6 +156,17 @@ impl Reservation {
             }
             _ => Err(EngineError::conflict("no commit is in progress")),
         }
+    }
+
+    /// Presumed abort by time: a commit still preparing `PREPARE_TIMEOUT_SECONDS` after it began
+    /// (`began_at`, kept by the host with the decision) is given up. True when it was.
+    pub fn abort_if_stale(&mut self, began_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+        let preparing = matches!(self.decision, Some(Phase::Preparing { .. }));
+        if !preparing || now - began_at <= chrono::Duration::seconds(PREPARE_TIMEOUT_SECONDS) {
+            return false;
+        }
+        self.abort().expect("a commit still preparing can be aborted");
+        true
     }
 
     /// The first step due, or `None` when nothing is in progress (held, or settled).
@@ -760,5 +771,28 @@ mod tests {
         let loaded: Reservation = serde_json::from_value(old).unwrap();
         assert_eq!(loaded.decision, None);
         assert_eq!(loaded.status_at(late), HoldStatus::Expired);
+    }
+
+    #[test]
+    fn a_commit_still_preparing_after_the_timeout_is_given_up() {
+        let began = now();
+        let mut reservation = reservation(&["A", "B"]);
+        assert!(!reservation.abort_if_stale(began, began + Duration::seconds(31)), "nothing in progress");
+        reservation.begin_commit(&CommitRequest::default(), began).unwrap();
+        reservation.step_succeeded(&CoordStep::Prepare(id("A")));
+        assert!(!reservation.abort_if_stale(began, began + Duration::seconds(30)), "not yet");
+        assert!(reservation.abort_if_stale(began, began + Duration::seconds(31)));
+        assert_eq!(reservation.due_steps(), [CoordStep::Release(id("A")), CoordStep::Release(id("B"))]);
+        // Once decided, time changes nothing: a commit is only driven forward.
+        let mut decided = reservation_committing(began);
+        assert!(!decided.abort_if_stale(began, began + Duration::seconds(3600)));
+    }
+
+    fn reservation_committing(began: DateTime<Utc>) -> Reservation {
+        let mut reservation = reservation(&["A"]);
+        reservation.begin_commit(&CommitRequest::default(), began).unwrap();
+        reservation.step_succeeded(&CoordStep::Prepare(id("A")));
+        assert!(matches!(reservation.decision, Some(Phase::CommitDecided { .. })));
+        reservation
     }
 }

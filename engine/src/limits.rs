@@ -20,6 +20,8 @@ pub const OPEN_HOLDS_MAX: usize = 65_536;
 /// small because it lives in the snapshot: the reservation records (kept 7 days) and the
 /// coordinator's records are where a reservation's final status is looked up for longer.
 pub const RESOLVED_REMEMBERED_MAX: usize = 1_024;
+/// A multi-SKU commit still preparing this long after it began is given up (presumed abort).
+pub const PREPARE_TIMEOUT_SECONDS: i64 = 30;
 /// Reservation time-to-live bounds.
 pub const TTL_SECONDS_MIN: u32 = 1;
 pub const TTL_SECONDS_MAX: u32 = 86_400;

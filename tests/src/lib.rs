@@ -11,6 +11,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// The local dev tokens (edge/workerd.capnp), each with the role of its name.
+pub const ADMIN: &str = "dev-admin";
+pub const WAREHOUSE: &str = "dev-warehouse";
+pub const STOREFRONT: &str = "dev-storefront";
+
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ lives in the workspace").to_path_buf()
 }

@@ -1,11 +1,7 @@
 //! The contract (../shared/API.md) against the built worker running in workerd.
 
 use serde_json::{json, Value};
-use stockline_tests::Stockline;
-
-const ADMIN: &str = "dev-admin";
-const WAREHOUSE: &str = "dev-warehouse";
-const STOREFRONT: &str = "dev-storefront";
+use stockline_tests::{Stockline, ADMIN, STOREFRONT, WAREHOUSE};
 
 fn seeded() -> Stockline {
     let s = Stockline::start();

@@ -3,11 +3,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
-use stockline_tests::Stockline;
+use stockline_tests::{Stockline, ADMIN, STOREFRONT, WAREHOUSE};
 
-const ADMIN: &str = "dev-admin";
-const WAREHOUSE: &str = "dev-warehouse";
-const STOREFRONT: &str = "dev-storefront";
 const PUSH: &str = "/v1/sync/push";
 
 fn seeded() -> Stockline {
