@@ -14,8 +14,8 @@ use stockline_engine::{Catalog, ChannelSpec, CommitRequest, Id, LocationSpec, Mo
 use stockline_shared::auth::{authenticate, parse_tokens};
 use stockline_shared::error::decode;
 use stockline_shared::{
-    Action, ApiError, BatchAvailabilityRequest, BatchAvailabilityResponse, ErrorDetail, Me, Principal, SyncOpResult,
-    SyncOutcome, SyncPushRequest, SyncPushResponse, BODY_BYTES_MAX, SYNC_OPS_MAX,
+    Action, ApiError, BatchAvailabilityRequest, BatchAvailabilityResponse, ErrorDetail, Me, MovementResponse,
+    Principal, SyncOpResult, SyncOutcome, SyncPushRequest, SyncPushResponse, BODY_BYTES_MAX, SYNC_OPS_MAX,
 };
 use worker::{Env, Method, Request, Response};
 
@@ -142,6 +142,7 @@ enum Route {
     ReleaseReservation(Id),
     Me,
     SyncPush,
+    ListItems,
 }
 
 impl Route {
@@ -167,6 +168,7 @@ impl Route {
             (Method::Put, ["v1", "channels", id]) => Route::PutChannel(path_id(id)?),
             (Method::Get, ["v1", "locations"] | ["v1", "channels"]) => Route::ListMasterData,
             (Method::Get, ["v1", "catalog"]) => Route::CatalogStatus,
+            (Method::Get, ["v1", "skus"]) => Route::ListItems,
             (Method::Put, ["v1", "skus", sku]) => Route::PutSku(path_id(sku)?),
             (Method::Post, ["v1", "skus", sku, "movements"]) => Route::PostMovement(path_id(sku)?),
             (Method::Get, ["v1", "skus", sku, "entries"]) => Route::GetEntries(path_id(sku)?),
@@ -195,6 +197,7 @@ impl Route {
                 | ["v1", "locations"]
                 | ["v1", "channels"]
                 | ["v1", "catalog"]
+                | ["v1", "skus"]
                 | ["v1", "skus", _, "entries"],
             ) => return Err(ApiError::method_not_allowed(&["GET"])),
             _ => return Err(ApiError::not_found("route")),
@@ -220,6 +223,7 @@ impl Route {
             | Route::Preflight
             | Route::ListMasterData
             | Route::CatalogStatus
+            | Route::ListItems
             | Route::GetAvailability(_) => Action::Read,
             Route::PostAvailability | Route::GetReservation(_) | Route::GetEntries(_) | Route::Me => Action::Read,
             Route::PostReservation | Route::CommitReservation(_) | Route::ReleaseReservation(_) => Action::Reserve,
@@ -471,6 +475,10 @@ async fn route(mut req: Request, env: Env) -> Result<Response, ApiError> {
         }
         Route::ListMasterData => reply_directory(&env, envelope(&caller, None, DirectoryCommand::List)).await?,
         Route::CatalogStatus => reply_directory(&env, envelope(&caller, None, DirectoryCommand::Status)).await?,
+        Route::ListItems => {
+            let command = items_query(&req)?;
+            reply_directory(&env, envelope(&caller, None, command)).await?
+        }
         Route::PutSku(sku) => {
             let spec: SkuSpec = decode(&bytes)?;
             reply_sku(&env, &sku, envelope(&caller, key, SkuCommand::Define { sku: sku.clone(), spec })).await?
@@ -556,6 +564,32 @@ fn channel_query(req: &Request) -> Result<Option<Id>, ApiError> {
         }
     }
     Ok(channel)
+}
+
+/// `GET /v1/skus?q=TEXT&after=SKU&limit=N` (q 1..=64 characters, limit 1..=1000, default 100).
+fn items_query(req: &Request) -> Result<DirectoryCommand, ApiError> {
+    let url = req.url().map_err(|e| ApiError::invalid("url", e.to_string()))?;
+    let (mut q, mut after, mut limit) = (None, None, 100u32);
+    for (name, value) in url.query_pairs() {
+        match name.as_ref() {
+            "q" => {
+                let text = value.trim();
+                if text.is_empty() || text.chars().count() > 64 || text.chars().any(char::is_control) {
+                    return Err(ApiError::invalid("q", "must be 1..=64 characters"));
+                }
+                q = Some(text.to_string());
+            }
+            "after" => after = Some(Id::new(value.as_ref()).map_err(ApiError::from)?),
+            "limit" => {
+                limit =
+                    value.parse().ok().filter(|l| (1..=directory::ITEMS_PAGE_MAX).contains(l)).ok_or_else(|| {
+                        ApiError::invalid("limit", format!("must be 1..={}", directory::ITEMS_PAGE_MAX))
+                    })?
+            }
+            other => return Err(ApiError::invalid(other, "unknown query parameter")),
+        }
+    }
+    Ok(DirectoryCommand::Items { q, after, limit })
 }
 
 /// `?after_version=N&limit=M` (limit 1..=1000, default 100).
@@ -710,7 +744,7 @@ fn result(
     version: Option<u64>,
     error: Option<ErrorDetail>,
 ) -> SyncOpResult {
-    SyncOpResult { op_id, outcome, http_status, version, error }
+    SyncOpResult { op_id, outcome, http_status, version, error, exceptions: Vec::new(), position: None }
 }
 
 /// What a ledger's answer to one pushed operation means for the device.
@@ -724,7 +758,18 @@ fn op_result(op_id: Id, answer: Answer) -> SyncOpResult {
         })
     };
     match status {
-        200..=299 => result(op_id, SyncOutcome::Applied, status, answer.body["entry"]["version"].as_u64(), None),
+        200..=299 => {
+            // A movement's answer (now, or recorded for a replay): the count's exceptions and the
+            // position after it travel back to the device.
+            let recorded = serde_json::from_value::<MovementResponse>(answer.body).ok();
+            let version = recorded.as_ref().map(|r| r.entry.version);
+            let mut applied = result(op_id, SyncOutcome::Applied, status, version, None);
+            if let Some(recorded) = recorded {
+                applied.exceptions = recorded.exceptions;
+                applied.position = Some(recorded.position);
+            }
+            applied
+        }
         400..=499 => result(op_id, SyncOutcome::Rejected, status, None, Some(error())),
         _ => result(op_id, SyncOutcome::Retry, status, None, Some(error())),
     }

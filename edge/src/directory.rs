@@ -7,6 +7,10 @@
 //! version, and the change reaches every SKU object in the background, from alarms, in batches,
 //! retried until each has it. A caller that must read its own write sends
 //! `Stockline-Min-Catalog-Version`, and a SKU object behind it fetches the catalog first.
+//!
+//! It also keeps the item index (`GET /v1/skus`): each created SKU's name and barcodes, sent by the
+//! SKU object with every subscription (after each `PUT /v1/skus/{sku}` and each catalog refresh),
+//! so a change that failed to reach the index gets there at the SKU's next refresh.
 
 use crate::http::{call, now, serve, Answer, Envelope};
 use crate::store;
@@ -14,6 +18,7 @@ use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use stockline_engine::{Catalog, ChannelSpec, Id, LocationSpec};
+use stockline_shared::{Item, ItemsResponse};
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, SqlStorage, State};
 
 pub const BINDING: &str = "DIRECTORY";
@@ -27,7 +32,12 @@ const PUSH_RETRY_MS: i64 = 1_000;
 
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS catalog_subscribers (sku TEXT PRIMARY KEY,
          catalog_version INTEGER NOT NULL);
-     CREATE INDEX IF NOT EXISTS catalog_subscribers_behind ON catalog_subscribers (catalog_version);";
+     CREATE INDEX IF NOT EXISTS catalog_subscribers_behind ON catalog_subscribers (catalog_version);
+     CREATE TABLE IF NOT EXISTS items (sku TEXT PRIMARY KEY, name TEXT NOT NULL, barcodes TEXT NOT NULL,
+         haystack TEXT NOT NULL);";
+
+/// Items one `GET /v1/skus` answers at most.
+pub const ITEMS_PAGE_MAX: u32 = 1_000;
 
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
@@ -40,9 +50,18 @@ pub enum DirectoryCommand {
         id: Id,
         spec: ChannelSpec,
     },
-    /// A created SKU's object asks for the catalog and subscribes to changes.
+    /// A created SKU's object asks for the catalog and subscribes to changes; with its item
+    /// (name, barcodes) for the index, when it has one loaded.
     Subscribe {
         sku: Id,
+        #[serde(default)]
+        item: Option<Item>,
+    },
+    /// `GET /v1/skus`: items whose SKU, name or barcode contains `q` (any case), after `after`.
+    Items {
+        q: Option<String>,
+        after: Option<Id>,
+        limit: u32,
     },
     List,
     /// The catalog, read only (a SKU being created reads it before it subscribes).
@@ -69,6 +88,13 @@ struct ValueRow {
 #[derive(Deserialize)]
 struct SkuRow {
     sku: String,
+}
+
+#[derive(Deserialize)]
+struct ItemRow {
+    sku: String,
+    name: String,
+    barcodes: String,
 }
 
 #[derive(Deserialize)]
@@ -141,6 +167,47 @@ impl Directory {
         Ok(answer)
     }
 
+    fn index(&self, item: &Item) -> Result<()> {
+        let barcodes = serde_json::to_string(&item.barcodes)?;
+        let haystack = format!("{} {} {}", item.sku, item.name, item.barcodes.join(" ")).to_lowercase();
+        store::exec(
+            &self.sql(),
+            "INSERT INTO items (sku, name, barcodes, haystack) VALUES (?, ?, ?, ?)
+             ON CONFLICT(sku) DO UPDATE SET name = excluded.name, barcodes = excluded.barcodes,
+             haystack = excluded.haystack",
+            vec![item.sku.as_str().into(), item.name.as_str().into(), barcodes.into(), haystack.into()],
+        )
+    }
+
+    /// A page of the item index in SKU order. The search is a case-insensitive substring match on
+    /// SKU, name and barcodes (a scan over the index: fine for the tens of thousands of SKUs of
+    /// one warehouse network; a full-text index is the step after).
+    fn items(&self, q: Option<&str>, after: Option<&Id>, limit: u32) -> Result<ItemsResponse> {
+        assert!((1..=ITEMS_PAGE_MAX).contains(&limit));
+        let after = after.map_or("", Id::as_str);
+        let fetch = i64::from(limit) + 1;
+        let rows: Vec<ItemRow> = match q {
+            Some(q) => store::rows(
+                &self.sql(),
+                "SELECT sku, name, barcodes FROM items WHERE sku > ? AND instr(haystack, ?) > 0 ORDER BY sku LIMIT ?",
+                vec![after.into(), q.to_lowercase().into(), fetch.into()],
+            )?,
+            None => store::rows(
+                &self.sql(),
+                "SELECT sku, name, barcodes FROM items WHERE sku > ? ORDER BY sku LIMIT ?",
+                vec![after.into(), fetch.into()],
+            )?,
+        };
+        let more = rows.len() > limit as usize;
+        let mut items = Vec::with_capacity(rows.len().min(limit as usize));
+        for row in rows.into_iter().take(limit as usize) {
+            let sku = Id::new(row.sku).map_err(|e| worker::Error::RustError(format!("item index: {e}")))?;
+            items.push(Item { sku, name: row.name, barcodes: serde_json::from_str(&row.barcodes)? });
+        }
+        let next_after = if more { items.last().map(|item| item.sku.clone()) } else { None };
+        Ok(ItemsResponse { items, next_after })
+    }
+
     async fn handle(&self, envelope: Envelope<DirectoryCommand>) -> Result<Answer> {
         match &envelope.command {
             DirectoryCommand::PutLocation { .. } | DirectoryCommand::PutChannel { .. } => {
@@ -155,7 +222,11 @@ impl Directory {
                 }
                 Ok(answer)
             }
-            DirectoryCommand::Subscribe { sku } => {
+            DirectoryCommand::Subscribe { sku, item } => {
+                if let Some(item) = item {
+                    assert_eq!(&item.sku, sku, "a SKU indexes its own item");
+                    self.index(item)?;
+                }
                 let catalog = self.catalog()?;
                 store::exec(
                     &self.sql(),
@@ -166,6 +237,9 @@ impl Directory {
                 Ok(Answer::ok(200, &catalog))
             }
             DirectoryCommand::Catalog => Ok(Answer::ok(200, &self.catalog()?)),
+            DirectoryCommand::Items { q, after, limit } => {
+                Ok(Answer::ok(200, &self.items(q.as_deref(), after.as_ref(), *limit)?))
+            }
             DirectoryCommand::List => {
                 let catalog = self.catalog()?;
                 Ok(Answer::ok(

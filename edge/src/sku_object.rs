@@ -17,7 +17,7 @@ use stockline_engine::{
     Catalog, CommitRequest, Ctx, EngineError, Entry, Event, Hold, HoldRequest, HoldStatus, Id, LedgerSnapshot,
     Movement, Reservation, ReservationRequest, SkuLedger as Ledger, SkuSpec,
 };
-use stockline_shared::{ApiError, AvailabilityResponse, MovementResponse, SkuResponse};
+use stockline_shared::{ApiError, AvailabilityResponse, Item, MovementResponse, SkuResponse};
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, ScheduledTime, SqlStorage, State};
 
 pub const BINDING: &str = "SKU_LEDGER";
@@ -268,7 +268,7 @@ impl SkuLedger {
     async fn fetch_catalog(&self, sku: &Id) -> Result<Catalog> {
         let stub = self.env.durable_object(directory::BINDING)?.get_by_name(directory::NAME)?;
         let command = match self.created.get() {
-            Some(true) => DirectoryCommand::Subscribe { sku: sku.clone() },
+            Some(true) => DirectoryCommand::Subscribe { sku: sku.clone(), item: self.item() },
             _ => DirectoryCommand::Catalog,
         };
         let answer = call(&stub, "/directory", &Envelope::system(command)).await?;
@@ -276,6 +276,14 @@ impl SkuLedger {
             return Err(worker::Error::RustError(format!("directory answered {}: {}", answer.status, answer.body)));
         }
         Ok(serde_json::from_value(answer.body)?)
+    }
+
+    /// This SKU as the item index shows it, when loaded and defined.
+    fn item(&self) -> Option<Item> {
+        let loaded = self.loaded.borrow();
+        let ledger = &loaded.as_ref()?.ledger;
+        let policy = ledger.policy()?;
+        Some(Item { sku: ledger.sku().clone(), name: policy.name.clone(), barcodes: policy.barcodes.clone() })
     }
 
     /// Persists a command's writes (and a snapshot when due) with its idempotency record, all or nothing.
@@ -412,6 +420,7 @@ impl SkuLedger {
                         name: policy.name.clone(),
                         safety_stock: policy.safety_stock,
                         unit_cost: policy.unit_cost.map(|c| c.to_string()),
+                        barcodes: policy.barcodes.clone(),
                         version: ledger.version(),
                     },
                 )
@@ -619,10 +628,12 @@ impl SkuLedger {
             self.ensure_loaded(&sku, Refresh::Now).await?;
             answer = self.execute(&envelope, now()?)?;
         }
-        if !created_before && self.created.get() == Some(true) {
-            // Just created: subscribe to catalog changes, and take the catalog the subscription
-            // answers if it is newer than the one the Define was decided with. If this fails the
-            // SKU subscribes at its next catalog refresh (at most 60 s on).
+        let defined = matches!(envelope.command, SkuCommand::Define { .. }) && answer.status == 200;
+        if defined && self.created.get() == Some(true) {
+            // Created or changed: subscribe to catalog changes with the item as it now is (for
+            // the item index), and take the catalog the subscription answers if it is newer than
+            // the one the Define was decided with. If this fails the SKU subscribes again at its
+            // next catalog refresh (at most 60 s on).
             if let Err(error) = self.ensure_loaded(&sku, Refresh::Now).await {
                 worker::console_error!("sku {sku}: subscribing to catalog changes failed: {error}");
             }

@@ -45,7 +45,7 @@ fn catalog(n: usize) -> Catalog {
 /// A defined SKU with `per_location` units received at every location.
 fn stocked(catalog: &Catalog, per_location: i64) -> SkuLedger {
     let mut ledger = SkuLedger::new(id("SKU-1"));
-    let spec = SkuSpec { name: "Thing".into(), safety_stock: 3, unit_cost: None };
+    let spec = SkuSpec { name: "Thing".into(), safety_stock: 3, unit_cost: None, barcodes: Vec::new() };
     ledger.define(catalog, spec, &ctx(start())).unwrap();
     for location in catalog.locations() {
         let mut left = per_location;
@@ -69,6 +69,7 @@ fn receive(ledger: &mut SkuLedger, catalog: &Catalog, location: Id, qty: i64) {
         reason: None,
         reference: None,
         counted_at_version: None,
+        includes_versions: Vec::new(),
     };
     ledger.record_movement(catalog, movement, &ctx(start())).unwrap();
 }
@@ -97,6 +98,7 @@ fn ship_all(ledger: &mut SkuLedger, catalog: &Catalog, hold_id: &Id, now: DateTi
             reason: None,
             reference: Some(hold_id.to_string()),
             counted_at_version: None,
+            includes_versions: Vec::new(),
         };
         ledger.record_movement(catalog, movement, &ctx(now)).unwrap();
     }
@@ -167,7 +169,7 @@ fn availability(c: &mut Criterion) {
 fn build_entries(catalog: &Catalog, count: usize) -> Vec<Entry> {
     let mut ledger = SkuLedger::new(id("SKU-1"));
     let mut now = start();
-    let spec = SkuSpec { name: "Thing".into(), safety_stock: 3, unit_cost: None };
+    let spec = SkuSpec { name: "Thing".into(), safety_stock: 3, unit_cost: None, barcodes: Vec::new() };
     let mut entries = vec![ledger.define(catalog, spec, &ctx(now)).unwrap()];
     let locations: Vec<Id> = catalog.locations().iter().map(|l| l.id.clone()).collect();
     for location in &locations {
@@ -181,6 +183,7 @@ fn build_entries(catalog: &Catalog, count: usize) -> Vec<Entry> {
             reason: None,
             reference: None,
             counted_at_version: None,
+            includes_versions: Vec::new(),
         };
         entries.push(ledger.record_movement(catalog, movement, &ctx(now)).unwrap().entry);
     }
@@ -199,6 +202,7 @@ fn build_entries(catalog: &Catalog, count: usize) -> Vec<Entry> {
             reason: None,
             reference: None,
             counted_at_version: None,
+            includes_versions: Vec::new(),
         };
         entries.push(ledger.record_movement(catalog, movement, &ctx).unwrap().entry);
         let order = id(&format!("order-{cycle}"));
@@ -216,6 +220,7 @@ fn build_entries(catalog: &Catalog, count: usize) -> Vec<Entry> {
                 reason: None,
                 reference: Some(order.to_string()),
                 counted_at_version: None,
+                includes_versions: Vec::new(),
             };
             entries.push(ledger.record_movement(catalog, movement, &ctx).unwrap().entry);
         }
@@ -232,7 +237,7 @@ fn build_movement_entries(catalog: &Catalog, count: usize) -> Vec<Entry> {
     let mut ledger = SkuLedger::new(id("SKU-1"));
     let now = start();
     let ctx = ctx(now);
-    let spec = SkuSpec { name: "Thing".into(), safety_stock: 3, unit_cost: None };
+    let spec = SkuSpec { name: "Thing".into(), safety_stock: 3, unit_cost: None, barcodes: Vec::new() };
     let mut entries = vec![ledger.define(catalog, spec, &ctx).unwrap()];
     let locations: Vec<Id> = catalog.locations().iter().map(|l| l.id.clone()).collect();
     let mut i = 4_usize;
@@ -261,6 +266,7 @@ fn build_movement_entries(catalog: &Catalog, count: usize) -> Vec<Entry> {
             reason,
             reference: None,
             counted_at_version,
+            includes_versions: Vec::new(),
         };
         entries.push(ledger.record_movement(catalog, movement, &ctx).unwrap().entry);
     }
@@ -352,6 +358,7 @@ fn movements(c: &mut Criterion) {
                 reason: None,
                 reference: None,
                 counted_at_version: None,
+                includes_versions: Vec::new(),
             };
             black_box(ledger.record_movement(&catalog, movement, &ctx).unwrap())
         })

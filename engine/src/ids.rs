@@ -84,6 +84,26 @@ pub fn check_text(field: &'static str, value: &str) -> Result<(), EngineError> {
     Ok(())
 }
 
+/// A barcode a scanner reads off the item: a GTIN-8, GTIN-12 (UPC-A), GTIN-13 (EAN-13) or GTIN-14
+/// (GS1), digits only, with a correct check digit.
+pub fn check_barcode(value: &str) -> Result<(), EngineError> {
+    let valid = match value.len() {
+        8 => gtin_validate::gtin8::check(value),
+        12 => gtin_validate::gtin12::check(value),
+        13 => gtin_validate::gtin13::check(value),
+        14 => gtin_validate::gtin14::check(value),
+        _ => false,
+    };
+    if valid {
+        Ok(())
+    } else {
+        Err(EngineError::invalid(
+            "barcodes",
+            format!("`{}` is not a GTIN-8, -12, -13 or -14 with a correct check digit", truncate_for_message(value)),
+        ))
+    }
+}
+
 pub(crate) fn truncate_for_message(value: &str) -> String {
     value.chars().take(80).collect()
 }

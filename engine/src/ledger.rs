@@ -8,7 +8,7 @@
 use crate::catalog::Catalog;
 use crate::error::{EngineError, HoldStatus, Shortage};
 use crate::hold::{Allocation, Hold, HoldLine, HoldRequest};
-use crate::ids::{check_text, Id, IdMap};
+use crate::ids::{check_barcode, check_text, Id, IdMap};
 use crate::limits::*;
 use crate::position::{channel_available, Bucket, Position};
 use chrono::{DateTime, Utc};
@@ -78,6 +78,9 @@ pub struct SkuSpec {
     pub safety_stock: i64,
     #[serde(default, deserialize_with = "money")]
     pub unit_cost: Option<Decimal>,
+    /// What scanners read off the item: GTIN-8/12/13/14, at most `BARCODES_MAX`.
+    #[serde(default)]
+    pub barcodes: Vec<String>,
 }
 
 /// Money on the wire: a plain decimal string ("12.50"), at most 12 whole and 6 fractional digits.
@@ -164,18 +167,127 @@ pub struct Movement {
     pub reference: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub counted_at_version: Option<u64>,
+    /// `count` only: versions after `counted_at_version` whose movements the counter made before
+    /// counting (a tablet's own receive, say). Those units are already in the count, so their
+    /// on_hand change is not added again. Ascending, at most `COUNT_INCLUDES_MAX`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub includes_versions: Vec<u64>,
 }
 
-/// A reservation or allocation a count left without units to cover it.
+impl Movement {
+    /// The checks that need no ledger: the quantity for the kind, the fields the kind requires and
+    /// the ones it does not take, text lengths. `record_movement` runs them first; a tablet runs
+    /// the very same before it queues anything, so it never queues what the server will refuse
+    /// for its shape.
+    pub fn check(&self) -> Result<(), EngineError> {
+        let qty = self.qty;
+        match self.kind {
+            MovementKind::Adjust => {
+                if qty == 0 || qty.abs() > QTY_REQUEST_MAX {
+                    return Err(EngineError::invalid(
+                        "qty",
+                        format!("must be a non-zero whole number within ±{QTY_REQUEST_MAX}"),
+                    ));
+                }
+                if self.reason.is_none() {
+                    return Err(EngineError::invalid("reason", "is required for an adjust"));
+                }
+            }
+            MovementKind::Count => {
+                if !(0..=QTY_REQUEST_MAX).contains(&qty) {
+                    return Err(EngineError::invalid("qty", format!("must be a whole number 0..={QTY_REQUEST_MAX}")));
+                }
+            }
+            _ => check_request_qty("qty", qty)?,
+        }
+        if let Some(reason) = &self.reason {
+            check_text("reason", reason)?;
+        }
+        if let Some(reference) = &self.reference {
+            check_text("reference", reference)?;
+        }
+        if self.counted_at_version.is_some() && self.kind != MovementKind::Count {
+            return Err(EngineError::invalid("counted_at_version", "only a count takes counted_at_version"));
+        }
+        if !self.includes_versions.is_empty() {
+            let Some(seen) = self.counted_at_version else {
+                return Err(EngineError::invalid("includes_versions", "needs counted_at_version"));
+            };
+            if self.includes_versions.len() > COUNT_INCLUDES_MAX {
+                return Err(EngineError::invalid("includes_versions", format!("at most {COUNT_INCLUDES_MAX}")));
+            }
+            let ascending = self.includes_versions.windows(2).all(|pair| pair[0] < pair[1]);
+            if !ascending || self.includes_versions[0] <= seen {
+                return Err(EngineError::invalid(
+                    "includes_versions",
+                    "must be ascending versions after counted_at_version",
+                ));
+            }
+        }
+        if self.to_location.is_some() && self.kind != MovementKind::Transfer {
+            return Err(EngineError::invalid("to_location", "only a transfer takes to_location"));
+        }
+        if self.into.is_some() && self.kind != MovementKind::Receive {
+            return Err(EngineError::invalid("into", "only a receive takes into"));
+        }
+        if self.disposition.is_some() && self.kind != MovementKind::ReturnReceive {
+            return Err(EngineError::invalid("disposition", "only a return_receive takes disposition"));
+        }
+        match self.kind {
+            MovementKind::Ship if self.reference.is_none() => {
+                Err(EngineError::invalid("reference", "a ship names the committed reservation"))
+            }
+            MovementKind::Transfer => match (&self.to_location, &self.reference) {
+                (None, _) => Err(EngineError::invalid("to_location", "a transfer names where it goes")),
+                (_, None) => Err(EngineError::invalid("reference", "a transfer names the transfer")),
+                (Some(to), _) if *to == self.location => {
+                    Err(EngineError::invalid("to_location", "must differ from location"))
+                }
+                _ => Ok(()),
+            },
+            _ => Ok(()),
+        }
+    }
+}
+
+/// What a count raised for people to resolve.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CountExceptionKind {
+    /// The count left reservations or allocations without units to cover them.
+    #[default]
+    Shortfall,
+    /// Another count of the same location, recorded after the version this counter had read,
+    /// found a different quantity: someone has to count again.
+    CountsDisagree,
+}
+
+/// A count that raised an exception: uncovered commitments, or counts that disagree.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CountException {
+    #[serde(default)]
+    pub kind: CountExceptionKind,
     /// The version of the count entry that raised it.
     pub version: u64,
     pub location: Id,
-    /// Units committed at the location beyond what is on hand.
+    /// Units committed at the location beyond what is on hand (`shortfall` only).
     pub shortfall: i64,
-    /// The commitments at that location (at most `LINES_MAX` listed).
+    /// The commitments at that location (at most `LINES_MAX` listed; `shortfall` only).
     pub holds: Vec<HoldShare>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disagreement: Option<CountDisagreement>,
+}
+
+/// Two counts of one shelf that do not agree. The later count still applies (a count records
+/// what is there); the exception asks for a recount.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CountDisagreement {
+    /// The other count's entry, recorded after the version this count was taken at.
+    pub other_count_version: u64,
+    /// on_hand as the other count (and the movements after it) left it.
+    pub other_on_hand: i64,
+    /// on_hand as this count says it is.
+    pub this_on_hand: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -207,13 +319,32 @@ pub enum Effect {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
-    SkuDefined { name: String, safety_stock: i64, unit_cost: Option<Decimal> },
-    Movement { movement: Movement, exceptions: Vec<CountException> },
-    HoldPlaced { hold: Hold },
-    HoldPrepared { reservation: Id },
-    HoldCommitted { reservation: Id },
-    HoldReleased { reservation: Id },
-    HoldExpired { reservation: Id },
+    SkuDefined {
+        name: String,
+        safety_stock: i64,
+        unit_cost: Option<Decimal>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        barcodes: Vec<String>,
+    },
+    Movement {
+        movement: Movement,
+        exceptions: Vec<CountException>,
+    },
+    HoldPlaced {
+        hold: Hold,
+    },
+    HoldPrepared {
+        reservation: Id,
+    },
+    HoldCommitted {
+        reservation: Id,
+    },
+    HoldReleased {
+        reservation: Id,
+    },
+    HoldExpired {
+        reservation: Id,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -231,6 +362,8 @@ pub struct SkuPolicy {
     pub name: String,
     pub safety_stock: i64,
     pub unit_cost: Option<Decimal>,
+    #[serde(default)]
+    pub barcodes: Vec<String>,
 }
 
 /// One location's line in an availability answer.
@@ -275,6 +408,9 @@ struct OnHandHistory {
     /// The newest point dropped to keep the bound, if any.
     dropped: Option<(u64, i64)>,
     cumulative: i64,
+    /// The version of the last count at this location (0: none), to tell counts that disagree.
+    #[serde(default)]
+    last_count_version: u64,
 }
 
 impl OnHandHistory {
@@ -286,6 +422,25 @@ impl OnHandHistory {
         }
         if self.points.len() > COUNT_HISTORY_POINTS_MAX {
             self.dropped = self.points.pop_front();
+        }
+    }
+
+    /// The net change recorded by the entry at `version` itself (0 when it moved nothing here),
+    /// or None when that far back is forgotten.
+    fn change_at(&self, version: u64) -> Option<i64> {
+        let index = self.points.partition_point(|&(v, _)| v < version);
+        match self.points.get(index) {
+            Some(&(v, cumulative)) if v == version => {
+                let before = match index {
+                    0 => self.dropped.map_or(0, |(_, c)| c),
+                    _ => self.points[index - 1].1,
+                };
+                Some(cumulative - before)
+            }
+            _ => match self.dropped {
+                Some((dropped_version, _)) if version <= dropped_version => None,
+                _ => Some(0),
+            },
         }
     }
 
@@ -475,7 +630,21 @@ impl SkuLedger {
                 return Err(EngineError::invalid("unit_cost", "must be >= 0"));
             }
         }
-        let event = Event::SkuDefined { name: spec.name, safety_stock: spec.safety_stock, unit_cost: spec.unit_cost };
+        if spec.barcodes.len() > BARCODES_MAX {
+            return Err(EngineError::invalid("barcodes", format!("at most {BARCODES_MAX}")));
+        }
+        for (index, barcode) in spec.barcodes.iter().enumerate() {
+            check_barcode(barcode)?;
+            if spec.barcodes[..index].contains(barcode) {
+                return Err(EngineError::invalid("barcodes", "each barcode once"));
+            }
+        }
+        let event = Event::SkuDefined {
+            name: spec.name,
+            safety_stock: spec.safety_stock,
+            unit_cost: spec.unit_cost,
+            barcodes: spec.barcodes,
+        };
         let entry = self.entry(event, Vec::new(), ctx);
         self.apply(catalog, &entry)?;
         Ok(entry)
@@ -490,45 +659,8 @@ impl SkuLedger {
     ) -> Result<MovementOutcome, EngineError> {
         self.policy_or_not_found()?;
         let slot = catalog.slot_or_not_found(movement.location.as_str())?;
+        movement.check()?;
         let qty = movement.qty;
-        match movement.kind {
-            MovementKind::Adjust => {
-                if qty == 0 || qty.abs() > QTY_REQUEST_MAX {
-                    return Err(EngineError::invalid(
-                        "qty",
-                        format!("must be a non-zero whole number within ±{QTY_REQUEST_MAX}"),
-                    ));
-                }
-                match &movement.reason {
-                    Some(reason) => check_text("reason", reason)?,
-                    None => return Err(EngineError::invalid("reason", "is required for an adjust")),
-                }
-            }
-            MovementKind::Count => {
-                if !(0..=QTY_REQUEST_MAX).contains(&qty) {
-                    return Err(EngineError::invalid("qty", format!("must be a whole number 0..={QTY_REQUEST_MAX}")));
-                }
-            }
-            _ => check_request_qty("qty", qty)?,
-        }
-        if let Some(reason) = &movement.reason {
-            check_text("reason", reason)?;
-        }
-        if let Some(reference) = &movement.reference {
-            check_text("reference", reference)?;
-        }
-        if movement.counted_at_version.is_some() && movement.kind != MovementKind::Count {
-            return Err(EngineError::invalid("counted_at_version", "only a count takes counted_at_version"));
-        }
-        if movement.to_location.is_some() && movement.kind != MovementKind::Transfer {
-            return Err(EngineError::invalid("to_location", "only a transfer takes to_location"));
-        }
-        if movement.into.is_some() && movement.kind != MovementKind::Receive {
-            return Err(EngineError::invalid("into", "only a receive takes into"));
-        }
-        if movement.disposition.is_some() && movement.kind != MovementKind::ReturnReceive {
-            return Err(EngineError::invalid("disposition", "only a return_receive takes disposition"));
-        }
         let location = movement.location.clone();
         let position = self.position(slot);
         let mut effects: Vec<Effect> = Vec::with_capacity(2);
@@ -555,6 +687,7 @@ impl SkuLedger {
             }
             MovementKind::Adjust => effects.push(qty_effect(Bucket::OnHand, qty)),
             MovementKind::Count => {
+                let history = self.history.get(slot as usize);
                 let on_hand_new = match movement.counted_at_version {
                     None => qty,
                     Some(seen) if seen > self.version => {
@@ -563,11 +696,22 @@ impl SkuLedger {
                             format!("version {seen} is above the current version {}", self.version),
                         ));
                     }
+                    Some(_) if movement.includes_versions.last().is_some_and(|&v| v > self.version) => {
+                        return Err(EngineError::invalid(
+                            "includes_versions",
+                            format!("names a version above the current version {}", self.version),
+                        ));
+                    }
                     Some(seen) => {
-                        let since = self.history.get(slot as usize).map_or(Some(0), |h| h.change_since(seen));
-                        match since {
-                            Some(since) => (qty + since).max(0),
-                            None => {
+                        let since = history.map_or(Some(0), |h| h.change_since(seen));
+                        let included: Option<i64> = movement
+                            .includes_versions
+                            .iter()
+                            .map(|&v| history.map_or(Some(0), |h| h.change_at(v)))
+                            .sum();
+                        match (since, included) {
+                            (Some(since), Some(included)) => (qty + since - included).max(0),
+                            _ => {
                                 return Err(EngineError::conflict(format!(
                                     "version {seen} is too old to merge a count with; count again"
                                 )))
@@ -579,19 +723,37 @@ impl SkuLedger {
                 if delta != 0 {
                     effects.push(qty_effect(Bucket::OnHand, delta));
                 }
+                let last_count_version = history.map_or(0, |h| h.last_count_version);
+                match movement.counted_at_version {
+                    Some(seen) if last_count_version > seen && delta != 0 => exceptions.push(CountException {
+                        kind: CountExceptionKind::CountsDisagree,
+                        version: self.version + 1,
+                        location: location.clone(),
+                        shortfall: 0,
+                        holds: Vec::new(),
+                        disagreement: Some(CountDisagreement {
+                            other_count_version: last_count_version,
+                            other_on_hand: position.on_hand,
+                            this_on_hand: on_hand_new,
+                        }),
+                    }),
+                    _ => {}
+                }
                 let shortfall = position.committed() - on_hand_new;
                 if shortfall > 0 {
                     exceptions.push(CountException {
+                        kind: CountExceptionKind::Shortfall,
                         version: self.version + 1,
                         location: location.clone(),
                         shortfall,
                         holds: self.commitments_at(location.as_str()),
+                        disagreement: None,
                     });
                 }
             }
             MovementKind::Ship => {
                 let Some(reference) = &movement.reference else {
-                    return Err(EngineError::invalid("reference", "a ship names the committed reservation"));
+                    unreachable!("Movement::check: a ship names its reservation");
                 };
                 let allocated = match self.holds.get(reference.as_str()) {
                     Some(hold) if hold.status == HoldStatus::Committed => hold.allocated_at(location.as_str()),
@@ -606,16 +768,11 @@ impl SkuLedger {
                 effects.push(qty_effect(Bucket::OnHand, -qty));
             }
             MovementKind::Transfer => {
-                let Some(to_location) = movement.to_location.clone() else {
-                    return Err(EngineError::invalid("to_location", "a transfer names where it goes"));
-                };
-                let Some(reference) = movement.reference.clone() else {
-                    return Err(EngineError::invalid("reference", "a transfer names the transfer"));
+                let (Some(to_location), Some(reference)) = (movement.to_location.clone(), movement.reference.clone())
+                else {
+                    unreachable!("Movement::check: a transfer names where it goes and the transfer");
                 };
                 catalog.slot_or_not_found(to_location.as_str())?;
-                if to_location == location {
-                    return Err(EngineError::invalid("to_location", "must differ from location"));
-                }
                 if self.expected(to_location.as_str(), &reference) == 0 && self.expected.len() >= EXPECTATIONS_MAX {
                     return Err(EngineError::conflict(format!("at most {EXPECTATIONS_MAX} open expectations")));
                 }
@@ -980,11 +1137,24 @@ impl SkuLedger {
             }
         }
         match &entry.event {
-            Event::SkuDefined { name, safety_stock, unit_cost } => {
-                self.policy =
-                    Some(SkuPolicy { name: name.clone(), safety_stock: *safety_stock, unit_cost: *unit_cost });
+            Event::SkuDefined { name, safety_stock, unit_cost, barcodes } => {
+                self.policy = Some(SkuPolicy {
+                    name: name.clone(),
+                    safety_stock: *safety_stock,
+                    unit_cost: *unit_cost,
+                    barcodes: barcodes.clone(),
+                });
             }
             Event::Movement { movement, exceptions } => {
+                if movement.kind == MovementKind::Count {
+                    let slot = catalog.slot_or_not_found(movement.location.as_str())? as usize;
+                    if self.positions.len() <= slot {
+                        self.positions.resize(slot + 1, Position::default());
+                        self.history.resize(slot + 1, OnHandHistory::default());
+                    }
+                    assert!(self.history[slot].last_count_version < entry.version);
+                    self.history[slot].last_count_version = entry.version;
+                }
                 if movement.kind == MovementKind::Ship {
                     let reference = movement.reference.as_deref().expect("a ship has a reference");
                     let hold = self.holds.get_mut(reference).expect("a ship draws on an open committed hold");
@@ -1190,7 +1360,7 @@ impl SkuLedger {
                 .history
                 .iter()
                 .enumerate()
-                .filter(|(_, h)| !h.points.is_empty())
+                .filter(|(_, h)| !h.points.is_empty() || h.last_count_version > 0)
                 .map(|(slot, h)| (slot_id(slot), h.clone()))
                 .collect(),
             holds: {

@@ -16,10 +16,11 @@ pub use catalog::{Catalog, Channel, ChannelSpec, Location, LocationKind, Locatio
 pub use coordination::{CoordStep, Phase, ReleaseReason};
 pub use error::{EngineError, HoldStatus, Shortage};
 pub use hold::{Allocation, Hold, HoldLine, HoldLineRequest, HoldRequest};
-pub use ids::Id;
+pub use ids::{check_barcode, Id};
 pub use ledger::{
-    Actor, Availability, CountException, Ctx, Disposition, Effect, Entry, Event, LedgerSnapshot, LocationAvailability,
-    Movement, MovementKind, MovementOutcome, ReceiveInto, Role, SkuLedger, SkuPolicy, SkuSpec,
+    Actor, Availability, CountDisagreement, CountException, CountExceptionKind, Ctx, Disposition, Effect, Entry, Event,
+    LedgerSnapshot, LocationAvailability, Movement, MovementKind, MovementOutcome, ReceiveInto, Role, SkuLedger,
+    SkuPolicy, SkuSpec,
 };
 pub use position::{channel_available, Bucket, Position};
 pub use reservation::{

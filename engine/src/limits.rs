@@ -43,3 +43,7 @@ pub const IDEMPOTENCY_RETENTION_SECONDS: i64 = 24 * 60 * 60;
 pub const RESERVATION_RETENTION_SECONDS: i64 = 7 * 24 * 60 * 60;
 /// Priority bounds for locations (lower ships first).
 pub const PRIORITY_ABS_MAX: i64 = 1_000_000;
+/// Barcodes (GTIN-8/12/13/14) one SKU may carry.
+pub const BARCODES_MAX: usize = 16;
+/// Versions a count may name as already included (`includes_versions`).
+pub const COUNT_INCLUDES_MAX: usize = 100;

@@ -24,7 +24,13 @@ fn a_snapshot_does_not_grow_with_resolved_reservations() {
     let actor = Actor { subject: "test".into(), role: Role::Admin };
     let ctx = |now: DateTime<Utc>| Ctx::new(actor.clone(), now);
     let mut ledger = SkuLedger::new(id("HOT"));
-    ledger.define(&catalog, SkuSpec { name: "Hot".into(), safety_stock: 0, unit_cost: None }, &ctx(start)).unwrap();
+    ledger
+        .define(
+            &catalog,
+            SkuSpec { name: "Hot".into(), safety_stock: 0, unit_cost: None, barcodes: Vec::new() },
+            &ctx(start),
+        )
+        .unwrap();
     let receive = Movement {
         kind: MovementKind::Receive,
         location: id("wh-1"),
@@ -33,6 +39,7 @@ fn a_snapshot_does_not_grow_with_resolved_reservations() {
         reason: None,
         reference: None,
         counted_at_version: None,
+        includes_versions: Vec::new(),
         into: None,
         disposition: None,
     };
@@ -61,6 +68,7 @@ fn a_snapshot_does_not_grow_with_resolved_reservations() {
                     reason: None,
                     reference: Some(hold.id.to_string()),
                     counted_at_version: None,
+                    includes_versions: Vec::new(),
                     into: None,
                     disposition: None,
                 };

@@ -11,7 +11,8 @@
 //! Operations (each must succeed unless the next line is `=> err ...`):
 //! - movements: `<kind> <loc> <qty> [to=LOC] [ref=REF] [reason=TEXT] [@vN]`, e.g. `receive A 10`,
 //!   `ship A 2 ref=r1`, `count A 7 @v3`, `transfer A 5 to=B ref=t1`, `adjust A -2 reason=shrink`.
-//! - `define safety=N`
+//! - `define safety=N [barcodes=GTIN,GTIN]`
+//! - a count may name versions it already includes: `count A 25 @v2 includes=3,5`.
 //! - `reserve ID [channel=CH] [ttl=SECS] [ref=REF] LINE...` where LINE is `QTY` or `LOC:QTY` (pinned).
 //! - `commit ID [QTY]`, `release ID`, `prepare ID` (`=> prepared`, or `=> already prepared` with no
 //!   entry), `expire` (expire_due at the current time), `at SECS` (set clock).
@@ -156,7 +157,13 @@ fn run_op(w: &mut World, tokens: &[&str]) -> Result<(String, Vec<Entry>), Engine
     let ctx = w.ctx();
     match tokens[0] {
         "define" => {
-            let spec = SkuSpec { name: "Thing".into(), safety_stock: args.int("safety").unwrap_or(0), unit_cost: None };
+            let barcodes = args.option("barcodes").map_or(Vec::new(), |b| b.split(',').map(str::to_string).collect());
+            let spec = SkuSpec {
+                name: "Thing".into(),
+                safety_stock: args.int("safety").unwrap_or(0),
+                unit_cost: None,
+                barcodes,
+            };
             let entry = w.ledger.define(&w.catalog, spec, &ctx)?;
             Ok(("ok".into(), vec![entry]))
         }
@@ -242,6 +249,9 @@ fn run_op(w: &mut World, tokens: &[&str]) -> Result<(String, Vec<Entry>), Engine
                 reason: args.option("reason").map(str::to_string),
                 reference: args.option("ref").map(str::to_string),
                 counted_at_version,
+                includes_versions: args
+                    .option("includes")
+                    .map_or(Vec::new(), |v| v.split(',').map(|v| v.parse().expect("includes=N,N")).collect()),
             };
             let outcome = w.ledger.record_movement(&w.catalog, movement, &ctx)?;
             let Event::Movement { exceptions, .. } = &outcome.entry.event else { panic!("not a movement") };
@@ -254,6 +264,13 @@ fn run_op(w: &mut World, tokens: &[&str]) -> Result<(String, Vec<Entry>), Engine
                     .iter()
                     .map(|x| {
                         assert_eq!(x.version, outcome.entry.version);
+                        if let Some(d) = &x.disagreement {
+                            assert_eq!(x.kind, stockline_engine::CountExceptionKind::CountsDisagree);
+                            return format!(
+                                "counts disagree {} other=v{}:{} this={}",
+                                x.location, d.other_count_version, d.other_on_hand, d.this_on_hand
+                            );
+                        }
                         let holds = x
                             .holds
                             .iter()
@@ -409,7 +426,7 @@ fn check(script: &str) {
         }
     }
     if let Some(safety) = safety {
-        let spec = SkuSpec { name: "Thing".into(), safety_stock: safety, unit_cost: None };
+        let spec = SkuSpec { name: "Thing".into(), safety_stock: safety, unit_cost: None, barcodes: Vec::new() };
         let entry = w.ledger.define(&w.catalog, spec, &w.ctx()).unwrap();
         w.entries.push(entry);
     }
@@ -969,7 +986,7 @@ fn count_merges_ships_transfers_and_receives() {
         count B 0 @v6                # 0 + 3
         B on_hand=3
         count A 1 @v2                # 1 - 2 - 3 would be negative: on_hand never goes below 0
-        => exception A shortfall=3 holds=r1:committed:3
+        => counts disagree A other=v8:5 this=0; exception A shortfall=3 holds=r1:committed:3
         A allocated=3
         "#,
     );
@@ -1544,4 +1561,78 @@ fn helper_catches_an_unexpected_error_on_the_last_line() {
 #[should_panic(expected = "line 2")]
 fn helper_checks_every_bucket_of_a_position() {
     check("receive A 1\nA reserved=0");
+}
+
+#[test]
+fn a_count_after_your_own_receive_does_not_add_it_again() {
+    check(
+        r#"
+        receive A 20           # v2: the tablet reads version 2, 20 on hand
+        receive A 5            # v3: the tablet's own receive
+        receive B 9            # v4: elsewhere
+        adjust A -1 reason=x   # v5: someone else, after the tablet read
+        # the tablet counts 24 (its 5 are on the shelf); the adjust after it read is merged
+        count A 24 @v2 includes=3
+        => ok
+        A on_hand=23
+        # without naming its receive, the same count would add the 5 again
+        count A 24 @v2
+        => counts disagree A other=v6:23 this=28
+        A on_hand=28
+        # versions it names must follow what it read, ascending, and exist
+        count A 1 @v2 includes=2
+        => err invalid_request includes_versions
+        count A 1 @v2 includes=4,3
+        => err invalid_request includes_versions
+        count A 1 includes=3
+        => err invalid_request includes_versions
+        count A 1 @v2 includes=99
+        => err invalid_request includes_versions
+        receive A 1 includes=3
+        => err invalid_request includes_versions
+        "#,
+    );
+}
+
+#[test]
+fn counts_that_disagree_raise_an_exception_and_agreeing_ones_do_not() {
+    check(
+        r#"
+        receive A 30           # v2: two people read version 2
+        count A 28 @v2         # v3
+        => ok
+        count A 28 @v2         # the same shelf, the same number: no exception
+        => ok
+        count A 27 @v2         # the second person found 27: applies, and asks for a recount
+        => counts disagree A other=v4:28 this=27
+        A on_hand=27
+        exceptions 1
+        # a recount from the latest version disagrees with nobody
+        count A 27 @v5
+        => ok
+        exceptions 1
+        # a count without a version read is not compared
+        count A 26
+        => ok
+        "#,
+    );
+}
+
+#[test]
+fn barcodes_are_gtins_with_a_correct_check_digit() {
+    check(
+        r#"
+        define barcodes=4006381333931,036000291452,96385074,10012345678902
+        => ok
+        define barcodes=4006381333932
+        => err invalid_request barcodes
+        define barcodes=40063813339
+        => err invalid_request barcodes
+        define barcodes=4006381333931,4006381333931
+        => err invalid_request barcodes
+        define barcodes=ABCDEFGHIJKLM
+        => err invalid_request barcodes
+        version 2
+        "#,
+    );
 }

@@ -4,9 +4,10 @@
 //! operation are one write: sending an operation again never applies it twice.
 
 use crate::error::ErrorDetail;
+use crate::wire::AvailabilityResponse;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use stockline_engine::{Id, Movement, Role};
+use stockline_engine::{CountException, Id, Movement, Role};
 
 /// Operations in one push.
 pub const SYNC_OPS_MAX: usize = 100;
@@ -51,6 +52,13 @@ pub struct SyncOpResult {
     pub version: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorDetail>,
+    /// What an applied count raised (uncovered commitments, counts that disagree).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exceptions: Vec<CountException>,
+    /// The SKU's availability right after this operation (for a replay of an earlier push, as it
+    /// was then): the device's stock card follows without another request, newer versions only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<AvailabilityResponse>,
 }
 
 /// `POST /v1/sync/push` answer: one result per operation, in request order.

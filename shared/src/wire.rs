@@ -5,9 +5,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use stockline_engine::limits::LINES_MAX;
 pub use stockline_engine::{
-    Allocation, Availability, ChannelSpec, CommitLine, CommitRequest, CountException, Disposition, Entry, HoldStatus,
-    Id, Location, LocationAvailability, LocationKind, LocationSpec, Movement, MovementKind, ReceiveInto, Reservation,
-    ReservationLine, ReservationLineRequest, ReservationRequest, Shortage, SkuSpec,
+    Allocation, Availability, ChannelSpec, CommitLine, CommitRequest, CountDisagreement, CountException,
+    CountExceptionKind, Disposition, EngineError, Entry, HoldStatus, Id, Location, LocationAvailability, LocationKind,
+    LocationSpec, Movement, MovementKind, ReceiveInto, Reservation, ReservationLine, ReservationLineRequest,
+    ReservationRequest, Shortage, SkuSpec,
 };
 
 /// `PUT /v1/skus/{sku}` answer.
@@ -17,7 +18,25 @@ pub struct SkuResponse {
     pub name: String,
     pub safety_stock: i64,
     pub unit_cost: Option<String>,
+    #[serde(default)]
+    pub barcodes: Vec<String>,
     pub version: u64,
+}
+
+/// An item as people find it: by SKU, name or barcode (`GET /v1/skus`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Item {
+    pub sku: Id,
+    pub name: String,
+    #[serde(default)]
+    pub barcodes: Vec<String>,
+}
+
+/// `GET /v1/skus` answer: items in SKU order; `next_after` continues the list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemsResponse {
+    pub items: Vec<Item>,
+    pub next_after: Option<Id>,
 }
 
 /// `GET /v1/availability/{sku}` answer.

@@ -295,3 +295,84 @@ fn ops_of_one_sku_keep_their_order() {
     assert_eq!(versions, (3..23).collect::<Vec<u64>>());
     assert_eq!(position(&s, "B")["on_hand"], 1);
 }
+
+#[test]
+fn a_count_names_the_tablets_own_receive_and_disagreeing_counts_raise_an_exception() {
+    let s = seeded();
+    s.receive("A", "wh-1", 20);
+    let seen = s.version("A");
+    // The tablet receives 5 (applied), then counts the 25 on the shelf from what it had read.
+    let received = push(&s, &[op("rcv-1", "A", "receive", 5)]);
+    let own_version = received[0]["version"].as_u64().expect("applied");
+    assert_eq!(received[0]["position"]["version"].as_u64(), Some(own_version), "the position after it travels back");
+    let mut count = op("cnt-1", "A", "count", 25);
+    count["movement"]["counted_at_version"] = json!(seen);
+    count["movement"]["includes_versions"] = json!([own_version]);
+    let counted = push(&s, &[count]);
+    assert_eq!(counted[0]["outcome"], "applied", "{counted:?}");
+    assert_eq!(position(&s, "A")["on_hand"], 25, "the receive is not added again");
+    assert!(counted[0].get("exceptions").is_none(), "{counted:?}");
+    // A second tablet had read the same version and counts 24: applied, and a recount is asked for.
+    let mut other = op("cnt-2", "A", "count", 24);
+    other["movement"]["counted_at_version"] = json!(seen);
+    let disagreeing = push(&s, &[other]);
+    let exception = &disagreeing[0]["exceptions"][0];
+    assert_eq!(exception["kind"], "counts_disagree", "{disagreeing:?}");
+    assert_eq!(exception["disagreement"]["other_on_hand"], 25);
+    assert_eq!(exception["disagreement"]["this_on_hand"], 29, "24 counted + the receive after what it read");
+    // A version the ledger does not have yet is refused, and changes nothing.
+    let version = s.version("A");
+    let mut ahead = op("cnt-3", "A", "count", 1);
+    ahead["movement"]["counted_at_version"] = json!(seen);
+    ahead["movement"]["includes_versions"] = json!([version + 5]);
+    let refused = push(&s, &[ahead]);
+    assert_eq!(refused[0]["outcome"], "rejected");
+    assert_eq!(refused[0]["error"]["details"]["field"], "includes_versions", "{refused:?}");
+    assert_eq!(s.version("A"), version);
+}
+
+#[test]
+fn items_are_found_by_sku_name_or_barcode_in_any_case() {
+    let s = seeded();
+    s.must(s.put(
+        "/v1/skus/TEE-BLU-M",
+        ADMIN,
+        &json!({"name": "Blue T-shirt, medium", "safety_stock": 0, "barcodes": ["4006381333931"]}),
+    ));
+    s.must(s.put("/v1/skus/MUG-1", ADMIN, &json!({"name": "Coffee mug", "safety_stock": 0})));
+    let find = |query: &str| -> Vec<String> {
+        let page = s.must(s.get(&format!("/v1/skus?{query}"), WAREHOUSE));
+        page["items"].as_array().expect("items").iter().map(|i| i["sku"].as_str().unwrap().to_string()).collect()
+    };
+    // The index follows the PUT within moments.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while find("q=mug").is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(find("q=mug"), ["MUG-1"]);
+    assert_eq!(find("q=T-SHIRT"), ["TEE-BLU-M"], "any case, by name");
+    assert_eq!(find("q=tee-blu"), ["TEE-BLU-M"], "part of the SKU");
+    assert_eq!(find("q=4006381333931"), ["TEE-BLU-M"], "by barcode");
+    assert_eq!(find("q=nothing-like-it"), Vec::<String>::new());
+    // The whole list, a page at a time.
+    assert_eq!(find("limit=2"), ["A", "B"]);
+    let page = s.must(s.get("/v1/skus?limit=2", WAREHOUSE));
+    assert_eq!(page["next_after"], "B");
+    assert_eq!(find("after=B&limit=1000"), ["C", "MUG-1", "TEE-BLU-M"]);
+    // A rename reaches the index; barcodes must be real GTINs; bad queries are refused.
+    s.must(s.put("/v1/skus/MUG-1", ADMIN, &json!({"name": "Tea mug", "safety_stock": 0})));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while find("q=tea").is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(find("q=tea"), ["MUG-1"]);
+    let (status, body) =
+        s.put("/v1/skus/MUG-1", ADMIN, &json!({"name": "Mug", "safety_stock": 0, "barcodes": ["4006381333932"]}));
+    assert_eq!((status, body["error"]["details"]["field"].as_str()), (400, Some("barcodes")), "{body}");
+    for bad in ["q=", "limit=0", "limit=1001", "after=no%20spaces", "colour=blue"] {
+        let (status, body) = s.get(&format!("/v1/skus?{bad}"), WAREHOUSE);
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
+    let (status, _) = s.get("/v1/skus", "nobody");
+    assert_eq!(status, 401);
+}
