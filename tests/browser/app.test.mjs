@@ -58,6 +58,6 @@ test('an unknown SKU says so and changes nothing', async () => {
   await page.goto(stockline.app);
   await page.getByTestId('sku-input').fill('NOPE-1');
   await page.getByTestId('lookup').click();
-  await page.getByTestId('message').filter({ hasText: 'not_found' }).waitFor();
+  await page.getByTestId('message').filter({ hasText: 'NOPE-1' }).waitFor();
   assert.equal(await page.getByTestId('stock-card').count(), 0);
 });

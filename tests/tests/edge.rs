@@ -310,6 +310,7 @@ fn the_openapi_document_is_served_and_lists_every_route() {
         ("get", "/v1/locations"),
         ("get", "/v1/channels"),
         ("get", "/v1/catalog"),
+        ("get", "/v1/skus"),
         ("put", "/v1/skus/{sku}"),
         ("post", "/v1/skus/{sku}/movements"),
         ("get", "/v1/skus/{sku}/entries"),

@@ -3,7 +3,8 @@
 use gloo_net::http::{Request, RequestBuilder};
 use serde::de::DeserializeOwned;
 use stockline_shared::{
-    AvailabilityResponse, ErrorBody, Location, Me, Reservation, SyncOp, SyncPushRequest, SyncPushResponse,
+    AvailabilityResponse, ErrorBody, Item, ItemsResponse, Location, Me, Reservation, SyncOp, SyncPushRequest,
+    SyncPushResponse,
 };
 
 /// Why a call did not give an answer.
@@ -79,4 +80,26 @@ pub async fn push(api_base: &str, token: &str, ops: Vec<SyncOp>) -> Result<SyncP
         .json(&SyncPushRequest { ops })
         .map_err(|e| CallError::Refused { status: 0, code: "encode".into(), message: e.to_string() })?;
     answer(request.send().await).await
+}
+
+/// Pages the device keeps of the item list at most (1,000 items each).
+pub const ITEM_PAGES_MAX: usize = 100;
+
+/// The whole item list, a page at a time, for finding items offline.
+pub async fn items(api_base: &str, token: &str) -> Result<Vec<Item>, CallError> {
+    let mut items = Vec::new();
+    let mut after: Option<String> = None;
+    for _ in 0..ITEM_PAGES_MAX {
+        let path = match &after {
+            Some(after) => format!("/v1/skus?limit=1000&after={after}"),
+            None => "/v1/skus?limit=1000".to_string(),
+        };
+        let page: ItemsResponse = answer(authorised(Request::get(&url(api_base, &path)), token).send().await).await?;
+        items.extend(page.items);
+        match page.next_after {
+            Some(next) => after = Some(next.to_string()),
+            None => return Ok(items),
+        }
+    }
+    Ok(items)
 }

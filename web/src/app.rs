@@ -1,17 +1,24 @@
-//! The views. Thin: they show `model` and `Outbox` values and call `api`, `db` and `sync`;
-//! decisions live in those types, not here.
+//! The app's frame: its state (signals), start-up, header, navigation, menu, sign-in and the
+//! location picker, and the fields every screen shares (the item field a scan goes into, the
+//! quantity field, the status line). Screens live in `screens`, the stock card in `stock`, the
+//! outbox in `outbox_view`. Views stay thin: decisions are `model`'s and `Outbox`'s.
 
 use crate::api::{self, CallError};
 use crate::db;
-use crate::model::{self, parse_qty, parse_sku, Screen, Settings, StockCard};
+use crate::model::{self, Found, ItemIndex, Screen, Settings, StockCard, SUGGESTIONS_MAX};
+use crate::outbox_view::OutboxView;
+use crate::screens::{Adjust, Count, Receive, Returns, Ship, Transfer};
+use crate::stock::Lookup;
 use crate::sync::{self, SyncStatus};
 use leptos::ev;
 use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use stockline_shared::{Id, Location, Movement, OpState, Outbox, QueuedOp, Reservation};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use stockline_shared::{CountBasis, Id, Item, Location, Movement, Outbox, QueuedOp};
 
-fn now_ms() -> f64 {
+pub fn now_ms() -> f64 {
     js_sys::Date::now()
 }
 
@@ -23,49 +30,105 @@ pub struct App {
     pub sync: RwSignal<SyncStatus>,
     pub online: RwSignal<bool>,
     pub screen: RwSignal<Screen>,
+    /// A message about what was just tried (a refusal before anything was queued, or a note).
     pub notice: RwSignal<Option<(bool, String)>>,
+    /// The operation the last submit queued: the status line follows it to "done" or "not done".
+    pub last_op: RwSignal<Option<Id>>,
     pub locations: RwSignal<Vec<Location>>,
+    pub items: RwSignal<ItemIndex>,
     pub card: RwSignal<Option<StockCard>>,
     pub busy: RwSignal<bool>,
+    pub menu_open: RwSignal<bool>,
+    /// Bumped to put the cursor back in the item field (after a submit or a screen switch).
+    pub focus_tick: RwSignal<u32>,
+    /// A scan that arrived while no field had focus, for the screen's item field to take.
+    pub scan: RwSignal<Option<String>>,
+    /// An item to start a screen with (the "Count again" of a disagreement).
+    pub prefill: RwSignal<Option<String>>,
+    /// The operation just discarded, while it can still be undone.
+    pub undo: RwSignal<Option<QueuedOp>>,
 }
 
 impl App {
-    fn ok(&self, text: impl Into<String>) {
+    pub fn ok(&self, text: impl Into<String>) {
+        self.last_op.set(None);
         self.notice.set(Some((true, text.into())));
     }
 
-    fn fail(&self, text: impl Into<String>) {
+    pub fn fail(&self, text: impl Into<String>) {
+        self.last_op.set(None);
         self.notice.set(Some((false, text.into())));
     }
 
-    fn location(&self) -> Option<Id> {
+    pub fn location(&self) -> Option<Id> {
         self.settings.with_untracked(|s| s.as_ref().and_then(|s| s.location.clone())).and_then(|l| Id::new(l).ok())
     }
 
-    fn save_settings(&self, next: Settings) {
+    pub fn save_settings(&self, next: Settings) {
         let app = *self;
         spawn_local(async move {
-            let _ = db::save_settings(&next).await;
+            if let Err(error) = db::save_settings(&next).await {
+                app.fail(format!("Could not save on this device: {error}"));
+            }
             app.settings.set(Some(next));
         });
     }
 
-    /// Queues movements for one SKU and says so (or why not).
-    fn queue(&self, screen: &'static str, sku: Id, movements: Result<Vec<Movement>, String>) {
+    pub fn go(&self, screen: Screen) {
+        self.notice.set(None);
+        self.last_op.set(None);
+        self.menu_open.set(false);
+        self.screen.set(screen);
+        self.focus_item_field();
+    }
+
+    pub fn focus_item_field(&self) {
+        self.focus_tick.update(|tick| *tick = tick.wrapping_add(1));
+    }
+
+    /// Remembers an item as recent (and as the last one looked at).
+    pub fn remember(&self, sku: &str) {
+        if let Some(mut next) = self.settings.get_untracked() {
+            next.remember(sku);
+            self.save_settings(next);
+        }
+    }
+
+    /// Queues movements of one SKU; the status line then follows the operation.
+    pub fn queue(&self, screen: &'static str, sku: Id, movements: Vec<Movement>, basis: Option<CountBasis>) {
         let app = *self;
-        let movements = match movements {
-            Ok(movements) => movements,
-            Err(problem) => return app.fail(problem),
-        };
+        app.remember(sku.as_str());
         spawn_local(async move {
-            match sync::enqueue(app, screen, sku.clone(), movements).await {
+            match sync::enqueue(app, screen, sku, movements, basis).await {
                 Ok(ops) => {
-                    let what: Vec<String> = ops.iter().map(|q| model::describe(sku.as_str(), &q.op.movement)).collect();
-                    app.ok(format!("Queued: {}", what.join("; ")));
+                    app.notice.set(None);
+                    app.last_op.set(ops.last().map(|q| q.op.op_id.clone()));
                 }
                 Err(error) => app.fail(format!("Not saved on this device: {error}")),
             }
         });
+        app.focus_item_field();
+    }
+
+    /// The SKU a form names: an item on this device's list (any case, or a barcode). With no list
+    /// yet (never online), a well-formed SKU is taken and the server checks it.
+    pub fn item_for(&self, typed: &str) -> Result<Id, String> {
+        let text = typed.trim();
+        if text.is_empty() {
+            return Err("Scan or type an item first".to_string());
+        }
+        let index = self.items.get_untracked();
+        if index.is_empty() {
+            return Id::new(text).map_err(|_| format!("“{}” is not a SKU", model::echo(text)));
+        }
+        match index.resolve(text) {
+            Found::One(item) => Ok(item.sku),
+            Found::Many(_) => Err(format!("Several items match “{}”: pick one from the list", model::echo(text))),
+            Found::None => Err(format!(
+                "No item “{}” on this device's list: scan again, or refresh the item list from the menu",
+                model::echo(text)
+            )),
+        }
     }
 }
 
@@ -84,6 +147,43 @@ fn default_api_base() -> String {
     )
 }
 
+/// A keyboard-wedge scanner types fast and ends with Enter. Keys that arrive while no field has
+/// focus are collected; Enter hands them to the screen's item field.
+fn listen_for_scans(app: App) {
+    let buffer = StoredValue::new(String::new());
+    let last_key_ms = StoredValue::new(0.0f64);
+    let handle = window_event_listener(ev::keydown, move |e: ev::KeyboardEvent| {
+        let in_field = e
+            .target()
+            .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok())
+            .map(|el| matches!(el.tag_name().as_str(), "INPUT" | "SELECT" | "TEXTAREA"))
+            .unwrap_or(false);
+        if in_field || e.ctrl_key() || e.meta_key() || e.alt_key() {
+            return;
+        }
+        let now = now_ms();
+        if now - last_key_ms.get_value() > 300.0 {
+            buffer.set_value(String::new());
+        }
+        last_key_ms.set_value(now);
+        let key = e.key();
+        if key == "Enter" {
+            let code = buffer.get_value();
+            buffer.set_value(String::new());
+            if !code.is_empty() {
+                e.prevent_default();
+                if !app.screen.get_untracked().takes_items() {
+                    app.go(Screen::Lookup);
+                }
+                app.scan.set(Some(code));
+            }
+        } else if key.chars().count() == 1 && buffer.with_value(|b| b.len() < 256) {
+            buffer.update_value(|b| b.push_str(&key));
+        }
+    });
+    on_cleanup(move || handle.remove());
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     let app = App {
@@ -93,33 +193,52 @@ pub fn App() -> impl IntoView {
         online: RwSignal::new(window().navigator().on_line()),
         screen: RwSignal::new(Screen::Lookup),
         notice: RwSignal::new(None),
+        last_op: RwSignal::new(None),
         locations: RwSignal::new(Vec::new()),
+        items: RwSignal::new(ItemIndex::default()),
         card: RwSignal::new(None),
         busy: RwSignal::new(false),
+        menu_open: RwSignal::new(false),
+        focus_tick: RwSignal::new(0),
+        scan: RwSignal::new(None),
+        prefill: RwSignal::new(None),
+        undo: RwSignal::new(None),
     };
     provide_context(app);
 
     let on = window_event_listener(ev::online, move |_| {
         app.online.set(true);
         spawn_local(sync::sync_now(app));
+        refresh_items(app);
     });
     let off = window_event_listener(ev::offline, move |_| app.online.set(false));
     on_cleanup(move || {
         on.remove();
         off.remove();
     });
+    listen_for_scans(app);
 
     // Start-up: everything from IndexedDB first (works offline), then fresh data if reachable.
     spawn_local(async move {
-        let mut loaded = db::load_settings().await.ok().flatten().unwrap_or_default();
+        let mut loaded = match db::load_settings().await {
+            Ok(settings) => settings.unwrap_or_default(),
+            Err(error) => {
+                app.fail(format!("This device's storage cannot be read: {error}"));
+                Settings::default()
+            }
+        };
         if let Some(api) = api_from_query() {
             loaded.api_base = api;
         }
         if loaded.api_base.is_empty() {
             loaded.api_base = default_api_base();
         }
-        app.outbox.set(Outbox::new(db::load_ops().await.unwrap_or_default()));
+        match db::load_ops().await {
+            Ok(ops) => app.outbox.set(Outbox::new(ops)),
+            Err(error) => app.fail(format!("The outbox on this device cannot be read: {error}")),
+        }
         app.locations.set(db::load_locations().await.unwrap_or_default());
+        app.items.set(ItemIndex::new(db::load_items().await.unwrap_or_default()));
         let last_sku = loaded.last_sku.clone();
         app.settings.set(Some(loaded));
         sync::start(app);
@@ -127,9 +246,10 @@ pub fn App() -> impl IntoView {
             if let Ok(Some(saved)) = db::load_card(&sku).await {
                 app.card.set(Some(saved));
             }
-            lookup(app, sku);
+            crate::stock::lookup(app, sku, false);
         }
         refresh_locations(app);
+        refresh_items(app);
     });
 
     // Re-render the page only when signing in or out, or choosing a location.
@@ -154,12 +274,29 @@ pub fn App() -> impl IntoView {
     }
 }
 
-fn refresh_locations(app: App) {
+pub fn refresh_locations(app: App) {
     let Some(settings) = app.settings.get_untracked().filter(Settings::signed_in) else { return };
     spawn_local(async move {
         if let Ok(locations) = api::locations(&settings.api_base, &settings.token).await {
             let _ = db::save_locations(&locations).await;
             app.locations.set(locations);
+        }
+    });
+}
+
+/// Fetches the item list (names, barcodes) and keeps it for offline use.
+pub fn refresh_items(app: App) {
+    let Some(settings) = app.settings.get_untracked().filter(Settings::signed_in) else { return };
+    spawn_local(async move {
+        match api::items(&settings.api_base, &settings.token).await {
+            Ok(items) => {
+                if let Err(error) = db::save_items(&items).await {
+                    leptos::logging::warn!("saving the item list: {error}");
+                }
+                app.items.set(ItemIndex::new(items));
+            }
+            Err(CallError::Unreachable) => {}
+            Err(refused) => leptos::logging::warn!("item list: {}", refused.describe()),
         }
     });
 }
@@ -171,29 +308,43 @@ fn Header() -> impl IntoView {
     view! {
         <header class="bar">
             <h1>"Stockline"</h1>
-            <span class="chip" data-testid="current-location">
-                {move || app.settings.with(|s| s.as_ref().and_then(|s| s.location.clone()).unwrap_or_default())}
-            </span>
-            <span class="chip" data-testid="outbox-count" on:click=move |_| app.screen.set(Screen::Outbox)>
-                {move || {
-                    let t = tally.get();
-                    match (t.pending, t.rejected) {
-                        (0, 0) => "All synced".to_string(),
-                        (p, 0) => format!("{p} to sync"),
-                        (p, r) => format!("{p} to sync · {r} need attention"),
-                    }
-                }}
-            </span>
-            <span class="status" class:offline=move || !app.online.get() data-testid="network">
-                {move || if app.online.get() { "Online" } else { "Offline" }}
-            </span>
+            <div class="bar-right">
+                {move || app.settings.with(|s| s.as_ref().and_then(|s| s.location.clone())).map(|location| view! {
+                    <button class="chip" data-testid="current-location" title="Change location"
+                        aria-label=format!("Working at {location}. Change location")
+                        on:click=move |_| change_location(app)>{location.clone()}</button>
+                })}
+                <button class="chip" data-testid="outbox-count" class:attention=move || { tally.get().attention > 0 }
+                    aria-label="Outbox: what this device still has to send, and what needs attention"
+                    on:click=move |_| app.go(Screen::Outbox)>
+                    {move || {
+                        let t = tally.get();
+                        match (t.pending, t.attention) {
+                            (0, 0) => "All synced".to_string(),
+                            (p, 0) => format!("{p} to sync"),
+                            (0, a) => format!("{a} need attention"),
+                            (p, a) => format!("{p} to sync · {a} need attention"),
+                        }
+                    }}
+                </button>
+                <span class="status" class:offline=move || !app.online.get() data-testid="network" role="status">
+                    {move || if app.online.get() { "Online" } else { "Offline" }}
+                </span>
+            </div>
         </header>
-        {move || app.sync.with(|s| s.running).then(|| view! {
-            <div class="progress" data-testid="sync-progress">
-                <span>{move || app.sync.with(|s| format!("Syncing {} of {}", s.done, s.total))}</span>
+        {move || app.sync.with(|s| s.running && s.total > 1).then(|| view! {
+            <div class="progress" data-testid="sync-progress" role="status">
+                <span>{move || app.sync.with(|s| format!("Sending {} of {}", s.done, s.total))}</span>
                 <progress max=move || app.sync.with(|s| s.total) value=move || app.sync.with(|s| s.done)></progress>
             </div>
         })}
+    }
+}
+
+fn change_location(app: App) {
+    if let Some(current) = app.settings.get_untracked() {
+        app.menu_open.set(false);
+        app.save_settings(Settings { location: None, ..current });
     }
 }
 
@@ -214,10 +365,13 @@ fn SignIn() -> impl IntoView {
                 Ok(me) => {
                     let role = serde_json::to_value(me.role).ok().and_then(|v| v.as_str().map(str::to_string));
                     let next = Settings { api_base, token, role, subject: Some(me.subject), ..Settings::default() };
-                    let _ = db::save_settings(&next).await;
+                    if let Err(error) = db::save_settings(&next).await {
+                        return app.fail(format!("Could not save on this device: {error}"));
+                    }
                     app.notice.set(None);
                     app.settings.set(Some(next));
                     refresh_locations(app);
+                    refresh_items(app);
                 }
                 Err(CallError::Unreachable) => app.fail("Signing in needs the server once; you are offline"),
                 Err(refused) => app.fail(refused.describe()),
@@ -233,7 +387,7 @@ fn SignIn() -> impl IntoView {
             </label>
             <label>"Server" <input type="url" data-testid="api-base" bind:value=api_base/></label>
             <button class="primary" data-testid="sign-in" on:click=move |_| sign_in()>"Sign in"</button>
-            <Notice/>
+            <Status/>
         </section>
     }
 }
@@ -244,6 +398,7 @@ fn LocationPicker() -> impl IntoView {
     let choose = move |id: String| {
         if let Some(current) = app.settings.get_untracked() {
             app.save_settings(Settings { location: Some(id), ..current });
+            app.go(Screen::Lookup);
         }
     };
     view! {
@@ -266,8 +421,39 @@ fn LocationPicker() -> impl IntoView {
             {move || app.locations.with(Vec::is_empty).then(|| view! {
                 <p class="muted">"No locations yet: connect once to load them."</p>
             })}
+            <button class="link" data-testid="sign-out" on:click=move |_| sign_out(app, false)>"Sign out"</button>
+            <Status/>
         </section>
     }
+}
+
+/// Signs out, unless operations wait to be sent (or were refused): those would be lost.
+/// `discard_unsent` is the explicit, confirmed choice to drop them.
+fn sign_out(app: App, discard_unsent: bool) {
+    let unsent = app.outbox.with_untracked(Outbox::unsent);
+    if unsent > 0 && !discard_unsent {
+        return app.fail(format!(
+            "{unsent} operation(s) are not on the server yet. Let them sync (or fix them in the Outbox) before \
+             signing out, or discard them on purpose."
+        ));
+    }
+    let Some(current) = app.settings.get_untracked() else { return };
+    let ids: Vec<String> = app.outbox.with_untracked(|o| o.ops().iter().map(|q| q.op.op_id.to_string()).collect());
+    spawn_local(async move {
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        if let Err(error) = db::delete_ops(&ids).await {
+            return app.fail(format!("Could not clear this device's outbox: {error}"));
+        }
+        let next = current.signed_out();
+        if let Err(error) = db::save_settings(&next).await {
+            return app.fail(format!("Could not save on this device: {error}"));
+        }
+        app.outbox.set(Outbox::default());
+        app.card.set(None);
+        app.menu_open.set(false);
+        app.settings.set(Some(next));
+        app.ok("Signed out");
+    });
 }
 
 #[component]
@@ -275,22 +461,23 @@ fn Workspace() -> impl IntoView {
     let app = expect_context::<App>();
     let screens = Memo::new(move |_| app.settings.with(|s| s.as_ref().map(Settings::screens).unwrap_or_default()));
     view! {
-        <nav class="tabs">
+        <nav class="tabs" aria-label="Screens">
             <For each=move || screens.get() key=|s| *s let:screen>
                 <button data-testid=screen.testid() class:active=move || app.screen.get() == screen
-                    on:click=move |_| { app.notice.set(None); app.screen.set(screen) }>
+                    class:phone-menu=!screen.on_phone_bar()
+                    aria-current=move || (app.screen.get() == screen).then_some("page")
+                    on:click=move |_| app.go(screen)>
                     {screen.label()}
                 </button>
             </For>
-            <button class="link" data-testid="change-location"
-                on:click=move |_| {
-                    if let Some(current) = app.settings.get_untracked() {
-                        app.save_settings(Settings { location: None, ..current });
-                    }
-                }>"Change location"</button>
-            <button class="primary" data-testid="sync-now" on:click=move |_| spawn_local(sync::sync_now(app))>"Sync now"</button>
+            <button data-testid="menu" class="menu-button" aria-haspopup="true"
+                aria-expanded=move || if app.menu_open.get() { "true" } else { "false" }
+                on:click=move |_| app.menu_open.update(|open| *open = !*open)>"More"</button>
         </nav>
-        {move || app.sync.with(|s| s.last_error.clone()).map(|e| view! { <p class="notice warn" data-testid="sync-error">{e}</p> })}
+        {move || app.menu_open.get().then(|| view! { <Menu screens=screens.get_untracked()/> })}
+        {move || app.sync.with(|s| s.last_error.clone()).map(|e| view! {
+            <p class="notice warn" data-testid="sync-error" role="status">{e}</p>
+        })}
         {move || match app.screen.get() {
             Screen::Lookup => view! { <Lookup/> }.into_any(),
             Screen::Receive => view! { <Receive/> }.into_any(),
@@ -301,565 +488,309 @@ fn Workspace() -> impl IntoView {
             Screen::Returns => view! { <Returns/> }.into_any(),
             Screen::Outbox => view! { <OutboxView/> }.into_any(),
         }}
+        <UndoToast/>
     }
 }
 
 #[component]
-fn Notice() -> impl IntoView {
+fn Menu(screens: Vec<Screen>) -> impl IntoView {
+    let app = expect_context::<App>();
+    let confirming = RwSignal::new(false);
+    let menu_screens: Vec<Screen> = screens.into_iter().filter(|s| !s.on_phone_bar()).collect();
+    view! {
+        <div class="menu" data-testid="menu-panel" role="menu">
+            {menu_screens.into_iter().map(|screen| view! {
+                <button role="menuitem" class="phone-only" data-testid=format!("menu-{}", screen.testid())
+                    on:click=move |_| app.go(screen)>{screen.label()}</button>
+            }).collect_view()}
+            <button role="menuitem" data-testid="refresh-items" on:click=move |_| {
+                refresh_items(app);
+                refresh_locations(app);
+                app.menu_open.set(false);
+                app.ok("Refreshing the item list…");
+            }>"Refresh item list"</button>
+            <button role="menuitem" data-testid="change-location" on:click=move |_| change_location(app)>
+                "Change location"
+            </button>
+            <button role="menuitem" data-testid="sign-out" on:click=move |_| {
+                if app.outbox.with_untracked(Outbox::unsent) > 0 {
+                    confirming.set(true);
+                }
+                sign_out(app, false);
+            }>"Sign out"</button>
+            {move || confirming.get().then(|| view! {
+                <div class="confirm" role="alertdialog" aria-label="Discard unsent work?">
+                    <p>{move || format!(
+                        "{} operation(s) have not reached the server. Signing out now discards them.",
+                        app.outbox.with(Outbox::unsent))}</p>
+                    <button class="danger" data-testid="sign-out-discard" on:click=move |_| sign_out(app, true)>
+                        "Discard them and sign out"
+                    </button>
+                    <button data-testid="sign-out-cancel" on:click=move |_| confirming.set(false)>"Keep them"</button>
+                </div>
+            })}
+            <p class="muted small">{move || format!("{} items on this device", app.items.with(ItemIndex::len))}</p>
+        </div>
+    }
+}
+
+#[component]
+fn UndoToast() -> impl IntoView {
     let app = expect_context::<App>();
     move || {
-        app.notice.get().map(|(good, text)| {
-            view! { <p class="notice" class:good=good data-testid="message">{text}</p> }
+        app.undo.get().map(|discarded| {
+            let text = model::describe(discarded.op.sku.as_str(), None, &discarded.op.movement);
+            let undo = move |_| {
+                if let Some(op) = app.undo.get_untracked() {
+                    app.undo.set(None);
+                    let saved = op.clone();
+                    app.outbox.update(|o| o.restore(op));
+                    spawn_local(async move {
+                        if let Err(error) = db::save_op(&saved).await {
+                            app.fail(format!("Could not save on this device: {error}"));
+                        }
+                    });
+                }
+            };
+            view! {
+                <div class="toast" role="status" data-testid="undo-toast">
+                    <span>{format!("Discarded: {text}")}</span>
+                    <button data-testid="undo" on:click=undo>"Undo"</button>
+                </div>
+            }
         })
     }
 }
 
-/// A labelled input bound to a signal.
+/// The status line under a form: a refusal, or the state of the operation just queued, live.
 #[component]
-fn Field(
+pub fn Status() -> impl IntoView {
+    let app = expect_context::<App>();
+    let line = move || {
+        if let Some((good, text)) = app.notice.get() {
+            return Some((if good { "good" } else { "bad" }, text));
+        }
+        let id = app.last_op.get()?;
+        let sending = app.sync.with(|s| s.sending.contains(&id));
+        let online = app.online.get();
+        app.outbox.with(|o| {
+            let queued = o.get(id.as_str())?;
+            let name = app.items.with(|i| i.name(queued.op.sku.as_str()).map(str::to_string));
+            let what = model::describe(queued.op.sku.as_str(), name.as_deref(), &queued.op.movement);
+            let (tag, state) = model::state_words(queued, sending, online);
+            Some((tag, format!("{what} — {state}")))
+        })
+    };
+    view! {
+        <p class="status-line" role="status" aria-live="polite" data-testid="status">
+            {move || line().map(|(tag, text)| view! {
+                <span class=format!("notice {tag}") class:good=tag == "good" || tag == "applied"
+                    data-testid="message" data-state=tag>{text}</span>
+            })}
+        </p>
+    }
+}
+
+/// The item field every screen starts with: scan (characters + Enter), SKU in any case, or part
+/// of a name with suggestions. A resolved item moves the cursor on to `next`.
+#[component]
+pub fn ItemField(
+    value: RwSignal<String>,
+    #[prop(default = "sku")] testid: &'static str,
+    #[prop(default = "Item")] label: &'static str,
+    #[prop(optional)] next: Option<NodeRef<html::Input>>,
+    /// Called with the item once it is known.
+    #[prop(optional)]
+    on_chosen: Option<Callback<Item>>,
+    /// Take the cursor when the screen opens (the Ship screen starts at the order instead).
+    #[prop(default = true)]
+    autofocus: bool,
+) -> impl IntoView {
+    let app = expect_context::<App>();
+    let input_ref = NodeRef::<html::Input>::new();
+    let chosen = RwSignal::new(None::<Item>);
+    let suggestions = Memo::new(move |_| {
+        let text = value.get();
+        let picked = chosen.with(|c| c.as_ref().is_some_and(|item| item.sku.as_str() == text.trim()));
+        if picked || text.trim().chars().count() < 2 {
+            return Vec::new();
+        }
+        app.items.with(|index| index.search(&text, SUGGESTIONS_MAX))
+    });
+    let choose = move |item: Item| {
+        value.set(item.sku.to_string());
+        chosen.set(Some(item.clone()));
+        app.notice.set(None);
+        if let Some(callback) = on_chosen {
+            callback.run(item);
+        }
+        if let Some(element) = next.and_then(|n| n.get_untracked()) {
+            let _ = element.focus();
+            element.select();
+        }
+    };
+    let resolve = move || {
+        let typed = value.get_untracked();
+        if typed.trim().is_empty() {
+            return;
+        }
+        let found = app.items.with_untracked(|index| (index.is_empty(), index.resolve(&typed)));
+        match found {
+            (_, Found::One(item)) => choose(item),
+            (true, Found::None) => match Id::new(typed.trim()) {
+                // No item list on this device yet: take a well-formed SKU, the server checks it.
+                Ok(sku) => choose(Item { sku, name: String::new(), barcodes: Vec::new() }),
+                Err(_) => app.fail(format!("“{}” is not a SKU or barcode", model::echo(&typed))),
+            },
+            (false, Found::None) => {
+                app.fail(format!("No item “{}” on this device's list", model::echo(&typed)));
+                if app.online.get_untracked() {
+                    refresh_items(app);
+                }
+                if let Some(element) = input_ref.get_untracked() {
+                    element.select();
+                }
+            }
+            (_, Found::Many(many)) => app.fail(format!("{} items match: pick one below", many.len())),
+        }
+    };
+    // The cursor goes (back) here on mount, after each submit and each screen switch.
+    Effect::new(move |focused_before: Option<bool>| {
+        app.focus_tick.track();
+        let Some(element) = input_ref.get() else { return false };
+        if autofocus || focused_before == Some(true) {
+            let _ = element.focus();
+        }
+        true
+    });
+    // A scan that arrived while no field had focus; or an item to start with.
+    Effect::new(move |_| {
+        if input_ref.get().is_none() {
+            return;
+        }
+        if let Some(code) = app.scan.get() {
+            app.scan.set(None);
+            value.set(code);
+            resolve();
+        } else if let Some(sku) = app.prefill.get() {
+            app.prefill.set(None);
+            value.set(sku);
+            resolve();
+        }
+    });
+    // The camera, where the browser can read barcodes with it.
+    let camera_open = RwSignal::new(false);
+    let video_ref = NodeRef::<html::Video>::new();
+    let stop = StoredValue::new(Arc::new(AtomicBool::new(false)));
+    Effect::new(move |_| {
+        let Some(video) = video_ref.get() else { return };
+        let flag = Arc::new(AtomicBool::new(false));
+        stop.set_value(flag.clone());
+        spawn_local(async move {
+            let result = crate::camera::scan(video, flag).await;
+            camera_open.set(false);
+            match result {
+                Ok(code) => {
+                    value.set(code);
+                    resolve();
+                }
+                Err(problem) => app.fail(problem),
+            }
+        });
+    });
+    let chosen_line = move || {
+        chosen.get().filter(|item| item.sku.as_str() == value.get().trim()).map(|item| {
+            let name = if item.name.is_empty() { "not on this device's item list".to_string() } else { item.name };
+            view! { <span class="chosen" data-testid="chosen-item">{name}</span> }
+        })
+    };
+    view! {
+        <div class="item-field">
+            <label>{label}
+                <input type="search" data-testid=testid node_ref=input_ref bind:value=value
+                    placeholder="Scan, or type a SKU or name" autocomplete="off" autocapitalize="off"
+                    spellcheck="false" enterkeyhint="next" inputmode="text"
+                    on:keydown=move |e: ev::KeyboardEvent| {
+                        if e.key() == "Enter" {
+                            e.prevent_default();
+                            resolve();
+                        }
+                    }/>
+            </label>
+            {crate::camera::available().then(|| view! {
+                <button class="camera-button" data-testid="camera" aria-label="Scan with the camera"
+                    on:click=move |_| camera_open.set(true)>"Camera"</button>
+            })}
+            {move || camera_open.get().then(|| view! {
+                <div class="camera" role="dialog" aria-label="Scanning with the camera">
+                    <video node_ref=video_ref autoplay=true playsinline=true muted=true></video>
+                    <button data-testid="camera-close" on:click=move |_| {
+                        stop.with_value(|flag| flag.store(true, Ordering::Relaxed));
+                        camera_open.set(false);
+                    }>"Close camera"</button>
+                </div>
+            })}
+            {chosen_line}
+            {move || {
+                let found = suggestions.get();
+                (!found.is_empty()).then(|| view! {
+                    <ul class="suggestions" data-testid="suggestions" aria-label="Matching items">
+                        {found.into_iter().map(|item| {
+                            let label = format!("{} — {}", item.sku, item.name);
+                            view! {
+                                <li><button data-testid="suggestion" on:click=move |_| choose(item.clone())>{label}</button></li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                })
+            }}
+        </div>
+    }
+}
+
+/// A quantity, kept exactly as typed (a text field: `type=number` reports "" for "-" or "12."
+/// and the binding wrote that back); read on submit. Enter runs `on_enter`.
+#[component]
+pub fn QtyField(
+    value: RwSignal<String>,
+    node_ref: NodeRef<html::Input>,
+    #[prop(default = "Quantity")] label: &'static str,
+    #[prop(default = "numeric")] input_mode: &'static str,
+    on_enter: Callback<()>,
+) -> impl IntoView {
+    view! {
+        <label class="qty">{label}
+            <input type="text" data-testid="qty" node_ref=node_ref bind:value=value autocomplete="off"
+                inputmode=input_mode enterkeyhint="done"
+                on:keydown=move |e: ev::KeyboardEvent| {
+                    if e.key() == "Enter" {
+                        e.prevent_default();
+                        on_enter.run(());
+                    }
+                }/>
+        </label>
+    }
+}
+
+/// A labelled text input bound to a signal.
+#[component]
+pub fn Field(
     label: &'static str,
     testid: &'static str,
     value: RwSignal<String>,
-    #[prop(default = "text")] kind: &'static str,
     #[prop(optional)] node_ref: Option<NodeRef<html::Input>>,
-    #[prop(optional)] next: Option<NodeRef<html::Input>>,
+    #[prop(optional)] on_enter: Option<Callback<()>>,
 ) -> impl IntoView {
     let node_ref = node_ref.unwrap_or_default();
-    // Quantities are text inputs, never `type="number"`: a number input reports "" for what is
-    // being typed ("-", "12."), the binding wrote that back and "-3" became "3". The text is kept
-    // exactly as typed and parsed on submit, where anything but a whole number is refused.
-    let (input_type, input_mode) = match kind {
-        "number" => ("text", "numeric"),
-        "signed" => ("text", "text"),
-        other => (other, "text"),
-    };
-    let input = view! {
-        <input type=input_type data-testid=testid bind:value=value autocomplete="off" node_ref=node_ref
-            inputmode=input_mode
-            on:keydown=move |e: ev::KeyboardEvent| {
-                // A scanner types the code and Enter: move on to the next field instead of submitting.
-                if e.key() == "Enter" {
-                    if let Some(element) = next.and_then(|n| n.get()) {
+    view! {
+        <label>{label}
+            <input type="text" data-testid=testid bind:value=value autocomplete="off" node_ref=node_ref
+                on:keydown=move |e: ev::KeyboardEvent| {
+                    if let (true, Some(callback)) = (e.key() == "Enter", on_enter) {
                         e.prevent_default();
-                        let _ = element.focus();
+                        callback.run(());
                     }
-                }
-            }/>
-    };
-    view! { <label>{label}{input}</label> }
-}
-
-/// The SKU and quantity every movement form starts with; Enter after a scan moves to the quantity.
-#[component]
-fn SkuQty(
-    sku: RwSignal<String>,
-    qty: RwSignal<String>,
-    #[prop(default = "Quantity")] qty_label: &'static str,
-    /// The quantity may be negative (adjust): a keyboard with a minus sign.
-    #[prop(optional)]
-    signed: bool,
-) -> impl IntoView {
-    let qty_ref = NodeRef::<html::Input>::new();
-    let kind = if signed { "signed" } else { "number" };
-    view! {
-        <div class="row">
-            <Field label="SKU" testid="sku" value=sku next=qty_ref/>
-            <Field label=qty_label testid="qty" value=qty kind=kind node_ref=qty_ref/>
-        </div>
-    }
-}
-
-/// Parses the SKU and quantity fields, or says what is wrong.
-fn sku_and_qty(sku: RwSignal<String>, qty: RwSignal<String>, signed: bool) -> Result<(Id, i64), String> {
-    let sku = model::parse_id("SKU", &sku.get_untracked())?;
-    let qty = parse_qty(&qty.get_untracked(), signed)?;
-    Ok((sku, qty))
-}
-
-fn clear(fields: &[RwSignal<String>]) {
-    for field in fields {
-        field.set(String::new());
-    }
-}
-
-#[component]
-fn Receive() -> impl IntoView {
-    let app = expect_context::<App>();
-    let (sku, qty, reference) =
-        (RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()));
-    let quarantine = RwSignal::new(false);
-    let submit = move |_| {
-        let Some(location) = app.location() else { return };
-        match sku_and_qty(sku, qty, false) {
-            Ok((id, n)) => {
-                app.queue(
-                    "receive",
-                    id,
-                    Ok(model::receive(&location, n, &reference.get_untracked(), quarantine.get_untracked())),
-                );
-                clear(&[sku, qty, reference]);
-                quarantine.set(false);
-            }
-            Err(problem) => app.fail(problem),
-        }
-    };
-    view! {
-        <section class="card">
-            <h2>"Receive"</h2>
-            <SkuQty sku qty/>
-            <Field label="Against (purchase order or transfer, optional)" testid="reference" value=reference/>
-            <label class="check"><input type="checkbox" data-testid="to-quarantine" bind:checked=quarantine/>" Into quarantine (inspect before selling)"</label>
-            <button class="primary" data-testid="submit" on:click=submit>"Receive"</button>
-            <Notice/>
-        </section>
-    }
-}
-
-#[component]
-fn Adjust() -> impl IntoView {
-    let app = expect_context::<App>();
-    let (sku, qty, reason) = (RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()));
-    let submit = move |_| {
-        let Some(location) = app.location() else { return };
-        match sku_and_qty(sku, qty, true) {
-            Ok((id, n)) => {
-                app.queue("adjust", id, model::adjust(&location, n, &reason.get_untracked()).map(|m| vec![m]));
-                clear(&[sku, qty, reason]);
-            }
-            Err(problem) => app.fail(problem),
-        }
-    };
-    view! {
-        <section class="card">
-            <h2>"Adjust"</h2>
-            <SkuQty sku qty qty_label="Change (+ found, − lost)" signed=true/>
-            <Field label="Reason" testid="reason" value=reason/>
-            <div class="choices small">
-                {["damaged in handling", "found", "lost", "sample"].map(|r| view! {
-                    <button class="choice" on:click=move |_| reason.set(r.to_string())>{r}</button>
-                }).collect_view()}
-            </div>
-            <button class="primary" data-testid="submit" on:click=submit>"Adjust"</button>
-            <Notice/>
-        </section>
-    }
-}
-
-#[component]
-fn Count() -> impl IntoView {
-    let app = expect_context::<App>();
-    let (sku, qty) = (RwSignal::new(String::new()), RwSignal::new(String::new()));
-    // The stock card the counter last saw for this SKU: its version lets the server merge the count.
-    let seen = RwSignal::new(None::<StockCard>);
-    Effect::new(move |_| {
-        let typed = sku.get();
-        spawn_local(async move {
-            let card = match parse_sku(&typed) {
-                Ok(id) => db::load_card(&id).await.ok().flatten(),
-                Err(_) => None,
-            };
-            seen.set(card);
-        });
-    });
-    let submit = move |_| {
-        let Some(location) = app.location() else { return };
-        let parsed = model::parse_id("SKU", &sku.get_untracked())
-            .and_then(|id| Ok((id, model::parse_count(&qty.get_untracked())?)));
-        match parsed {
-            Ok((id, n)) => {
-                let version =
-                    seen.with_untracked(|c| c.as_ref().filter(|c| c.sku == id.as_str()).map(StockCard::version));
-                app.queue("count", id, Ok(vec![model::count(&location, n, version)]));
-                clear(&[sku, qty]);
-            }
-            Err(problem) => app.fail(problem),
-        }
-    };
-    view! {
-        <section class="card">
-            <h2>"Count"</h2>
-            <SkuQty sku qty qty_label="Counted on the shelf"/>
-            <p class="muted" data-testid="count-basis">
-                {move || match (seen.get(), app.location()) {
-                    (Some(card), Some(location)) => format!(
-                        "Last seen {}: {} on hand here at version {}. What happened since is merged by the server.",
-                        card.age(now_ms()), card.on_hand_at(location.as_str()).unwrap_or(0), card.version()),
-                    _ => "Not looked up on this device: the count sets on hand as counted.".to_string(),
-                }}
-            </p>
-            <button class="primary" data-testid="submit" on:click=submit>"Record count"</button>
-            <Notice/>
-        </section>
-    }
-}
-
-#[component]
-fn Transfer() -> impl IntoView {
-    let app = expect_context::<App>();
-    let (sku, qty, to, reference) = (
-        RwSignal::new(String::new()),
-        RwSignal::new(String::new()),
-        RwSignal::new(String::new()),
-        RwSignal::new(String::new()),
-    );
-    let fresh_reference = move || match sync::new_id() {
-        Ok(id) => reference.set(format!("TR-{}", &id.as_str()[3..11])),
-        Err(problem) => app.fail(problem),
-    };
-    fresh_reference();
-    let submit = move |_| {
-        let Some(location) = app.location() else { return };
-        let parsed = sku_and_qty(sku, qty, false)
-            .and_then(|(id, n)| Ok((id, n, model::parse_id("location", &to.get_untracked())?)))
-            .and_then(|(id, n, to)| Ok((id, model::transfer(&location, n, &to, &reference.get_untracked())?)));
-        match parsed {
-            Ok((id, movement)) => {
-                app.queue("transfer", id, Ok(vec![movement]));
-                clear(&[sku, qty]);
-                fresh_reference();
-            }
-            Err(problem) => app.fail(problem),
-        }
-    };
-    view! {
-        <section class="card">
-            <h2>"Transfer out"</h2>
-            <SkuQty sku qty/>
-            <label>"To"
-                <select data-testid="to-location" on:change=move |e| to.set(event_target_value(&e)) prop:value=move || to.get()>
-                    <option value="">"Choose a location"</option>
-                    {move || {
-                        let here = app.location().map(|l| l.to_string()).unwrap_or_default();
-                        app.locations.get().into_iter().filter(|l| l.id.as_str() != here).map(|l| {
-                            let id = l.id.to_string();
-                            view! { <option value=id.clone()>{format!("{} ({id})", l.name)}</option> }
-                        }).collect_view()
-                    }}
-                </select>
-            </label>
-            <Field label="Transfer reference (receive it under this at the other end)" testid="reference" value=reference/>
-            <button class="primary" data-testid="submit" on:click=submit>"Send"</button>
-            <Notice/>
-        </section>
-    }
-}
-
-#[component]
-fn Returns() -> impl IntoView {
-    let app = expect_context::<App>();
-    let (sku, qty) = (RwSignal::new(String::new()), RwSignal::new(String::new()));
-    let disposition = RwSignal::new("restock".to_string());
-    let expect = move |_| {
-        let Some(location) = app.location() else { return };
-        match sku_and_qty(sku, qty, false) {
-            Ok((id, n)) => {
-                app.queue(
-                    "return",
-                    id,
-                    Ok(vec![model::movement(stockline_shared::MovementKind::ReturnExpected, &location, n)]),
-                );
-                clear(&[sku, qty]);
-            }
-            Err(problem) => app.fail(problem),
-        }
-    };
-    let received = move |_| {
-        let Some(location) = app.location() else { return };
-        match sku_and_qty(sku, qty, false) {
-            Ok((id, n)) => {
-                let movements = model::parse_disposition(&disposition.get_untracked())
-                    .map(|disposition| model::return_receive(&location, n, disposition));
-                app.queue("return", id, movements);
-                clear(&[sku, qty]);
-            }
-            Err(problem) => app.fail(problem),
-        }
-    };
-    view! {
-        <section class="card">
-            <h2>"Returns"</h2>
-            <SkuQty sku qty/>
-            <label>"When it arrives"
-                <select data-testid="disposition" on:change=move |e| disposition.set(event_target_value(&e))>
-                    <option value="restock">"Restock (sellable)"</option>
-                    <option value="quarantine">"Quarantine (inspect first)"</option>
-                    <option value="damage">"Damaged"</option>
-                </select>
-            </label>
-            <div class="row">
-                <button data-testid="return-expected" on:click=expect>"Expected back"</button>
-                <button class="primary" data-testid="return-received" on:click=received>"Received"</button>
-            </div>
-            <Notice/>
-        </section>
-    }
-}
-
-#[component]
-fn Ship() -> impl IntoView {
-    let app = expect_context::<App>();
-    let (reservation, sku, qty) =
-        (RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()));
-    let picks = RwSignal::new(None::<Reservation>);
-    let load = move |_| {
-        let Some(settings) = app.settings.get_untracked() else { return };
-        let id = reservation.get_untracked().trim().to_string();
-        spawn_local(async move {
-            match api::reservation(&settings.api_base, &settings.token, &id).await {
-                Ok(found) => picks.set(Some(found)),
-                Err(error) => {
-                    picks.set(None);
-                    app.fail(error.describe());
-                }
-            }
-        });
-    };
-    let ship = move |sku_id: Id, n: i64| {
-        let Some(location) = app.location() else { return };
-        match model::parse_id("reservation", &reservation.get_untracked()) {
-            Ok(id) => app.queue("ship", sku_id, Ok(vec![model::ship(&location, n, &id)])),
-            Err(problem) => app.fail(problem),
-        }
-    };
-    let submit = move |_| match sku_and_qty(sku, qty, false) {
-        Ok((id, n)) => {
-            ship(id, n);
-            clear(&[sku, qty]);
-        }
-        Err(problem) => app.fail(problem),
-    };
-    view! {
-        <section class="card">
-            <h2>"Ship"</h2>
-            <div class="row">
-                <Field label="Order (committed reservation)" testid="reservation" value=reservation/>
-                <button data-testid="load-picks" on:click=load>"Pick list"</button>
-            </div>
-            {move || picks.get().map(|found| {
-                let here = app.location().map(|l| l.to_string()).unwrap_or_default();
-                let rows: Vec<(Id, i64)> = found.lines.iter().flat_map(|line| {
-                    line.allocations.iter().filter(|a| a.location.as_str() == here).map(|a| (line.sku.clone(), a.qty)).collect::<Vec<_>>()
-                }).collect();
-                view! {
-                    <table data-testid="pick-list">
-                        <thead><tr><th>"SKU"</th><th>"Allocated here"</th><th></th></tr></thead>
-                        <tbody>
-                            {rows.into_iter().map(|(sku_id, n)| view! {
-                                <tr><td>{sku_id.to_string()}</td><td>{n}</td>
-                                    <td><button class="primary" on:click=move |_| ship(sku_id.clone(), n)>"Ship"</button></td></tr>
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                    <p class="muted">{format!("Status: {}", found.status.as_str())}</p>
-                }
-            })}
-            <SkuQty sku qty/>
-            <button class="primary" data-testid="submit" on:click=submit>"Ship"</button>
-            <Notice/>
-        </section>
-    }
-}
-
-#[component]
-fn OutboxView() -> impl IntoView {
-    let app = expect_context::<App>();
-    let ops = Memo::new(move |_| {
-        let mut ops: Vec<QueuedOp> = app.outbox.with(|o| o.ops().to_vec());
-        ops.reverse();
-        ops
-    });
-    view! {
-        <section class="card">
-            <h2>"Outbox"</h2>
-            <p class="muted" data-testid="outbox-summary">
-                {move || {
-                    let t = app.outbox.with(|o| o.tally());
-                    let synced = app.sync.with(|s| s.last_synced_ms).map(|ms| format!(" · last synced {}", model::age(ms, now_ms()))).unwrap_or_default();
-                    format!("{} to sync · {} applied · {} need attention{synced}", t.pending, t.applied, t.rejected)
-                }}
-            </p>
-            <ul class="ops">
-                <For each=move || ops.get() key=|q| (q.op.op_id.to_string(), format!("{:?}", q.state)) let:queued>
-                    <OpRow queued/>
-                </For>
-            </ul>
-        </section>
-    }
-}
-
-#[component]
-fn OpRow(queued: QueuedOp) -> impl IntoView {
-    let app = expect_context::<App>();
-    let op_id = queued.op.op_id.to_string();
-    let text = model::describe(queued.op.sku.as_str(), &queued.op.movement);
-    let (class, state) = match &queued.state {
-        OpState::Pending if queued.attempts > 0 => ("pending", format!("waiting to send ({} tries)", queued.attempts)),
-        OpState::Pending => ("pending", "waiting to send".to_string()),
-        OpState::Applied { version } => ("applied", format!("applied (v{version})")),
-        OpState::Rejected { code, message } => ("rejected", format!("rejected: {message} ({code})")),
-    };
-    let rejected = queued.is_rejected();
-    let qty = RwSignal::new(queued.op.movement.qty.to_string());
-    let resend = {
-        let op_id = op_id.clone();
-        move |_| {
-            let signed = matches!(queued.op.movement.kind, stockline_shared::MovementKind::Adjust);
-            let parsed = if queued.op.movement.kind == stockline_shared::MovementKind::Count {
-                model::parse_count(&qty.get_untracked())
-            } else {
-                parse_qty(&qty.get_untracked(), signed)
-            };
-            let n = match parsed {
-                Ok(n) => n,
-                Err(problem) => return app.fail(problem),
-            };
-            let new_id = match sync::new_id() {
-                Ok(id) => id,
-                Err(problem) => return app.fail(problem),
-            };
-            let changed = app.outbox.try_update(|o| o.resend(&op_id, new_id, n)).flatten();
-            let old_id = op_id.clone();
-            spawn_local(async move {
-                if let Some(changed) = changed {
-                    let _ = db::save_op(&changed).await;
-                    let _ = db::delete_op(&old_id).await;
-                    sync::sync_now(app).await;
-                }
-            });
-        }
-    };
-    let discard = {
-        let op_id = op_id.clone();
-        move |_| {
-            if app.outbox.try_update(|o| o.discard(&op_id)).unwrap_or(false) {
-                let id = op_id.clone();
-                spawn_local(async move {
-                    let _ = db::delete_op(&id).await;
-                });
-            }
-        }
-    };
-    view! {
-        <li class=format!("op {class}") data-testid="op" data-state=class>
-            <span class="what">{text}</span>
-            <span class="state" data-testid="op-state">{state}</span>
-            {rejected.then(|| view! {
-                <div class="row resolve">
-                    <input type="text" inputmode="text" data-testid="resend-qty" bind:value=qty/>
-                    <button class="primary" data-testid="resend" on:click=resend.clone()>"Edit & resend"</button>
-                    <button data-testid="discard" on:click=discard.clone()>"Discard"</button>
-                </div>
-            })}
-        </li>
-    }
-}
-
-/// Fetches a SKU's availability; on success saves it for offline use, otherwise falls back to the saved copy.
-fn lookup(app: App, sku: String) {
-    let Some(current) = app.settings.get_untracked() else { return };
-    app.busy.set(true);
-    spawn_local(async move {
-        match api::availability(&current.api_base, &current.token, &sku).await {
-            Ok(availability) => {
-                let fresh = StockCard::live(availability, now_ms());
-                let _ = db::save_card(&fresh).await;
-                app.notice.set(None);
-                app.card.set(Some(fresh));
-            }
-            Err(CallError::Unreachable) => match db::load_card(&sku).await {
-                Ok(Some(saved)) => {
-                    app.fail("Offline: showing the saved copy");
-                    app.card.set(Some(saved));
-                }
-                _ => {
-                    app.fail(format!("Offline, and `{sku}` was never looked up on this device"));
-                    app.card.set(None);
-                }
-            },
-            Err(refused) => {
-                app.fail(refused.describe());
-                app.card.set(None);
-            }
-        }
-        if let Some(latest) = app.settings.get_untracked() {
-            let next = Settings { last_sku: Some(sku), ..latest };
-            let _ = db::save_settings(&next).await;
-            app.settings.set(Some(next));
-        }
-        app.busy.set(false);
-    });
-}
-
-#[component]
-fn Lookup() -> impl IntoView {
-    let app = expect_context::<App>();
-    let input = RwSignal::new(String::new());
-    let submit = move || match parse_sku(&input.get_untracked()) {
-        Ok(sku) => lookup(app, sku),
-        Err(problem) => app.fail(problem),
-    };
-    view! {
-        <section class="card">
-            <h2>"Stock lookup"</h2>
-            <div class="row">
-                <input type="search" data-testid="sku-input" placeholder="Type or scan a SKU" autofocus
-                    bind:value=input
-                    on:keydown=move |e: ev::KeyboardEvent| if e.key() == "Enter" { submit() }/>
-                <button class="primary" data-testid="lookup" on:click=move |_| submit() disabled=move || app.busy.get()>
-                    "Look up"
-                </button>
-            </div>
-            <Notice/>
-        </section>
-        {move || app.card.get().map(|card| view! { <StockCardView card/> })}
-    }
-}
-
-#[component]
-fn StockCardView(card: StockCard) -> impl IntoView {
-    let age = card.age(now_ms());
-    let saved = card.is_saved_copy();
-    let totals = card.availability.availability;
-    let locations = totals.locations.clone();
-    view! {
-        <section class="card" data-testid="stock-card">
-            <h2 data-testid="card-sku">{totals.sku.to_string()}</h2>
-            <p class="muted">
-                {format!("Synced {age} · version {}", totals.version)}
-                {saved.then(|| view! { <span class="badge" data-testid="saved-badge">" saved copy"</span> })}
-            </p>
-            <div class="figures">
-                <Figure label="Available" value=totals.available testid="available"/>
-                <Figure label="On hand" value=totals.on_hand testid="on-hand"/>
-                <Figure label="Reserved" value=totals.reserved testid="reserved"/>
-                <Figure label="Allocated" value=totals.allocated testid="allocated"/>
-                <Figure label="Inbound" value=totals.inbound testid="inbound"/>
-            </div>
-            <div class="table-wrap"><table>
-                <thead><tr>
-                    <th>"Location"</th><th>"Available"</th><th>"On hand"</th><th>"Reserved"</th>
-                    <th>"Allocated"</th><th>"Quarantined"</th><th>"Damaged"</th><th>"Inbound"</th>
-                </tr></thead>
-                <tbody>
-                    {locations.into_iter().map(|l| view! {
-                        <tr>
-                            <td>{l.location.to_string()}</td><td>{l.available}</td><td>{l.on_hand}</td>
-                            <td>{l.reserved}</td><td>{l.allocated}</td><td>{l.quarantined}</td>
-                            <td>{l.damaged}</td><td>{l.inbound}</td>
-                        </tr>
-                    }).collect_view()}
-                </tbody>
-            </table></div>
-        </section>
-    }
-}
-
-#[component]
-fn Figure(label: &'static str, value: i64, testid: &'static str) -> impl IntoView {
-    view! {
-        <div class="figure">
-            <span class="value" data-testid=testid>{value}</span>
-            <span class="label">{label}</span>
-        </div>
+                }/>
+        </label>
     }
 }

@@ -1,4 +1,4 @@
-//! IndexedDB: settings, saved stock cards, the outbox and the locations list, so the app works
+//! IndexedDB: settings, saved stock cards, the outbox, the locations and the item list, so the app works
 //! after a reload while offline. Every write commits its transaction before it returns.
 
 use crate::model::{Settings, StockCard};
@@ -10,11 +10,13 @@ use std::cell::RefCell;
 use stockline_shared::QueuedOp;
 
 const DB_NAME: &str = "stockline";
-const DB_VERSION: u32 = 2;
+const DB_VERSION: u32 = 3;
 const SETTINGS: &str = "settings";
 const CARDS: &str = "cards";
 const OUTBOX: &str = "outbox";
 const LOCATIONS: &str = "locations";
+const ITEMS: &str = "items";
+const ITEMS_KEY: &str = "items";
 const SETTINGS_KEY: &str = "settings";
 const LOCATIONS_KEY: &str = "locations";
 
@@ -43,6 +45,9 @@ async fn db() -> DbResult<Database> {
             if old < 2 {
                 db.create_object_store(OUTBOX).build()?;
                 db.create_object_store(LOCATIONS).build()?;
+            }
+            if old < 3 {
+                db.create_object_store(ITEMS).build()?;
             }
             Ok(())
         })
@@ -106,11 +111,27 @@ pub async fn save_ops(ops: &[QueuedOp]) -> DbResult<()> {
     tx.commit().await.map_err(text)
 }
 
-pub async fn delete_op(op_id: &str) -> DbResult<()> {
+/// Deletes several operations in one transaction: all or none.
+pub async fn delete_ops(op_ids: &[&str]) -> DbResult<()> {
+    if op_ids.is_empty() {
+        return Ok(());
+    }
     let db = db().await?;
     let tx = db.transaction(OUTBOX).with_mode(TransactionMode::Readwrite).build().map_err(text)?;
     let store = tx.object_store(OUTBOX).map_err(text)?;
-    store.delete(op_id).await.map_err(text)?;
+    for op_id in op_ids {
+        store.delete(*op_id).await.map_err(text)?;
+    }
+    tx.commit().await.map_err(text)
+}
+
+/// Replaces one operation by another (a corrected resend) in one transaction.
+pub async fn replace_op(old_id: &str, op: &QueuedOp) -> DbResult<()> {
+    let db = db().await?;
+    let tx = db.transaction(OUTBOX).with_mode(TransactionMode::Readwrite).build().map_err(text)?;
+    let store = tx.object_store(OUTBOX).map_err(text)?;
+    store.delete(old_id).await.map_err(text)?;
+    store.put(op).with_key(op.op.op_id.as_str()).without_key_type().serde().map_err(text)?.await.map_err(text)?;
     tx.commit().await.map_err(text)
 }
 
@@ -135,4 +156,12 @@ pub async fn save_locations(locations: &[stockline_shared::Location]) -> DbResul
 
 pub async fn load_locations() -> DbResult<Vec<stockline_shared::Location>> {
     Ok(get(LOCATIONS, LOCATIONS_KEY).await?.unwrap_or_default())
+}
+
+pub async fn save_items(items: &[stockline_shared::Item]) -> DbResult<()> {
+    put(ITEMS, ITEMS_KEY, &items.to_vec()).await
+}
+
+pub async fn load_items() -> DbResult<Vec<stockline_shared::Item>> {
+    Ok(get(ITEMS, ITEMS_KEY).await?.unwrap_or_default())
 }

@@ -3,8 +3,12 @@
 
 mod api;
 mod app;
+mod camera;
 mod db;
 mod model;
+mod outbox_view;
+mod screens;
+mod stock;
 mod sync;
 
 fn main() {

@@ -1,7 +1,20 @@
 //! What the app knows, as plain data with methods (the todomvc way): no signals, no IO.
+//!
+//! Validity is the engine's: a movement is built here and checked with `Movement::check`, the
+//! same code the server runs, and its errors are put in a warehouse worker's words.
 
 use serde::{Deserialize, Serialize};
-use stockline_shared::{AvailabilityResponse, Disposition, Id, Movement, MovementKind, ReceiveInto};
+use stockline_shared::{
+    on_hand_change, AvailabilityResponse, CountBasis, Disposition, EngineError, Id, Item, LocationAvailability,
+    Movement, MovementKind, OpState, Outbox, QueuedOp, ReceiveInto,
+};
+
+/// Items remembered as "recent" on the stock screen.
+pub const RECENT_MAX: usize = 8;
+/// Suggestions shown while typing a name or part of a SKU.
+pub const SUGGESTIONS_MAX: usize = 8;
+/// Characters of what someone typed that a message repeats.
+const ECHO_CHARS_MAX: usize = 40;
 
 /// Where the app talks to, as whom, and where the device is; kept in IndexedDB across reloads.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -15,6 +28,9 @@ pub struct Settings {
     #[serde(default)]
     pub location: Option<String>,
     pub last_sku: Option<String>,
+    /// Items looked up or worked on, newest first.
+    #[serde(default)]
+    pub recent: Vec<String>,
 }
 
 impl Settings {
@@ -38,6 +54,19 @@ impl Settings {
         } else {
             vec![Screen::Lookup]
         }
+    }
+
+    /// Puts `sku` first among the recent items.
+    pub fn remember(&mut self, sku: &str) {
+        self.recent.retain(|s| s != sku);
+        self.recent.insert(0, sku.to_string());
+        self.recent.truncate(RECENT_MAX);
+        self.last_sku = Some(sku.to_string());
+    }
+
+    /// Signed out: who and where are forgotten, the server address stays.
+    pub fn signed_out(&self) -> Settings {
+        Settings { api_base: self.api_base.clone(), ..Settings::default() }
     }
 }
 
@@ -90,6 +119,16 @@ impl Screen {
             Screen::Outbox => "tab-outbox",
         }
     }
+
+    /// On a phone the bottom bar holds these; the rest are in the menu.
+    pub fn on_phone_bar(self) -> bool {
+        matches!(self, Screen::Lookup | Screen::Receive | Screen::Ship | Screen::Count)
+    }
+
+    /// Whether the screen starts with an item field a scan goes into.
+    pub fn takes_items(self) -> bool {
+        self != Screen::Outbox
+    }
 }
 
 /// Where a stock card's numbers came from.
@@ -133,13 +172,38 @@ impl StockCard {
         self.availability.availability.version
     }
 
-    pub fn on_hand_at(&self, location: &str) -> Option<i64> {
-        self.availability.availability.locations.iter().find(|l| l.location.as_str() == location).map(|l| l.on_hand)
+    /// This location's line (zeros when the SKU has never been here).
+    pub fn here(&self, location: &str) -> LocationAvailability {
+        self.availability.availability.locations.iter().find(|l| l.location.as_str() == location).cloned().unwrap_or(
+            LocationAvailability {
+                location: Id::new(location).unwrap_or_else(|_| self.availability.availability.sku.clone()),
+                available: 0,
+                on_hand: 0,
+                reserved: 0,
+                allocated: 0,
+                quarantined: 0,
+                damaged: 0,
+                inbound: 0,
+                return_pending: 0,
+            },
+        )
+    }
+
+    /// Every location, this one first, then the rest in the server's (shipping) order.
+    pub fn network(&self, location: &str) -> Vec<LocationAvailability> {
+        let mut lines = self.availability.availability.locations.clone();
+        lines.sort_by_key(|l| l.location.as_str() != location);
+        lines
     }
 
     /// "just now", "5 min ago", "3 h ago", "2 d ago".
     pub fn age(&self, now_ms: f64) -> String {
         age(self.fetched_at_ms, now_ms)
+    }
+
+    /// A card from a sync result replaces this one only when it is newer.
+    pub fn is_older_than(&self, availability: &AvailabilityResponse) -> bool {
+        self.version() < availability.availability.version
     }
 }
 
@@ -153,28 +217,156 @@ pub fn age(then_ms: f64, now_ms: f64) -> String {
     }
 }
 
-/// Normalises what a person or a scanner typed into an id, or says what is wrong with it.
-pub fn parse_id(what: &str, input: &str) -> Result<Id, String> {
-    let value = input.trim();
-    if value.is_empty() {
-        return Err(format!("Type or scan a {what}"));
+/// What someone typed, shortened for a message: a 5,000-character scan is not repeated whole.
+pub fn echo(input: &str) -> String {
+    let trimmed = input.trim();
+    if trimmed.chars().count() <= ECHO_CHARS_MAX {
+        return trimmed.to_string();
     }
-    Id::new(value).map_err(|_| format!("`{value}` is not a {what} (letters, digits and . _ : - only)"))
+    let head: String = trimmed.chars().take(ECHO_CHARS_MAX).collect();
+    format!("{head}… ({} characters)", trimmed.chars().count())
 }
 
-pub fn parse_sku(input: &str) -> Result<String, String> {
-    parse_id("SKU", input).map(|id| id.to_string())
+/// The items this device knows (names and barcodes), for scans and search, offline too.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ItemIndex {
+    items: Vec<Item>,
 }
 
-/// A quantity typed into a form: a whole number, at most 1,000,000,000 either way.
-pub fn parse_qty(input: &str, signed: bool) -> Result<i64, String> {
-    let qty: i64 = input.trim().parse().map_err(|_| "Quantity must be a whole number".to_string())?;
-    let limit = 1_000_000_000;
-    match (signed, qty) {
-        (_, 0) => Err("Quantity must not be 0".to_string()),
-        (false, q) if q < 0 => Err("Quantity must be positive".to_string()),
-        (_, q) if q.abs() > limit => Err("Quantity is too large".to_string()),
-        (_, q) => Ok(q),
+/// What a scan or a typed text names.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Found {
+    /// Exactly one item: by SKU, barcode, SKU in another case, or the only match.
+    One(Item),
+    /// Several match: the person picks one.
+    Many(Vec<Item>),
+    None,
+}
+
+impl ItemIndex {
+    pub fn new(mut items: Vec<Item>) -> ItemIndex {
+        items.sort_by(|a, b| a.sku.cmp(&b.sku));
+        ItemIndex { items }
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    pub fn get(&self, sku: &str) -> Option<&Item> {
+        self.items.binary_search_by(|item| item.sku.as_str().cmp(sku)).ok().map(|index| &self.items[index])
+    }
+
+    pub fn name(&self, sku: &str) -> Option<&str> {
+        self.get(sku).map(|item| item.name.as_str())
+    }
+
+    /// Items whose SKU, name or a barcode contains `text` in any case; SKUs that start with it first.
+    pub fn search(&self, text: &str, limit: usize) -> Vec<Item> {
+        let needle = text.trim().to_lowercase();
+        if needle.is_empty() {
+            return Vec::new();
+        }
+        let mut found: Vec<&Item> = self
+            .items
+            .iter()
+            .filter(|item| {
+                item.sku.as_str().to_lowercase().contains(&needle)
+                    || item.name.to_lowercase().contains(&needle)
+                    || item.barcodes.iter().any(|b| b.contains(&needle))
+            })
+            .collect();
+        found.sort_by_key(|item| !item.sku.as_str().to_lowercase().starts_with(&needle));
+        found.into_iter().take(limit).cloned().collect()
+    }
+
+    /// What a scan (or Enter after typing) names: the SKU exactly, a barcode exactly, the SKU in
+    /// another case, or the one item that matches; otherwise the matches to choose from.
+    pub fn resolve(&self, input: &str) -> Found {
+        let text = input.trim();
+        if text.is_empty() {
+            return Found::None;
+        }
+        if let Some(item) = self.get(text) {
+            return Found::One(item.clone());
+        }
+        if let Some(item) = self.items.iter().find(|item| item.barcodes.iter().any(|b| b == text)) {
+            return Found::One(item.clone());
+        }
+        let same_but_case: Vec<&Item> =
+            self.items.iter().filter(|item| item.sku.as_str().eq_ignore_ascii_case(text)).collect();
+        if let [item] = same_but_case.as_slice() {
+            return Found::One((*item).clone());
+        }
+        match self.search(text, SUGGESTIONS_MAX + 1).as_slice() {
+            [] => Found::None,
+            [item] => Found::One(item.clone()),
+            many => Found::Many(many.iter().take(SUGGESTIONS_MAX).cloned().collect()),
+        }
+    }
+}
+
+/// Whether a quantity may be negative, and what it means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QtyKind {
+    /// 1 or more (receive, ship, transfer, returns).
+    Units,
+    /// 0 or more: what is on the shelf.
+    Count,
+    /// Not 0; the sign says found (+) or lost (−).
+    Change,
+}
+
+/// A quantity typed into a form, read exactly as typed: digits, with a sign only for a change.
+/// Range and zero are the engine's to judge (`Movement::check`).
+pub fn parse_qty(input: &str, kind: QtyKind) -> Result<i64, String> {
+    let text = input.trim();
+    if text.is_empty() {
+        return Err("Type the quantity".to_string());
+    }
+    // A minus typed on a keyboard, or the typographic one (U+2212) a sign toggle shows.
+    let (negative, digits) = if let Some(rest) = text.strip_prefix('-').or_else(|| text.strip_prefix('\u{2212}')) {
+        (true, rest)
+    } else {
+        (false, text.strip_prefix('+').unwrap_or(text))
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("“{}” is not a whole number: type digits only, no decimals or letters", echo(text)));
+    }
+    if negative && kind != QtyKind::Change {
+        return Err(match kind {
+            QtyKind::Count => "A count is what is on the shelf: 0 or more".to_string(),
+            _ => "Type how many, without a minus sign".to_string(),
+        });
+    }
+    let magnitude: i64 = digits.parse().map_err(|_| "That number is far too large".to_string())?;
+    Ok(if negative { -magnitude } else { magnitude })
+}
+
+/// The engine's verdict on a movement, in a warehouse worker's words.
+pub fn explain(error: &EngineError, kind: MovementKind) -> String {
+    match error {
+        EngineError::InvalidRequest { field, message } => match (field.as_str(), kind) {
+            ("qty", MovementKind::Adjust) => {
+                "Type how many were found (+) or lost (−): a whole number, not 0, at most 1,000,000,000".into()
+            }
+            ("qty", MovementKind::Count) => "Type what is on the shelf: 0 or more, at most 1,000,000,000".into(),
+            ("qty", _) => "Type how many: a whole number from 1 to 1,000,000,000".into(),
+            ("reason", _) if message.contains("required") => "Say why: choose or type a reason".into(),
+            ("reason", _) => format!("The reason {message}"),
+            ("reference", MovementKind::Ship) if message.contains("names") => "Load the order first".into(),
+            ("reference", MovementKind::Transfer) if message.contains("names") => {
+                "A transfer needs a reference: the other end receives under it".into()
+            }
+            ("reference", _) => format!("The reference {message}"),
+            ("to_location", _) => "Choose where it goes: another location".into(),
+            (field, _) => format!("{field}: {message}"),
+        },
+        other => other.to_string(),
     }
 }
 
@@ -183,29 +375,37 @@ fn optional_text(input: &str) -> Option<String> {
     (!text.is_empty()).then(|| text.to_string())
 }
 
-pub fn movement(kind: MovementKind, location: &Id, qty: i64) -> Movement {
-    Movement {
-        into: None,
-        disposition: None,
-        kind,
-        location: location.clone(),
-        qty,
-        to_location: None,
-        reason: None,
-        reference: None,
-        counted_at_version: None,
-    }
+/// What a form says, before it becomes a movement.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Form {
+    pub qty: i64,
+    pub reason: String,
+    pub reference: String,
+    pub to_location: String,
+    pub to_quarantine: bool,
+    pub disposition: Option<Disposition>,
 }
 
-/// Receiving: to stock, or straight into quarantine. One movement, one entry: the units are never
-/// sellable on their way to quarantine.
-pub fn receive(location: &Id, qty: i64, reference: &str, to_quarantine: bool) -> Vec<Movement> {
-    let mut received = movement(MovementKind::Receive, location, qty);
-    received.reference = optional_text(reference);
-    if to_quarantine {
-        received.into = Some(ReceiveInto::Quarantine);
-    }
-    vec![received]
+/// Builds the movement a screen makes and checks it with the engine's own rules.
+pub fn build(kind: MovementKind, location: &Id, form: &Form) -> Result<Movement, String> {
+    let to_location = match optional_text(&form.to_location) {
+        Some(to) => Some(Id::new(to).map_err(|_| "Choose where it goes from the list".to_string())?),
+        None => None,
+    };
+    let movement = Movement {
+        kind,
+        into: (kind == MovementKind::Receive && form.to_quarantine).then_some(ReceiveInto::Quarantine),
+        disposition: form.disposition.filter(|d| kind == MovementKind::ReturnReceive && *d != Disposition::Restock),
+        location: location.clone(),
+        qty: form.qty,
+        to_location,
+        reason: optional_text(&form.reason),
+        reference: optional_text(&form.reference),
+        counted_at_version: None,
+        includes_versions: Vec::new(),
+    };
+    movement.check().map_err(|error| explain(&error, kind))?;
+    Ok(movement)
 }
 
 /// What to do with a returned unit once it is back, as the return screen's choice names it.
@@ -214,68 +414,252 @@ pub fn parse_disposition(value: &str) -> Result<Disposition, String> {
         "restock" => Ok(Disposition::Restock),
         "quarantine" => Ok(Disposition::Quarantine),
         "damage" => Ok(Disposition::Damage),
-        other => Err(format!("Choose what happens to the returned units (not `{other}`)")),
+        other => Err(format!("Choose what happens to the returned units (not “{}”)", echo(other))),
     }
 }
 
-/// A return received: one movement with its disposition, in one entry.
-pub fn return_receive(location: &Id, qty: i64, disposition: Disposition) -> Vec<Movement> {
-    let mut received = movement(MovementKind::ReturnReceive, location, qty);
-    if disposition != Disposition::Restock {
-        received.disposition = Some(disposition);
+/// What a count is taken from, and what the counter should expect on the shelf.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CountFrom {
+    pub seen_version: u64,
+    pub on_hand_seen: i64,
+    /// This device's own operations since: (words, on-hand change).
+    pub own: Vec<(String, i64)>,
+    pub own_ops: Vec<Id>,
+}
+
+impl CountFrom {
+    pub fn new(card: &StockCard, outbox: &Outbox, location: &str) -> CountFrom {
+        let seen_version = card.version();
+        let own_ops = outbox.own_since(&card.sku, location, seen_version);
+        CountFrom {
+            seen_version,
+            on_hand_seen: card.here(location).on_hand,
+            own: own_ops
+                .iter()
+                .map(|q| (verb(q.op.movement.kind, q.op.movement.qty), on_hand_change(&q.op.movement)))
+                .collect(),
+            own_ops: own_ops.iter().map(|q| q.op.op_id.clone()).collect(),
+        }
     }
-    vec![received]
-}
 
-pub fn adjust(location: &Id, qty: i64, reason: &str) -> Result<Movement, String> {
-    let reason = optional_text(reason).ok_or("Say why (a reason is required)")?;
-    let mut adjusted = movement(MovementKind::Adjust, location, qty);
-    adjusted.reason = Some(reason);
-    Ok(adjusted)
-}
-
-/// A count of what is on the shelf, merged by the server with what happened since `seen_version`.
-pub fn count(location: &Id, qty: i64, seen_version: Option<u64>) -> Movement {
-    let mut counted = movement(MovementKind::Count, location, qty);
-    counted.counted_at_version = seen_version;
-    counted
-}
-
-pub fn parse_count(input: &str) -> Result<i64, String> {
-    let qty: i64 = input.trim().parse().map_err(|_| "Count must be a whole number".to_string())?;
-    if !(0..=1_000_000_000).contains(&qty) {
-        return Err("Count must be 0 or more".to_string());
+    pub fn expected(&self) -> i64 {
+        self.on_hand_seen + self.own.iter().map(|(_, change)| change).sum::<i64>()
     }
-    Ok(qty)
-}
 
-pub fn transfer(location: &Id, qty: i64, to: &Id, reference: &str) -> Result<Movement, String> {
-    if location == to {
-        return Err("Choose another location to transfer to".to_string());
+    /// "20 on hand here (version 2) + your receive of 5 = 25 expected".
+    pub fn describe(&self) -> String {
+        let mut text = format!("{} on hand here (version {})", self.on_hand_seen, self.seen_version);
+        if self.own.is_empty() {
+            return text;
+        }
+        for (words, change) in &self.own {
+            let sign = if *change < 0 { "−" } else { "+" };
+            text.push_str(&format!(" {sign} your {words}"));
+        }
+        text.push_str(&format!(" = {} expected", self.expected()));
+        text
     }
-    let mut moved = movement(MovementKind::Transfer, location, qty);
-    moved.to_location = Some(to.clone());
-    moved.reference = Some(optional_text(reference).ok_or("A transfer needs a reference")?);
-    Ok(moved)
+
+    pub fn basis(&self) -> CountBasis {
+        CountBasis { seen_version: self.seen_version, own_ops: self.own_ops.clone(), resolved: false }
+    }
 }
 
-pub fn ship(location: &Id, qty: i64, reservation: &Id) -> Movement {
-    let mut shipped = movement(MovementKind::Ship, location, qty);
-    shipped.reference = Some(reservation.to_string());
-    shipped
+/// "receive of 5", "ship of 2", "adjust of −3".
+fn verb(kind: MovementKind, qty: i64) -> String {
+    let noun = match kind {
+        MovementKind::Receive => "receive",
+        MovementKind::Adjust => "adjustment",
+        MovementKind::Ship => "shipment",
+        MovementKind::Transfer => "transfer out",
+        MovementKind::Scrap => "scrap",
+        MovementKind::ReturnReceive => "return",
+        _ => kind.as_str(),
+    };
+    format!("{noun} of {}", qty.abs())
 }
 
-/// A one-line description of a movement for lists.
-pub fn describe(sku: &str, movement: &Movement) -> String {
-    let mut text = format!("{} {} × {} at {}", movement.kind.as_str(), movement.qty, sku, movement.location);
+/// A movement as a warehouse worker says it: "Receive 10 × W-1 (Blue widget) into quarantine".
+pub fn describe(sku: &str, name: Option<&str>, movement: &Movement) -> String {
+    let item = match name {
+        Some(name) if name != sku => format!("{sku} ({name})"),
+        _ => sku.to_string(),
+    };
+    let qty = movement.qty;
+    let mut text = match movement.kind {
+        MovementKind::Receive => format!("Receive {qty} × {item}"),
+        MovementKind::Adjust if qty < 0 => format!("Adjust −{} × {item}", -qty),
+        MovementKind::Adjust => format!("Adjust +{qty} × {item}"),
+        MovementKind::Count => format!("Count {qty} × {item}"),
+        MovementKind::Ship => format!("Ship {qty} × {item}"),
+        MovementKind::Transfer => format!("Transfer {qty} × {item}"),
+        MovementKind::ReturnExpected => format!("Return expected {qty} × {item}"),
+        MovementKind::ReturnReceive => format!("Return received {qty} × {item}"),
+        other => format!("{} {qty} × {item}", other.as_str()),
+    };
+    if movement.into == Some(ReceiveInto::Quarantine) {
+        text.push_str(" into quarantine");
+    }
+    match movement.disposition {
+        Some(Disposition::Quarantine) => text.push_str(" to quarantine"),
+        Some(Disposition::Damage) => text.push_str(" as damaged"),
+        _ => {}
+    }
     if let Some(to) = &movement.to_location {
-        text.push_str(&format!(" → {to}"));
+        text.push_str(&format!(" to {to}"));
     }
-    if let Some(reference) = &movement.reference {
-        text.push_str(&format!(" ({reference})"));
+    match movement.kind {
+        MovementKind::Ship => text.push_str(&format!(" for order {}", movement.reference.as_deref().unwrap_or("?"))),
+        _ => {
+            if let Some(reference) = &movement.reference {
+                text.push_str(&format!(" · {reference}"));
+            }
+        }
     }
-    if let Some(version) = movement.counted_at_version {
-        text.push_str(&format!(" seen at v{version}"));
+    if let Some(reason) = &movement.reason {
+        text.push_str(&format!(" · {reason}"));
     }
     text
+}
+
+/// An operation's state in words, with a short tag for styling.
+pub fn state_words(queued: &QueuedOp, sending: bool, online: bool) -> (&'static str, String) {
+    match &queued.state {
+        OpState::Pending if sending => ("sending", "Sending…".to_string()),
+        OpState::Pending if !online => ("pending", "Saved on this device: sends when back online".to_string()),
+        OpState::Pending if queued.attempts > 0 => {
+            ("pending", format!("Waiting: the server did not answer ({} tries)", queued.attempts))
+        }
+        OpState::Pending => ("pending", "Waiting to send".to_string()),
+        OpState::Applied { version, exceptions } if !exceptions.is_empty() => {
+            ("attention", format!("Done (version {version}) — {}", exception_words(exceptions)))
+        }
+        OpState::Applied { version, .. } => ("applied", format!("Done: on the server (version {version})")),
+        OpState::Rejected { code, message } => {
+            ("rejected", format!("Not done: {}", rejection_words(code, message, queued.op.movement.kind)))
+        }
+    }
+}
+
+fn exception_words(exceptions: &[stockline_shared::CountException]) -> String {
+    let mut words = Vec::new();
+    for exception in exceptions {
+        match &exception.disagreement {
+            Some(d) => words.push(format!(
+                "counts disagree: another count says {}, yours says {}. Count again",
+                d.other_on_hand, d.this_on_hand
+            )),
+            None => words.push(format!(
+                "{} units promised to orders are not on the shelf: tell a supervisor",
+                exception.shortfall
+            )),
+        }
+    }
+    words.join("; ")
+}
+
+/// A server's refusal, as the person who made the operation can act on it.
+pub fn rejection_words(code: &str, message: &str, kind: MovementKind) -> String {
+    let plain = message.replace('`', "");
+    match (code, kind) {
+        ("conflict", MovementKind::Ship) => format!("the order does not have that many to ship here ({plain})"),
+        ("conflict", _) => format!("there is not enough stock here for this ({plain})"),
+        ("not_found", _) if message.contains("sku") => "the server does not know this item: check the SKU".into(),
+        ("not_found", _) if message.contains("location") => "the server does not know this location".into(),
+        ("not_found", _) => format!("not found ({plain})"),
+        ("forbidden", _) => "this sign-in may not record stock movements".into(),
+        ("unauthorized", _) => "the sign-in has expired: sign in again".into(),
+        ("invalid_request", _) => format!("the server refused the entry ({plain})"),
+        _ => format!("{plain} ({code})"),
+    }
+}
+
+/// What is left to ship of a pick line after this device's own shipments for the order.
+pub fn left_to_ship(allocated: i64, outbox: &Outbox, order: &str, sku: &str, location: &str) -> (i64, i64) {
+    let shipped: i64 = outbox
+        .ops()
+        .iter()
+        .filter(|q| q.op.movement.kind == MovementKind::Ship && !q.is_rejected())
+        .filter(|q| q.op.sku.as_str() == sku && q.op.movement.location.as_str() == location)
+        .filter(|q| q.op.movement.reference.as_deref() == Some(order))
+        .map(|q| q.op.movement.qty)
+        .sum();
+    ((allocated - shipped).max(0), shipped)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(sku: &str, name: &str, barcodes: &[&str]) -> Item {
+        Item {
+            sku: Id::new(sku).unwrap(),
+            name: name.into(),
+            barcodes: barcodes.iter().map(|b| b.to_string()).collect(),
+        }
+    }
+
+    fn index() -> ItemIndex {
+        ItemIndex::new(vec![
+            item("W-2", "Green widget", &[]),
+            item("W-1", "Blue widget", &["4006381333931"]),
+            item("G-1", "Red gadget", &[]),
+        ])
+    }
+
+    #[test]
+    fn a_scan_resolves_by_sku_barcode_case_or_the_only_match() {
+        let index = index();
+        let sku = |found: Found| match found {
+            Found::One(item) => item.sku.to_string(),
+            other => format!("{other:?}"),
+        };
+        assert_eq!(sku(index.resolve("W-1")), "W-1");
+        assert_eq!(sku(index.resolve(" 4006381333931 ")), "W-1", "a barcode");
+        assert_eq!(sku(index.resolve("w-2")), "W-2", "another case");
+        assert_eq!(sku(index.resolve("gadg")), "G-1", "the one item whose name matches");
+        assert!(matches!(index.resolve("widget"), Found::Many(many) if many.len() == 2));
+        assert_eq!(index.resolve("W-9"), Found::None);
+        assert_eq!(index.resolve(""), Found::None);
+        assert_eq!(index.search("w-", 10).len(), 2, "SKUs that start with it");
+    }
+
+    #[test]
+    fn quantities_are_read_exactly_as_typed() {
+        let check = |typed: &str, kind: QtyKind| {
+            parse_qty(typed, kind).map_err(|e| e.split(':').next().unwrap_or("").to_string())
+        };
+        assert_eq!(check("-3", QtyKind::Change), Ok(-3));
+        assert_eq!(check("\u{2212}3", QtyKind::Change), Ok(-3), "the typographic minus");
+        assert_eq!(check("+2", QtyKind::Change), Ok(2));
+        assert_eq!(check(" 12 ", QtyKind::Units), Ok(12));
+        assert_eq!(check("0", QtyKind::Count), Ok(0), "zero is the engine's to judge");
+        assert!(check("12.5", QtyKind::Units).is_err());
+        assert!(check("1e3", QtyKind::Units).is_err());
+        assert!(check("-", QtyKind::Change).is_err());
+        assert!(check("-1", QtyKind::Count).is_err());
+        assert!(check("-1", QtyKind::Units).is_err());
+        assert!(check("99999999999999999999", QtyKind::Units).is_err());
+        assert!(check("", QtyKind::Units).is_err());
+    }
+
+    #[test]
+    fn movements_are_checked_by_the_engine_and_explained_in_plain_words() {
+        let here = Id::new("wh-1").unwrap();
+        let form = |qty: i64, reason: &str| Form { qty, reason: reason.into(), ..Form::default() };
+        assert!(build(MovementKind::Adjust, &here, &form(-3, "lost")).is_ok());
+        assert_eq!(build(MovementKind::Adjust, &here, &form(-3, " ")), Err("Say why: choose or type a reason".into()));
+        assert!(build(MovementKind::Adjust, &here, &form(0, "x")).unwrap_err().contains("not 0"));
+        assert!(build(MovementKind::Receive, &here, &form(0, "")).unwrap_err().contains("from 1 to 1,000,000,000"));
+        assert!(build(MovementKind::Adjust, &here, &form(1, &"x".repeat(257))).unwrap_err().contains("1..=256"));
+        assert_eq!(build(MovementKind::Ship, &here, &form(1, "")), Err("Load the order first".into()));
+    }
+
+    #[test]
+    fn long_input_is_shortened_in_messages() {
+        assert_eq!(echo("W-1"), "W-1");
+        let long = "X".repeat(5000);
+        assert_eq!(echo(&long), format!("{}… (5000 characters)", "X".repeat(40)));
+    }
 }

@@ -5,11 +5,12 @@
 use crate::api::{self, CallError};
 use crate::app::App;
 use crate::db;
+use crate::model::StockCard;
 use gloo_timers::callback::Interval;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::cell::Cell;
-use stockline_shared::{Id, Movement, OpState, QueuedOp, SyncOp, SyncOutcome, SYNC_OPS_MAX};
+use stockline_shared::{CountBasis, Id, Movement, OpState, Outbox, QueuedOp, SyncOp, SyncOutcome, SYNC_OPS_MAX};
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SyncStatus {
@@ -20,6 +21,8 @@ pub struct SyncStatus {
     /// When the next automatic attempt may start (ms since the epoch).
     pub next_attempt_ms: f64,
     pub last_synced_ms: Option<f64>,
+    /// The operations of the push in flight.
+    pub sending: Vec<Id>,
 }
 
 thread_local! {
@@ -51,7 +54,14 @@ pub fn new_id() -> Result<Id, String> {
 }
 
 /// Queues movements of one SKU: stored in IndexedDB before anything is shown, then sent when online.
-pub async fn enqueue(app: App, screen: &str, sku: Id, movements: Vec<Movement>) -> Result<Vec<QueuedOp>, String> {
+/// A count carries what it was taken from (`count_basis`).
+pub async fn enqueue(
+    app: App,
+    screen: &str,
+    sku: Id,
+    movements: Vec<Movement>,
+    count_basis: Option<CountBasis>,
+) -> Result<Vec<QueuedOp>, String> {
     let occurred_at = chrono::DateTime::from_timestamp_millis(js_sys::Date::now() as i64);
     let ops: Vec<QueuedOp> = movements
         .into_iter()
@@ -62,6 +72,8 @@ pub async fn enqueue(app: App, screen: &str, sku: Id, movements: Vec<Movement>) 
                 screen: screen.to_string(),
                 state: OpState::Pending,
                 attempts: 0,
+                count_basis: count_basis.clone(),
+                decided_at_ms: None,
             })
         })
         .collect::<Result<_, String>>()?;
@@ -95,16 +107,29 @@ pub async fn sync_now(app: App) {
     });
     let mut error = None;
     loop {
-        let batch = app.outbox.with_untracked(|o| o.next_batch(SYNC_OPS_MAX));
+        let (batch, fixed) = app.outbox.try_update(|o| o.next_batch(SYNC_OPS_MAX)).unwrap_or_default();
         if batch.is_empty() {
             break;
         }
-        match api::push(&settings.api_base, &settings.token, batch.clone()).await {
+        // A count's body is fixed now (the versions it includes): stored before it is sent, so
+        // every send of it is the same request.
+        if let Err(e) = db::save_ops(&fixed).await {
+            error = Some(format!("Could not save on this device: {e}"));
+            break;
+        }
+        app.sync.update(|s| s.sending = batch.iter().map(|op| op.op_id.clone()).collect());
+        let pushed = api::push(&settings.api_base, &settings.token, batch.clone()).await;
+        app.sync.update(|s| s.sending.clear());
+        match pushed {
             Ok(response) => {
-                let changed = app.outbox.try_update(|o| o.record(&response.results)).unwrap_or_default();
+                let now_ms = js_sys::Date::now();
+                let changed = app.outbox.try_update(|o| o.record(&response.results, now_ms)).unwrap_or_default();
                 if let Err(e) = db::save_ops(&changed).await {
                     error = Some(format!("Could not save sync results: {e}"));
                     break;
+                }
+                for position in Outbox::positions(&response.results) {
+                    take_position(app, position, now_ms).await;
                 }
                 let decided = response.results.iter().filter(|r| r.outcome != SyncOutcome::Retry).count();
                 app.sync.update(|s| s.done += decided);
@@ -126,6 +151,11 @@ pub async fn sync_now(app: App) {
         }
     }
     let now = js_sys::Date::now();
+    let cleared = app.outbox.try_update(|o| o.prune(now)).unwrap_or_default();
+    let cleared: Vec<&str> = cleared.iter().map(Id::as_str).collect();
+    if let Err(e) = db::delete_ops(&cleared).await {
+        leptos::logging::warn!("clearing applied operations: {e}");
+    }
     let delay_ms = app.outbox.with_untracked(|o| o.retry_delay_ms()) as f64;
     app.sync.update(|s| {
         s.running = false;
@@ -148,4 +178,20 @@ pub fn start(app: App) {
         }
     });
     interval.forget();
+}
+
+/// A position a sync result carried: the saved card (and the one on screen) follow when newer.
+async fn take_position(app: App, position: stockline_shared::AvailabilityResponse, now_ms: f64) {
+    let sku = position.availability.sku.to_string();
+    let saved = db::load_card(&sku).await.ok().flatten();
+    if saved.as_ref().is_none_or(|card| card.is_older_than(&position)) {
+        let fresh = StockCard::live(position.clone(), now_ms);
+        if let Err(e) = db::save_card(&fresh).await {
+            leptos::logging::warn!("saving the stock card of {sku}: {e}");
+        }
+    }
+    let on_screen = app.card.with_untracked(|c| c.as_ref().is_some_and(|c| c.sku == sku && c.is_older_than(&position)));
+    if on_screen {
+        app.card.set(Some(StockCard::live(position, now_ms)));
+    }
 }

@@ -40,6 +40,31 @@ const SKUS: &[(&str, &str, i64)] = &[
     ("POSTER-A2", "Poster A2", 0),
 ];
 
+/// An EAN-13 per demo SKU, in the in-store range (prefix 20: never on a product from outside), so
+/// a scanner or the camera can be tried with printed codes.
+const BARCODES: [&str; 20] = [
+    "2000000010007",
+    "2000000010014",
+    "2000000010021",
+    "2000000010038",
+    "2000000010045",
+    "2000000010052",
+    "2000000010069",
+    "2000000010076",
+    "2000000010083",
+    "2000000010090",
+    "2000000010106",
+    "2000000010113",
+    "2000000010120",
+    "2000000010137",
+    "2000000010144",
+    "2000000010151",
+    "2000000010168",
+    "2000000010175",
+    "2000000010182",
+    "2000000010199",
+];
+
 pub fn demo(api: &str, marker: &Path) -> Result {
     if marker.exists() {
         eprintln!("seed: demo data already present ({})", marker.display());
@@ -65,8 +90,8 @@ pub fn demo(api: &str, marker: &Path) -> Result {
         "dev-admin",
         r#"{"name":"Retail","locations":["store-nyc"],"buffer":0,"cap":null,"stop_below":null}"#,
     )?;
-    for (index, (sku, name, safety_stock)) in SKUS.iter().enumerate() {
-        let body = format!(r#"{{"name":"{name}","safety_stock":{safety_stock}}}"#);
+    for (index, ((sku, name, safety_stock), barcode)) in SKUS.iter().zip(BARCODES).enumerate() {
+        let body = format!(r#"{{"name":"{name}","safety_stock":{safety_stock},"barcodes":["{barcode}"]}}"#);
         request(&address, "PUT", &format!("/v1/skus/{sku}"), "dev-admin", &body)?;
         for (slot, (location, ..)) in LOCATIONS.iter().enumerate() {
             // Deterministic, varied stock: some locations empty, some SKUs scarce.
