@@ -157,15 +157,20 @@ pub fn build_web(force: bool) -> Result {
         return Ok(());
     }
     eprintln!("web: building the app (release, wasm32)");
+    // `erase_components` type-erases Leptos components: 6% less wasm for the same app (the
+    // download budget is 350 KB gzipped). Its own target directory, so the flag does not make the
+    // other wasm builds of the shared crates rebuild back and forth.
     sh(Command::new("cargo")
         .args(["build", "--release", "--target", "wasm32-unknown-unknown", "-p", "stockline-web"])
+        .env("RUSTFLAGS", "--cfg erase_components")
+        .env("CARGO_TARGET_DIR", root.join("target/web"))
         .current_dir(&root))?;
     let _ = std::fs::remove_dir_all(&dist);
     std::fs::create_dir_all(dist.join("pkg")).map_err(|e| e.to_string())?;
     sh(Command::new(home_cargo_bin().join("wasm-bindgen"))
         .args(["--target", "web", "--no-typescript", "--out-name", "app", "--out-dir"])
         .arg(dist.join("pkg"))
-        .arg(root.join("target/wasm32-unknown-unknown/release/stockline-web.wasm")))?;
+        .arg(root.join("target/web/wasm32-unknown-unknown/release/stockline-web.wasm")))?;
     sh(Command::new(root.join("node_modules/.bin/wasm-opt"))
         .env("PATH", tool_path())
         .args([
@@ -289,9 +294,9 @@ fn test(slow: bool) -> Result {
     sh(Command::new("cargo")
         .args(["build", "--target", "wasm32-unknown-unknown", "-p", "stockline-engine", "-p", "stockline-shared"])
         .current_dir(&root))?;
-    eprintln!("test: cargo test (engine, shared, edge against workerd)");
+    eprintln!("test: cargo test (engine, shared, the web app's model natively, edge against workerd)");
     sh(Command::new("cargo")
-        .args(["test", "--workspace", "--exclude", "stockline-edge", "--exclude", "stockline-web"])
+        .args(["test", "--workspace", "--exclude", "stockline-edge"])
         .current_dir(&root)
         .env("PATH", tool_path()))?;
     if slow {
