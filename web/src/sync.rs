@@ -10,7 +10,7 @@ use gloo_timers::callback::Interval;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::cell::Cell;
-use stockline_shared::{CountBasis, Id, Movement, OpState, Outbox, QueuedOp, SyncOp, SyncOutcome, SYNC_OPS_MAX};
+use stockline_shared::{CountBasis, Id, Movement, OpState, Outbox, QueuedOp, SyncOp, SYNC_OPS_MAX};
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SyncStatus {
@@ -131,7 +131,9 @@ pub async fn sync_now(app: App) {
                 for position in Outbox::positions(&response.results) {
                     take_position(app, position, now_ms).await;
                 }
-                let decided = response.results.iter().filter(|r| r.outcome != SyncOutcome::Retry).count();
+                // Decided is what the outbox took as decided (an "applied" without its version is
+                // not): a push that decides nothing ends this round instead of repeating at once.
+                let decided = changed.iter().filter(|q| !q.is_pending()).count();
                 app.sync.update(|s| s.done += decided);
                 if decided == 0 {
                     error = Some("The server could not decide; will retry".to_string());
