@@ -1,11 +1,9 @@
 //! The Worker's front door: authenticate, authorise, limit and decode, then route to the Durable
 //! Object that owns the data. Bad input is answered here, before any object does work.
 
-use crate::coordinator::{self, CoordinatorCommand};
-use crate::directory::{self, DirectoryCommand};
 use crate::http::{call, error_response, forward, json_response, now, Answer, Envelope, Idempotency, Reply};
 use crate::ids;
-use crate::sku_object::{self, SkuCommand};
+use crate::protocol::{coordinator, directory, sku, CoordinatorCommand, DirectoryCommand, SkuCommand};
 use futures_util::future::join_all;
 use serde::Serialize;
 use stockline_engine::idempotency::{check_key, fingerprint};
@@ -90,24 +88,20 @@ fn check_content_type(req: &Request) -> Result<(), ApiError> {
 }
 
 /// Decodes `%XX` escapes in one path segment; None when an escape is malformed or not UTF-8.
+/// A path segment with its percent-escapes decoded; None when an escape is malformed (`%zz`, a
+/// lone `%`) or the bytes are not UTF-8. The `percent-encoding` crate passes malformed escapes
+/// through as text, so they are looked for first.
 fn percent_decode(segment: &str) -> Option<String> {
-    if !segment.contains('%') {
-        return Some(segment.to_string());
-    }
     let bytes = segment.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = segment.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
+    let malformed = bytes.iter().enumerate().any(|(i, &b)| {
+        b == b'%'
+            && !(bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+    });
+    if malformed {
+        return None;
     }
-    String::from_utf8(out).ok()
+    percent_encoding::percent_decode_str(segment).decode_utf8().ok().map(|text| text.into_owned())
 }
 
 /// The path as fingerprinted: segments decoded, no trailing slash (`/v1/skus/A%3AB/movements/`
@@ -320,7 +314,7 @@ fn movements_path(sku: &Id) -> String {
 }
 
 fn sku_stub(env: &Env, sku: &Id) -> Result<worker::Stub, ApiError> {
-    env.durable_object(sku_object::BINDING)
+    env.durable_object(sku::BINDING)
         .and_then(|ns| ns.get_by_name(sku.as_str()))
         .map_err(|e| ApiError::internal(e.to_string()))
 }
@@ -357,7 +351,7 @@ async fn reply_owner(
     match ids::owner(id.as_str()) {
         Some(ids::Owner::Sku(object)) => {
             let stub = env
-                .durable_object(sku_object::BINDING)
+                .durable_object(sku::BINDING)
                 .and_then(|ns| ns.id_from_string(&object).and_then(|id| id.get_stub()))
                 .map_err(|_| ApiError::not_found("reservation"))?;
             forward(&stub, "/sku", &envelope(caller, key, sku_command))
@@ -511,7 +505,7 @@ async fn route(mut req: Request, env: Env) -> Result<Response, ApiError> {
             // place whatever the body; unkeyed single-SKU requests go straight to the SKU's object.
             if let (None, [sku]) = (&key, skus.as_slice()) {
                 let object = env
-                    .durable_object(sku_object::BINDING)
+                    .durable_object(sku::BINDING)
                     .and_then(|ns| ns.id_from_name(sku.as_str()).map(|id| id.to_string()))
                     .map_err(|e| ApiError::internal(e.to_string()))?;
                 let id = ids::single_sku(&object)?;

@@ -13,21 +13,19 @@
 //! EngineError}`; a call that fails on the way is `EngineError::Unavailable`.
 
 use crate::http::{call, now, serve, Answer, Envelope, Idempotency};
-use crate::sku_object::{self, SkuCommand};
+use crate::protocol::{sku, CoordinatorCommand, SkuCommand};
 use crate::store;
 use chrono::{DateTime, Utc};
 use futures_util::future::join_all;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
 use stockline_engine::{
-    Actor, CommitRequest, CoordStep, EngineError, Hold, HoldRequest, Id, PlaceStep, Placement, Reservation,
-    ReservationRequest,
+    Actor, CoordStep, EngineError, Hold, HoldRequest, Id, PlaceStep, Placement, Reservation, ReservationRequest,
 };
 use stockline_shared::ApiError;
 use worker::{durable_object, Delay, DurableObject, Env, Request, Response, Result, SqlStorage, State};
 
-pub const BINDING: &str = "COORDINATOR";
 /// How long a request waits for another with the same key or reservation, and how often it looks.
 const BUSY_WAIT_MS: u64 = 10_000;
 const BUSY_POLL_MS: u64 = 5;
@@ -49,30 +47,6 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS unsettled (id TEXT PRIMARY KEY,
      CREATE INDEX IF NOT EXISTS unsettled_next_try ON unsettled (next_try_ms);";
 /// The longest wait between two tries of one unsettled reservation.
 const RETRY_MS_MAX: i64 = 60_000;
-
-pub fn shard_name(shard: u32) -> String {
-    format!("shard-{shard:02}")
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
-pub enum CoordinatorCommand {
-    Reserve { id: Id, request: ReservationRequest },
-    Commit { id: Id, request: CommitRequest },
-    Release { id: Id },
-    Get { id: Id },
-}
-
-impl CoordinatorCommand {
-    fn reservation(&self) -> &Id {
-        match self {
-            CoordinatorCommand::Reserve { id, .. }
-            | CoordinatorCommand::Commit { id, .. }
-            | CoordinatorCommand::Release { id }
-            | CoordinatorCommand::Get { id } => id,
-        }
-    }
-}
 
 #[durable_object]
 pub struct ReservationCoordinator {
@@ -128,7 +102,7 @@ impl ReservationCoordinator {
     ) -> std::result::Result<T, EngineError> {
         let stub = self
             .env
-            .durable_object(sku_object::BINDING)
+            .durable_object(sku::BINDING)
             .and_then(|ns| ns.get_by_name(sku.as_str()))
             .map_err(|e| EngineError::unavailable(format!("sku `{sku}`: {e}")))?;
         let envelope = Envelope { actor: actor.clone(), idempotency: None, command, min_catalog_version: None };

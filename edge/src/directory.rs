@@ -13,16 +13,16 @@
 //! so a change that failed to reach the index gets there at the SKU's next refresh.
 
 use crate::http::{call, now, serve, Answer, Envelope};
+use crate::protocol::directory::ITEMS_PAGE_MAX;
+use crate::protocol::{DirectoryCommand, SkuCommand};
 use crate::store;
 use futures_util::future::join_all;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::cell::RefCell;
-use stockline_engine::{Catalog, ChannelSpec, Id, LocationSpec};
+use stockline_engine::{Catalog, Id};
 use stockline_shared::{Item, ItemsResponse};
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, SqlStorage, State};
 
-pub const BINDING: &str = "DIRECTORY";
-pub const NAME: &str = "global";
 /// SKU objects pushed to at once when master data changes.
 const PUSH_PARALLEL_MAX: usize = 32;
 /// SKU objects pushed to by one alarm run; the next run follows at once while any is behind.
@@ -35,40 +35,6 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS catalog_subscribers (sku TEXT P
      CREATE INDEX IF NOT EXISTS catalog_subscribers_behind ON catalog_subscribers (catalog_version);
      CREATE TABLE IF NOT EXISTS items (sku TEXT PRIMARY KEY, name TEXT NOT NULL, barcodes TEXT NOT NULL,
          haystack TEXT NOT NULL);";
-
-/// Items one `GET /v1/skus` answers at most.
-pub const ITEMS_PAGE_MAX: u32 = 1_000;
-
-#[derive(Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
-pub enum DirectoryCommand {
-    PutLocation {
-        id: Id,
-        spec: LocationSpec,
-    },
-    PutChannel {
-        id: Id,
-        spec: ChannelSpec,
-    },
-    /// A created SKU's object asks for the catalog and subscribes to changes; with its item
-    /// (name, barcodes) for the index, when it has one loaded.
-    Subscribe {
-        sku: Id,
-        #[serde(default)]
-        item: Option<Item>,
-    },
-    /// `GET /v1/skus`: items whose SKU, name or barcode contains `q` (any case), after `after`.
-    Items {
-        q: Option<String>,
-        after: Option<Id>,
-        limit: u32,
-    },
-    List,
-    /// The catalog, read only (a SKU being created reads it before it subscribes).
-    Catalog,
-    /// How far the current catalog has spread: created SKUs, and how many still have an older copy.
-    Status,
-}
 
 #[durable_object]
 pub struct Directory {
@@ -287,11 +253,11 @@ impl Directory {
             self.state.storage().set_alarm(std::time::Duration::from_millis(0)).await?;
             return Ok(());
         }
-        let namespace = self.env.durable_object(crate::sku_object::BINDING)?;
+        let namespace = self.env.durable_object(crate::protocol::sku::BINDING)?;
         let mut failed = 0usize;
         for chunk in behind.chunks(PUSH_PARALLEL_MAX) {
             let calls = chunk.iter().map(|row| {
-                let envelope = Envelope::system(crate::sku_object::SkuCommand::Catalog { catalog: catalog.clone() });
+                let envelope = Envelope::system(SkuCommand::Catalog { catalog: catalog.clone() });
                 let namespace = &namespace;
                 async move {
                     let stub = namespace.get_by_name(&row.sku)?;

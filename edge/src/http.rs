@@ -39,12 +39,25 @@ pub struct Answer {
 }
 
 impl Answer {
+    /// An answer with `body`; a body that cannot be encoded is a 503 saying so, never `null`.
     pub fn ok(status: u16, body: &impl Serialize) -> Answer {
-        Answer { status, body: serde_json::to_value(body).unwrap_or(serde_json::Value::Null) }
+        match serde_json::to_value(body) {
+            Ok(body) => Answer { status, body },
+            Err(error) => {
+                worker::console_error!("encoding an answer failed: {error}");
+                Answer::error(ApiError::unavailable(format!("encoding the answer failed: {error}")))
+            }
+        }
     }
 
     pub fn error(error: ApiError) -> Answer {
-        Answer { status: error.status, body: serde_json::to_value(&error.body).unwrap_or(serde_json::Value::Null) }
+        // An error body is a code, a message and details that are already JSON: its encoding
+        // cannot fail, and if it ever did the envelope is built by hand, still with the message.
+        let body = serde_json::to_value(&error.body).unwrap_or_else(|encoding| {
+            worker::console_error!("encoding an error failed: {encoding}");
+            serde_json::json!({ "error": { "code": error.body.error.code, "message": error.body.error.message, "details": {} } })
+        });
+        Answer { status: error.status, body }
     }
 
     pub fn into_response(self) -> Response {

@@ -6,6 +6,7 @@ mod coordinator;
 mod directory;
 mod http;
 mod ids;
+mod protocol;
 mod sku_object;
 mod store;
 

@@ -7,124 +7,25 @@
 //! decided by the engine in memory, then persisted in one storage transaction together with its
 //! records; if persisting fails the in-memory state is dropped and reloaded.
 
-use crate::directory::{self, DirectoryCommand};
 use crate::http::{call, now, serve, Answer, Envelope, Idempotency};
+use crate::protocol::{directory, DirectoryCommand, SkuCommand};
 use crate::store;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::cell::{Cell, RefCell};
 use stockline_engine::{
-    Catalog, CommitRequest, Ctx, EngineError, Entry, Event, Hold, HoldRequest, HoldStatus, Id, LedgerSnapshot,
-    Movement, Reservation, ReservationRequest, SkuLedger as Ledger, SkuSpec,
+    Catalog, Ctx, EngineError, Entry, Event, Hold, HoldRequest, HoldStatus, Id, LedgerSnapshot, Reservation,
+    SkuLedger as Ledger,
 };
 use stockline_shared::{ApiError, AvailabilityResponse, Item, MovementResponse, SkuResponse};
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, ScheduledTime, SqlStorage, State};
 
-pub const BINDING: &str = "SKU_LEDGER";
 /// Entries between two snapshots of the engine state.
 const SNAPSHOT_EVERY_ENTRIES: u64 = 256;
 /// How often an object with records past their retention (idempotency, reservations) prunes.
 const HOUSEKEEPING_EVERY_MS: i64 = 60 * 60 * 1000;
 /// A catalog copy older than this is refreshed from the Directory before use.
 const CATALOG_FRESH_MS: i64 = 60_000;
-
-#[derive(Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
-pub enum SkuCommand {
-    Define {
-        sku: Id,
-        spec: SkuSpec,
-    },
-    Movement {
-        sku: Id,
-        movement: Movement,
-        /// When the movement happened, if not now (a tablet syncing later); recorded_at stays now.
-        #[serde(default)]
-        occurred_at: Option<DateTime<Utc>>,
-    },
-    Availability {
-        sku: Id,
-        channel: Option<Id>,
-    },
-    /// A single-SKU reservation this object owns, record and all.
-    Reserve {
-        sku: Id,
-        id: Id,
-        request: ReservationRequest,
-    },
-    Commit {
-        id: Id,
-        request: CommitRequest,
-    },
-    Release {
-        id: Id,
-    },
-    Get {
-        id: Id,
-    },
-    /// The ledger's entries after a version, oldest first (the audit trail).
-    Entries {
-        sku: Id,
-        after_version: u64,
-        limit: u32,
-    },
-    /// One SKU's part of a multi-SKU reservation (the coordinator keeps the record).
-    PlaceHold {
-        sku: Id,
-        hold: HoldRequest,
-        check_only: bool,
-    },
-    /// Two-phase commit: the hold stops expiring; only the coordinator's commit or release ends it.
-    PrepareHold {
-        sku: Id,
-        id: Id,
-    },
-    CommitHold {
-        sku: Id,
-        id: Id,
-        qty: i64,
-    },
-    ReleaseHold {
-        sku: Id,
-        id: Id,
-    },
-    /// The Directory pushes a new catalog.
-    Catalog {
-        catalog: Catalog,
-    },
-}
-
-impl SkuCommand {
-    /// A coordinator's command about one hold: answered as a typed `Result<_, EngineError>` in a
-    /// 200, so errors between objects stay typed.
-    fn is_internal(&self) -> bool {
-        matches!(
-            self,
-            SkuCommand::PlaceHold { .. }
-                | SkuCommand::PrepareHold { .. }
-                | SkuCommand::CommitHold { .. }
-                | SkuCommand::ReleaseHold { .. }
-        )
-    }
-
-    fn sku(&self) -> Option<&Id> {
-        match self {
-            SkuCommand::Define { sku, .. }
-            | SkuCommand::Movement { sku, .. }
-            | SkuCommand::Availability { sku, .. }
-            | SkuCommand::Entries { sku, .. }
-            | SkuCommand::Reserve { sku, .. }
-            | SkuCommand::PlaceHold { sku, .. }
-            | SkuCommand::PrepareHold { sku, .. }
-            | SkuCommand::CommitHold { sku, .. }
-            | SkuCommand::ReleaseHold { sku, .. } => Some(sku),
-            SkuCommand::Commit { .. }
-            | SkuCommand::Release { .. }
-            | SkuCommand::Get { .. }
-            | SkuCommand::Catalog { .. } => None,
-        }
-    }
-}
 
 struct Loaded {
     ledger: Ledger,
@@ -209,7 +110,18 @@ impl SkuLedger {
         if let Some(loaded) = self.loaded.borrow().as_ref() {
             return Ok(Some(loaded.ledger.sku().clone()));
         }
-        Ok(self.meta("sku")?.and_then(|sku| Id::new(sku).ok()))
+        self.stored_sku()
+    }
+
+    /// The SKU this object was created for, as stored; a stored value that is not an id is an
+    /// error, not "no SKU".
+    fn stored_sku(&self) -> Result<Option<Id>> {
+        match self.meta("sku")? {
+            Some(text) => Id::new(&text)
+                .map(Some)
+                .map_err(|e| worker::Error::RustError(format!("the stored SKU `{text}` is not an id: {e}"))),
+            None => Ok(None),
+        }
     }
 
     /// Loads the ledger (snapshot + later entries) and a catalog, fetching one when needed.
@@ -670,7 +582,7 @@ impl DurableObject for SkuLedger {
 
     async fn alarm(&self) -> Result<Response> {
         self.alarm_at_ms.set(None);
-        let Some(sku) = self.meta("sku")?.and_then(|sku| Id::new(sku).ok()) else {
+        let Some(sku) = self.stored_sku()? else {
             return Response::ok("nothing to expire");
         };
         self.ensure_loaded(&sku, Refresh::IfStale).await?;

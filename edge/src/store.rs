@@ -97,16 +97,22 @@ pub fn recorded_answer(
         "SELECT fingerprint, status, body, recorded_at_ms FROM idempotency WHERE key = ?",
         vec![idempotency.key.as_str().into()],
     )?;
+    let hex = |text: &str, what: &str| {
+        u64::from_str_radix(text, 16)
+            .map_err(|e| worker::Error::RustError(format!("{what} fingerprint `{text}` is not hex: {e}")))
+    };
     let record = match row {
         Some(row) => Some(IdempotencyRecord {
             key: idempotency.key.clone(),
-            fingerprint: u64::from_str_radix(&row.fingerprint, 16).unwrap_or(0),
-            recorded_at: DateTime::from_timestamp_millis(row.recorded_at_ms).unwrap_or_default(),
+            fingerprint: hex(&row.fingerprint, "the stored")?,
+            recorded_at: DateTime::from_timestamp_millis(row.recorded_at_ms).ok_or_else(|| {
+                worker::Error::RustError(format!("the stored time {} ms is out of range", row.recorded_at_ms))
+            })?,
             outcome: Answer { status: row.status as u16, body: serde_json::from_str(&row.body)? },
         }),
         None => None,
     };
-    let fingerprint = u64::from_str_radix(&idempotency.fingerprint, 16).unwrap_or(0);
+    let fingerprint = hex(&idempotency.fingerprint, "the request's")?;
     match decide(record.as_ref(), fingerprint, now) {
         Ok(Decision::Fresh) => Ok(None),
         Ok(Decision::Replay(answer)) => Ok(Some(answer.clone())),

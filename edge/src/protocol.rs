@@ -1,0 +1,180 @@
+//! What the Worker and the Durable Objects say to each other: the objects' binding names and the
+//! commands each object takes. Every object module and the API import this; no object module
+//! imports another, so the modules depend one way: protocol ← objects ← api.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use stockline_engine::{
+    Catalog, ChannelSpec, CommitRequest, HoldRequest, Id, LocationSpec, Movement, ReservationRequest, SkuSpec,
+};
+use stockline_shared::Item;
+
+/// The SKU ledger objects (one per SKU, named by the SKU).
+pub mod sku {
+    pub const BINDING: &str = "SKU_LEDGER";
+}
+
+/// The Directory (one object: master data, the item index).
+pub mod directory {
+    pub const BINDING: &str = "DIRECTORY";
+    pub const NAME: &str = "global";
+    /// Items one `GET /v1/skus` answers at most.
+    pub const ITEMS_PAGE_MAX: u32 = 1_000;
+}
+
+/// The reservation coordinator shards (multi-SKU and keyed reservations).
+pub mod coordinator {
+    pub const BINDING: &str = "COORDINATOR";
+    pub fn shard_name(shard: u32) -> String {
+        format!("shard-{shard:02}")
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum SkuCommand {
+    Define {
+        sku: Id,
+        spec: SkuSpec,
+    },
+    Movement {
+        sku: Id,
+        movement: Movement,
+        /// When the movement happened, if not now (a tablet syncing later); recorded_at stays now.
+        #[serde(default)]
+        occurred_at: Option<DateTime<Utc>>,
+    },
+    Availability {
+        sku: Id,
+        channel: Option<Id>,
+    },
+    /// A single-SKU reservation this object owns, record and all.
+    Reserve {
+        sku: Id,
+        id: Id,
+        request: ReservationRequest,
+    },
+    Commit {
+        id: Id,
+        request: CommitRequest,
+    },
+    Release {
+        id: Id,
+    },
+    Get {
+        id: Id,
+    },
+    /// The ledger's entries after a version, oldest first (the audit trail).
+    Entries {
+        sku: Id,
+        after_version: u64,
+        limit: u32,
+    },
+    /// One SKU's part of a multi-SKU reservation (the coordinator keeps the record).
+    PlaceHold {
+        sku: Id,
+        hold: HoldRequest,
+        check_only: bool,
+    },
+    /// Two-phase commit: the hold stops expiring; only the coordinator's commit or release ends it.
+    PrepareHold {
+        sku: Id,
+        id: Id,
+    },
+    CommitHold {
+        sku: Id,
+        id: Id,
+        qty: i64,
+    },
+    ReleaseHold {
+        sku: Id,
+        id: Id,
+    },
+    /// The Directory pushes a new catalog.
+    Catalog {
+        catalog: Catalog,
+    },
+}
+
+impl SkuCommand {
+    /// A coordinator's command about one hold: answered as a typed `Result<_, EngineError>` in a
+    /// 200, so errors between objects stay typed.
+    pub(crate) fn is_internal(&self) -> bool {
+        matches!(
+            self,
+            SkuCommand::PlaceHold { .. }
+                | SkuCommand::PrepareHold { .. }
+                | SkuCommand::CommitHold { .. }
+                | SkuCommand::ReleaseHold { .. }
+        )
+    }
+
+    pub(crate) fn sku(&self) -> Option<&Id> {
+        match self {
+            SkuCommand::Define { sku, .. }
+            | SkuCommand::Movement { sku, .. }
+            | SkuCommand::Availability { sku, .. }
+            | SkuCommand::Entries { sku, .. }
+            | SkuCommand::Reserve { sku, .. }
+            | SkuCommand::PlaceHold { sku, .. }
+            | SkuCommand::PrepareHold { sku, .. }
+            | SkuCommand::CommitHold { sku, .. }
+            | SkuCommand::ReleaseHold { sku, .. } => Some(sku),
+            SkuCommand::Commit { .. }
+            | SkuCommand::Release { .. }
+            | SkuCommand::Get { .. }
+            | SkuCommand::Catalog { .. } => None,
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum DirectoryCommand {
+    PutLocation {
+        id: Id,
+        spec: LocationSpec,
+    },
+    PutChannel {
+        id: Id,
+        spec: ChannelSpec,
+    },
+    /// A created SKU's object asks for the catalog and subscribes to changes; with its item
+    /// (name, barcodes) for the index, when it has one loaded.
+    Subscribe {
+        sku: Id,
+        #[serde(default)]
+        item: Option<Item>,
+    },
+    /// `GET /v1/skus`: items whose SKU, name or barcode contains `q` (any case), after `after`.
+    Items {
+        q: Option<String>,
+        after: Option<Id>,
+        limit: u32,
+    },
+    List,
+    /// The catalog, read only (a SKU being created reads it before it subscribes).
+    Catalog,
+    /// How far the current catalog has spread: created SKUs, and how many still have an older copy.
+    Status,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum CoordinatorCommand {
+    Reserve { id: Id, request: ReservationRequest },
+    Commit { id: Id, request: CommitRequest },
+    Release { id: Id },
+    Get { id: Id },
+}
+
+impl CoordinatorCommand {
+    pub(crate) fn reservation(&self) -> &Id {
+        match self {
+            CoordinatorCommand::Reserve { id, .. }
+            | CoordinatorCommand::Commit { id, .. }
+            | CoordinatorCommand::Release { id }
+            | CoordinatorCommand::Get { id } => id,
+        }
+    }
+}
