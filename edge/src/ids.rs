@@ -3,12 +3,13 @@
 //! 32-byte Durable Object id in base64url); `m<shard>.<random>` — a multi-SKU reservation owned by
 //! coordinator shard `<shard>`. Both fit the contract's `[A-Za-z0-9._:-]{1,64}`.
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use stockline_engine::Id;
 use stockline_shared::ApiError;
 
 /// Coordinator shards for multi-SKU reservations.
 pub const SHARDS: u32 = 32;
-const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 pub enum Owner {
     /// The hex id of the SKU's ledger object.
@@ -25,38 +26,18 @@ pub fn random_bytes<const N: usize>() -> Result<[u8; N], ApiError> {
 }
 
 fn encode(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 4 / 3 + 2);
-    for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, &b)| n | (u32::from(b) << (16 - 8 * i)));
-        for i in 0..(chunk.len() + 1) {
-            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-        }
-    }
-    out
+    URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// Canonical base64url only: trailing bits that are not zero are refused, so one object has
+/// one id text.
 fn decode(text: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(text.len() * 3 / 4);
-    let values: Option<Vec<u32>> =
-        text.bytes().map(|c| ALPHABET.iter().position(|&a| a == c).map(|p| p as u32)).collect();
-    for chunk in values?.chunks(4) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, &v)| n | (v << (18 - 6 * i)));
-        for i in 0..chunk.len().saturating_sub(1) {
-            out.push((n >> (16 - 8 * i)) as u8);
-        }
-    }
-    Some(out)
-}
-
-fn hex_to_bytes(hex: &str) -> Option<Vec<u8>> {
-    if !hex.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok()).collect()
+    URL_SAFE_NO_PAD.decode(text).ok()
 }
 
 pub fn single_sku(object_hex: &str) -> Result<Id, ApiError> {
-    let bytes = hex_to_bytes(object_hex)
+    let bytes = hex::decode(object_hex)
+        .ok()
         .filter(|bytes| bytes.len() == 32)
         .ok_or_else(|| ApiError::unavailable(format!("object id `{object_hex}` is not 32 bytes of hex")))?;
     Id::new(format!("s{}.{}", encode(&bytes), encode(&random_bytes::<9>()?))).map_err(ApiError::from)
@@ -70,7 +51,7 @@ pub fn owner(id: &str) -> Option<Owner> {
     let (head, _random) = id.split_once('.')?;
     if let Some(object) = head.strip_prefix('s') {
         let bytes = decode(object)?;
-        return (bytes.len() == 32).then(|| Owner::Sku(bytes.iter().map(|b| format!("{b:02x}")).collect()));
+        return (bytes.len() == 32).then(|| Owner::Sku(hex::encode(bytes)));
     }
     let shard: u32 = head.strip_prefix('m')?.parse().ok()?;
     (shard < SHARDS).then_some(Owner::Shard(shard))
@@ -95,5 +76,9 @@ mod tests {
             assert_eq!(decode(&encode(&bytes)).unwrap(), bytes);
         }
         assert_eq!(encode(&(0..32).collect::<Vec<u8>>()).len(), 43);
+        // One object, one id: a text with non-zero trailing bits names no object.
+        let canonical = encode(&[0xff]);
+        assert_eq!(canonical, "_w");
+        assert_eq!(decode("__"), None);
     }
 }

@@ -2,11 +2,11 @@
 
 use crate::error::EngineError;
 use crate::limits::{ID_LENGTH_MAX, TEXT_LENGTH_MAX};
+use rustc_hash::FxBuildHasher;
 use serde::{Deserialize, Serialize};
 use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::fmt;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 /// An identifier of `[A-Za-z0-9._:-]{1,64}`: SKUs, locations, channels, reservations.
@@ -108,57 +108,8 @@ pub(crate) fn truncate_for_message(value: &str) -> String {
     value.chars().take(80).collect()
 }
 
-/// A hash map keyed by ids, with [`IdHasher`].
-pub type IdMap<V> = HashMap<Id, V, BuildHasherDefault<IdHasher>>;
-
-/// A fast deterministic hasher for maps keyed by ids (the FxHash step: rotate, xor, multiply per
-/// word). SipHash was the largest single cost of replay and reservations. Not resistant to chosen
-/// collisions: the ids it hashes (reservations, locations, channels) are made by the host and by
-/// admins, and are at most 64 bytes of `[A-Za-z0-9._:-]`.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct IdHasher(u64);
-
-impl IdHasher {
-    #[inline]
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-impl Hasher for IdHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        // Whole words, then 4, 2 and 1 bytes (no partial copies, which stall store forwarding).
-        let mut rest = bytes;
-        while let Some((word, tail)) = rest.split_first_chunk::<8>() {
-            self.add(u64::from_le_bytes(*word));
-            rest = tail;
-        }
-        if let Some((word, tail)) = rest.split_first_chunk::<4>() {
-            self.add(u64::from(u32::from_le_bytes(*word)));
-            rest = tail;
-        }
-        if let Some((word, tail)) = rest.split_first_chunk::<2>() {
-            self.add(u64::from(u16::from_le_bytes(*word)));
-            rest = tail;
-        }
-        if let Some(&byte) = rest.first() {
-            self.add(u64::from(byte));
-        }
-    }
-
-    #[inline]
-    fn write_u8(&mut self, value: u8) {
-        self.add(u64::from(value));
-    }
-
-    #[inline]
-    fn write_usize(&mut self, value: usize) {
-        self.add(value as u64);
-    }
-
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
+/// A hash map keyed by ids, with the Fx hash (`rustc-hash`): fast and deterministic. SipHash was
+/// the largest single cost of replay and reservations. Not resistant to chosen collisions: the ids
+/// it hashes (reservations, locations, channels) are made by the host and by admins, and are at
+/// most 64 bytes of `[A-Za-z0-9._:-]`.
+pub type IdMap<V> = HashMap<Id, V, FxBuildHasher>;
