@@ -2,18 +2,16 @@
 //! Views stay thin; what the app knows lives in `model`, storage in `db`, HTTP in `api`.
 
 mod api;
-mod app;
 mod camera;
 mod db;
 mod model;
-mod outbox_view;
-mod screens;
-mod stock;
+mod state;
 mod sync;
+mod views;
 
 fn main() {
     console_error_panic_hook::set_once();
-    leptos::mount::mount_to_body(app::App);
+    leptos::mount::mount_to_body(views::frame::App);
     register_service_worker();
 }
 

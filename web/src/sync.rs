@@ -3,27 +3,15 @@
 //! `Outbox`'s; this only moves data between it, IndexedDB and the server.
 
 use crate::api::{self, CallError};
-use crate::app::App;
 use crate::db;
 use crate::model::StockCard;
+use crate::model::{ItemIndex, Settings};
+use crate::state::AppState;
 use gloo_timers::callback::Interval;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::cell::Cell;
 use stockline_shared::{CountBasis, Id, Movement, OpState, Outbox, QueuedOp, SyncOp, SYNC_OPS_MAX};
-
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct SyncStatus {
-    pub running: bool,
-    pub done: usize,
-    pub total: usize,
-    pub last_error: Option<String>,
-    /// When the next automatic attempt may start (ms since the epoch).
-    pub next_attempt_ms: f64,
-    pub last_synced_ms: Option<f64>,
-    /// The operations of the push in flight.
-    pub sending: Vec<Id>,
-}
 
 thread_local! {
     static LAST_SEQ: Cell<f64> = const { Cell::new(0.0) };
@@ -56,7 +44,7 @@ pub fn new_id() -> Result<Id, String> {
 /// Queues movements of one SKU: stored in IndexedDB before anything is shown, then sent when online.
 /// A count carries what it was taken from (`count_basis`).
 pub async fn enqueue(
-    app: App,
+    app: AppState,
     screen: &str,
     sku: Id,
     movements: Vec<Movement>,
@@ -90,7 +78,7 @@ pub async fn enqueue(
 }
 
 /// Sends every pending operation, 100 at a time, in order.
-pub async fn sync_now(app: App) {
+pub async fn sync_now(app: AppState) {
     let Some(settings) = app.settings.get_untracked().filter(|s| s.signed_in()) else { return };
     if app.sync.with_untracked(|s| s.running) {
         return;
@@ -170,7 +158,7 @@ pub async fn sync_now(app: App) {
 }
 
 /// Tries again on its own: whenever online with work pending and the backoff has passed.
-pub fn start(app: App) {
+pub fn start(app: AppState) {
     let interval = Interval::new(1000, move || {
         let due = app.online.get_untracked()
             && app.outbox.with_untracked(|o| o.tally().pending > 0)
@@ -183,7 +171,7 @@ pub fn start(app: App) {
 }
 
 /// A position a sync result carried: the saved card (and the one on screen) follow when newer.
-async fn take_position(app: App, position: stockline_shared::AvailabilityResponse, now_ms: f64) {
+async fn take_position(app: AppState, position: stockline_shared::AvailabilityResponse, now_ms: f64) {
     let sku = position.availability.sku.to_string();
     let saved = db::load_card(&sku).await.ok().flatten();
     if saved.as_ref().is_none_or(|card| card.is_older_than(&position)) {
@@ -196,4 +184,46 @@ async fn take_position(app: App, position: stockline_shared::AvailabilityRespons
     if on_screen {
         app.card.set(Some(StockCard::live(position, now_ms)));
     }
+}
+
+/// Queues movements of one SKU from a screen; the status line then follows the operation.
+pub fn queue(app: AppState, screen: &'static str, sku: Id, movements: Vec<Movement>, basis: Option<CountBasis>) {
+    app.remember(sku.as_str());
+    spawn_local(async move {
+        match enqueue(app, screen, sku, movements, basis).await {
+            Ok(ops) => {
+                app.notice.set(None);
+                app.last_op.set(ops.last().map(|q| q.op.op_id.clone()));
+            }
+            Err(error) => app.fail(format!("Not saved on this device: {error}")),
+        }
+    });
+    app.focus_item_field();
+}
+
+pub fn refresh_locations(app: AppState) {
+    let Some(settings) = app.settings.get_untracked().filter(Settings::signed_in) else { return };
+    spawn_local(async move {
+        if let Ok(locations) = api::locations(&settings.api_base, &settings.token).await {
+            let _ = db::save_locations(&locations).await;
+            app.locations.set(locations);
+        }
+    });
+}
+
+/// Fetches the item list (names, barcodes) and keeps it for offline use.
+pub fn refresh_items(app: AppState) {
+    let Some(settings) = app.settings.get_untracked().filter(Settings::signed_in) else { return };
+    spawn_local(async move {
+        match api::items(&settings.api_base, &settings.token).await {
+            Ok(items) => {
+                if let Err(error) = db::save_items(&items).await {
+                    leptos::logging::warn!("saving the item list: {error}");
+                }
+                app.items.set(ItemIndex::new(items));
+            }
+            Err(CallError::Unreachable) => {}
+            Err(refused) => leptos::logging::warn!("item list: {}", refused.describe()),
+        }
+    });
 }

@@ -2,10 +2,11 @@
 //! a refused one can be corrected (any field) and sent again, or discarded (confirmed, undoable);
 //! a count that disagrees asks for a recount.
 
-use crate::app::{now_ms, App, Status};
 use crate::db;
 use crate::model::{self, build, parse_qty, Form, QtyKind, Screen};
+use crate::state::{now_ms, AppState};
 use crate::sync;
+use crate::views::fields::Status;
 use gloo_timers::callback::Timeout;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -16,7 +17,7 @@ const UNDO_MS: u32 = 10_000;
 
 #[component]
 pub fn OutboxView() -> impl IntoView {
-    let app = expect_context::<App>();
+    let app = expect_context::<AppState>();
     let ops = Memo::new(move |_| {
         let mut ops: Vec<QueuedOp> = app.outbox.with(|o| o.ops().to_vec());
         ops.reverse();
@@ -55,7 +56,7 @@ fn row_state(queued: &QueuedOp) -> (u8, u64, u32) {
 
 #[component]
 fn OpRow(queued: QueuedOp) -> impl IntoView {
-    let app = expect_context::<App>();
+    let app = expect_context::<AppState>();
     let op_id = queued.op.op_id.clone();
     let name = app.items.with_untracked(|i| i.name(queued.op.sku.as_str()).map(str::to_string));
     let text = model::describe(queued.op.sku.as_str(), name.as_deref(), &queued.op.movement);
@@ -103,7 +104,7 @@ fn OpRow(queued: QueuedOp) -> impl IntoView {
 /// A refused operation's fields, all editable, to send it again; or discard it.
 #[component]
 fn Correct(queued: QueuedOp) -> impl IntoView {
-    let app = expect_context::<App>();
+    let app = expect_context::<AppState>();
     let movement = queued.op.movement.clone();
     let kind = movement.kind;
     let sku = RwSignal::new(queued.op.sku.to_string());

@@ -2,16 +2,17 @@
 //! first, then across the network. Works offline from the saved card.
 
 use crate::api::{self, CallError};
-use crate::app::{now_ms, App, ItemField, Status};
 use crate::db;
 use crate::model::{self, StockCard};
+use crate::state::{now_ms, AppState};
+use crate::views::fields::{ItemField, Status};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use stockline_shared::Item;
 
 /// Fetches a SKU's availability; on success saves it for offline use, otherwise falls back to the
 /// saved copy. `remember` puts it among the recent items.
-pub fn lookup(app: App, sku: String, remember: bool) {
+pub fn lookup(app: AppState, sku: String, remember: bool) {
     let Some(current) = app.settings.get_untracked() else { return };
     app.busy.set(true);
     spawn_local(async move {
@@ -50,7 +51,7 @@ pub fn lookup(app: App, sku: String, remember: bool) {
 
 #[component]
 pub fn Lookup() -> impl IntoView {
-    let app = expect_context::<App>();
+    let app = expect_context::<AppState>();
     let input = RwSignal::new(String::new());
     let chosen = Callback::new(move |item: Item| lookup(app, item.sku.to_string(), true));
     let submit = move |_| match app.item_for(&input.get_untracked()) {
@@ -93,7 +94,7 @@ pub fn Lookup() -> impl IntoView {
 
 #[component]
 fn StockCardView(card: StockCard) -> impl IntoView {
-    let app = expect_context::<App>();
+    let app = expect_context::<AppState>();
     let location = app.location().map(|l| l.to_string()).unwrap_or_default();
     let age = card.age(now_ms());
     let saved = card.is_saved_copy();

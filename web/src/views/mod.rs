@@ -1,0 +1,13 @@
+//! The views: thin Leptos components, one file per screen. They show `model` and `Outbox` values
+//! and call `sync`, `api` and `db`; decisions live in those, not here.
+
+pub mod adjust;
+pub mod count;
+pub mod fields;
+pub mod frame;
+pub mod outbox;
+pub mod receive;
+pub mod returns;
+pub mod ship;
+pub mod stock;
+pub mod transfer;
