@@ -124,8 +124,10 @@ fn a_shortfall_on_any_line_holds_nothing() {
         s.post("/v1/reservations", STOREFRONT, &json!({"lines": [{"sku": "A", "qty": 1}, {"sku": "GHOST", "qty": 1}]}));
     assert_eq!(status, 404);
     assert_eq!(position(&s, "A")["reserved"], 0);
-    // Voids leave entries (placed, released), but no units.
+    // Every SKU is checked before any is held: a shortage or an unknown SKU seen up front leaves
+    // no entry at all, not even a placed-and-voided pair.
     let after = (position(&s, "A")["version"].clone(), position(&s, "B")["version"].clone());
+    assert_eq!(before.0, after.0, "A was never held");
     assert_eq!(before.1, after.1, "B was never held");
 }
 

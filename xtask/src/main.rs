@@ -51,9 +51,9 @@ fn main() -> ExitCode {
     }
 }
 
-/// FNV-1a over bytes: a stable stamp for lockfiles and idempotency keys.
+/// A stable stamp for lockfiles and idempotency keys: the engine's request fingerprint.
 pub fn fnv(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |hash, &b| (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    stockline_engine::idempotency::fingerprint(&[bytes])
 }
 
 pub fn root() -> PathBuf {

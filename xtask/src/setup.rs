@@ -51,18 +51,15 @@ fn wasm_target() -> Result {
     })
 }
 
-/// The wasm-bindgen version Cargo.lock pins; the CLI must match it exactly.
+/// The version of `krate` the lockfile pins, as cargo itself resolves it (`cargo pkgid` answers
+/// `registry+…#name@version`); the wasm-bindgen CLI must match the crate exactly.
 fn locked_version(krate: &str) -> Result<String> {
-    let lock = std::fs::read_to_string(root().join("Cargo.lock")).map_err(|e| format!("Cargo.lock: {e}"))?;
-    let mut lines = lock.lines();
-    while let Some(line) = lines.next() {
-        if line == format!("name = \"{krate}\"") {
-            if let Some(version) = lines.next().and_then(|l| l.strip_prefix("version = \"")) {
-                return Ok(version.trim_end_matches('"').to_string());
-            }
-        }
-    }
-    Err(format!("{krate} is not in Cargo.lock"))
+    let id = output(Command::new("cargo").args(["pkgid", krate]).current_dir(root()))
+        .ok_or_else(|| format!("`cargo pkgid {krate}` failed: is it in Cargo.lock?"))?;
+    id.trim()
+        .rsplit_once('@')
+        .map(|(_, version)| version.to_string())
+        .ok_or_else(|| format!("`cargo pkgid {krate}` answered `{}`, with no version", id.trim()))
 }
 
 fn wasm_bindgen() -> Result {
