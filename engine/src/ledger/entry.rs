@@ -1,0 +1,63 @@
+//! Entries: what a decision records (its event and the effects on quantities), in order.
+
+use super::*;
+
+/// One change to one bucket or expectation; entries carry their effects so replay needs no decisions.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "on", rename_all = "snake_case")]
+pub enum Effect {
+    Qty {
+        location: Id,
+        bucket: Bucket,
+        delta: i64,
+    },
+    /// What is still expected into `location` under `reference` (a purchase order or transfer).
+    Expected {
+        location: Id,
+        reference: String,
+        delta: i64,
+    },
+}
+
+/// What an entry records. `HoldPrepared`: a coordinator prepared a pending hold (two-phase commit
+/// across SKUs); it no longer expires and moves no units.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    SkuDefined {
+        name: String,
+        safety_stock: i64,
+        unit_cost: Option<Decimal>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        barcodes: Vec<String>,
+    },
+    Movement {
+        movement: Movement,
+        exceptions: Vec<CountException>,
+    },
+    HoldPlaced {
+        hold: Hold,
+    },
+    HoldPrepared {
+        reservation: Id,
+    },
+    HoldCommitted {
+        reservation: Id,
+    },
+    HoldReleased {
+        reservation: Id,
+    },
+    HoldExpired {
+        reservation: Id,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub version: u64,
+    pub event: Event,
+    pub effects: Vec<Effect>,
+    pub actor: Actor,
+    pub occurred_at: DateTime<Utc>,
+    pub recorded_at: DateTime<Utc>,
+}
