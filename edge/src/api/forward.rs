@@ -1,0 +1,109 @@
+//! Forwarding to the object that owns the data: SKU objects, coordinator shards, the Directory.
+
+use super::*;
+
+pub(super) fn sku_stub(env: &Env, sku: &Id) -> Result<worker::Stub, ApiError> {
+    env.durable_object(sku::BINDING)
+        .and_then(|ns| ns.get_by_name(sku.as_str()))
+        .map_err(|e| ApiError::internal(e.to_string()))
+}
+
+/// A SKU object's answer, read (for fan-outs that combine answers).
+pub(super) async fn to_sku(env: &Env, sku: &Id, envelope: Envelope<SkuCommand>) -> Result<Answer, ApiError> {
+    call(&sku_stub(env, sku)?, "/sku", &envelope).await.map_err(|e| ApiError::unavailable(format!("sku `{sku}`: {e}")))
+}
+
+/// A SKU object's answer, passed on as it is.
+pub(super) async fn reply_sku(env: &Env, sku: &Id, envelope: Envelope<SkuCommand>) -> Result<Reply, ApiError> {
+    forward(&sku_stub(env, sku)?, "/sku", &envelope)
+        .await
+        .map_err(|e| ApiError::unavailable(format!("sku `{sku}`: {e}")))
+}
+
+pub(super) async fn reply_shard(
+    env: &Env,
+    shard: u32,
+    envelope: Envelope<CoordinatorCommand>,
+) -> Result<Reply, ApiError> {
+    let stub = env
+        .durable_object(coordinator::BINDING)
+        .and_then(|ns| ns.get_by_name(&coordinator::shard_name(shard)))
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    forward(&stub, "/coordinator", &envelope).await.map_err(|e| ApiError::unavailable(format!("coordinator: {e}")))
+}
+
+/// Sends a reservation command to the object its id names: a SKU ledger or a coordinator shard.
+pub(super) async fn reply_owner(
+    env: &Env,
+    id: &Id,
+    caller: &Caller<'_>,
+    key: Option<Idempotency>,
+    sku_command: SkuCommand,
+    coordinator_command: CoordinatorCommand,
+) -> Result<Reply, ApiError> {
+    match ids::owner(id.as_str()) {
+        Some(ids::Owner::Sku(object)) => {
+            let stub = env
+                .durable_object(sku::BINDING)
+                .and_then(|ns| ns.id_from_string(&object).and_then(|id| id.get_stub()))
+                .map_err(|_| ApiError::not_found("reservation"))?;
+            forward(&stub, "/sku", &envelope(caller, key, sku_command))
+                .await
+                .map_err(|e| ApiError::unavailable(format!("reservation `{id}`: {e}")))
+        }
+        Some(ids::Owner::Shard(shard)) => reply_shard(env, shard, envelope(caller, key, coordinator_command)).await,
+        None => Err(ApiError::not_found("reservation")),
+    }
+}
+
+pub(super) fn directory_stub(env: &Env) -> Result<worker::Stub, ApiError> {
+    env.durable_object(directory::BINDING)
+        .and_then(|ns| ns.get_by_name(directory::NAME))
+        .map_err(|e| ApiError::internal(e.to_string()))
+}
+
+pub(super) async fn reply_directory(env: &Env, envelope: Envelope<DirectoryCommand>) -> Result<Reply, ApiError> {
+    forward(&directory_stub(env)?, "/directory", &envelope)
+        .await
+        .map_err(|e| ApiError::unavailable(format!("directory: {e}")))
+}
+
+pub(super) async fn call_directory(env: &Env, envelope: Envelope<DirectoryCommand>) -> Result<Answer, ApiError> {
+    call(&directory_stub(env)?, "/directory", &envelope)
+        .await
+        .map_err(|e| ApiError::unavailable(format!("directory: {e}")))
+}
+
+/// Reads every SKU's object in parallel; unknown SKUs are listed under `missing`.
+pub(super) async fn batch_availability(
+    env: &Env,
+    caller: &Caller<'_>,
+    request: BatchAvailabilityRequest,
+) -> Result<Answer, ApiError> {
+    let skus = request.skus.clone();
+    let calls = skus.iter().map(|sku| {
+        let command = SkuCommand::Availability { sku: sku.clone(), channel: request.channel.clone() };
+        to_sku(env, sku, envelope(caller, None, command))
+    });
+    let answers = join_all(calls).await;
+    let mut response = BatchAvailabilityResponse { items: Vec::new(), missing: Vec::new() };
+    for (sku, answer) in skus.into_iter().zip(answers) {
+        let answer = answer?;
+        match answer.status {
+            200 => {
+                response.items.push(serde_json::from_value(answer.body).map_err(|e| ApiError::internal(e.to_string()))?)
+            }
+            404 if answer.body["error"]["details"]["kind"] == "sku" => response.missing.push(sku),
+            _ => return Ok(answer),
+        }
+    }
+    if let (true, Some(channel)) = (response.items.is_empty(), &request.channel) {
+        // No SKU object looked at the channel: ask the catalog, so an unknown channel is 404
+        // whatever SKUs were asked for.
+        let answer = call_directory(env, envelope(caller, None, DirectoryCommand::Catalog)).await?;
+        let catalog: Catalog = serde_json::from_value(answer.body)
+            .map_err(|e| ApiError::unavailable(format!("the directory answered no catalog: {e}")))?;
+        catalog.channel_or_not_found(channel.as_str())?;
+    }
+    Ok(Answer::ok(200, &response))
+}

@@ -1,0 +1,280 @@
+//! The Worker's front door: authenticate, authorise, limit and decode, then route to the Durable
+//! Object that owns the data. Bad input is answered here, before any object does work.
+
+use crate::http::{call, error_response, forward, json_response, now, Answer, Envelope, Idempotency, Reply};
+use crate::ids;
+use crate::protocol::{coordinator, directory, sku, CoordinatorCommand, DirectoryCommand, SkuCommand};
+use futures_util::future::join_all;
+use serde::Serialize;
+use stockline_engine::idempotency::{check_key, fingerprint};
+use stockline_engine::limits::QTY_STORED_MAX;
+use stockline_engine::{Catalog, ChannelSpec, CommitRequest, Id, LocationSpec, Movement, ReservationRequest, SkuSpec};
+use stockline_shared::auth::{authenticate, parse_tokens};
+use stockline_shared::error::decode;
+use stockline_shared::{
+    Action, ApiError, BatchAvailabilityRequest, BatchAvailabilityResponse, ErrorDetail, Me, MovementResponse,
+    Principal, SyncOpResult, SyncOutcome, SyncPushRequest, SyncPushResponse, BODY_BYTES_MAX, SYNC_OPS_MAX,
+};
+use worker::{Env, Method, Request, Response};
+
+mod auth;
+mod fingerprint;
+mod forward;
+mod push;
+mod routes;
+
+use auth::*;
+use fingerprint::*;
+use forward::*;
+use push::*;
+use routes::*;
+
+/// The API's OpenAPI 3.1 document, served at `GET /v1/openapi.json`.
+pub const OPENAPI: &str = include_str!("../../../shared/openapi.json");
+
+pub async fn handle(req: Request, env: Env) -> Response {
+    let head = req.method() == Method::Head;
+    let mut response = match route(req, env).await {
+        Ok(response) => response,
+        Err(error) => {
+            let allow = allow_header(&error);
+            let mut response = error_response(error);
+            if let Some(allow) = allow {
+                let _ = response.headers_mut().set("allow", &allow);
+            }
+            response
+        }
+    };
+    if head {
+        // HEAD is GET without the body: same status and headers.
+        let headers = response.headers().clone();
+        let status = response.status_code();
+        response = match Response::empty() {
+            Ok(empty) => empty.with_status(status).with_headers(headers),
+            Err(_) => response,
+        };
+    }
+    let status = response.status_code();
+    let headers = response.headers_mut();
+    if status == 503 {
+        // Nothing was applied: the client retries with the same key.
+        let _ = headers.set("retry-after", RETRY_AFTER_SECONDS);
+    }
+    let _ = headers.set("access-control-allow-origin", "*");
+    let _ = headers.set("access-control-expose-headers", "content-type, retry-after, allow");
+    response
+}
+
+/// What a 503 tells the client to wait before retrying.
+const RETRY_AFTER_SECONDS: &str = "1";
+
+/// The `Allow` header of a 405: the methods the path takes (HEAD wherever GET).
+fn allow_header(error: &ApiError) -> Option<String> {
+    if error.status != 405 {
+        return None;
+    }
+    let allowed = error.body.error.details["allowed"].as_array()?;
+    let mut methods: Vec<&str> = allowed.iter().filter_map(|m| m.as_str()).collect();
+    if methods.contains(&"GET") {
+        methods.push("HEAD");
+    }
+    methods.push("OPTIONS");
+    Some(methods.join(", "))
+}
+
+/// Bodies are JSON: a `Content-Type` that is present and names another media type is refused.
+fn check_content_type(req: &Request) -> Result<(), ApiError> {
+    let Some(content_type) = req.headers().get("content-type").ok().flatten() else {
+        return Ok(());
+    };
+    let media_type = content_type.split(';').next().unwrap_or("").trim();
+    if media_type.eq_ignore_ascii_case("application/json") {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        415,
+        "invalid_request",
+        format!("content-type: the body must be application/json, not `{media_type}`"),
+        serde_json::json!({ "field": "content-type" }),
+    ))
+}
+
+async fn body(req: &mut Request) -> Result<Vec<u8>, ApiError> {
+    if let Ok(Some(length)) = req.headers().get("content-length") {
+        if length.trim().parse::<u64>().is_ok_and(|n| n > BODY_BYTES_MAX as u64) {
+            return Err(ApiError::payload_too_large(BODY_BYTES_MAX));
+        }
+    }
+    let bytes = req.bytes().await.map_err(|e| ApiError::invalid("body", e.to_string()))?;
+    if bytes.len() > BODY_BYTES_MAX {
+        return Err(ApiError::payload_too_large(BODY_BYTES_MAX));
+    }
+    Ok(bytes)
+}
+
+/// Who asks, and what they have seen: the caller's principal and the catalog version named by
+/// `Stockline-Min-Catalog-Version` (read-your-writes after a master-data change).
+struct Caller<'a> {
+    principal: &'a Principal,
+    min_catalog_version: Option<u64>,
+}
+
+fn envelope<T: Serialize>(caller: &Caller, idempotency: Option<Idempotency>, command: T) -> Envelope<T> {
+    Envelope { actor: caller.principal.actor(), idempotency, command, min_catalog_version: caller.min_catalog_version }
+}
+
+/// `Stockline-Min-Catalog-Version: N` (a whole number).
+fn min_catalog_version(req: &Request) -> Result<Option<u64>, ApiError> {
+    let Some(value) = req.headers().get("stockline-min-catalog-version").ok().flatten() else {
+        return Ok(None);
+    };
+    value
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|v| *v <= QTY_STORED_MAX as u64)
+        .map(Some)
+        .ok_or_else(|| ApiError::invalid("stockline-min-catalog-version", "must be a whole number 0..=2^53-1"))
+}
+
+fn clock() -> Result<chrono::DateTime<chrono::Utc>, ApiError> {
+    now().map_err(|e| ApiError::unavailable(e.to_string()))
+}
+
+async fn route(mut req: Request, env: Env) -> Result<Response, ApiError> {
+    let method = req.method();
+    let path = req.path();
+    let route = Route::parse(&method, &path)?;
+    match route {
+        Route::Health => return Ok(json_response(200, &serde_json::json!({ "ok": true, "time": clock()? }))),
+        Route::OpenApi => {
+            let mut response = Response::ok(OPENAPI).map_err(|e| ApiError::internal(e.to_string()))?;
+            let _ = response.headers_mut().set("content-type", "application/json; charset=utf-8");
+            return Ok(response);
+        }
+        Route::Preflight => {
+            let mut response = Response::empty().map_err(|e| ApiError::internal(e.to_string()))?.with_status(204);
+            let headers = response.headers_mut();
+            let _ = headers.set("access-control-allow-methods", "GET, HEAD, POST, PUT, OPTIONS");
+            let _ = headers.set("access-control-allow-headers", "authorization, content-type, idempotency-key");
+            let _ = headers.set("access-control-max-age", "86400");
+            return Ok(response);
+        }
+        _ => {}
+    }
+    let principal = principal(&req, &env)?;
+    let caller = Caller { principal: &principal, min_catalog_version: min_catalog_version(&req)? };
+    let action = route.action();
+    if !action.allowed(principal.role) {
+        return Err(ApiError::forbidden(principal.role.as_str(), action.as_str()));
+    }
+    let bytes = match method {
+        Method::Post | Method::Put => {
+            check_content_type(&req)?;
+            body(&mut req).await?
+        }
+        _ => Vec::new(),
+    };
+    let key = match method {
+        Method::Post | Method::Put => {
+            idempotency(&req, &principal, &route.resource(), &method, &canonical_path(&path), &bytes)?
+        }
+        _ => None,
+    };
+    let answer: Reply = match route {
+        Route::Health | Route::OpenApi | Route::Preflight => unreachable!("answered above"),
+        Route::Me => Answer::ok(200, &Me { role: principal.role, subject: principal.subject.clone() }).into(),
+        Route::SyncPush => {
+            let request: SyncPushRequest = decode(&bytes)?;
+            // The movements as sent, for their fingerprints (decode above has checked the shape).
+            let raw: serde_json::Value = decode(&bytes)?;
+            sync_push(&env, &caller, request, &raw).await?.into()
+        }
+        Route::PutLocation(id) => {
+            let spec: LocationSpec = decode(&bytes)?;
+            reply_directory(&env, envelope(&caller, key, DirectoryCommand::PutLocation { id, spec })).await?
+        }
+        Route::PutChannel(id) => {
+            let spec: ChannelSpec = decode(&bytes)?;
+            reply_directory(&env, envelope(&caller, key, DirectoryCommand::PutChannel { id, spec })).await?
+        }
+        Route::ListMasterData => reply_directory(&env, envelope(&caller, None, DirectoryCommand::List)).await?,
+        Route::CatalogStatus => reply_directory(&env, envelope(&caller, None, DirectoryCommand::Status)).await?,
+        Route::ListItems => {
+            let command = items_query(&req)?;
+            reply_directory(&env, envelope(&caller, None, command)).await?
+        }
+        Route::PutSku(sku) => {
+            let spec: SkuSpec = decode(&bytes)?;
+            reply_sku(&env, &sku, envelope(&caller, key, SkuCommand::Define { sku: sku.clone(), spec })).await?
+        }
+        Route::PostMovement(sku) => {
+            let movement: Movement = decode(&bytes)?;
+            let command = SkuCommand::Movement { sku: sku.clone(), movement, occurred_at: None };
+            reply_sku(&env, &sku, envelope(&caller, key, command)).await?
+        }
+        Route::GetAvailability(sku) => {
+            let channel = channel_query(&req)?;
+            reply_sku(&env, &sku, envelope(&caller, None, SkuCommand::Availability { sku: sku.clone(), channel }))
+                .await?
+        }
+        Route::GetEntries(sku) => {
+            let (after_version, limit) = entries_query(&req)?;
+            let command = SkuCommand::Entries { sku: sku.clone(), after_version, limit };
+            reply_sku(&env, &sku, envelope(&caller, None, command)).await?
+        }
+        Route::PostAvailability => {
+            let request: BatchAvailabilityRequest = decode(&bytes)?;
+            request.validate()?;
+            batch_availability(&env, &caller, request).await?.into()
+        }
+        Route::PostReservation => {
+            let request: ReservationRequest = decode(&bytes)?;
+            request.validate()?;
+            let skus = request.skus();
+            // Keyed requests go to the coordinator shard the key names, so a key is checked in one
+            // place whatever the body; unkeyed single-SKU requests go straight to the SKU's object.
+            if let (None, [sku]) = (&key, skus.as_slice()) {
+                let object = env
+                    .durable_object(sku::BINDING)
+                    .and_then(|ns| ns.id_from_name(sku.as_str()).map(|id| id.to_string()))
+                    .map_err(|e| ApiError::internal(e.to_string()))?;
+                let id = ids::single_sku(&object)?;
+                let command = SkuCommand::Reserve { sku: sku.clone(), id, request };
+                reply_sku(&env, sku, envelope(&caller, key, command)).await?
+            } else {
+                let shard = ids::shard_for(key.as_ref().map(|k| k.key.as_str()))?;
+                let command = CoordinatorCommand::Reserve { id: ids::multi_sku(shard)?, request };
+                reply_shard(&env, shard, envelope(&caller, key, command)).await?
+            }
+        }
+        Route::GetReservation(id) => {
+            reply_owner(
+                &env,
+                &id,
+                &caller,
+                None,
+                SkuCommand::Get { id: id.clone() },
+                CoordinatorCommand::Get { id: id.clone() },
+            )
+            .await?
+        }
+        Route::CommitReservation(id) => {
+            let request: CommitRequest =
+                if bytes.iter().all(u8::is_ascii_whitespace) { CommitRequest::default() } else { decode(&bytes)? };
+            let sku_command = SkuCommand::Commit { id: id.clone(), request: request.clone() };
+            reply_owner(&env, &id, &caller, key, sku_command, CoordinatorCommand::Commit { id: id.clone(), request })
+                .await?
+        }
+        Route::ReleaseReservation(id) => {
+            if !bytes.iter().all(u8::is_ascii_whitespace)
+                && !decode::<serde_json::Map<String, serde_json::Value>>(&bytes)?.is_empty()
+            {
+                return Err(ApiError::invalid("body", "release takes no fields"));
+            }
+            let sku_command = SkuCommand::Release { id: id.clone() };
+            reply_owner(&env, &id, &caller, key, sku_command, CoordinatorCommand::Release { id: id.clone() }).await?
+        }
+    };
+    Ok(answer.into_response())
+}

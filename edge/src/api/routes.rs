@@ -1,0 +1,207 @@
+//! Routing: the path and method to a route, percent-decoding, ids in paths, query strings.
+
+use super::*;
+
+/// Decodes `%XX` escapes in one path segment; None when an escape is malformed or not UTF-8.
+/// A path segment with its percent-escapes decoded; None when an escape is malformed (`%zz`, a
+/// lone `%`) or the bytes are not UTF-8. The `percent-encoding` crate passes malformed escapes
+/// through as text, so they are looked for first.
+pub(super) fn percent_decode(segment: &str) -> Option<String> {
+    let bytes = segment.as_bytes();
+    let malformed = bytes.iter().enumerate().any(|(i, &b)| {
+        b == b'%'
+            && !(bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+    });
+    if malformed {
+        return None;
+    }
+    percent_encoding::percent_decode_str(segment).decode_utf8().ok().map(|text| text.into_owned())
+}
+
+/// The path as fingerprinted: segments decoded, no trailing slash (`/v1/skus/A%3AB/movements/`
+/// and `/v1/skus/A:B/movements` are one resource).
+pub(super) fn canonical_path(path: &str) -> String {
+    let segments: Vec<String> =
+        path.trim_end_matches('/').split('/').map(|s| percent_decode(s).unwrap_or_else(|| s.to_string())).collect();
+    segments.join("/")
+}
+
+pub(super) fn path_id(value: &str) -> Result<Id, ApiError> {
+    Id::new(value).map_err(ApiError::from)
+}
+
+/// What a request is, once its method and path are understood.
+pub(super) enum Route {
+    Health,
+    OpenApi,
+    Preflight,
+    PutLocation(Id),
+    PutChannel(Id),
+    ListMasterData,
+    CatalogStatus,
+    PutSku(Id),
+    PostMovement(Id),
+    GetAvailability(Id),
+    GetEntries(Id),
+    PostAvailability,
+    PostReservation,
+    GetReservation(Id),
+    CommitReservation(Id),
+    ReleaseReservation(Id),
+    Me,
+    SyncPush,
+    ListItems,
+}
+
+impl Route {
+    pub(super) fn parse(method: &Method, path: &str) -> Result<Route, ApiError> {
+        let decoded: Vec<String> = path
+            .trim_end_matches('/')
+            .split('/')
+            .skip(1)
+            .map(|segment| {
+                percent_decode(segment).ok_or_else(|| ApiError::invalid("path", "malformed percent-encoding"))
+            })
+            .collect::<Result<_, _>>()?;
+        let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
+        // HEAD is answered wherever GET is (the body is dropped in `handle`).
+        let method = if *method == Method::Head { &Method::Get } else { method };
+        let route = match (method, segments.as_slice()) {
+            (Method::Options, _) => Route::Preflight,
+            (Method::Get, ["v1", "health"]) => Route::Health,
+            (Method::Get, ["v1", "openapi.json"]) => Route::OpenApi,
+            (Method::Get, ["v1", "me"]) => Route::Me,
+            (Method::Post, ["v1", "sync", "push"]) => Route::SyncPush,
+            (Method::Put, ["v1", "locations", id]) => Route::PutLocation(path_id(id)?),
+            (Method::Put, ["v1", "channels", id]) => Route::PutChannel(path_id(id)?),
+            (Method::Get, ["v1", "locations"] | ["v1", "channels"]) => Route::ListMasterData,
+            (Method::Get, ["v1", "catalog"]) => Route::CatalogStatus,
+            (Method::Get, ["v1", "skus"]) => Route::ListItems,
+            (Method::Put, ["v1", "skus", sku]) => Route::PutSku(path_id(sku)?),
+            (Method::Post, ["v1", "skus", sku, "movements"]) => Route::PostMovement(path_id(sku)?),
+            (Method::Get, ["v1", "skus", sku, "entries"]) => Route::GetEntries(path_id(sku)?),
+            (Method::Get, ["v1", "availability", sku]) => Route::GetAvailability(path_id(sku)?),
+            (Method::Post, ["v1", "availability"]) => Route::PostAvailability,
+            (Method::Post, ["v1", "reservations"]) => Route::PostReservation,
+            (Method::Get, ["v1", "reservations", id]) => Route::GetReservation(path_id(id)?),
+            (Method::Post, ["v1", "reservations", id, "commit"]) => Route::CommitReservation(path_id(id)?),
+            (Method::Post, ["v1", "reservations", id, "release"]) => Route::ReleaseReservation(path_id(id)?),
+            (_, ["v1", "reservations"] | ["v1", "reservations", _, "commit" | "release"]) => {
+                return Err(ApiError::method_not_allowed(&["POST"]))
+            }
+            (_, ["v1", "reservations", _]) => return Err(ApiError::method_not_allowed(&["GET"])),
+            (_, ["v1", "locations", _] | ["v1", "channels", _] | ["v1", "skus", _]) => {
+                return Err(ApiError::method_not_allowed(&["PUT"]))
+            }
+            (_, ["v1", "skus", _, "movements"] | ["v1", "availability"] | ["v1", "sync", "push"]) => {
+                return Err(ApiError::method_not_allowed(&["POST"]))
+            }
+            (
+                _,
+                ["v1", "availability", _]
+                | ["v1", "me"]
+                | ["v1", "health"]
+                | ["v1", "openapi.json"]
+                | ["v1", "locations"]
+                | ["v1", "channels"]
+                | ["v1", "catalog"]
+                | ["v1", "skus"]
+                | ["v1", "skus", _, "entries"],
+            ) => return Err(ApiError::method_not_allowed(&["GET"])),
+            _ => return Err(ApiError::not_found("route")),
+        };
+        Ok(route)
+    }
+
+    /// What an Idempotency-Key on this route is scoped to.
+    pub(super) fn resource(&self) -> String {
+        match self {
+            Route::PutLocation(_) | Route::PutChannel(_) => "catalog".to_string(),
+            Route::PutSku(_) | Route::PostMovement(_) | Route::SyncPush => SKU_RESOURCE.to_string(),
+            Route::PostReservation => "reservations".to_string(),
+            Route::CommitReservation(id) | Route::ReleaseReservation(id) => format!("reservation:{id}"),
+            _ => "read".to_string(),
+        }
+    }
+
+    pub(super) fn action(&self) -> Action {
+        match self {
+            Route::Health
+            | Route::OpenApi
+            | Route::Preflight
+            | Route::ListMasterData
+            | Route::CatalogStatus
+            | Route::ListItems
+            | Route::GetAvailability(_) => Action::Read,
+            Route::PostAvailability | Route::GetReservation(_) | Route::GetEntries(_) | Route::Me => Action::Read,
+            Route::PostReservation | Route::CommitReservation(_) | Route::ReleaseReservation(_) => Action::Reserve,
+            Route::PutLocation(_) | Route::PutChannel(_) | Route::PutSku(_) => Action::WriteMasterData,
+            Route::PostMovement(_) | Route::SyncPush => Action::RecordMovement,
+        }
+    }
+}
+
+pub(super) fn channel_query(req: &Request) -> Result<Option<Id>, ApiError> {
+    let url = req.url().map_err(|e| ApiError::invalid("url", e.to_string()))?;
+    let mut channel = None;
+    for (name, value) in url.query_pairs() {
+        match name.as_ref() {
+            "channel" => channel = Some(Id::new(value.as_ref()).map_err(ApiError::from)?),
+            other => return Err(ApiError::invalid(other, "unknown query parameter")),
+        }
+    }
+    Ok(channel)
+}
+
+/// `GET /v1/skus?q=TEXT&after=SKU&limit=N` (q 1..=64 characters, limit 1..=1000, default 100).
+pub(super) fn items_query(req: &Request) -> Result<DirectoryCommand, ApiError> {
+    let url = req.url().map_err(|e| ApiError::invalid("url", e.to_string()))?;
+    let (mut q, mut after, mut limit) = (None, None, 100u32);
+    for (name, value) in url.query_pairs() {
+        match name.as_ref() {
+            "q" => {
+                let text = value.trim();
+                if text.is_empty() || text.chars().count() > 64 || text.chars().any(char::is_control) {
+                    return Err(ApiError::invalid("q", "must be 1..=64 characters"));
+                }
+                q = Some(text.to_string());
+            }
+            "after" => after = Some(Id::new(value.as_ref()).map_err(ApiError::from)?),
+            "limit" => {
+                limit =
+                    value.parse().ok().filter(|l| (1..=directory::ITEMS_PAGE_MAX).contains(l)).ok_or_else(|| {
+                        ApiError::invalid("limit", format!("must be 1..={}", directory::ITEMS_PAGE_MAX))
+                    })?
+            }
+            other => return Err(ApiError::invalid(other, "unknown query parameter")),
+        }
+    }
+    Ok(DirectoryCommand::Items { q, after, limit })
+}
+
+/// `?after_version=N&limit=M` (limit 1..=1000, default 100).
+pub(super) fn entries_query(req: &Request) -> Result<(u64, u32), ApiError> {
+    let url = req.url().map_err(|e| ApiError::invalid("url", e.to_string()))?;
+    let (mut after_version, mut limit) = (0u64, 100u32);
+    for (name, value) in url.query_pairs() {
+        match name.as_ref() {
+            "after_version" => {
+                after_version = Some(value.as_ref())
+                    .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .filter(|v| *v <= QTY_STORED_MAX as u64)
+                    .ok_or_else(|| ApiError::invalid("after_version", "must be a whole number 0..=2^53-1"))?
+            }
+            "limit" => {
+                limit = value
+                    .parse()
+                    .ok()
+                    .filter(|l| (1..=1000).contains(l))
+                    .ok_or_else(|| ApiError::invalid("limit", "must be 1..=1000"))?
+            }
+            other => return Err(ApiError::invalid(other, "unknown query parameter")),
+        }
+    }
+    Ok((after_version, limit))
+}
