@@ -16,19 +16,20 @@ use crate::http::{call, now, serve, Answer, Envelope, Idempotency};
 use crate::protocol::{sku, CoordinatorCommand, SkuCommand};
 use crate::store;
 use chrono::{DateTime, Utc};
+use futures_channel::oneshot;
 use futures_util::future::join_all;
+use futures_util::future::{select, Either};
 use serde::Deserialize;
 use std::cell::{Cell, RefCell};
-use std::collections::HashSet;
+use std::collections::HashMap;
 use stockline_engine::{
     Actor, CoordStep, EngineError, Hold, HoldRequest, Id, PlaceStep, Placement, Reservation, ReservationRequest,
 };
 use stockline_shared::ApiError;
 use worker::{durable_object, Delay, DurableObject, Env, Request, Response, Result, SqlStorage, State};
 
-/// How long a request waits for another with the same key or reservation, and how often it looks.
+/// How long a request waits for another with the same key or reservation to end.
 const BUSY_WAIT_MS: u64 = 10_000;
-const BUSY_POLL_MS: u64 = 5;
 /// How long one call to a SKU object may take before it counts as failed.
 const SKU_CALL_TIMEOUT_MS: u64 = 10_000;
 /// Rounds of steps one request drives before it leaves the rest to the alarm.
@@ -52,15 +53,17 @@ const RETRY_MS_MAX: i64 = 60_000;
 pub struct ReservationCoordinator {
     state: State,
     env: Env,
-    /// Idempotency keys and reservation ids with a request in progress.
-    busy: RefCell<HashSet<String>>,
+    /// Idempotency keys and reservation ids with a request in progress (`key:…`, `id:…`), each
+    /// with the requests waiting for it to end: woken when it ends, not polling.
+    busy: RefCell<HashMap<String, Vec<oneshot::Sender<()>>>>,
     /// The alarm this object set, in ms since the epoch (None: not known to be set).
     alarm_at_ms: Cell<Option<i64>>,
 }
 
-/// Removes its keys from the busy set when the request ends, however it ends.
+/// Removes its keys from the busy map when the request ends, however it ends, and wakes the
+/// requests waiting for them.
 struct Busy<'a> {
-    set: &'a RefCell<HashSet<String>>,
+    set: &'a RefCell<HashMap<String, Vec<oneshot::Sender<()>>>>,
     keys: Vec<String>,
 }
 
@@ -68,7 +71,10 @@ impl Drop for Busy<'_> {
     fn drop(&mut self) {
         let mut set = self.set.borrow_mut();
         for key in &self.keys {
-            set.remove(key);
+            for waiter in set.remove(key).unwrap_or_default() {
+                // A waiter that gave up (timed out) has dropped its end: nothing to wake.
+                let _ = waiter.send(());
+            }
         }
     }
 }
@@ -386,22 +392,32 @@ impl ReservationCoordinator {
         if !matches!(envelope.command, CoordinatorCommand::Get { .. }) {
             // A request whose key or reservation is in progress waits for it (then answers the
             // recorded response), or after BUSY_WAIT_MS gets 409; it never applies twice.
-            let mut waited_ms = 0;
-            while keys.iter().any(|key| self.busy.borrow().contains(key)) {
-                if waited_ms >= BUSY_WAIT_MS {
-                    return Ok(Answer::error(ApiError::conflict(
-                        "another request for this reservation or Idempotency-Key is in progress; retry",
-                    )));
+            let deadline_ms = now.timestamp_millis() + BUSY_WAIT_MS as i64;
+            let in_progress = || {
+                Answer::error(ApiError::conflict(
+                    "another request for this reservation or Idempotency-Key is in progress; retry",
+                ))
+            };
+            loop {
+                let busy_key = keys.iter().find(|key| self.busy.borrow().contains_key(*key)).cloned();
+                let Some(busy_key) = busy_key else { break };
+                let left_ms = deadline_ms - crate::http::now()?.timestamp_millis();
+                if left_ms <= 0 {
+                    return Ok(in_progress());
                 }
-                Delay::from(std::time::Duration::from_millis(BUSY_POLL_MS)).await;
-                waited_ms += BUSY_POLL_MS;
+                let (wake, woken) = oneshot::channel();
+                self.busy.borrow_mut().entry(busy_key).or_default().push(wake);
+                let timeout = Delay::from(std::time::Duration::from_millis(left_ms as u64));
+                if let Either::Right(_) = select(woken, Box::pin(timeout)).await {
+                    return Ok(in_progress());
+                }
                 if let Some(idempotency) = &envelope.idempotency {
                     if let Some(answer) = store::recorded_answer(&self.sql(), idempotency, now)? {
                         return Ok(answer);
                     }
                 }
             }
-            self.busy.borrow_mut().extend(keys.iter().cloned());
+            self.busy.borrow_mut().extend(keys.iter().map(|key| (key.clone(), Vec::new())));
         } else {
             keys.clear();
         }
@@ -492,14 +508,14 @@ impl ReservationCoordinator {
 
     async fn retry_unsettled(&self, id: &str, now: DateTime<Utc>) -> Result<()> {
         let id = Id::new(id).map_err(|e| worker::Error::RustError(e.to_string()))?;
-        if self.busy.borrow().contains(&format!("id:{id}")) {
+        if self.busy.borrow().contains_key(&format!("id:{id}")) {
             return Ok(()); // a request is driving it now
         }
         let Some(mut reservation) = self.load(&id)? else {
             return store::exec(&self.sql(), "DELETE FROM unsettled WHERE id = ?", vec![id.as_str().into()]);
         };
         let _busy = Busy { set: &self.busy, keys: vec![format!("id:{id}")] };
-        self.busy.borrow_mut().insert(format!("id:{id}"));
+        self.busy.borrow_mut().insert(format!("id:{id}"), Vec::new());
         self.resume(&Actor::system(), &mut reservation, now).await?;
         if reservation.is_settled() {
             self.save(&reservation, now, None)?;
@@ -515,7 +531,7 @@ impl DurableObject for ReservationCoordinator {
                 worker::console_error!("coordinator: creating tables failed: {error}");
             }
         }
-        ReservationCoordinator { state, env, busy: RefCell::new(HashSet::new()), alarm_at_ms: Cell::new(None) }
+        ReservationCoordinator { state, env, busy: RefCell::new(HashMap::new()), alarm_at_ms: Cell::new(None) }
     }
 
     async fn fetch(&self, req: Request) -> Result<Response> {
