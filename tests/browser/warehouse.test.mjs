@@ -71,6 +71,9 @@ async function focused(page) {
 
 /// Opens a screen as a person does: the tab, or on a phone "More" and then the screen.
 async function tab(page, name) {
+  // The tabs and "More" render together: wait for the bar before asking whether a tab is on it
+  // (right after a reload the header can show before the bar does).
+  await page.getByTestId('menu').waitFor();
   const button = page.getByTestId(`tab-${name}`);
   if (await button.isVisible()) {
     await button.click();
