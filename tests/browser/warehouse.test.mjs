@@ -69,6 +69,24 @@ async function focused(page) {
   return page.evaluate(() => document.activeElement?.dataset?.testid ?? document.activeElement?.tagName);
 }
 
+/// The app moves the cursor from an effect that runs just after the screen renders: wait for it
+/// (a deadline, not a sleep), then say where it is if it never arrived.
+async function expectFocus(page, testid, message) {
+  try {
+    await page.waitForFunction((id) => document.activeElement?.dataset?.testid === id, testid, { timeout: 5_000 });
+  } catch {}
+  assert.equal(await focused(page), testid, message);
+}
+
+/// A field the app fills (from a scan or a pick), as it reads once the app has drawn it.
+async function expectValue(page, testid, value, message) {
+  const field = page.getByTestId(testid);
+  try {
+    await page.waitForFunction(([id, v]) => document.querySelector(`[data-testid="${id}"]`)?.value === v, [testid, value], { timeout: 5_000 });
+  } catch {}
+  assert.equal(await field.inputValue(), value, message);
+}
+
 /// Opens a screen as a person does: the tab, or on a phone "More" and then the screen.
 async function tab(page, name) {
   // The tabs and "More" render together: wait for the bar before asking whether a tab is on it
@@ -83,8 +101,11 @@ async function tab(page, name) {
   }
 }
 
-/// A keyboard-wedge scan: the characters, then Enter, into whatever has the focus.
-async function scan(page, code) {
+/// A keyboard-wedge scan: the characters, then Enter, into whatever has the focus. The app puts
+/// the cursor in a field from an effect that runs just after a screen renders, so the scan waits
+/// for a field to have it (unless it is meant for no field at all).
+async function scan(page, code, { intoField = true } = {}) {
+  if (intoField) await page.waitForFunction(() => document.activeElement?.tagName === 'INPUT', null, { timeout: 5_000 });
   await page.keyboard.type(code);
   await page.keyboard.press('Enter');
 }
@@ -107,13 +128,13 @@ async function receive(page, sku, qty, { reference = '', quarantine = false } = 
   }
   if (quarantine) await page.getByTestId('to-quarantine').check();
   if (reference || quarantine) await page.getByTestId('sku').click();
-  assert.equal(await focused(page), 'sku', 'the cursor waits in the item field');
+  await expectFocus(page, 'sku', 'the cursor waits in the item field');
   await scan(page, sku);
-  assert.equal(await focused(page), 'qty', 'a scan moves on to the quantity');
+  await expectFocus(page, 'qty', 'a scan moves on to the quantity');
   await page.keyboard.type(String(qty));
   await page.keyboard.press('Enter');
   await status(page, `Receive ${qty} × ${sku}`);
-  assert.equal(await focused(page), 'sku', 'after a submit the cursor is back in the item field');
+  await expectFocus(page, 'sku', 'after a submit the cursor is back in the item field');
 }
 
 async function lookup(page, sku) {
@@ -140,26 +161,26 @@ test('a scan into any screen fills the item and moves to the quantity; barcodes,
   try {
     for (const screen of ['receive', 'count', 'adjust', 'transfer', 'returns']) {
       await tab(page, screen);
-      assert.equal(await focused(page), 'sku', `${screen}: the cursor is in the item field after switching`);
+      await expectFocus(page, 'sku', `${screen}: the cursor is in the item field after switching`);
       await scan(page, 'W-1');
-      assert.equal(await page.getByTestId('sku').inputValue(), 'W-1', screen);
-      assert.equal(await focused(page), 'qty', `${screen}: Enter after a scan moves to the quantity`);
+      await expectValue(page, 'sku', 'W-1', screen);
+      await expectFocus(page, 'qty', `${screen}: Enter after a scan moves to the quantity`);
       await page.getByTestId('chosen-item').filter({ hasText: 'Blue widget' }).waitFor();
     }
     // A barcode, a SKU typed in lower case, and part of a name.
     await tab(page, 'receive');
     await scan(page, BARCODE_W1);
-    assert.equal(await page.getByTestId('sku').inputValue(), 'W-1', 'the barcode names W-1');
+    await expectValue(page, 'sku', 'W-1', 'the barcode names W-1');
     await page.getByTestId('sku').click();
     await page.keyboard.press('Control+A');
     await scan(page, 'w-2');
-    assert.equal(await page.getByTestId('sku').inputValue(), 'W-2', 'any case');
+    await expectValue(page, 'sku', 'W-2', 'any case');
     await page.getByTestId('sku').click();
     await page.keyboard.press('Control+A');
     await page.keyboard.type('gadg');
     await page.getByTestId('suggestion').filter({ hasText: 'Red gadget' }).click();
-    assert.equal(await page.getByTestId('sku').inputValue(), 'W-3', 'picked by name');
-    assert.equal(await focused(page), 'qty');
+    await expectValue(page, 'sku', 'W-3', 'picked by name');
+    await expectFocus(page, 'qty');
     // An unknown item is refused at once, and nothing is queued.
     await page.getByTestId('sku').click();
     await page.keyboard.press('Control+A');
@@ -173,7 +194,7 @@ test('a scan into any screen fills the item and moves to the quantity; barcodes,
     // With no field focused (the outbox), a scan opens the item's stock.
     await tab(page, 'outbox');
     await page.locator('h2').first().click();
-    await scan(page, 'W-2');
+    await scan(page, 'W-2', { intoField: false });
     await page.getByTestId('card-sku').filter({ hasText: 'W-2' }).waitFor();
     await page.getByTestId('card-name').filter({ hasText: 'Green widget' }).waitFor();
     // The stock card leads with this location, and the item is now a recent one.
@@ -195,7 +216,7 @@ test('quantities are recorded exactly as typed, key by key', async () => {
     assert.equal(await page.getByTestId('qty').inputValue(), '-3', 'the field shows what was typed');
     await page.getByTestId('adjust-preview').filter({ hasText: 'Records −3' }).waitFor();
     await page.keyboard.press('Enter');
-    assert.equal(await focused(page), 'reason', 'Enter goes on to the missing reason');
+    await expectFocus(page, 'reason', 'Enter goes on to the missing reason');
     await page.keyboard.type('lost');
     await page.keyboard.press('Enter');
     await status(page, 'Adjust −3 × W-2', 'applied');
@@ -393,8 +414,8 @@ test('two tablets counting 28 and 27 from the same look-up: an exception asks fo
     await b.page.screenshot({ path: join(shots, 'tablet-outbox-counts-disagree.png') });
     await b.page.getByTestId('recount').click();
     await b.page.getByTestId('count-basis').filter({ hasText: 'on hand here' }).waitFor();
-    assert.equal(await b.page.getByTestId('sku').inputValue(), 'D-1');
-    assert.equal(await focused(b.page), 'qty');
+    await expectValue(b.page, 'sku', 'D-1');
+    await expectFocus(b.page, 'qty');
     await b.page.keyboard.type('27');
     await b.page.keyboard.press('Enter');
     await status(b.page, 'Count 27 × D-1', 'applied');
@@ -412,7 +433,7 @@ test('the pick list after a ship offers no second ship; a refused ship is correc
   const { browser, page } = await tablet();
   try {
     await tab(page, 'ship');
-    assert.equal(await focused(page), 'reservation', 'the ship screen starts at the order');
+    await expectFocus(page, 'reservation', 'the ship screen starts at the order');
     await scan(page, order.id);
     await page.getByTestId('pick-list').waitFor();
     await page.getByTestId('pick-ship').filter({ hasText: 'Ship 2' }).click();
@@ -432,7 +453,7 @@ test('the pick list after a ship offers no second ship; a refused ship is correc
     await page.waitForFunction(() => document.activeElement?.dataset?.testid === 'sku');
     await scan(page, 'S-1');
     await page.waitForFunction(() => document.querySelector('[data-testid=qty]').value === '2');
-    assert.equal(await focused(page), 'qty', 'the quantity left to pick, ready to confirm or change');
+    await expectFocus(page, 'qty', 'the quantity left to pick, ready to confirm or change');
     await page.keyboard.press('Control+A');
     await page.keyboard.type('5');
     await page.keyboard.press('Enter');
@@ -517,6 +538,7 @@ test('phone: no element wider than 390 px, whatever is typed; main screens in a 
     assert.ok(bar.height >= 44, 'tap targets of 44 px or more');
     assert.equal(await page.getByTestId('tab-adjust').isVisible(), false, 'the rest are under More');
     await tab(page, 'receive');
+    await expectFocus(page, 'sku');
     await page.keyboard.type('X'.repeat(5000));
     await page.keyboard.press('Enter');
     await page.getByTestId('message').filter({ hasText: '5000 characters' }).waitFor();
@@ -527,6 +549,7 @@ test('phone: no element wider than 390 px, whatever is typed; main screens in a 
     // A long order id in the outbox wraps too.
     await browser.context.setOffline(true);
     await tab(page, 'ship');
+    await expectFocus(page, 'reservation');
     await page.keyboard.type('ORDER-'.repeat(10) + '1234');
     await page.getByTestId('sku').click();
     await scan(page, 'W-1');
@@ -556,6 +579,7 @@ test('every screen at tablet and phone size', async () => {
           await page.getByTestId('count-basis').filter({ hasText: 'on hand here' }).waitFor();
         }
         if (screen === 'receive') {
+          await expectFocus(page, 'sku');
           await page.keyboard.type('widg');
           await page.getByTestId('suggestion').first().waitFor();
         }
