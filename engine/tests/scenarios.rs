@@ -253,7 +253,26 @@ fn run_op(w: &mut World, tokens: &[&str]) -> Result<(String, Vec<Entry>), Engine
                     .option("includes")
                     .map_or(Vec::new(), |v| v.split(',').map(|v| v.parse().expect("includes=N,N")).collect()),
             };
+            let expected_change = (kind != MovementKind::Count).then(|| movement.on_hand_change());
+            let location = movement.location.clone();
             let outcome = w.ledger.record_movement(&w.catalog, movement, &ctx)?;
+            if let Some(expected_change) = expected_change {
+                // What a tablet expects a movement to do to on_hand is what the ledger records.
+                let recorded: i64 = outcome
+                    .entry
+                    .effects
+                    .iter()
+                    .filter_map(|e| match e {
+                        Effect::Qty { location: at, bucket: stockline_engine::Bucket::OnHand, delta }
+                            if *at == location =>
+                        {
+                            Some(*delta)
+                        }
+                        _ => None,
+                    })
+                    .sum();
+                assert_eq!(recorded, expected_change, "Movement::on_hand_change of {kind:?}");
+            }
             let Event::Movement { exceptions, .. } = &outcome.entry.event else { panic!("not a movement") };
             assert_eq!(exceptions, &outcome.exceptions, "the entry records the exceptions it returns");
             let out = if outcome.exceptions.is_empty() {

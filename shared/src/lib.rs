@@ -9,7 +9,7 @@ pub mod wire;
 
 pub use auth::{Action, Principal};
 pub use error::{ApiError, ErrorBody, ErrorDetail};
-pub use outbox::{on_hand_change, CountBasis, OpState, Outbox, QueuedOp, Tally};
+pub use outbox::{CountBasis, OpState, Outbox, QueuedOp, Tally};
 pub use sync::{Me, SyncOp, SyncOpResult, SyncOutcome, SyncPushRequest, SyncPushResponse, SYNC_OPS_MAX};
 pub use wire::*;
 

@@ -14,7 +14,7 @@
 use crate::sync::{SyncOp, SyncOpResult, SyncOutcome};
 use crate::wire::AvailabilityResponse;
 use serde::{Deserialize, Serialize};
-use stockline_engine::{CountException, Id, Movement, MovementKind};
+use stockline_engine::{CountException, Id, Movement};
 
 /// Longest wait between two attempts when the server cannot be reached.
 pub const RETRY_DELAY_MS_MAX: u64 = 30_000;
@@ -108,19 +108,6 @@ pub struct Tally {
     pub attention: usize,
 }
 
-/// The on-hand change a movement makes at its own location, as the tablet expects it.
-pub fn on_hand_change(movement: &Movement) -> i64 {
-    match movement.kind {
-        MovementKind::Receive | MovementKind::Adjust | MovementKind::ReturnReceive => movement.qty,
-        MovementKind::Ship | MovementKind::Transfer | MovementKind::Scrap => -movement.qty,
-        MovementKind::Count
-        | MovementKind::Quarantine
-        | MovementKind::ReleaseQuarantine
-        | MovementKind::Damage
-        | MovementKind::ReturnExpected => 0,
-    }
-}
-
 impl Outbox {
     pub fn new(mut ops: Vec<QueuedOp>) -> Outbox {
         ops.sort_by(|a, b| a.seq.total_cmp(&b.seq));
@@ -162,7 +149,7 @@ impl Outbox {
         self.ops
             .iter()
             .filter(|q| q.op.sku.as_str() == sku && q.op.movement.location.as_str() == location)
-            .filter(|q| q.op.movement.kind != MovementKind::Count && on_hand_change(&q.op.movement) != 0)
+            .filter(|q| q.op.movement.on_hand_change() != 0)
             .filter(|q| q.is_pending() || q.applied_version().is_some_and(|v| v > seen_version))
             .collect()
     }

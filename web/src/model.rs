@@ -5,8 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 use stockline_shared::{
-    on_hand_change, AvailabilityResponse, CountBasis, Disposition, EngineError, Id, Item, LocationAvailability,
-    Movement, MovementKind, OpState, Outbox, QueuedOp, ReceiveInto,
+    AvailabilityResponse, CountBasis, Disposition, EngineError, Id, Item, LocationAvailability, Movement, MovementKind,
+    OpState, Outbox, QueuedOp, ReceiveInto,
 };
 
 /// Items remembered as "recent" on the stock screen.
@@ -437,7 +437,7 @@ impl CountFrom {
             on_hand_seen: card.here(location).on_hand,
             own: own_ops
                 .iter()
-                .map(|q| (verb(q.op.movement.kind, q.op.movement.qty), on_hand_change(&q.op.movement)))
+                .map(|q| (verb(q.op.movement.kind, q.op.movement.qty), q.op.movement.on_hand_change()))
                 .collect(),
             own_ops: own_ops.iter().map(|q| q.op.op_id.clone()).collect(),
         }

@@ -83,6 +83,21 @@ pub struct Movement {
 }
 
 impl Movement {
+    /// The net change to on_hand at `location` this movement records when it applies: the same
+    /// rule as the effects `record_movement` decides (a scenario check holds them together). A
+    /// count is 0 here: what it changes depends on the ledger, not on the movement.
+    pub fn on_hand_change(&self) -> i64 {
+        match self.kind {
+            MovementKind::Receive | MovementKind::Adjust | MovementKind::ReturnReceive => self.qty,
+            MovementKind::Ship | MovementKind::Transfer | MovementKind::Scrap => -self.qty,
+            MovementKind::Count
+            | MovementKind::Quarantine
+            | MovementKind::ReleaseQuarantine
+            | MovementKind::Damage
+            | MovementKind::ReturnExpected => 0,
+        }
+    }
+
     /// The checks that need no ledger: the quantity for the kind, the fields the kind requires and
     /// the ones it does not take, text lengths. `record_movement` runs them first; a tablet runs
     /// the very same before it queues anything, so it never queues what the server will refuse
