@@ -3,7 +3,8 @@
 use serde::{Deserialize, Serialize};
 use stockline_engine::Actor;
 use stockline_shared::ApiError;
-use worker::{Headers, Method, Request, RequestInit, Response, Result};
+use worker::wasm_bindgen_futures::JsFuture;
+use worker::{Method, Request, RequestInit, Response, ResponseBody, Result};
 
 /// Every internal request carries who asked and, for writes, the idempotency key and fingerprint.
 #[derive(Serialize, Deserialize)]
@@ -71,30 +72,28 @@ impl From<ApiError> for Answer {
     }
 }
 
-/// An answer passed on as the object wrote it: the Worker does not parse and re-encode it.
+/// An answer passed on as the object wrote it: the Worker neither reads nor re-encodes it (an
+/// object's body stream becomes the client's body stream, never copied through wasm memory).
 pub struct Reply {
     pub status: u16,
-    pub body: Vec<u8>,
+    body: ResponseBody,
 }
 
 impl Reply {
     pub fn into_response(self) -> Response {
-        match Response::from_bytes(self.body) {
-            Ok(response) => {
-                let mut response = response.with_status(self.status);
-                let headers = response.headers_mut();
-                let _ = headers.set("content-type", "application/json");
-                let _ = headers.set("cache-control", "no-store");
-                response
-            }
-            Err(_) => Response::error("internal error", 500).expect("500 is a valid error status"),
-        }
+        let mut response = Response::from_body(self.body)
+            .unwrap_or_else(|_| Response::error("internal error", 500).expect("500 is a valid error status"))
+            .with_status(self.status);
+        let headers = response.headers_mut();
+        let _ = headers.set("content-type", "application/json");
+        let _ = headers.set("cache-control", "no-store");
+        response
     }
 }
 
 impl From<Answer> for Reply {
     fn from(answer: Answer) -> Reply {
-        Reply { status: answer.status, body: answer.body.to_string().into_bytes() }
+        Reply { status: answer.status, body: ResponseBody::Body(answer.body.to_string().into_bytes()) }
     }
 }
 
@@ -121,28 +120,47 @@ pub fn error_response(error: ApiError) -> Response {
 
 /// Sends an envelope to a Durable Object stub and passes its answer on unread.
 pub async fn forward<T: Serialize>(stub: &worker::Stub, path: &str, envelope: &Envelope<T>) -> Result<Reply> {
-    let mut response = stub.fetch_with_request(internal_request(path, envelope)?).await?;
-    Ok(Reply { status: response.status_code(), body: response.bytes().await? })
+    let response = stub.fetch_with_request(internal_request(path, envelope)?).await?;
+    let body = match response.body() {
+        ResponseBody::Stream(stream) => ResponseBody::Stream(stream.clone()),
+        ResponseBody::Body(bytes) => ResponseBody::Body(bytes.clone()),
+        ResponseBody::Empty => ResponseBody::Empty,
+    };
+    Ok(Reply { status: response.status_code(), body })
 }
 
+/// The envelope as a request to an object: a body and nothing else (objects read no headers).
 fn internal_request<T: Serialize>(path: &str, envelope: &Envelope<T>) -> Result<Request> {
     let body = serde_json::to_string(envelope)?;
-    let headers = Headers::new();
-    headers.set("content-type", "application/json")?;
     let mut init = RequestInit::new();
-    init.with_method(Method::Post).with_headers(headers).with_body(Some(body.into()));
+    init.with_method(Method::Post).with_body(Some(body.into()));
     Request::new_with_init(&format!("https://internal{path}"), &init)
+}
+
+/// A response's whole body in one read (`arrayBuffer()`), not chunk by chunk through a stream
+/// reader, which costs a JavaScript round trip per chunk.
+async fn body_bytes(response: Response) -> Result<Vec<u8>> {
+    match response.body() {
+        ResponseBody::Body(bytes) => Ok(bytes.clone()),
+        ResponseBody::Empty => Ok(Vec::new()),
+        ResponseBody::Stream(_) => {
+            let response: worker::web_sys::Response = response.into();
+            let buffer = JsFuture::from(response.array_buffer()?).await?;
+            Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+        }
+    }
 }
 
 /// Sends an envelope to a Durable Object stub and reads its answer.
 pub async fn call<T: Serialize>(stub: &worker::Stub, path: &str, envelope: &Envelope<T>) -> Result<Answer> {
-    let mut response = stub.fetch_with_request(internal_request(path, envelope)?).await?;
-    let bytes = response.bytes().await?;
+    let response = stub.fetch_with_request(internal_request(path, envelope)?).await?;
+    let status = response.status_code();
+    let bytes = body_bytes(response).await?;
     let body = serde_json::from_slice(&bytes).map_err(|e| {
         let text = String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned();
-        worker::Error::RustError(format!("object answered {} `{text}`: {e}", response.status_code()))
+        worker::Error::RustError(format!("object answered {status} `{text}`: {e}"))
     })?;
-    Ok(Answer { status: response.status_code(), body })
+    Ok(Answer { status, body })
 }
 
 /// What every object's `fetch` does: read the envelope (a malformed one is the Worker's bug: 500),
