@@ -33,23 +33,53 @@ struct Sockets {
     web: TcpListener,
 }
 
+/// A loopback listener on a port the kernel picks, with a deep backlog.
+fn bind_loopback() -> TcpListener {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    // std listens with a backlog of 128; hundreds of clients connecting at once (the
+    // concurrency tests) would overflow it and be reset. Listening again on a listening
+    // socket sets a new backlog (Linux), capped by net.core.somaxconn.
+    // SAFETY: a plain system call on a socket this function owns.
+    let listened = unsafe { libc::listen(listener.as_raw_fd(), LISTEN_BACKLOG) };
+    assert_eq!(listened, 0, "listen: {}", std::io::Error::last_os_error());
+    listener
+}
+
+fn port_of(listener: &TcpListener) -> u16 {
+    listener.local_addr().expect("bound address").port()
+}
+
+/// A workerd command that serves `config` on the given listeners (`--socket-fd=name=fd`): the
+/// descriptors are kept open across exec for the child alone.
+fn workerd(config: &Path, sockets: &[(&str, &TcpListener)]) -> Command {
+    let mut command = Command::new(root().join("node_modules/@cloudflare/workerd-linux-64/bin/workerd"));
+    command.arg("serve").arg(config).stdin(Stdio::null());
+    let fds: Vec<i32> = sockets.iter().map(|(_, listener)| listener.as_raw_fd()).collect();
+    for (name, listener) in sockets {
+        command.arg(format!("--socket-fd={name}={}", listener.as_raw_fd()));
+    }
+    // SAFETY: between fork and exec only `fcntl` runs, which is async-signal-safe. The sockets
+    // are close-on-exec in this process; the child alone keeps them across exec.
+    unsafe {
+        command.pre_exec(move || {
+            for fd in &fds {
+                if libc::fcntl(*fd, libc::F_SETFD, 0) == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+    command
+}
+
 impl Sockets {
     fn bind() -> Sockets {
-        let bind = || {
-            let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
-            // std listens with a backlog of 128; hundreds of clients connecting at once (the
-            // concurrency tests) would overflow it and be reset. Listening again on a listening
-            // socket sets a new backlog (Linux), capped by net.core.somaxconn.
-            // SAFETY: a plain system call on a socket this function owns.
-            let listened = unsafe { libc::listen(listener.as_raw_fd(), LISTEN_BACKLOG) };
-            assert_eq!(listened, 0, "listen: {}", std::io::Error::last_os_error());
-            listener
-        };
-        Sockets { http: bind(), web: bind() }
+        Sockets { http: bind_loopback(), web: bind_loopback() }
     }
 
     fn http_port(&self) -> u16 {
-        self.http.local_addr().expect("bound address").port()
+        port_of(&self.http)
     }
 }
 
@@ -86,31 +116,13 @@ impl Stockline {
         let mut guard = self.sockets.lock().expect("sockets lock");
         let sockets = guard.get_or_insert_with(Sockets::bind);
         self.port = sockets.http_port();
-        let (http_fd, web_fd) = (sockets.http.as_raw_fd(), sockets.web.as_raw_fd());
         let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).expect("workerd log file");
-        let mut command = Command::new(root.join("node_modules/@cloudflare/workerd-linux-64/bin/workerd"));
+        let mut command = workerd(&root.join("edge/workerd.capnp"), &[("http", &sockets.http), ("web", &sockets.web)]);
         command
-            .arg("serve")
-            .arg(root.join("edge/workerd.capnp"))
-            .arg(format!("--socket-fd=http={http_fd}"))
-            .arg(format!("--socket-fd=web={web_fd}"))
             .arg(format!("--directory-path=do-storage={}", self.state.display()))
             .arg(format!("--directory-path=web-files={}", root.join("web/static").display()))
             .stdout(log.try_clone().expect("log file"))
-            .stderr(log)
-            .stdin(Stdio::null());
-        // SAFETY: between fork and exec only `fcntl` runs, which is async-signal-safe. The sockets
-        // are close-on-exec in this process; the child alone keeps them across exec.
-        unsafe {
-            command.pre_exec(move || {
-                for fd in [http_fd, web_fd] {
-                    if libc::fcntl(fd, libc::F_SETFD, 0) == -1 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                }
-                Ok(())
-            });
-        }
+            .stderr(log);
         let child = command.spawn().expect("start workerd (run `cargo xtask setup`)");
         drop(guard);
         self.child = Some(child);
@@ -331,5 +343,49 @@ impl Drop for Stockline {
         }
         let _ = std::fs::remove_dir_all(&self.state);
         let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+/// The benchmark's floor (tests/bench/floor.capnp) in the same workerd: a JavaScript Worker that
+/// answers at once, and one that forwards to a JavaScript Durable Object with a fixed answer.
+pub struct Floor {
+    child: Child,
+    storage: PathBuf,
+    pub hello_port: u16,
+    pub object_port: u16,
+}
+
+impl Floor {
+    pub fn start() -> Floor {
+        let (hello, object) = (bind_loopback(), bind_loopback());
+        let storage = std::env::temp_dir().join(format!("stockline-floor-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&storage);
+        std::fs::create_dir_all(&storage).expect("the floor's storage directory");
+        let child = workerd(&root().join("tests/bench/floor.capnp"), &[("hello", &hello), ("object", &object)])
+            .arg(format!("--directory-path=floor-storage={}", storage.display()))
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start workerd for the floor");
+        let floor = Floor { child, storage, hello_port: port_of(&hello), object_port: port_of(&object) };
+        let deadline = Instant::now() + READY_TIMEOUT;
+        for port in [floor.hello_port, floor.object_port] {
+            while ureq::get(&format!("http://127.0.0.1:{port}/ready")).call().is_err() {
+                assert!(Instant::now() < deadline, "the floor's workerd did not answer within {READY_TIMEOUT:?}");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        floor
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Floor {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.storage);
     }
 }

@@ -327,6 +327,7 @@ fn test(slow: bool) -> Result {
 /// edge, and size / load / sync timings for the web app in Chromium.
 fn bench() -> Result {
     setup::all(setup::Need::Everything)?;
+    setup::load_generators()?;
     let root = root();
     sh(Command::new("cargo").args(["bench", "-p", "stockline-engine"]).current_dir(&root))?;
     build_edge(false)?;

@@ -113,19 +113,36 @@ fn npm_packages() -> Result {
     })
 }
 
+/// Debian's packages, as this machine's Debian release pins them.
+fn apt_install(packages: &[&str]) -> Result {
+    let apt = |args: &[&str]| {
+        let mut command = if is_root() { Command::new("apt-get") } else { sudo_apt() };
+        command.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        sh(&mut command)
+    };
+    apt(&["update", "-q"])?;
+    let mut args = vec!["install", "-y", "-q"];
+    args.extend_from_slice(packages);
+    apt(&args)
+}
+
+/// The load generators of the edge benchmark: Debian's `wrk` and `hey`, not ours.
+pub fn load_generators() -> Result {
+    let have = |tool: &str| output(Command::new("sh").args(["-c", &format!("command -v {tool}")])).is_some();
+    if have("wrk") && have("hey") {
+        present("wrk and hey (Debian)");
+        return Ok(());
+    }
+    step("wrk and hey from Debian", "the edge benchmark's load generators; ~20 s", || apt_install(&["wrk", "hey"]))
+}
+
 fn chromium() -> Result {
     if Path::new("/usr/bin/chromium").exists() && Path::new("/usr/bin/chromedriver").exists() {
         present("chromium and chromedriver (Debian)");
         return Ok(());
     }
     step("chromium and chromedriver from Debian", "the browser tests drive real Chromium; ~2 min", || {
-        let apt = |args: &[&str]| {
-            let mut command = if is_root() { Command::new("apt-get") } else { sudo_apt() };
-            command.args(args).env("DEBIAN_FRONTEND", "noninteractive");
-            sh(&mut command)
-        };
-        apt(&["update", "-q"])?;
-        apt(&["install", "-y", "-q", "chromium", "chromium-driver"])
+        apt_install(&["chromium", "chromium-driver"])
     })
 }
 

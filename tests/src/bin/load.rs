@@ -1,15 +1,25 @@
 //! The edge load run (a benchmark, not a test): the built worker in plain workerd on loopback,
-//! driven by keep-alive HTTP clients on threads. Prints requests/s, p50, p99 and the CPU used by
-//! workerd and by this load generator for each scenario.
+//! driven by load generators that are not ours (Debian's `wrk` and `hey`), with the floor measured
+//! beside it in the same run and the same workerd binary: a JavaScript hello-world Worker and a
+//! JavaScript Worker → Durable Object hop with a fixed answer (tests/bench/floor.capnp).
 //!
-//! `cargo xtask bench` runs it; `LOAD_SECONDS` (default 5) and `LOAD_CONNECTIONS` (default 16) tune it.
+//! - saturated: `wrk`, 16 connections, throughput and latency percentiles;
+//! - at fixed offered rates: `hey`, 16 workers each limited to rate/16 per second, p50 and p99.
+//!
+//! Every row also gives the CPU workerd spent per request. `cargo xtask bench` runs it;
+//! `LOAD_SECONDS` (default 10) sets the length of each run, `LOAD_CATALOG_SKUS` (default 10,000)
+//! the size of the catalog-propagation run.
 
-use serde_json::{json, Value};
+use serde_json::json;
+use std::path::PathBuf;
+use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use stockline_tests::Stockline;
+use stockline_tests::{Floor, Stockline};
 
 const SKUS: usize = 100;
+const CONNECTIONS: u32 = 16;
+const STOREFRONT: &str = "Bearer dev-storefront";
 
 fn env_number(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -17,155 +27,257 @@ fn env_number(name: &str, default: u64) -> u64 {
 
 /// CPU seconds (user + system) used so far by a process, from /proc.
 fn cpu_seconds(pid: u32) -> f64 {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return 0.0 };
-    let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("the process's /proc stat");
+    let after = stat.rsplit_once(')').map(|(_, rest)| rest).expect("a /proc stat line");
     let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks = |i: usize| fields[i].parse::<f64>().expect("a number of clock ticks");
     (ticks(11) + ticks(12)) / 100.0
 }
 
-struct Outcome {
-    name: &'static str,
-    requests: u64,
-    errors: u64,
-    seconds: f64,
-    latencies_us: Vec<u64>,
-    workerd_cpu: f64,
-    load_cpu: f64,
+/// One request shape: where it goes and what it sends.
+struct Target<'a> {
+    url: String,
+    method: &'a str,
+    body: Option<String>,
+    /// A wrk Lua `request` function body that varies the path (for many SKUs); wrk only.
+    paths: Option<String>,
+    pid: u32,
 }
 
-impl Outcome {
-    fn percentile_ms(&self, p: f64) -> f64 {
-        if self.latencies_us.is_empty() {
-            return 0.0;
-        }
-        let index = ((self.latencies_us.len() as f64 - 1.0) * p).round() as usize;
-        self.latencies_us[index] as f64 / 1000.0
-    }
+struct Row {
+    name: String,
+    offered_per_second: Option<u32>,
+    served_per_second: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    failed: u64,
+    cpu_us_per_request: f64,
+}
 
+impl Row {
     fn print(&self) {
+        let offered = self.offered_per_second.map_or("saturated".to_string(), |r| format!("{r}/s"));
         println!(
-            "{:<34} {:>9.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  errors {:>4}  workerd CPU {:>4.0}%  load CPU {:>4.0}%",
-            self.name,
-            self.requests as f64 / self.seconds,
-            self.percentile_ms(0.50),
-            self.percentile_ms(0.99),
-            self.errors,
-            100.0 * self.workerd_cpu / self.seconds,
-            100.0 * self.load_cpu / self.seconds,
+            "{:<40} {:>10} {:>8.0}/s  p50 {:>6.2} ms  p99 {:>6.2} ms  failed {:>5}  workerd {:>5.0} µs CPU/request",
+            self.name, offered, self.served_per_second, self.p50_ms, self.p99_ms, self.failed, self.cpu_us_per_request
         );
     }
 }
 
-/// Runs `operation` from `connections` threads for `seconds`; each call is one request (or one
-/// reserve + release pair counted as two) and returns how many requests it made and if it failed.
-fn run(
-    name: &'static str,
-    stockline: &Stockline,
-    connections: u64,
-    seconds: u64,
-    operation: &(dyn Fn(&Stockline, u64) -> (u64, bool) + Sync),
-) -> Outcome {
-    let pid = stockline.pid();
-    let counter = AtomicU64::new(0);
-    let (workerd_before, load_before) = (cpu_seconds(pid), cpu_seconds(std::process::id()));
-    let started = Instant::now();
-    let deadline = started + Duration::from_secs(seconds);
-    let results: Vec<(u64, u64, Vec<u64>)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..connections)
-            .map(|_| {
-                scope.spawn(|| {
-                    let (mut requests, mut errors, mut latencies) = (0u64, 0u64, Vec::new());
-                    while Instant::now() < deadline {
-                        let n = counter.fetch_add(1, Ordering::Relaxed);
-                        let start = Instant::now();
-                        let (made, ok) = operation(stockline, n);
-                        let elapsed = start.elapsed().as_micros() as u64;
-                        requests += made;
-                        if !ok {
-                            errors += 1;
-                        }
-                        for _ in 0..made {
-                            latencies.push(elapsed / made.max(1));
-                        }
-                    }
-                    (requests, errors, latencies)
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().expect("load thread")).collect()
-    });
-    let elapsed = started.elapsed().as_secs_f64();
-    let mut latencies_us: Vec<u64> = results.iter().flat_map(|(_, _, l)| l.iter().copied()).collect();
-    latencies_us.sort_unstable();
-    Outcome {
-        name,
-        requests: results.iter().map(|r| r.0).sum(),
-        errors: results.iter().map(|r| r.1).sum(),
-        seconds: elapsed,
-        latencies_us,
-        workerd_cpu: cpu_seconds(pid) - workerd_before,
-        load_cpu: cpu_seconds(std::process::id()) - load_before,
+fn bench_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("stockline-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a scratch directory for wrk scripts");
+    dir
+}
+
+fn run_tool(command: &mut Command) -> String {
+    let output = command.output().unwrap_or_else(|e| panic!("run {command:?} (cargo xtask bench installs it): {e}"));
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "{command:?} failed:\n{text}\n{}", String::from_utf8_lossy(&output.stderr));
+    text
+}
+
+/// wrk prints latencies as `1.23ms`, `850.00us` or `1.02s`.
+fn wrk_ms(text: &str) -> f64 {
+    let (number, factor) = if let Some(n) = text.strip_suffix("us") {
+        (n, 0.001)
+    } else if let Some(n) = text.strip_suffix("ms") {
+        (n, 1.0)
+    } else if let Some(n) = text.strip_suffix('s') {
+        (n, 1000.0)
+    } else {
+        panic!("a wrk latency without a unit: {text}")
+    };
+    number.parse::<f64>().unwrap_or_else(|_| panic!("a wrk latency: {text}")) * factor
+}
+
+/// Saturated: wrk with 16 connections for `seconds`.
+fn wrk(name: &str, target: &Target, seconds: u64) -> Row {
+    let script = bench_dir().join(format!("{}.lua", name.replace([' ', ',', '→', '/'], "_")));
+    let mut lua = format!("wrk.method = \"{}\"\nwrk.headers[\"authorization\"] = \"{STOREFRONT}\"\n", target.method);
+    if let Some(body) = &target.body {
+        lua += &format!("wrk.headers[\"content-type\"] = \"application/json\"\nwrk.body = [[{body}]]\n");
+    }
+    if let Some(paths) = &target.paths {
+        lua += &format!("counter = 0\nrequest = function()\n{paths}\nend\n");
+    }
+    std::fs::write(&script, lua).expect("write the wrk script");
+    let cpu_before = cpu_seconds(target.pid);
+    let text = run_tool(
+        Command::new("wrk")
+            .args(["-t2", &format!("-c{CONNECTIONS}"), &format!("-d{seconds}s"), "--latency", "-s"])
+            .arg(&script)
+            .arg(&target.url),
+    );
+    let cpu = cpu_seconds(target.pid) - cpu_before;
+    let field = |prefix: &str| -> Option<String> {
+        text.lines().find_map(|line| line.trim().strip_prefix(prefix).map(|rest| rest.trim().to_string()))
+    };
+    let percentile = |p: &str| wrk_ms(&field(p).unwrap_or_else(|| panic!("wrk printed no {p} latency:\n{text}")));
+    let requests: f64 = text
+        .lines()
+        .find_map(|line| line.trim().split_once(" requests in ").map(|(n, _)| n.trim().to_string()))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("wrk printed no request count:\n{text}"));
+    let failed = field("Non-2xx or 3xx responses:").map_or(0, |n| n.parse().expect("a count"))
+        // `Socket errors: connect 0, read 0, write 0, timeout 12`
+        + field("Socket errors:").map_or(0, |errors| {
+            errors.split(',').filter_map(|part| part.split_whitespace().nth(1)?.parse::<u64>().ok()).sum()
+        });
+    Row {
+        name: name.to_string(),
+        offered_per_second: None,
+        served_per_second: field("Requests/sec:").and_then(|n| n.parse().ok()).expect("wrk's Requests/sec"),
+        p50_ms: percentile("50%"),
+        p99_ms: percentile("99%"),
+        failed,
+        cpu_us_per_request: 1e6 * cpu / requests.max(1.0),
     }
 }
 
-fn reserve_release(s: &Stockline, lines: Value) -> (u64, bool) {
-    let (status, body) = s.post("/v1/reservations", "dev-storefront", &json!({ "lines": lines, "ttl_seconds": 60 }));
-    if status != 201 {
-        return (1, false);
+/// At a fixed offered rate: hey with 16 workers, each limited to rate/16 requests per second.
+fn hey(name: &str, target: &Target, rate_per_second: u32, seconds: u64) -> Row {
+    let cpu_before = cpu_seconds(target.pid);
+    let mut command = Command::new("hey");
+    command
+        .args(["-z", &format!("{seconds}s"), "-c", &CONNECTIONS.to_string()])
+        .args(["-q", &format!("{}", f64::from(rate_per_second) / f64::from(CONNECTIONS))])
+        .args(["-m", target.method, "-H", &format!("authorization: {STOREFRONT}")]);
+    if let Some(body) = &target.body {
+        command.args(["-T", "application/json", "-d", body]);
     }
-    let id = body["id"].as_str().unwrap_or_default();
-    let (status, _) = s.send("POST", &format!("/v1/reservations/{id}/release"), Some("dev-storefront"), None, None);
-    (2, status == 200)
+    let text = run_tool(command.arg(&target.url));
+    let cpu = cpu_seconds(target.pid) - cpu_before;
+    let seconds_of = |p: &str| -> f64 {
+        text.lines()
+            .find_map(|line| line.trim().strip_prefix(&format!("{p} in ")).map(|rest| rest.trim().to_string()))
+            .and_then(|rest| rest.trim_end_matches(" secs").parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("hey printed no {p} latency:\n{text}"))
+    };
+    // `[200]	9987 responses` per status, and `[12]	Get …: error` per transport error: anything
+    // but a 2xx failed.
+    let (mut ok, mut failed) = (0u64, 0u64);
+    for line in text.lines() {
+        let line = line.trim();
+        if let Some((status, rest)) = line.strip_prefix('[').and_then(|l| l.split_once(']')) {
+            if let (Ok(status), Some(count)) = (status.parse::<u16>(), rest.split_whitespace().next()) {
+                let count: u64 = count.parse().unwrap_or(0);
+                if (200..300).contains(&status) {
+                    ok += count;
+                } else {
+                    failed += count;
+                }
+            }
+        }
+    }
+    let served = text
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("Requests/sec:").map(|n| n.trim().to_string()))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("hey printed no Requests/sec:\n{text}"));
+    Row {
+        name: name.to_string(),
+        offered_per_second: Some(rate_per_second),
+        served_per_second: served,
+        p50_ms: 1000.0 * seconds_of("50%"),
+        p99_ms: 1000.0 * seconds_of("99%"),
+        failed,
+        cpu_us_per_request: 1e6 * cpu / ((ok + failed) as f64).max(1.0),
+    }
 }
 
 fn main() {
-    let seconds = env_number("LOAD_SECONDS", 5);
-    let connections = env_number("LOAD_CONNECTIONS", 16);
+    let seconds = env_number("LOAD_SECONDS", 10);
     let s = Stockline::start();
-    s.must(s.put(
-        "/v1/locations/wh-1",
-        "dev-admin",
-        &json!({"name": "Main", "kind": "warehouse", "region": "eu", "priority": 1}),
-    ));
-    s.must(s.put(
-        "/v1/locations/wh-2",
-        "dev-admin",
-        &json!({"name": "Two", "kind": "warehouse", "region": "eu", "priority": 2}),
-    ));
+    let floor = Floor::start();
+    for (id, priority) in [("wh-1", 1), ("wh-2", 2)] {
+        let body = json!({"name": id, "kind": "warehouse", "region": "eu", "priority": priority});
+        s.must(s.put(&format!("/v1/locations/{id}"), "dev-admin", &body));
+    }
     for i in 0..SKUS {
         let sku = format!("SKU-{i:03}");
         s.must(s.put(&format!("/v1/skus/{sku}"), "dev-admin", &json!({"name": sku, "safety_stock": 1})));
         for location in ["wh-1", "wh-2"] {
-            let body = json!({"kind": "receive", "location": location, "qty": 1_000_000});
+            let body = json!({"kind": "receive", "location": location, "qty": 100_000_000});
             s.must(s.post(&format!("/v1/skus/{sku}/movements"), "dev-warehouse", &body));
         }
     }
-    println!("load run: workerd (plain, not wrangler dev) on 127.0.0.1, {connections} keep-alive connections, {seconds} s per scenario");
-    let outcomes = [
-        run("availability GET, 1 SKU", &s, connections, seconds, &|s, _| {
-            (1, s.get("/v1/availability/SKU-000", "dev-storefront").0 == 200)
-        }),
-        run("availability GET, 100 SKUs", &s, connections, seconds, &|s, n| {
-            (1, s.get(&format!("/v1/availability/SKU-{:03}", n % SKUS as u64), "dev-storefront").0 == 200)
-        }),
-        run("reserve + release, hot SKU", &s, connections, seconds, &|s, _| {
-            reserve_release(s, json!([{"sku": "SKU-000", "qty": 1}]))
-        }),
-        run("reserve + release, two SKUs", &s, connections, seconds, &|s, n| {
-            let (a, b) = (n % SKUS as u64, (n + 1) % SKUS as u64);
-            reserve_release(
-                s,
-                json!([{"sku": format!("SKU-{a:03}"), "qty": 1}, {"sku": format!("SKU-{b:03}"), "qty": 1}]),
-            )
-        }),
+    let hello = Target {
+        url: format!("http://127.0.0.1:{}/", floor.hello_port),
+        method: "GET",
+        body: None,
+        paths: None,
+        pid: floor.pid(),
+    };
+    let object = |method| Target {
+        url: format!("http://127.0.0.1:{}/SKU-000", floor.object_port),
+        method,
+        body: (method == "POST").then(|| r#"{"lines":[{"sku":"SKU-000","qty":1}],"ttl_seconds":1}"#.to_string()),
+        paths: None,
+        pid: floor.pid(),
+    };
+    let availability = Target {
+        url: format!("{}/v1/availability/SKU-000", s.base()),
+        method: "GET",
+        body: None,
+        paths: None,
+        pid: s.pid(),
+    };
+    let availability_many = Target {
+        paths: Some(format!(
+            "counter = counter + 1\nreturn wrk.format(nil, string.format(\"/v1/availability/SKU-%03d\", counter % {SKUS}))"
+        )),
+        ..Target { url: s.base(), method: "GET", body: None, paths: None, pid: s.pid() }
+    };
+    // Holds of one unit for one second: they expire through the objects' alarms as the run goes.
+    let reserve = |lines: &str| Target {
+        url: format!("{}/v1/reservations", s.base()),
+        method: "POST",
+        body: Some(format!(r#"{{"lines":{lines},"ttl_seconds":1}}"#)),
+        paths: None,
+        pid: s.pid(),
+    };
+    let hot = reserve(r#"[{"sku":"SKU-000","qty":1}]"#);
+    let two = reserve(r#"[{"sku":"SKU-001","qty":1},{"sku":"SKU-002","qty":1}]"#);
+
+    println!(
+        "edge load run: workerd (plain, not wrangler dev) on 127.0.0.1, {} cores; {CONNECTIONS} connections, {seconds} s per row",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    let mut rows = vec![
+        wrk("floor: JS hello-world Worker", &hello, seconds),
+        wrk("floor: JS Worker → JS object, GET", &object("GET"), seconds),
+        wrk("availability GET, 1 SKU", &availability, seconds),
+        wrk("availability GET, 100 SKUs", &availability_many, seconds),
+        wrk("floor: JS Worker → JS object, POST+write", &object("POST"), seconds),
+        wrk("reserve, hot SKU (qty 1, ttl 1 s)", &hot, seconds),
+        wrk("reserve, two SKUs (coordinator)", &two, seconds),
     ];
-    for outcome in &outcomes {
-        outcome.print();
+    for rate in [500, 1000, 2000] {
+        rows.push(hey("floor: JS Worker → JS object, GET", &object("GET"), rate, seconds));
+        rows.push(hey("availability GET, 1 SKU", &availability, rate, seconds));
     }
-    let position = s.must(s.get("/v1/availability/SKU-000", "dev-storefront"));
-    assert_eq!(position["reserved"], 0, "every hold of the load run was released");
-    catalog_propagation(&s, env_number("LOAD_CATALOG_SKUS", 10_000), connections);
+    for rate in [250, 500] {
+        rows.push(hey("floor: JS Worker → JS object, POST+write", &object("POST"), rate, seconds));
+        rows.push(hey("reserve, hot SKU (qty 1, ttl 1 s)", &hot, rate, seconds));
+    }
+    for row in &rows {
+        row.print();
+    }
+    // Every hold of the run expires through alarms: nothing stays reserved.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let position = s.must(s.get("/v1/availability/SKU-000", "dev-storefront"));
+        if position["reserved"] == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "holds of one second still reserved 30 s after the run: {position}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    println!("every hold of the run expired (SKU-000 reserved 0)");
+    let _ = std::fs::remove_dir_all(bench_dir());
+    drop(floor);
+    catalog_propagation(&s, env_number("LOAD_CATALOG_SKUS", 10_000), u64::from(CONNECTIONS));
 }
 
 /// A master-data write at `skus` created SKUs: how long the write takes to answer, and how long
