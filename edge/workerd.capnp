@@ -29,13 +29,14 @@ const stockline :Workerd.Worker = (
     (name = "index_bg.wasm", wasm = embed "build/index_bg.wasm"),
   ],
   durableObjectNamespaces = [
-    (className = "SkuLedger", uniqueKey = "stockline-sku-ledger-v1", enableSql = true),
+    # Renamed from SkuLedger (wrangler.toml migration v2); the unique key, and so the state, stays.
+    (className = "SkuObject", uniqueKey = "stockline-sku-ledger-v1", enableSql = true),
     (className = "Directory", uniqueKey = "stockline-directory-v1", enableSql = true),
     (className = "ReservationCoordinator", uniqueKey = "stockline-coordinator-v1", enableSql = true),
   ],
   durableObjectStorage = (localDisk = "do-storage"),
   bindings = [
-    (name = "SKU_LEDGER", durableObjectNamespace = "SkuLedger"),
+    (name = "SKU_LEDGER", durableObjectNamespace = "SkuObject"),
     (name = "DIRECTORY", durableObjectNamespace = "Directory"),
     (name = "COORDINATOR", durableObjectNamespace = "ReservationCoordinator"),
     # Local development tokens only; a deployment sets STOCKLINE_TOKENS as a secret.

@@ -12,7 +12,7 @@ mod store;
 
 pub use coordinator::ReservationCoordinator;
 pub use directory::Directory;
-pub use sku_object::SkuLedger;
+pub use sku_object::SkuObject;
 
 use worker::{event, Context, Env, Request, Response, Result};
 

@@ -1,4 +1,5 @@
-//! `SkuLedger`: the Durable Object that owns one SKU's authoritative ledger.
+//! `SkuObject`: the Durable Object that owns one SKU's authoritative ledger (the engine's
+//! `SkuLedger`).
 //!
 //! Storage (SQLite): `entries` (the append-only ledger, one row per version), `meta` (the SKU id,
 //! the latest snapshot of the engine state, the catalog copy), `idempotency` (answers by key,
@@ -15,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use std::cell::{Cell, RefCell};
 use stockline_engine::{
     Catalog, Ctx, EngineError, Entry, Event, Hold, HoldRequest, HoldStatus, Id, LedgerSnapshot, Reservation,
-    SkuLedger as Ledger,
+    SkuLedger,
 };
 use stockline_shared::{ApiError, AvailabilityResponse, Item, MovementResponse, SkuResponse};
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, ScheduledTime, SqlStorage, State};
@@ -28,7 +29,7 @@ const HOUSEKEEPING_EVERY_MS: i64 = 60 * 60 * 1000;
 const CATALOG_FRESH_MS: i64 = 60_000;
 
 struct Loaded {
-    ledger: Ledger,
+    ledger: SkuLedger,
     catalog: Catalog,
     catalog_checked_at_ms: i64,
     snapshot_version: u64,
@@ -44,7 +45,7 @@ struct Writes {
 }
 
 #[durable_object]
-pub struct SkuLedger {
+pub struct SkuObject {
     state: State,
     env: Env,
     loaded: RefCell<Option<Loaded>>,
@@ -83,7 +84,7 @@ fn ok(status: u16, body: &impl Serialize) -> std::result::Result<Answer, EngineE
     Ok(Answer::ok(status, body))
 }
 
-impl SkuLedger {
+impl SkuObject {
     fn sql(&self) -> SqlStorage {
         self.state.storage().sql()
     }
@@ -148,9 +149,9 @@ impl SkuLedger {
                 Some(text) => {
                     let snapshot: LedgerSnapshot = serde_json::from_str(&text)?;
                     let version = snapshot.version;
-                    (Ledger::restore(&catalog, snapshot).map_err(engine_error)?, version)
+                    (SkuLedger::restore(&catalog, snapshot).map_err(engine_error)?, version)
                 }
-                None => (Ledger::new(sku.clone()), 0),
+                None => (SkuLedger::new(sku.clone()), 0),
             };
             let rows: Vec<EntryRow> = store::rows(
                 &self.sql(),
@@ -559,14 +560,14 @@ impl SkuLedger {
     }
 }
 
-impl DurableObject for SkuLedger {
+impl DurableObject for SkuObject {
     fn new(state: State, env: Env) -> Self {
         let _ = state.storage().sql().exec(store::SCHEMA, None);
         let _ = state
             .storage()
             .sql()
             .exec("CREATE TABLE IF NOT EXISTS entries (version INTEGER PRIMARY KEY, body TEXT NOT NULL)", None);
-        SkuLedger {
+        SkuObject {
             state,
             env,
             loaded: RefCell::new(None),
