@@ -332,7 +332,7 @@ impl SkuObject {
                         sku: sku.clone(),
                         name: policy.name.clone(),
                         safety_stock: policy.safety_stock,
-                        unit_cost: policy.unit_cost.map(|c| c.to_string()),
+                        unit_cost: policy.unit_cost,
                         barcodes: policy.barcodes.clone(),
                         version: ledger.version(),
                     },

@@ -9,6 +9,7 @@ pub mod idempotency;
 pub mod ids;
 pub mod ledger;
 pub mod limits;
+pub mod money;
 pub mod position;
 pub mod reservation;
 
@@ -22,6 +23,7 @@ pub use ledger::{
     LedgerSnapshot, LocationAvailability, Movement, MovementKind, MovementOutcome, ReceiveInto, Role, SkuLedger,
     SkuPolicy, SkuSpec,
 };
+pub use money::{Money, MoneyError};
 pub use position::{channel_available, Bucket, Position};
 pub use reservation::{
     CommitLine, CommitRequest, PlaceStep, Placement, Reservation, ReservationLine, ReservationLineRequest,

@@ -4,6 +4,7 @@ use crate::error::ApiError;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use stockline_engine::limits::LINES_MAX;
+use stockline_engine::Money;
 pub use stockline_engine::{
     Allocation, Availability, ChannelSpec, CommitLine, CommitRequest, CountDisagreement, CountException,
     CountExceptionKind, Disposition, EngineError, Entry, HoldStatus, Id, Location, LocationAvailability, LocationKind,
@@ -17,7 +18,7 @@ pub struct SkuResponse {
     pub sku: Id,
     pub name: String,
     pub safety_stock: i64,
-    pub unit_cost: Option<String>,
+    pub unit_cost: Option<Money>,
     #[serde(default)]
     pub barcodes: Vec<String>,
     pub version: u64,

@@ -27,7 +27,7 @@ pub enum Event {
     SkuDefined {
         name: String,
         safety_stock: i64,
-        unit_cost: Option<Decimal>,
+        unit_cost: Option<Money>,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         barcodes: Vec<String>,
     },

@@ -12,7 +12,7 @@ use crate::ids::{check_barcode, check_text, Id, IdMap};
 use crate::limits::*;
 use crate::position::{channel_available, Bucket, Position};
 use chrono::{DateTime, Utc};
-use rust_decimal::Decimal;
+use crate::money::Money;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 

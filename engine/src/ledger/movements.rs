@@ -10,7 +10,7 @@ impl SkuLedger {
             return Err(EngineError::invalid("safety_stock", "must be a whole number >= 0"));
         }
         if let Some(cost) = spec.unit_cost {
-            if cost.is_sign_negative() {
+            if cost.is_negative() {
                 return Err(EngineError::invalid("unit_cost", "must be >= 0"));
             }
         }
