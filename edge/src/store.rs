@@ -59,7 +59,7 @@ pub fn transaction<T: 'static>(
 
 use crate::http::{Answer, Idempotency};
 use chrono::{DateTime, Utc};
-use stockline_engine::idempotency::{decide, Decision, IdempotencyRecord};
+use stockline_engine::idempotency::{decide, Decision, Fingerprint, IdempotencyRecord};
 use stockline_engine::limits::{IDEMPOTENCY_RETENTION_SECONDS, RESERVATION_RETENTION_SECONDS};
 use stockline_engine::{HoldStatus, Reservation};
 use stockline_shared::ApiError;
@@ -98,8 +98,7 @@ pub fn recorded_answer(
         vec![idempotency.key.as_str().into()],
     )?;
     let hex = |text: &str, what: &str| {
-        u64::from_str_radix(text, 16)
-            .map_err(|e| worker::Error::RustError(format!("{what} fingerprint `{text}` is not hex: {e}")))
+        Fingerprint::from_hex(text).map_err(|e| worker::Error::RustError(format!("{what} fingerprint: {e}")))
     };
     let record = match row {
         Some(row) => Some(IdempotencyRecord {

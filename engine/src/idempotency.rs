@@ -17,25 +17,70 @@ pub fn check_key(key: &str) -> Result<(), EngineError> {
     Ok(())
 }
 
-/// FNV-1a, 64 bits: deterministic on every target, enough to tell two requests apart.
-pub fn fingerprint(parts: &[&[u8]]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for part in parts {
-        for &byte in part.iter() {
-            hash ^= u64::from(byte);
-            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        // Separate parts so ("ab","c") and ("a","bc") differ.
-        hash ^= 0xff;
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+/// A request's fingerprint: SHA-256 over its parts. It is kept with the key for the key's whole
+/// life (at least `IDEMPOTENCY_RETENTION_SECONDS`), so it is a cryptographic hash: no one can make
+/// another request that passes for the recorded one. Written as 64 lowercase hex digits.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Fingerprint([u8; 32]);
+
+impl Fingerprint {
+    /// The first 8 bytes as a number (to spread keys over shards).
+    pub fn prefix_u64(&self) -> u64 {
+        let mut head = [0u8; 8];
+        head.copy_from_slice(&self.0[..8]);
+        u64::from_le_bytes(head)
     }
-    hash
+
+    /// Reads 64 hex digits (as `Display` writes them).
+    pub fn from_hex(text: &str) -> Result<Fingerprint, EngineError> {
+        let mut bytes = [0u8; 32];
+        hex::decode_to_slice(text, &mut bytes)
+            .map_err(|e| EngineError::unavailable(format!("fingerprint `{text}` is not 64 hex digits: {e}")))?;
+        Ok(Fingerprint(bytes))
+    }
+}
+
+impl std::fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&hex::encode(self.0))
+    }
+}
+
+impl std::fmt::Debug for Fingerprint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Fingerprint({self})")
+    }
+}
+
+impl Serialize for Fingerprint {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Fingerprint {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Fingerprint, D::Error> {
+        let text = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+        Fingerprint::from_hex(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// The fingerprint of a request made of `parts` (method, path, canonical body). Each part is
+/// length-prefixed, so ("ab", "c") and ("a", "bc") differ.
+pub fn fingerprint(parts: &[&[u8]]) -> Fingerprint {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update((part.len() as u64).to_le_bytes());
+        hasher.update(part);
+    }
+    Fingerprint(hasher.finalize().into())
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdempotencyRecord<T> {
     pub key: String,
-    pub fingerprint: u64,
+    pub fingerprint: Fingerprint,
     pub recorded_at: DateTime<Utc>,
     pub outcome: T,
 }
@@ -51,7 +96,7 @@ pub enum Decision<'a, T> {
 
 pub fn decide<'a, T>(
     existing: Option<&'a IdempotencyRecord<T>>,
-    fingerprint: u64,
+    fingerprint: Fingerprint,
     now: DateTime<Utc>,
 ) -> Result<Decision<'a, T>, EngineError> {
     match existing {
@@ -74,12 +119,13 @@ mod tests {
 
     #[test]
     fn decisions() {
-        let record = IdempotencyRecord { key: "k".into(), fingerprint: 7, recorded_at: at(0), outcome: "first" };
-        assert_eq!(decide::<&str>(None, 7, at(0)), Ok(Decision::Fresh));
-        assert_eq!(decide(Some(&record), 7, at(10)), Ok(Decision::Replay(&"first")));
-        assert_eq!(decide(Some(&record), 8, at(10)), Err(EngineError::IdempotencyMismatch));
-        assert_eq!(decide(Some(&record), 7, at(IDEMPOTENCY_RETENTION_SECONDS)), Ok(Decision::Replay(&"first")));
-        assert_eq!(decide(Some(&record), 8, at(IDEMPOTENCY_RETENTION_SECONDS + 1)), Ok(Decision::Fresh));
+        let (seven, eight) = (fingerprint(&[b"7"]), fingerprint(&[b"8"]));
+        let record = IdempotencyRecord { key: "k".into(), fingerprint: seven, recorded_at: at(0), outcome: "first" };
+        assert_eq!(decide::<&str>(None, seven, at(0)), Ok(Decision::Fresh));
+        assert_eq!(decide(Some(&record), seven, at(10)), Ok(Decision::Replay(&"first")));
+        assert_eq!(decide(Some(&record), eight, at(10)), Err(EngineError::IdempotencyMismatch));
+        assert_eq!(decide(Some(&record), seven, at(IDEMPOTENCY_RETENTION_SECONDS)), Ok(Decision::Replay(&"first")));
+        assert_eq!(decide(Some(&record), eight, at(IDEMPOTENCY_RETENTION_SECONDS + 1)), Ok(Decision::Fresh));
     }
 
     #[test]
@@ -102,6 +148,13 @@ mod tests {
     #[test]
     fn the_fingerprint_is_stable() {
         let parts: [&[u8]; 3] = [b"POST", b"/v1/skus/A/movements", br#"{"kind":"receive"}"#];
-        assert_eq!(fingerprint(&parts), 0xfc87_2b7a_3152_d35f);
+        assert_eq!(
+            fingerprint(&parts).to_string(),
+            // Python: sha256 over (len as u64 LE + bytes) of each part.
+            "3f585e04a66f0bda43a5aa281fcad96f3f6b1736940bfc4ba4a1ed52da3cce03"
+        );
+        let text = fingerprint(&parts).to_string();
+        assert_eq!(Fingerprint::from_hex(&text).map(|f| f.to_string()), Ok(text));
+        assert!(Fingerprint::from_hex("fc872b7a3152d35f").is_err(), "64 hex digits, not 16");
     }
 }

