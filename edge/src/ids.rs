@@ -61,7 +61,9 @@ pub fn owner(id: &str) -> Option<Owner> {
 /// first attempt), random otherwise.
 pub fn shard_for(key: Option<&str>) -> Result<u32, ApiError> {
     Ok(match key {
-        Some(key) => (stockline_engine::idempotency::fingerprint(&[key.as_bytes()]).prefix_u64() % u64::from(SHARDS)) as u32,
+        Some(key) => {
+            (stockline_engine::idempotency::fingerprint(&[key.as_bytes()]).prefix_u64() % u64::from(SHARDS)) as u32
+        }
         None => u32::from_le_bytes(random_bytes::<4>()?) % SHARDS,
     })
 }

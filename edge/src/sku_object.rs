@@ -15,8 +15,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::cell::{Cell, RefCell};
 use stockline_engine::{
-    Catalog, Ctx, EngineError, Entry, Event, Hold, HoldRequest, HoldStatus, Id, LedgerSnapshot, Reservation,
-    SkuLedger,
+    Catalog, Ctx, EngineError, Entry, Event, Hold, HoldRequest, HoldStatus, Id, LedgerSnapshot, Reservation, SkuLedger,
 };
 use stockline_shared::{ApiError, AvailabilityResponse, Item, MovementResponse, SkuResponse};
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, ScheduledTime, SqlStorage, State};

@@ -141,7 +141,10 @@ mod tests {
     fn arithmetic_stays_within_the_limits() {
         let price = Money::parse("4.10").expect("money");
         assert_eq!(price.times(3).map(|m| m.to_string()).as_deref(), Some("12.3"));
-        assert_eq!(price.checked_add(Money::parse("0.90").expect("money")).map(|m| m.to_string()).as_deref(), Some("5"));
+        assert_eq!(
+            price.checked_add(Money::parse("0.90").expect("money")).map(|m| m.to_string()).as_deref(),
+            Some("5")
+        );
         let big = Money::parse("999999999999").expect("money");
         assert_eq!(big.times(10), None, "13 whole digits");
         assert_eq!(big.checked_add(Money::parse("1").expect("money")), None);

@@ -576,7 +576,7 @@ pub fn rejection_words(code: &str, message: &str, kind: MovementKind) -> String 
 }
 
 /// What is left to ship of a pick line after this device's own shipments for the order.
-pub fn left_to_ship(allocated: i64, outbox: &Outbox, order: &str, sku: &str, location: &str) -> (i64, i64) {
+pub fn left_to_ship(allocated: i64, outbox: &Outbox, order: &str, sku: &str, location: &str) -> i64 {
     let shipped: i64 = outbox
         .ops()
         .iter()
@@ -585,12 +585,53 @@ pub fn left_to_ship(allocated: i64, outbox: &Outbox, order: &str, sku: &str, loc
         .filter(|q| q.op.movement.reference.as_deref() == Some(order))
         .map(|q| q.op.movement.qty)
         .sum();
-    ((allocated - shipped).max(0), shipped)
+    (allocated - shipped).max(0)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn left_to_ship_counts_this_devices_shipments_for_the_line() {
+        let ship = |id: &str, sku: &str, location: &str, order: &str, qty: i64, state: OpState| QueuedOp {
+            op: stockline_shared::SyncOp {
+                op_id: Id::new(id).unwrap(),
+                sku: Id::new(sku).unwrap(),
+                movement: Movement {
+                    kind: MovementKind::Ship,
+                    into: None,
+                    disposition: None,
+                    location: Id::new(location).unwrap(),
+                    qty,
+                    to_location: None,
+                    reason: None,
+                    reference: Some(order.into()),
+                    counted_at_version: None,
+                    includes_versions: Vec::new(),
+                },
+                occurred_at: None,
+            },
+            seq: 1.0,
+            screen: "ship".into(),
+            state,
+            attempts: 0,
+            count_basis: None,
+            decided_at_ms: None,
+        };
+        let rejected = OpState::Rejected { code: "insufficient_stock".into(), message: "short".into() };
+        let outbox = Outbox::new(vec![
+            ship("a", "SKU-1", "wh-1", "order-1", 2, OpState::Pending),
+            ship("b", "SKU-1", "wh-1", "order-1", 1, rejected),
+            ship("c", "SKU-1", "wh-2", "order-1", 5, OpState::Pending),
+            ship("d", "SKU-2", "wh-1", "order-1", 5, OpState::Pending),
+            ship("e", "SKU-1", "wh-1", "order-2", 5, OpState::Pending),
+        ]);
+        // Only "a" counts: "b" was refused, the others are another location, SKU or order.
+        assert_eq!(left_to_ship(5, &outbox, "order-1", "SKU-1", "wh-1"), 3);
+        assert_eq!(left_to_ship(1, &outbox, "order-1", "SKU-1", "wh-1"), 0, "never below zero");
+        assert_eq!(left_to_ship(4, &Outbox::default(), "order-1", "SKU-1", "wh-1"), 4);
+    }
 
     fn item(sku: &str, name: &str, barcodes: &[&str]) -> Item {
         Item {

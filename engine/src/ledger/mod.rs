@@ -10,9 +10,9 @@ use crate::error::{EngineError, HoldStatus, Shortage};
 use crate::hold::{Allocation, Hold, HoldLine, HoldRequest};
 use crate::ids::{check_barcode, check_text, Id, IdMap};
 use crate::limits::*;
+use crate::money::Money;
 use crate::position::{channel_available, Bucket, Position};
 use chrono::{DateTime, Utc};
-use crate::money::Money;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 

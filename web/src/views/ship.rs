@@ -29,7 +29,7 @@ fn picks(order: &Reservation, outbox: &Outbox, here: &str) -> Vec<Pick> {
             line.allocations.iter().filter(|a| a.location.as_str() == here).map(move |a| (line.sku.clone(), a.qty))
         })
         .map(|(sku, allocated)| {
-            let (left, _) = left_to_ship(allocated, outbox, order.id.as_str(), sku.as_str(), here);
+            let left = left_to_ship(allocated, outbox, order.id.as_str(), sku.as_str(), here);
             let shipping = outbox.ops().iter().any(|q| {
                 q.is_pending()
                     && q.op.movement.kind == MovementKind::Ship
