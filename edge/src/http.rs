@@ -81,9 +81,10 @@ pub struct Reply {
 
 impl Reply {
     pub fn into_response(self) -> Response {
-        let mut response = Response::from_body(self.body)
-            .unwrap_or_else(|_| Response::error("internal error", 500).expect("500 is a valid error status"))
-            .with_status(self.status);
+        let mut response = match Response::from_body(self.body) {
+            Ok(response) => response.with_status(self.status),
+            Err(_) => return Response::error("internal error", 500).expect("500 is a valid error status"),
+        };
         let headers = response.headers_mut();
         let _ = headers.set("content-type", "application/json");
         let _ = headers.set("cache-control", "no-store");
@@ -121,12 +122,9 @@ pub fn error_response(error: ApiError) -> Response {
 /// Sends an envelope to a Durable Object stub and passes its answer on unread.
 pub async fn forward<T: Serialize>(stub: &worker::Stub, path: &str, envelope: &Envelope<T>) -> Result<Reply> {
     let response = stub.fetch_with_request(internal_request(path, envelope)?).await?;
-    let body = match response.body() {
-        ResponseBody::Stream(stream) => ResponseBody::Stream(stream.clone()),
-        ResponseBody::Body(bytes) => ResponseBody::Body(bytes.clone()),
-        ResponseBody::Empty => ResponseBody::Empty,
-    };
-    Ok(Reply { status: response.status_code(), body })
+    let status = response.status_code();
+    let (_, body) = response.into_parts();
+    Ok(Reply { status, body })
 }
 
 /// The envelope as a request to an object: a body and nothing else (objects read no headers).

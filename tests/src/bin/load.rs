@@ -224,10 +224,13 @@ fn main() {
         pid: s.pid(),
     };
     let availability_many = Target {
+        url: s.base(),
+        method: "GET",
+        body: None,
         paths: Some(format!(
             "counter = counter + 1\nreturn wrk.format(nil, string.format(\"/v1/availability/SKU-%03d\", counter % {SKUS}))"
         )),
-        ..Target { url: s.base(), method: "GET", body: None, paths: None, pid: s.pid() }
+        pid: s.pid(),
     };
     // Holds of one unit for one second: they expire through the objects' alarms as the run goes.
     let reserve = |lines: &str| Target {
