@@ -5,7 +5,8 @@
 
 use crate::error::EngineError;
 use crate::ids::{check_text, Id, IdMap};
-use crate::limits::{CHANNELS_MAX, LOCATIONS_MAX, PRIORITY_ABS_MAX, QTY_STORED_MAX};
+use crate::limits::{CHANNELS_MAX, LOCATIONS_MAX, PRIORITY_ABS_MAX, QTY_STORED_MAX, SUPPLIERS_MAX};
+use crate::planning::{Supplier, SupplierSpec};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -65,7 +66,7 @@ pub struct ChannelView {
     pub slots: Vec<u32>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(from = "CatalogData", into = "CatalogData")]
 pub struct Catalog {
     locations: Vec<Location>,
@@ -74,6 +75,9 @@ pub struct Catalog {
     ordered_slots: Vec<u32>,
     channels: Vec<ChannelView>,
     channel_by_id: IdMap<usize>,
+    /// Suppliers by id (planning names them; purchase orders will too).
+    suppliers: Vec<Supplier>,
+    supplier_by_id: IdMap<usize>,
     /// Grows by one with every change, so hosts can tell a stale copy.
     version: u64,
 }
@@ -83,6 +87,8 @@ struct CatalogData {
     version: u64,
     locations: Vec<Location>,
     channels: Vec<Channel>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    suppliers: Vec<Supplier>,
 }
 
 impl From<CatalogData> for Catalog {
@@ -93,6 +99,9 @@ impl From<CatalogData> for Catalog {
         }
         for channel in data.channels {
             catalog.insert_channel(channel);
+        }
+        for supplier in data.suppliers {
+            catalog.insert_supplier(supplier);
         }
         catalog.reindex();
         catalog.version = data.version;
@@ -106,6 +115,7 @@ impl From<Catalog> for CatalogData {
             version: catalog.version,
             locations: catalog.locations,
             channels: catalog.channels.into_iter().map(|view| view.channel).collect(),
+            suppliers: catalog.suppliers,
         }
     }
 }
@@ -150,6 +160,42 @@ impl Catalog {
 
     pub fn channel_or_not_found(&self, id: &str) -> Result<&ChannelView, EngineError> {
         self.channel(id).ok_or_else(|| EngineError::not_found("channel", id))
+    }
+
+    pub fn suppliers(&self) -> &[Supplier] {
+        &self.suppliers
+    }
+
+    pub fn supplier(&self, id: &str) -> Option<&Supplier> {
+        self.supplier_by_id.get(id).map(|&index| &self.suppliers[index])
+    }
+
+    /// Creates or replaces a supplier.
+    pub fn put_supplier(&mut self, id: Id, spec: SupplierSpec) -> Result<Supplier, EngineError> {
+        spec.check()?;
+        if self.supplier(id.as_str()).is_none() && self.suppliers.len() >= SUPPLIERS_MAX {
+            return Err(EngineError::conflict(format!("a catalog holds at most {SUPPLIERS_MAX} suppliers")));
+        }
+        let supplier = Supplier {
+            id,
+            name: spec.name,
+            currency: spec.currency,
+            lead_time_days: spec.lead_time_days,
+            lead_time_std_days: spec.lead_time_std_days,
+        };
+        self.insert_supplier(supplier.clone());
+        self.version += 1;
+        Ok(supplier)
+    }
+
+    fn insert_supplier(&mut self, supplier: Supplier) {
+        match self.supplier_by_id.get(&supplier.id) {
+            Some(&index) => self.suppliers[index] = supplier,
+            None => {
+                self.supplier_by_id.insert(supplier.id.clone(), self.suppliers.len());
+                self.suppliers.push(supplier);
+            }
+        }
     }
 
     /// Creates or replaces a location. Returns the stored location.

@@ -47,3 +47,15 @@ pub const PRIORITY_ABS_MAX: i64 = 1_000_000;
 pub const BARCODES_MAX: usize = 16;
 /// Versions a count may name as already included (`includes_versions`).
 pub const COUNT_INCLUDES_MAX: usize = 100;
+/// Days of demand history kept per series (about two years).
+pub const DEMAND_DAYS_MAX: i32 = 730;
+/// Days one demand-history import may carry.
+pub const DEMAND_IMPORT_DAYS_MAX: usize = 731;
+/// Suppliers a catalog may hold.
+pub const SUPPLIERS_MAX: usize = 4_096;
+/// Bounds of a declared lead time and its spread, in days.
+pub const LEAD_TIME_DAYS_MAX: f64 = 365.0;
+/// Days between reviews a policy may name.
+pub const REVIEW_PERIOD_DAYS_MAX: u32 = 90;
+/// Days a plan projects ahead, at most.
+pub const PLAN_HORIZON_DAYS_MAX: u32 = 365;

@@ -1,0 +1,605 @@
+//! A SKU's plan: the forecast, the policy's levels, the suggestion with its reason in words and
+//! numbers, and the day-by-day projection with the predicted stockout date.
+
+use super::class::{classify, DemandClass};
+use super::forecast::{choose, Candidate, Method};
+use super::history::DemandDay;
+use super::policy::{lead_time_spread, order_quantity, safety_stock, units_up, z_for_fill_rate, LeadTime};
+use super::policy::{PlanningPolicy, ServiceMeasure};
+use crate::ids::Id;
+use crate::limits::PLAN_HORIZON_DAYS_MAX;
+use crate::money::Money;
+use crate::position::Position;
+use chrono::{Duration, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+/// Units still expected in, by reference; `expected_on` when the reference said when.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inbound {
+    pub location: Id,
+    pub reference: String,
+    pub qty: i64,
+    pub expected_on: Option<NaiveDate>,
+}
+
+/// What a plan is computed from; the host gathers it, the engine decides.
+#[derive(Clone, Debug)]
+pub struct PlanInput<'a> {
+    pub sku: &'a Id,
+    pub today: NaiveDate,
+    pub policy: &'a PlanningPolicy,
+    pub lead_time: LeadTime,
+    /// Daily demand up to yesterday, from `history_first`.
+    pub history_first: Option<NaiveDate>,
+    pub history: &'a [f64],
+    /// The SKU's quantities summed over the locations planned for.
+    pub stock: Position,
+    pub inbound: &'a [Inbound],
+    pub unit_cost: Option<Money>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HistorySummary {
+    pub first_date: Option<NaiveDate>,
+    pub days: u32,
+    pub days_with_demand: u32,
+    pub total: i64,
+    pub mean_daily: f64,
+    /// The last `RECENT_DAYS` days, oldest first, for the chart.
+    pub recent: Vec<DemandDay>,
+}
+
+pub const RECENT_DAYS: usize = 56;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DayQty {
+    pub date: NaiveDate,
+    pub qty: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ForecastView {
+    pub method: Method,
+    pub mase: Option<f64>,
+    pub runner_up: Option<Candidate>,
+    pub candidates: Vec<Candidate>,
+    pub origins: u32,
+    /// μD: mean daily demand forecast over the lead time.
+    pub mean_daily: f64,
+    /// σD: spread of daily demand around the forecast (the chosen method's backtest RMSE).
+    pub std_daily: f64,
+    pub daily: Vec<DayQty>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PositionView {
+    pub on_hand: i64,
+    /// Quarantined and damaged: on hand but not sellable.
+    pub unsellable: i64,
+    pub reserved: i64,
+    pub allocated: i64,
+    pub inbound: i64,
+    /// on_hand − unsellable − reserved − allocated + inbound.
+    pub inventory_position: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Suggestion {
+    pub qty: i64,
+    /// qty × unit cost, when the SKU has one.
+    pub value: Option<Money>,
+    pub reason: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    OrderNow,
+    Expedite,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Action {
+    pub kind: ActionKind,
+    /// The inbound to expedite.
+    pub reference: Option<String>,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProjectionDay {
+    pub date: NaiveDate,
+    pub demand: f64,
+    pub inbound: i64,
+    /// Sellable on hand at the end of the day.
+    pub on_hand: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub sku: Id,
+    pub as_of: NaiveDate,
+    pub history: HistorySummary,
+    pub demand_class: DemandClass,
+    pub adi: Option<f64>,
+    pub cv2: Option<f64>,
+    pub forecast: ForecastView,
+    pub supplier: Option<Id>,
+    pub lead_time: LeadTime,
+    pub service_level: f64,
+    pub service_measure: ServiceMeasure,
+    pub review_period_days: u32,
+    pub moq: i64,
+    pub pack_multiple: i64,
+    /// The safety factor used.
+    pub z: f64,
+    pub safety_stock: i64,
+    pub reorder_point: i64,
+    pub order_up_to: i64,
+    /// Whether min/max overrides set the reorder point and the order-up-to level.
+    pub overridden: bool,
+    pub position: PositionView,
+    pub suggestion: Option<Suggestion>,
+    /// Why there is (or is not) a suggestion, in words and numbers.
+    pub reason: String,
+    /// The last day to order before the position reaches the reorder point (today when it has).
+    pub order_by: Option<NaiveDate>,
+    pub projection: Vec<ProjectionDay>,
+    pub stockout_date: Option<NaiveDate>,
+    pub at_risk: bool,
+    pub action: Option<Action>,
+    pub notes: Vec<String>,
+}
+
+/// What the replenishment list keeps of a plan.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlanSummary {
+    pub sku: Id,
+    pub supplier: Option<Id>,
+    pub as_of: NaiveDate,
+    pub at_risk: bool,
+    pub stockout_date: Option<NaiveDate>,
+    pub order_by: Option<NaiveDate>,
+    pub suggestion_qty: i64,
+    pub value: Option<Money>,
+    pub reason: String,
+    pub action: Option<Action>,
+    pub demand_class: DemandClass,
+    pub method: Method,
+    pub inventory_position: i64,
+    pub reorder_point: i64,
+}
+
+impl Plan {
+    pub fn summary(&self) -> PlanSummary {
+        PlanSummary {
+            sku: self.sku.clone(),
+            supplier: self.supplier.clone(),
+            as_of: self.as_of,
+            at_risk: self.at_risk,
+            stockout_date: self.stockout_date,
+            order_by: self.order_by,
+            suggestion_qty: self.suggestion.as_ref().map_or(0, |s| s.qty),
+            value: self.suggestion.as_ref().and_then(|s| s.value),
+            reason: self.reason.clone(),
+            action: self.action.clone(),
+            demand_class: self.demand_class,
+            method: self.forecast.method,
+            inventory_position: self.position.inventory_position,
+            reorder_point: self.reorder_point,
+        }
+    }
+}
+
+impl PlanSummary {
+    /// Most urgent first: at risk, then the earliest stockout, then the earliest order-by date,
+    /// then a suggestion at all, then the SKU.
+    pub fn urgency_key(&self) -> (bool, NaiveDate, NaiveDate, bool, Id) {
+        let never = NaiveDate::MAX;
+        (
+            !self.at_risk,
+            self.stockout_date.unwrap_or(never),
+            self.order_by.unwrap_or(never),
+            self.suggestion_qty == 0,
+            self.sku.clone(),
+        )
+    }
+}
+
+fn round2(value: f64) -> f64 {
+    (value * 100.0).round() / 100.0
+}
+
+fn days(date: NaiveDate, count: i64) -> NaiveDate {
+    date.checked_add_signed(Duration::days(count)).expect("plans stay within chrono's dates")
+}
+
+/// "12", "12.5": a figure as a buyer reads it.
+fn figure(value: f64) -> String {
+    let rounded = round2(value);
+    if rounded.fract() == 0.0 {
+        format!("{rounded:.0}")
+    } else {
+        format!("{}", (value * 10.0).round() / 10.0)
+    }
+}
+
+/// Computes a SKU's plan.
+pub fn plan(input: &PlanInput<'_>) -> Plan {
+    let policy = input.policy;
+    let lead_time = &input.lead_time;
+    let review_days = i64::from(policy.review_period_days);
+    let lead_days = lead_time.mean_days.ceil() as i64;
+    let horizon = (((lead_time.mean_days + 3.0 * lead_time.std_days).ceil() as i64) + review_days + 14)
+        .clamp(28, i64::from(PLAN_HORIZON_DAYS_MAX));
+    let horizon_days = usize::try_from(horizon).expect("bounded");
+
+    let stats = classify(input.history);
+    let forecast = choose(input.history, stats.class, horizon_days);
+    let over_lead = &forecast.daily[..usize::try_from(lead_days.max(1)).expect("bounded").min(horizon_days)];
+    let mean_daily = over_lead.iter().sum::<f64>() / over_lead.len() as f64;
+    let std_daily = forecast.std_daily;
+    let mut notes = Vec::new();
+
+    // Levels.
+    let spread = lead_time_spread(mean_daily, std_daily, lead_time);
+    let cycle_qty = order_quantity(units_up(mean_daily * review_days.max(1) as f64), policy.moq, policy.pack_multiple);
+    let z = z_for_fill_rate(policy.service_measure, policy.service_level, cycle_qty as f64, spread);
+    let safety = safety_stock(z, mean_daily, std_daily, lead_time);
+    let lead_demand = units_up(mean_daily * lead_time.mean_days);
+    let (reorder_point, order_up_to, overridden) = match (policy.min_qty, policy.max_qty) {
+        (Some(min), Some(max)) => (min, max, true),
+        _ => {
+            let reorder_point = lead_demand + safety;
+            (reorder_point, reorder_point + units_up(mean_daily * review_days as f64), false)
+        }
+    };
+    assert!(reorder_point >= 0 && order_up_to >= reorder_point);
+
+    // Position.
+    let stock = input.stock;
+    let unsellable = stock.quarantined + stock.damaged;
+    let inbound_total: i64 = input.inbound.iter().map(|line| line.qty).sum();
+    let free = stock.on_hand - unsellable - stock.reserved - stock.allocated;
+    let position = PositionView {
+        on_hand: stock.on_hand,
+        unsellable,
+        reserved: stock.reserved,
+        allocated: stock.allocated,
+        inbound: inbound_total,
+        inventory_position: free + inbound_total,
+    };
+    let ip = position.inventory_position;
+
+    // Suggestion and its reason.
+    let level_words = if overridden {
+        format!("reorder point {reorder_point} (min override)")
+    } else {
+        format!(
+            "reorder point {reorder_point} ({}/day × {} days + safety {safety})",
+            figure(mean_daily),
+            figure(lead_time.mean_days)
+        )
+    };
+    let has_demand = mean_daily > 0.0 || overridden;
+    let (suggestion, reason) = if !has_demand {
+        (None, "no demand in the history and no min/max: nothing to reorder".to_string())
+    } else if ip <= reorder_point {
+        let needed = order_up_to - ip;
+        let qty = order_quantity(needed, policy.moq, policy.pack_multiple);
+        let how = if qty == policy.moq && needed < policy.moq {
+            " = MOQ".to_string()
+        } else if qty != needed {
+            format!(" = {needed} to reach {order_up_to}, in packs of {}", policy.pack_multiple)
+        } else {
+            format!(
+                " to reach {}",
+                if overridden { "the max".to_string() } else { format!("order-up-to {order_up_to}") }
+            )
+        };
+        let reason = format!("position {ip} ≤ {level_words}; order {qty}{how}");
+        let value = input.unit_cost.and_then(|cost| cost.times(qty));
+        (Some(Suggestion { qty, value, reason: reason.clone() }), reason)
+    } else {
+        (None, format!("position {ip} > {level_words}; no order needed yet"))
+    };
+    let order_by = if !has_demand {
+        None
+    } else if ip <= reorder_point {
+        Some(input.today)
+    } else {
+        let mut left = ip as f64;
+        forecast.daily.iter().enumerate().find_map(|(i, demand)| {
+            left -= demand;
+            (left <= reorder_point as f64).then(|| days(input.today, i as i64))
+        })
+    };
+
+    // Projection: sellable on hand, minus forecast demand, plus inbound on its day.
+    let arrival = |line: &Inbound| match line.expected_on {
+        Some(date) if date >= input.today => date,
+        Some(_) => input.today,
+        None => days(input.today, 1),
+    };
+    for line in input.inbound {
+        match line.expected_on {
+            None => notes
+                .push(format!("inbound {} ({}) has no expected date: counted from tomorrow", line.qty, line.reference)),
+            Some(date) if date < input.today => {
+                notes.push(format!("inbound {} ({}) was due {date}: counted from today", line.qty, line.reference))
+            }
+            Some(_) => {}
+        }
+    }
+    let mut level = free as f64;
+    let mut projection = Vec::with_capacity(horizon_days);
+    let mut stockout_date = None;
+    for (i, &demand) in forecast.daily.iter().enumerate() {
+        let date = days(input.today, i as i64);
+        let arriving: i64 = input.inbound.iter().filter(|line| arrival(line) == date).map(|line| line.qty).sum();
+        level += arriving as f64 - demand;
+        if stockout_date.is_none() && level <= 0.0 && demand > 0.0 {
+            stockout_date = Some(date);
+        }
+        projection.push(ProjectionDay { date, demand: round2(demand), inbound: arriving, on_hand: round2(level) });
+    }
+    let next_receipt = days(input.today, lead_days);
+    let at_risk = stockout_date.is_some_and(|date| date < next_receipt);
+    let action = at_risk.then(|| {
+        let stockout = stockout_date.expect("at risk");
+        let late = input.inbound.iter().filter(|line| arrival(line) > stockout).min_by_key(|line| arrival(line));
+        match late {
+            Some(line) => Action {
+                kind: ActionKind::Expedite,
+                reference: Some(line.reference.clone()),
+                message: format!(
+                    "runs out {stockout}; expedite {} ({} due {}) to arrive before then",
+                    line.reference,
+                    line.qty,
+                    arrival(line)
+                ),
+            },
+            None => Action {
+                kind: ActionKind::OrderNow,
+                reference: None,
+                message: format!(
+                    "runs out {stockout}, before an order placed today can arrive ({next_receipt}): order now"
+                ),
+            },
+        }
+    });
+    if forecast.origins == 0 && stats.days_with_demand > 0 {
+        notes.push(format!(
+            "only {} days of history: the mean of the last days is used, not a backtested method",
+            stats.days
+        ));
+    }
+
+    let recent_start = input.history.len().saturating_sub(RECENT_DAYS);
+    let recent = match input.history_first {
+        Some(first) => input.history[recent_start..]
+            .iter()
+            .enumerate()
+            .map(|(i, &qty)| DemandDay { date: days(first, (recent_start + i) as i64), qty: qty as i64 })
+            .collect(),
+        None => Vec::new(),
+    };
+    let total: f64 = input.history.iter().sum();
+    Plan {
+        sku: input.sku.clone(),
+        as_of: input.today,
+        history: HistorySummary {
+            first_date: input.history_first,
+            days: stats.days,
+            days_with_demand: stats.days_with_demand,
+            total: total as i64,
+            mean_daily: round2(if input.history.is_empty() { 0.0 } else { total / input.history.len() as f64 }),
+            recent,
+        },
+        demand_class: stats.class,
+        adi: stats.adi.map(round2),
+        cv2: stats.cv2.map(round2),
+        forecast: ForecastView {
+            method: forecast.method,
+            mase: forecast.mase.map(round2),
+            runner_up: forecast.runner_up,
+            candidates: forecast.candidates.clone(),
+            origins: forecast.origins,
+            mean_daily: round2(mean_daily),
+            std_daily: round2(std_daily),
+            daily: forecast
+                .daily
+                .iter()
+                .enumerate()
+                .map(|(i, &qty)| DayQty { date: days(input.today, i as i64), qty: round2(qty) })
+                .collect(),
+        },
+        supplier: policy.supplier.clone(),
+        lead_time: lead_time.clone(),
+        service_level: policy.service_level,
+        service_measure: policy.service_measure,
+        review_period_days: policy.review_period_days,
+        moq: policy.moq,
+        pack_multiple: policy.pack_multiple,
+        z: (z * 1000.0).round() / 1000.0,
+        safety_stock: safety,
+        reorder_point,
+        order_up_to,
+        overridden,
+        position,
+        suggestion,
+        reason,
+        order_by,
+        projection,
+        stockout_date,
+        at_risk,
+        action,
+        notes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(text: &str) -> NaiveDate {
+        text.parse().expect("a date")
+    }
+
+    struct Case {
+        on_hand: i64,
+        reserved: i64,
+        /// (qty, days from today; None: no date)
+        inbound: Vec<(i64, Option<i64>)>,
+        moq: i64,
+        pack: i64,
+        min_max: Option<(i64, i64)>,
+    }
+
+    fn case(on_hand: i64) -> Case {
+        Case { on_hand, reserved: 0, inbound: Vec::new(), moq: 1, pack: 1, min_max: None }
+    }
+
+    /// 60 days of exactly 10 a day (μD 10, σD 0), lead time 3 ± 1 days, cycle service 95%
+    /// (z 1.645), review every 7 days: SS = ⌈1.645·√(3·0 + 100·1)⌉ = 17, reorder point
+    /// 3·10 + 17 = 47, order-up-to 47 + 70 = 117.
+    fn run(case: &Case) -> Plan {
+        let today = date("2026-12-02");
+        let sku = Id::new("SKU-1").expect("id");
+        let policy = PlanningPolicy {
+            service_measure: ServiceMeasure::Cycle,
+            moq: case.moq,
+            pack_multiple: case.pack,
+            min_qty: case.min_max.map(|m| m.0),
+            max_qty: case.min_max.map(|m| m.1),
+            ..PlanningPolicy::default()
+        };
+        let history = vec![10.0; 60];
+        let inbound: Vec<Inbound> = case
+            .inbound
+            .iter()
+            .enumerate()
+            .map(|(i, &(qty, day))| Inbound {
+                location: Id::new("east").expect("id"),
+                reference: format!("PO-{i}"),
+                qty,
+                expected_on: day.map(|d| days(today, d)),
+            })
+            .collect();
+        plan(&PlanInput {
+            sku: &sku,
+            today,
+            policy: &policy,
+            lead_time: LeadTime { mean_days: 3.0, std_days: 1.0, source: "policy".into() },
+            history_first: Some(days(today, -60)),
+            history: &history,
+            stock: Position { on_hand: case.on_hand, reserved: case.reserved, ..Position::default() },
+            inbound: &inbound,
+            unit_cost: Some(Money::parse("2.50").expect("money")),
+        })
+    }
+
+    #[test]
+    fn levels_from_a_steady_history() {
+        let plan = run(&case(200));
+        assert_eq!((plan.forecast.mean_daily, plan.forecast.std_daily), (10.0, 0.0));
+        assert_eq!(plan.demand_class, DemandClass::Smooth);
+        assert!((plan.z - 1.645).abs() < 1e-3);
+        assert_eq!((plan.safety_stock, plan.reorder_point, plan.order_up_to), (17, 47, 117));
+        assert_eq!(plan.suggestion, None);
+        assert_eq!(plan.reason, "position 200 > reorder point 47 (10/day × 3 days + safety 17); no order needed yet");
+        // 200 − 10 a day reaches 47 after 16 days (200 − 160 = 40): the 16th day, today + 15.
+        assert_eq!(plan.order_by, Some(date("2026-12-17")));
+        assert_eq!(plan.history.recent.len(), RECENT_DAYS);
+        assert_eq!(plan.history.recent.last().map(|d| d.date), Some(date("2026-12-01")));
+    }
+
+    #[test]
+    fn suggestions_in_words_and_numbers() {
+        // (case, qty, reason)
+        let table = [
+            (Case { reserved: 5, ..case(40) }, 82, "position 35 ≤ reorder point 47 (10/day × 3 days + safety 17); order 82 to reach order-up-to 117"),
+            (Case { moq: 120, ..case(40) }, 120, "position 40 ≤ reorder point 47 (10/day × 3 days + safety 17); order 120 = MOQ"),
+            (Case { moq: 50, pack: 12, ..case(40) }, 84, "position 40 ≤ reorder point 47 (10/day × 3 days + safety 17); order 84 = 77 to reach 117, in packs of 12"),
+            (Case { inbound: vec![(30, Some(5))], ..case(17) }, 70, "position 47 ≤ reorder point 47 (10/day × 3 days + safety 17); order 70 to reach order-up-to 117"),
+            (Case { min_max: Some((60, 150)), ..case(50) }, 100, "position 50 ≤ reorder point 60 (min override); order 100 to reach the max"),
+        ];
+        for (case, qty, reason) in table {
+            let plan = run(&case);
+            let suggestion = plan.suggestion.clone().expect("a suggestion");
+            assert_eq!((suggestion.qty, suggestion.reason.as_str()), (qty, reason));
+            assert_eq!(plan.reason, reason);
+            assert_eq!(plan.order_by, Some(date("2026-12-02")));
+            assert_eq!(suggestion.value, Money::parse("2.50").expect("money").times(qty));
+        }
+    }
+
+    #[test]
+    fn projection_and_stockout() {
+        // (case, stockout in days from today, at risk, action)
+        type Expect<'a> = Option<(ActionKind, Option<&'a str>)>;
+        let table: Vec<(Case, Option<i64>, bool, Expect)> = vec![
+            // 35 → 25, 15, +20 = 25, 15, 5, −5: out on day 5; an order today lands on day 3.
+            (Case { reserved: 5, inbound: vec![(20, Some(2))], ..case(40) }, Some(5), false, None),
+            // 35 → 25, 15, 5, −5: out on day 3, the day an order placed today arrives: not at risk.
+            (Case { reserved: 5, ..case(40) }, Some(3), false, None),
+            // 30 → 20, 10, 0: out on day 2, before day 3.
+            (case(30), Some(2), true, Some((ActionKind::OrderNow, None))),
+            // The same with 50 due on day 4: expedite it.
+            (
+                Case { inbound: vec![(50, Some(4))], ..case(30) },
+                Some(2),
+                true,
+                Some((ActionKind::Expedite, Some("PO-0"))),
+            ),
+            // Undated inbound counts from tomorrow: 30 − 10 = 20, +15 − 10 = 25, 15, 5, −5 on day 4.
+            (Case { inbound: vec![(15, None)], ..case(30) }, Some(4), false, None),
+            // Overdue inbound counts today: 10 + 40 − 10 = 40, 30, 20, 10, 0 on day 4.
+            (Case { inbound: vec![(40, Some(-3))], ..case(10) }, Some(4), false, None),
+            // Nothing sellable today: out today.
+            (case(0), Some(0), true, Some((ActionKind::OrderNow, None))),
+            (case(1000), None, false, None),
+        ];
+        for (case, stockout, at_risk, action) in table {
+            let plan = run(&case);
+            let today = date("2026-12-02");
+            assert_eq!(
+                plan.stockout_date,
+                stockout.map(|d| days(today, d)),
+                "{:?}",
+                plan.projection.iter().take(6).collect::<Vec<_>>()
+            );
+            assert_eq!(plan.at_risk, at_risk);
+            assert_eq!(plan.action.as_ref().map(|a| (a.kind, a.reference.as_deref())), action);
+            assert_eq!(plan.projection.len(), 28);
+            assert_eq!(plan.projection[0].date, today);
+        }
+        let plan = run(&Case { inbound: vec![(15, None)], ..case(30) });
+        assert_eq!(plan.notes, vec!["inbound 15 (PO-0) has no expected date: counted from tomorrow".to_string()]);
+        let plan = run(&Case { inbound: vec![(50, Some(4))], ..case(30) });
+        assert_eq!(
+            plan.action.map(|a| a.message),
+            Some("runs out 2026-12-04; expedite PO-0 (50 due 2026-12-06) to arrive before then".to_string())
+        );
+    }
+
+    #[test]
+    fn no_history_no_suggestion() {
+        let sku = Id::new("NEW").expect("id");
+        let policy = PlanningPolicy { lead_time_days: Some(5.0), ..PlanningPolicy::default() };
+        let plan = plan(&PlanInput {
+            sku: &sku,
+            today: date("2026-12-02"),
+            policy: &policy,
+            lead_time: LeadTime { mean_days: 5.0, std_days: 0.0, source: "policy".into() },
+            history_first: None,
+            history: &[],
+            stock: Position::default(),
+            inbound: &[],
+            unit_cost: None,
+        });
+        assert_eq!(plan.demand_class, DemandClass::NoDemand);
+        assert_eq!((plan.suggestion, plan.stockout_date, plan.at_risk, plan.order_by), (None, None, false, None));
+        assert_eq!(plan.reason, "no demand in the history and no min/max: nothing to reorder");
+    }
+}
