@@ -13,12 +13,13 @@
 //! so a change that failed to reach the index gets there at the SKU's next refresh.
 
 use crate::http::{call, now, serve, Answer, Envelope};
-use crate::protocol::directory::ITEMS_PAGE_MAX;
+use crate::protocol::directory::{ITEMS_PAGE_MAX, PLANS_PAGE_MAX};
 use crate::protocol::{DirectoryCommand, SkuCommand};
 use crate::store;
 use futures_util::future::join_all;
 use serde::Deserialize;
 use std::cell::RefCell;
+use stockline_engine::planning::PlanSummary;
 use stockline_engine::{Catalog, Id};
 use stockline_shared::{Item, ItemsResponse};
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, SqlStorage, State};
@@ -34,7 +35,11 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS catalog_subscribers (sku TEXT P
          catalog_version INTEGER NOT NULL);
      CREATE INDEX IF NOT EXISTS catalog_subscribers_behind ON catalog_subscribers (catalog_version);
      CREATE TABLE IF NOT EXISTS items (sku TEXT PRIMARY KEY, name TEXT NOT NULL, barcodes TEXT NOT NULL,
-         haystack TEXT NOT NULL);";
+         haystack TEXT NOT NULL);
+     CREATE TABLE IF NOT EXISTS plans (sku TEXT PRIMARY KEY, supplier TEXT, needs_action INTEGER NOT NULL,
+         at_risk INTEGER NOT NULL, urgency TEXT NOT NULL, at_risk_since TEXT, body TEXT NOT NULL);
+     CREATE INDEX IF NOT EXISTS plans_by_urgency ON plans (needs_action, urgency);
+     CREATE INDEX IF NOT EXISTS plans_at_risk ON plans (at_risk, at_risk_since);";
 
 #[durable_object]
 pub struct Directory {
@@ -66,6 +71,22 @@ struct ItemRow {
 #[derive(Deserialize)]
 struct CountRow {
     count: i64,
+}
+
+#[derive(Deserialize)]
+struct PlanRow {
+    urgency: String,
+    at_risk_since: Option<String>,
+    body: String,
+}
+
+/// A plan summary's place in the replenishment list as one sortable text: at risk first, then
+/// the earliest stockout, the earliest order-by date, a suggestion at all, the SKU.
+fn urgency(summary: &PlanSummary) -> String {
+    let (safe, stockout, order_by, no_suggestion, sku) = summary.urgency_key();
+    let date =
+        |d: chrono::NaiveDate| if d == chrono::NaiveDate::MAX { "9999-12-31".to_string() } else { d.to_string() };
+    format!("{}|{}|{}|{}|{sku}", u8::from(safe), date(stockout), date(order_by), u8::from(no_suggestion))
 }
 
 impl Directory {
@@ -107,6 +128,9 @@ impl Directory {
             DirectoryCommand::PutChannel { id, spec } => {
                 catalog.put_channel(id.clone(), spec.clone()).map(serde_json::to_value)
             }
+            DirectoryCommand::PutSupplier { id, spec } => {
+                catalog.put_supplier(id.clone(), spec.clone()).map(serde_json::to_value)
+            }
             _ => unreachable!("only master-data writes come here"),
         };
         let mut body = match decided {
@@ -131,6 +155,115 @@ impl Directory {
         })?;
         *self.catalog.borrow_mut() = Some(catalog);
         Ok(answer)
+    }
+
+    /// Keeps a SKU's latest plan summary. `at_risk_since` is when it became at risk (kept while it
+    /// stays so): the alert's time.
+    fn take_plan(&self, summary: &PlanSummary) -> Result<()> {
+        let body = serde_json::to_string(summary)?;
+        let needs_action = summary.at_risk || summary.suggestion_qty > 0;
+        let since = summary.at_risk.then(|| now().map(|t| t.to_rfc3339())).transpose()?;
+        store::exec(
+            &self.sql(),
+            "INSERT INTO plans (sku, supplier, needs_action, at_risk, urgency, at_risk_since, body)
+             VALUES (?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT(sku) DO UPDATE SET supplier = excluded.supplier, needs_action = excluded.needs_action,
+               urgency = excluded.urgency, body = excluded.body,
+               at_risk_since = CASE WHEN excluded.at_risk = 0 THEN NULL
+                                    WHEN plans.at_risk = 1 THEN plans.at_risk_since
+                                    ELSE excluded.at_risk_since END,
+               at_risk = excluded.at_risk",
+            vec![
+                summary.sku.as_str().into(),
+                summary.supplier.as_ref().map(|s| s.to_string()).into(),
+                i64::from(needs_action).into(),
+                i64::from(summary.at_risk).into(),
+                urgency(summary).into(),
+                since.into(),
+                body.into(),
+            ],
+        )
+    }
+
+    /// The SKUs that need a buyer's action, most urgent first, grouped by supplier on the page.
+    fn replenishment(
+        &self,
+        supplier: Option<&Id>,
+        at_risk: Option<bool>,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<serde_json::Value> {
+        assert!((1..=PLANS_PAGE_MAX).contains(&limit));
+        let mut query =
+            String::from("SELECT urgency, at_risk_since, body FROM plans WHERE needs_action = 1 AND urgency > ?");
+        let mut bindings: Vec<worker::SqlStorageValue> = vec![cursor.unwrap_or("").into()];
+        if let Some(supplier) = supplier {
+            query.push_str(" AND supplier = ?");
+            bindings.push(supplier.as_str().into());
+        }
+        if let Some(at_risk) = at_risk {
+            query.push_str(" AND at_risk = ?");
+            bindings.push(i64::from(at_risk).into());
+        }
+        query.push_str(" ORDER BY urgency LIMIT ?");
+        bindings.push((i64::from(limit) + 1).into());
+        let rows: Vec<PlanRow> = store::rows(&self.sql(), &query, bindings)?;
+        let more = rows.len() > limit as usize;
+        let catalog = self.catalog()?;
+        let mut groups: Vec<serde_json::Value> = Vec::new();
+        let mut next_cursor = None;
+        for row in rows.into_iter().take(limit as usize) {
+            let summary: PlanSummary = serde_json::from_str(&row.body)?;
+            next_cursor = Some(row.urgency);
+            let key = summary.supplier.as_ref().map(|s| s.to_string());
+            let group = match groups.iter_mut().position(|g| g["supplier"].as_str().map(str::to_string) == key) {
+                Some(index) => &mut groups[index],
+                None => {
+                    let found = summary.supplier.as_ref().and_then(|id| catalog.supplier(id.as_str()));
+                    groups.push(serde_json::json!({
+                        "supplier": summary.supplier,
+                        "name": found.map(|s| s.name.clone()),
+                        "currency": found.map(|s| s.currency.clone()),
+                        "lines": [],
+                    }));
+                    groups.last_mut().expect("pushed")
+                }
+            };
+            let mut line = serde_json::to_value(&summary)?;
+            line["at_risk_since"] = row.at_risk_since.into();
+            group["lines"].as_array_mut().expect("lines").push(line);
+        }
+        Ok(serde_json::json!({ "groups": groups, "next_cursor": if more { next_cursor } else { None } }))
+    }
+
+    /// Predicted stockouts, newest first: each names its owner team and what to act on.
+    fn alerts(&self, limit: u32) -> Result<serde_json::Value> {
+        assert!((1..=PLANS_PAGE_MAX).contains(&limit));
+        let rows: Vec<PlanRow> = store::rows(
+            &self.sql(),
+            "SELECT urgency, at_risk_since, body FROM plans WHERE at_risk = 1
+             ORDER BY at_risk_since DESC, sku LIMIT ?",
+            vec![i64::from(limit).into()],
+        )?;
+        let mut alerts = Vec::with_capacity(rows.len());
+        for row in rows {
+            let summary: PlanSummary = serde_json::from_str(&row.body)?;
+            let message = summary.action.as_ref().map_or_else(|| summary.reason.clone(), |a| a.message.clone());
+            alerts.push(serde_json::json!({
+                "id": format!("predicted_stockout:{}", summary.sku),
+                "kind": "predicted_stockout",
+                "owner": "purchasing",
+                "sku": summary.sku,
+                "supplier": summary.supplier,
+                "raised_at": row.at_risk_since,
+                "stockout_date": summary.stockout_date,
+                "action": summary.action,
+                "suggestion_qty": summary.suggestion_qty,
+                "message": message,
+                "link": format!("/v1/skus/{}/plan", summary.sku),
+            }));
+        }
+        Ok(serde_json::json!({ "alerts": alerts }))
     }
 
     fn index(&self, item: &Item) -> Result<()> {
@@ -176,7 +309,9 @@ impl Directory {
 
     async fn handle(&self, envelope: Envelope<DirectoryCommand>) -> Result<Answer> {
         match &envelope.command {
-            DirectoryCommand::PutLocation { .. } | DirectoryCommand::PutChannel { .. } => {
+            DirectoryCommand::PutLocation { .. }
+            | DirectoryCommand::PutChannel { .. }
+            | DirectoryCommand::PutSupplier { .. } => {
                 let answer = self.write(&envelope)?;
                 if answer.status == 200 {
                     // The push runs from the alarm; setting it again is harmless. The change is
@@ -214,9 +349,18 @@ impl Directory {
                         "version": catalog.version(),
                         "locations": catalog.locations(),
                         "channels": catalog.channels().collect::<Vec<_>>(),
+                        "suppliers": catalog.suppliers(),
                     }),
                 ))
             }
+            DirectoryCommand::PlanSummary { summary } => {
+                self.take_plan(summary)?;
+                Ok(Answer::ok(200, &serde_json::json!({ "sku": summary.sku })))
+            }
+            DirectoryCommand::Replenishment { supplier, at_risk, cursor, limit } => {
+                Ok(Answer::ok(200, &self.replenishment(supplier.as_ref(), *at_risk, cursor.as_deref(), *limit)?))
+            }
+            DirectoryCommand::Alerts { limit } => Ok(Answer::ok(200, &self.alerts(*limit)?)),
             DirectoryCommand::Status => {
                 let version = self.catalog()?.version() as i64;
                 let skus = self.count("SELECT COUNT(*) AS count FROM catalog_subscribers", vec![])?;

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use stockline_engine::planning::{DemandImport, PlanSummary, PlanningPolicy, SupplierSpec};
 use stockline_engine::{
     Catalog, ChannelSpec, CommitRequest, HoldRequest, Id, LocationSpec, Movement, ReservationRequest, SkuSpec,
 };
@@ -20,6 +21,8 @@ pub mod directory {
     pub const NAME: &str = "global";
     /// Items one `GET /v1/skus` answers at most.
     pub const ITEMS_PAGE_MAX: u32 = 1_000;
+    /// Lines one `GET /v1/replenishment` page (or alerts one `GET /v1/alerts`) answers at most.
+    pub const PLANS_PAGE_MAX: u32 = 500;
 }
 
 /// The reservation coordinator shards (multi-SKU and keyed reservations).
@@ -94,6 +97,21 @@ pub enum SkuCommand {
     Catalog {
         catalog: Catalog,
     },
+    /// `PUT /v1/skus/{sku}/policy`.
+    PutPolicy {
+        sku: Id,
+        policy: PlanningPolicy,
+    },
+    /// `POST /v1/skus/{sku}/demand-history`.
+    ImportDemand {
+        sku: Id,
+        import: DemandImport,
+    },
+    /// `GET /v1/skus/{sku}/plan[?location=]`.
+    Plan {
+        sku: Id,
+        location: Option<Id>,
+    },
 }
 
 impl SkuCommand {
@@ -119,7 +137,10 @@ impl SkuCommand {
             | SkuCommand::PlaceHold { sku, .. }
             | SkuCommand::PrepareHold { sku, .. }
             | SkuCommand::CommitHold { sku, .. }
-            | SkuCommand::ReleaseHold { sku, .. } => Some(sku),
+            | SkuCommand::ReleaseHold { sku, .. }
+            | SkuCommand::PutPolicy { sku, .. }
+            | SkuCommand::ImportDemand { sku, .. }
+            | SkuCommand::Plan { sku, .. } => Some(sku),
             SkuCommand::Commit { .. }
             | SkuCommand::Release { .. }
             | SkuCommand::Get { .. }
@@ -138,6 +159,25 @@ pub enum DirectoryCommand {
     PutChannel {
         id: Id,
         spec: ChannelSpec,
+    },
+    PutSupplier {
+        id: Id,
+        spec: SupplierSpec,
+    },
+    /// A SKU object's refreshed plan, for the replenishment list and the alerts.
+    PlanSummary {
+        summary: PlanSummary,
+    },
+    /// `GET /v1/replenishment`: summaries that need action, most urgent first, after `cursor`.
+    Replenishment {
+        supplier: Option<Id>,
+        at_risk: Option<bool>,
+        cursor: Option<String>,
+        limit: u32,
+    },
+    /// `GET /v1/alerts`: predicted stockouts, newest first.
+    Alerts {
+        limit: u32,
     },
     /// A created SKU's object asks for the catalog and subscribes to changes; with its item
     /// (name, barcodes) for the index, when it has one loaded.

@@ -14,8 +14,12 @@ use crate::store;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::cell::{Cell, RefCell};
+use stockline_engine::planning::{
+    self, date_of, day_of, DemandHistory, DemandImport, Inbound, PlanInput, PlanningPolicy,
+};
 use stockline_engine::{
-    Catalog, Ctx, EngineError, Entry, Event, Hold, HoldRequest, HoldStatus, Id, LedgerSnapshot, Reservation, SkuLedger,
+    Catalog, Ctx, EngineError, Entry, Event, Hold, HoldRequest, HoldStatus, Id, LedgerSnapshot, Position, Reservation,
+    SkuLedger,
 };
 use stockline_shared::{ApiError, AvailabilityResponse, Item, MovementResponse, SkuResponse};
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, ScheduledTime, SqlStorage, State};
@@ -26,12 +30,37 @@ const SNAPSHOT_EVERY_ENTRIES: u64 = 256;
 const HOUSEKEEPING_EVERY_MS: i64 = 60 * 60 * 1000;
 /// A catalog copy older than this is refreshed from the Directory before use.
 const CATALOG_FRESH_MS: i64 = 60_000;
+/// A plan is refreshed this long after the ledger changes (later changes within it ride along),
+/// off the request path, from the alarm.
+const PLAN_DEBOUNCE_MS: i64 = 5_000;
+/// A plan is refreshed at least this often: its days move on without any write.
+const PLAN_REFRESH_EVERY_MS: i64 = 24 * 60 * 60 * 1000;
+/// When the Directory could not take a plan summary, the next try.
+const PLAN_RETRY_MS: i64 = 60_000;
+
+/// The replenishment policy as stored: what was set, by whom and when.
+#[derive(Clone, Serialize, Deserialize)]
+struct StoredPolicy {
+    policy: PlanningPolicy,
+    updated_at: DateTime<Utc>,
+    updated_by: String,
+}
+
+#[derive(Deserialize)]
+struct DemandRow {
+    series: String,
+    day: i64,
+    qty: i64,
+}
 
 struct Loaded {
     ledger: SkuLedger,
     catalog: Catalog,
     catalog_checked_at_ms: i64,
     snapshot_version: u64,
+    policy: Option<StoredPolicy>,
+    /// When the plan is next refreshed (ms since the epoch); none without a policy.
+    plan_due_ms: Option<i64>,
 }
 
 /// What one command writes, persisted together.
@@ -41,6 +70,10 @@ struct Writes {
     reservations: Vec<Reservation>,
     /// The SKU is created by this command: its id and catalog copy are stored with its first entry.
     created: Option<(Id, String)>,
+    policy: Option<StoredPolicy>,
+    demand_import: Option<DemandImport>,
+    /// The plan is due at once (a policy or history changed), not after the debounce.
+    plan_due_now: bool,
 }
 
 #[durable_object]
@@ -161,7 +194,16 @@ impl SkuObject {
                 let entry: Entry = serde_json::from_str(&row.body)?;
                 ledger.apply(&catalog, &entry).map_err(engine_error)?;
             }
-            *slot = Some(Loaded { ledger, catalog, catalog_checked_at_ms: now_ms, snapshot_version });
+            let policy: Option<StoredPolicy> = match self.meta("planning_policy")? {
+                Some(text) => Some(serde_json::from_str(&text)?),
+                None => None,
+            };
+            let plan_due_ms = match self.meta("plan_due_ms")? {
+                Some(text) => Some(text.parse::<i64>().map_err(|e| format!("plan_due_ms `{text}`: {e}"))?),
+                None => None,
+            };
+            *slot =
+                Some(Loaded { ledger, catalog, catalog_checked_at_ms: now_ms, snapshot_version, policy, plan_due_ms });
         }
         if let (Some(catalog), Some(loaded)) = (fetched, slot.as_mut()) {
             loaded.catalog_checked_at_ms = now_ms;
@@ -210,9 +252,30 @@ impl SkuObject {
         let recorded = recorded
             .filter(|(_, answer)| (200..300).contains(&answer.status))
             .map(|(key, answer)| (key.clone(), answer.clone()));
-        if writes.entries.is_empty() && writes.reservations.is_empty() && recorded.is_none() {
+        let plans = writes.policy.is_some() || writes.demand_import.is_some();
+        if writes.entries.is_empty() && writes.reservations.is_empty() && recorded.is_none() && !plans {
             return Ok(());
         }
+        // Demand for the plan: what the entries commit, by location and day (the engine says what
+        // counts); an import replaces its days.
+        let mut demand_added: Vec<(String, i64, i64)> = Vec::new();
+        for entry in &writes.entries {
+            for (location, date, qty) in planning::demand_of(entry) {
+                demand_added.push((location.to_string(), i64::from(day_of(date)), qty));
+            }
+        }
+        let demand_replaced: Vec<(String, i64, i64)> = writes.demand_import.as_ref().map_or(Vec::new(), |import| {
+            let series = import.series_key().to_string();
+            import.days.iter().map(|day| (series.clone(), i64::from(day_of(day.date)), day.qty)).collect()
+        });
+        // The plan refresh: soon after a change, once per debounce window (one meta write).
+        let has_policy = writes.policy.is_some() || loaded.policy.is_some();
+        let due_ms = now.timestamp_millis() + if writes.plan_due_now { 1_000 } else { PLAN_DEBOUNCE_MS };
+        let plan_due_ms = (has_policy && (plans || !writes.entries.is_empty()))
+            .then_some(due_ms)
+            .filter(|due| loaded.plan_due_ms.is_none_or(|set| set > *due));
+        let policy_text = writes.policy.as_ref().map(serde_json::to_string).transpose()?;
+        let new_policy = writes.policy.clone();
         let created = writes.created.clone();
         let mut rows = Vec::with_capacity(writes.entries.len());
         let mut resolved = Vec::new();
@@ -263,8 +326,40 @@ impl SkuObject {
             if let Some((idempotency, answer)) = recorded {
                 store::record_answer(&sql, &idempotency, &answer, now)?;
             }
+            for (series, day, qty) in demand_added {
+                store::exec(
+                    &sql,
+                    "INSERT INTO demand (series, day, qty) VALUES (?, ?, ?)
+                     ON CONFLICT(series, day) DO UPDATE SET qty = qty + excluded.qty",
+                    vec![series.into(), day.into(), qty.into()],
+                )?;
+            }
+            for (series, day, qty) in demand_replaced {
+                store::exec(
+                    &sql,
+                    "INSERT INTO demand (series, day, qty) VALUES (?, ?, ?)
+                     ON CONFLICT(series, day) DO UPDATE SET qty = excluded.qty",
+                    vec![series.into(), day.into(), qty.into()],
+                )?;
+            }
+            let metas = [("planning_policy", policy_text), ("plan_due_ms", plan_due_ms.map(|ms| ms.to_string()))];
+            for (key, value) in metas {
+                if let Some(value) = value {
+                    store::exec(
+                        &sql,
+                        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                        vec![key.into(), value.into()],
+                    )?;
+                }
+            }
             Ok(())
         })?;
+        if let Some(policy) = new_policy {
+            loaded.policy = Some(policy);
+        }
+        if plan_due_ms.is_some() {
+            loaded.plan_due_ms = plan_due_ms;
+        }
         if wrote_snapshot {
             loaded.snapshot_version = loaded.ledger.version();
         }
@@ -437,8 +532,169 @@ impl SkuObject {
                 writes.entries.push(ledger.release_hold(catalog, id.as_str(), ctx)?);
                 ok(200, &HoldStatus::Released)
             }
+            SkuCommand::PutPolicy { sku, policy } => {
+                policy.check(catalog)?;
+                let lead_time = policy.lead_time(catalog)?;
+                let stored =
+                    StoredPolicy { policy: policy.clone(), updated_at: now, updated_by: ctx.actor.subject.clone() };
+                writes.policy = Some(stored.clone());
+                writes.plan_due_now = true;
+                ok(
+                    200,
+                    &serde_json::json!({
+                        "sku": sku,
+                        "policy": stored.policy,
+                        "lead_time": lead_time,
+                        "updated_at": stored.updated_at,
+                        "updated_by": stored.updated_by,
+                    }),
+                )
+            }
+            SkuCommand::ImportDemand { sku, import } => {
+                if !ledger.is_defined() {
+                    return Err(EngineError::not_found("sku", ledger.sku().as_str()));
+                }
+                if let Some(location) = &import.location {
+                    catalog.slot_or_not_found(location.as_str())?;
+                }
+                import.check(now.date_naive())?;
+                writes.demand_import = Some(import.clone());
+                writes.plan_due_now = true;
+                let total: i64 = import.days.iter().map(|day| day.qty).sum();
+                ok(
+                    200,
+                    &serde_json::json!({
+                        "sku": sku,
+                        "location": import.location,
+                        "days": import.days.len(),
+                        "qty": total,
+                    }),
+                )
+            }
+            SkuCommand::Plan { location, .. } => ok(200, &self.plan(loaded, location.as_ref(), now)?),
             SkuCommand::Catalog { .. } => unreachable!("answered above"),
         }
+    }
+
+    /// The SKU's plan now (over every location, or one), from its policy, demand history,
+    /// quantities and open inbound. The engine decides; this gathers.
+    fn plan(
+        &self,
+        loaded: &Loaded,
+        location: Option<&Id>,
+        now: DateTime<Utc>,
+    ) -> std::result::Result<planning::Plan, EngineError> {
+        let Loaded { ledger, catalog, policy, .. } = loaded;
+        if !ledger.is_defined() {
+            return Err(EngineError::not_found("sku", ledger.sku().as_str()));
+        }
+        let stored = policy.as_ref().ok_or_else(|| EngineError::not_found("policy", ledger.sku().as_str()))?;
+        let lead_time = stored.policy.lead_time(catalog)?;
+        let slots: Vec<u32> = match location {
+            Some(location) => vec![catalog.slot_or_not_found(location.as_str())?],
+            None => (0..catalog.location_count() as u32).collect(),
+        };
+        let rows: Vec<DemandRow> = match location {
+            Some(location) => store::rows(
+                &self.sql(),
+                "SELECT series, day, qty FROM demand WHERE series = ?",
+                vec![location.as_str().into()],
+            ),
+            None => store::rows(&self.sql(), "SELECT series, day, qty FROM demand", vec![]),
+        }
+        .map_err(|e| EngineError::unavailable(format!("reading demand history: {e}")))?;
+        let mut history = DemandHistory::default();
+        for row in rows {
+            let date = i32::try_from(row.day)
+                .ok()
+                .and_then(date_of)
+                .ok_or_else(|| EngineError::unavailable(format!("a stored demand day {} is not a date", row.day)))?;
+            history.set(&row.series, date, row.qty);
+        }
+        let today = now.date_naive();
+        let yesterday = today.pred_opt().ok_or_else(|| EngineError::unavailable("no day before today"))?;
+        let (history_first, series) = history.series(location.map(Id::as_str), yesterday);
+        let (_, through_today) = history.series(location.map(Id::as_str), today);
+        let demand_today =
+            if through_today.len() > series.len() { through_today.last().copied().unwrap_or(0.0) } else { 0.0 };
+        let mut stock = Position::default();
+        for &slot in &slots {
+            stock.add(&ledger.position(slot));
+        }
+        let inbound: Vec<Inbound> = ledger
+            .expectations()
+            .filter(|(at, _, _)| location.is_none_or(|location| *at == location))
+            .map(|(at, reference, qty)| Inbound {
+                location: at.clone(),
+                reference: reference.to_string(),
+                qty,
+                expected_on: None,
+            })
+            .collect();
+        Ok(planning::plan(&PlanInput {
+            sku: ledger.sku(),
+            today,
+            policy: &stored.policy,
+            lead_time,
+            history_first,
+            history: &series,
+            stock,
+            inbound: &inbound,
+            demand_today: demand_today as i64,
+            unit_cost: ledger.policy().and_then(|p| p.unit_cost),
+        }))
+    }
+
+    /// Refreshes the plan when it is due and hands its summary to the Directory (the
+    /// replenishment list and the alerts read it there, not from 10,000 objects). Prunes demand
+    /// older than the history keeps.
+    async fn refresh_plan(&self, now: DateTime<Utc>) -> Result<()> {
+        let summary = {
+            let slot = self.loaded.borrow();
+            let loaded = slot.as_ref().ok_or("ledger not loaded")?;
+            if loaded.plan_due_ms.is_none_or(|due| due > now.timestamp_millis()) {
+                return Ok(());
+            }
+            match &loaded.policy {
+                None => None,
+                Some(_) => match self.plan(loaded, None, now) {
+                    Ok(plan) => Some(Ok(plan.summary())),
+                    Err(error) => Some(Err(error)),
+                },
+            }
+        };
+        let next_ms = match summary {
+            None => None,
+            Some(Err(error)) => {
+                worker::console_error!("plan refresh failed (retried): {error}");
+                Some(now.timestamp_millis() + PLAN_RETRY_MS)
+            }
+            Some(Ok(summary)) => {
+                let stub = self.env.durable_object(directory::BINDING)?.get_by_name(directory::NAME)?;
+                let command = Envelope::system(DirectoryCommand::PlanSummary { summary });
+                match call(&stub, "/directory", &command).await {
+                    Ok(answer) if answer.status == 200 => Some(now.timestamp_millis() + PLAN_REFRESH_EVERY_MS),
+                    Ok(answer) => {
+                        worker::console_error!("directory refused a plan summary: {} {}", answer.status, answer.body);
+                        Some(now.timestamp_millis() + PLAN_RETRY_MS)
+                    }
+                    Err(error) => {
+                        worker::console_error!("plan summary not delivered (retried): {error}");
+                        Some(now.timestamp_millis() + PLAN_RETRY_MS)
+                    }
+                }
+            }
+        };
+        let oldest = day_of(now.date_naive()) - stockline_engine::limits::DEMAND_DAYS_MAX + 1;
+        store::exec(&self.sql(), "DELETE FROM demand WHERE day < ?", vec![i64::from(oldest).into()])?;
+        match next_ms {
+            Some(ms) => self.set_meta("plan_due_ms", ms.to_string())?,
+            None => store::exec(&self.sql(), "DELETE FROM meta WHERE key = 'plan_due_ms'", vec![])?,
+        }
+        if let Some(loaded) = self.loaded.borrow_mut().as_mut() {
+            loaded.plan_due_ms = next_ms;
+        }
+        Ok(())
     }
 
     fn reservation(&self, id: &Id) -> std::result::Result<Reservation, EngineError> {
@@ -452,9 +708,15 @@ impl SkuObject {
     /// Sets the alarm to the next hold expiry when it is earlier than the one set; with no hold
     /// to expire, to the next housekeeping run while anything waits to be pruned.
     async fn schedule_alarm(&self) -> Result<()> {
-        let expiry_ms =
-            self.loaded.borrow().as_ref().and_then(|l| l.ledger.next_expiry()).map(|t| t.timestamp_millis());
-        let next_ms = match expiry_ms {
+        let (expiry_ms, plan_due_ms) = match self.loaded.borrow().as_ref() {
+            Some(loaded) => (loaded.ledger.next_expiry().map(|t| t.timestamp_millis()), loaded.plan_due_ms),
+            None => (None, None),
+        };
+        let soonest = match (expiry_ms, plan_due_ms) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let next_ms = match soonest {
             Some(ms) => Some(ms),
             None if self.alarm_at_ms.get().is_none() && self.prunable.get() => {
                 Some(now()?.timestamp_millis() + HOUSEKEEPING_EVERY_MS)
@@ -566,6 +828,12 @@ impl DurableObject for SkuObject {
             .storage()
             .sql()
             .exec("CREATE TABLE IF NOT EXISTS entries (version INTEGER PRIMARY KEY, body TEXT NOT NULL)", None);
+        // Daily demand by series (a location, or `*` for imported totals) and day since 1970-01-01.
+        let _ = state.storage().sql().exec(
+            "CREATE TABLE IF NOT EXISTS demand (series TEXT NOT NULL, day INTEGER NOT NULL, qty INTEGER NOT NULL,
+             PRIMARY KEY (series, day))",
+            None,
+        );
         SkuObject {
             state,
             env,
@@ -597,6 +865,7 @@ impl DurableObject for SkuObject {
                 return Err(error);
             }
         }
+        self.refresh_plan(now).await?;
         store::prune(&self.sql(), now)?;
         self.prunable.set(store::has_prunable(&self.sql())?);
         self.schedule_alarm().await?;

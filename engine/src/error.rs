@@ -61,7 +61,7 @@ pub enum EngineError {
 }
 
 /// The kinds of thing that can be `NotFound`, as the static names the engine uses.
-const NOT_FOUND_KINDS: [&str; 5] = ["sku", "location", "channel", "reservation", "supplier"];
+const NOT_FOUND_KINDS: [&str; 6] = ["sku", "location", "channel", "reservation", "supplier", "policy"];
 
 /// `EngineError` as it is read back: the same shape with an owned `kind`.
 #[derive(Deserialize)]

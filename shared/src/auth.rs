@@ -52,6 +52,8 @@ pub enum Action {
     WriteMasterData,
     RecordMovement,
     Reserve,
+    /// Suppliers, replenishment policies, demand history (buyers and approvers).
+    Plan,
 }
 
 impl Action {
@@ -61,6 +63,7 @@ impl Action {
             Action::WriteMasterData => "write master data",
             Action::RecordMovement => "record movements",
             Action::Reserve => "reserve stock",
+            Action::Plan => "set replenishment policy",
         }
     }
 
@@ -72,6 +75,7 @@ impl Action {
             (Action::WriteMasterData, _) => false,
             (Action::RecordMovement, Role::Warehouse) => true,
             (Action::Reserve, Role::Storefront) => true,
+            (Action::Plan, Role::Buyer | Role::Approver) => true,
             _ => false,
         }
     }

@@ -8,6 +8,7 @@ use futures_util::future::join_all;
 use serde::Serialize;
 use stockline_engine::idempotency::{check_key, fingerprint};
 use stockline_engine::limits::QTY_STORED_MAX;
+use stockline_engine::planning::{DemandImport, PlanningPolicy, SupplierSpec};
 use stockline_engine::{Catalog, ChannelSpec, CommitRequest, Id, LocationSpec, Movement, ReservationRequest, SkuSpec};
 use stockline_shared::auth::{authenticate, parse_tokens};
 use stockline_shared::error::decode;
@@ -197,6 +198,31 @@ async fn route(mut req: Request, env: Env) -> Result<Response, ApiError> {
         Route::PutChannel(id) => {
             let spec: ChannelSpec = decode(&bytes)?;
             reply_directory(&env, envelope(&caller, key, DirectoryCommand::PutChannel { id, spec })).await?
+        }
+        Route::PutSupplier(id) => {
+            let spec: SupplierSpec = decode(&bytes)?;
+            reply_directory(&env, envelope(&caller, key, DirectoryCommand::PutSupplier { id, spec })).await?
+        }
+        Route::PutPolicy(sku) => {
+            let policy: PlanningPolicy = decode(&bytes)?;
+            reply_sku(&env, &sku, envelope(&caller, key, SkuCommand::PutPolicy { sku: sku.clone(), policy })).await?
+        }
+        Route::PostDemandHistory(sku) => {
+            let import: DemandImport = decode(&bytes)?;
+            let command = SkuCommand::ImportDemand { sku: sku.clone(), import };
+            reply_sku(&env, &sku, envelope(&caller, key, command)).await?
+        }
+        Route::GetPlan(sku) => {
+            let location = plan_query(&req)?;
+            reply_sku(&env, &sku, envelope(&caller, None, SkuCommand::Plan { sku: sku.clone(), location })).await?
+        }
+        Route::GetReplenishment => {
+            let command = replenishment_query(&req)?;
+            reply_directory(&env, envelope(&caller, None, command)).await?
+        }
+        Route::GetAlerts => {
+            let command = alerts_query(&req)?;
+            reply_directory(&env, envelope(&caller, None, command)).await?
         }
         Route::ListMasterData => reply_directory(&env, envelope(&caller, None, DirectoryCommand::List)).await?,
         Route::CatalogStatus => reply_directory(&env, envelope(&caller, None, DirectoryCommand::Status)).await?,

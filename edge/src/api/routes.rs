@@ -52,6 +52,12 @@ pub(super) enum Route {
     Me,
     SyncPush,
     ListItems,
+    PutSupplier(Id),
+    PutPolicy(Id),
+    PostDemandHistory(Id),
+    GetPlan(Id),
+    GetReplenishment,
+    GetAlerts,
 }
 
 impl Route {
@@ -75,7 +81,20 @@ impl Route {
             (Method::Post, ["v1", "sync", "push"]) => Route::SyncPush,
             (Method::Put, ["v1", "locations", id]) => Route::PutLocation(path_id(id)?),
             (Method::Put, ["v1", "channels", id]) => Route::PutChannel(path_id(id)?),
-            (Method::Get, ["v1", "locations"] | ["v1", "channels"]) => Route::ListMasterData,
+            (Method::Get, ["v1", "locations"] | ["v1", "channels"] | ["v1", "suppliers"]) => Route::ListMasterData,
+            (Method::Put, ["v1", "suppliers", id]) => Route::PutSupplier(path_id(id)?),
+            (Method::Put, ["v1", "skus", sku, "policy"]) => Route::PutPolicy(path_id(sku)?),
+            (Method::Post, ["v1", "skus", sku, "demand-history"]) => Route::PostDemandHistory(path_id(sku)?),
+            (Method::Get, ["v1", "skus", sku, "plan"]) => Route::GetPlan(path_id(sku)?),
+            (Method::Get, ["v1", "replenishment"]) => Route::GetReplenishment,
+            (Method::Get, ["v1", "alerts"]) => Route::GetAlerts,
+            (_, ["v1", "suppliers", _] | ["v1", "skus", _, "policy"]) => {
+                return Err(ApiError::method_not_allowed(&["PUT"]))
+            }
+            (_, ["v1", "skus", _, "demand-history"]) => return Err(ApiError::method_not_allowed(&["POST"])),
+            (_, ["v1", "skus", _, "plan"] | ["v1", "replenishment"] | ["v1", "alerts"] | ["v1", "suppliers"]) => {
+                return Err(ApiError::method_not_allowed(&["GET"]))
+            }
             (Method::Get, ["v1", "catalog"]) => Route::CatalogStatus,
             (Method::Get, ["v1", "skus"]) => Route::ListItems,
             (Method::Put, ["v1", "skus", sku]) => Route::PutSku(path_id(sku)?),
@@ -117,8 +136,9 @@ impl Route {
     /// What an Idempotency-Key on this route is scoped to.
     pub(super) fn resource(&self) -> String {
         match self {
-            Route::PutLocation(_) | Route::PutChannel(_) => "catalog".to_string(),
+            Route::PutLocation(_) | Route::PutChannel(_) | Route::PutSupplier(_) => "catalog".to_string(),
             Route::PutSku(_) | Route::PostMovement(_) | Route::SyncPush => SKU_RESOURCE.to_string(),
+            Route::PutPolicy(_) | Route::PostDemandHistory(_) => SKU_RESOURCE.to_string(),
             Route::PostReservation => "reservations".to_string(),
             Route::CommitReservation(id) | Route::ReleaseReservation(id) => format!("reservation:{id}"),
             _ => "read".to_string(),
@@ -138,6 +158,8 @@ impl Route {
             Route::PostReservation | Route::CommitReservation(_) | Route::ReleaseReservation(_) => Action::Reserve,
             Route::PutLocation(_) | Route::PutChannel(_) | Route::PutSku(_) => Action::WriteMasterData,
             Route::PostMovement(_) | Route::SyncPush => Action::RecordMovement,
+            Route::PutSupplier(_) | Route::PutPolicy(_) | Route::PostDemandHistory(_) => Action::Plan,
+            Route::GetPlan(_) | Route::GetReplenishment | Route::GetAlerts => Action::Read,
         }
     }
 }
@@ -204,4 +226,71 @@ pub(super) fn entries_query(req: &Request) -> Result<(u64, u32), ApiError> {
         }
     }
     Ok((after_version, limit))
+}
+
+/// `GET /v1/skus/{sku}/plan?location=ID`.
+pub(super) fn plan_query(req: &Request) -> Result<Option<Id>, ApiError> {
+    let url = req.url().map_err(|e| ApiError::invalid("url", e.to_string()))?;
+    let mut location = None;
+    for (name, value) in url.query_pairs() {
+        match name.as_ref() {
+            "location" => location = Some(Id::new(value.as_ref()).map_err(ApiError::from)?),
+            other => return Err(ApiError::invalid(other, "unknown query parameter")),
+        }
+    }
+    Ok(location)
+}
+
+fn page_limit(value: &str) -> Result<u32, ApiError> {
+    value
+        .parse()
+        .ok()
+        .filter(|l| (1..=directory::PLANS_PAGE_MAX).contains(l))
+        .ok_or_else(|| ApiError::invalid("limit", format!("must be 1..={}", directory::PLANS_PAGE_MAX)))
+}
+
+/// `GET /v1/replenishment?supplier=ID&at_risk=true|false&cursor=C&limit=N` (limit default 100).
+pub(super) fn replenishment_query(req: &Request) -> Result<DirectoryCommand, ApiError> {
+    let url = req.url().map_err(|e| ApiError::invalid("url", e.to_string()))?;
+    let (mut supplier, mut at_risk, mut cursor, mut limit) = (None, None, None, 100u32);
+    for (name, value) in url.query_pairs() {
+        match name.as_ref() {
+            "supplier" => supplier = Some(Id::new(value.as_ref()).map_err(ApiError::from)?),
+            "at_risk" => {
+                at_risk = Some(match value.as_ref() {
+                    "true" => true,
+                    "false" => false,
+                    _ => return Err(ApiError::invalid("at_risk", "must be true or false")),
+                })
+            }
+            "cursor" => {
+                if value.is_empty() || value.len() > 128 || value.chars().any(char::is_control) {
+                    return Err(ApiError::invalid("cursor", "must be a next_cursor this endpoint gave"));
+                }
+                cursor = Some(value.into_owned());
+            }
+            "limit" => limit = page_limit(&value)?,
+            "location" => {
+                return Err(ApiError::invalid(
+                    "location",
+                    "the list is per SKU over all locations; read one location's plan at /v1/skus/{sku}/plan?location=",
+                ))
+            }
+            other => return Err(ApiError::invalid(other, "unknown query parameter")),
+        }
+    }
+    Ok(DirectoryCommand::Replenishment { supplier, at_risk, cursor, limit })
+}
+
+/// `GET /v1/alerts?limit=N` (default 100).
+pub(super) fn alerts_query(req: &Request) -> Result<DirectoryCommand, ApiError> {
+    let url = req.url().map_err(|e| ApiError::invalid("url", e.to_string()))?;
+    let mut limit = 100u32;
+    for (name, value) in url.query_pairs() {
+        match name.as_ref() {
+            "limit" => limit = page_limit(&value)?,
+            other => return Err(ApiError::invalid(other, "unknown query parameter")),
+        }
+    }
+    Ok(DirectoryCommand::Alerts { limit })
 }

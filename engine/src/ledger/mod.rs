@@ -147,6 +147,11 @@ impl SkuLedger {
         self.exceptions.iter()
     }
 
+    /// Every open expectation: (location, reference, units still expected).
+    pub fn expectations(&self) -> impl Iterator<Item = (&Id, &str, i64)> {
+        self.expected.iter().map(|((location, reference), &qty)| (location, reference.as_str(), qty))
+    }
+
     pub fn expected(&self, location: &str, reference: &str) -> i64 {
         // A lookup, not a scan: every receive with a reference and every transfer asks this, with
         // up to EXPECTATIONS_MAX expectations open.

@@ -32,6 +32,8 @@ pub struct PlanInput<'a> {
     /// Daily demand up to yesterday, from `history_first`.
     pub history_first: Option<NaiveDate>,
     pub history: &'a [f64],
+    /// Demand recorded so far today (not in `history`: the day is not over).
+    pub demand_today: i64,
     /// The SKU's quantities summed over the locations planned for.
     pub stock: Position,
     pub inbound: &'a [Inbound],
@@ -45,6 +47,8 @@ pub struct HistorySummary {
     pub days_with_demand: u32,
     pub total: i64,
     pub mean_daily: f64,
+    /// Demand so far today.
+    pub today: i64,
     /// The last `RECENT_DAYS` days, oldest first, for the chart.
     pub recent: Vec<DemandDay>,
 }
@@ -393,6 +397,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
             days: stats.days,
             days_with_demand: stats.days_with_demand,
             total: total as i64,
+            today: input.demand_today,
             mean_daily: round2(if input.history.is_empty() { 0.0 } else { total / input.history.len() as f64 }),
             recent,
         },
@@ -495,6 +500,7 @@ mod tests {
             history: &history,
             stock: Position { on_hand: case.on_hand, reserved: case.reserved, ..Position::default() },
             inbound: &inbound,
+            demand_today: 0,
             unit_cost: Some(Money::parse("2.50").expect("money")),
         })
     }
@@ -596,6 +602,7 @@ mod tests {
             history: &[],
             stock: Position::default(),
             inbound: &[],
+            demand_today: 0,
             unit_cost: None,
         });
         assert_eq!(plan.demand_class, DemandClass::NoDemand);

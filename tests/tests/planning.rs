@@ -1,0 +1,198 @@
+//! Replenishment planning over HTTP: suppliers, policies, demand history (imported and kept from
+//! commits), the plan, the replenishment list and the alerts, in the real worker.
+
+use chrono::{Duration, NaiveDate};
+use serde_json::{json, Value};
+use stockline_tests::Stockline;
+
+const BUYER: &str = "dev-buyer";
+const WAREHOUSE: &str = "dev-warehouse";
+const STOREFRONT: &str = "dev-storefront";
+
+/// Two years of a weekly shape (weekends busy), ending the day before yesterday, so a test
+/// running across midnight never names a day the server calls the future or too old.
+fn weekly_history(today: NaiveDate) -> Vec<Value> {
+    let shape = [20, 22, 25, 24, 40, 60, 15];
+    let mut noise: u64 = 0x9E37_79B9_7F4A_7C15;
+    (2..=728)
+        .rev()
+        .map(|back| {
+            let date = today - Duration::days(back);
+            noise ^= noise << 13;
+            noise ^= noise >> 7;
+            noise ^= noise << 17;
+            let weekday = chrono::Datelike::weekday(&date).num_days_from_monday() as usize;
+            let qty = shape[weekday] + (noise % 7) as i64 - 3;
+            json!({"date": date.to_string(), "qty": qty})
+        })
+        .collect()
+}
+
+fn plan(s: &Stockline, sku: &str) -> Value {
+    s.must(s.get(&format!("/v1/skus/{sku}/plan"), WAREHOUSE))
+}
+
+/// Waits (up to 30 s) for the replenishment list, refreshed from alarms, to satisfy `ready`.
+fn wait_for_list(s: &Stockline, query: &str, ready: impl Fn(&Value) -> bool) -> Value {
+    for _ in 0..150 {
+        let list = s.must(s.get(&format!("/v1/replenishment{query}"), BUYER));
+        if ready(&list) {
+            return list;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    panic!("the replenishment list never got there: {}", s.must(s.get("/v1/replenishment", BUYER)));
+}
+
+#[test]
+fn import_history_set_policy_and_read_the_plan() {
+    let mut s = Stockline::start();
+    let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("a clock after 1970");
+    let today = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap() + Duration::days((since_epoch.as_secs() / 86_400) as i64);
+    s.location("wh-1", "warehouse", 1);
+    s.location("wh-2", "warehouse", 2);
+    let supplier = json!({"name": "Acme Supply", "currency": "EUR", "lead_time_days": 4, "lead_time_std_days": 1});
+    let answer = s.must(s.put("/v1/suppliers/acme", BUYER, &supplier));
+    assert_eq!((answer["supplier"].as_str(), answer["lead_time_days"].as_f64()), (Some("acme"), Some(4.0)), "{answer}");
+    s.expect("PUT", "/v1/suppliers/acme", Some(WAREHOUSE), Some(&supplier.to_string()), 403, "forbidden");
+    let bad_currency = json!({"name": "X", "currency": "euro", "lead_time_days": 4});
+    s.expect("PUT", "/v1/suppliers/x", Some(BUYER), Some(&bad_currency.to_string()), 400, "invalid_request");
+    let listed = s.must(s.get("/v1/suppliers", BUYER));
+    assert_eq!(listed["suppliers"][0]["supplier"], "acme", "{listed}");
+
+    for sku in ["P1", "P2"] {
+        let body = json!({"name": sku, "safety_stock": 0, "unit_cost": "2.50"});
+        s.must(s.put(&format!("/v1/skus/{sku}"), "dev-admin", &body));
+    }
+    let days = weekly_history(today);
+    let import = json!({"days": days});
+
+    // Bad imports are refused whole and change nothing.
+    let path = "/v1/skus/P1/demand-history";
+    let mut bad_date = days.clone();
+    bad_date[10] = json!({"date": "2026-13-01", "qty": 3});
+    let mut negative = days.clone();
+    negative[20]["qty"] = json!(-4);
+    let mut future = days.clone();
+    future.push(json!({"date": (today + Duration::days(2)).to_string(), "qty": 1}));
+    for (body, field) in [
+        (json!({"days": bad_date}), ""),
+        (json!({"days": negative}), "days[20].qty"),
+        (json!({"days": future}), "days[727].date"),
+        (json!({"days": days, "location": "nowhere"}), ""),
+        (json!({"days": []}), "days"),
+    ] {
+        let (status, answer) = s.post(path, BUYER, &body);
+        assert!(status == 400 || status == 404, "{status} {answer}");
+        assert!(answer["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{answer}");
+        if !field.is_empty() {
+            assert_eq!(answer["error"]["details"]["field"], field, "{answer}");
+        }
+    }
+    let small = json!({"days": [days[0]]}).to_string();
+    s.expect("POST", path, Some(WAREHOUSE), Some(&small), 403, "forbidden");
+    // No policy yet: the plan says so.
+    s.expect("GET", "/v1/skus/P1/plan", Some(WAREHOUSE), None, 404, "not_found");
+
+    let policy = json!({"supplier": "acme", "service_level": 0.95, "moq": 50, "pack_multiple": 10});
+    s.expect("PUT", "/v1/skus/P1/policy", Some(WAREHOUSE), Some(&policy.to_string()), 403, "forbidden");
+    for bad in [
+        json!({"supplier": "nobody"}),
+        json!({"supplier": "acme", "service_level": 1.5}),
+        json!({"lead_time_days": -1}),
+        json!({"supplier": "acme", "min_qty": 10}),
+        json!({"supplier": "acme", "surprise": true}),
+    ] {
+        let (status, answer) = s.put("/v1/skus/P1/policy", BUYER, &bad);
+        assert!(status == 400 || status == 404, "{bad}: {status} {answer}");
+    }
+    // Nothing above left a policy or any history behind.
+    s.expect("GET", "/v1/skus/P1/plan", Some(WAREHOUSE), None, 404, "not_found");
+    let answer = s.must(s.put("/v1/skus/P1/policy", BUYER, &policy));
+    assert_eq!(
+        (answer["lead_time"]["mean_days"].as_f64(), answer["lead_time"]["source"].as_str()),
+        (Some(4.0), Some("supplier"))
+    );
+    let empty = plan(&s, "P1");
+    assert_eq!(
+        (empty["history"]["days"].as_u64(), empty["demand_class"].as_str()),
+        (Some(0), Some("no_demand")),
+        "{empty}"
+    );
+
+    // The import: accepted once, the same again (replaces the same days) changes nothing.
+    let key = "import-p1-1";
+    let first = s.send("POST", path, Some(BUYER), Some(&import.to_string()), Some(key));
+    assert_eq!(first.0, 200, "{}", first.1);
+    assert_eq!(first.1["days"], 727);
+    let again = s.send("POST", path, Some(BUYER), Some(&import.to_string()), Some(key));
+    assert_eq!(again, first);
+    s.must(s.post(path, BUYER, &import));
+    s.receive("P1", "wh-1", 30);
+    s.receive("P2", "wh-1", 100_000);
+    s.must(s.put("/v1/skus/P2/policy", BUYER, &policy));
+
+    let p1 = plan(&s, "P1");
+    let total: i64 = days.iter().map(|d| d["qty"].as_i64().unwrap()).sum();
+    assert_eq!(p1["history"]["total"].as_i64(), Some(total), "{}", p1["history"]);
+    assert_eq!(p1["demand_class"], "smooth");
+    let method = p1["forecast"]["method"].as_str().unwrap();
+    assert!(["seasonal_naive", "holt_winters"].contains(&method), "{}", p1["forecast"]);
+    assert!(p1["forecast"]["mase"].as_f64().unwrap() < 1.0);
+    assert!(p1["forecast"]["runner_up"]["method"].is_string());
+    let mean = p1["forecast"]["mean_daily"].as_f64().unwrap();
+    // The mean over the next four days, which depends on the weekday: 20.5 (Sun–Wed) to 37.25 (Wed–Sat).
+    assert!((18.0..=40.0).contains(&mean), "μD {mean}");
+    let (safety, reorder_point) = (p1["safety_stock"].as_i64().unwrap(), p1["reorder_point"].as_i64().unwrap());
+    assert!(safety > 0 && (reorder_point - safety - (mean * 4.0).ceil() as i64).abs() <= 1, "{p1}");
+    assert_eq!(p1["position"]["inventory_position"], 30);
+    let suggestion = &p1["suggestion"];
+    let qty = suggestion["qty"].as_i64().unwrap();
+    assert!(qty >= 50 && qty % 10 == 0, "{suggestion}");
+    let value: f64 = suggestion["value"].as_str().unwrap().parse().unwrap();
+    assert_eq!(value, qty as f64 * 2.5, "{suggestion}");
+    let reason = suggestion["reason"].as_str().unwrap();
+    assert!(reason.starts_with(&format!("position 30 ≤ reorder point {reorder_point} (")), "{reason}");
+    // 30 units at about 30 a day run out within two days; an order takes 4.
+    let stockout: NaiveDate = p1["stockout_date"].as_str().unwrap().parse().unwrap();
+    assert!(stockout <= today + Duration::days(2), "{stockout}");
+    assert_eq!((p1["at_risk"].as_bool(), p1["action"]["kind"].as_str()), (Some(true), Some("order_now")));
+    assert!(p1["projection"].as_array().unwrap().len() >= 28);
+
+    // The list (refreshed off the request path) has P1 under acme, at risk; P2 needs nothing.
+    let list = wait_for_list(&s, "", |list| list["groups"][0]["lines"][0]["sku"] == "P1");
+    assert_eq!(list["groups"].as_array().unwrap().len(), 1, "{list}");
+    let group = &list["groups"][0];
+    assert_eq!((group["supplier"].as_str(), group["name"].as_str()), (Some("acme"), Some("Acme Supply")));
+    assert_eq!(group["lines"].as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(group["lines"][0]["suggestion_qty"], qty);
+    let none = s.must(s.get("/v1/replenishment?supplier=other", BUYER));
+    assert_eq!(none["groups"], json!([]));
+    s.expect("GET", "/v1/replenishment?at_risk=maybe", Some(BUYER), None, 400, "invalid_request");
+    s.expect("GET", "/v1/replenishment?limit=0", Some(BUYER), None, 400, "invalid_request");
+    let alerts = s.must(s.get("/v1/alerts", STOREFRONT));
+    let alert = &alerts["alerts"][0];
+    assert_eq!(
+        (alert["kind"].as_str(), alert["sku"].as_str(), alert["owner"].as_str()),
+        (Some("predicted_stockout"), Some("P1"), Some("purchasing"))
+    );
+    assert!(alert["message"].as_str().unwrap().contains("order now"), "{alert}");
+
+    // A commit is demand today; the receive that covers the position takes P1 off the list.
+    let reservation = s.must(s.post("/v1/reservations", STOREFRONT, &json!({"lines": [{"sku": "P1", "qty": 5}]})));
+    let id = reservation["id"].as_str().unwrap();
+    s.must(s.post(&format!("/v1/reservations/{id}/commit"), STOREFRONT, &json!({})));
+    assert_eq!(plan(&s, "P1")["history"]["today"], 5);
+    s.receive("P1", "wh-2", 1_000);
+    wait_for_list(&s, "", |list| list["groups"] == json!([]));
+    assert_eq!(s.must(s.get("/v1/alerts", BUYER))["alerts"], json!([]));
+
+    // Policies and history outlive a kill -9.
+    let before = plan(&s, "P1");
+    s.kill_and_restart();
+    let after = plan(&s, "P1");
+    for field in ["safety_stock", "reorder_point", "order_up_to", "demand_class", "position"] {
+        assert_eq!(before[field], after[field], "{field}");
+    }
+    assert_eq!(after["history"]["today"], 5);
+}
