@@ -21,7 +21,7 @@ use serde::Deserialize;
 use std::cell::RefCell;
 use stockline_engine::planning::PlanSummary;
 use stockline_engine::{Catalog, Id};
-use stockline_shared::{Item, ItemsResponse};
+use stockline_shared::{Item, ItemsResponse, ReplenishmentGroup, ReplenishmentLine, ReplenishmentResponse};
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, SqlStorage, State};
 
 /// SKU objects pushed to at once when master data changes.
@@ -78,6 +78,16 @@ struct PlanRow {
     urgency: String,
     at_risk_since: Option<String>,
     body: String,
+}
+
+/// A stored `at_risk_since` (RFC 3339, written by `take_plan`); one that does not parse is an error.
+fn since(text: Option<String>) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+    text.map(|t| {
+        chrono::DateTime::parse_from_rfc3339(&t)
+            .map(|d| d.with_timezone(&chrono::Utc))
+            .map_err(|e| worker::Error::RustError(format!("at_risk_since `{t}`: {e}")))
+    })
+    .transpose()
 }
 
 /// A plan summary's place in the replenishment list as one sortable text: at risk first, then
@@ -192,7 +202,7 @@ impl Directory {
         at_risk: Option<bool>,
         cursor: Option<&str>,
         limit: u32,
-    ) -> Result<serde_json::Value> {
+    ) -> Result<ReplenishmentResponse> {
         assert!((1..=PLANS_PAGE_MAX).contains(&limit));
         let mut query =
             String::from("SELECT urgency, at_risk_since, body FROM plans WHERE needs_action = 1 AND urgency > ?");
@@ -210,30 +220,28 @@ impl Directory {
         let rows: Vec<PlanRow> = store::rows(&self.sql(), &query, bindings)?;
         let more = rows.len() > limit as usize;
         let catalog = self.catalog()?;
-        let mut groups: Vec<serde_json::Value> = Vec::new();
+        let mut groups: Vec<ReplenishmentGroup> = Vec::new();
         let mut next_cursor = None;
         for row in rows.into_iter().take(limit as usize) {
             let summary: PlanSummary = serde_json::from_str(&row.body)?;
             next_cursor = Some(row.urgency);
-            let key = summary.supplier.as_ref().map(|s| s.to_string());
-            let group = match groups.iter_mut().position(|g| g["supplier"].as_str().map(str::to_string) == key) {
-                Some(index) => &mut groups[index],
+            let at_risk_since = since(row.at_risk_since)?;
+            let index = match groups.iter().position(|g| g.supplier == summary.supplier) {
+                Some(index) => index,
                 None => {
                     let found = summary.supplier.as_ref().and_then(|id| catalog.supplier(id.as_str()));
-                    groups.push(serde_json::json!({
-                        "supplier": summary.supplier,
-                        "name": found.map(|s| s.name.clone()),
-                        "currency": found.map(|s| s.currency.clone()),
-                        "lines": [],
-                    }));
-                    groups.last_mut().expect("pushed")
+                    groups.push(ReplenishmentGroup {
+                        supplier: summary.supplier.clone(),
+                        name: found.map(|s| s.name.clone()),
+                        currency: found.map(|s| s.currency.clone()),
+                        lines: Vec::new(),
+                    });
+                    groups.len() - 1
                 }
             };
-            let mut line = serde_json::to_value(&summary)?;
-            line["at_risk_since"] = row.at_risk_since.into();
-            group["lines"].as_array_mut().expect("lines").push(line);
+            groups[index].lines.push(ReplenishmentLine { summary, at_risk_since });
         }
-        Ok(serde_json::json!({ "groups": groups, "next_cursor": if more { next_cursor } else { None } }))
+        Ok(ReplenishmentResponse { groups, next_cursor: if more { next_cursor } else { None } })
     }
 
     /// Predicted stockouts, newest first: each names its owner team and what to act on.

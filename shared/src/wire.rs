@@ -80,3 +80,29 @@ pub struct BatchAvailabilityResponse {
     pub items: Vec<AvailabilityResponse>,
     pub missing: Vec<Id>,
 }
+
+pub use stockline_engine::planning::{Plan, PlanSummary};
+
+/// One SKU on the replenishment list: its plan summary and since when it is at risk.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReplenishmentLine {
+    #[serde(flatten)]
+    pub summary: PlanSummary,
+    pub at_risk_since: Option<DateTime<Utc>>,
+}
+
+/// The lines of one supplier (or of none) on a page of the list.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReplenishmentGroup {
+    pub supplier: Option<Id>,
+    pub name: Option<String>,
+    pub currency: Option<String>,
+    pub lines: Vec<ReplenishmentLine>,
+}
+
+/// `GET /v1/replenishment`: the SKUs that need a buyer, most urgent first, grouped by supplier.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReplenishmentResponse {
+    pub groups: Vec<ReplenishmentGroup>,
+    pub next_cursor: Option<String>,
+}

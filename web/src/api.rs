@@ -3,8 +3,8 @@
 use gloo_net::http::{Request, RequestBuilder};
 use serde::de::DeserializeOwned;
 use stockline_shared::{
-    AvailabilityResponse, ErrorBody, Item, ItemsResponse, Location, Me, Reservation, SyncOp, SyncPushRequest,
-    SyncPushResponse,
+    AvailabilityResponse, ErrorBody, Item, ItemsResponse, Location, Me, Plan, ReplenishmentResponse, Reservation,
+    SyncOp, SyncPushRequest, SyncPushResponse,
 };
 
 /// Why a call did not give an answer.
@@ -102,4 +102,13 @@ pub async fn items(api_base: &str, token: &str) -> Result<Vec<Item>, CallError> 
         }
     }
     Ok(items)
+}
+
+pub async fn plan(api_base: &str, token: &str, sku: &str) -> Result<Plan, CallError> {
+    answer(authorised(Request::get(&url(api_base, &format!("/v1/skus/{sku}/plan"))), token).send().await).await
+}
+
+/// The first page of the replenishment list (up to 500 SKUs, most urgent first).
+pub async fn replenishment(api_base: &str, token: &str) -> Result<ReplenishmentResponse, CallError> {
+    answer(authorised(Request::get(&url(api_base, "/v1/replenishment?limit=500")), token).send().await).await
 }

@@ -1,22 +1,25 @@
 //! IndexedDB: settings, saved stock cards, the outbox, the locations and the item list, so the app works
 //! after a reload while offline. Every write commits its transaction before it returns.
 
-use crate::model::{Settings, StockCard};
+use crate::model::{Fetched, Settings, StockCard};
 use indexed_db_futures::database::Database;
 use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::TransactionMode;
 use serde::{de::DeserializeOwned, Serialize};
 use std::cell::RefCell;
-use stockline_shared::QueuedOp;
+use stockline_shared::{Plan, QueuedOp, ReplenishmentResponse};
 
 const DB_NAME: &str = "stockline";
-const DB_VERSION: u32 = 3;
+const DB_VERSION: u32 = 4;
 const SETTINGS: &str = "settings";
 const CARDS: &str = "cards";
 const OUTBOX: &str = "outbox";
 const LOCATIONS: &str = "locations";
 const ITEMS: &str = "items";
 const ITEMS_KEY: &str = "items";
+/// Last copies of plans (by SKU) and of the replenishment list (`LIST_KEY`), as JSON text.
+const PLANS: &str = "plans";
+const LIST_KEY: &str = "replenishment";
 const SETTINGS_KEY: &str = "settings";
 const LOCATIONS_KEY: &str = "locations";
 
@@ -48,6 +51,9 @@ async fn db() -> DbResult<Database> {
             }
             if old < 3 {
                 db.create_object_store(ITEMS).build()?;
+            }
+            if old < 4 {
+                db.create_object_store(PLANS).build()?;
             }
             Ok(())
         })
@@ -164,4 +170,31 @@ pub async fn save_items(items: &[stockline_shared::Item]) -> DbResult<()> {
 
 pub async fn load_items() -> DbResult<Vec<stockline_shared::Item>> {
     Ok(get(ITEMS, ITEMS_KEY).await?.unwrap_or_default())
+}
+
+async fn put_json<T: Serialize>(key: &str, value: &T) -> DbResult<()> {
+    put(PLANS, key, &serde_json::to_string(value).map_err(text)?).await
+}
+
+async fn get_json<T: DeserializeOwned>(key: &str) -> DbResult<Option<T>> {
+    match get::<String>(PLANS, key).await? {
+        Some(json) => serde_json::from_str(&json).map(Some).map_err(text),
+        None => Ok(None),
+    }
+}
+
+pub async fn save_plan(plan: &Fetched<Plan>) -> DbResult<()> {
+    put_json(&format!("plan:{}", plan.value.sku), plan).await
+}
+
+pub async fn load_plan(sku: &str) -> DbResult<Option<Fetched<Plan>>> {
+    get_json(&format!("plan:{sku}")).await
+}
+
+pub async fn save_list(list: &Fetched<ReplenishmentResponse>) -> DbResult<()> {
+    put_json(LIST_KEY, list).await
+}
+
+pub async fn load_list() -> DbResult<Option<Fetched<ReplenishmentResponse>>> {
+    get_json(LIST_KEY).await
 }

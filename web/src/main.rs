@@ -3,6 +3,7 @@
 
 mod api;
 mod camera;
+mod chart;
 mod db;
 mod model;
 mod state;

@@ -48,12 +48,17 @@ impl Settings {
         matches!(self.role.as_deref(), Some("warehouse" | "admin"))
     }
 
+    /// Replenishment (suggestions, plans) is for buyers, approvers and admins.
+    pub fn may_plan(&self) -> bool {
+        matches!(self.role.as_deref(), Some("buyer" | "approver" | "admin"))
+    }
+
     pub fn screens(&self) -> Vec<Screen> {
-        if self.may_record_movements() {
-            Screen::ALL.to_vec()
-        } else {
-            vec![Screen::Lookup]
+        let mut screens = if self.may_record_movements() { Screen::ALL.to_vec() } else { vec![Screen::Lookup] };
+        if self.may_plan() {
+            screens.insert(1, Screen::Replenishment);
         }
+        screens
     }
 
     /// Puts `sku` first among the recent items.
@@ -80,6 +85,7 @@ pub enum Screen {
     Transfer,
     Returns,
     Outbox,
+    Replenishment,
 }
 
 impl Screen {
@@ -104,6 +110,7 @@ impl Screen {
             Screen::Transfer => "Transfer",
             Screen::Returns => "Returns",
             Screen::Outbox => "Outbox",
+            Screen::Replenishment => "Reorder",
         }
     }
 
@@ -117,17 +124,18 @@ impl Screen {
             Screen::Transfer => "tab-transfer",
             Screen::Returns => "tab-returns",
             Screen::Outbox => "tab-outbox",
+            Screen::Replenishment => "tab-replenishment",
         }
     }
 
     /// On a phone the bottom bar holds these; the rest are in the menu.
     pub fn on_phone_bar(self) -> bool {
-        matches!(self, Screen::Lookup | Screen::Receive | Screen::Ship | Screen::Count)
+        matches!(self, Screen::Lookup | Screen::Receive | Screen::Ship | Screen::Count | Screen::Replenishment)
     }
 
     /// Whether the screen starts with an item field a scan goes into.
     pub fn takes_items(self) -> bool {
-        self != Screen::Outbox
+        !matches!(self, Screen::Outbox | Screen::Replenishment)
     }
 }
 
@@ -702,5 +710,29 @@ mod tests {
         assert_eq!(echo("W-1"), "W-1");
         let long = "X".repeat(5000);
         assert_eq!(echo(&long), format!("{}… (5000 characters)", "X".repeat(40)));
+    }
+}
+
+/// A copy of something fetched from the server, kept for offline reading: when, and whether it is
+/// the live answer or the saved one.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Fetched<T> {
+    pub fetched_at_ms: f64,
+    pub value: T,
+    #[serde(skip, default = "saved")]
+    pub source: Source,
+}
+
+impl<T> Fetched<T> {
+    pub fn live(value: T, now_ms: f64) -> Fetched<T> {
+        Fetched { fetched_at_ms: now_ms, value, source: Source::Live }
+    }
+
+    /// "Live" or "Saved copy from 5 min ago": what a manager or buyer is reading.
+    pub fn freshness(&self, now_ms: f64) -> String {
+        match self.source {
+            Source::Live => "Live".to_string(),
+            Source::Saved => format!("Offline: saved copy from {}", age(self.fetched_at_ms, now_ms)),
+        }
     }
 }

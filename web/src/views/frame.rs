@@ -8,8 +8,8 @@ use crate::state::{now_ms, AppState, SyncStatus};
 use crate::sync::{self, refresh_items, refresh_locations};
 use crate::views::fields::Status;
 use crate::views::{
-    adjust::Adjust, count::Count, outbox::OutboxView, receive::Receive, returns::Returns, ship::Ship, stock::Lookup,
-    transfer::Transfer,
+    adjust::Adjust, count::Count, outbox::OutboxView, receive::Receive, replenishment::Replenishment, returns::Returns,
+    ship::Ship, stock::Lookup, transfer::Transfer,
 };
 use leptos::ev;
 use leptos::prelude::*;
@@ -344,6 +344,7 @@ fn Workspace() -> impl IntoView {
             Screen::Transfer => view! { <Transfer/> }.into_any(),
             Screen::Returns => view! { <Returns/> }.into_any(),
             Screen::Outbox => view! { <OutboxView/> }.into_any(),
+            Screen::Replenishment => view! { <Replenishment/> }.into_any(),
         }}
         <UndoToast/>
     }

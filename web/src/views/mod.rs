@@ -7,6 +7,7 @@ pub mod fields;
 pub mod frame;
 pub mod outbox;
 pub mod receive;
+pub mod replenishment;
 pub mod returns;
 pub mod ship;
 pub mod stock;

@@ -1,0 +1,127 @@
+// Replenishment for buyers in real Chromium against the real worker: the reorder list (at risk
+// first, reasons shown), a SKU's plan with its chart, and both read offline from the last copy.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { startStockline, launchBrowser, root } from './harness.mjs';
+
+const shots = join(root, 'target/screenshots');
+let stockline;
+
+// Two years of a weekly shape (weekends busy), up to the day before yesterday (UTC).
+function weeklyHistory() {
+  const shape = [15, 20, 22, 25, 24, 40, 60]; // Sunday first, as getUTCDay counts
+  const days = [];
+  const today = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate());
+  for (let back = 700; back >= 2; back--) {
+    const date = new Date(today - back * 86_400_000);
+    days.push({ date: date.toISOString().slice(0, 10), qty: shape[date.getUTCDay()] + (back % 5) - 2 });
+  }
+  return days;
+}
+
+async function waitForList(predicate) {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const list = await stockline.call('GET', '/v1/replenishment', 'dev-buyer');
+    if (predicate(list)) return list;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error('the replenishment list never got there');
+}
+
+before(async () => {
+  mkdirSync(shots, { recursive: true });
+  stockline = await startStockline();
+  const call = stockline.call;
+  await call('PUT', '/v1/locations/wh-1', 'dev-admin', { name: 'Main', kind: 'warehouse', region: 'eu', priority: 1 });
+  await call('PUT', '/v1/suppliers/acme', 'dev-buyer', { name: 'Acme Tea Co', currency: 'EUR', lead_time_days: 5, lead_time_std_days: 1.5 });
+  for (const [sku, stock] of [['TEA-1', 40], ['TEA-2', 90], ['TEA-3', 5000]]) {
+    await call('PUT', `/v1/skus/${sku}`, 'dev-admin', { name: `Tea ${sku}`, safety_stock: 0, unit_cost: '3.20' });
+    await call('POST', `/v1/skus/${sku}/demand-history`, 'dev-buyer', { days: weeklyHistory() });
+    await call('PUT', `/v1/skus/${sku}/policy`, 'dev-buyer', { supplier: 'acme', moq: 100, pack_multiple: 20 });
+    await call('POST', `/v1/skus/${sku}/movements`, 'dev-warehouse', { kind: 'receive', location: 'wh-1', qty: stock });
+  }
+  await waitForList((list) => list.groups[0]?.lines.length === 2);
+});
+
+after(async () => {
+  await stockline?.stop();
+});
+
+async function signIn(page, token) {
+  await page.goto(stockline.app);
+  await page.getByTestId('token').click();
+  await page.keyboard.type(token);
+  await page.keyboard.press('Enter');
+}
+
+test('a buyer sees what to reorder, opens a plan, and reads both offline', async () => {
+  const browser = await launchBrowser({ width: 768, height: 1024 });
+  try {
+    const page = await browser.context.newPage();
+    await signIn(page, 'dev-buyer');
+    await page.getByTestId('tab-replenishment').click();
+    const first = page.getByTestId('plan-line-TEA-1');
+    await first.waitFor();
+    // At risk first: TEA-1 (40 on hand) runs out before an order could arrive; TEA-3 needs nothing.
+    const lines = await page.locator('.plan-line').allTextContents();
+    assert.equal(lines.length, 2, lines.join('\n'));
+    assert.match(lines[0], /TEA-1\s*At risk\s*Order \d+ · \d+(\.\d+)? EUR/);
+    assert.match(lines[0], /order now/);
+    assert.equal(await page.getByTestId('plan-line-TEA-3').count(), 0);
+    await page.screenshot({ path: join(shots, 'replenishment-tablet.png'), fullPage: true });
+
+    await first.click();
+    await page.getByTestId('plan-chart').waitFor();
+    assert.match(await page.getByTestId('plan-reason').textContent(), /^Order \d+\. position 40 ≤ reorder point \d+ \([\d.]+\/day × 5 days \+ safety \d+\); order \d+/);
+    await page.getByTestId('stockout-marker').waitFor({ state: 'attached' });
+    assert.match(await page.getByTestId('plan-action').textContent(), /runs out .* order now/);
+    const facts = await page.getByTestId('plan-facts').textContent();
+    assert.match(facts, /Forecast(seasonal_naive|holt_winters) \(MASE 0\.\d\d; runner-up/);
+    assert.match(facts, /Lead time5 ± 1.5 days \(supplier\)/);
+    await page.screenshot({ path: join(shots, 'plan-tablet.png'), fullPage: true });
+
+    // Offline after a reload: the list and the plan from this device's last copies.
+    await page.evaluate(() => navigator.serviceWorker.ready);
+    await browser.context.setOffline(true);
+    await page.reload();
+    await page.getByTestId('tab-replenishment').click();
+    await page.getByTestId('plan-line-TEA-1').waitFor({ timeout: 10_000 });
+    assert.match(await page.getByTestId('list-freshness').textContent(), /^Offline: saved copy from/);
+    await page.getByTestId('plan-sku').click();
+    await page.keyboard.type('tea-1');
+    await page.keyboard.press('Enter');
+    await page.getByTestId('plan-chart').waitFor({ timeout: 10_000 });
+    assert.match(await page.getByTestId('plan-freshness').textContent(), /^Offline: saved copy from/);
+    await page.screenshot({ path: join(shots, 'plan-offline.png'), fullPage: true });
+    // A plan never opened on this device says so.
+    await page.getByTestId('plan-back').click();
+    await page.getByTestId('plan-sku').click();
+    await page.keyboard.type('TEA-2');
+    await page.keyboard.press('Enter');
+    await page.getByText('was never opened on this device').waitFor();
+    await browser.context.setOffline(false);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('the plan reads on a phone and on a desktop', async () => {
+  for (const [name, viewport] of [['phone', { width: 390, height: 844 }], ['desktop', { width: 1280, height: 900 }]]) {
+    const browser = await launchBrowser(viewport);
+    try {
+      const page = await browser.context.newPage();
+      await signIn(page, 'dev-buyer');
+      await page.getByTestId('tab-replenishment').click();
+      await page.getByTestId('plan-line-TEA-2').click();
+      await page.getByTestId('plan-chart').waitFor();
+      const box = await page.getByTestId('plan-chart').boundingBox();
+      assert.ok(box.width <= viewport.width, `the chart fits the ${name} screen: ${box.width}`);
+      await page.screenshot({ path: join(shots, `plan-${name}.png`), fullPage: true });
+    } finally {
+      await browser.close();
+    }
+  }
+});

@@ -1,0 +1,245 @@
+//! Replenishment for buyers: the SKUs that need an order, at-risk first, with the reason in
+//! words and numbers; a SKU's plan with one chart (demand, forecast, projected on hand, reorder
+//! point, safety stock, the stockout day). Both readable offline from the last copy.
+
+use crate::api::{self, CallError};
+use crate::chart::{self, Chart};
+use crate::db;
+use crate::model::{self, Fetched};
+use crate::state::{now_ms, AppState};
+use crate::views::fields::Status;
+use leptos::ev;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use stockline_shared::{Plan, ReplenishmentLine, ReplenishmentResponse};
+
+fn load_list(app: AppState, list: RwSignal<Option<Fetched<ReplenishmentResponse>>>) {
+    let Some(current) = app.settings.get_untracked() else { return };
+    spawn_local(async move {
+        match api::replenishment(&current.api_base, &current.token).await {
+            Ok(answer) => {
+                let fresh = Fetched::live(answer, now_ms());
+                let _ = db::save_list(&fresh).await;
+                list.set(Some(fresh));
+            }
+            Err(CallError::Unreachable) => match db::load_list().await {
+                Ok(Some(saved)) => list.set(Some(saved)),
+                _ => app.fail("Offline, and this device has no saved replenishment list yet"),
+            },
+            Err(refused) => app.fail(refused.describe()),
+        }
+    });
+}
+
+fn load_plan(app: AppState, sku: String, plan: RwSignal<Option<Fetched<Plan>>>) {
+    let Some(current) = app.settings.get_untracked() else { return };
+    plan.set(None);
+    spawn_local(async move {
+        match api::plan(&current.api_base, &current.token, &sku).await {
+            Ok(answer) => {
+                let fresh = Fetched::live(answer, now_ms());
+                let _ = db::save_plan(&fresh).await;
+                app.notice.set(None);
+                plan.set(Some(fresh));
+            }
+            Err(CallError::Unreachable) => match db::load_plan(&sku).await {
+                Ok(Some(saved)) => plan.set(Some(saved)),
+                _ => app
+                    .fail(format!("Offline, and the plan of “{}” was never opened on this device", model::echo(&sku))),
+            },
+            Err(CallError::Refused { status: 404, message, .. }) => app.fail(message),
+            Err(refused) => app.fail(refused.describe()),
+        }
+    });
+}
+
+#[component]
+pub fn Replenishment() -> impl IntoView {
+    let app = expect_context::<AppState>();
+    let list = RwSignal::new(None::<Fetched<ReplenishmentResponse>>);
+    let plan = RwSignal::new(None::<Fetched<Plan>>);
+    let open = RwSignal::new(None::<String>);
+    let typed = RwSignal::new(String::new());
+    load_list(app, list);
+    let show = move |sku: String| {
+        open.set(Some(sku.clone()));
+        load_plan(app, sku, plan);
+    };
+    let submit = move || match app.item_for(&typed.get_untracked()) {
+        Ok(sku) => {
+            typed.set(String::new());
+            show(sku.to_string())
+        }
+        Err(problem) => app.fail(problem),
+    };
+    view! {
+        {move || match open.get() {
+            Some(sku) => view! { <PlanView sku=sku plan=plan back=Callback::new(move |_| { open.set(None); load_list(app, list); })/> }.into_any(),
+            None => view! {
+                <section class="card" data-testid="replenishment">
+                    <h2>"Reorder"</h2>
+                    <div class="row">
+                        <label>"Open a SKU's plan"
+                            <input data-testid="plan-sku" bind:value=typed autocomplete="off" placeholder="SKU"
+                                on:keydown=move |e: ev::KeyboardEvent| if e.key() == "Enter" { submit() }/>
+                        </label>
+                        <button data-testid="open-plan" on:click=move |_| submit()>"Open"</button>
+                    </div>
+                    <Status/>
+                    {move || list.get().map(|copy| {
+                        let freshness = copy.freshness(now_ms());
+                        let groups = copy.value.groups.clone();
+                        let empty = groups.is_empty();
+                        view! {
+                            <p class="muted small" data-testid="list-freshness">{freshness}</p>
+                            {empty.then(|| view! { <p data-testid="nothing-to-reorder">"Nothing needs ordering now."</p> })}
+                            {groups.into_iter().map(|group| {
+                                let title = match (&group.name, &group.supplier) {
+                                    (Some(name), _) => name.clone(),
+                                    (None, Some(id)) => id.to_string(),
+                                    (None, None) => "No supplier set".to_string(),
+                                };
+                                let currency = group.currency.clone().unwrap_or_default();
+                                view! {
+                                    <h3>{title}</h3>
+                                    <ul class="plan-lines">
+                                        {group.lines.into_iter().map(|line| view! { <Line line=line currency=currency.clone() show=show/> }).collect_view()}
+                                    </ul>
+                                }
+                            }).collect_view()}
+                        }
+                    })}
+                </section>
+            }.into_any(),
+        }}
+    }
+}
+
+#[component]
+fn Line(line: ReplenishmentLine, currency: String, show: impl Fn(String) + Copy + 'static) -> impl IntoView {
+    let summary = line.summary;
+    let sku = summary.sku.to_string();
+    let testid = format!("plan-line-{sku}");
+    let order = (summary.suggestion_qty > 0).then(|| match summary.value {
+        Some(value) => format!("Order {} · {value} {currency}", summary.suggestion_qty),
+        None => format!("Order {}", summary.suggestion_qty),
+    });
+    let runs_out = summary.stockout_date.map(|d| format!("Runs out {}", d.format("%a %b %-d")));
+    let action = summary.action.as_ref().map(|a| a.message.clone());
+    let open_sku = sku.clone();
+    view! {
+        <li>
+            <button class="plan-line" class:at-risk=summary.at_risk data-testid=testid on:click=move |_| show(open_sku.clone())>
+                <span class="plan-line-head">
+                    <strong>{sku}</strong>
+                    {summary.at_risk.then(|| view! { <span class="badge danger">"At risk"</span> })}
+                    {order.map(|o| view! { <span class="badge">{o}</span> })}
+                    {runs_out.map(|r| view! { <span class="muted">{r}</span> })}
+                </span>
+                <span class="reason">{action.unwrap_or(summary.reason)}</span>
+            </button>
+        </li>
+    }
+}
+
+#[component]
+fn PlanView(sku: String, plan: RwSignal<Option<Fetched<Plan>>>, back: Callback<()>) -> impl IntoView {
+    view! {
+        <section class="card" data-testid="plan">
+            <button class="link" data-testid="plan-back" on:click=move |_| back.run(())>"← Reorder list"</button>
+            <h2>{format!("Plan: {sku}")}</h2>
+            <Status/>
+            {move || plan.get().map(|copy| {
+                let freshness = copy.freshness(now_ms());
+                let p = copy.value;
+                let chart = chart::layout(&p);
+                let forecast = &p.forecast;
+                let method = match (forecast.mase, &forecast.runner_up) {
+                    (Some(mase), Some(runner)) => format!(
+                        "{} (MASE {mase:.2}; runner-up {} {})",
+                        forecast.method.as_str(),
+                        runner.method.as_str(),
+                        runner.mase.map_or("–".to_string(), |m| format!("{m:.2}"))
+                    ),
+                    (Some(mase), None) => format!("{} (MASE {mase:.2})", forecast.method.as_str()),
+                    _ => forecast.method.as_str().to_string(),
+                };
+                let facts = vec![
+                    ("Demand", format!("{} · {}/day ± {} (σD)", p.demand_class.as_str(), forecast.mean_daily, forecast.std_daily)),
+                    ("Forecast", method),
+                    ("Lead time", format!("{} ± {} days ({})", p.lead_time.mean_days, p.lead_time.std_days, p.lead_time.source)),
+                    ("Safety stock", p.safety_stock.to_string()),
+                    ("Reorder point", p.reorder_point.to_string()),
+                    ("Order up to", p.order_up_to.to_string()),
+                    ("Position", format!("{} (on hand {}, reserved {}, allocated {}, inbound {})",
+                        p.position.inventory_position, p.position.on_hand, p.position.reserved,
+                        p.position.allocated, p.position.inbound)),
+                    ("Runs out", p.stockout_date.map_or("not within the horizon".to_string(), |d| d.format("%a %b %-d").to_string())),
+                ];
+                let suggestion = p.suggestion.clone();
+                view! {
+                    <p class="muted small" data-testid="plan-freshness">{freshness}</p>
+                    {p.action.clone().map(|a| view! { <p class="notice warn" data-testid="plan-action">{a.message}</p> })}
+                    <p class="plan-reason" data-testid="plan-reason">
+                        {suggestion.as_ref().map(|s| view! { <strong>{format!("Order {}. ", s.qty)}</strong> })}
+                        {p.reason.clone()}
+                    </p>
+                    <PlanChart chart=chart/>
+                    <dl class="facts" data-testid="plan-facts">
+                        {facts.into_iter().map(|(term, value)| view! { <dt>{term}</dt><dd>{value}</dd> }).collect_view()}
+                    </dl>
+                    {p.notes.into_iter().map(|note| view! { <p class="muted small">{note}</p> }).collect_view()}
+                }
+            })}
+        </section>
+    }
+}
+
+#[component]
+fn PlanChart(chart: Chart) -> impl IntoView {
+    let Chart {
+        history,
+        forecast,
+        on_hand,
+        reorder_point_y,
+        safety_stock_y,
+        today_x,
+        stockout,
+        y_ticks,
+        x_ticks,
+        left,
+        right,
+        bottom,
+    } = chart;
+    view! {
+        <figure class="chart">
+            <svg data-testid="plan-chart" viewBox=format!("0 0 {} {}", chart::WIDTH, chart::HEIGHT) role="img"
+                aria-label="Demand history, forecast, projected on hand, reorder point and safety stock">
+                {y_ticks.into_iter().map(|(y, label)| view! {
+                    <line class="grid" x1=left x2=right y1=y y2=y/>
+                    <text class="tick" x={left - 6.0} y={y + 4.0} text-anchor="end">{label}</text>
+                }).collect_view()}
+                {x_ticks.into_iter().map(|(x, label)| view! {
+                    <text class="tick" x=x y={bottom + 18.0} text-anchor="middle">{label}</text>
+                }).collect_view()}
+                <line class="today" x1=today_x x2=today_x y1=12.0 y2=bottom/>
+                <line class="reorder" x1=left x2=right y1=reorder_point_y y2=reorder_point_y/>
+                <line class="safety" x1=left x2=right y1=safety_stock_y y2=safety_stock_y/>
+                <polyline class="history" points=history/>
+                <polyline class="forecast" points=forecast/>
+                <polyline class="on-hand" points=on_hand/>
+                {stockout.map(|(x, label)| view! {
+                    <line class="stockout" data-testid="stockout-marker" x1=x x2=x y1=12.0 y2=bottom/>
+                    <text class="stockout-label" x={x + 4.0} y=24.0>{format!("Stockout {label}")}</text>
+                })}
+            </svg>
+            <figcaption class="legend">
+                <span class="key history">"Demand"</span>
+                <span class="key forecast">"Forecast"</span>
+                <span class="key on-hand">"Projected on hand"</span>
+                <span class="key reorder">"Reorder point"</span>
+                <span class="key safety">"Safety stock"</span>
+            </figcaption>
+        </figure>
+    }
+}
