@@ -103,7 +103,50 @@ pub fn demo(api: &str, marker: &Path) -> Result {
             request(&address, "POST", &format!("/v1/skus/{sku}/movements"), "dev-warehouse", &body)?;
         }
     }
+    planning(&address)?;
     std::fs::write(marker, "seeded\n").map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// Suppliers, a replenishment policy per SKU and a year of demand history (weekly shapes for the
+/// basics, intermittent for shoes and jackets), so the Reorder screen has something to say.
+fn planning(address: &str) -> Result {
+    eprintln!("seed: adding suppliers, policies and a year of demand history");
+    let suppliers = [
+        ("basics-co", r#"{"name":"Basics Co","currency":"USD","lead_time_days":6,"lead_time_std_days":1.5}"#),
+        ("far-east-mfg", r#"{"name":"Far East Manufacturing","currency":"USD","lead_time_days":21,"lead_time_std_days":5}"#),
+    ];
+    for (id, body) in suppliers {
+        request(address, "PUT", &format!("/v1/suppliers/{id}"), "dev-buyer", body)?;
+    }
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|e| format!("the clock is before 1970: {e}"))?;
+    let today = i32::try_from(since_epoch.as_secs() / 86_400).map_err(|e| e.to_string())?;
+    let weekly = [1.0, 0.8, 0.8, 0.9, 1.1, 1.6, 1.8];
+    for (index, (sku, ..)) in SKUS.iter().enumerate() {
+        let intermittent = sku.starts_with("SNEAKER") || sku.starts_with("JACKET") || sku.starts_with("POSTER");
+        let base = 2.0 + (index * 7 % 11) as f64;
+        let days: Vec<String> = (1..=365_i32)
+            .rev()
+            .map(|back| {
+                let date = stockline_engine::planning::date_of(today - back).ok_or("a date out of range")?;
+                let day = usize::try_from((today - back).rem_euclid(7)).unwrap_or(0);
+                let wobble = ((back as usize * 31 + index * 17) % 7) as f64 - 3.0;
+                let qty = if intermittent {
+                    if (back as usize * 13 + index) % 9 == 0 { 1.0 + ((back as usize + index) % 4) as f64 } else { 0.0 }
+                } else {
+                    (base * weekly[(day + 3) % 7] + wobble * base / 10.0).round().max(0.0)
+                };
+                Ok(format!(r#"{{"date":"{}","qty":{}}}"#, date, qty as i64))
+            })
+            .collect::<Result<_>>()?;
+        let body = format!(r#"{{"days":[{}]}}"#, days.join(","));
+        request(address, "POST", &format!("/v1/skus/{sku}/demand-history"), "dev-buyer", &body)?;
+        let supplier = if sku.starts_with("SNEAKER") || sku.starts_with("JACKET") { "far-east-mfg" } else { "basics-co" };
+        let policy = format!(r#"{{"supplier":"{supplier}","moq":{},"pack_multiple":{}}}"#, 12 + index % 3 * 12, 6);
+        request(address, "PUT", &format!("/v1/skus/{sku}/policy"), "dev-buyer", &policy)?;
+    }
     Ok(())
 }
 

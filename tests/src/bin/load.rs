@@ -10,6 +10,7 @@
 //! `LOAD_SECONDS` (default 10) sets the length of each run, `LOAD_CATALOG_SKUS` (default 10,000)
 //! the size of the catalog-propagation run.
 
+use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use serde_json::json;
 use std::path::PathBuf;
 use std::process::Command;
@@ -280,7 +281,93 @@ fn main() {
     println!("every hold of the run expired (SKU-000 reserved 0)");
     let _ = std::fs::remove_dir_all(bench_dir());
     drop(floor);
-    catalog_propagation(&s, env_number("LOAD_CATALOG_SKUS", 10_000), u64::from(CONNECTIONS));
+    let catalog_skus = env_number("LOAD_CATALOG_SKUS", 10_000);
+    catalog_propagation(&s, catalog_skus, u64::from(CONNECTIONS));
+    replenishment_list(&s, catalog_skus, u64::from(CONNECTIONS));
+}
+
+/// Every catalog SKU gets a supplier's policy and 8 weeks of demand, and nothing on hand: each
+/// plan (refreshed from its object's alarm) puts it on the list. Then the whole list is read,
+/// page by page, as a buyer's screen would, and the time it takes is reported.
+fn replenishment_list(s: &Stockline, skus: u64, connections: u64) {
+    let supplier = json!({"name": "Bench Supply", "currency": "EUR", "lead_time_days": 7, "lead_time_std_days": 2});
+    s.must(s.put("/v1/suppliers/bench", "dev-buyer", &supplier));
+    let days: Vec<serde_json::Value> = (2..58)
+        .map(|back| {
+            let date = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("a date")
+                + chrono::Duration::days(
+                    (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("a clock").as_secs()
+                        / 86_400) as i64
+                        - back,
+                );
+            json!({"date": date.to_string(), "qty": 3 + back % 5})
+        })
+        .collect();
+    let import = json!({ "days": days });
+    let policy = json!({"supplier": "bench", "moq": 24, "pack_multiple": 12});
+    let next = AtomicU64::new(SKUS as u64);
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..connections {
+            scope.spawn(|| loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= skus {
+                    break;
+                }
+                let sku = format!("CAT-{n:06}");
+                s.must(s.post(&format!("/v1/skus/{sku}/demand-history"), "dev-buyer", &import));
+                s.must(s.put(&format!("/v1/skus/{sku}/policy"), "dev-buyer", &policy));
+            });
+        }
+    });
+    let expected = skus - SKUS as u64;
+    println!("replenishment: {expected} SKUs given history and a policy in {:.1} s", started.elapsed().as_secs_f64());
+    let read_all = || {
+        let started = Instant::now();
+        let (mut lines, mut pages, mut cursor) = (0u64, 0u32, None::<String>);
+        let mut first_page_ms = 0.0;
+        loop {
+            let path = match &cursor {
+                Some(cursor) => format!("/v1/replenishment?limit=500&cursor={}", utf8_percent_encode(cursor, NON_ALPHANUMERIC)),
+                None => "/v1/replenishment?limit=500".to_string(),
+            };
+            let page = s.must(s.get(&path, "dev-buyer"));
+            pages += 1;
+            if pages == 1 {
+                first_page_ms = started.elapsed().as_secs_f64() * 1000.0;
+            }
+            for group in page["groups"].as_array().expect("groups") {
+                lines += group["lines"].as_array().expect("lines").len() as u64;
+            }
+            match page["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_string()),
+                None => break,
+            }
+        }
+        (lines, pages, first_page_ms, started.elapsed().as_secs_f64() * 1000.0)
+    };
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let waited = Instant::now();
+    while read_all().0 < expected {
+        assert!(Instant::now() < deadline, "the plans of {expected} SKUs did not reach the list in 10 minutes");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    println!("replenishment: every plan on the list {:.1} s after the last policy", waited.elapsed().as_secs_f64());
+    let mut whole: Vec<f64> = Vec::new();
+    let mut first: Vec<f64> = Vec::new();
+    for _ in 0..5 {
+        let (lines, pages, first_ms, all_ms) = read_all();
+        assert_eq!(lines, expected);
+        println!("replenishment list: {lines} lines in {pages} pages of 500: first page {first_ms:.0} ms, all {all_ms:.0} ms");
+        whole.push(all_ms);
+        first.push(first_ms);
+    }
+    whole.sort_by(f64::total_cmp);
+    first.sort_by(f64::total_cmp);
+    println!(
+        "replenishment list of {expected} SKUs (median of 5): first page {:.0} ms, whole list {:.0} ms",
+        first[2], whole[2]
+    );
 }
 
 /// A master-data write at `skus` created SKUs: how long the write takes to answer, and how long
