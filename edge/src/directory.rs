@@ -36,10 +36,11 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS catalog_subscribers (sku TEXT P
      CREATE INDEX IF NOT EXISTS catalog_subscribers_behind ON catalog_subscribers (catalog_version);
      CREATE TABLE IF NOT EXISTS items (sku TEXT PRIMARY KEY, name TEXT NOT NULL, barcodes TEXT NOT NULL,
          haystack TEXT NOT NULL);
-     CREATE TABLE IF NOT EXISTS plans (sku TEXT PRIMARY KEY, supplier TEXT, needs_action INTEGER NOT NULL,
-         at_risk INTEGER NOT NULL, urgency TEXT NOT NULL, at_risk_since TEXT, body TEXT NOT NULL);
-     CREATE INDEX IF NOT EXISTS plans_by_urgency ON plans (needs_action, urgency);
-     CREATE INDEX IF NOT EXISTS plans_at_risk ON plans (at_risk, at_risk_since);";
+     CREATE TABLE IF NOT EXISTS plan_summaries (sku TEXT NOT NULL, location TEXT NOT NULL, supplier TEXT,
+         needs_action INTEGER NOT NULL, at_risk INTEGER NOT NULL, urgency TEXT NOT NULL, at_risk_since TEXT,
+         body TEXT NOT NULL, PRIMARY KEY (sku, location));
+     CREATE INDEX IF NOT EXISTS plan_summaries_by_urgency ON plan_summaries (location, needs_action, urgency);
+     CREATE INDEX IF NOT EXISTS plan_summaries_at_risk ON plan_summaries (location, at_risk, at_risk_since);";
 
 #[durable_object]
 pub struct Directory {
@@ -80,7 +81,7 @@ struct PlanRow {
     body: String,
 }
 
-/// A stored `at_risk_since` (RFC 3339, written by `take_plan`); one that does not parse is an error.
+/// A stored `at_risk_since` (RFC 3339, written by `take_plans`); one that does not parse is an error.
 fn since(text: Option<String>) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
     text.map(|t| {
         chrono::DateTime::parse_from_rfc3339(&t)
@@ -167,46 +168,81 @@ impl Directory {
         Ok(answer)
     }
 
-    /// Keeps a SKU's latest plan summary. `at_risk_since` is when it became at risk (kept while it
+    /// Keeps a SKU's latest plan summaries (over all locations: location `''`; and per location),
+    /// replacing the earlier ones. `at_risk_since` is when a summary became at risk (kept while it
     /// stays so): the alert's time.
-    fn take_plan(&self, summary: &PlanSummary) -> Result<()> {
-        let body = serde_json::to_string(summary)?;
-        let needs_action = summary.at_risk || summary.suggestion_qty > 0;
-        let since = summary.at_risk.then(|| now().map(|t| t.to_rfc3339())).transpose()?;
-        store::exec(
-            &self.sql(),
-            "INSERT INTO plans (sku, supplier, needs_action, at_risk, urgency, at_risk_since, body)
-             VALUES (?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT(sku) DO UPDATE SET supplier = excluded.supplier, needs_action = excluded.needs_action,
-               urgency = excluded.urgency, body = excluded.body,
-               at_risk_since = CASE WHEN excluded.at_risk = 0 THEN NULL
-                                    WHEN plans.at_risk = 1 THEN plans.at_risk_since
-                                    ELSE excluded.at_risk_since END,
-               at_risk = excluded.at_risk",
-            vec![
-                summary.sku.as_str().into(),
-                summary.supplier.as_ref().map(|s| s.to_string()).into(),
-                i64::from(needs_action).into(),
-                i64::from(summary.at_risk).into(),
-                urgency(summary).into(),
-                since.into(),
-                body.into(),
-            ],
-        )
+    fn take_plans(&self, sku: &Id, summaries: &[PlanSummary]) -> Result<()> {
+        #[derive(Deserialize)]
+        struct Earlier {
+            location: String,
+            at_risk_since: Option<String>,
+        }
+        assert!(summaries.iter().all(|summary| &summary.sku == sku), "a SKU sends its own plans");
+        let now = now()?.to_rfc3339();
+        let sql = self.sql();
+        let earlier: Vec<Earlier> = store::rows(
+            &sql,
+            "SELECT location, at_risk_since FROM plan_summaries WHERE sku = ? AND at_risk = 1",
+            vec![sku.as_str().into()],
+        )?;
+        let mut rows = Vec::with_capacity(summaries.len());
+        for summary in summaries {
+            let location = summary.location.as_ref().map_or(String::new(), |l| l.to_string());
+            let since = summary.at_risk.then(|| {
+                earlier
+                    .iter()
+                    .find(|e| e.location == location)
+                    .and_then(|e| e.at_risk_since.clone())
+                    .unwrap_or(now.clone())
+            });
+            rows.push((
+                location,
+                summary.supplier.as_ref().map(|s| s.to_string()),
+                i64::from(summary.at_risk || summary.suggestion_qty > 0),
+                i64::from(summary.at_risk),
+                urgency(summary),
+                since,
+                serde_json::to_string(summary)?,
+            ));
+        }
+        let sku = sku.to_string();
+        store::transaction(&self.state.storage(), move || {
+            store::exec(&sql, "DELETE FROM plan_summaries WHERE sku = ?", vec![sku.as_str().into()])?;
+            for (location, supplier, needs_action, at_risk, urgency, since, body) in rows {
+                store::exec(
+                    &sql,
+                    "INSERT INTO plan_summaries (sku, location, supplier, needs_action, at_risk, urgency, at_risk_since, body)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    vec![
+                        sku.as_str().into(),
+                        location.into(),
+                        supplier.into(),
+                        needs_action.into(),
+                        at_risk.into(),
+                        urgency.into(),
+                        since.into(),
+                        body.into(),
+                    ],
+                )?;
+            }
+            Ok(())
+        })
     }
 
     /// The SKUs that need a buyer's action, most urgent first, grouped by supplier on the page.
     fn replenishment(
         &self,
         supplier: Option<&Id>,
+        location: Option<&Id>,
         at_risk: Option<bool>,
         cursor: Option<&str>,
         limit: u32,
     ) -> Result<ReplenishmentResponse> {
         assert!((1..=PLANS_PAGE_MAX).contains(&limit));
         let mut query =
-            String::from("SELECT urgency, at_risk_since, body FROM plans WHERE needs_action = 1 AND urgency > ?");
-        let mut bindings: Vec<worker::SqlStorageValue> = vec![cursor.unwrap_or("").into()];
+            String::from("SELECT urgency, at_risk_since, body FROM plan_summaries WHERE location = ? AND needs_action = 1 AND urgency > ?");
+        let mut bindings: Vec<worker::SqlStorageValue> =
+            vec![location.map_or("", Id::as_str).into(), cursor.unwrap_or("").into()];
         if let Some(supplier) = supplier {
             query.push_str(" AND supplier = ?");
             bindings.push(supplier.as_str().into());
@@ -249,7 +285,7 @@ impl Directory {
         assert!((1..=PLANS_PAGE_MAX).contains(&limit));
         let rows: Vec<PlanRow> = store::rows(
             &self.sql(),
-            "SELECT urgency, at_risk_since, body FROM plans WHERE at_risk = 1
+            "SELECT urgency, at_risk_since, body FROM plan_summaries WHERE location = '' AND at_risk = 1
              ORDER BY at_risk_since DESC, sku LIMIT ?",
             vec![i64::from(limit).into()],
         )?;
@@ -361,13 +397,14 @@ impl Directory {
                     }),
                 ))
             }
-            DirectoryCommand::PlanSummary { summary } => {
-                self.take_plan(summary)?;
-                Ok(Answer::ok(200, &serde_json::json!({ "sku": summary.sku })))
+            DirectoryCommand::PlanSummaries { sku, summaries } => {
+                self.take_plans(sku, summaries)?;
+                Ok(Answer::ok(200, &serde_json::json!({ "sku": sku, "plans": summaries.len() })))
             }
-            DirectoryCommand::Replenishment { supplier, at_risk, cursor, limit } => {
-                Ok(Answer::ok(200, &self.replenishment(supplier.as_ref(), *at_risk, cursor.as_deref(), *limit)?))
-            }
+            DirectoryCommand::Replenishment { supplier, location, at_risk, cursor, limit } => Ok(Answer::ok(
+                200,
+                &self.replenishment(supplier.as_ref(), location.as_ref(), *at_risk, cursor.as_deref(), *limit)?,
+            )),
             DirectoryCommand::Alerts { limit } => Ok(Answer::ok(200, &self.alerts(*limit)?)),
             DirectoryCommand::Status => {
                 let version = self.catalog()?.version() as i64;

@@ -164,13 +164,17 @@ pub enum DirectoryCommand {
         id: Id,
         spec: SupplierSpec,
     },
-    /// A SKU object's refreshed plan, for the replenishment list and the alerts.
-    PlanSummary {
-        summary: PlanSummary,
+    /// A SKU object's refreshed plans (over all locations, and per location), for the
+    /// replenishment list and the alerts; they replace the SKU's earlier ones.
+    PlanSummaries {
+        sku: Id,
+        summaries: Vec<PlanSummary>,
     },
-    /// `GET /v1/replenishment`: summaries that need action, most urgent first, after `cursor`.
+    /// `GET /v1/replenishment`: summaries that need action, most urgent first, after `cursor`;
+    /// the SKU over all locations, or at `location`.
     Replenishment {
         supplier: Option<Id>,
+        location: Option<Id>,
         at_risk: Option<bool>,
         cursor: Option<String>,
         limit: u32,

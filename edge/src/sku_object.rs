@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::cell::{Cell, RefCell};
 use stockline_engine::planning::{
-    self, date_of, day_of, DemandHistory, DemandImport, Inbound, PlanInput, PlanningPolicy,
+    self, date_of, day_of, DemandHistory, DemandImport, Elsewhere, Inbound, PlanInput, PlanningPolicy,
 };
 use stockline_engine::{
     Catalog, Ctx, EngineError, Entry, Event, Hold, HoldRequest, HoldStatus, Id, LedgerSnapshot, Position, Reservation,
@@ -35,6 +35,8 @@ const CATALOG_FRESH_MS: i64 = 60_000;
 const PLAN_DEBOUNCE_MS: i64 = 5_000;
 /// A plan is refreshed at least this often: its days move on without any write.
 const PLAN_REFRESH_EVERY_MS: i64 = 24 * 60 * 60 * 1000;
+/// Locations one refresh plans for one by one (besides the SKU over all of them).
+const PLAN_LOCATIONS_MAX: usize = 32;
 /// When the Directory could not take a plan summary, the next try.
 const PLAN_RETRY_MS: i64 = 60_000;
 
@@ -571,38 +573,30 @@ impl SkuObject {
                     }),
                 )
             }
-            SkuCommand::Plan { location, .. } => ok(200, &self.plan(loaded, location.as_ref(), now)?),
+            SkuCommand::Plan { location, .. } => {
+                let plan = self.plans(loaded, std::slice::from_ref(location), now)?.pop().expect("one scope, one plan");
+                ok(200, &plan)
+            }
             SkuCommand::Catalog { .. } => unreachable!("answered above"),
         }
     }
 
-    /// The SKU's plan now (over every location, or one), from its policy, demand history,
-    /// quantities and open inbound. The engine decides; this gathers.
-    fn plan(
+    /// The SKU's plans now: over every location (`None`) and for each location asked for, from
+    /// its policy, demand history, quantities and open inbound. The engine decides; this gathers.
+    fn plans(
         &self,
         loaded: &Loaded,
-        location: Option<&Id>,
+        scopes: &[Option<Id>],
         now: DateTime<Utc>,
-    ) -> std::result::Result<planning::Plan, EngineError> {
+    ) -> std::result::Result<Vec<planning::Plan>, EngineError> {
         let Loaded { ledger, catalog, policy, .. } = loaded;
         if !ledger.is_defined() {
             return Err(EngineError::not_found("sku", ledger.sku().as_str()));
         }
         let stored = policy.as_ref().ok_or_else(|| EngineError::not_found("policy", ledger.sku().as_str()))?;
         let lead_time = stored.policy.lead_time(catalog)?;
-        let slots: Vec<u32> = match location {
-            Some(location) => vec![catalog.slot_or_not_found(location.as_str())?],
-            None => (0..catalog.location_count() as u32).collect(),
-        };
-        let rows: Vec<DemandRow> = match location {
-            Some(location) => store::rows(
-                &self.sql(),
-                "SELECT series, day, qty FROM demand WHERE series = ?",
-                vec![location.as_str().into()],
-            ),
-            None => store::rows(&self.sql(), "SELECT series, day, qty FROM demand", vec![]),
-        }
-        .map_err(|e| EngineError::unavailable(format!("reading demand history: {e}")))?;
+        let rows: Vec<DemandRow> = store::rows(&self.sql(), "SELECT series, day, qty FROM demand", vec![])
+            .map_err(|e| EngineError::unavailable(format!("reading demand history: {e}")))?;
         let mut history = DemandHistory::default();
         for row in rows {
             let date = i32::try_from(row.day)
@@ -613,36 +607,89 @@ impl SkuObject {
         }
         let today = now.date_naive();
         let yesterday = today.pred_opt().ok_or_else(|| EngineError::unavailable("no day before today"))?;
-        let (history_first, series) = history.series(location.map(Id::as_str), yesterday);
-        let (_, through_today) = history.series(location.map(Id::as_str), today);
-        let demand_today =
-            if through_today.len() > series.len() { through_today.last().copied().unwrap_or(0.0) } else { 0.0 };
-        let mut stock = Position::default();
-        for &slot in &slots {
-            stock.add(&ledger.position(slot));
-        }
-        let inbound: Vec<Inbound> = ledger
-            .expectations()
-            .filter(|(at, _, _)| location.is_none_or(|location| *at == location))
-            .map(|(at, reference, qty)| Inbound {
-                location: at.clone(),
-                reference: reference.to_string(),
-                qty,
-                expected_on: None,
+        let month_ago = today - chrono::Duration::days(28);
+        // Every location's free stock and recent daily demand, for a location's plan to borrow from.
+        let elsewhere: Vec<Elsewhere> = catalog
+            .locations()
+            .iter()
+            .enumerate()
+            .filter_map(|(slot, location)| {
+                let free = ledger.position(slot as u32).free();
+                (free > 0).then(|| {
+                    let (first, series) = history.series(Some(location.id.as_str()), yesterday);
+                    let skip = first.map_or(0, |first| (month_ago - first).num_days().max(0) as usize);
+                    let recent = &series[skip.min(series.len())..];
+                    let mean_daily = recent.iter().sum::<f64>() / 28.0;
+                    Elsewhere { location: location.id.clone(), free, mean_daily }
+                })
             })
             .collect();
-        Ok(planning::plan(&PlanInput {
-            sku: ledger.sku(),
-            today,
-            policy: &stored.policy,
-            lead_time,
-            history_first,
-            history: &series,
-            stock,
-            inbound: &inbound,
-            demand_today: demand_today as i64,
-            unit_cost: ledger.policy().and_then(|p| p.unit_cost),
-        }))
+        let mut plans = Vec::with_capacity(scopes.len());
+        for location in scopes {
+            let slots: Vec<u32> = match location {
+                Some(location) => vec![catalog.slot_or_not_found(location.as_str())?],
+                None => (0..catalog.location_count() as u32).collect(),
+            };
+            let series_key = location.as_ref().map(Id::as_str);
+            let (history_first, series) = history.series(series_key, yesterday);
+            let (_, through_today) = history.series(series_key, today);
+            let demand_today =
+                if through_today.len() > series.len() { through_today.last().copied().unwrap_or(0.0) } else { 0.0 };
+            let mut stock = Position::default();
+            for &slot in &slots {
+                stock.add(&ledger.position(slot));
+            }
+            let inbound: Vec<Inbound> = ledger
+                .expectations()
+                .filter(|(at, _, _)| location.as_ref().is_none_or(|location| *at == location))
+                .map(|(at, reference, qty)| Inbound {
+                    location: at.clone(),
+                    reference: reference.to_string(),
+                    qty,
+                    expected_on: None,
+                })
+                .collect();
+            plans.push(planning::plan(&PlanInput {
+                sku: ledger.sku(),
+                location: location.as_ref(),
+                elsewhere: if location.is_some() { &elsewhere } else { &[] },
+                today,
+                policy: &stored.policy,
+                lead_time: lead_time.clone(),
+                history_first,
+                history: &series,
+                stock,
+                inbound: &inbound,
+                demand_today: demand_today as i64,
+                unit_cost: ledger.policy().and_then(|p| p.unit_cost),
+            }));
+        }
+        Ok(plans)
+    }
+
+    /// The locations a refresh plans for one by one: those with stock, inbound or demand of this
+    /// SKU, at most `PLAN_LOCATIONS_MAX` (in shipping order).
+    fn planned_locations(&self, loaded: &Loaded) -> std::result::Result<Vec<Id>, EngineError> {
+        #[derive(Deserialize)]
+        struct SeriesRow {
+            series: String,
+        }
+        let with_demand: Vec<SeriesRow> = store::rows(&self.sql(), "SELECT DISTINCT series FROM demand", vec![])
+            .map_err(|e| EngineError::unavailable(format!("reading demand history: {e}")))?;
+        let catalog = &loaded.catalog;
+        Ok(catalog
+            .ordered_slots()
+            .iter()
+            .map(|&slot| catalog.location(slot))
+            .filter(|location| {
+                let position = loaded.ledger.position(catalog.slot(location.id.as_str()).unwrap_or(u32::MAX));
+                position.on_hand > 0
+                    || position.inbound > 0
+                    || with_demand.iter().any(|r| r.series == location.id.as_str())
+            })
+            .take(PLAN_LOCATIONS_MAX)
+            .map(|location| location.id.clone())
+            .collect())
     }
 
     /// Refreshes the plan when it is due and hands its summary to the Directory (the
@@ -657,10 +704,14 @@ impl SkuObject {
             }
             match &loaded.policy {
                 None => None,
-                Some(_) => match self.plan(loaded, None, now) {
-                    Ok(plan) => Some(Ok(plan.summary())),
-                    Err(error) => Some(Err(error)),
-                },
+                Some(_) => {
+                    let plans = self.planned_locations(loaded).and_then(|locations| {
+                        let scopes: Vec<Option<Id>> =
+                            std::iter::once(None).chain(locations.into_iter().map(Some)).collect();
+                        self.plans(loaded, &scopes, now)
+                    });
+                    Some(plans.map(|plans| plans.iter().map(planning::Plan::summary).collect::<Vec<_>>()))
+                }
             }
         };
         let next_ms = match summary {
@@ -669,9 +720,10 @@ impl SkuObject {
                 worker::console_error!("plan refresh failed (retried): {error}");
                 Some(now.timestamp_millis() + PLAN_RETRY_MS)
             }
-            Some(Ok(summary)) => {
+            Some(Ok(summaries)) => {
                 let stub = self.env.durable_object(directory::BINDING)?.get_by_name(directory::NAME)?;
-                let command = Envelope::system(DirectoryCommand::PlanSummary { summary });
+                let sku = self.stored_sku()?.ok_or("a planned SKU has an id")?;
+                let command = Envelope::system(DirectoryCommand::PlanSummaries { sku, summaries });
                 match call(&stub, "/directory", &command).await {
                     Ok(answer) if answer.status == 200 => Some(now.timestamp_millis() + PLAN_REFRESH_EVERY_MS),
                     Ok(answer) => {
@@ -797,8 +849,8 @@ impl SkuObject {
             true => &answer.body["err"]["not_found"]["kind"],
             false => &answer.body["error"]["details"]["kind"],
         };
-        if matches!(missing.as_str(), Some("location" | "channel")) {
-            // Our catalog copy may miss a location or channel created a moment ago.
+        if matches!(missing.as_str(), Some("location" | "channel" | "supplier")) {
+            // Our catalog copy may miss a location, channel or supplier created a moment ago.
             self.ensure_loaded(&sku, Refresh::Now).await?;
             answer = self.execute(&envelope, now()?)?;
         }

@@ -282,6 +282,13 @@ fn paths_are_percent_decoded_and_wrong_methods_are_405() {
         ("POST", "/v1/openapi.json"),
         ("DELETE", "/v1/availability/SKU-1"),
         ("GET", "/v1/reservations"),
+        ("DELETE", "/v1/suppliers/acme"),
+        ("POST", "/v1/suppliers"),
+        ("GET", "/v1/skus/SKU-1/policy"),
+        ("GET", "/v1/skus/SKU-1/demand-history"),
+        ("POST", "/v1/skus/SKU-1/plan"),
+        ("POST", "/v1/replenishment"),
+        ("PUT", "/v1/alerts"),
     ] {
         s.expect(method, path, Some(ADMIN), Some("{}"), 405, "method_not_allowed");
     }
@@ -321,6 +328,13 @@ fn the_openapi_document_is_served_and_lists_every_route() {
         ("post", "/v1/reservations/{id}/commit"),
         ("post", "/v1/reservations/{id}/release"),
         ("post", "/v1/sync/push"),
+        ("put", "/v1/suppliers/{id}"),
+        ("get", "/v1/suppliers"),
+        ("put", "/v1/skus/{sku}/policy"),
+        ("post", "/v1/skus/{sku}/demand-history"),
+        ("get", "/v1/skus/{sku}/plan"),
+        ("get", "/v1/replenishment"),
+        ("get", "/v1/alerts"),
     ];
     let mut documented: Vec<(String, String)> = Vec::new();
     for (path, item) in file["paths"].as_object().expect("paths") {

@@ -196,3 +196,49 @@ fn import_history_set_policy_and_read_the_plan() {
     }
     assert_eq!(after["history"]["today"], 5);
 }
+
+/// A location about to run out while another has plenty: its own plan says transfer, and the
+/// list at that location shows it; the SKU over all locations is fine, so it raises no alert.
+#[test]
+fn a_location_plan_borrows_from_another_location() {
+    let s = Stockline::start();
+    let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("a clock after 1970");
+    let today = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap() + Duration::days((since_epoch.as_secs() / 86_400) as i64);
+    s.location("east", "warehouse", 1);
+    s.location("west", "warehouse", 2);
+    let supplier = json!({"name": "Acme", "currency": "EUR", "lead_time_days": 4});
+    s.must(s.put("/v1/suppliers/acme", BUYER, &supplier));
+    s.sku("L1", 0);
+    for (location, qty) in [("east", 10), ("west", 2)] {
+        let days: Vec<Value> =
+            (2..120).map(|back| json!({"date": (today - Duration::days(back)).to_string(), "qty": qty})).collect();
+        s.must(s.post("/v1/skus/L1/demand-history", BUYER, &json!({"location": location, "days": days})));
+    }
+    s.must(s.put("/v1/skus/L1/policy", BUYER, &json!({"supplier": "acme"})));
+    s.receive("L1", "east", 15);
+    s.receive("L1", "west", 500);
+
+    let network = plan(&s, "L1");
+    assert_eq!((network["at_risk"].as_bool(), network.get("location")), (Some(false), None), "{network}");
+    let east = s.must(s.get("/v1/skus/L1/plan?location=east", WAREHOUSE));
+    assert_eq!(east["location"], "east");
+    assert_eq!(east["at_risk"], true, "{east}");
+    let action = &east["action"];
+    assert_eq!(
+        (action["kind"].as_str(), action["from_location"].as_str()),
+        (Some("transfer"), Some("west")),
+        "{action}"
+    );
+    // 4 days at 10 a day, no spread: safety 0; 40 − 15 free = 25 to move. West keeps 2 × (4 + 7) = 22.
+    assert_eq!(action["qty"], 25, "{action}");
+    assert!(action["message"].as_str().unwrap().contains("transfer 25 from west (it can spare 478)"), "{action}");
+    s.expect("GET", "/v1/skus/L1/plan?location=nowhere", Some(WAREHOUSE), None, 404, "not_found");
+    s.expect("GET", "/v1/skus/L1/plan?shelf=3", Some(WAREHOUSE), None, 400, "invalid_request");
+
+    let list = wait_for_list(&s, "?location=east", |list| list["groups"][0]["lines"][0]["sku"] == "L1");
+    let line = &list["groups"][0]["lines"][0];
+    assert_eq!((line["location"].as_str(), line["action"]["kind"].as_str()), (Some("east"), Some("transfer")));
+    assert_eq!(s.must(s.get("/v1/replenishment?location=west", BUYER))["groups"], json!([]));
+    assert_eq!(s.must(s.get("/v1/replenishment", BUYER))["groups"], json!([]));
+    assert_eq!(s.must(s.get("/v1/alerts", BUYER))["alerts"], json!([]));
+}

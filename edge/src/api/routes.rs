@@ -249,10 +249,11 @@ fn page_limit(value: &str) -> Result<u32, ApiError> {
         .ok_or_else(|| ApiError::invalid("limit", format!("must be 1..={}", directory::PLANS_PAGE_MAX)))
 }
 
-/// `GET /v1/replenishment?supplier=ID&at_risk=true|false&cursor=C&limit=N` (limit default 100).
+/// `GET /v1/replenishment?supplier=ID&location=ID&at_risk=true|false&cursor=C&limit=N` (limit
+/// default 100): without `location` the SKUs over all locations, with it the SKUs at that location.
 pub(super) fn replenishment_query(req: &Request) -> Result<DirectoryCommand, ApiError> {
     let url = req.url().map_err(|e| ApiError::invalid("url", e.to_string()))?;
-    let (mut supplier, mut at_risk, mut cursor, mut limit) = (None, None, None, 100u32);
+    let (mut supplier, mut location, mut at_risk, mut cursor, mut limit) = (None, None, None, None, 100u32);
     for (name, value) in url.query_pairs() {
         match name.as_ref() {
             "supplier" => supplier = Some(Id::new(value.as_ref()).map_err(ApiError::from)?),
@@ -270,16 +271,11 @@ pub(super) fn replenishment_query(req: &Request) -> Result<DirectoryCommand, Api
                 cursor = Some(value.into_owned());
             }
             "limit" => limit = page_limit(&value)?,
-            "location" => {
-                return Err(ApiError::invalid(
-                    "location",
-                    "the list is per SKU over all locations; read one location's plan at /v1/skus/{sku}/plan?location=",
-                ))
-            }
+            "location" => location = Some(Id::new(value.as_ref()).map_err(ApiError::from)?),
             other => return Err(ApiError::invalid(other, "unknown query parameter")),
         }
     }
-    Ok(DirectoryCommand::Replenishment { supplier, at_risk, cursor, limit })
+    Ok(DirectoryCommand::Replenishment { supplier, location, at_risk, cursor, limit })
 }
 
 /// `GET /v1/alerts?limit=N` (default 100).

@@ -17,7 +17,9 @@ use chrono::NaiveDate;
 pub use class::{classify, DemandClass, DemandStats};
 pub use forecast::{choose, Candidate, Forecast, Method};
 pub use history::{demand_of, DemandDay, DemandHistory, DemandImport};
-pub use plan::{plan, Action, ActionKind, Inbound, Plan, PlanInput, PlanSummary, ProjectionDay, Suggestion};
+pub use plan::{
+    plan, spare, Action, ActionKind, Elsewhere, Inbound, Plan, PlanInput, PlanSummary, ProjectionDay, Suggestion,
+};
 pub use policy::{
     order_quantity, safety_stock, z_for_fill_rate, LeadTime, PlanningPolicy, ServiceMeasure, Supplier, SupplierSpec,
 };

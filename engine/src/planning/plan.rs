@@ -22,10 +22,30 @@ pub struct Inbound {
     pub expected_on: Option<NaiveDate>,
 }
 
+/// Another location's stock, for a location's plan to borrow from: its sellable units and its own
+/// recent daily demand.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Elsewhere {
+    pub location: Id,
+    pub free: i64,
+    pub mean_daily: f64,
+}
+
+/// Units `elsewhere` can give without running short itself before a new order could reach it:
+/// its free stock beyond its demand over the lead time and the review period.
+pub fn spare(elsewhere: &Elsewhere, lead_time_days: f64, review_period_days: u32) -> i64 {
+    let keeps = units_up(elsewhere.mean_daily.max(0.0) * (lead_time_days + f64::from(review_period_days)));
+    (elsewhere.free - keeps).max(0)
+}
+
 /// What a plan is computed from; the host gathers it, the engine decides.
 #[derive(Clone, Debug)]
 pub struct PlanInput<'a> {
     pub sku: &'a Id,
+    /// The location planned for; `None` plans the SKU over every location.
+    pub location: Option<&'a Id>,
+    /// For a location's plan: the SKU's other locations (a transfer can come from them).
+    pub elsewhere: &'a [Elsewhere],
     pub today: NaiveDate,
     pub policy: &'a PlanningPolicy,
     pub lead_time: LeadTime,
@@ -100,6 +120,7 @@ pub struct Suggestion {
 pub enum ActionKind {
     OrderNow,
     Expedite,
+    Transfer,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,6 +128,11 @@ pub struct Action {
     pub kind: ActionKind,
     /// The inbound to expedite.
     pub reference: Option<String>,
+    /// A transfer's source and units.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_location: Option<Id>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qty: Option<i64>,
     pub message: String,
 }
 
@@ -122,6 +148,9 @@ pub struct ProjectionDay {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     pub sku: Id,
+    /// The location planned for; absent for the SKU over every location.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Id>,
     pub as_of: NaiveDate,
     pub history: HistorySummary,
     pub demand_class: DemandClass,
@@ -159,6 +188,8 @@ pub struct Plan {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PlanSummary {
     pub sku: Id,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Id>,
     pub supplier: Option<Id>,
     pub as_of: NaiveDate,
     pub at_risk: bool,
@@ -178,6 +209,7 @@ impl Plan {
     pub fn summary(&self) -> PlanSummary {
         PlanSummary {
             sku: self.sku.clone(),
+            location: self.location.clone(),
             supplier: self.supplier.clone(),
             as_of: self.as_of,
             at_risk: self.at_risk,
@@ -349,13 +381,29 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
     }
     let next_receipt = days(input.today, lead_days);
     let at_risk = stockout_date.is_some_and(|date| date < next_receipt);
+    // What a transfer has to bring: demand until an order placed today arrives, plus the safety
+    // stock, less what is free and what arrives before then.
+    let arriving_before: i64 =
+        input.inbound.iter().filter(|line| arrival(line) < next_receipt).map(|line| line.qty).sum();
+    let demand_until_receipt: f64 =
+        forecast.daily.iter().take(usize::try_from(lead_days.max(0)).expect("bounded")).sum();
+    let transfer_need = (units_up(demand_until_receipt) + safety - free - arriving_before).max(1);
     let action = at_risk.then(|| {
         let stockout = stockout_date.expect("at risk");
         let late = input.inbound.iter().filter(|line| arrival(line) > stockout).min_by_key(|line| arrival(line));
-        match late {
-            Some(line) => Action {
+        let donor = input
+            .elsewhere
+            .iter()
+            .filter(|other| Some(&other.location) != input.location)
+            .map(|other| (other, spare(other, lead_time.mean_days, policy.review_period_days)))
+            .filter(|(_, spare)| *spare > 0)
+            .max_by(|(a, spare_a), (b, spare_b)| spare_a.cmp(spare_b).then_with(|| b.location.cmp(&a.location)));
+        match (late, donor) {
+            (Some(line), _) => Action {
                 kind: ActionKind::Expedite,
                 reference: Some(line.reference.clone()),
+                from_location: None,
+                qty: None,
                 message: format!(
                     "runs out {stockout}; expedite {} ({} due {}) to arrive before then",
                     line.reference,
@@ -363,9 +411,24 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
                     arrival(line)
                 ),
             },
-            None => Action {
+            (None, Some((other, spare))) => {
+                let qty = spare.min(transfer_need);
+                Action {
+                    kind: ActionKind::Transfer,
+                    reference: None,
+                    from_location: Some(other.location.clone()),
+                    qty: Some(qty),
+                    message: format!(
+                        "runs out {stockout}, before an order placed today can arrive ({next_receipt}): transfer {qty} from {} (it can spare {spare})",
+                        other.location
+                    ),
+                }
+            }
+            (None, None) => Action {
                 kind: ActionKind::OrderNow,
                 reference: None,
+                from_location: None,
+                qty: None,
                 message: format!(
                     "runs out {stockout}, before an order placed today can arrive ({next_receipt}): order now"
                 ),
@@ -391,6 +454,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
     let total: f64 = input.history.iter().sum();
     Plan {
         sku: input.sku.clone(),
+        location: input.location.cloned(),
         as_of: input.today,
         history: HistorySummary {
             first_date: input.history_first,
@@ -459,10 +523,25 @@ mod tests {
         moq: i64,
         pack: i64,
         min_max: Option<(i64, i64)>,
+        location: Option<Id>,
+        elsewhere: Vec<Elsewhere>,
     }
 
     fn case(on_hand: i64) -> Case {
-        Case { on_hand, reserved: 0, inbound: Vec::new(), moq: 1, pack: 1, min_max: None }
+        Case {
+            on_hand,
+            reserved: 0,
+            inbound: Vec::new(),
+            moq: 1,
+            pack: 1,
+            min_max: None,
+            location: None,
+            elsewhere: Vec::new(),
+        }
+    }
+
+    fn other(location: &str, free: i64, mean_daily: f64) -> Elsewhere {
+        Elsewhere { location: Id::new(location).expect("id"), free, mean_daily }
     }
 
     /// 60 days of exactly 10 a day (μD 10, σD 0), lead time 3 ± 1 days, cycle service 95%
@@ -493,6 +572,8 @@ mod tests {
             .collect();
         plan(&PlanInput {
             sku: &sku,
+            location: case.location.as_ref(),
+            elsewhere: &case.elsewhere,
             today,
             policy: &policy,
             lead_time: LeadTime { mean_days: 3.0, std_days: 1.0, source: "policy".into() },
@@ -590,11 +671,43 @@ mod tests {
     }
 
     #[test]
+    fn a_location_at_risk_borrows_from_one_with_spare_stock() {
+        // East has 30 and sells 10 a day (out on day 2, an order lands on day 3): it needs 3 × 10
+        // + safety 17 − 30 = 17. West keeps 4 a day × (3 + 7) days = 40 of its 100: it can spare 60.
+        // North keeps all it has.
+        let east = Id::new("east").expect("id");
+        let plan = run(&Case {
+            location: Some(east.clone()),
+            elsewhere: vec![other("north", 20, 5.0), other("west", 100, 4.0), other("east", 500, 0.0)],
+            ..case(30)
+        });
+        let action = plan.action.expect("at risk");
+        assert_eq!(
+            (action.kind, action.from_location.as_ref().map(Id::as_str), action.qty),
+            (ActionKind::Transfer, Some("west"), Some(17))
+        );
+        assert_eq!(
+            action.message,
+            "runs out 2026-12-04, before an order placed today can arrive (2026-12-05): transfer 17 from west (it can spare 60)"
+        );
+        assert_eq!(plan.location, Some(east));
+        // Nobody can spare anything: order now. An inbound due later still comes first: expedite.
+        let plan = run(&Case { elsewhere: vec![other("north", 20, 5.0)], ..case(30) });
+        assert_eq!(plan.action.map(|a| a.kind), Some(ActionKind::OrderNow));
+        let plan = run(&Case { inbound: vec![(50, Some(4))], elsewhere: vec![other("west", 100, 4.0)], ..case(30) });
+        assert_eq!(plan.action.map(|a| a.kind), Some(ActionKind::Expedite));
+        assert_eq!(spare(&other("west", 100, 4.0), 3.0, 7), 60);
+        assert_eq!(spare(&other("west", 10, 4.0), 3.0, 7), 0);
+    }
+
+    #[test]
     fn no_history_no_suggestion() {
         let sku = Id::new("NEW").expect("id");
         let policy = PlanningPolicy { lead_time_days: Some(5.0), ..PlanningPolicy::default() };
         let plan = plan(&PlanInput {
             sku: &sku,
+            location: None,
+            elsewhere: &[],
             today: date("2026-12-02"),
             policy: &policy,
             lead_time: LeadTime { mean_days: 5.0, std_days: 0.0, source: "policy".into() },
