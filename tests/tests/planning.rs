@@ -229,9 +229,10 @@ fn a_location_plan_borrows_from_another_location() {
         (Some("transfer"), Some("west")),
         "{action}"
     );
-    // 4 days at 10 a day, no spread: safety 0; 40 − 15 free = 25 to move. West keeps 2 × (4 + 7) = 22.
-    assert_eq!(action["qty"], 25, "{action}");
-    assert!(action["message"].as_str().unwrap().contains("transfer 25 from west (it can spare 478)"), "{action}");
+    // 4 days at 10 a day, no spread; 10 a day lands the position 0..=9 below the reorder point
+    // (mean 4.5): safety ⌈4.5⌉ = 5. 40 + 5 − 15 free = 30 to move. West keeps 2 × (4 + 7) = 22.
+    assert_eq!(action["qty"], 30, "{action}");
+    assert!(action["message"].as_str().unwrap().contains("transfer 30 from west (it can spare 478)"), "{action}");
     s.expect("GET", "/v1/skus/L1/plan?location=nowhere", Some(WAREHOUSE), None, 404, "not_found");
     s.expect("GET", "/v1/skus/L1/plan?shelf=3", Some(WAREHOUSE), None, 400, "invalid_request");
 

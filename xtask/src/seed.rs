@@ -114,7 +114,10 @@ fn planning(address: &str) -> Result {
     eprintln!("seed: adding suppliers, policies and a year of demand history");
     let suppliers = [
         ("basics-co", r#"{"name":"Basics Co","currency":"USD","lead_time_days":6,"lead_time_std_days":1.5}"#),
-        ("far-east-mfg", r#"{"name":"Far East Manufacturing","currency":"USD","lead_time_days":21,"lead_time_std_days":5}"#),
+        (
+            "far-east-mfg",
+            r#"{"name":"Far East Manufacturing","currency":"USD","lead_time_days":21,"lead_time_std_days":5}"#,
+        ),
     ];
     for (id, body) in suppliers {
         request(address, "PUT", &format!("/v1/suppliers/{id}"), "dev-buyer", body)?;
@@ -134,7 +137,11 @@ fn planning(address: &str) -> Result {
                 let day = usize::try_from((today - back).rem_euclid(7)).unwrap_or(0);
                 let wobble = ((back as usize * 31 + index * 17) % 7) as f64 - 3.0;
                 let qty = if intermittent {
-                    if (back as usize * 13 + index) % 9 == 0 { 1.0 + ((back as usize + index) % 4) as f64 } else { 0.0 }
+                    if (back as usize * 13 + index) % 9 == 0 {
+                        1.0 + ((back as usize + index) % 4) as f64
+                    } else {
+                        0.0
+                    }
                 } else {
                     (base * weekly[(day + 3) % 7] + wobble * base / 10.0).round().max(0.0)
                 };
@@ -143,7 +150,8 @@ fn planning(address: &str) -> Result {
             .collect::<Result<_>>()?;
         let body = format!(r#"{{"days":[{}]}}"#, days.join(","));
         request(address, "POST", &format!("/v1/skus/{sku}/demand-history"), "dev-buyer", &body)?;
-        let supplier = if sku.starts_with("SNEAKER") || sku.starts_with("JACKET") { "far-east-mfg" } else { "basics-co" };
+        let supplier =
+            if sku.starts_with("SNEAKER") || sku.starts_with("JACKET") { "far-east-mfg" } else { "basics-co" };
         let policy = format!(r#"{{"supplier":"{supplier}","moq":{},"pack_multiple":{}}}"#, 12 + index % 3 * 12, 6);
         request(address, "PUT", &format!("/v1/skus/{sku}/policy"), "dev-buyer", &policy)?;
     }

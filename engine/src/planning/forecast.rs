@@ -129,41 +129,67 @@ const DAMPING: f64 = 0.95;
 
 /// Additive Holt–Winters, damped trend, weekly season; parameters by in-sample one-step error.
 fn holt_winters(y: &[f64], horizon: usize) -> Vec<f64> {
-    if y.len() < 2 * SEASON_DAYS {
-        return seasonal_naive(y, horizon);
-    }
+    holt_winters_at(y, &[y.len()], horizon).pop().expect("one cut, one forecast")
+}
+
+/// Holt–Winters fitted on `y[..cut]` for every cut (ascending), in one pass per parameter set:
+/// the fit on a prefix is the start of the fit on the whole (same start values, same
+/// recursion), so each parameter set's state and in-sample error are kept as the pass reaches
+/// each cut, and each cut takes the parameters with the least error up to it. The same forecasts
+/// as fitting each prefix on its own, for the work of one fit.
+fn holt_winters_at(y: &[f64], cuts: &[usize], horizon: usize) -> Vec<Vec<f64>> {
+    assert!(cuts.windows(2).all(|pair| pair[0] <= pair[1]) && cuts.last().is_none_or(|&cut| cut <= y.len()));
     let m = SEASON_DAYS;
-    let level0 = mean(&y[..m]);
-    let trend0 = (mean(&y[m..2 * m]) - level0) / m as f64;
-    let run = |alpha: f64, beta: f64, gamma: f64| {
-        let mut season: [f64; SEASON_DAYS] = std::array::from_fn(|i| y[i] - level0);
-        let (mut level, mut trend, mut sse) = (level0, trend0, 0.0);
-        for (t, &value) in y.iter().enumerate().skip(m) {
-            let s = season[t % m];
-            let error = value - (level + DAMPING * trend + s);
-            sse += error * error;
-            let level_new = alpha * (value - s) + (1.0 - alpha) * (level + DAMPING * trend);
-            trend = beta * (level_new - level) + (1.0 - beta) * DAMPING * trend;
-            season[t % m] = gamma * (value - level_new) + (1.0 - gamma) * s;
-            level = level_new;
-        }
-        (sse, (level, trend, season))
-    };
-    let mut grid = Vec::with_capacity(36);
-    for alpha in [0.05, 0.1, 0.2, 0.4] {
-        for beta in [0.0, 0.02, 0.1] {
-            for gamma in [0.05, 0.15, 0.3] {
-                grid.push((alpha, beta, gamma));
+    type State = (f64, f64, [f64; SEASON_DAYS]);
+    // (in-sample error, state) per cut, best so far.
+    let mut best: Vec<Option<(f64, State)>> = vec![None; cuts.len()];
+    let fitted: Vec<usize> = (0..cuts.len()).filter(|&i| cuts[i] >= 2 * m).collect();
+    if let Some(&first_fitted) = fitted.first() {
+        let level0 = mean(&y[..m]);
+        let trend0 = (mean(&y[m..2 * m]) - level0) / m as f64;
+        let end = cuts[*fitted.last().expect("not empty")];
+        for alpha in [0.05, 0.1, 0.2, 0.4] {
+            for beta in [0.0, 0.02, 0.1] {
+                for gamma in [0.05, 0.15, 0.3] {
+                    let mut season: [f64; SEASON_DAYS] = std::array::from_fn(|i| y[i] - level0);
+                    let (mut level, mut trend, mut sse) = (level0, trend0, 0.0);
+                    let mut next = first_fitted;
+                    for t in m..=end {
+                        while next < cuts.len() && cuts[next] == t {
+                            if best[next].as_ref().is_none_or(|(least, _)| sse < *least) {
+                                best[next] = Some((sse, (level, trend, season)));
+                            }
+                            next += 1;
+                        }
+                        if t == end {
+                            break;
+                        }
+                        let value = y[t];
+                        let s = season[t % m];
+                        let error = value - (level + DAMPING * trend + s);
+                        sse += error * error;
+                        let level_new = alpha * (value - s) + (1.0 - alpha) * (level + DAMPING * trend);
+                        trend = beta * (level_new - level) + (1.0 - beta) * DAMPING * trend;
+                        season[t % m] = gamma * (value - level_new) + (1.0 - gamma) * s;
+                        level = level_new;
+                    }
+                }
             }
         }
     }
-    let (level, trend, season) = best_of(grid.into_iter().map(|(a, b, g)| run(a, b, g)));
-    let n = y.len();
-    let mut damped = 0.0;
-    (1..=horizon)
-        .map(|h| {
-            damped += DAMPING.powi(i32::try_from(h).expect("horizons are bounded"));
-            level + damped * trend + season[(n + h - 1) % m]
+    cuts.iter()
+        .zip(best)
+        .map(|(&cut, fit)| match fit {
+            None => seasonal_naive(&y[..cut], horizon),
+            Some((_, (level, trend, season))) => {
+                let mut damped = 0.0;
+                (1..=horizon)
+                    .map(|h| {
+                        damped += DAMPING.powi(i32::try_from(h).expect("horizons are bounded"));
+                        level + damped * trend + season[(cut + h - 1) % m]
+                    })
+                    .collect()
+            }
         })
         .collect()
 }
@@ -278,8 +304,19 @@ pub fn choose(history: &[f64], class: DemandClass, horizon: usize) -> Forecast {
         .iter()
         .map(|&method| {
             let (mut absolute, mut squared, mut count) = (0.0, 0.0, 0.0);
-            for &origin in &origins {
-                let predicted = method.forecast(&history[..origin], BACKTEST_HORIZON_DAYS);
+            let forecasts: Vec<Vec<f64>> = match method {
+                // One pass for every origin (ascending), instead of a fit per origin.
+                Method::HoltWinters => {
+                    let ascending: Vec<usize> = origins.iter().rev().copied().collect();
+                    let mut at = holt_winters_at(history, &ascending, BACKTEST_HORIZON_DAYS);
+                    at.reverse();
+                    at.into_iter()
+                        .map(|f| f.into_iter().map(|v| if v.is_finite() { v.max(0.0) } else { 0.0 }).collect())
+                        .collect()
+                }
+                _ => origins.iter().map(|&origin| method.forecast(&history[..origin], BACKTEST_HORIZON_DAYS)).collect(),
+            };
+            for (&origin, predicted) in origins.iter().zip(&forecasts) {
                 for (h, value) in predicted.iter().enumerate() {
                     let error = history[origin + h] - value;
                     absolute += error.abs();
@@ -389,6 +426,18 @@ mod tests {
         let naive = forecast.candidates.iter().find(|c| c.method == Method::SeasonalNaive).expect("listed");
         assert!(forecast.mae() < naive.mae, "{forecast:?}");
         assert!((forecast.daily[0] - 30.0).abs() < 3.0, "{:?}", forecast.daily);
+    }
+
+    #[test]
+    fn one_pass_holt_winters_equals_a_fit_per_prefix() {
+        let series = weekly(4);
+        let cuts = [14, 20, 100, 200, 200, 363, 364];
+        let at = holt_winters_at(&series, &cuts, 7);
+        for (&cut, forecast) in cuts.iter().zip(&at) {
+            assert_eq!(forecast, &holt_winters(&series[..cut], 7), "cut {cut}");
+        }
+        // Prefixes too short for the season fall back to seasonal naive, as a fit on them does.
+        assert_eq!(holt_winters_at(&series, &[10], 3), vec![seasonal_naive(&series[..10], 3)]);
     }
 
     #[test]

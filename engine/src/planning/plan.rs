@@ -4,8 +4,8 @@
 use super::class::{classify, DemandClass};
 use super::forecast::{choose, Candidate, Method};
 use super::history::DemandDay;
-use super::policy::{lead_time_spread, order_quantity, safety_stock, units_up, z_for_fill_rate, LeadTime};
-use super::policy::{PlanningPolicy, ServiceMeasure};
+use super::policy::{lead_time_spread, order_quantity, undershoot, units_up, z_for_fill_rate, z_for_fill_rate_gamma};
+use super::policy::{LeadTime, PlanningPolicy, ServiceMeasure};
 use crate::ids::Id;
 use crate::limits::PLAN_HORIZON_DAYS_MAX;
 use crate::money::Money;
@@ -277,11 +277,22 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
     let std_daily = forecast.std_daily;
     let mut notes = Vec::new();
 
-    // Levels.
-    let spread = lead_time_spread(mean_daily, std_daily, lead_time);
+    // Levels. The position is looked at once a day and a day's demand comes at once, so when it
+    // reaches the reorder point it is on average `under_mean` below it: that is covered too, and
+    // the undershoot's variance adds to the spread of lead-time demand.
+    let (under_mean, under_variance) = undershoot(input.history);
+    let spread = (lead_time_spread(mean_daily, std_daily, lead_time).powi(2) + under_variance).sqrt();
     let cycle_qty = order_quantity(units_up(mean_daily * review_days.max(1) as f64), policy.moq, policy.pack_multiple);
-    let z = z_for_fill_rate(policy.service_measure, policy.service_level, cycle_qty as f64, spread);
-    let safety = safety_stock(z, mean_daily, std_daily, lead_time);
+    // Sizes that vary a lot (erratic, lumpy) make lead-time demand right-skewed: the fill rate's
+    // factor then comes from a gamma of the same mean and spread, not the normal.
+    let skewed = matches!(stats.class, DemandClass::Erratic | DemandClass::Lumpy);
+    let z = if skewed && policy.service_measure == ServiceMeasure::FillRate {
+        let lead_mean = mean_daily * lead_time.mean_days + under_mean;
+        z_for_fill_rate_gamma(policy.service_level, cycle_qty as f64, lead_mean, spread)
+    } else {
+        z_for_fill_rate(policy.service_measure, policy.service_level, cycle_qty as f64, spread)
+    };
+    let safety = units_up(under_mean + z * spread);
     let lead_demand = units_up(mean_daily * lead_time.mean_days);
     let (reorder_point, order_up_to, overridden) = match (policy.min_qty, policy.max_qty) {
         (Some(min), Some(max)) => (min, max, true),
@@ -545,8 +556,9 @@ mod tests {
     }
 
     /// 60 days of exactly 10 a day (μD 10, σD 0), lead time 3 ± 1 days, cycle service 95%
-    /// (z 1.645), review every 7 days: SS = ⌈1.645·√(3·0 + 100·1)⌉ = 17, reorder point
-    /// 3·10 + 17 = 47, order-up-to 47 + 70 = 117.
+    /// (z 1.645), review every 7 days. The position reaches the reorder point 0..=9 below it
+    /// (undershoot mean 4.5, variance 8.25): SS = ⌈4.5 + 1.645·√(3·0 + 100·1 + 8.25)⌉ =
+    /// ⌈21.61⌉ = 22, reorder point 3·10 + 22 = 52, order-up-to 52 + 70 = 122.
     fn run(case: &Case) -> Plan {
         let today = date("2026-12-02");
         let sku = Id::new("SKU-1").expect("id");
@@ -592,11 +604,11 @@ mod tests {
         assert_eq!((plan.forecast.mean_daily, plan.forecast.std_daily), (10.0, 0.0));
         assert_eq!(plan.demand_class, DemandClass::Smooth);
         assert!((plan.z - 1.645).abs() < 1e-3);
-        assert_eq!((plan.safety_stock, plan.reorder_point, plan.order_up_to), (17, 47, 117));
+        assert_eq!((plan.safety_stock, plan.reorder_point, plan.order_up_to), (22, 52, 122));
         assert_eq!(plan.suggestion, None);
-        assert_eq!(plan.reason, "position 200 > reorder point 47 (10/day × 3 days + safety 17); no order needed yet");
-        // 200 − 10 a day reaches 47 after 16 days (200 − 160 = 40): the 16th day, today + 15.
-        assert_eq!(plan.order_by, Some(date("2026-12-17")));
+        assert_eq!(plan.reason, "position 200 > reorder point 52 (10/day × 3 days + safety 22); no order needed yet");
+        // 200 − 10 a day reaches 52 after 15 days (200 − 150 = 50): the 15th day, today + 14.
+        assert_eq!(plan.order_by, Some(date("2026-12-16")));
         assert_eq!(plan.history.recent.len(), RECENT_DAYS);
         assert_eq!(plan.history.recent.last().map(|d| d.date), Some(date("2026-12-01")));
     }
@@ -605,10 +617,10 @@ mod tests {
     fn suggestions_in_words_and_numbers() {
         // (case, qty, reason)
         let table = [
-            (Case { reserved: 5, ..case(40) }, 82, "position 35 ≤ reorder point 47 (10/day × 3 days + safety 17); order 82 to reach order-up-to 117"),
-            (Case { moq: 120, ..case(40) }, 120, "position 40 ≤ reorder point 47 (10/day × 3 days + safety 17); order 120 = MOQ"),
-            (Case { moq: 50, pack: 12, ..case(40) }, 84, "position 40 ≤ reorder point 47 (10/day × 3 days + safety 17); order 84 = 77 to reach 117, in packs of 12"),
-            (Case { inbound: vec![(30, Some(5))], ..case(17) }, 70, "position 47 ≤ reorder point 47 (10/day × 3 days + safety 17); order 70 to reach order-up-to 117"),
+            (Case { reserved: 5, ..case(40) }, 87, "position 35 ≤ reorder point 52 (10/day × 3 days + safety 22); order 87 to reach order-up-to 122"),
+            (Case { moq: 120, ..case(40) }, 120, "position 40 ≤ reorder point 52 (10/day × 3 days + safety 22); order 120 = MOQ"),
+            (Case { moq: 50, pack: 12, ..case(40) }, 84, "position 40 ≤ reorder point 52 (10/day × 3 days + safety 22); order 84 = 82 to reach 122, in packs of 12"),
+            (Case { inbound: vec![(30, Some(5))], ..case(22) }, 70, "position 52 ≤ reorder point 52 (10/day × 3 days + safety 22); order 70 to reach order-up-to 122"),
             (Case { min_max: Some((60, 150)), ..case(50) }, 100, "position 50 ≤ reorder point 60 (min override); order 100 to reach the max"),
         ];
         for (case, qty, reason) in table {
@@ -673,7 +685,7 @@ mod tests {
     #[test]
     fn a_location_at_risk_borrows_from_one_with_spare_stock() {
         // East has 30 and sells 10 a day (out on day 2, an order lands on day 3): it needs 3 × 10
-        // + safety 17 − 30 = 17. West keeps 4 a day × (3 + 7) days = 40 of its 100: it can spare 60.
+        // + safety 22 − 30 = 22. West keeps 4 a day × (3 + 7) days = 40 of its 100: it can spare 60.
         // North keeps all it has.
         let east = Id::new("east").expect("id");
         let plan = run(&Case {
@@ -684,11 +696,11 @@ mod tests {
         let action = plan.action.expect("at risk");
         assert_eq!(
             (action.kind, action.from_location.as_ref().map(Id::as_str), action.qty),
-            (ActionKind::Transfer, Some("west"), Some(17))
+            (ActionKind::Transfer, Some("west"), Some(22))
         );
         assert_eq!(
             action.message,
-            "runs out 2026-12-04, before an order placed today can arrive (2026-12-05): transfer 17 from west (it can spare 60)"
+            "runs out 2026-12-04, before an order placed today can arrive (2026-12-05): transfer 22 from west (it can spare 60)"
         );
         assert_eq!(plan.location, Some(east));
         // Nobody can spare anything: order now. An inbound due later still comes first: expedite.

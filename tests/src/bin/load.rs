@@ -328,7 +328,9 @@ fn replenishment_list(s: &Stockline, skus: u64, connections: u64) {
         let mut first_page_ms = 0.0;
         loop {
             let path = match &cursor {
-                Some(cursor) => format!("/v1/replenishment?limit=500&cursor={}", utf8_percent_encode(cursor, NON_ALPHANUMERIC)),
+                Some(cursor) => {
+                    format!("/v1/replenishment?limit=500&cursor={}", utf8_percent_encode(cursor, NON_ALPHANUMERIC))
+                }
                 None => "/v1/replenishment?limit=500".to_string(),
             };
             let page = s.must(s.get(&path, "dev-buyer"));
