@@ -331,6 +331,10 @@ fn bench() -> Result {
     setup::load_generators()?;
     let root = root();
     sh(Command::new("cargo").args(["bench", "-p", "stockline-engine"]).current_dir(&root))?;
+    // Replenishment policies against ERPNext's and OCA's on 1,000 simulated SKUs.
+    sh(Command::new("cargo")
+        .args(["run", "--release", "-p", "stockline-engine", "--example", "policy_simulation"])
+        .current_dir(&root))?;
     build_edge(false)?;
     build_web(false)?;
     sh(Command::new("cargo")
