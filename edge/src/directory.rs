@@ -21,7 +21,9 @@ use serde::Deserialize;
 use std::cell::RefCell;
 use stockline_engine::planning::PlanSummary;
 use stockline_engine::{Catalog, Id};
-use stockline_shared::{Item, ItemsResponse, ReplenishmentGroup, ReplenishmentLine, ReplenishmentResponse};
+use stockline_shared::{
+    AlertsResponse, Item, ItemsResponse, ReplenishmentGroup, ReplenishmentLine, ReplenishmentResponse,
+};
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, SqlStorage, State};
 
 /// SKU objects pushed to at once when master data changes.
@@ -89,15 +91,6 @@ fn since(text: Option<String>) -> Result<Option<chrono::DateTime<chrono::Utc>>> 
             .map_err(|e| worker::Error::RustError(format!("at_risk_since `{t}`: {e}")))
     })
     .transpose()
-}
-
-/// A plan summary's place in the replenishment list as one sortable text: at risk first, then
-/// the earliest stockout, the earliest order-by date, a suggestion at all, the SKU.
-fn urgency(summary: &PlanSummary) -> String {
-    let (safe, stockout, order_by, no_suggestion, sku) = summary.urgency_key();
-    let date =
-        |d: chrono::NaiveDate| if d == chrono::NaiveDate::MAX { "9999-12-31".to_string() } else { d.to_string() };
-    format!("{}|{}|{}|{}|{sku}", u8::from(safe), date(stockout), date(order_by), u8::from(no_suggestion))
 }
 
 impl Directory {
@@ -198,9 +191,9 @@ impl Directory {
             rows.push((
                 location,
                 summary.supplier.as_ref().map(|s| s.to_string()),
-                i64::from(summary.at_risk || summary.suggestion_qty > 0),
+                i64::from(summary.needs_action()),
                 i64::from(summary.at_risk),
-                urgency(summary),
+                summary.sort_key(),
                 since,
                 serde_json::to_string(summary)?,
             ));
@@ -281,7 +274,7 @@ impl Directory {
     }
 
     /// Predicted stockouts, newest first: each names its owner team and what to act on.
-    fn alerts(&self, limit: u32) -> Result<serde_json::Value> {
+    fn alerts(&self, limit: u32) -> Result<AlertsResponse> {
         assert!((1..=PLANS_PAGE_MAX).contains(&limit));
         let rows: Vec<PlanRow> = store::rows(
             &self.sql(),
@@ -292,22 +285,10 @@ impl Directory {
         let mut alerts = Vec::with_capacity(rows.len());
         for row in rows {
             let summary: PlanSummary = serde_json::from_str(&row.body)?;
-            let message = summary.action.as_ref().map_or_else(|| summary.reason.clone(), |a| a.message.clone());
-            alerts.push(serde_json::json!({
-                "id": format!("predicted_stockout:{}", summary.sku),
-                "kind": "predicted_stockout",
-                "owner": "purchasing",
-                "sku": summary.sku,
-                "supplier": summary.supplier,
-                "raised_at": row.at_risk_since,
-                "stockout_date": summary.stockout_date,
-                "action": summary.action,
-                "suggestion_qty": summary.suggestion_qty,
-                "message": message,
-                "link": format!("/v1/skus/{}/plan", summary.sku),
-            }));
+            let raised_at = since(row.at_risk_since)?.ok_or("an at-risk plan summary has its at_risk_since")?;
+            alerts.extend(summary.stockout_alert(raised_at));
         }
-        Ok(serde_json::json!({ "alerts": alerts }))
+        Ok(AlertsResponse { alerts })
     }
 
     fn index(&self, item: &Item) -> Result<()> {

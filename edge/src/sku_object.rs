@@ -14,12 +14,9 @@ use crate::store;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::cell::{Cell, RefCell};
-use stockline_engine::planning::{
-    self, date_of, day_of, DemandHistory, DemandImport, Elsewhere, Inbound, PlanInput, PlanningPolicy,
-};
+use stockline_engine::planning::{self, date_of, day_of, DemandHistory, DemandImport, PlanningPolicy};
 use stockline_engine::{
-    Catalog, Ctx, EngineError, Entry, Event, Hold, HoldRequest, HoldStatus, Id, LedgerSnapshot, Position, Reservation,
-    SkuLedger,
+    Catalog, Ctx, EngineError, Entry, Event, Hold, HoldRequest, HoldStatus, Id, LedgerSnapshot, Reservation, SkuLedger,
 };
 use stockline_shared::{ApiError, AvailabilityResponse, Item, MovementResponse, SkuResponse};
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, ScheduledTime, SqlStorage, State};
@@ -35,8 +32,6 @@ const CATALOG_FRESH_MS: i64 = 60_000;
 const PLAN_DEBOUNCE_MS: i64 = 5_000;
 /// A plan is refreshed at least this often: its days move on without any write.
 const PLAN_REFRESH_EVERY_MS: i64 = 24 * 60 * 60 * 1000;
-/// Locations one refresh plans for one by one (besides the SKU over all of them).
-const PLAN_LOCATIONS_MAX: usize = 32;
 /// When the Directory could not take a plan summary, the next try.
 const PLAN_RETRY_MS: i64 = 60_000;
 
@@ -556,10 +551,7 @@ impl SkuObject {
                 if !ledger.is_defined() {
                     return Err(EngineError::not_found("sku", ledger.sku().as_str()));
                 }
-                if let Some(location) = &import.location {
-                    catalog.slot_or_not_found(location.as_str())?;
-                }
-                import.check(now.date_naive())?;
+                import.check(catalog, now.date_naive())?;
                 writes.demand_import = Some(import.clone());
                 writes.plan_due_now = true;
                 let total: i64 = import.days.iter().map(|day| day.qty).sum();
@@ -574,27 +566,21 @@ impl SkuObject {
                 )
             }
             SkuCommand::Plan { location, .. } => {
-                let plan = self.plans(loaded, std::slice::from_ref(location), now)?.pop().expect("one scope, one plan");
+                let plan =
+                    self.plans(loaded, Some(std::slice::from_ref(location)), now)?.pop().expect("one scope, one plan");
                 ok(200, &plan)
             }
             SkuCommand::Catalog { .. } => unreachable!("answered above"),
         }
     }
 
-    /// The SKU's plans now: over every location (`None`) and for each location asked for, from
-    /// its policy, demand history, quantities and open inbound. The engine decides; this gathers.
+    /// The SKU's plans now (see `planning::plans`), from its stored demand history.
     fn plans(
         &self,
         loaded: &Loaded,
-        scopes: &[Option<Id>],
+        scopes: Option<&[Option<Id>]>,
         now: DateTime<Utc>,
     ) -> std::result::Result<Vec<planning::Plan>, EngineError> {
-        let Loaded { ledger, catalog, policy, .. } = loaded;
-        if !ledger.is_defined() {
-            return Err(EngineError::not_found("sku", ledger.sku().as_str()));
-        }
-        let stored = policy.as_ref().ok_or_else(|| EngineError::not_found("policy", ledger.sku().as_str()))?;
-        let lead_time = stored.policy.lead_time(catalog)?;
         let rows: Vec<DemandRow> = store::rows(&self.sql(), "SELECT series, day, qty FROM demand", vec![])
             .map_err(|e| EngineError::unavailable(format!("reading demand history: {e}")))?;
         let mut history = DemandHistory::default();
@@ -605,91 +591,13 @@ impl SkuObject {
                 .ok_or_else(|| EngineError::unavailable(format!("a stored demand day {} is not a date", row.day)))?;
             history.set(&row.series, date, row.qty);
         }
-        let today = now.date_naive();
-        let yesterday = today.pred_opt().ok_or_else(|| EngineError::unavailable("no day before today"))?;
-        let month_ago = today - chrono::Duration::days(28);
-        // Every location's free stock and recent daily demand, for a location's plan to borrow from.
-        let elsewhere: Vec<Elsewhere> = catalog
-            .locations()
-            .iter()
-            .enumerate()
-            .filter_map(|(slot, location)| {
-                let free = ledger.position(slot as u32).free();
-                (free > 0).then(|| {
-                    let (first, series) = history.series(Some(location.id.as_str()), yesterday);
-                    let skip = first.map_or(0, |first| (month_ago - first).num_days().max(0) as usize);
-                    let recent = &series[skip.min(series.len())..];
-                    let mean_daily = recent.iter().sum::<f64>() / 28.0;
-                    Elsewhere { location: location.id.clone(), free, mean_daily }
-                })
-            })
-            .collect();
-        let mut plans = Vec::with_capacity(scopes.len());
-        for location in scopes {
-            let slots: Vec<u32> = match location {
-                Some(location) => vec![catalog.slot_or_not_found(location.as_str())?],
-                None => (0..catalog.location_count() as u32).collect(),
-            };
-            let series_key = location.as_ref().map(Id::as_str);
-            let (history_first, series) = history.series(series_key, yesterday);
-            let (_, through_today) = history.series(series_key, today);
-            let demand_today =
-                if through_today.len() > series.len() { through_today.last().copied().unwrap_or(0.0) } else { 0.0 };
-            let mut stock = Position::default();
-            for &slot in &slots {
-                stock.add(&ledger.position(slot));
-            }
-            let inbound: Vec<Inbound> = ledger
-                .expectations()
-                .filter(|(at, _, _)| location.as_ref().is_none_or(|location| *at == location))
-                .map(|(at, reference, qty)| Inbound {
-                    location: at.clone(),
-                    reference: reference.to_string(),
-                    qty,
-                    expected_on: None,
-                })
-                .collect();
-            plans.push(planning::plan(&PlanInput {
-                sku: ledger.sku(),
-                location: location.as_ref(),
-                elsewhere: if location.is_some() { &elsewhere } else { &[] },
-                today,
-                policy: &stored.policy,
-                lead_time: lead_time.clone(),
-                history_first,
-                history: &series,
-                stock,
-                inbound: &inbound,
-                demand_today: demand_today as i64,
-                unit_cost: ledger.policy().and_then(|p| p.unit_cost),
-            }));
-        }
-        Ok(plans)
-    }
-
-    /// The locations a refresh plans for one by one: those with stock, inbound or demand of this
-    /// SKU, at most `PLAN_LOCATIONS_MAX` (in shipping order).
-    fn planned_locations(&self, loaded: &Loaded) -> std::result::Result<Vec<Id>, EngineError> {
-        #[derive(Deserialize)]
-        struct SeriesRow {
-            series: String,
-        }
-        let with_demand: Vec<SeriesRow> = store::rows(&self.sql(), "SELECT DISTINCT series FROM demand", vec![])
-            .map_err(|e| EngineError::unavailable(format!("reading demand history: {e}")))?;
-        let catalog = &loaded.catalog;
-        Ok(catalog
-            .ordered_slots()
-            .iter()
-            .map(|&slot| catalog.location(slot))
-            .filter(|location| {
-                let position = loaded.ledger.position(catalog.slot(location.id.as_str()).unwrap_or(u32::MAX));
-                position.on_hand > 0
-                    || position.inbound > 0
-                    || with_demand.iter().any(|r| r.series == location.id.as_str())
-            })
-            .take(PLAN_LOCATIONS_MAX)
-            .map(|location| location.id.clone())
-            .collect())
+        let Loaded { ledger, catalog, policy, .. } = loaded;
+        let scopes = match scopes {
+            Some(scopes) => scopes.to_vec(),
+            None => planning::refresh_scopes(ledger, catalog, &history),
+        };
+        let policy = policy.as_ref().map(|stored| &stored.policy);
+        planning::plans(ledger, catalog, policy, &history, now.date_naive(), &scopes)
     }
 
     /// Refreshes the plan when it is due and hands its summary to the Directory (the
@@ -702,17 +610,9 @@ impl SkuObject {
             if loaded.plan_due_ms.is_none_or(|due| due > now.timestamp_millis()) {
                 return Ok(());
             }
-            match &loaded.policy {
-                None => None,
-                Some(_) => {
-                    let plans = self.planned_locations(loaded).and_then(|locations| {
-                        let scopes: Vec<Option<Id>> =
-                            std::iter::once(None).chain(locations.into_iter().map(Some)).collect();
-                        self.plans(loaded, &scopes, now)
-                    });
-                    Some(plans.map(|plans| plans.iter().map(planning::Plan::summary).collect::<Vec<_>>()))
-                }
-            }
+            loaded.policy.as_ref().map(|_| {
+                self.plans(loaded, None, now).map(|plans| plans.iter().map(planning::Plan::summary).collect::<Vec<_>>())
+            })
         };
         let next_ms = match summary {
             None => None,
@@ -737,7 +637,7 @@ impl SkuObject {
                 }
             }
         };
-        let oldest = day_of(now.date_naive()) - stockline_engine::limits::DEMAND_DAYS_MAX + 1;
+        let oldest = planning::oldest_kept(now.date_naive());
         store::exec(&self.sql(), "DELETE FROM demand WHERE day < ?", vec![i64::from(oldest).into()])?;
         match next_ms {
             Some(ms) => self.set_meta("plan_due_ms", ms.to_string())?,

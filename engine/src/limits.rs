@@ -59,3 +59,5 @@ pub const LEAD_TIME_DAYS_MAX: f64 = 365.0;
 pub const REVIEW_PERIOD_DAYS_MAX: u32 = 90;
 /// Days a plan projects ahead, at most.
 pub const PLAN_HORIZON_DAYS_MAX: u32 = 365;
+/// Locations a plan refresh plans one by one (besides the SKU over all of them).
+pub const PLAN_LOCATIONS_MAX: usize = 32;

@@ -81,7 +81,7 @@ pub struct BatchAvailabilityResponse {
     pub missing: Vec<Id>,
 }
 
-pub use stockline_engine::planning::{Plan, PlanSummary};
+pub use stockline_engine::planning::{Alert, Plan, PlanSummary};
 
 /// One SKU on the replenishment list: its plan summary and since when it is at risk.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -105,4 +105,10 @@ pub struct ReplenishmentGroup {
 pub struct ReplenishmentResponse {
     pub groups: Vec<ReplenishmentGroup>,
     pub next_cursor: Option<String>,
+}
+
+/// `GET /v1/alerts`: predicted stockouts, newest first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AlertsResponse {
+    pub alerts: Vec<Alert>,
 }

@@ -16,6 +16,14 @@ pub const ADMIN: &str = "dev-admin";
 pub const WAREHOUSE: &str = "dev-warehouse";
 pub const STOREFRONT: &str = "dev-storefront";
 
+/// Today's date (UTC), from this machine's clock, as the worker under test reads it.
+pub fn today() -> chrono::NaiveDate {
+    let since_epoch =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("the clock is after 1970");
+    chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("a date")
+        + chrono::Duration::days((since_epoch.as_secs() / 86_400) as i64)
+}
+
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ lives in the workspace").to_path_buf()
 }

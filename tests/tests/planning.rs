@@ -47,8 +47,7 @@ fn wait_for_list(s: &Stockline, query: &str, ready: impl Fn(&Value) -> bool) -> 
 #[test]
 fn import_history_set_policy_and_read_the_plan() {
     let mut s = Stockline::start();
-    let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("a clock after 1970");
-    let today = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap() + Duration::days((since_epoch.as_secs() / 86_400) as i64);
+    let today = stockline_tests::today();
     s.location("wh-1", "warehouse", 1);
     s.location("wh-2", "warehouse", 2);
     let supplier = json!({"name": "Acme Supply", "currency": "EUR", "lead_time_days": 4, "lead_time_std_days": 1});
@@ -202,8 +201,7 @@ fn import_history_set_policy_and_read_the_plan() {
 #[test]
 fn a_location_plan_borrows_from_another_location() {
     let s = Stockline::start();
-    let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("a clock after 1970");
-    let today = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap() + Duration::days((since_epoch.as_secs() / 86_400) as i64);
+    let today = stockline_tests::today();
     s.location("east", "warehouse", 1);
     s.location("west", "warehouse", 2);
     let supplier = json!({"name": "Acme", "currency": "EUR", "lead_time_days": 4});

@@ -57,23 +57,27 @@ impl Method {
 
     /// Forecasts `horizon` days after `history`; never negative.
     pub fn forecast(self, history: &[f64], horizon: usize) -> Vec<f64> {
-        let mut out = match self {
-            Method::SeasonalNaive => seasonal_naive(history, horizon),
-            Method::Ses => vec![ses(history); horizon],
-            Method::HoltWinters => holt_winters(history, horizon),
-            Method::Croston => vec![croston(history, false); horizon],
-            Method::Sba => vec![croston(history, true); horizon],
-            Method::Tsb => vec![tsb(history); horizon],
-            Method::Mean => {
-                let recent = &history[history.len().saturating_sub(28)..];
-                let mean = if recent.is_empty() { 0.0 } else { recent.iter().sum::<f64>() / recent.len() as f64 };
-                vec![mean; horizon]
-            }
+        self.forecast_at(history, &[history.len()], horizon).pop().expect("one cut, one forecast")
+    }
+
+    /// Forecasts `horizon` days after each prefix `history[..cut]` (cuts ascending), as fitting
+    /// each prefix on its own would; never negative. Holt–Winters fits every prefix in one pass.
+    pub fn forecast_at(self, history: &[f64], cuts: &[usize], horizon: usize) -> Vec<Vec<f64>> {
+        let each = |one: fn(&[f64], usize) -> Vec<f64>| cuts.iter().map(|&cut| one(&history[..cut], horizon)).collect();
+        let flat = |level: fn(&[f64]) -> f64| cuts.iter().map(|&cut| vec![level(&history[..cut]); horizon]).collect();
+        let mut out: Vec<Vec<f64>> = match self {
+            Method::SeasonalNaive => each(seasonal_naive),
+            Method::Ses => flat(ses),
+            Method::HoltWinters => holt_winters_at(history, cuts, horizon),
+            Method::Croston => flat(|y| croston(y, false)),
+            Method::Sba => flat(|y| croston(y, true)),
+            Method::Tsb => flat(tsb),
+            Method::Mean => flat(|y| mean(&y[y.len().saturating_sub(28)..])),
         };
-        for value in &mut out {
+        for value in out.iter_mut().flatten() {
             *value = if value.is_finite() { value.max(0.0) } else { 0.0 };
         }
-        assert_eq!(out.len(), horizon);
+        assert!(out.len() == cuts.len() && out.iter().all(|f| f.len() == horizon));
         out
     }
 }
@@ -127,12 +131,8 @@ fn best_of<T>(runs: impl Iterator<Item = (f64, T)>) -> T {
 
 const DAMPING: f64 = 0.95;
 
-/// Additive Holt–Winters, damped trend, weekly season; parameters by in-sample one-step error.
-fn holt_winters(y: &[f64], horizon: usize) -> Vec<f64> {
-    holt_winters_at(y, &[y.len()], horizon).pop().expect("one cut, one forecast")
-}
-
-/// Holt–Winters fitted on `y[..cut]` for every cut (ascending), in one pass per parameter set:
+/// Additive Holt–Winters (damped trend, weekly season; parameters by in-sample one-step error)
+/// fitted on `y[..cut]` for every cut (ascending), in one pass per parameter set:
 /// the fit on a prefix is the start of the fit on the whole (same start values, same
 /// recursion), so each parameter set's state and in-sample error are kept as the pass reaches
 /// each cut, and each cut takes the parameters with the least error up to it. The same forecasts
@@ -280,7 +280,9 @@ impl Forecast {
 /// Backtests every method on `history` and forecasts `horizon` days with the one chosen.
 pub fn choose(history: &[f64], class: DemandClass, horizon: usize) -> Forecast {
     let n = history.len();
+    // Ascending: the earliest origin first.
     let origins: Vec<usize> = (1..=BACKTEST_ORIGINS)
+        .rev()
         .map(|i| n.saturating_sub(i * BACKTEST_HORIZON_DAYS))
         .filter(|&origin| origin >= TRAINING_DAYS_MIN && origin + BACKTEST_HORIZON_DAYS <= n)
         .collect();
@@ -298,24 +300,13 @@ pub fn choose(history: &[f64], class: DemandClass, horizon: usize) -> Forecast {
             std_daily: spread,
         };
     }
-    let earliest = *origins.last().expect("not empty");
+    let earliest = origins[0];
     let naive_error = mean(&history[1..earliest].windows(2).map(|w| (w[1] - w[0]).abs()).collect::<Vec<_>>());
     let candidates: Vec<Candidate> = Method::BACKTESTED
         .iter()
         .map(|&method| {
             let (mut absolute, mut squared, mut count) = (0.0, 0.0, 0.0);
-            let forecasts: Vec<Vec<f64>> = match method {
-                // One pass for every origin (ascending), instead of a fit per origin.
-                Method::HoltWinters => {
-                    let ascending: Vec<usize> = origins.iter().rev().copied().collect();
-                    let mut at = holt_winters_at(history, &ascending, BACKTEST_HORIZON_DAYS);
-                    at.reverse();
-                    at.into_iter()
-                        .map(|f| f.into_iter().map(|v| if v.is_finite() { v.max(0.0) } else { 0.0 }).collect())
-                        .collect()
-                }
-                _ => origins.iter().map(|&origin| method.forecast(&history[..origin], BACKTEST_HORIZON_DAYS)).collect(),
-            };
+            let forecasts = method.forecast_at(history, &origins, BACKTEST_HORIZON_DAYS);
             for (&origin, predicted) in origins.iter().zip(&forecasts) {
                 for (h, value) in predicted.iter().enumerate() {
                     let error = history[origin + h] - value;
@@ -434,7 +425,7 @@ mod tests {
         let cuts = [14, 20, 100, 200, 200, 363, 364];
         let at = holt_winters_at(&series, &cuts, 7);
         for (&cut, forecast) in cuts.iter().zip(&at) {
-            assert_eq!(forecast, &holt_winters(&series[..cut], 7), "cut {cut}");
+            assert_eq!(forecast, &holt_winters_at(&series[..cut], &[cut], 7)[0], "cut {cut}");
         }
         // Prefixes too short for the season fall back to seasonal naive, as a fit on them does.
         assert_eq!(holt_winters_at(&series, &[10], 3), vec![seasonal_naive(&series[..10], 3)]);

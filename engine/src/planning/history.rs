@@ -7,6 +7,7 @@
 //! the item on that day).
 
 use super::{date_of, day_of, Day};
+use crate::catalog::Catalog;
 use crate::error::EngineError;
 use crate::ids::Id;
 use crate::ledger::{Effect, Entry, Event};
@@ -38,14 +39,18 @@ pub struct DemandImport {
 pub const UNLOCATED: &str = "*";
 
 impl DemandImport {
-    /// Checks every day before anything is replaced: dates within the last `DEMAND_DAYS_MAX`
-    /// days and not after `today`, each date once, quantities 0..=`QTY_REQUEST_MAX`.
-    pub fn check(&self, today: NaiveDate) -> Result<(), EngineError> {
+    /// Checks every day before anything is replaced: the location exists, dates within the last
+    /// `DEMAND_DAYS_MAX` days and not after `today`, each date once, quantities
+    /// 0..=`QTY_REQUEST_MAX`.
+    pub fn check(&self, catalog: &Catalog, today: NaiveDate) -> Result<(), EngineError> {
+        if let Some(location) = &self.location {
+            catalog.slot_or_not_found(location.as_str())?;
+        }
         if self.days.is_empty() || self.days.len() > DEMAND_IMPORT_DAYS_MAX {
             return Err(EngineError::invalid("days", format!("must list 1..={DEMAND_IMPORT_DAYS_MAX} days")));
         }
         let today_day = day_of(today);
-        let oldest = today_day - DEMAND_DAYS_MAX + 1;
+        let oldest = oldest_kept(today);
         let mut seen = std::collections::BTreeSet::new();
         for (index, day) in self.days.iter().enumerate() {
             let field = format!("days[{index}]");
@@ -76,6 +81,11 @@ impl DemandImport {
     pub fn series_key(&self) -> &str {
         self.location.as_ref().map_or(UNLOCATED, Id::as_str)
     }
+}
+
+/// The oldest day a history keeps on `today` (a host pruning its storage uses the same rule).
+pub fn oldest_kept(today: NaiveDate) -> Day {
+    day_of(today) - DEMAND_DAYS_MAX + 1
 }
 
 /// The demand an entry records: (location, date, units). Only a commit is demand (see the module).
@@ -123,11 +133,35 @@ impl DemandHistory {
 
     /// Forgets days older than `DEMAND_DAYS_MAX` before `today`.
     pub fn prune(&mut self, today: NaiveDate) {
-        let oldest = day_of(today) - DEMAND_DAYS_MAX + 1;
+        let oldest = oldest_kept(today);
         for days in self.days.values_mut() {
             days.retain(|&day, _| day >= oldest);
         }
         self.days.retain(|_, days| !days.is_empty());
+    }
+
+    /// Whether any demand was recorded at this series (a location, or `UNLOCATED`).
+    pub fn has_series(&self, series: &str) -> bool {
+        self.days.contains_key(series)
+    }
+
+    /// Demand on one day: at a series, or summed over every series (`None`).
+    pub fn on(&self, series: Option<&str>, date: NaiveDate) -> i64 {
+        let day = day_of(date);
+        self.days
+            .iter()
+            .filter(|(key, _)| series.is_none_or(|series| series == key.as_str()))
+            .filter_map(|(_, days)| days.get(&day))
+            .sum()
+    }
+
+    /// Mean demand a day at a series over the `days` days up to and including `until`.
+    pub fn mean_daily(&self, series: &str, until: NaiveDate, days: i32) -> f64 {
+        assert!(days > 0);
+        let until_day = day_of(until);
+        let total: i64 =
+            self.days.get(series).map_or(0, |kept| kept.range(until_day - days + 1..=until_day).map(|(_, q)| q).sum());
+        total as f64 / f64::from(days)
     }
 
     /// Every (series, date, qty) kept, for a host to store.
@@ -176,7 +210,7 @@ mod tests {
             location: None,
             days: days.iter().map(|&(d, qty)| DemandDay { date: date(d), qty }).collect(),
         };
-        let got = import.check(date("2026-12-02")).map_err(|error| error.to_string());
+        let got = import.check(&Catalog::default(), date("2026-12-02")).map_err(|error| error.to_string());
         match expect {
             Ok(()) => assert_eq!(got, Ok(())),
             Err(part) => assert!(got.as_ref().is_err_and(|m| m.contains(part)), "{got:?} lacks {part}"),
@@ -192,6 +226,11 @@ mod tests {
         check_import(&[("2026-12-01", -1)], Err("days[0].qty"));
         check_import(&[("2026-12-01", 1_000_000_001)], Err("days[0].qty"));
         check_import(&[], Err("days: must list"));
+        let elsewhere = DemandImport { location: Some(Id::new("nowhere").expect("id")), days: Vec::new() };
+        assert_eq!(
+            elsewhere.check(&Catalog::default(), date("2026-12-02")),
+            Err(EngineError::not_found("location", "nowhere"))
+        );
     }
 
     #[test]
@@ -207,6 +246,12 @@ mod tests {
         assert_eq!(values, vec![5.0, 1.0, 4.0, 0.0]);
         let (first, values) = history.series(Some("west"), date("2026-12-01"));
         assert_eq!((first, values), (Some(date("2026-11-30")), vec![4.0, 0.0]));
+        assert_eq!((history.on(None, date("2026-11-28")), history.on(Some("east"), date("2026-12-02"))), (5, 9));
+        assert_eq!(history.on(Some("west"), date("2026-11-28")), 0);
+        // East over the 3 days to Dec 1: 0 + 0 + 0 (Nov 29..Dec 1); over 4 days: 5 on Nov 28.
+        assert_eq!(history.mean_daily("east", date("2026-12-01"), 3), 0.0);
+        assert_eq!(history.mean_daily("east", date("2026-12-01"), 4), 1.25);
+        assert!(history.has_series("east") && !history.has_series("north"));
         assert_eq!(history.series(Some("north"), date("2026-12-01")), (None, Vec::new()));
         // An import replaces its dates, and pruning keeps 730 days.
         history.import(&DemandImport {

@@ -9,6 +9,7 @@
 pub mod class;
 pub mod forecast;
 pub mod history;
+pub mod ledger;
 pub mod plan;
 pub mod policy;
 
@@ -16,9 +17,10 @@ use chrono::NaiveDate;
 
 pub use class::{classify, DemandClass, DemandStats};
 pub use forecast::{choose, Candidate, Forecast, Method};
-pub use history::{demand_of, DemandDay, DemandHistory, DemandImport};
+pub use history::{demand_of, oldest_kept, DemandDay, DemandHistory, DemandImport};
+pub use ledger::{plans, refresh_scopes};
 pub use plan::{
-    plan, spare, Action, ActionKind, Elsewhere, Inbound, Plan, PlanInput, PlanSummary, ProjectionDay, Suggestion,
+    plan, spare, Action, ActionKind, Alert, Elsewhere, Inbound, Plan, PlanInput, PlanSummary, ProjectionDay, Suggestion,
 };
 pub use policy::{
     order_quantity, safety_stock, z_for_fill_rate, LeadTime, PlanningPolicy, ServiceMeasure, Supplier, SupplierSpec,

@@ -4,13 +4,15 @@
 use super::class::{classify, DemandClass};
 use super::forecast::{choose, Candidate, Method};
 use super::history::DemandDay;
-use super::policy::{lead_time_spread, order_quantity, undershoot, units_up, z_for_fill_rate, z_for_fill_rate_gamma};
+use super::policy::{
+    lead_time_spread, order_quantity, safety_stock, undershoot, units_up, z_for_fill_rate, z_for_fill_rate_gamma,
+};
 use super::policy::{LeadTime, PlanningPolicy, ServiceMeasure};
 use crate::ids::Id;
 use crate::limits::PLAN_HORIZON_DAYS_MAX;
 use crate::money::Money;
 use crate::position::Position;
-use chrono::{Duration, NaiveDate};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Units still expected in, by reference; `expected_on` when the reference said when.
@@ -227,17 +229,59 @@ impl Plan {
     }
 }
 
+/// A predicted stockout, for the team that owns it (purchasing), with what to act on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    pub id: String,
+    pub kind: String,
+    pub owner: String,
+    pub sku: Id,
+    pub supplier: Option<Id>,
+    /// When the SKU became at risk.
+    pub raised_at: DateTime<Utc>,
+    pub stockout_date: Option<NaiveDate>,
+    pub action: Option<Action>,
+    pub suggestion_qty: i64,
+    pub message: String,
+    /// Where the plan behind it is read.
+    pub link: String,
+}
+
 impl PlanSummary {
-    /// Most urgent first: at risk, then the earliest stockout, then the earliest order-by date,
-    /// then a suggestion at all, then the SKU.
-    pub fn urgency_key(&self) -> (bool, NaiveDate, NaiveDate, bool, Id) {
-        let never = NaiveDate::MAX;
-        (
-            !self.at_risk,
-            self.stockout_date.unwrap_or(never),
-            self.order_by.unwrap_or(never),
-            self.suggestion_qty == 0,
-            self.sku.clone(),
+    /// The alert this summary raises: a predicted stockout when it is at risk.
+    pub fn stockout_alert(&self, raised_at: DateTime<Utc>) -> Option<Alert> {
+        self.at_risk.then(|| Alert {
+            id: format!("predicted_stockout:{}", self.sku),
+            kind: "predicted_stockout".to_string(),
+            owner: "purchasing".to_string(),
+            sku: self.sku.clone(),
+            supplier: self.supplier.clone(),
+            raised_at,
+            stockout_date: self.stockout_date,
+            action: self.action.clone(),
+            suggestion_qty: self.suggestion_qty,
+            message: self.action.as_ref().map_or_else(|| self.reason.clone(), |a| a.message.clone()),
+            link: format!("/v1/skus/{}/plan", self.sku),
+        })
+    }
+
+    /// Whether a buyer has something to do: an order is suggested, or it runs out too soon.
+    pub fn needs_action(&self) -> bool {
+        self.at_risk || self.suggestion_qty > 0
+    }
+
+    /// Its place in the replenishment list, as text that sorts most urgent first: at risk, then
+    /// the earliest stockout, then the earliest order-by date, then a suggestion at all, then the
+    /// SKU (so it is unique among one location's summaries, and a list cursor).
+    pub fn sort_key(&self) -> String {
+        let date = |d: Option<NaiveDate>| d.map_or_else(|| "9999-12-31".to_string(), |d| d.to_string());
+        format!(
+            "{}|{}|{}|{}|{}",
+            u8::from(!self.at_risk),
+            date(self.stockout_date),
+            date(self.order_by),
+            u8::from(self.suggestion_qty == 0),
+            self.sku
         )
     }
 }
@@ -292,7 +336,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
     } else {
         z_for_fill_rate(policy.service_measure, policy.service_level, cycle_qty as f64, spread)
     };
-    let safety = units_up(under_mean + z * spread);
+    let safety = safety_stock(z, spread, under_mean);
     let lead_demand = units_up(mean_daily * lead_time.mean_days);
     let (reorder_point, order_up_to, overridden) = match (policy.min_qty, policy.max_qty) {
         (Some(min), Some(max)) => (min, max, true),
@@ -710,6 +754,34 @@ mod tests {
         assert_eq!(plan.action.map(|a| a.kind), Some(ActionKind::Expedite));
         assert_eq!(spare(&other("west", 100, 4.0), 3.0, 7), 60);
         assert_eq!(spare(&other("west", 10, 4.0), 3.0, 7), 0);
+    }
+
+    #[test]
+    fn the_list_sorts_the_most_urgent_first() {
+        let summary = |sku: &str, case: Case| {
+            let mut summary = run(&case).summary();
+            summary.sku = Id::new(sku).expect("id");
+            summary
+        };
+        let mut list = [
+            summary("E-fine", case(1000)),
+            summary("D-order", case(40)),
+            summary("C-later", case(30)),
+            summary("B-soonest", case(0)),
+            summary("A-also-later", case(30)),
+        ];
+        list.sort_by_key(PlanSummary::sort_key);
+        let order: Vec<&str> = list.iter().map(|s| s.sku.as_str()).collect();
+        assert_eq!(order, ["B-soonest", "A-also-later", "C-later", "D-order", "E-fine"]);
+        assert_eq!(list.iter().map(PlanSummary::needs_action).collect::<Vec<_>>(), [true, true, true, true, false]);
+        let now = DateTime::from_timestamp(1_796_000_000, 0).expect("a time");
+        let alert = list[0].stockout_alert(now).expect("at risk");
+        assert_eq!(
+            (alert.id.as_str(), alert.owner.as_str(), alert.link.as_str()),
+            ("predicted_stockout:B-soonest", "purchasing", "/v1/skus/B-soonest/plan")
+        );
+        assert!(alert.message.ends_with("order now"), "{}", alert.message);
+        assert_eq!(list[3].stockout_alert(now), None);
     }
 
     #[test]

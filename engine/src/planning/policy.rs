@@ -202,11 +202,11 @@ pub fn lead_time_spread(mean_daily: f64, std_daily: f64, lead_time: &LeadTime) -
         .sqrt()
 }
 
-/// SS = z·√(μL·σD² + μD²·σL²), in whole units (rounded up).
-pub fn safety_stock(z: f64, mean_daily: f64, std_daily: f64, lead_time: &LeadTime) -> i64 {
-    assert!(z >= 0.0 && mean_daily >= 0.0 && std_daily >= 0.0);
-    let units = z * lead_time_spread(mean_daily, std_daily, lead_time);
-    units_up(units)
+/// SS = undershoot + z·spread in whole units (rounded up), where spread is
+/// √(μL·σD² + μD²·σL²) (`lead_time_spread`, with the undershoot's variance when there is one).
+pub fn safety_stock(z: f64, spread: f64, undershoot_mean: f64) -> i64 {
+    assert!(z >= 0.0 && spread >= 0.0 && undershoot_mean >= 0.0);
+    units_up(undershoot_mean + z * spread)
 }
 
 /// Rounds a non-negative amount of units up, tolerating float noise (2.0000000001 is 2).
@@ -229,41 +229,16 @@ pub fn z_for_fill_rate(measure: ServiceMeasure, level: f64, order_qty: f64, spre
     assert!((SERVICE_LEVEL_MIN..=SERVICE_LEVEL_MAX).contains(&level));
     let z = match measure {
         ServiceMeasure::Cycle => distrs::Normal::ppf(level, 0.0, 1.0),
-        ServiceMeasure::FillRate => {
-            if spread <= 1e-12 {
-                return 0.0;
-            }
-            let target = (1.0 - level) * order_qty.max(1.0) / spread;
-            if target >= normal_loss(0.0) {
-                0.0
-            } else {
-                let (mut low, mut high) = (0.0, Z_MAX);
-                for _ in 0..60 {
-                    let middle = (low + high) / 2.0;
-                    if normal_loss(middle) > target {
-                        low = middle;
-                    } else {
-                        high = middle;
-                    }
-                }
-                high
-            }
-        }
+        ServiceMeasure::FillRate if spread <= 1e-12 => 0.0,
+        ServiceMeasure::FillRate => least_factor(|k| spread * normal_loss(k), (1.0 - level) * order_qty.max(1.0)),
     };
     z.clamp(0.0, Z_MAX)
 }
 
-/// The safety factor for a fill rate when lead-time demand is gamma-distributed (mean `mean`,
-/// standard deviation `spread`) rather than normal: the k with E[(X − mean − k·spread)⁺] =
-/// (1 − level)·Q, by bisection, between 0 and `Z_MAX`. For demand whose sizes vary a lot (erratic,
-/// lumpy) lead-time demand is right-skewed, and the normal loss understates the units short.
-pub fn z_for_fill_rate_gamma(level: f64, order_qty: f64, mean: f64, spread: f64) -> f64 {
-    assert!((SERVICE_LEVEL_MIN..=SERVICE_LEVEL_MAX).contains(&level) && mean >= 0.0 && spread >= 0.0);
-    if spread <= 1e-12 || mean <= 1e-12 {
-        return 0.0;
-    }
-    let target = (1.0 - level) * order_qty.max(1.0);
-    let short = |k: f64| gamma_loss(mean, spread, mean + k * spread);
+/// The least safety factor k in 0..=`Z_MAX` whose expected units short per cycle, `short(k)`
+/// (decreasing in k), are at most `target`: 0 when none are needed, `Z_MAX` when even that falls
+/// short; by bisection between.
+fn least_factor(short: impl Fn(f64) -> f64, target: f64) -> f64 {
     if short(0.0) <= target {
         return 0.0;
     }
@@ -280,6 +255,18 @@ pub fn z_for_fill_rate_gamma(level: f64, order_qty: f64, mean: f64, spread: f64)
         }
     }
     high
+}
+
+/// The safety factor for a fill rate when lead-time demand is gamma-distributed (mean `mean`,
+/// standard deviation `spread`) rather than normal: the k with E[(X − mean − k·spread)⁺] =
+/// (1 − level)·Q, by bisection, between 0 and `Z_MAX`. For demand whose sizes vary a lot (erratic,
+/// lumpy) lead-time demand is right-skewed, and the normal loss understates the units short.
+pub fn z_for_fill_rate_gamma(level: f64, order_qty: f64, mean: f64, spread: f64) -> f64 {
+    assert!((SERVICE_LEVEL_MIN..=SERVICE_LEVEL_MAX).contains(&level) && mean >= 0.0 && spread >= 0.0);
+    if spread <= 1e-12 || mean <= 1e-12 {
+        return 0.0;
+    }
+    least_factor(|k| gamma_loss(mean, spread, mean + k * spread), (1.0 - level) * order_qty.max(1.0))
 }
 
 /// E[(X − s)⁺] for X gamma-distributed with this mean and standard deviation (shape a = (m/σ)²,
@@ -343,9 +330,11 @@ mod tests {
             // 2·√(4·1 + 0) = 4 exactly, not 5
             (2.0, 0.0, 1.0, 4.0, 3.0, 4),
         ];
+        // The undershoot's mean is added: 4.5 + 1·3 = 7.5 → 8.
+        assert_eq!(safety_stock(1.0, 3.0, 4.5), 8);
         for (z, mean, std, lt_mean, lt_std, expect) in table {
             assert_eq!(
-                safety_stock(z, mean, std, &lead(lt_mean, lt_std)),
+                safety_stock(z, lead_time_spread(mean, std, &lead(lt_mean, lt_std)), 0.0),
                 expect,
                 "z {z} μD {mean} σD {std} μL {lt_mean} σL {lt_std}"
             );

@@ -292,16 +292,9 @@ fn main() {
 fn replenishment_list(s: &Stockline, skus: u64, connections: u64) {
     let supplier = json!({"name": "Bench Supply", "currency": "EUR", "lead_time_days": 7, "lead_time_std_days": 2});
     s.must(s.put("/v1/suppliers/bench", "dev-buyer", &supplier));
+    let today = stockline_tests::today();
     let days: Vec<serde_json::Value> = (2..58)
-        .map(|back| {
-            let date = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("a date")
-                + chrono::Duration::days(
-                    (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("a clock").as_secs()
-                        / 86_400) as i64
-                        - back,
-                );
-            json!({"date": date.to_string(), "qty": 3 + back % 5})
-        })
+        .map(|back| json!({"date": (today - chrono::Duration::days(back)).to_string(), "qty": 3 + back % 5}))
         .collect();
     let import = json!({ "days": days });
     let policy = json!({"supplier": "bench", "moq": 24, "pack_multiple": 12});
