@@ -13,19 +13,39 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use stockline_shared::{Plan, ReplenishmentLine, ReplenishmentResponse};
 
+/// The live answer, kept on the device with `save` for offline reading; when the server cannot
+/// be reached, the copy `saved` gives (`None`: nothing saved yet). A refusal is passed on.
+async fn live_or_saved<T: Clone, S, L>(
+    app: AppState,
+    answer: Result<T, CallError>,
+    save: impl FnOnce(Fetched<T>) -> S,
+    saved: L,
+) -> Result<Option<Fetched<T>>, CallError>
+where
+    S: std::future::Future<Output = db::DbResult<()>>,
+    L: std::future::Future<Output = db::DbResult<Option<Fetched<T>>>>,
+{
+    match answer {
+        Ok(value) => {
+            let fresh = Fetched::live(value, now_ms());
+            if let Err(error) = save(fresh.clone()).await {
+                app.fail(format!("Shown, but not kept on this device for offline use: {error}"));
+            }
+            Ok(Some(fresh))
+        }
+        Err(CallError::Unreachable) => Ok(saved.await.ok().flatten()),
+        Err(refused) => Err(refused),
+    }
+}
+
 fn load_list(app: AppState, list: RwSignal<Option<Fetched<ReplenishmentResponse>>>) {
     let Some(current) = app.settings.get_untracked() else { return };
     spawn_local(async move {
-        match api::replenishment(&current.api_base, &current.token).await {
-            Ok(answer) => {
-                let fresh = Fetched::live(answer, now_ms());
-                let _ = db::save_list(&fresh).await;
-                list.set(Some(fresh));
-            }
-            Err(CallError::Unreachable) => match db::load_list().await {
-                Ok(Some(saved)) => list.set(Some(saved)),
-                _ => app.fail("Offline, and this device has no saved replenishment list yet"),
-            },
+        let answer = api::replenishment(&current.api_base, &current.token).await;
+        let save = |copy| async move { db::save_list(&copy).await };
+        match live_or_saved(app, answer, save, db::load_list()).await {
+            Ok(Some(copy)) => list.set(Some(copy)),
+            Ok(None) => app.fail("Offline, and this device has no saved replenishment list yet"),
             Err(refused) => app.fail(refused.describe()),
         }
     });
@@ -34,19 +54,15 @@ fn load_list(app: AppState, list: RwSignal<Option<Fetched<ReplenishmentResponse>
 fn load_plan(app: AppState, sku: String, plan: RwSignal<Option<Fetched<Plan>>>) {
     let Some(current) = app.settings.get_untracked() else { return };
     plan.set(None);
+    app.notice.set(None);
     spawn_local(async move {
-        match api::plan(&current.api_base, &current.token, &sku).await {
-            Ok(answer) => {
-                let fresh = Fetched::live(answer, now_ms());
-                let _ = db::save_plan(&fresh).await;
-                app.notice.set(None);
-                plan.set(Some(fresh));
+        let answer = api::plan(&current.api_base, &current.token, &sku).await;
+        let save = |copy| async move { db::save_plan(&copy).await };
+        match live_or_saved(app, answer, save, db::load_plan(&sku)).await {
+            Ok(Some(copy)) => plan.set(Some(copy)),
+            Ok(None) => {
+                app.fail(format!("Offline, and the plan of “{}” was never opened on this device", model::echo(&sku)))
             }
-            Err(CallError::Unreachable) => match db::load_plan(&sku).await {
-                Ok(Some(saved)) => plan.set(Some(saved)),
-                _ => app
-                    .fail(format!("Offline, and the plan of “{}” was never opened on this device", model::echo(&sku))),
-            },
             Err(CallError::Refused { status: 404, message, .. }) => app.fail(message),
             Err(refused) => app.fail(refused.describe()),
         }
