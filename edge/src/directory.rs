@@ -12,18 +12,17 @@
 //! SKU object with every subscription (after each `PUT /v1/skus/{sku}` and each catalog refresh),
 //! so a change that failed to reach the index gets there at the SKU's next refresh.
 
-use crate::http::{call, now, serve, Answer, Envelope};
+use crate::http::{call, now, serve, Answer, Answered, Envelope};
 use crate::protocol::directory::{ITEMS_PAGE_MAX, PLANS_PAGE_MAX};
 use crate::protocol::{DirectoryCommand, SkuCommand};
 use crate::store;
 use futures_util::future::join_all;
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use std::cell::RefCell;
 use stockline_engine::planning::PlanSummary;
 use stockline_engine::{Catalog, Id};
-use stockline_shared::{
-    AlertsResponse, Item, ItemsResponse, ReplenishmentGroup, ReplenishmentLine, ReplenishmentResponse,
-};
+use stockline_shared::{AlertsResponse, Item, ItemsResponse, ReplenishmentGroup, ReplenishmentResponse};
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, SqlStorage, State};
 
 /// SKU objects pushed to at once when master data changes.
@@ -78,7 +77,6 @@ struct CountRow {
 
 #[derive(Deserialize)]
 struct PlanRow {
-    urgency: String,
     at_risk_since: Option<String>,
     body: String,
 }
@@ -171,7 +169,7 @@ impl Directory {
             at_risk_since: Option<String>,
         }
         assert!(summaries.iter().all(|summary| &summary.sku == sku), "a SKU sends its own plans");
-        let now = now()?.to_rfc3339();
+        let now = now()?.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
         let sql = self.sql();
         let earlier: Vec<Earlier> = store::rows(
             &sql,
@@ -223,6 +221,8 @@ impl Directory {
     }
 
     /// The SKUs that need a buyer's action, most urgent first, grouped by supplier on the page.
+    /// Each line is the summary as `take_plans` encoded it, with its `at_risk_since` set by SQLite
+    /// (`json_set`): a page is never decoded and encoded again in wasm.
     fn replenishment(
         &self,
         supplier: Option<&Id>,
@@ -230,10 +230,18 @@ impl Directory {
         at_risk: Option<bool>,
         cursor: Option<&str>,
         limit: u32,
-    ) -> Result<ReplenishmentResponse> {
+    ) -> Result<ReplenishmentResponse<Box<RawValue>>> {
+        #[derive(Deserialize)]
+        struct LineRow {
+            urgency: String,
+            supplier: Option<String>,
+            line: String,
+        }
         assert!((1..=PLANS_PAGE_MAX).contains(&limit));
-        let mut query =
-            String::from("SELECT urgency, at_risk_since, body FROM plan_summaries WHERE location = ? AND needs_action = 1 AND urgency > ?");
+        let mut query = String::from(
+            "SELECT urgency, supplier, json_set(body, '$.at_risk_since', at_risk_since) AS line FROM plan_summaries
+             WHERE location = ? AND needs_action = 1 AND urgency > ?",
+        );
         let mut bindings: Vec<worker::SqlStorageValue> =
             vec![location.map_or("", Id::as_str).into(), cursor.unwrap_or("").into()];
         if let Some(supplier) = supplier {
@@ -246,29 +254,29 @@ impl Directory {
         }
         query.push_str(" ORDER BY urgency LIMIT ?");
         bindings.push((i64::from(limit) + 1).into());
-        let rows: Vec<PlanRow> = store::rows(&self.sql(), &query, bindings)?;
+        let rows: Vec<LineRow> = store::rows(&self.sql(), &query, bindings)?;
         let more = rows.len() > limit as usize;
         let catalog = self.catalog()?;
-        let mut groups: Vec<ReplenishmentGroup> = Vec::new();
+        let mut groups: Vec<ReplenishmentGroup<Box<RawValue>>> = Vec::new();
         let mut next_cursor = None;
         for row in rows.into_iter().take(limit as usize) {
-            let summary: PlanSummary = serde_json::from_str(&row.body)?;
+            let line = RawValue::from_string(row.line)?;
+            let supplier = row.supplier.map(Id::new).transpose().map_err(|e| e.to_string())?;
             next_cursor = Some(row.urgency);
-            let at_risk_since = since(row.at_risk_since)?;
-            let index = match groups.iter().position(|g| g.supplier == summary.supplier) {
+            let index = match groups.iter().position(|g| g.supplier == supplier) {
                 Some(index) => index,
                 None => {
-                    let found = summary.supplier.as_ref().and_then(|id| catalog.supplier(id.as_str()));
+                    let found = supplier.as_ref().and_then(|id| catalog.supplier(id.as_str()));
                     groups.push(ReplenishmentGroup {
-                        supplier: summary.supplier.clone(),
                         name: found.map(|s| s.name.clone()),
                         currency: found.map(|s| s.currency.clone()),
+                        supplier,
                         lines: Vec::new(),
                     });
                     groups.len() - 1
                 }
             };
-            groups[index].lines.push(ReplenishmentLine { summary, at_risk_since });
+            groups[index].lines.push(line);
         }
         Ok(ReplenishmentResponse { groups, next_cursor: if more { next_cursor } else { None } })
     }
@@ -278,7 +286,7 @@ impl Directory {
         assert!((1..=PLANS_PAGE_MAX).contains(&limit));
         let rows: Vec<PlanRow> = store::rows(
             &self.sql(),
-            "SELECT urgency, at_risk_since, body FROM plan_summaries WHERE location = '' AND at_risk = 1
+            "SELECT at_risk_since, body FROM plan_summaries WHERE location = '' AND at_risk = 1
              ORDER BY at_risk_since DESC, sku LIMIT ?",
             vec![i64::from(limit).into()],
         )?;
@@ -332,8 +340,8 @@ impl Directory {
         Ok(ItemsResponse { items, next_after })
     }
 
-    async fn handle(&self, envelope: Envelope<DirectoryCommand>) -> Result<Answer> {
-        match &envelope.command {
+    async fn handle(&self, envelope: Envelope<DirectoryCommand>) -> Result<Answered> {
+        let answer = match &envelope.command {
             DirectoryCommand::PutLocation { .. }
             | DirectoryCommand::PutChannel { .. }
             | DirectoryCommand::PutSupplier { .. } => {
@@ -382,10 +390,11 @@ impl Directory {
                 self.take_plans(sku, summaries)?;
                 Ok(Answer::ok(200, &serde_json::json!({ "sku": sku, "plans": summaries.len() })))
             }
-            DirectoryCommand::Replenishment { supplier, location, at_risk, cursor, limit } => Ok(Answer::ok(
-                200,
-                &self.replenishment(supplier.as_ref(), location.as_ref(), *at_risk, cursor.as_deref(), *limit)?,
-            )),
+            DirectoryCommand::Replenishment { supplier, location, at_risk, cursor, limit } => {
+                let page =
+                    self.replenishment(supplier.as_ref(), location.as_ref(), *at_risk, cursor.as_deref(), *limit)?;
+                return Ok(Answered::encoded(200, &page));
+            }
             DirectoryCommand::Alerts { limit } => Ok(Answer::ok(200, &self.alerts(*limit)?)),
             DirectoryCommand::Status => {
                 let version = self.catalog()?.version() as i64;
@@ -396,7 +405,8 @@ impl Directory {
                 )?;
                 Ok(Answer::ok(200, &serde_json::json!({ "version": version, "skus": skus, "skus_behind": behind })))
             }
-        }
+        };
+        answer.map(Answered::from)
     }
 
     /// Pushes the current catalog to the SKU objects behind it, a batch per run; sets the next run

@@ -161,19 +161,55 @@ pub async fn call<T: Serialize>(stub: &worker::Stub, path: &str, envelope: &Enve
     Ok(Answer { status, body })
 }
 
+/// What an object answers: an [`Answer`], or a typed value encoded straight to its JSON text
+/// (large pages: no `serde_json::Value` tree built between the value and the bytes).
+pub enum Answered {
+    Value(Answer),
+    Encoded { status: u16, json: String },
+}
+
+impl Answered {
+    pub fn encoded(status: u16, body: &impl Serialize) -> Answered {
+        match serde_json::to_string(body) {
+            Ok(json) => Answered::Encoded { status, json },
+            Err(error) => {
+                Answered::Value(Answer::error(ApiError::unavailable(format!("encoding the answer failed: {error}"))))
+            }
+        }
+    }
+
+    pub fn into_response(self) -> Response {
+        match self {
+            Answered::Value(answer) => answer.into_response(),
+            Answered::Encoded { status, json } => {
+                Reply { status, body: ResponseBody::Body(json.into_bytes()) }.into_response()
+            }
+        }
+    }
+}
+
+impl From<Answer> for Answered {
+    fn from(answer: Answer) -> Answered {
+        Answered::Value(answer)
+    }
+}
+
 /// What every object's `fetch` does: read the envelope (a malformed one is the Worker's bug: 500),
 /// run `handle`, and answer; a failure of the object itself is 503 `unavailable` naming it.
-pub async fn serve<T, F>(mut req: Request, what: &str, handle: impl FnOnce(Envelope<T>) -> F) -> Result<Response>
+pub async fn serve<T, A, F>(mut req: Request, what: &str, handle: impl FnOnce(Envelope<T>) -> F) -> Result<Response>
 where
     T: serde::de::DeserializeOwned,
-    F: std::future::Future<Output = Result<Answer>>,
+    A: Into<Answered>,
+    F: std::future::Future<Output = Result<A>>,
 {
     let envelope = match read_envelope(&mut req).await {
         Ok(envelope) => envelope,
         Err(error) => return Ok(Answer::error(ApiError::internal(error.to_string())).into_response()),
     };
-    let answer =
-        handle(envelope).await.unwrap_or_else(|error| Answer::error(ApiError::unavailable(format!("{what}: {error}"))));
+    let answer = match handle(envelope).await {
+        Ok(answer) => answer.into(),
+        Err(error) => Answered::Value(Answer::error(ApiError::unavailable(format!("{what}: {error}")))),
+    };
     Ok(answer.into_response())
 }
 

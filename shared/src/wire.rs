@@ -91,19 +91,21 @@ pub struct ReplenishmentLine {
     pub at_risk_since: Option<DateTime<Utc>>,
 }
 
-/// The lines of one supplier (or of none) on a page of the list.
+/// The lines of one supplier (or of none) on a page of the list. `L` is the line as the edge
+/// writes it: a [`ReplenishmentLine`] encoded when the plan was taken (a `RawValue`), so a page
+/// of hundreds of lines is not decoded and encoded again on every read.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ReplenishmentGroup {
+pub struct ReplenishmentGroup<L = ReplenishmentLine> {
     pub supplier: Option<Id>,
     pub name: Option<String>,
     pub currency: Option<String>,
-    pub lines: Vec<ReplenishmentLine>,
+    pub lines: Vec<L>,
 }
 
 /// `GET /v1/replenishment`: the SKUs that need a buyer, most urgent first, grouped by supplier.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ReplenishmentResponse {
-    pub groups: Vec<ReplenishmentGroup>,
+pub struct ReplenishmentResponse<L = ReplenishmentLine> {
+    pub groups: Vec<ReplenishmentGroup<L>>,
     pub next_cursor: Option<String>,
 }
 
