@@ -58,6 +58,10 @@ pub enum EngineError {
     /// The host could not reach another party or its storage; nothing was decided. Retry.
     #[error("unavailable: {message}")]
     Unavailable { message: String },
+    /// The caller may not do this here: a rule (segregation of duties, a spend limit, a blocked
+    /// supplier) refuses it, named by `rule`. Nothing changed.
+    #[error("{message}")]
+    Forbidden { rule: String, message: String },
 }
 
 /// The kinds of thing that can be `NotFound`, as the static names the engine uses.
@@ -74,6 +78,7 @@ enum WireError {
     Conflict { message: String },
     IdempotencyMismatch,
     Unavailable { message: String },
+    Forbidden { rule: String, message: String },
 }
 
 // By hand, not derived: a derive would make `kind: &'static str` borrow from the input.
@@ -102,6 +107,7 @@ impl TryFrom<WireError> for EngineError {
             WireError::Conflict { message } => EngineError::Conflict { message },
             WireError::IdempotencyMismatch => EngineError::IdempotencyMismatch,
             WireError::Unavailable { message } => EngineError::Unavailable { message },
+            WireError::Forbidden { rule, message } => EngineError::Forbidden { rule, message },
         })
     }
 }
@@ -123,6 +129,10 @@ impl EngineError {
         EngineError::Unavailable { message: message.into() }
     }
 
+    pub fn forbidden(rule: &str, message: impl Into<String>) -> EngineError {
+        EngineError::Forbidden { rule: rule.to_string(), message: message.into() }
+    }
+
     /// The contract's error code.
     pub fn code(&self) -> &'static str {
         match self {
@@ -133,6 +143,7 @@ impl EngineError {
             EngineError::Conflict { .. } => "conflict",
             EngineError::IdempotencyMismatch => "idempotency_mismatch",
             EngineError::Unavailable { .. } => "unavailable",
+            EngineError::Forbidden { .. } => "forbidden",
         }
     }
 
@@ -146,6 +157,7 @@ impl EngineError {
             | EngineError::Conflict { .. } => 409,
             EngineError::IdempotencyMismatch => 422,
             EngineError::Unavailable { .. } => 503,
+            EngineError::Forbidden { .. } => 403,
         }
     }
 }
@@ -166,6 +178,7 @@ mod tests {
             EngineError::conflict("on_hand would be negative"),
             EngineError::IdempotencyMismatch,
             EngineError::unavailable("storage"),
+            EngineError::forbidden("segregation_of_duties", "you submitted this order"),
         ];
         for error in errors {
             let text = serde_json::to_string(&error).expect("serialises");

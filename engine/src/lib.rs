@@ -12,6 +12,7 @@ pub mod limits;
 pub mod money;
 pub mod planning;
 pub mod position;
+pub mod procurement;
 pub mod reservation;
 
 pub use catalog::{Catalog, Channel, ChannelSpec, Location, LocationKind, LocationSpec};

@@ -61,3 +61,19 @@ pub const REVIEW_PERIOD_DAYS_MAX: u32 = 90;
 pub const PLAN_HORIZON_DAYS_MAX: u32 = 365;
 /// Locations a plan refresh plans one by one (besides the SKU over all of them).
 pub const PLAN_LOCATIONS_MAX: usize = 32;
+/// Lines on one purchase order.
+pub const PO_LINES_MAX: usize = 500;
+/// Audited events kept on one purchase order (the creation and the latest ones).
+pub const PO_EVENTS_MAX: usize = 256;
+/// Receipts taken against one purchase order.
+pub const PO_RECEIPTS_MAX: usize = 256;
+/// The most a receipt may exceed a line's ordered quantity, in percent.
+pub const RECEIPT_TOLERANCE_PCT_MAX: u32 = 100;
+/// Value bands in the approval rules.
+pub const APPROVAL_BANDS_MAX: usize = 16;
+/// Approvals one order can need (band and stricter path each).
+pub const APPROVALS_REQUIRED_MAX: u8 = 5;
+/// Currencies with a rate in the approval rules.
+pub const CURRENCIES_MAX: usize = 64;
+/// Invoices recorded against one purchase order (corrections included).
+pub const INVOICES_MAX: usize = 64;

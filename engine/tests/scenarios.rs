@@ -140,6 +140,7 @@ fn render_err(ledger: &SkuLedger, error: &EngineError) -> String {
                 .join(", ")
         }
         EngineError::AlreadyResolved { status } => status.as_str().to_string(),
+        EngineError::Forbidden { rule, .. } => rule.clone(),
         EngineError::Conflict { .. } | EngineError::IdempotencyMismatch | EngineError::Unavailable { .. } => {
             String::new()
         }

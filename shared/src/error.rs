@@ -93,6 +93,7 @@ impl From<EngineError> for ApiError {
             EngineError::NotFound { kind, id } => json!({ "kind": kind, "id": id }),
             EngineError::InsufficientStock { shortages } => json!({ "shortages": shortages }),
             EngineError::AlreadyResolved { status } => json!({ "status": status }),
+            EngineError::Forbidden { rule, .. } => json!({ "rule": rule }),
             EngineError::Conflict { .. } | EngineError::IdempotencyMismatch | EngineError::Unavailable { .. } => {
                 json!({})
             }
