@@ -131,7 +131,7 @@ impl Directory {
                 catalog.put_channel(id.clone(), spec.clone()).map(serde_json::to_value)
             }
             DirectoryCommand::PutSupplier { id, spec } => {
-                catalog.put_supplier(id.clone(), spec.clone()).map(serde_json::to_value)
+                catalog.put_supplier(id.clone(), spec.clone(), envelope.actor.role).map(serde_json::to_value)
             }
             _ => unreachable!("only master-data writes come here"),
         };
@@ -142,19 +142,8 @@ impl Directory {
         body["catalog_version"] = catalog.version().into();
         let answer = Answer { status: 200, body };
         let text = serde_json::to_string(&catalog)?;
-        let sql = self.sql();
         let recorded = envelope.idempotency.clone().map(|key| (key, answer.clone()));
-        store::transaction(&self.state.storage(), move || {
-            store::exec(
-                &sql,
-                "INSERT INTO meta (key, value) VALUES ('catalog', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                vec![text.into()],
-            )?;
-            if let Some((key, answer)) = recorded {
-                store::record_answer(&sql, &key, &answer, now)?;
-            }
-            Ok(())
-        })?;
+        store::put_meta_recorded(&self.state.storage(), self.sql(), "catalog", text, recorded, now)?;
         *self.catalog.borrow_mut() = Some(catalog);
         Ok(answer)
     }
@@ -221,8 +210,9 @@ impl Directory {
     }
 
     /// The SKUs that need a buyer's action, most urgent first, grouped by supplier on the page.
-    /// Each line is the summary as `take_plans` encoded it, with its `at_risk_since` set by SQLite
-    /// (`json_set`): a page is never decoded and encoded again in wasm.
+    /// SQLite builds each supplier's lines as one JSON array (`json_group_array` over the stored
+    /// summaries, `at_risk_since` set in with `json_set`): a page crosses into wasm as a few
+    /// strings, one per supplier, and is never decoded and encoded again here.
     fn replenishment(
         &self,
         supplier: Option<&Id>,
@@ -232,53 +222,61 @@ impl Directory {
         limit: u32,
     ) -> Result<ReplenishmentResponse<Box<RawValue>>> {
         #[derive(Deserialize)]
-        struct LineRow {
-            urgency: String,
+        struct GroupRow {
             supplier: Option<String>,
-            line: String,
+            last: String,
+            lines: String,
+        }
+        #[derive(Deserialize)]
+        struct Found {
+            found: i64,
         }
         assert!((1..=PLANS_PAGE_MAX).contains(&limit));
-        let mut query = String::from(
-            "SELECT urgency, supplier, json_set(body, '$.at_risk_since', at_risk_since) AS line FROM plan_summaries
-             WHERE location = ? AND needs_action = 1 AND urgency > ?",
-        );
-        let mut bindings: Vec<worker::SqlStorageValue> =
-            vec![location.map_or("", Id::as_str).into(), cursor.unwrap_or("").into()];
+        let mut filter = String::from("location = ? AND needs_action = 1");
+        let mut bindings: Vec<worker::SqlStorageValue> = vec![location.map_or("", Id::as_str).into()];
         if let Some(supplier) = supplier {
-            query.push_str(" AND supplier = ?");
+            filter.push_str(" AND supplier = ?");
             bindings.push(supplier.as_str().into());
         }
         if let Some(at_risk) = at_risk {
-            query.push_str(" AND at_risk = ?");
+            filter.push_str(" AND at_risk = ?");
             bindings.push(i64::from(at_risk).into());
         }
-        query.push_str(" ORDER BY urgency LIMIT ?");
-        bindings.push((i64::from(limit) + 1).into());
-        let rows: Vec<LineRow> = store::rows(&self.sql(), &query, bindings)?;
-        let more = rows.len() > limit as usize;
+        let query = format!(
+            "SELECT supplier, MIN(urgency) AS first, MAX(urgency) AS last,
+                    json_group_array(json(line) ORDER BY urgency) AS lines
+             FROM (SELECT urgency, supplier, json_set(body, '$.at_risk_since', at_risk_since) AS line
+                   FROM plan_summaries WHERE {filter} AND urgency > ? ORDER BY urgency LIMIT ?)
+             GROUP BY supplier ORDER BY first"
+        );
+        let mut page_bindings = bindings.clone();
+        page_bindings.push(cursor.unwrap_or("").into());
+        page_bindings.push(i64::from(limit).into());
+        let rows: Vec<GroupRow> = store::rows(&self.sql(), &query, page_bindings)?;
+        let last = rows.iter().map(|row| row.last.as_str()).max().map(str::to_string);
+        let more = match &last {
+            Some(last) => {
+                let mut more_bindings = bindings;
+                more_bindings.push(last.as_str().into());
+                let exists =
+                    format!("SELECT EXISTS (SELECT 1 FROM plan_summaries WHERE {filter} AND urgency > ?) AS found");
+                store::first::<Found>(&self.sql(), &exists, more_bindings)?.is_some_and(|row| row.found == 1)
+            }
+            None => false,
+        };
         let catalog = self.catalog()?;
-        let mut groups: Vec<ReplenishmentGroup<Box<RawValue>>> = Vec::new();
-        let mut next_cursor = None;
-        for row in rows.into_iter().take(limit as usize) {
-            let line = RawValue::from_string(row.line)?;
+        let mut groups = Vec::with_capacity(rows.len());
+        for row in rows {
             let supplier = row.supplier.map(Id::new).transpose().map_err(|e| e.to_string())?;
-            next_cursor = Some(row.urgency);
-            let index = match groups.iter().position(|g| g.supplier == supplier) {
-                Some(index) => index,
-                None => {
-                    let found = supplier.as_ref().and_then(|id| catalog.supplier(id.as_str()));
-                    groups.push(ReplenishmentGroup {
-                        name: found.map(|s| s.name.clone()),
-                        currency: found.map(|s| s.currency.clone()),
-                        supplier,
-                        lines: Vec::new(),
-                    });
-                    groups.len() - 1
-                }
-            };
-            groups[index].lines.push(line);
+            let found = supplier.as_ref().and_then(|id| catalog.supplier(id.as_str()));
+            groups.push(ReplenishmentGroup {
+                name: found.map(|s| s.name.clone()),
+                currency: found.map(|s| s.currency.clone()),
+                supplier,
+                lines: RawValue::from_string(row.lines)?,
+            });
         }
-        Ok(ReplenishmentResponse { groups, next_cursor: if more { next_cursor } else { None } })
+        Ok(ReplenishmentResponse { groups, next_cursor: if more { last } else { None } })
     }
 
     /// Predicted stockouts, newest first: each names its owner team and what to act on.

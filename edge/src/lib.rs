@@ -7,11 +7,13 @@ mod directory;
 mod http;
 mod ids;
 mod protocol;
+mod purchasing;
 mod sku_object;
 mod store;
 
 pub use coordinator::ReservationCoordinator;
 pub use directory::Directory;
+pub use purchasing::Purchasing;
 pub use sku_object::SkuObject;
 
 use worker::{event, Context, Env, Request, Response, Result};

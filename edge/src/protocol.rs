@@ -5,6 +5,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use stockline_engine::planning::{DemandImport, PlanSummary, PlanningPolicy, SupplierSpec};
+use stockline_engine::procurement::{ApprovalRules, FromSuggestions, PoAction, PoSpec, PoStatus};
+use stockline_engine::Money;
 use stockline_engine::{
     Catalog, ChannelSpec, CommitRequest, HoldRequest, Id, LocationSpec, Movement, ReservationRequest, SkuSpec,
 };
@@ -23,6 +25,14 @@ pub mod directory {
     pub const ITEMS_PAGE_MAX: u32 = 1_000;
     /// Lines one `GET /v1/replenishment` page (or alerts one `GET /v1/alerts`) answers at most.
     pub const PLANS_PAGE_MAX: u32 = 500;
+}
+
+/// Purchasing (one object: purchase orders, the approval rules).
+pub mod purchasing {
+    pub const BINDING: &str = "PURCHASING";
+    pub const NAME: &str = "global";
+    /// Orders one `GET /v1/purchase-orders` page (or one approvals inbox) answers at most.
+    pub const ORDERS_PAGE_MAX: u32 = 200;
 }
 
 /// The reservation coordinator shards (multi-SKU and keyed reservations).
@@ -221,4 +231,52 @@ impl CoordinatorCommand {
             | CoordinatorCommand::Get { id } => id,
         }
     }
+}
+
+/// A decision on a purchase order, as `POST /v1/purchase-orders/{id}/{action}` sends it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionRequest {
+    /// The version the caller read: a changed order is a 409 `conflict`.
+    pub version: u32,
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum PurchasingCommand {
+    PutRules {
+        rules: ApprovalRules,
+    },
+    GetRules,
+    Create {
+        spec: PoSpec,
+    },
+    /// A draft from the supplier's replenishment suggestions (read from the Directory).
+    FromSuggestions {
+        request: FromSuggestions,
+    },
+    Get {
+        id: Id,
+    },
+    /// Orders, newest first, after `after` (an order id).
+    List {
+        status: Option<PoStatus>,
+        supplier: Option<Id>,
+        after: Option<Id>,
+        limit: u32,
+    },
+    Decide {
+        id: Id,
+        action: PoAction,
+        request: DecisionRequest,
+        /// The caller's spend limit (from the token table), for approvals.
+        spend_limit: Option<Money>,
+    },
+    /// The submitted orders the caller may approve now.
+    Inbox {
+        spend_limit: Option<Money>,
+        limit: u32,
+    },
 }

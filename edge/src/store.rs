@@ -144,6 +144,28 @@ pub fn record_answer(
     )
 }
 
+/// Sets a `meta` value and records the answer under its idempotency key, in one transaction.
+pub fn put_meta_recorded(
+    storage: &Storage,
+    sql: SqlStorage,
+    name: &'static str,
+    value: String,
+    recorded: Option<(Idempotency, Answer)>,
+    now: DateTime<Utc>,
+) -> worker::Result<()> {
+    transaction(storage, move || {
+        exec(
+            &sql,
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            vec![name.into(), value.into()],
+        )?;
+        if let Some((key, answer)) = recorded {
+            record_answer(&sql, &key, &answer, now)?;
+        }
+        Ok(())
+    })
+}
+
 /// Forgets what is past its retention: idempotency answers after 24 h, resolved reservation
 /// records after 7 days. Bounded work per call (indexed deletes).
 pub fn prune(sql: &SqlStorage, now: DateTime<Utc>) -> worker::Result<()> {

@@ -5,8 +5,10 @@
 
 use crate::error::EngineError;
 use crate::ids::{check_text, Id, IdMap};
+use crate::ledger::Role;
 use crate::limits::{CHANNELS_MAX, LOCATIONS_MAX, PRIORITY_ABS_MAX, QTY_STORED_MAX, SUPPLIERS_MAX};
 use crate::planning::{Supplier, SupplierSpec};
+use crate::procurement::Standing;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -170,11 +172,27 @@ impl Catalog {
         self.supplier_by_id.get(id).map(|&index| &self.suppliers[index])
     }
 
-    /// Creates or replaces a supplier.
-    pub fn put_supplier(&mut self, id: Id, spec: SupplierSpec) -> Result<Supplier, EngineError> {
+    /// Creates or replaces a supplier. Its standing is kept when the spec names none (a new one
+    /// starts `good`); only an approver or an admin may change it, so the buyer who orders from a
+    /// supplier cannot lift the stricter path or the block on it.
+    pub fn put_supplier(&mut self, id: Id, spec: SupplierSpec, by: Role) -> Result<Supplier, EngineError> {
         spec.check()?;
-        if self.supplier(id.as_str()).is_none() && self.suppliers.len() >= SUPPLIERS_MAX {
+        let existing = self.supplier(id.as_str());
+        if existing.is_none() && self.suppliers.len() >= SUPPLIERS_MAX {
             return Err(EngineError::conflict(format!("a catalog holds at most {SUPPLIERS_MAX} suppliers")));
+        }
+        let current = existing.map_or(Standing::Good, |supplier| supplier.standing);
+        let standing = spec.standing.unwrap_or(current);
+        if standing != current && !matches!(by, Role::Approver | Role::Admin) {
+            return Err(EngineError::forbidden(
+                "supplier_standing",
+                format!(
+                    "a {} cannot change a supplier's standing ({} → {}): an approver or admin can",
+                    by.as_str(),
+                    current.as_str(),
+                    standing.as_str()
+                ),
+            ));
         }
         let supplier = Supplier {
             id,
@@ -182,6 +200,7 @@ impl Catalog {
             currency: spec.currency,
             lead_time_days: spec.lead_time_days,
             lead_time_std_days: spec.lead_time_std_days,
+            standing,
         };
         self.insert_supplier(supplier.clone());
         self.version += 1;

@@ -65,7 +65,8 @@ pub enum EngineError {
 }
 
 /// The kinds of thing that can be `NotFound`, as the static names the engine uses.
-const NOT_FOUND_KINDS: [&str; 6] = ["sku", "location", "channel", "reservation", "supplier", "policy"];
+const NOT_FOUND_KINDS: [&str; 9] =
+    ["sku", "location", "channel", "reservation", "supplier", "policy", "purchase_order", "approval_rules", "invoice"];
 
 /// `EngineError` as it is read back: the same shape with an owned `kind`.
 #[derive(Deserialize)]

@@ -1,7 +1,7 @@
 //! Roles and what each may do. Tokens are configured by the host; this is the policy.
 
 use serde::{Deserialize, Serialize};
-use stockline_engine::{Actor, Role};
+use stockline_engine::{Actor, Money, Role};
 use subtle::ConstantTimeEq;
 
 /// Who a bearer token stands for.
@@ -10,6 +10,10 @@ pub struct Principal {
     pub token: String,
     pub role: Role,
     pub subject: String,
+    /// The most this person may approve on one purchase order, in the approval rules' base
+    /// currency (none: no limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spend_limit: Option<Money>,
 }
 
 impl Principal {
@@ -54,6 +58,12 @@ pub enum Action {
     Reserve,
     /// Suppliers, replenishment policies, demand history (buyers and approvers).
     Plan,
+    /// Read purchase orders (buyers, approvers, the warehouse that receives them).
+    ReadPurchasing,
+    /// Draft, submit, send, cancel and close purchase orders (buyers).
+    Purchase,
+    /// Approve or reject purchase orders (the approval rules say whose approval counts).
+    Approve,
 }
 
 impl Action {
@@ -64,6 +74,9 @@ impl Action {
             Action::RecordMovement => "record movements",
             Action::Reserve => "reserve stock",
             Action::Plan => "set replenishment policy",
+            Action::ReadPurchasing => "read purchase orders",
+            Action::Purchase => "manage purchase orders",
+            Action::Approve => "approve purchase orders",
         }
     }
 
@@ -76,6 +89,9 @@ impl Action {
             (Action::RecordMovement, Role::Warehouse) => true,
             (Action::Reserve, Role::Storefront) => true,
             (Action::Plan, Role::Buyer | Role::Approver) => true,
+            (Action::ReadPurchasing, Role::Buyer | Role::Approver | Role::Warehouse) => true,
+            (Action::Purchase, Role::Buyer) => true,
+            (Action::Approve, Role::Buyer | Role::Approver) => true,
             _ => false,
         }
     }
@@ -97,6 +113,12 @@ mod tests {
             (Action::Reserve, Role::Storefront, true),
             (Action::Reserve, Role::Warehouse, false),
             (Action::Reserve, Role::Admin, true),
+            (Action::ReadPurchasing, Role::Warehouse, true),
+            (Action::ReadPurchasing, Role::Storefront, false),
+            (Action::Purchase, Role::Buyer, true),
+            (Action::Purchase, Role::Approver, false),
+            (Action::Approve, Role::Approver, true),
+            (Action::Approve, Role::Warehouse, false),
         ];
         for (action, role, expected) in table {
             assert_eq!(action.allowed(role), expected, "{action:?} by {role:?}");

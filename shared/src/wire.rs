@@ -4,6 +4,7 @@ use crate::error::ApiError;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use stockline_engine::limits::LINES_MAX;
+use stockline_engine::procurement::{PoSummary, PurchaseOrder, Route, Skipped};
 use stockline_engine::Money;
 pub use stockline_engine::{
     Allocation, Availability, ChannelSpec, CommitLine, CommitRequest, CountDisagreement, CountException,
@@ -91,20 +92,20 @@ pub struct ReplenishmentLine {
     pub at_risk_since: Option<DateTime<Utc>>,
 }
 
-/// The lines of one supplier (or of none) on a page of the list. `L` is the line as the edge
-/// writes it: a [`ReplenishmentLine`] encoded when the plan was taken (a `RawValue`), so a page
-/// of hundreds of lines is not decoded and encoded again on every read.
+/// The lines of one supplier (or of none) on a page of the list. `L` is how the lines are held:
+/// decoded (`Vec<ReplenishmentLine>`), or at the edge the JSON array of the lines as stored (a
+/// `RawValue`), so a page of hundreds of lines is not decoded and encoded again on every read.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ReplenishmentGroup<L = ReplenishmentLine> {
+pub struct ReplenishmentGroup<L = Vec<ReplenishmentLine>> {
     pub supplier: Option<Id>,
     pub name: Option<String>,
     pub currency: Option<String>,
-    pub lines: Vec<L>,
+    pub lines: L,
 }
 
 /// `GET /v1/replenishment`: the SKUs that need a buyer, most urgent first, grouped by supplier.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ReplenishmentResponse<L = ReplenishmentLine> {
+pub struct ReplenishmentResponse<L = Vec<ReplenishmentLine>> {
     pub groups: Vec<ReplenishmentGroup<L>>,
     pub next_cursor: Option<String>,
 }
@@ -113,4 +114,38 @@ pub struct ReplenishmentResponse<L = ReplenishmentLine> {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AlertsResponse {
     pub alerts: Vec<Alert>,
+}
+
+/// `GET /v1/purchase-orders`: orders, newest first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PurchaseOrdersResponse {
+    pub orders: Vec<PoSummary>,
+    pub next_cursor: Option<String>,
+}
+
+/// An order in an approver's inbox: what it is, whether this approval is on the stricter path,
+/// and its route (the bands and reasons).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InboxItem {
+    #[serde(flatten)]
+    pub summary: PoSummary,
+    pub strict: bool,
+    pub route: Option<Route>,
+}
+
+/// `GET /v1/approvals`: the submitted orders the caller may approve now, oldest first; their
+/// spend limit; how many other submitted orders wait on someone else.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InboxResponse {
+    pub spend_limit: Option<Money>,
+    pub orders: Vec<InboxItem>,
+    pub waiting_on_others: u32,
+}
+
+/// `POST /v1/purchase-orders/from-suggestions`: the draft, and the suggestions it could not take.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DraftFromSuggestions {
+    #[serde(flatten)]
+    pub order: PurchaseOrder,
+    pub skipped: Vec<Skipped>,
 }

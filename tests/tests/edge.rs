@@ -335,6 +335,19 @@ fn the_openapi_document_is_served_and_lists_every_route() {
         ("get", "/v1/skus/{sku}/plan"),
         ("get", "/v1/replenishment"),
         ("get", "/v1/alerts"),
+        ("put", "/v1/approval-rules"),
+        ("get", "/v1/approval-rules"),
+        ("post", "/v1/purchase-orders"),
+        ("get", "/v1/purchase-orders"),
+        ("post", "/v1/purchase-orders/from-suggestions"),
+        ("get", "/v1/purchase-orders/{id}"),
+        ("post", "/v1/purchase-orders/{id}/submit"),
+        ("post", "/v1/purchase-orders/{id}/approve"),
+        ("post", "/v1/purchase-orders/{id}/reject"),
+        ("post", "/v1/purchase-orders/{id}/send"),
+        ("post", "/v1/purchase-orders/{id}/cancel"),
+        ("post", "/v1/purchase-orders/{id}/close"),
+        ("get", "/v1/approvals"),
     ];
     let mut documented: Vec<(String, String)> = Vec::new();
     for (path, item) in file["paths"].as_object().expect("paths") {

@@ -107,3 +107,11 @@ pub(super) async fn batch_availability(
     }
     Ok(Answer::ok(200, &response))
 }
+
+pub(super) async fn reply_purchasing(env: &Env, envelope: Envelope<PurchasingCommand>) -> Result<Reply, ApiError> {
+    let stub = env
+        .durable_object(purchasing::BINDING)
+        .and_then(|ns| ns.get_by_name(purchasing::NAME))
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    forward(&stub, "/purchasing", &envelope).await.map_err(|e| ApiError::unavailable(format!("purchasing: {e}")))
+}

@@ -3,12 +3,16 @@
 
 use crate::http::{call, error_response, forward, json_response, now, Answer, Envelope, Idempotency, Reply};
 use crate::ids;
-use crate::protocol::{coordinator, directory, sku, CoordinatorCommand, DirectoryCommand, SkuCommand};
+use crate::protocol::{
+    coordinator, directory, purchasing, sku, CoordinatorCommand, DecisionRequest, DirectoryCommand, PurchasingCommand,
+    SkuCommand,
+};
 use futures_util::future::join_all;
 use serde::Serialize;
 use stockline_engine::idempotency::{check_key, fingerprint};
 use stockline_engine::limits::QTY_STORED_MAX;
 use stockline_engine::planning::{DemandImport, PlanningPolicy, SupplierSpec};
+use stockline_engine::procurement::{ApprovalRules, FromSuggestions, PoAction, PoSpec, PoStatus};
 use stockline_engine::{Catalog, ChannelSpec, CommitRequest, Id, LocationSpec, Movement, ReservationRequest, SkuSpec};
 use stockline_shared::auth::{authenticate, parse_tokens};
 use stockline_shared::error::decode;
@@ -291,6 +295,36 @@ async fn route(mut req: Request, env: Env) -> Result<Response, ApiError> {
             let sku_command = SkuCommand::Commit { id: id.clone(), request: request.clone() };
             reply_owner(&env, &id, &caller, key, sku_command, CoordinatorCommand::Commit { id: id.clone(), request })
                 .await?
+        }
+        Route::PutApprovalRules => {
+            let rules: ApprovalRules = decode(&bytes)?;
+            reply_purchasing(&env, envelope(&caller, key, PurchasingCommand::PutRules { rules })).await?
+        }
+        Route::GetApprovalRules => reply_purchasing(&env, envelope(&caller, None, PurchasingCommand::GetRules)).await?,
+        Route::CreatePurchaseOrder => {
+            let spec: PoSpec = decode(&bytes)?;
+            reply_purchasing(&env, envelope(&caller, key, PurchasingCommand::Create { spec })).await?
+        }
+        Route::DraftFromSuggestions => {
+            let request: FromSuggestions = decode(&bytes)?;
+            reply_purchasing(&env, envelope(&caller, key, PurchasingCommand::FromSuggestions { request })).await?
+        }
+        Route::ListPurchaseOrders => {
+            let command = purchase_orders_query(&req)?;
+            reply_purchasing(&env, envelope(&caller, None, command)).await?
+        }
+        Route::GetPurchaseOrder(id) => {
+            reply_purchasing(&env, envelope(&caller, None, PurchasingCommand::Get { id })).await?
+        }
+        Route::DecidePurchaseOrder(id, action) => {
+            let request: DecisionRequest = decode(&bytes)?;
+            let command = PurchasingCommand::Decide { id, action, request, spend_limit: principal.spend_limit };
+            reply_purchasing(&env, envelope(&caller, key, command)).await?
+        }
+        Route::GetApprovals => {
+            let limit = approvals_limit(&req)?;
+            let command = PurchasingCommand::Inbox { spend_limit: principal.spend_limit, limit };
+            reply_purchasing(&env, envelope(&caller, None, command)).await?
         }
         Route::ReleaseReservation(id) => {
             if !bytes.iter().all(u8::is_ascii_whitespace)

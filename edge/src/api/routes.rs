@@ -58,6 +58,14 @@ pub(super) enum Route {
     GetPlan(Id),
     GetReplenishment,
     GetAlerts,
+    PutApprovalRules,
+    GetApprovalRules,
+    CreatePurchaseOrder,
+    DraftFromSuggestions,
+    ListPurchaseOrders,
+    GetPurchaseOrder(Id),
+    DecidePurchaseOrder(Id, PoAction),
+    GetApprovals,
 }
 
 impl Route {
@@ -95,6 +103,33 @@ impl Route {
             (_, ["v1", "skus", _, "plan"] | ["v1", "replenishment"] | ["v1", "alerts"] | ["v1", "suppliers"]) => {
                 return Err(ApiError::method_not_allowed(&["GET"]))
             }
+            (Method::Put, ["v1", "approval-rules"]) => Route::PutApprovalRules,
+            (Method::Get, ["v1", "approval-rules"]) => Route::GetApprovalRules,
+            (_, ["v1", "approval-rules"]) => return Err(ApiError::method_not_allowed(&["GET", "PUT"])),
+            (Method::Post, ["v1", "purchase-orders"]) => Route::CreatePurchaseOrder,
+            (Method::Get, ["v1", "purchase-orders"]) => Route::ListPurchaseOrders,
+            (_, ["v1", "purchase-orders"]) => return Err(ApiError::method_not_allowed(&["GET", "POST"])),
+            (Method::Post, ["v1", "purchase-orders", "from-suggestions"]) => Route::DraftFromSuggestions,
+            (_, ["v1", "purchase-orders", "from-suggestions"]) => return Err(ApiError::method_not_allowed(&["POST"])),
+            (Method::Get, ["v1", "purchase-orders", id]) => Route::GetPurchaseOrder(path_id(id)?),
+            (_, ["v1", "purchase-orders", _]) => return Err(ApiError::method_not_allowed(&["GET"])),
+            (method, ["v1", "purchase-orders", id, action]) => {
+                let action = match *action {
+                    "submit" => PoAction::Submit,
+                    "approve" => PoAction::Approve,
+                    "reject" => PoAction::Reject,
+                    "send" => PoAction::Send,
+                    "cancel" => PoAction::Cancel,
+                    "close" => PoAction::Close,
+                    _ => return Err(ApiError::not_found("route")),
+                };
+                if *method != Method::Post {
+                    return Err(ApiError::method_not_allowed(&["POST"]));
+                }
+                Route::DecidePurchaseOrder(path_id(id)?, action)
+            }
+            (Method::Get, ["v1", "approvals"]) => Route::GetApprovals,
+            (_, ["v1", "approvals"]) => return Err(ApiError::method_not_allowed(&["GET"])),
             (Method::Get, ["v1", "catalog"]) => Route::CatalogStatus,
             (Method::Get, ["v1", "skus"]) => Route::ListItems,
             (Method::Put, ["v1", "skus", sku]) => Route::PutSku(path_id(sku)?),
@@ -141,6 +176,10 @@ impl Route {
             Route::PutPolicy(_) | Route::PostDemandHistory(_) => SKU_RESOURCE.to_string(),
             Route::PostReservation => "reservations".to_string(),
             Route::CommitReservation(id) | Route::ReleaseReservation(id) => format!("reservation:{id}"),
+            Route::PutApprovalRules | Route::CreatePurchaseOrder | Route::DraftFromSuggestions => {
+                "purchasing".to_string()
+            }
+            Route::DecidePurchaseOrder(id, _) => format!("purchase_order:{id}"),
             _ => "read".to_string(),
         }
     }
@@ -160,6 +199,13 @@ impl Route {
             Route::PostMovement(_) | Route::SyncPush => Action::RecordMovement,
             Route::PutSupplier(_) | Route::PutPolicy(_) | Route::PostDemandHistory(_) => Action::Plan,
             Route::GetPlan(_) | Route::GetReplenishment | Route::GetAlerts => Action::Read,
+            Route::PutApprovalRules => Action::WriteMasterData,
+            Route::GetApprovalRules | Route::ListPurchaseOrders | Route::GetPurchaseOrder(_) => Action::ReadPurchasing,
+            Route::CreatePurchaseOrder | Route::DraftFromSuggestions => Action::Purchase,
+            Route::DecidePurchaseOrder(_, PoAction::Approve | PoAction::Reject) | Route::GetApprovals => {
+                Action::Approve
+            }
+            Route::DecidePurchaseOrder(..) => Action::Purchase,
         }
     }
 }
@@ -289,4 +335,54 @@ pub(super) fn alerts_query(req: &Request) -> Result<DirectoryCommand, ApiError> 
         }
     }
     Ok(DirectoryCommand::Alerts { limit })
+}
+
+fn orders_limit(value: &str) -> Result<u32, ApiError> {
+    value
+        .parse()
+        .ok()
+        .filter(|l| (1..=purchasing::ORDERS_PAGE_MAX).contains(l))
+        .ok_or_else(|| ApiError::invalid("limit", format!("must be 1..={}", purchasing::ORDERS_PAGE_MAX)))
+}
+
+/// `GET /v1/purchase-orders?status=S&supplier=ID&cursor=ID&limit=N` (limit default 50).
+pub(super) fn purchase_orders_query(req: &Request) -> Result<PurchasingCommand, ApiError> {
+    let url = req.url().map_err(|e| ApiError::invalid("url", e.to_string()))?;
+    let (mut status, mut supplier, mut after, mut limit) = (None, None, None, 50u32);
+    for (name, value) in url.query_pairs() {
+        match name.as_ref() {
+            "status" => {
+                let quoted = serde_json::Value::String(value.into_owned());
+                status = Some(serde_json::from_value::<PoStatus>(quoted).map_err(|_| {
+                    ApiError::invalid(
+                        "status",
+                        "must be draft, submitted, approved, rejected, sent, partially_received, received, closed or cancelled",
+                    )
+                })?);
+            }
+            "supplier" => supplier = Some(Id::new(value.as_ref()).map_err(ApiError::from)?),
+            "cursor" => {
+                after = Some(
+                    Id::new(value.as_ref())
+                        .map_err(|_| ApiError::invalid("cursor", "must be a next_cursor this endpoint gave"))?,
+                )
+            }
+            "limit" => limit = orders_limit(&value)?,
+            other => return Err(ApiError::invalid(other, "unknown query parameter")),
+        }
+    }
+    Ok(PurchasingCommand::List { status, supplier, after, limit })
+}
+
+/// `GET /v1/approvals?limit=N` (default 50).
+pub(super) fn approvals_limit(req: &Request) -> Result<u32, ApiError> {
+    let url = req.url().map_err(|e| ApiError::invalid("url", e.to_string()))?;
+    let mut limit = 50u32;
+    for (name, value) in url.query_pairs() {
+        match name.as_ref() {
+            "limit" => limit = orders_limit(&value)?,
+            other => return Err(ApiError::invalid(other, "unknown query parameter")),
+        }
+    }
+    Ok(limit)
 }

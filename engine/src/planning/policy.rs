@@ -17,6 +17,7 @@ use crate::catalog::Catalog;
 use crate::error::EngineError;
 use crate::ids::{check_text, Id};
 use crate::limits::{LEAD_TIME_DAYS_MAX, QTY_REQUEST_MAX, REVIEW_PERIOD_DAYS_MAX};
+use crate::procurement::Standing;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -173,6 +174,10 @@ pub struct SupplierSpec {
     pub lead_time_days: f64,
     #[serde(default)]
     pub lead_time_std_days: f64,
+    /// Purchasing's standing: `watch` takes a stricter approval path, `blocked` stops new orders.
+    /// None keeps the current one (`good` for a new supplier).
+    #[serde(default)]
+    pub standing: Option<Standing>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -183,6 +188,8 @@ pub struct Supplier {
     pub currency: String,
     pub lead_time_days: f64,
     pub lead_time_std_days: f64,
+    #[serde(default)]
+    pub standing: Standing,
 }
 
 impl SupplierSpec {

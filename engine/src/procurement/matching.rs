@@ -443,7 +443,6 @@ mod tests {
 
     fn received_order() -> PurchaseOrder {
         use super::super::order::{PoLineSpec, PoSpec};
-        use super::super::Standing;
         use crate::ledger::{Actor, Role};
         let line = |sku: &str, qty: i64, price: &str| PoLineSpec {
             sku: Id::new(sku).expect("id"),
@@ -460,8 +459,20 @@ mod tests {
         };
         let buyer = Actor { subject: "carl".into(), role: Role::Buyer };
         let at = "2026-12-02T10:00:00Z".parse().expect("a time");
+        let mut catalog = crate::Catalog::default();
+        let location = serde_json::from_value(
+            serde_json::json!({"name": "WH 1", "kind": "warehouse", "region": "eu", "priority": 1}),
+        )
+        .expect("a location spec");
+        catalog.put_location(Id::new("wh-1").expect("id"), location).expect("a location");
+        let supplier =
+            serde_json::from_value(serde_json::json!({"name": "Basics", "currency": "EUR", "lead_time_days": 5}))
+                .expect("a supplier spec");
+        catalog
+            .put_supplier(Id::new("basics-co").expect("id"), supplier, crate::ledger::Role::Buyer)
+            .expect("a supplier");
         let mut order =
-            PurchaseOrder::create(Id::new("PO-1").expect("id"), &spec, Standing::Good, &buyer, at).expect("an order");
+            PurchaseOrder::create(Id::new("PO-1").expect("id"), &spec, &catalog, &buyer, at).expect("an order");
         order.lines[0].received = 10;
         order.lines[1].received = 15;
         order

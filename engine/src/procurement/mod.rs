@@ -9,6 +9,7 @@
 pub mod approval;
 pub mod matching;
 pub mod order;
+pub mod suggest;
 
 pub use approval::{may_approve, ApprovalRules, Approver, Band, Route, Standing};
 pub use matching::{
@@ -16,6 +17,7 @@ pub use matching::{
     SpreadBy,
 };
 pub use order::{
-    Approval, Decision, PoAction, PoEvent, PoLine, PoLineSpec, PoSpec, PoStatus, PurchaseOrder, Receipt, ReceiptEffect,
-    ReceiptLine, ReceiptSpec, ReceiveTo,
+    Approval, Decision, PoAction, PoEvent, PoLine, PoLineSpec, PoSpec, PoStatus, PoSummary, PurchaseOrder, Receipt,
+    ReceiptEffect, ReceiptLine, ReceiptSpec, ReceiveTo,
 };
+pub use suggest::{draft_from_suggestions, FromSuggestions, Skipped};

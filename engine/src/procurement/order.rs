@@ -9,6 +9,7 @@
 //! from the buyer who still has to send it.
 
 use super::approval::{may_approve, ApprovalRules, Approver, Route, Standing};
+use crate::catalog::Catalog;
 use crate::error::EngineError;
 use crate::ids::{check_text, Id};
 use crate::ledger::Actor;
@@ -209,6 +210,27 @@ pub struct PurchaseOrder {
     pub events: Vec<PoEvent>,
 }
 
+/// What lists and inboxes show of an order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoSummary {
+    pub id: Id,
+    pub supplier: Id,
+    pub currency: String,
+    pub status: PoStatus,
+    pub version: u32,
+    pub value: Money,
+    pub lines: u32,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+    /// The earliest expected date of what is still open.
+    pub next_expected_on: Option<NaiveDate>,
+    pub approvals: u32,
+    /// Fixed at submission.
+    pub approvals_required: Option<u32>,
+}
+
 /// Who acts, when, on which version they saw, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Decision<'a> {
@@ -218,16 +240,18 @@ pub struct Decision<'a> {
     pub comment: Option<&'a str>,
 }
 
+/// A comment is optional; an empty one is none.
 fn check_comment(comment: Option<&str>) -> Result<(), EngineError> {
-    comment.map_or(Ok(()), |text| check_text("comment", text))
+    comment.filter(|text| !text.trim().is_empty()).map_or(Ok(()), |text| check_text("comment", text))
 }
 
 impl PurchaseOrder {
-    /// A draft. Nobody may create an order for a blocked supplier.
+    /// A draft, for a supplier and to locations of `catalog`. Nobody may create an order for a
+    /// blocked supplier.
     pub fn create(
         id: Id,
         spec: &PoSpec,
-        standing: Standing,
+        catalog: &Catalog,
         actor: &Actor,
         at: DateTime<Utc>,
     ) -> Result<PurchaseOrder, EngineError> {
@@ -264,7 +288,13 @@ impl PurchaseOrder {
                 return Err(EngineError::invalid(&format!("lines[{index}].expected_on"), "is in the past"));
             }
         }
-        if standing == Standing::Blocked {
+        let supplier = catalog
+            .supplier(spec.supplier.as_str())
+            .ok_or_else(|| EngineError::not_found("supplier", spec.supplier.as_str()))?;
+        for line in &spec.lines {
+            catalog.slot_or_not_found(line.location.as_str())?;
+        }
+        if supplier.standing == Standing::Blocked {
             return Err(EngineError::forbidden(
                 "supplier_blocked",
                 format!("supplier {} is blocked: no new purchase orders", spec.supplier),
@@ -307,6 +337,24 @@ impl PurchaseOrder {
         Ok(order)
     }
 
+    pub fn summary(&self) -> Result<PoSummary, EngineError> {
+        Ok(PoSummary {
+            id: self.id.clone(),
+            supplier: self.supplier.clone(),
+            currency: self.currency.clone(),
+            status: self.status,
+            version: self.version,
+            value: self.value()?,
+            lines: u32::try_from(self.lines.len()).expect("bounded"),
+            created_by: self.created_by.clone(),
+            created_at: self.created_at,
+            updated_at: self.events.last().map_or(self.created_at, |event| event.at),
+            next_expected_on: self.lines.iter().filter(|line| line.open() > 0).map(|line| line.expected_on).min(),
+            approvals: u32::try_from(self.approvals.len()).expect("bounded"),
+            approvals_required: self.route.as_ref().map(|route| u32::from(route.approvals_required())),
+        })
+    }
+
     /// Σ qty × unit price, in the order's currency.
     pub fn value(&self) -> Result<Money, EngineError> {
         let too_large = || EngineError::invalid("lines", "the order's value is too large");
@@ -337,7 +385,7 @@ impl PurchaseOrder {
             action,
             from,
             to,
-            comment: comment.map(str::to_string),
+            comment: comment.filter(|text| !text.trim().is_empty()).map(str::to_string),
         });
     }
 
@@ -363,15 +411,21 @@ impl PurchaseOrder {
 
     /// Submits the draft for approval: the route is fixed now. An order no band asks to approve
     /// is approved at once.
+    /// The supplier's standing is read from `catalog` now (a supplier put on watch after the draft
+    /// was written still takes the stricter path); one no longer in it is refused.
     pub fn submit(
         &mut self,
         decision: &Decision<'_>,
         rules: &ApprovalRules,
         rules_version: u32,
-        standing: Standing,
+        catalog: &Catalog,
         critical_skus: &[String],
     ) -> Result<(), EngineError> {
         self.expect(decision, PoAction::Submit, &[PoStatus::Draft])?;
+        let standing = catalog
+            .supplier(self.supplier.as_str())
+            .map(|supplier| supplier.standing)
+            .ok_or_else(|| EngineError::not_found("supplier", self.supplier.as_str()))?;
         let route = rules.route(rules_version, self.value()?, &self.currency, standing, critical_skus)?;
         let done = route.approvals_required() == 0;
         self.route = Some(route);
@@ -692,6 +746,24 @@ mod tests {
             comment: None,
         }
     }
+    /// A catalog with location wh-1 and the suppliers basics-co (good), watched-co (watch) and
+    /// blocked-co (blocked).
+    fn catalog() -> Catalog {
+        let mut catalog = Catalog::default();
+        let location = serde_json::from_value(
+            serde_json::json!({"name": "WH 1", "kind": "warehouse", "region": "eu", "priority": 1}),
+        )
+        .expect("a location spec");
+        catalog.put_location(id("wh-1"), location).expect("a location");
+        for (supplier, standing) in [("basics-co", "good"), ("watched-co", "watch"), ("blocked-co", "blocked")] {
+            let spec = serde_json::from_value(serde_json::json!({
+                "name": supplier, "currency": "EUR", "lead_time_days": 5, "standing": standing
+            }))
+            .expect("a supplier spec");
+            catalog.put_supplier(id(supplier), spec, Role::Admin).expect("a supplier");
+        }
+        catalog
+    }
     fn decision<'a>(actor: &'a Actor, order: &PurchaseOrder, minute: u32) -> Decision<'a> {
         Decision { actor, at: at(minute), seen_version: order.version, comment: Some("ok") }
     }
@@ -700,12 +772,12 @@ mod tests {
     fn order_in(status: PoStatus) -> PurchaseOrder {
         let buyer = person("carl", Role::Buyer);
         let mut order =
-            PurchaseOrder::create(id("PO-1"), &spec(&[("A", 10, "20"), ("B", 5, "20")]), Standing::Good, &buyer, at(0))
+            PurchaseOrder::create(id("PO-1"), &spec(&[("A", 10, "20"), ("B", 5, "20")]), &catalog(), &buyer, at(0))
                 .expect("a draft");
         if status == PoStatus::Draft {
             return order;
         }
-        order.submit(&decision(&buyer, &order, 1), &rules(), 1, Standing::Good, &[]).expect("submitted");
+        order.submit(&decision(&buyer, &order, 1), &rules(), 1, &catalog(), &[]).expect("submitted");
         if status == PoStatus::Submitted {
             return order;
         }
@@ -795,7 +867,7 @@ mod tests {
                 let mut order = order_in(status);
                 let before = order.clone();
                 let result = match action {
-                    PoAction::Submit => order.submit(&decision(&buyer, &before, 9), &rules(), 1, Standing::Good, &[]),
+                    PoAction::Submit => order.submit(&decision(&buyer, &before, 9), &rules(), 1, &catalog(), &[]),
                     PoAction::Approve => order.approve(&decision(&bob_actor, &before, 9), &bob),
                     PoAction::Reject => order.reject(&decision(&bob_actor, &before, 9), &bob),
                     PoAction::Send => order.send(&decision(&buyer, &before, 9)),
@@ -865,16 +937,14 @@ mod tests {
     #[test]
     fn a_small_order_is_approved_on_submission() {
         let buyer = person("carl", Role::Buyer);
-        let mut order = PurchaseOrder::create(id("PO-2"), &spec(&[("A", 5, "20")]), Standing::Good, &buyer, at(0))
-            .expect("a draft");
-        order.submit(&decision(&buyer, &order, 1), &rules(), 1, Standing::Good, &[]).expect("submitted");
+        let mut order =
+            PurchaseOrder::create(id("PO-2"), &spec(&[("A", 5, "20")]), &catalog(), &buyer, at(0)).expect("a draft");
+        order.submit(&decision(&buyer, &order, 1), &rules(), 1, &catalog(), &[]).expect("submitted");
         assert_eq!(order.status, PoStatus::Approved);
         // A critical SKU takes the stricter path even for 100 EUR: one admin approval.
-        let mut critical = PurchaseOrder::create(id("PO-3"), &spec(&[("A", 5, "20")]), Standing::Good, &buyer, at(0))
-            .expect("a draft");
-        critical
-            .submit(&decision(&buyer, &critical, 1), &rules(), 1, Standing::Good, &["A".into()])
-            .expect("submitted");
+        let mut critical =
+            PurchaseOrder::create(id("PO-3"), &spec(&[("A", 5, "20")]), &catalog(), &buyer, at(0)).expect("a draft");
+        critical.submit(&decision(&buyer, &critical, 1), &rules(), 1, &catalog(), &["A".into()]).expect("submitted");
         assert_eq!(critical.status, PoStatus::Submitted);
         let ann = person("ann", Role::Approver);
         let refused = critical.approve(&decision(&ann, &critical, 2), &approver("ann", Role::Approver));
@@ -887,25 +957,34 @@ mod tests {
     #[test]
     fn bad_drafts_are_refused() {
         let buyer = person("carl", Role::Buyer);
-        let create = |spec: &PoSpec, standing| PurchaseOrder::create(id("PO-9"), spec, standing, &buyer, at(0));
+        let create = |spec: &PoSpec, supplier: &str| {
+            let spec = PoSpec { supplier: id(supplier), ..spec.clone() };
+            PurchaseOrder::create(id("PO-9"), &spec, &catalog(), &buyer, at(0))
+        };
         let mut past = spec(&[("A", 1, "1")]);
         past.lines[0].expected_on = "2026-12-01".parse().expect("a date");
-        let cases: [(PoSpec, Standing, &str); 6] = [
-            (spec(&[]), Standing::Good, "lines"),
-            (spec(&[("A", 0, "1")]), Standing::Good, "lines[0].qty"),
-            (spec(&[("A", 1, "-1")]), Standing::Good, "lines[0].unit_price"),
-            (spec(&[("A", 1, "1"), ("A", 2, "1")]), Standing::Good, "lines[1]"),
-            (past, Standing::Good, "lines[0].expected_on"),
-            (PoSpec { currency: "eur".into(), ..spec(&[("A", 1, "1")]) }, Standing::Good, "currency"),
+        let mut nowhere = spec(&[("A", 1, "1")]);
+        nowhere.lines[0].location = id("nowhere");
+        let cases: [(PoSpec, &str, &str); 6] = [
+            (spec(&[]), "basics-co", "lines"),
+            (spec(&[("A", 0, "1")]), "basics-co", "lines[0].qty"),
+            (spec(&[("A", 1, "-1")]), "basics-co", "lines[0].unit_price"),
+            (spec(&[("A", 1, "1"), ("A", 2, "1")]), "basics-co", "lines[1]"),
+            (past, "basics-co", "lines[0].expected_on"),
+            (PoSpec { currency: "eur".into(), ..spec(&[("A", 1, "1")]) }, "basics-co", "currency"),
         ];
-        for (spec, standing, field) in cases {
-            let refused = create(&spec, standing);
+        for (spec, supplier, field) in cases {
+            let refused = create(&spec, supplier);
             assert!(
                 matches!(&refused, Err(EngineError::InvalidRequest { field: f, .. }) if f == field),
                 "{field}: {refused:?}"
             );
         }
-        let blocked = create(&spec(&[("A", 1, "1")]), Standing::Blocked);
+        let unknown = create(&spec(&[("A", 1, "1")]), "nobody-co");
+        assert!(matches!(&unknown, Err(EngineError::NotFound { kind: "supplier", .. })), "{unknown:?}");
+        let unknown = create(&nowhere, "basics-co");
+        assert!(matches!(&unknown, Err(EngineError::NotFound { kind: "location", .. })), "{unknown:?}");
+        let blocked = create(&spec(&[("A", 1, "1")]), "blocked-co");
         assert!(matches!(&blocked, Err(EngineError::Forbidden { rule, .. }) if rule == "supplier_blocked"));
     }
 
@@ -987,5 +1066,29 @@ mod tests {
             };
             assert_eq!(open, expected, "{}", status.as_str());
         }
+    }
+
+    #[test]
+    fn only_approvers_and_admins_change_a_suppliers_standing() {
+        let mut catalog = catalog();
+        let spec = |standing: Option<&str>| {
+            let mut body = serde_json::json!({"name": "Watched", "currency": "EUR", "lead_time_days": 6});
+            if let Some(standing) = standing {
+                body["standing"] = serde_json::json!(standing);
+            }
+            serde_json::from_value(body).expect("a supplier spec")
+        };
+        // A buyer may change the lead time (the standing is kept) but not lift the watch.
+        let kept = catalog.put_supplier(id("watched-co"), spec(None), Role::Buyer).expect("kept");
+        assert_eq!((kept.standing, kept.lead_time_days), (Standing::Watch, 6.0));
+        let refused = catalog.put_supplier(id("watched-co"), spec(Some("good")), Role::Buyer);
+        assert!(
+            matches!(&refused, Err(EngineError::Forbidden { rule, .. }) if rule == "supplier_standing"),
+            "{refused:?}"
+        );
+        let refused = catalog.put_supplier(id("new-co"), spec(Some("blocked")), Role::Buyer);
+        assert!(refused.is_err(), "a new supplier starts good unless an approver says otherwise");
+        let lifted = catalog.put_supplier(id("watched-co"), spec(Some("good")), Role::Approver).expect("lifted");
+        assert_eq!(lifted.standing, Standing::Good);
     }
 }
