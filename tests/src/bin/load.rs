@@ -191,6 +191,10 @@ fn main() {
     let seconds = env_number("LOAD_SECONDS", 10);
     let s = Stockline::start();
     let catalog_skus = env_number("LOAD_CATALOG_SKUS", 10_000);
+    if std::env::var("LOAD_ONLY").is_ok_and(|only| only == "purchasing") {
+        purchasing(&s);
+        return;
+    }
     if std::env::var("LOAD_ONLY").is_ok_and(|only| only == "replenishment") {
         // Only the replenishment list (to work on it): the catalog SKUs, then the list.
         create_skus(&s, catalog_skus, u64::from(CONNECTIONS));
@@ -288,6 +292,7 @@ fn main() {
     println!("every hold of the run expired (SKU-000 reserved 0)");
     let _ = std::fs::remove_dir_all(bench_dir());
     drop(floor);
+    purchasing(&s);
     catalog_propagation(&s, catalog_skus, u64::from(CONNECTIONS));
     replenishment_list(&s, catalog_skus, u64::from(CONNECTIONS));
 }
@@ -444,4 +449,98 @@ fn catalog_propagation(s: &Stockline, skus: u64, connections: u64) {
             started.elapsed().as_secs_f64()
         );
     }
+}
+
+/// The median of `runs` timings of `f`, in ms.
+fn median_ms(runs: usize, mut f: impl FnMut()) -> f64 {
+    let mut times: Vec<f64> = (0..runs)
+        .map(|_| {
+            let started = Instant::now();
+            f();
+            started.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[runs / 2]
+}
+
+/// Purchase orders: a 100-line order drafted, submitted and approved (each answer's time), and the
+/// approvals inbox with 1,000 orders waiting.
+fn purchasing(s: &Stockline) {
+    let rules = json!({
+        "base_currency": "EUR",
+        "bands": [{"up_to": "1000", "approvals": 0, "roles": []}, {"up_to": null, "approvals": 1, "roles": ["approver", "admin"]}]
+    });
+    s.must(s.put("/v1/approval-rules", "dev-admin", &rules));
+    s.must(s.put(
+        "/v1/locations/wh-1",
+        "dev-admin",
+        &json!({"name": "wh-1", "kind": "warehouse", "region": "eu", "priority": 1}),
+    ));
+    s.must(s.put(
+        "/v1/suppliers/bench",
+        "dev-buyer",
+        &json!({"name": "Bench Supply", "currency": "EUR", "lead_time_days": 7}),
+    ));
+    let expected_on = (stockline_tests::today() + chrono::Duration::days(7)).to_string();
+    let order = |lines: usize| {
+        let lines: Vec<serde_json::Value> = (0..lines)
+            .map(|i| json!({"sku": format!("SKU-{i:03}"), "location": "wh-1", "qty": 100, "unit_price": "12.50", "expected_on": expected_on}))
+            .collect();
+        json!({"supplier": "bench", "currency": "EUR", "lines": lines})
+    };
+    let (mut create, mut submit, mut approve) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..9 {
+        let timed = |f: &mut dyn FnMut() -> serde_json::Value| {
+            let started = Instant::now();
+            let answer = f();
+            (answer, started.elapsed().as_secs_f64() * 1000.0)
+        };
+        let (draft, ms) = timed(&mut || s.must(s.post("/v1/purchase-orders", "dev-buyer", &order(100))));
+        create.push(ms);
+        let id = draft["id"].as_str().expect("an id").to_string();
+        let decide = |action: &str, token: &str, version: &serde_json::Value| {
+            s.must(s.post(&format!("/v1/purchase-orders/{id}/{action}"), token, &json!({"version": version})))
+        };
+        let (submitted, ms) = timed(&mut || decide("submit", "dev-buyer", &draft["version"]));
+        submit.push(ms);
+        let (approved, ms) = timed(&mut || decide("approve", "dev-admin", &submitted["version"]));
+        assert_eq!(approved["status"], "approved");
+        approve.push(ms);
+    }
+    for times in [&mut create, &mut submit, &mut approve] {
+        times.sort_by(f64::total_cmp);
+    }
+    println!(
+        "purchase order of 100 lines (median of 9): drafted in {:.1} ms, submitted in {:.1} ms, approved in {:.1} ms",
+        create[4], submit[4], approve[4]
+    );
+    let waiting = 1_000;
+    let next = AtomicU64::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..CONNECTIONS {
+            scope.spawn(|| loop {
+                if next.fetch_add(1, Ordering::Relaxed) >= waiting {
+                    break;
+                }
+                let draft = s.must(s.post("/v1/purchase-orders", "dev-buyer", &order(5)));
+                let id = draft["id"].as_str().expect("an id");
+                let submitted = s.must(s.post(
+                    &format!("/v1/purchase-orders/{id}/submit"),
+                    "dev-buyer",
+                    &json!({"version": draft["version"]}),
+                ));
+                assert_eq!(submitted["status"], "submitted");
+            });
+        }
+    });
+    let inbox = s.must(s.get("/v1/approvals?limit=50", "dev-approver-2"));
+    assert_eq!(inbox["orders"].as_array().map(Vec::len), Some(50), "{inbox}");
+    let ms = median_ms(9, || {
+        s.must(s.get("/v1/approvals?limit=50", "dev-approver-2"));
+    });
+    let floor = median_ms(9, || {
+        s.must(s.get("/v1/approval-rules", "dev-approver-2"));
+    });
+    println!("approvals inbox with {waiting} orders waiting (median of 9): {ms:.1} ms (the same object's GET of the rules: {floor:.1} ms)");
 }
