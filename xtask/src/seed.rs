@@ -91,7 +91,11 @@ pub fn demo(api: &str, marker: &Path) -> Result {
         r#"{"name":"Retail","locations":["store-nyc"],"buffer":0,"cap":null,"stop_below":null}"#,
     )?;
     for (index, ((sku, name, safety_stock), barcode)) in SKUS.iter().zip(BARCODES).enumerate() {
-        let body = format!(r#"{{"name":"{name}","safety_stock":{safety_stock},"barcodes":["{barcode}"]}}"#);
+        // A unit cost, so suggestions carry a value and drafts from them a price.
+        let unit_cost = format!("{}.{:02}", 3 + index % 9, (index * 25) % 100);
+        let body = format!(
+            r#"{{"name":"{name}","safety_stock":{safety_stock},"barcodes":["{barcode}"],"unit_cost":"{unit_cost}"}}"#
+        );
         request(&address, "PUT", &format!("/v1/skus/{sku}"), "dev-admin", &body)?;
         for (slot, (location, ..)) in LOCATIONS.iter().enumerate() {
             // Deterministic, varied stock: some locations empty, some SKUs scarce.
@@ -104,6 +108,15 @@ pub fn demo(api: &str, marker: &Path) -> Result {
         }
     }
     planning(&address)?;
+    // Approval rules in the suppliers' currency: up to 1,000 none, up to 10,000 one approval, above
+    // that two (dev-approver may approve up to 10,000, dev-approver-2 up to 100,000).
+    request(
+        &address,
+        "PUT",
+        "/v1/approval-rules",
+        "dev-admin",
+        r#"{"base_currency":"USD","bands":[{"up_to":"1000","approvals":0,"roles":[]},{"up_to":"10000","approvals":1,"roles":["approver","admin"]},{"up_to":null,"approvals":2,"roles":["approver","admin"]}]}"#,
+    )?;
     std::fs::write(marker, "seeded\n").map_err(|e| e.to_string())?;
     Ok(())
 }
