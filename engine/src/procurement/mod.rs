@@ -9,6 +9,7 @@
 pub mod approval;
 pub mod matching;
 pub mod order;
+pub mod scorecard;
 pub mod suggest;
 
 pub use approval::{may_approve, ApprovalRules, Approver, Band, Route, Standing};
@@ -20,4 +21,5 @@ pub use order::{
     Approval, Decision, PoAction, PoEvent, PoLine, PoLineSpec, PoSpec, PoStatus, PoSummary, PurchaseOrder, Receipt,
     ReceiptEffect, ReceiptLine, ReceiptSpec, ReceiveTo,
 };
+pub use scorecard::{scorecard, Scorecard, LEAD_TIME_SAMPLES_MIN};
 pub use suggest::{draft_from_suggestions, FromSuggestions, Skipped};
