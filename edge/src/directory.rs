@@ -22,7 +22,9 @@ use serde_json::value::RawValue;
 use std::cell::RefCell;
 use stockline_engine::planning::PlanSummary;
 use stockline_engine::{Catalog, Id};
-use stockline_shared::{AlertsResponse, Item, ItemsResponse, ReplenishmentGroup, ReplenishmentResponse};
+use stockline_shared::{
+    AlertsResponse, Item, ItemsResponse, ReplenishmentGroup, ReplenishmentLine, ReplenishmentResponse,
+};
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, SqlStorage, State};
 
 /// SKU objects pushed to at once when master data changes.
@@ -168,21 +170,24 @@ impl Directory {
         let mut rows = Vec::with_capacity(summaries.len());
         for summary in summaries {
             let location = summary.location.as_ref().map_or(String::new(), |l| l.to_string());
-            let since = summary.at_risk.then(|| {
+            let risk_since = summary.at_risk.then(|| {
                 earlier
                     .iter()
                     .find(|e| e.location == location)
                     .and_then(|e| e.at_risk_since.clone())
                     .unwrap_or(now.clone())
             });
+            // Stored as the list's line (the summary and since when it is at risk): a page is
+            // these texts joined, never decoded and encoded again.
+            let line = ReplenishmentLine { summary: summary.clone(), at_risk_since: since(risk_since.clone())? };
             rows.push((
                 location,
                 summary.supplier.as_ref().map(|s| s.to_string()),
                 i64::from(summary.needs_action()),
                 i64::from(summary.at_risk),
                 summary.sort_key(),
-                since,
-                serde_json::to_string(summary)?,
+                risk_since,
+                serde_json::to_string(&line)?,
             ));
         }
         let sku = sku.to_string();
@@ -210,9 +215,9 @@ impl Directory {
     }
 
     /// The SKUs that need a buyer's action, most urgent first, grouped by supplier on the page.
-    /// SQLite builds each supplier's lines as one JSON array (`json_group_array` over the stored
-    /// summaries, `at_risk_since` set in with `json_set`): a page crosses into wasm as a few
-    /// strings, one per supplier, and is never decoded and encoded again here.
+    /// Each row's body is the list's line as `take_plans` encoded it; SQLite joins a supplier's
+    /// lines into one JSON array (in urgency order), so a page crosses into wasm as a few strings,
+    /// one per supplier, checked once (`RawValue`) and never decoded and encoded again here.
     fn replenishment(
         &self,
         supplier: Option<&Id>,
@@ -244,8 +249,8 @@ impl Directory {
         }
         let query = format!(
             "SELECT supplier, MIN(urgency) AS first, MAX(urgency) AS last,
-                    json_group_array(json(line) ORDER BY urgency) AS lines
-             FROM (SELECT urgency, supplier, json_set(body, '$.at_risk_since', at_risk_since) AS line
+                    '[' || group_concat(body, ',' ORDER BY urgency) || ']' AS lines
+             FROM (SELECT urgency, supplier, body
                    FROM plan_summaries WHERE {filter} AND urgency > ? ORDER BY urgency LIMIT ?)
              GROUP BY supplier ORDER BY first"
         );

@@ -165,6 +165,8 @@ fn import_history_set_policy_and_read_the_plan() {
     assert_eq!((group["supplier"].as_str(), group["name"].as_str()), (Some("acme"), Some("Acme Supply")));
     assert_eq!(group["lines"].as_array().unwrap().len(), 1, "{list}");
     assert_eq!(group["lines"][0]["suggestion_qty"], qty);
+    // At risk since the plan that found it, the same time the alert is raised at.
+    let since = group["lines"][0]["at_risk_since"].as_str().expect("an at-risk line says since when");
     let none = s.must(s.get("/v1/replenishment?supplier=other", BUYER));
     assert_eq!(none["groups"], json!([]));
     s.expect("GET", "/v1/replenishment?at_risk=maybe", Some(BUYER), None, 400, "invalid_request");
@@ -176,6 +178,7 @@ fn import_history_set_policy_and_read_the_plan() {
         (Some("predicted_stockout"), Some("P1"), Some("purchasing"))
     );
     assert!(alert["message"].as_str().unwrap().contains("order now"), "{alert}");
+    assert_eq!(alert["raised_at"].as_str(), Some(since), "{alert}");
 
     // A commit is demand today; the receive that covers the position takes P1 off the list.
     let reservation = s.must(s.post("/v1/reservations", STOREFRONT, &json!({"lines": [{"sku": "P1", "qty": 5}]})));
