@@ -194,6 +194,25 @@ impl From<Answer> for Answered {
     }
 }
 
+/// Sends an envelope to an object and reads a 200 answer as `T`; any other status is an error
+/// naming what answered.
+pub async fn call_for<T: serde::de::DeserializeOwned, C: Serialize>(
+    stub: &worker::Stub,
+    path: &str,
+    envelope: &Envelope<C>,
+) -> Result<T> {
+    let answer = call(stub, path, envelope).await?;
+    if answer.status != 200 {
+        return Err(worker::Error::RustError(format!("{path} answered {}: {}", answer.status, answer.body)));
+    }
+    Ok(serde_json::from_value(answer.body)?)
+}
+
+/// The Directory's stub, for objects that ask it.
+pub fn directory_stub(env: &worker::Env) -> Result<worker::Stub> {
+    env.durable_object(crate::protocol::directory::BINDING)?.get_by_name(crate::protocol::directory::NAME)
+}
+
 /// What every object's `fetch` does: read the envelope (a malformed one is the Worker's bug: 500),
 /// run `handle`, and answer; a failure of the object itself is 503 `unavailable` naming it.
 pub async fn serve<T, A, F>(mut req: Request, what: &str, handle: impl FnOnce(Envelope<T>) -> F) -> Result<Response>

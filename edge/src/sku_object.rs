@@ -8,8 +8,8 @@
 //! decided by the engine in memory, then persisted in one storage transaction together with its
 //! records; if persisting fails the in-memory state is dropped and reloaded.
 
-use crate::http::{call, now, serve, Answer, Envelope, Idempotency};
-use crate::protocol::{directory, DirectoryCommand, SkuCommand};
+use crate::http::{call, call_for, directory_stub, now, serve, Answer, Envelope, Idempotency};
+use crate::protocol::{DirectoryCommand, SkuCommand};
 use crate::store;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -217,16 +217,11 @@ impl SkuObject {
     /// The Directory's catalog. A created SKU subscribes to its changes with the same call; one
     /// not (yet) created only reads, so a refused `PUT /v1/skus` leaves no subscription behind.
     async fn fetch_catalog(&self, sku: &Id) -> Result<Catalog> {
-        let stub = self.env.durable_object(directory::BINDING)?.get_by_name(directory::NAME)?;
         let command = match self.created.get() {
             Some(true) => DirectoryCommand::Subscribe { sku: sku.clone(), item: self.item() },
             _ => DirectoryCommand::Catalog,
         };
-        let answer = call(&stub, "/directory", &Envelope::system(command)).await?;
-        if answer.status != 200 {
-            return Err(worker::Error::RustError(format!("directory answered {}: {}", answer.status, answer.body)));
-        }
-        Ok(serde_json::from_value(answer.body)?)
+        call_for(&directory_stub(&self.env)?, "/directory", &Envelope::system(command)).await
     }
 
     /// This SKU as the item index shows it, when loaded and defined.
@@ -621,7 +616,7 @@ impl SkuObject {
                 Some(now.timestamp_millis() + PLAN_RETRY_MS)
             }
             Some(Ok(summaries)) => {
-                let stub = self.env.durable_object(directory::BINDING)?.get_by_name(directory::NAME)?;
+                let stub = directory_stub(&self.env)?;
                 let sku = self.stored_sku()?.ok_or("a planned SKU has an id")?;
                 let command = Envelope::system(DirectoryCommand::PlanSummaries { sku, summaries });
                 match call(&stub, "/directory", &command).await {

@@ -8,6 +8,15 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::str::FromStr;
 
+/// An ISO 4217 currency code: three capital letters ("EUR"); `field` names it in the error.
+pub fn check_currency(field: &str, code: &str) -> Result<(), crate::error::EngineError> {
+    if code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase()) {
+        Ok(())
+    } else {
+        Err(crate::error::EngineError::invalid(field, format!("`{code}` is not an ISO 4217 code such as \"EUR\"")))
+    }
+}
+
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Money(Decimal);
 

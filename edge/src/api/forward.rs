@@ -57,9 +57,7 @@ pub(super) async fn reply_owner(
 }
 
 pub(super) fn directory_stub(env: &Env) -> Result<worker::Stub, ApiError> {
-    env.durable_object(directory::BINDING)
-        .and_then(|ns| ns.get_by_name(directory::NAME))
-        .map_err(|e| ApiError::internal(e.to_string()))
+    crate::http::directory_stub(env).map_err(|e| ApiError::internal(e.to_string()))
 }
 
 pub(super) async fn reply_directory(env: &Env, envelope: Envelope<DirectoryCommand>) -> Result<Reply, ApiError> {

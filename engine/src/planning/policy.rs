@@ -17,6 +17,7 @@ use crate::catalog::Catalog;
 use crate::error::EngineError;
 use crate::ids::{check_text, Id};
 use crate::limits::{LEAD_TIME_DAYS_MAX, QTY_REQUEST_MAX, REVIEW_PERIOD_DAYS_MAX};
+use crate::money::check_currency;
 use crate::procurement::Standing;
 use serde::{Deserialize, Serialize};
 
@@ -195,9 +196,7 @@ pub struct Supplier {
 impl SupplierSpec {
     pub fn check(&self) -> Result<(), EngineError> {
         check_text("name", &self.name)?;
-        if self.currency.len() != 3 || !self.currency.bytes().all(|b| b.is_ascii_uppercase()) {
-            return Err(EngineError::invalid("currency", "must be an ISO 4217 code such as \"EUR\""));
-        }
+        check_currency("currency", &self.currency)?;
         check_days("lead_time_days", Some(self.lead_time_days), 0.0)?;
         check_days("lead_time_std_days", Some(self.lead_time_std_days), 0.0)
     }

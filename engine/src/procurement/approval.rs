@@ -5,7 +5,7 @@
 use crate::error::EngineError;
 use crate::ledger::Role;
 use crate::limits::{APPROVALS_REQUIRED_MAX, APPROVAL_BANDS_MAX, CURRENCIES_MAX};
-use crate::money::Money;
+use crate::money::{check_currency, Money};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -93,22 +93,14 @@ pub struct Approver {
     pub spend_limit: Option<Money>,
 }
 
-fn is_currency(code: &str) -> bool {
-    code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase())
-}
-
 impl ApprovalRules {
     pub fn check(&self) -> Result<(), EngineError> {
-        if !is_currency(&self.base_currency) {
-            return Err(EngineError::invalid("base_currency", "must be an ISO 4217 code such as \"EUR\""));
-        }
+        check_currency("base_currency", &self.base_currency)?;
         if self.rates.len() > CURRENCIES_MAX {
             return Err(EngineError::invalid("rates", format!("at most {CURRENCIES_MAX} currencies")));
         }
         for (code, rate) in &self.rates {
-            if !is_currency(code) {
-                return Err(EngineError::invalid("rates", format!("`{code}` is not an ISO 4217 code")));
-            }
+            check_currency("rates", code)?;
             if *rate <= Decimal::ZERO {
                 return Err(EngineError::invalid("rates", format!("the rate of {code} must be above 0")));
             }

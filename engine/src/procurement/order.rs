@@ -14,7 +14,7 @@ use crate::error::EngineError;
 use crate::ids::{check_text, Id};
 use crate::ledger::Actor;
 use crate::limits::{PO_EVENTS_MAX, PO_LINES_MAX, PO_RECEIPTS_MAX, QTY_REQUEST_MAX, RECEIPT_TOLERANCE_PCT_MAX};
-use crate::money::Money;
+use crate::money::{check_currency, Money};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -255,9 +255,7 @@ impl PurchaseOrder {
         actor: &Actor,
         at: DateTime<Utc>,
     ) -> Result<PurchaseOrder, EngineError> {
-        if spec.currency.len() != 3 || !spec.currency.bytes().all(|b| b.is_ascii_uppercase()) {
-            return Err(EngineError::invalid("currency", "must be an ISO 4217 code such as \"EUR\""));
-        }
+        check_currency("currency", &spec.currency)?;
         if spec.lines.is_empty() || spec.lines.len() > PO_LINES_MAX {
             return Err(EngineError::invalid("lines", format!("1..={PO_LINES_MAX} lines")));
         }
@@ -413,15 +411,19 @@ impl PurchaseOrder {
     /// is approved at once.
     /// The supplier's standing is read from `catalog` now (a supplier put on watch after the draft
     /// was written still takes the stricter path); one no longer in it is refused.
+    /// `rules` are the approval rules in force and their version; with none set, nothing can be
+    /// routed and the submission is refused.
     pub fn submit(
         &mut self,
         decision: &Decision<'_>,
-        rules: &ApprovalRules,
-        rules_version: u32,
+        rules: Option<(&ApprovalRules, u32)>,
         catalog: &Catalog,
         critical_skus: &[String],
     ) -> Result<(), EngineError> {
         self.expect(decision, PoAction::Submit, &[PoStatus::Draft])?;
+        let (rules, rules_version) = rules.ok_or_else(|| {
+            EngineError::conflict("no approval rules yet: an admin sets them with PUT /v1/approval-rules")
+        })?;
         let standing = catalog
             .supplier(self.supplier.as_str())
             .map(|supplier| supplier.standing)
@@ -777,7 +779,7 @@ mod tests {
         if status == PoStatus::Draft {
             return order;
         }
-        order.submit(&decision(&buyer, &order, 1), &rules(), 1, &catalog(), &[]).expect("submitted");
+        order.submit(&decision(&buyer, &order, 1), Some((&rules(), 1)), &catalog(), &[]).expect("submitted");
         if status == PoStatus::Submitted {
             return order;
         }
@@ -867,7 +869,9 @@ mod tests {
                 let mut order = order_in(status);
                 let before = order.clone();
                 let result = match action {
-                    PoAction::Submit => order.submit(&decision(&buyer, &before, 9), &rules(), 1, &catalog(), &[]),
+                    PoAction::Submit => {
+                        order.submit(&decision(&buyer, &before, 9), Some((&rules(), 1)), &catalog(), &[])
+                    }
                     PoAction::Approve => order.approve(&decision(&bob_actor, &before, 9), &bob),
                     PoAction::Reject => order.reject(&decision(&bob_actor, &before, 9), &bob),
                     PoAction::Send => order.send(&decision(&buyer, &before, 9)),
@@ -939,12 +943,18 @@ mod tests {
         let buyer = person("carl", Role::Buyer);
         let mut order =
             PurchaseOrder::create(id("PO-2"), &spec(&[("A", 5, "20")]), &catalog(), &buyer, at(0)).expect("a draft");
-        order.submit(&decision(&buyer, &order, 1), &rules(), 1, &catalog(), &[]).expect("submitted");
+        let before = order.clone();
+        let unruled = order.submit(&decision(&buyer, &order, 1), None, &catalog(), &[]);
+        assert!(matches!(&unruled, Err(EngineError::Conflict { message }) if message.contains("no approval rules")));
+        assert_eq!(order, before);
+        order.submit(&decision(&buyer, &order, 1), Some((&rules(), 1)), &catalog(), &[]).expect("submitted");
         assert_eq!(order.status, PoStatus::Approved);
         // A critical SKU takes the stricter path even for 100 EUR: one admin approval.
         let mut critical =
             PurchaseOrder::create(id("PO-3"), &spec(&[("A", 5, "20")]), &catalog(), &buyer, at(0)).expect("a draft");
-        critical.submit(&decision(&buyer, &critical, 1), &rules(), 1, &catalog(), &["A".into()]).expect("submitted");
+        critical
+            .submit(&decision(&buyer, &critical, 1), Some((&rules(), 1)), &catalog(), &["A".into()])
+            .expect("submitted");
         assert_eq!(critical.status, PoStatus::Submitted);
         let ann = person("ann", Role::Approver);
         let refused = critical.approve(&decision(&ann, &critical, 2), &approver("ann", Role::Approver));
