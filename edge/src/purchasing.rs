@@ -119,12 +119,6 @@ impl Purchasing {
                  ON CONFLICT(id) DO UPDATE SET status = excluded.status, body = excluded.body",
                 vec![id.into(), seq.into(), status.into(), supplier.into(), body.into()],
             )?;
-            store::exec(
-                &sql,
-                "INSERT INTO meta (key, value) VALUES ('po_seq', ?)
-                 ON CONFLICT(key) DO UPDATE SET value = MAX(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
-                vec![seq.to_string().into()],
-            )?;
             if let Some((key, answer)) = recorded {
                 store::record_answer(&sql, &key, &answer, now)?;
             }
@@ -132,13 +126,14 @@ impl Purchasing {
         })
     }
 
+    /// The next order's number: one past the highest there is (orders are never deleted).
     fn next_seq(&self) -> Result<i64> {
-        let row: Option<ValueRow> = store::first(&self.sql(), "SELECT value FROM meta WHERE key = 'po_seq'", vec![])?;
-        let last = match row {
-            Some(row) => row.value.parse::<i64>().map_err(|e| worker::Error::RustError(format!("po_seq: {e}")))?,
-            None => 0,
-        };
-        Ok(last + 1)
+        #[derive(Deserialize)]
+        struct Last {
+            last: Option<i64>,
+        }
+        let row: Option<Last> = store::first(&self.sql(), "SELECT MAX(seq) AS last FROM purchase_orders", vec![])?;
+        Ok(row.and_then(|row| row.last).unwrap_or(0) + 1)
     }
 
     /// A replayed answer for a key already used, or None: decide.
