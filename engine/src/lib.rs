@@ -22,8 +22,8 @@ pub use hold::{Allocation, Hold, HoldLine, HoldLineRequest, HoldRequest};
 pub use ids::{check_barcode, Id};
 pub use ledger::{
     Actor, Availability, CountDisagreement, CountException, CountExceptionKind, Ctx, Disposition, Effect, Entry, Event,
-    LedgerSnapshot, LocationAvailability, Movement, MovementKind, MovementOutcome, ReceiveInto, Role, SkuLedger,
-    SkuPolicy, SkuSpec,
+    InboundTarget, LedgerSnapshot, LocationAvailability, Movement, MovementKind, MovementOutcome, ReceiveInto, Role,
+    SkuLedger, SkuPolicy, SkuSpec,
 };
 pub use money::{Money, MoneyError};
 pub use position::{channel_available, Bucket, Position};

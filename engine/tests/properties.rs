@@ -601,7 +601,7 @@ fn run_case(setup: Setup, ops: Vec<Op>) -> Result<(), TestCaseError> {
                                 prop_assert!(exceptions.is_empty());
                             }
                         }
-                        Event::SkuDefined { .. } => {}
+                        Event::SkuDefined { .. } | Event::InboundExpected { .. } => {}
                     }
                 }
                 prop_assert_eq!(w.ledger.version(), before_version + entries.len() as u64);
@@ -671,6 +671,7 @@ fn random_operations_reach_every_path() {
                             Event::HoldReleased { .. } => "released".into(),
                             Event::HoldExpired { .. } => "expired".into(),
                             Event::SkuDefined { .. } => "defined".into(),
+                            Event::InboundExpected { .. } => "inbound expected".into(),
                         };
                         if let Event::HoldPlaced { hold } = &entry.event {
                             w.placed.push(hold.id.clone());

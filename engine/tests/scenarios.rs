@@ -168,6 +168,18 @@ fn run_op(w: &mut World, tokens: &[&str]) -> Result<(String, Vec<Entry>), Engine
             let entry = w.ledger.define(&w.catalog, spec, &ctx)?;
             Ok(("ok".into(), vec![entry]))
         }
+        "expect" => {
+            let target = stockline_engine::InboundTarget {
+                location: id(args.words[0]),
+                reference: args.option("ref").expect("expect names ref=").to_string(),
+                qty: args.words[1].parse().unwrap(),
+                expected_on: args.option("on").map(|d| d.parse().expect("on=YYYY-MM-DD")),
+            };
+            match w.ledger.expect_inbound(&w.catalog, target, &ctx)? {
+                Some(entry) => Ok(("ok".into(), vec![entry])),
+                None => Ok(("unchanged".into(), vec![])),
+            }
+        }
         "reserve" => {
             let mut lines = Vec::new();
             for word in &args.words[1..] {
@@ -492,6 +504,11 @@ fn check(script: &str) {
             }
             "expected" => {
                 assert_eq!(w.ledger.expected(tokens[1], tokens[2]), tokens[3].parse::<i64>().unwrap(), "{ctx}")
+            }
+            "expected_on" => {
+                let actual =
+                    w.ledger.expected_on(&id(tokens[1]), tokens[2]).map_or("none".to_string(), |d| d.to_string());
+                assert_eq!(actual, tokens[3], "{ctx}");
             }
             "next_expiry" => {
                 let actual = w.ledger.next_expiry().map_or("none".to_string(), |t| w.seconds(t).to_string());
@@ -888,6 +905,44 @@ fn transfer_then_receive_settles_inbound() {
         receive B 1 ref=t1
         B on_hand=14
         version 6
+        "#,
+    );
+}
+
+#[test]
+fn purchase_order_inbound_is_a_dated_target_that_receipts_settle() {
+    check(
+        r#"
+        # sent: 10 expected at B on a date, in one entry
+        expect B 10 ref=PO-1 on=2030-01-20
+        B inbound=10
+        expected B PO-1 10
+        expected_on B PO-1 2030-01-20
+        total web available=0 inbound=10
+        version 2
+        # the same target again (a retried delivery) changes nothing and records nothing
+        expect B 10 ref=PO-1 on=2030-01-20
+        => unchanged
+        version 2
+        # a partial receipt into quarantine settles what it brings, in one entry
+        receive B 4 ref=PO-1 into=quarantine
+        B on_hand=4 quarantined=4 inbound=6
+        expected_on B PO-1 2030-01-20
+        # the open remainder cancelled: the target 0 withdraws it and its date
+        expect B 0 ref=PO-1
+        B on_hand=4 quarantined=4
+        expected B PO-1 0
+        expected_on B PO-1 none
+        # a receipt past what was expected settles nothing more
+        expect C 5 ref=PO-2 on=2030-02-01
+        receive C 6 ref=PO-2
+        C on_hand=6
+        expected_on C PO-2 none
+        # bad targets change nothing
+        expect B -1 ref=PO-3
+        => err invalid_request qty
+        expect Z 1 ref=PO-3
+        => err not_found location Z
         "#,
     );
 }

@@ -716,7 +716,9 @@ impl Sim {
                     node.prepared_count -= 1;
                 }
             }
-            Event2::SkuDefined { .. } | Event2::Movement { .. } => unreachable!("only holds change in the run"),
+            Event2::SkuDefined { .. } | Event2::Movement { .. } | Event2::InboundExpected { .. } => {
+                unreachable!("only holds change in the run")
+            }
         }
         node.log.push(entry);
         if node.log.len().is_multiple_of(SNAPSHOT_EVERY_ENTRIES) {

@@ -37,6 +37,7 @@ impl SkuLedger {
                     assert!(*value >= 0);
                     if *value == 0 {
                         self.expected.remove(&key);
+                        self.expected_on.remove(&key);
                     }
                 }
             }
@@ -134,6 +135,18 @@ impl SkuLedger {
                 let key = (hold.expires_at_ms(), id);
                 self.unindex_pending(key.clone(), hold.prepared);
                 self.remember_resolved(key.1, status);
+            }
+            Event::InboundExpected { location, reference, qty, expected_on } => {
+                let key = (location.clone(), reference.clone());
+                assert_eq!(self.expected.get(&key).copied().unwrap_or(0), *qty, "the effects reach the target");
+                match expected_on {
+                    Some(date) if *qty > 0 => {
+                        self.expected_on.insert(key, *date);
+                    }
+                    _ => {
+                        self.expected_on.remove(&key);
+                    }
+                }
             }
         }
         self.version = entry.version;

@@ -50,6 +50,15 @@ pub enum Event {
     HoldExpired {
         reservation: Id,
     },
+    /// What is expected into `location` under `reference` became `qty` (a target), due on
+    /// `expected_on`: a purchase order sent, or its open remainder cancelled.
+    InboundExpected {
+        location: Id,
+        reference: String,
+        qty: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expected_on: Option<chrono::NaiveDate>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -21,6 +21,7 @@ mod apply;
 mod entry;
 mod history;
 mod holds;
+mod inbound;
 mod movement;
 mod movements;
 mod reads;
@@ -29,6 +30,7 @@ mod snapshot;
 
 pub use actor::{Actor, Ctx, Role};
 pub use entry::{Effect, Entry, Event};
+pub use inbound::InboundTarget;
 pub use movement::{
     CountDisagreement, CountException, CountExceptionKind, Disposition, HoldShare, Movement, MovementKind, ReceiveInto,
 };
@@ -67,6 +69,8 @@ pub struct SkuLedger {
     resolved_order: VecDeque<Id>,
     /// Units still expected per (location, reference).
     expected: BTreeMap<(Id, String), i64>,
+    /// The date each dated expectation (a purchase order's) is due; a key only while expected.
+    expected_on: BTreeMap<(Id, String), chrono::NaiveDate>,
     exceptions: VecDeque<CountException>,
 }
 
@@ -97,6 +101,7 @@ impl SkuLedger {
             resolved: IdMap::default(),
             resolved_order: VecDeque::new(),
             expected: BTreeMap::new(),
+            expected_on: BTreeMap::new(),
             exceptions: VecDeque::new(),
         }
     }

@@ -13,6 +13,9 @@ pub struct LedgerSnapshot {
     pub holds: Vec<Hold>,
     pub resolved: Vec<(Id, HoldStatus)>,
     pub expected: Vec<(Id, String, i64)>,
+    /// Dates of the dated expectations (absent in snapshots from before purchase orders).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expected_on: Vec<(Id, String, chrono::NaiveDate)>,
     pub exceptions: Vec<CountException>,
 }
 
@@ -44,6 +47,7 @@ impl SkuLedger {
             },
             resolved: self.resolved_order.iter().map(|id| (id.clone(), self.resolved[id])).collect(),
             expected: self.expected.iter().map(|((l, r), q)| (l.clone(), r.clone(), *q)).collect(),
+            expected_on: self.expected_on.iter().map(|((l, r), d)| (l.clone(), r.clone(), *d)).collect(),
             exceptions: self.exceptions.iter().cloned().collect(),
         }
     }
@@ -79,6 +83,14 @@ impl SkuLedger {
             ledger.resolved_order.push_back(id);
         }
         ledger.expected = snapshot.expected.into_iter().map(|(l, r, q)| ((l, r), q)).collect();
+        ledger.expected_on = snapshot.expected_on.into_iter().map(|(l, r, d)| ((l, r), d)).collect();
+        if let Some(((location, reference), _)) =
+            ledger.expected_on.iter().find(|(key, _)| !ledger.expected.contains_key(key))
+        {
+            return Err(EngineError::conflict(format!(
+                "snapshot: a date for `{reference}` at `{location}` expects nothing"
+            )));
+        }
         ledger.exceptions = snapshot.exceptions.into();
         Ok(ledger)
     }

@@ -64,7 +64,7 @@ pub fn plans(
                 location: at.clone(),
                 reference: reference.to_string(),
                 qty,
-                expected_on: None,
+                expected_on: ledger.expected_on(at, reference),
             })
             .collect();
         out.push(plan(&PlanInput {

@@ -12,7 +12,7 @@ use super::approval::{may_approve, ApprovalRules, Approver, Route, Standing};
 use crate::catalog::Catalog;
 use crate::error::EngineError;
 use crate::ids::{check_text, Id};
-use crate::ledger::Actor;
+use crate::ledger::{Actor, InboundTarget};
 use crate::limits::{PO_EVENTS_MAX, PO_LINES_MAX, PO_RECEIPTS_MAX, QTY_REQUEST_MAX, RECEIPT_TOLERANCE_PCT_MAX};
 use crate::money::{check_currency, Money};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -662,6 +662,36 @@ impl PurchaseOrder {
         self.lines.iter().filter(|line| line.open() > 0).map(|line| (line, line.open())).collect()
     }
 
+    /// What the SKU ledgers are to expect from this order now: one target per (SKU, location) the
+    /// order names, in line order, with the open quantity while it is on its way (0 otherwise:
+    /// before it is sent, and once cancelled or received) and the earliest open line's date.
+    /// The host sends them after `send` and `cancel`; a receipt settles inbound by itself.
+    pub fn inbound_targets(&self) -> Vec<(Id, InboundTarget)> {
+        let mut targets: Vec<(Id, InboundTarget)> = Vec::new();
+        for line in &self.lines {
+            let open = if self.status.is_inbound() { line.open() } else { 0 };
+            let index = match targets.iter().position(|(sku, t)| *sku == line.sku && t.location == line.location) {
+                Some(index) => index,
+                None => {
+                    let target = InboundTarget {
+                        location: line.location.clone(),
+                        reference: self.id.to_string(),
+                        qty: 0,
+                        expected_on: None,
+                    };
+                    targets.push((line.sku.clone(), target));
+                    targets.len() - 1
+                }
+            };
+            let target = &mut targets[index].1;
+            if open > 0 {
+                target.qty += open;
+                target.expected_on = Some(target.expected_on.map_or(line.expected_on, |d| d.min(line.expected_on)));
+            }
+        }
+        targets
+    }
+
     fn check_invariants(&self) {
         assert!(!self.lines.is_empty() && self.lines.len() <= PO_LINES_MAX);
         assert!(self.events.len() <= PO_EVENTS_MAX && self.events.last().is_some_and(|e| e.version == self.version));
@@ -1062,6 +1092,9 @@ mod tests {
         assert_eq!(withdrawn, [(2, 3)]);
         assert_eq!(order.lines.iter().map(|l| (l.received, l.cancelled)).collect::<Vec<_>>(), [(11, 0), (2, 3)]);
         assert!(order.inbound().is_empty());
+        let targets: Vec<(String, i64)> =
+            order.inbound_targets().into_iter().map(|(sku, t)| (sku.to_string(), t.qty)).collect();
+        assert_eq!(targets, [("A".to_string(), 0), ("B".to_string(), 0)], "cancelled: nothing expected");
     }
 
     #[test]
@@ -1075,6 +1108,14 @@ mod tests {
                 _ => 0,
             };
             assert_eq!(open, expected, "{}", status.as_str());
+            let targets = order.inbound_targets();
+            assert_eq!(targets.iter().map(|(_, t)| t.qty).sum::<i64>(), expected, "{}", status.as_str());
+            for (sku, target) in targets {
+                assert_eq!(target.reference, order.id.as_str());
+                let lines = order.lines.iter().filter(|l| l.sku == sku && l.location == target.location);
+                let earliest_open = lines.filter(|l| l.open() > 0).map(|l| l.expected_on).min();
+                assert_eq!(target.expected_on, earliest_open.filter(|_| expected > 0));
+            }
         }
     }
 

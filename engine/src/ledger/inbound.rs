@@ -1,0 +1,73 @@
+//! Deciding: inbound expected from outside (a purchase order sent to its supplier), with the date
+//! it is expected on. Transfers make their own expectations (`movements.rs`); a `receive` with the
+//! same reference settles either kind.
+
+use super::*;
+use chrono::NaiveDate;
+
+/// What is still expected into `location` under `reference`, as a target: the host sends the
+/// open quantity after each change of the order (sent, cancelled), so the same target twice
+/// changes nothing. `qty` 0 withdraws the expectation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InboundTarget {
+    pub location: Id,
+    pub reference: String,
+    pub qty: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_on: Option<NaiveDate>,
+}
+
+impl SkuLedger {
+    /// Sets what is expected into a location under a reference: inbound moves by the difference,
+    /// in one entry. `None` when the target is already the state (a repeat changes nothing).
+    pub fn expect_inbound(
+        &mut self,
+        catalog: &Catalog,
+        target: InboundTarget,
+        ctx: &Ctx,
+    ) -> Result<Option<Entry>, EngineError> {
+        self.policy_or_not_found()?;
+        catalog.slot_or_not_found(target.location.as_str())?;
+        check_text("reference", &target.reference)?;
+        if !(0..=QTY_STORED_MAX).contains(&target.qty) {
+            return Err(EngineError::invalid("qty", format!("must be a whole number 0..={QTY_STORED_MAX}")));
+        }
+        let now_expected = self.expected(target.location.as_str(), &target.reference);
+        let key = (target.location.clone(), target.reference.clone());
+        let date_now = self.expected_on.get(&key).copied();
+        let date_then = if target.qty == 0 { None } else { target.expected_on };
+        if now_expected == target.qty && date_now == date_then {
+            return Ok(None);
+        }
+        if now_expected == 0 && target.qty > 0 && self.expected.len() >= EXPECTATIONS_MAX {
+            return Err(EngineError::conflict(format!("at most {EXPECTATIONS_MAX} open expectations")));
+        }
+        let delta = target.qty - now_expected;
+        let mut effects = Vec::with_capacity(2);
+        if delta != 0 {
+            effects.push(Effect::Qty { location: target.location.clone(), bucket: Bucket::Inbound, delta });
+            effects.push(Effect::Expected {
+                location: target.location.clone(),
+                reference: target.reference.clone(),
+                delta,
+            });
+        }
+        let event = Event::InboundExpected {
+            location: target.location,
+            reference: target.reference,
+            qty: target.qty,
+            expected_on: date_then,
+        };
+        let entry = self.entry(event, effects, ctx);
+        self.apply(catalog, &entry)?;
+        debug_assert_eq!(self.expected(key.0.as_str(), &key.1), target.qty);
+        Ok(Some(entry))
+    }
+
+    /// When what is expected under `reference` at `location` is due, if the expectation has a date
+    /// (a transfer's has none).
+    pub fn expected_on(&self, location: &Id, reference: &str) -> Option<NaiveDate> {
+        self.expected_on.get(&(location.clone(), reference.to_string())).copied()
+    }
+}
