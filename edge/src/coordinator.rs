@@ -12,15 +12,16 @@
 //! Between objects, answers are typed: a SKU object answers `{"ok": value}` or `{"err":
 //! EngineError}`; a call that fails on the way is `EngineError::Unavailable`.
 
-use crate::http::{call, now, serve, Answer, Envelope, Idempotency};
-use crate::protocol::{sku, CoordinatorCommand, SkuCommand};
+use crate::busy::{Alarm, Busy};
+use crate::http::{now, serve, sku_call, Answer, Envelope, Idempotency};
+use crate::protocol::{CoordinatorCommand, SkuCommand};
 use crate::store;
 use chrono::{DateTime, Utc};
 use futures_channel::oneshot;
 use futures_util::future::join_all;
 use futures_util::future::{select, Either};
 use serde::Deserialize;
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use stockline_engine::{
     Actor, CoordStep, EngineError, Hold, HoldRequest, Id, PlaceStep, Placement, Reservation, ReservationRequest,
@@ -30,8 +31,6 @@ use worker::{durable_object, Delay, DurableObject, Env, Request, Response, Resul
 
 /// How long a request waits for another with the same key or reservation to end.
 const BUSY_WAIT_MS: u64 = 10_000;
-/// How long one call to a SKU object may take before it counts as failed.
-const SKU_CALL_TIMEOUT_MS: u64 = 10_000;
 /// Rounds of steps one request drives before it leaves the rest to the alarm.
 const DRIVE_ROUNDS_MAX: u32 = 8;
 /// The alarm's retry interval while a reservation is not settled, and its housekeeping interval.
@@ -56,35 +55,7 @@ pub struct ReservationCoordinator {
     /// Idempotency keys and reservation ids with a request in progress (`key:…`, `id:…`), each
     /// with the requests waiting for it to end: woken when it ends, not polling.
     busy: RefCell<HashMap<String, Vec<oneshot::Sender<()>>>>,
-    /// The alarm this object set, in ms since the epoch (None: not known to be set).
-    alarm_at_ms: Cell<Option<i64>>,
-}
-
-/// Removes its keys from the busy map when the request ends, however it ends, and wakes the
-/// requests waiting for them.
-struct Busy<'a> {
-    set: &'a RefCell<HashMap<String, Vec<oneshot::Sender<()>>>>,
-    keys: Vec<String>,
-}
-
-impl Drop for Busy<'_> {
-    fn drop(&mut self) {
-        let mut set = self.set.borrow_mut();
-        for key in &self.keys {
-            for waiter in set.remove(key).unwrap_or_default() {
-                // A waiter that gave up (timed out) has dropped its end: nothing to wake.
-                let _ = waiter.send(());
-            }
-        }
-    }
-}
-
-/// A SKU object's typed answer to a hold command.
-#[derive(Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum HoldReply<T> {
-    Ok(T),
-    Err(EngineError),
+    alarm: Alarm,
 }
 
 fn answer_of(result: std::result::Result<(), EngineError>, reservation: &Reservation, now: DateTime<Utc>) -> Answer {
@@ -106,34 +77,8 @@ impl ReservationCoordinator {
         sku: &Id,
         command: SkuCommand,
     ) -> std::result::Result<T, EngineError> {
-        let stub = self
-            .env
-            .durable_object(sku::BINDING)
-            .and_then(|ns| ns.get_by_name(sku.as_str()))
-            .map_err(|e| EngineError::unavailable(format!("sku `{sku}`: {e}")))?;
         let envelope = Envelope { actor: actor.clone(), idempotency: None, command, min_catalog_version: None };
-        // A call that hangs must not keep the reservation busy: past the deadline it is a failed
-        // call (the step stays due and is sent again; every step is safe to repeat).
-        let called = Box::pin(call(&stub, "/sku", &envelope));
-        let deadline = Delay::from(std::time::Duration::from_millis(SKU_CALL_TIMEOUT_MS));
-        let answer = match futures_util::future::select(called, deadline).await {
-            futures_util::future::Either::Left((answer, _)) => {
-                answer.map_err(|e| EngineError::unavailable(format!("sku `{sku}`: {e}")))?
-            }
-            futures_util::future::Either::Right(_) => {
-                return Err(EngineError::unavailable(format!(
-                    "sku `{sku}` did not answer in {SKU_CALL_TIMEOUT_MS} ms"
-                )));
-            }
-        };
-        if answer.status != 200 {
-            return Err(EngineError::unavailable(format!("sku `{sku}` answered {}: {}", answer.status, answer.body)));
-        }
-        match serde_json::from_value::<HoldReply<T>>(answer.body) {
-            Ok(HoldReply::Ok(value)) => Ok(value),
-            Ok(HoldReply::Err(error)) => Err(error),
-            Err(error) => Err(EngineError::unavailable(format!("sku `{sku}` answered something else: {error}"))),
-        }
+        sku_call(&self.env, sku, &envelope).await
     }
 
     async fn reserve(
@@ -450,18 +395,7 @@ impl ReservationCoordinator {
 
     /// Sets the alarm `in_ms` from now unless one is set sooner.
     async fn arm(&self, in_ms: i64) -> Result<()> {
-        let at_ms = now()?.timestamp_millis() + in_ms;
-        if self.alarm_at_ms.get().is_none() {
-            // Not known here (a new instance): an alarm set before may be sooner.
-            if let Some(stored_ms) = self.state.storage().get_alarm().await? {
-                self.alarm_at_ms.set(Some(stored_ms));
-            }
-        }
-        if self.alarm_at_ms.get().is_none_or(|set_ms| set_ms > at_ms) {
-            self.state.storage().set_alarm(std::time::Duration::from_millis(in_ms.max(0) as u64)).await?;
-            self.alarm_at_ms.set(Some(at_ms));
-        }
-        Ok(())
+        self.alarm.arm(&self.state, in_ms).await
     }
 
     /// Drives the unsettled reservations that are due (crash recovery, failed calls), each tried
@@ -531,7 +465,7 @@ impl DurableObject for ReservationCoordinator {
                 worker::console_error!("coordinator: creating tables failed: {error}");
             }
         }
-        ReservationCoordinator { state, env, busy: RefCell::new(HashMap::new()), alarm_at_ms: Cell::new(None) }
+        ReservationCoordinator { state, env, busy: RefCell::new(HashMap::new()), alarm: Alarm::default() }
     }
 
     async fn fetch(&self, req: Request) -> Result<Response> {
@@ -539,11 +473,10 @@ impl DurableObject for ReservationCoordinator {
     }
 
     async fn alarm(&self) -> Result<Response> {
-        self.alarm_at_ms.set(None);
+        self.alarm.fired();
         if let Err(error) = self.run_alarm().await {
             worker::console_error!("coordinator alarm failed, retrying: {error}");
-            self.state.storage().set_alarm(std::time::Duration::from_millis(RETRY_MS as u64)).await?;
-            self.alarm_at_ms.set(Some(now()?.timestamp_millis() + RETRY_MS));
+            self.alarm.retry(&self.state, RETRY_MS).await?;
         }
         Response::ok("ok")
     }

@@ -208,6 +208,50 @@ pub async fn call_for<T: serde::de::DeserializeOwned, C: Serialize>(
     Ok(serde_json::from_value(answer.body)?)
 }
 
+/// How long one internal call to a SKU object may take before it counts as failed.
+const SKU_CALL_TIMEOUT_MS: u64 = 10_000;
+
+/// A SKU object's typed answer to an internal command (`SkuCommand::is_internal`).
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum SkuReply<T> {
+    Ok(T),
+    Err(stockline_engine::EngineError),
+}
+
+/// Sends an internal command to a SKU's object and reads its typed answer. A call that fails on
+/// the way, or hangs past `SKU_CALL_TIMEOUT_MS`, is `Unavailable`: the caller keeps the step due
+/// and sends it again (every internal step is safe to repeat).
+pub async fn sku_call<T: serde::de::DeserializeOwned>(
+    env: &worker::Env,
+    sku: &stockline_engine::Id,
+    envelope: &Envelope<crate::protocol::SkuCommand>,
+) -> std::result::Result<T, stockline_engine::EngineError> {
+    use futures_util::future::{select, Either};
+    use stockline_engine::EngineError;
+    assert!(envelope.command.is_internal(), "only internal commands answer typed");
+    let stub = env
+        .durable_object(crate::protocol::sku::BINDING)
+        .and_then(|ns| ns.get_by_name(sku.as_str()))
+        .map_err(|e| EngineError::unavailable(format!("sku `{sku}`: {e}")))?;
+    let called = Box::pin(call(&stub, "/sku", envelope));
+    let deadline = worker::Delay::from(std::time::Duration::from_millis(SKU_CALL_TIMEOUT_MS));
+    let answer = match select(called, deadline).await {
+        Either::Left((answer, _)) => answer.map_err(|e| EngineError::unavailable(format!("sku `{sku}`: {e}")))?,
+        Either::Right(_) => {
+            return Err(EngineError::unavailable(format!("sku `{sku}` did not answer in {SKU_CALL_TIMEOUT_MS} ms")));
+        }
+    };
+    if answer.status != 200 {
+        return Err(EngineError::unavailable(format!("sku `{sku}` answered {}: {}", answer.status, answer.body)));
+    }
+    match serde_json::from_value::<SkuReply<T>>(answer.body) {
+        Ok(SkuReply::Ok(value)) => Ok(value),
+        Ok(SkuReply::Err(error)) => Err(error),
+        Err(error) => Err(EngineError::unavailable(format!("sku `{sku}` answered something else: {error}"))),
+    }
+}
+
 /// The Directory's stub, for objects that ask it.
 pub fn directory_stub(env: &worker::Env) -> Result<worker::Stub> {
     env.durable_object(crate::protocol::directory::BINDING)?.get_by_name(crate::protocol::directory::NAME)

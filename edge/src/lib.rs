@@ -2,6 +2,7 @@
 //! owns the data, let the engine decide there, persist, answer. See ARCHITECTURE.md.
 
 mod api;
+mod busy;
 mod coordinator;
 mod directory;
 mod http;

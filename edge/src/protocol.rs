@@ -5,10 +5,11 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use stockline_engine::planning::{DemandImport, PlanSummary, PlanningPolicy, SupplierSpec};
-use stockline_engine::procurement::{ApprovalRules, FromSuggestions, PoAction, PoSpec, PoStatus};
+use stockline_engine::procurement::{ApprovalRules, FromSuggestions, PoAction, PoSpec, PoStatus, ReceiptSpec};
 use stockline_engine::Money;
 use stockline_engine::{
-    Catalog, ChannelSpec, CommitRequest, HoldRequest, Id, LocationSpec, Movement, ReservationRequest, SkuSpec,
+    Catalog, ChannelSpec, CommitRequest, HoldRequest, Id, InboundTarget, LocationSpec, Movement, ReservationRequest,
+    SkuSpec,
 };
 use stockline_shared::Item;
 
@@ -33,6 +34,8 @@ pub mod purchasing {
     pub const NAME: &str = "global";
     /// Orders one `GET /v1/purchase-orders` page (or one approvals inbox) answers at most.
     pub const ORDERS_PAGE_MAX: u32 = 200;
+    /// Over-receipt allowed per line, percent of what was ordered.
+    pub const RECEIPT_TOLERANCE_PCT: u32 = 10;
 }
 
 /// The reservation coordinator shards (multi-SKU and keyed reservations).
@@ -122,6 +125,19 @@ pub enum SkuCommand {
         sku: Id,
         location: Option<Id>,
     },
+    /// From Purchasing: what is expected from a purchase order at a location (a target).
+    ExpectInbound {
+        sku: Id,
+        target: InboundTarget,
+    },
+    /// From Purchasing: a receipt against a purchase order at one location.
+    ReceiveFromOrder {
+        sku: Id,
+        reference: String,
+        location: Id,
+        into_stock: i64,
+        into_quarantine: i64,
+    },
 }
 
 impl SkuCommand {
@@ -134,6 +150,8 @@ impl SkuCommand {
                 | SkuCommand::PrepareHold { .. }
                 | SkuCommand::CommitHold { .. }
                 | SkuCommand::ReleaseHold { .. }
+                | SkuCommand::ExpectInbound { .. }
+                | SkuCommand::ReceiveFromOrder { .. }
         )
     }
 
@@ -150,7 +168,9 @@ impl SkuCommand {
             | SkuCommand::ReleaseHold { sku, .. }
             | SkuCommand::PutPolicy { sku, .. }
             | SkuCommand::ImportDemand { sku, .. }
-            | SkuCommand::Plan { sku, .. } => Some(sku),
+            | SkuCommand::Plan { sku, .. }
+            | SkuCommand::ExpectInbound { sku, .. }
+            | SkuCommand::ReceiveFromOrder { sku, .. } => Some(sku),
             SkuCommand::Commit { .. }
             | SkuCommand::Release { .. }
             | SkuCommand::Get { .. }
@@ -273,6 +293,12 @@ pub enum PurchasingCommand {
         request: DecisionRequest,
         /// The caller's spend limit (from the token table), for approvals.
         spend_limit: Option<Money>,
+    },
+    /// A receipt against the order; `receipt` is derived from the request's Idempotency-Key.
+    Receive {
+        id: Id,
+        receipt: Id,
+        spec: ReceiptSpec,
     },
     /// The submitted orders the caller may approve now.
     Inbox {

@@ -5,27 +5,115 @@
 //! storage transaction, with no `await` between the key check and the commit. What a decision
 //! needs from elsewhere (the supplier's standing, the locations) is read from the Directory first.
 
-use crate::http::{call_for, directory_stub, now, serve, Answer, Envelope};
+use crate::busy::{Alarm, Busy};
+use crate::http::{call_for, directory_stub, now, serve, sku_call, Answer, Envelope, Idempotency};
 use crate::protocol::directory;
-use crate::protocol::purchasing::ORDERS_PAGE_MAX;
-use crate::protocol::{DirectoryCommand, PurchasingCommand};
+use crate::protocol::purchasing::{ORDERS_PAGE_MAX, RECEIPT_TOLERANCE_PCT};
+use crate::protocol::{DirectoryCommand, PurchasingCommand, SkuCommand};
 use crate::store;
 use chrono::{DateTime, Utc};
+use futures_channel::oneshot;
+use futures_util::future::{join_all, select, Either};
 use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use stockline_engine::idempotency::fingerprint;
 use stockline_engine::planning::PlanSummary;
 use stockline_engine::procurement::{
-    draft_from_suggestions, ApprovalRules, Approver, Decision, PoAction, PoStatus, PurchaseOrder,
+    draft_from_suggestions, ApprovalRules, Approver, Decision, PoAction, PoStatus, PurchaseOrder, ReceiptEffect,
 };
-use stockline_engine::{Catalog, EngineError, Id};
+use stockline_engine::{Actor, Catalog, EngineError, Id};
 use stockline_shared::{
-    ApiError, DraftFromSuggestions, InboxItem, InboxResponse, PurchaseOrdersResponse, ReplenishmentResponse,
+    ApiError, DraftFromSuggestions, InboxItem, InboxResponse, PurchaseOrderView, PurchaseOrdersResponse,
+    ReplenishmentResponse, StockPending,
 };
-use worker::{durable_object, DurableObject, Env, Request, Response, Result, SqlStorage, State};
+use worker::{durable_object, Delay, DurableObject, Env, Request, Response, Result, SqlStorage, State};
 
+/// `stock_changes`: what order decisions did to SKU ledgers and is not yet applied there, in the
+/// order decided; each row is a keyed internal command (its envelope), sent until it applies.
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS purchase_orders (id TEXT PRIMARY KEY, seq INTEGER NOT NULL UNIQUE,
          status TEXT NOT NULL, supplier TEXT NOT NULL, body TEXT NOT NULL);
      CREATE INDEX IF NOT EXISTS purchase_orders_by_status ON purchase_orders (status, seq);
-     CREATE INDEX IF NOT EXISTS purchase_orders_by_supplier ON purchase_orders (supplier, seq);";
+     CREATE INDEX IF NOT EXISTS purchase_orders_by_supplier ON purchase_orders (supplier, seq);
+     CREATE TABLE IF NOT EXISTS stock_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, po TEXT NOT NULL,
+         sku TEXT NOT NULL, location TEXT NOT NULL, change TEXT NOT NULL, envelope TEXT NOT NULL,
+         attempts INTEGER NOT NULL DEFAULT 0, next_try_ms INTEGER NOT NULL, last_error TEXT);
+     CREATE INDEX IF NOT EXISTS stock_changes_by_sku ON stock_changes (sku, seq);
+     CREATE INDEX IF NOT EXISTS stock_changes_by_po ON stock_changes (po, seq);
+     CREATE INDEX IF NOT EXISTS stock_changes_due ON stock_changes (next_try_ms);";
+
+/// How long a request waits for its stock changes to apply before it answers with them pending
+/// (the alarm carries on).
+const APPLY_WAIT_MS: u64 = 5_000;
+/// The alarm's first retry, the longest wait between two tries, and SKUs one alarm run drives.
+const RETRY_MS: i64 = 1_000;
+const RETRY_MS_MAX: i64 = 60_000;
+const ALARM_SKUS_MAX: i64 = 64;
+/// How often the alarm prunes idempotency records past their retention.
+const HOUSEKEEPING_EVERY_MS: i64 = 60 * 60 * 1000;
+
+/// One change for a SKU ledger that an order decision made: kept with the decision, sent after.
+struct StockChange {
+    sku: Id,
+    location: Id,
+    /// `inbound` or `receipt`.
+    change: &'static str,
+    envelope: Envelope<SkuCommand>,
+}
+
+/// The changes a send or cancel makes: the order's inbound targets, keyed by the order's version.
+fn inbound_changes(order: &PurchaseOrder, actor: &Actor) -> Vec<StockChange> {
+    order
+        .inbound_targets()
+        .into_iter()
+        .map(|(sku, target)| {
+            let key = format!("po:{}:v{}:{}@{}", order.id, order.version, sku, target.location);
+            let location = target.location.clone();
+            let command = SkuCommand::ExpectInbound { sku: sku.clone(), target };
+            StockChange { sku, location, change: "inbound", envelope: keyed(actor, key, command) }
+        })
+        .collect()
+}
+
+/// The changes a receipt makes: one per (SKU, location), keyed by the receipt.
+fn receipt_changes(
+    order: &PurchaseOrder,
+    receipt: &Id,
+    effects: Vec<ReceiptEffect>,
+    actor: &Actor,
+) -> Vec<StockChange> {
+    effects
+        .into_iter()
+        .map(|effect| {
+            let key = format!("po:{}:{}:{}@{}", order.id, receipt, effect.sku, effect.location);
+            let command = SkuCommand::ReceiveFromOrder {
+                sku: effect.sku.clone(),
+                reference: order.id.to_string(),
+                location: effect.location.clone(),
+                into_stock: effect.into_stock,
+                into_quarantine: effect.into_quarantine,
+            };
+            StockChange {
+                sku: effect.sku,
+                location: effect.location,
+                change: "receipt",
+                envelope: keyed(actor, key, command),
+            }
+        })
+        .collect()
+}
+
+/// An internal command under a key of its own (the SKU object answers a repeat from its record).
+fn keyed(actor: &Actor, key: String, command: SkuCommand) -> Envelope<SkuCommand> {
+    let text = serde_json::to_string(&command).unwrap_or_default();
+    let fingerprint = fingerprint(&[text.as_bytes()]).to_string();
+    Envelope {
+        actor: actor.clone(),
+        idempotency: Some(Idempotency { key, fingerprint }),
+        command,
+        min_catalog_version: None,
+    }
+}
 
 /// The approval rules as stored: the rules and their version (1 for the first).
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -46,10 +134,29 @@ struct OrderRow {
     body: String,
 }
 
+#[derive(Deserialize)]
+struct ChangeRow {
+    seq: i64,
+    envelope: String,
+}
+
+#[derive(Deserialize)]
+struct PendingRow {
+    sku: String,
+    location: String,
+    change: String,
+    attempts: i64,
+    last_error: Option<String>,
+}
+
 #[durable_object]
 pub struct Purchasing {
     state: State,
     env: Env,
+    /// SKUs whose changes a request is sending now, each with the requests waiting for it: one
+    /// sender per SKU keeps each SKU's changes in the order decided.
+    busy: RefCell<HashMap<String, Vec<oneshot::Sender<()>>>>,
+    alarm: Alarm,
 }
 
 fn engine(error: EngineError) -> Answer {
@@ -99,31 +206,180 @@ impl Purchasing {
         Ok(page.groups.into_iter().flat_map(|group| group.lines).map(|line| line.summary).collect())
     }
 
-    /// Stores an order (new or changed) and the answer under its key, in one transaction.
+    /// Stores an order (new or changed), the changes it makes to SKU ledgers and the answer
+    /// under its key, in one transaction.
     fn save(
         &self,
         seq: i64,
         order: &PurchaseOrder,
-        envelope: &Envelope<PurchasingCommand>,
-        answer: &Answer,
+        changes: Vec<StockChange>,
+        recorded: Option<(&Idempotency, &Answer)>,
     ) -> Result<()> {
         let now = now()?;
         let sql = self.sql();
         let body = serde_json::to_string(order)?;
         let (id, status, supplier) = (order.id.to_string(), order.status.as_str(), order.supplier.to_string());
-        let recorded = envelope.idempotency.clone().map(|key| (key, answer.clone()));
+        let recorded = recorded.map(|(key, answer)| (key.clone(), answer.clone()));
+        let mut rows = Vec::with_capacity(changes.len());
+        for change in changes {
+            rows.push((change.sku, change.location, change.change, serde_json::to_string(&change.envelope)?));
+        }
+        let now_ms = now.timestamp_millis();
         store::transaction(&self.state.storage(), move || {
             store::exec(
                 &sql,
                 "INSERT INTO purchase_orders (id, seq, status, supplier, body) VALUES (?, ?, ?, ?, ?)
                  ON CONFLICT(id) DO UPDATE SET status = excluded.status, body = excluded.body",
-                vec![id.into(), seq.into(), status.into(), supplier.into(), body.into()],
+                vec![id.clone().into(), seq.into(), status.into(), supplier.into(), body.into()],
             )?;
+            for (sku, location, change, envelope) in rows {
+                store::exec(
+                    &sql,
+                    "INSERT INTO stock_changes (po, sku, location, change, envelope, next_try_ms) VALUES (?, ?, ?, ?, ?, ?)",
+                    vec![
+                        id.clone().into(),
+                        sku.as_str().into(),
+                        location.as_str().into(),
+                        change.into(),
+                        envelope.into(),
+                        (now_ms + RETRY_MS).into(),
+                    ],
+                )?;
+            }
             if let Some((key, answer)) = recorded {
                 store::record_answer(&sql, &key, &answer, now)?;
             }
             Ok(())
         })
+    }
+
+    /// The SKUs with changes of `po` still to apply.
+    fn pending_skus(&self, po: &Id) -> Result<Vec<Id>> {
+        #[derive(Deserialize)]
+        struct Sku {
+            sku: String,
+        }
+        let rows: Vec<Sku> =
+            store::rows(&self.sql(), "SELECT DISTINCT sku FROM stock_changes WHERE po = ?", vec![po.as_str().into()])?;
+        rows.into_iter().map(|row| Id::new(row.sku).map_err(|e| worker::Error::RustError(e.to_string()))).collect()
+    }
+
+    /// The order's changes still on their way to SKU ledgers.
+    fn stock_pending(&self, po: &Id) -> Result<Vec<StockPending>> {
+        let rows: Vec<PendingRow> = store::rows(
+            &self.sql(),
+            "SELECT sku, location, change, attempts, last_error FROM stock_changes WHERE po = ? ORDER BY seq",
+            vec![po.as_str().into()],
+        )?;
+        let mut pending = Vec::with_capacity(rows.len());
+        for row in rows {
+            pending.push(StockPending {
+                sku: Id::new(row.sku).map_err(|e| worker::Error::RustError(e.to_string()))?,
+                location: Id::new(row.location).map_err(|e| worker::Error::RustError(e.to_string()))?,
+                change: row.change,
+                attempts: u32::try_from(row.attempts).unwrap_or(u32::MAX),
+                last_error: row.last_error,
+            });
+        }
+        Ok(pending)
+    }
+
+    /// Sends `po`'s changes to their SKU objects (each SKU's in the order decided, SKUs side by
+    /// side), waiting at most `APPLY_WAIT_MS`; what is left the alarm sends.
+    async fn apply_changes(&self, po: &Id) -> Result<()> {
+        let skus = self.pending_skus(po)?;
+        if skus.is_empty() {
+            return Ok(());
+        }
+        let sending = Box::pin(join_all(skus.iter().map(|sku| self.send_changes(sku))));
+        let deadline = Delay::from(std::time::Duration::from_millis(APPLY_WAIT_MS));
+        if let Either::Left((results, _)) = select(sending, deadline).await {
+            results.into_iter().collect::<Result<Vec<()>>>()?;
+        }
+        Ok(())
+    }
+
+    /// Sends one SKU's pending changes, oldest first, until one fails (it is tried again later,
+    /// and nothing after it is sent before it: a receipt must not overtake the inbound it settles).
+    async fn send_changes(&self, sku: &Id) -> Result<()> {
+        let busy_key = sku.to_string();
+        loop {
+            if self.busy.borrow().contains_key(&busy_key) {
+                let (wake, woken) = oneshot::channel();
+                self.busy.borrow_mut().entry(busy_key.clone()).or_default().push(wake);
+                // Woken when the other sender ends; a dropped sender wakes too (Canceled).
+                let _ = woken.await;
+                continue;
+            }
+            break;
+        }
+        self.busy.borrow_mut().insert(busy_key.clone(), Vec::new());
+        let _busy = Busy { set: &self.busy, keys: vec![busy_key] };
+        loop {
+            let row: Option<ChangeRow> = store::first(
+                &self.sql(),
+                "SELECT seq, envelope FROM stock_changes WHERE sku = ? ORDER BY seq LIMIT 1",
+                vec![sku.as_str().into()],
+            )?;
+            let Some(row) = row else { return Ok(()) };
+            let envelope: Envelope<SkuCommand> = serde_json::from_str(&row.envelope)?;
+            match sku_call::<serde_json::Value>(&self.env, sku, &envelope).await {
+                Ok(_) => store::exec(&self.sql(), "DELETE FROM stock_changes WHERE seq = ?", vec![row.seq.into()])?,
+                Err(error) => {
+                    let now_ms = now()?.timestamp_millis();
+                    store::exec(
+                        &self.sql(),
+                        "UPDATE stock_changes SET attempts = attempts + 1, last_error = ?,
+                         next_try_ms = ? + MIN(?, ? * (1 << MIN(attempts, 6))) WHERE seq = ?",
+                        vec![
+                            error.to_string().into(),
+                            now_ms.into(),
+                            RETRY_MS_MAX.into(),
+                            RETRY_MS.into(),
+                            row.seq.into(),
+                        ],
+                    )?;
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    async fn arm(&self, in_ms: i64) -> Result<()> {
+        self.alarm.arm(&self.state, in_ms).await
+    }
+
+    /// Sends the changes that are due (a crash, a SKU object that did not answer), then prunes
+    /// old idempotency records; sets the next alarm while changes remain.
+    async fn run_alarm(&self) -> Result<()> {
+        #[derive(Deserialize)]
+        struct Due {
+            sku: String,
+        }
+        let now = now()?;
+        let due: Vec<Due> = store::rows(
+            &self.sql(),
+            "SELECT DISTINCT sku FROM stock_changes WHERE next_try_ms <= ? LIMIT ?",
+            vec![now.timestamp_millis().into(), ALARM_SKUS_MAX.into()],
+        )?;
+        let mut skus = Vec::with_capacity(due.len());
+        for row in due {
+            skus.push(Id::new(row.sku).map_err(|e| worker::Error::RustError(e.to_string()))?);
+        }
+        join_all(skus.iter().map(|sku| self.send_changes(sku))).await.into_iter().collect::<Result<Vec<()>>>()?;
+        store::prune(&self.sql(), now)?;
+        #[derive(Deserialize)]
+        struct Next {
+            next: Option<i64>,
+        }
+        let next: Option<Next> =
+            store::first(&self.sql(), "SELECT MIN(next_try_ms) AS next FROM stock_changes", vec![])?;
+        let now_ms = crate::http::now()?.timestamp_millis();
+        let in_ms = match next.and_then(|n| n.next) {
+            Some(next_ms) => (next_ms - now_ms).clamp(0, RETRY_MS_MAX),
+            None => HOUSEKEEPING_EVERY_MS,
+        };
+        self.arm(in_ms).await
     }
 
     /// The next order's number: one past the highest there is (orders are never deleted).
@@ -156,6 +412,15 @@ impl Purchasing {
             PurchasingCommand::FromSuggestions { request } => Some(self.suggestions(&request.supplier).await?),
             _ => None,
         };
+        // A decision that changes stock arms the alarm before it is stored: whatever happens to
+        // this request after the commit (kill -9 included), the alarm sends the changes.
+        if matches!(
+            envelope.command,
+            PurchasingCommand::Receive { .. }
+                | PurchasingCommand::Decide { action: PoAction::Send | PoAction::Cancel, .. }
+        ) {
+            self.arm(RETRY_MS).await?;
+        }
         let now = now()?;
         match &envelope.command {
             PurchasingCommand::PutRules { rules } => {
@@ -189,7 +454,7 @@ impl Purchasing {
                     Err(error) => return Ok(engine(error)),
                 };
                 let answer = Answer::ok(201, &order);
-                self.save(seq, &order, &envelope, &answer)?;
+                self.save(seq, &order, Vec::new(), envelope.idempotency.as_ref().map(|key| (key, &answer)))?;
                 Ok(answer)
             }
             PurchasingCommand::FromSuggestions { request } => {
@@ -212,13 +477,35 @@ impl Purchasing {
                     Err(error) => return Ok(engine(error)),
                 };
                 let answer = Answer::ok(201, &DraftFromSuggestions { order: order.clone(), skipped });
-                self.save(seq, &order, &envelope, &answer)?;
+                self.save(seq, &order, Vec::new(), envelope.idempotency.as_ref().map(|key| (key, &answer)))?;
                 Ok(answer)
             }
             PurchasingCommand::Get { id } => Ok(match self.order(id)? {
-                Some((_, order)) => Answer::ok(200, &order),
+                Some((_, order)) => {
+                    Answer::ok(200, &PurchaseOrderView { order, stock_pending: self.stock_pending(id)? })
+                }
                 None => engine(EngineError::not_found("purchase_order", id.as_str())),
             }),
+            PurchasingCommand::Receive { id, receipt, spec } => {
+                let Some((seq, mut order)) = self.order(id)? else {
+                    return Ok(engine(EngineError::not_found("purchase_order", id.as_str())));
+                };
+                let taken = order.receipts.iter().any(|r| &r.id == receipt);
+                let effects = match order.receive(receipt, spec, RECEIPT_TOLERANCE_PCT, &envelope.actor, now) {
+                    Ok(effects) => effects,
+                    Err(error) => return Ok(engine(error)),
+                };
+                // A receipt already taken (the same key again) changes nothing: its changes were
+                // stored with it and are sent (or were) from there.
+                if !taken {
+                    let changes = receipt_changes(&order, receipt, effects, &envelope.actor);
+                    self.save(seq, &order, changes, None)?;
+                }
+                self.apply_changes(id).await?;
+                let (_, order) = self.order(id)?.ok_or("the order was just read")?;
+                let view = PurchaseOrderView { order, stock_pending: self.stock_pending(id)? };
+                Ok(Answer::ok(if taken { 200 } else { 201 }, &view))
+            }
             PurchasingCommand::List { status, supplier, after, limit } => {
                 if let Some(after) = after {
                     if self.order(after)?.is_none() {
@@ -254,6 +541,7 @@ impl Purchasing {
                     role: envelope.actor.role,
                     spend_limit: *spend_limit,
                 };
+                let mut changes_inbound = false;
                 let decided = match action {
                     PoAction::Submit => {
                         let stored = self.rules()?;
@@ -265,8 +553,13 @@ impl Purchasing {
                     }
                     PoAction::Approve => order.approve(&decision, &approver),
                     PoAction::Reject => order.reject(&decision, &approver),
-                    PoAction::Send => order.send(&decision),
-                    PoAction::Cancel => order.cancel(&decision).map(|_| ()),
+                    PoAction::Send => {
+                        changes_inbound = true;
+                        order.send(&decision)
+                    }
+                    PoAction::Cancel => {
+                        order.cancel(&decision).map(|withdrawn| changes_inbound = !withdrawn.is_empty())
+                    }
                     PoAction::Close => order.close(&decision),
                     PoAction::Create | PoAction::Receive => {
                         return Ok(engine(EngineError::invalid("action", "not a decision on an order")))
@@ -276,7 +569,9 @@ impl Purchasing {
                     return Ok(engine(error));
                 }
                 let answer = Answer::ok(200, &order);
-                self.save(seq, &order, &envelope, &answer)?;
+                let changes = if changes_inbound { inbound_changes(&order, &envelope.actor) } else { Vec::new() };
+                self.save(seq, &order, changes, envelope.idempotency.as_ref().map(|key| (key, &answer)))?;
+                self.apply_changes(id).await?;
                 Ok(answer)
             }
         }
@@ -352,7 +647,16 @@ impl DurableObject for Purchasing {
                 worker::console_error!("purchasing: creating tables failed: {error}");
             }
         }
-        Purchasing { state, env }
+        Purchasing { state, env, busy: RefCell::new(HashMap::new()), alarm: Alarm::default() }
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        self.alarm.fired();
+        if let Err(error) = self.run_alarm().await {
+            worker::console_error!("purchasing alarm failed, retrying: {error}");
+            self.alarm.retry(&self.state, RETRY_MS).await?;
+        }
+        Response::ok("ok")
     }
 
     async fn fetch(&self, req: Request) -> Result<Response> {

@@ -380,13 +380,16 @@ impl SkuObject {
         // Holds that are due expire first, whatever the request.
         let mut writes = Writes { entries: loaded.ledger.expire_due(&loaded.catalog, now), ..Writes::default() };
         let decided = self.decide(loaded, &envelope.command, &ctx, &mut writes);
+        // An internal refusal is answered 200 `{"err": …}` but is not an outcome to replay: the
+        // caller may send the same keyed step again once the cause is gone (an undefined SKU).
+        let refused = decided.is_err();
         let answer = match (envelope.command.is_internal(), decided) {
             (false, Ok(answer)) => answer,
             (false, Err(error)) => Answer::error(error.into()),
             (true, Ok(answer)) => Answer { status: 200, body: serde_json::json!({ "ok": answer.body }) },
             (true, Err(error)) => Answer::ok(200, &serde_json::json!({ "err": error })),
         };
-        let recorded = envelope.idempotency.as_ref().map(|key| (key, &answer));
+        let recorded = envelope.idempotency.as_ref().filter(|_| !refused).map(|key| (key, &answer));
         if let Err(error) = self.persist(loaded, writes, recorded, now) {
             drop(slot);
             *self.loaded.borrow_mut() = None;
@@ -511,6 +514,19 @@ impl SkuObject {
                     writes.entries.push(entry);
                 }
                 ok(200, &hold)
+            }
+            SkuCommand::ExpectInbound { target, .. } => {
+                let entry = ledger.expect_inbound(catalog, target.clone(), ctx)?;
+                let versions: Vec<u64> = entry.iter().map(|e| e.version).collect();
+                writes.entries.extend(entry);
+                ok(200, &versions)
+            }
+            SkuCommand::ReceiveFromOrder { reference, location, into_stock, into_quarantine, .. } => {
+                let entries =
+                    ledger.receive_from_order(catalog, reference, location, *into_stock, *into_quarantine, ctx)?;
+                let versions: Vec<u64> = entries.iter().map(|e| e.version).collect();
+                writes.entries.extend(entries);
+                ok(200, &versions)
             }
             SkuCommand::PrepareHold { id, .. } => {
                 writes.entries.extend(ledger.prepare_hold(catalog, id.as_str(), ctx)?);

@@ -180,6 +180,13 @@ fn run_op(w: &mut World, tokens: &[&str]) -> Result<(String, Vec<Entry>), Engine
                 None => Ok(("unchanged".into(), vec![])),
             }
         }
+        "po_receive" => {
+            let (stock, quarantine) = (args.words[1].parse().unwrap(), args.words[2].parse().unwrap());
+            let reference = args.option("ref").expect("po_receive names ref=");
+            let entries =
+                w.ledger.receive_from_order(&w.catalog, reference, &id(args.words[0]), stock, quarantine, &ctx)?;
+            Ok((format!("{} entries", entries.len()), entries))
+        }
         "reserve" => {
             let mut lines = Vec::new();
             for word in &args.words[1..] {
@@ -938,6 +945,18 @@ fn purchase_order_inbound_is_a_dated_target_that_receipts_settle() {
         receive C 6 ref=PO-2
         C on_hand=6
         expected_on C PO-2 none
+        # a receipt split between stock and quarantine: checked whole, then one entry each
+        expect A 10 ref=PO-4 on=2030-01-05
+        po_receive A 3 2 ref=PO-4
+        => 2 entries
+        A on_hand=5 quarantined=2 inbound=5
+        po_receive A 0 0 ref=PO-4
+        => err invalid_request into_stock
+        po_receive A 1 -1 ref=PO-4
+        => err invalid_request into_quarantine
+        po_receive Z 1 0 ref=PO-4
+        => err not_found location Z
+        A on_hand=5 quarantined=2 inbound=5
         # bad targets change nothing
         expect B -1 ref=PO-3
         => err invalid_request qty

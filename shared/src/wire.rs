@@ -149,3 +149,24 @@ pub struct DraftFromSuggestions {
     pub order: PurchaseOrder,
     pub skipped: Vec<Skipped>,
 }
+
+/// A change to a SKU's stock that an order decision made and that is not yet on the SKU's ledger
+/// (the object did not answer yet, or refused for now): it is retried until it applies.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockPending {
+    pub sku: Id,
+    pub location: Id,
+    /// `inbound` (the order sent or cancelled) or `receipt`.
+    pub change: String,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+}
+
+/// `GET /v1/purchase-orders/{id}` and a receipt's answer: the order, and its changes to stock
+/// still on their way to the SKU ledgers (empty once every one applied).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PurchaseOrderView {
+    #[serde(flatten)]
+    pub order: PurchaseOrder,
+    pub stock_pending: Vec<StockPending>,
+}

@@ -3,6 +3,9 @@
 //! idempotent writes, bad input, and durability across kill -9.
 
 use serde_json::{json, Value};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
 use stockline_tests::Stockline;
 
 const BUYER: &str = "dev-buyer";
@@ -131,7 +134,9 @@ fn from_draft_through_approvals_to_sent() {
 
     // kill -9: the approved order is still there, as it was.
     s.kill_and_restart();
-    let read = s.must(s.get(&format!("/v1/purchase-orders/{id}"), WAREHOUSE));
+    let mut read = s.must(s.get(&format!("/v1/purchase-orders/{id}"), WAREHOUSE));
+    assert_eq!(read["stock_pending"], json!([]), "nothing for stock before it is sent: {read}");
+    read.as_object_mut().expect("an order").remove("stock_pending");
     assert_eq!(read, approved);
 
     let sent = s.must(decide(&s, &id, "send", BUYER, &read["version"], "emailed"));
@@ -305,4 +310,208 @@ fn a_draft_from_the_suppliers_suggestions() {
         403,
         "forbidden",
     );
+}
+
+/// The position of `sku` at wh-1 (on_hand, quarantined, inbound).
+fn position(s: &Stockline, sku: &str) -> (i64, i64, i64) {
+    let body = s.must(s.get(&format!("/v1/availability/{sku}"), ADMIN));
+    let at = body["locations"].as_array().and_then(|l| l.iter().find(|l| l["location"] == "wh-1")).cloned();
+    let at = at.unwrap_or(json!({}));
+    let n = |field: &str| at[field].as_i64().unwrap_or(0);
+    (n("on_hand"), n("quarantined"), n("inbound"))
+}
+
+/// Waits until the order's changes to stock have all applied (the alarm retries the rest).
+fn settled(s: &Stockline, id: &str) -> Value {
+    for _ in 0..200 {
+        let order = s.must(s.get(&format!("/v1/purchase-orders/{id}"), BUYER));
+        if order["stock_pending"] == json!([]) {
+            return order;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("{id}: stock changes still pending after 20 s");
+}
+
+fn receipt(lines: &[(u32, i64, &str)]) -> Value {
+    let lines: Vec<Value> =
+        lines.iter().map(|(line, qty, into)| json!({"line": line, "qty": qty, "into": into})).collect();
+    json!({"lines": lines})
+}
+
+/// A sent order's open lines are inbound with their dates; receipts move stock at once, exactly
+/// once, and over-receipt past the tolerance is refused with nothing changed.
+#[test]
+fn sent_orders_are_inbound_and_receipts_move_stock_once() {
+    let s = setup();
+    s.must(s.put("/v1/approval-rules", ADMIN, &rules()));
+    s.sku("TEE-1", 0);
+    s.sku("TEE-2", 0);
+    // 100 × 5.00 + 10 × 1.00 = 510 EUR: no approval needed.
+    let draft = s.must(s.post("/v1/purchase-orders", BUYER, &order("basics-co", 100, "5.00")));
+    let id = draft["id"].as_str().expect("an id").to_string();
+    let approved = s.must(decide(&s, &id, "submit", BUYER, &draft["version"], ""));
+    assert_eq!(approved["status"], "approved", "{approved}");
+    // Approved is not inbound yet: the supplier has not been asked.
+    assert_eq!(position(&s, "TEE-1"), (0, 0, 0));
+    let path = format!("/v1/purchase-orders/{id}/receipts");
+    let early = receipt(&[(1, 1, "stock")]).to_string();
+    let (status, refused) = s.send("POST", &path, Some(WAREHOUSE), Some(&early), Some("too-early"));
+    assert_eq!((status, refused["error"]["code"].as_str()), (409, Some("conflict")), "{refused}");
+
+    let sent = s.must(decide(&s, &id, "send", BUYER, &approved["version"], "emailed"));
+    assert_eq!(sent["status"], "sent");
+    settled(&s, &id);
+    assert_eq!((position(&s, "TEE-1"), position(&s, "TEE-2")), ((0, 0, 100), (0, 0, 10)));
+    // The expectation carries the line's date (the plan counts it from then).
+    let entries = s.must(s.get("/v1/skus/TEE-1/entries?after_version=0", ADMIN));
+    let expected_on = (stockline_tests::today() + chrono::Duration::days(7)).to_string();
+    let inbound =
+        entries["entries"].as_array().expect("entries").iter().find(|e| e["event"]["type"] == "inbound_expected");
+    let inbound = inbound.expect("an inbound_expected entry").clone();
+    assert_eq!((&inbound["event"]["reference"], &inbound["event"]["qty"]), (&json!(id), &json!(100)), "{inbound}");
+    assert_eq!(inbound["event"]["expected_on"], expected_on.as_str(), "{inbound}");
+
+    // A receipt needs a key: it must apply exactly once.
+    let partial = receipt(&[(1, 40, "stock"), (2, 3, "quarantine")]);
+    s.expect("POST", &path, Some(WAREHOUSE), Some(&partial.to_string()), 400, "invalid_request");
+    s.expect("POST", &path, Some(BUYER), Some(&partial.to_string()), 403, "forbidden");
+    let (status, got) = s.send("POST", &path, Some(WAREHOUSE), Some(&partial.to_string()), Some("dock-7"));
+    assert_eq!(status, 201, "{got}");
+    assert_eq!((got["status"].as_str(), &got["stock_pending"]), (Some("partially_received"), &json!([])), "{got}");
+    assert_eq!((position(&s, "TEE-1"), position(&s, "TEE-2")), ((40, 0, 60), (3, 3, 7)));
+    // The same key again: the same receipt, nothing applied twice.
+    let (status, again) = s.send("POST", &path, Some(WAREHOUSE), Some(&partial.to_string()), Some("dock-7"));
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["receipts"].as_array().map(Vec::len), Some(1), "{again}");
+    assert_eq!((position(&s, "TEE-1"), position(&s, "TEE-2")), ((40, 0, 60), (3, 3, 7)));
+    // The same key with other lines is refused.
+    let (status, other) =
+        s.send("POST", &path, Some(WAREHOUSE), Some(&receipt(&[(1, 1, "stock")]).to_string()), Some("dock-7"));
+    assert_eq!((status, other["error"]["code"].as_str()), (422, Some("idempotency_mismatch")), "{other}");
+
+    // Over the 10% tolerance: refused whole, nothing changed. Bad lines too.
+    let before = s.must(s.get(&format!("/v1/purchase-orders/{id}"), BUYER));
+    let over = receipt(&[(1, 60, "stock"), (2, 12, "stock")]);
+    let (status, refused) = s.send("POST", &path, Some(WAREHOUSE), Some(&over.to_string()), Some("dock-8"));
+    assert_eq!((status, refused["error"]["code"].as_str()), (409, Some("conflict")), "{refused}");
+    assert!(refused["error"]["message"].as_str().is_some_and(|m| m.contains("tolerance")), "{refused}");
+    for (bad, field) in [
+        (receipt(&[(9, 1, "stock")]), "lines[0]"),
+        (receipt(&[(1, 0, "stock")]), "lines[0].qty"),
+        (json!({"lines": []}), "lines"),
+    ] {
+        let (status, answer) = s.send("POST", &path, Some(WAREHOUSE), Some(&bad.to_string()), Some("dock-bad"));
+        assert_eq!((status, answer["error"]["details"]["field"].as_str()), (400, Some(field)), "{bad}: {answer}");
+    }
+    s.expect("POST", &path, Some(WAREHOUSE), Some("{\"lines\": 3}"), 400, "invalid_request");
+    assert_eq!(s.must(s.get(&format!("/v1/purchase-orders/{id}"), BUYER)), before);
+    assert_eq!((position(&s, "TEE-1"), position(&s, "TEE-2")), ((40, 0, 60), (3, 3, 7)));
+
+    // The rest, line 1 five over (within 10%): received; inbound settles to 0, not below.
+    let rest = receipt(&[(1, 65, "stock"), (2, 7, "stock")]);
+    let (status, received) = s.send("POST", &path, Some(WAREHOUSE), Some(&rest.to_string()), Some("dock-9"));
+    assert_eq!((status, received["status"].as_str()), (201, Some("received")), "{received}");
+    assert_eq!((position(&s, "TEE-1"), position(&s, "TEE-2")), ((105, 0, 0), (10, 3, 0)));
+    let closed = s.must(decide(&s, &id, "close", BUYER, &received["version"], "done"));
+    assert_eq!(closed["status"], "closed");
+
+    // Cancelling a partly received order withdraws only its open remainder from inbound.
+    let second = s.must(s.post("/v1/purchase-orders", BUYER, &order("basics-co", 20, "5.00")));
+    let second_id = second["id"].as_str().expect("an id").to_string();
+    let second = s.must(decide(&s, &second_id, "submit", BUYER, &second["version"], ""));
+    s.must(decide(&s, &second_id, "send", BUYER, &second["version"], ""));
+    let got = s.must(s.send(
+        "POST",
+        &format!("/v1/purchase-orders/{second_id}/receipts"),
+        Some(WAREHOUSE),
+        Some(&receipt(&[(1, 5, "stock")]).to_string()),
+        Some("dock-10"),
+    ));
+    assert_eq!(position(&s, "TEE-1"), (110, 0, 15));
+    let cancelled = s.must(decide(&s, &second_id, "cancel", BUYER, &got["version"], "supplier out"));
+    assert_eq!(cancelled["status"], "cancelled");
+    settled(&s, &second_id);
+    assert_eq!((position(&s, "TEE-1"), position(&s, "TEE-2")), ((110, 0, 0), (10, 3, 0)));
+}
+
+/// kill -9 while receipts stream in: after a restart (and the client's retry of what was not
+/// acknowledged) every receipt the order took is on the SKU ledgers exactly once, and every
+/// acknowledged receipt was taken.
+#[test]
+fn kill_during_receipts_loses_nothing_and_applies_nothing_twice() {
+    const SKUS: usize = 30;
+    let mut s = setup();
+    s.must(s.put("/v1/approval-rules", ADMIN, &rules()));
+    let expected_on = (stockline_tests::today() + chrono::Duration::days(3)).to_string();
+    let mut lines = Vec::new();
+    for n in 0..SKUS {
+        s.sku(&format!("K-{n}"), 0);
+        lines.push(json!({"sku": format!("K-{n}"), "location": "wh-1", "qty": 1000, "unit_price": "0.01", "expected_on": expected_on}));
+    }
+    let draft = s.must(s.post(
+        "/v1/purchase-orders",
+        BUYER,
+        &json!({"supplier": "basics-co", "currency": "EUR", "lines": lines}),
+    ));
+    let id = draft["id"].as_str().expect("an id").to_string();
+    let approved = s.must(decide(&s, &id, "submit", BUYER, &draft["version"], ""));
+    s.must(decide(&s, &id, "send", BUYER, &approved["version"], ""));
+    settled(&s, &id);
+    let path = format!("/v1/purchase-orders/{id}/receipts");
+    let every_line: Vec<(u32, i64, &str)> = (1..=SKUS as u32).map(|line| (line, 1, "stock")).collect();
+    let body = receipt(&every_line).to_string();
+
+    let acknowledged = Mutex::new(Vec::<String>::new());
+    let unanswered = Mutex::new(Vec::<String>::new());
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let writer = scope.spawn(|| {
+            for n in 0.. {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let key = format!("r-{n}");
+                let (status, answer) = s.send("POST", &path, Some(WAREHOUSE), Some(&body), Some(&key));
+                match status {
+                    201 => acknowledged.lock().unwrap().push(key),
+                    0 => {
+                        unanswered.lock().unwrap().push(key);
+                        break;
+                    }
+                    other => panic!("unexpected {other}: {answer}"),
+                }
+            }
+        });
+        std::thread::sleep(Duration::from_millis(1200));
+        s.kill_hard();
+        stop.store(true, Ordering::Relaxed);
+        writer.join().unwrap();
+    });
+    let acknowledged = acknowledged.into_inner().unwrap();
+    assert!(acknowledged.len() >= 3, "receipts were flowing when killed ({})", acknowledged.len());
+    s.restart();
+    // Changes the order took before the kill reach the SKUs by the alarm alone.
+    let pending = s.must(s.get(&format!("/v1/purchase-orders/{id}"), BUYER))["stock_pending"].clone();
+    eprintln!("after the restart: {} acknowledged, pending {pending}", acknowledged.len());
+    settled(&s, &id);
+    // The client retries what got no answer, with the same key.
+    for key in unanswered.into_inner().unwrap() {
+        let (status, answer) = s.send("POST", &path, Some(WAREHOUSE), Some(&body), Some(&key));
+        assert!(status == 200 || status == 201, "retry {key}: {status} {answer}");
+    }
+    let order = settled(&s, &id);
+    let taken = order["receipts"].as_array().expect("receipts").len() as i64;
+    assert!(taken >= acknowledged.len() as i64, "every acknowledged receipt was taken: {taken}");
+    for n in 0..SKUS {
+        let sku = format!("K-{n}");
+        assert_eq!(position(&s, &sku), (taken, 0, 1000 - taken), "{sku}: each receipt once");
+        assert_eq!(order["lines"][n]["received"], taken);
+    }
+    // Replaying every acknowledged key applies nothing more.
+    for key in &acknowledged {
+        let (status, _) = s.send("POST", &path, Some(WAREHOUSE), Some(&body), Some(key));
+        assert_eq!(status, 200, "{key}");
+    }
+    assert_eq!(position(&s, "K-0"), (taken, 0, 1000 - taken));
 }

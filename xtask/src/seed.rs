@@ -152,7 +152,7 @@ fn planning(address: &str) -> Result {
                 let day = usize::try_from((today - back).rem_euclid(7)).unwrap_or(0);
                 let wobble = ((back as usize * 31 + index * 17) % 7) as f64 - 3.0;
                 let qty = if intermittent {
-                    if (back as usize * 13 + index) % 9 == 0 {
+                    if (back as usize * 13 + index).is_multiple_of(9) {
                         1.0 + ((back as usize + index) % 4) as f64
                     } else {
                         0.0

@@ -12,7 +12,7 @@ use serde::Serialize;
 use stockline_engine::idempotency::{check_key, fingerprint};
 use stockline_engine::limits::QTY_STORED_MAX;
 use stockline_engine::planning::{DemandImport, PlanningPolicy, SupplierSpec};
-use stockline_engine::procurement::{ApprovalRules, FromSuggestions, PoAction, PoSpec, PoStatus};
+use stockline_engine::procurement::{ApprovalRules, FromSuggestions, PoAction, PoSpec, PoStatus, ReceiptSpec};
 use stockline_engine::{Catalog, ChannelSpec, CommitRequest, Id, LocationSpec, Movement, ReservationRequest, SkuSpec};
 use stockline_shared::auth::{authenticate, parse_tokens};
 use stockline_shared::error::decode;
@@ -320,6 +320,20 @@ async fn route(mut req: Request, env: Env) -> Result<Response, ApiError> {
             let request: DecisionRequest = decode(&bytes)?;
             let command = PurchasingCommand::Decide { id, action, request, spend_limit: principal.spend_limit };
             reply_purchasing(&env, envelope(&caller, key, command)).await?
+        }
+        Route::ReceivePurchaseOrder(id) => {
+            let spec: ReceiptSpec = decode(&bytes)?;
+            // A receipt applies once: its id comes from the caller's key, so the same key again
+            // is the same receipt (answered as it stands, nothing applied twice).
+            let Some(idempotency) = &key else {
+                return Err(ApiError::invalid(
+                    "Idempotency-Key",
+                    "is required for a receipt: it must apply exactly once",
+                ));
+            };
+            let digest = stockline_engine::idempotency::fingerprint(&[idempotency.key.as_bytes()]).to_string();
+            let receipt = Id::new(format!("R-{}", &digest[..12])).map_err(|e| ApiError::internal(e.to_string()))?;
+            reply_purchasing(&env, envelope(&caller, key, PurchasingCommand::Receive { id, receipt, spec })).await?
         }
         Route::GetApprovals => {
             let limit = approvals_limit(&req)?;

@@ -65,6 +65,7 @@ pub(super) enum Route {
     ListPurchaseOrders,
     GetPurchaseOrder(Id),
     DecidePurchaseOrder(Id, PoAction),
+    ReceivePurchaseOrder(Id),
     GetApprovals,
 }
 
@@ -113,6 +114,8 @@ impl Route {
             (_, ["v1", "purchase-orders", "from-suggestions"]) => return Err(ApiError::method_not_allowed(&["POST"])),
             (Method::Get, ["v1", "purchase-orders", id]) => Route::GetPurchaseOrder(path_id(id)?),
             (_, ["v1", "purchase-orders", _]) => return Err(ApiError::method_not_allowed(&["GET"])),
+            (Method::Post, ["v1", "purchase-orders", id, "receipts"]) => Route::ReceivePurchaseOrder(path_id(id)?),
+            (_, ["v1", "purchase-orders", _, "receipts"]) => return Err(ApiError::method_not_allowed(&["POST"])),
             (method, ["v1", "purchase-orders", id, action]) => {
                 let action = match *action {
                     "submit" => PoAction::Submit,
@@ -179,7 +182,7 @@ impl Route {
             Route::PutApprovalRules | Route::CreatePurchaseOrder | Route::DraftFromSuggestions => {
                 "purchasing".to_string()
             }
-            Route::DecidePurchaseOrder(id, _) => format!("purchase_order:{id}"),
+            Route::DecidePurchaseOrder(id, _) | Route::ReceivePurchaseOrder(id) => format!("purchase_order:{id}"),
             _ => "read".to_string(),
         }
     }
@@ -196,7 +199,7 @@ impl Route {
             Route::PostAvailability | Route::GetReservation(_) | Route::GetEntries(_) | Route::Me => Action::Read,
             Route::PostReservation | Route::CommitReservation(_) | Route::ReleaseReservation(_) => Action::Reserve,
             Route::PutLocation(_) | Route::PutChannel(_) | Route::PutSku(_) => Action::WriteMasterData,
-            Route::PostMovement(_) | Route::SyncPush => Action::RecordMovement,
+            Route::PostMovement(_) | Route::SyncPush | Route::ReceivePurchaseOrder(_) => Action::RecordMovement,
             Route::PutSupplier(_) | Route::PutPolicy(_) | Route::PostDemandHistory(_) => Action::Plan,
             Route::GetPlan(_) | Route::GetReplenishment | Route::GetAlerts => Action::Read,
             Route::PutApprovalRules => Action::WriteMasterData,

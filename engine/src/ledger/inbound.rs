@@ -71,3 +71,57 @@ impl SkuLedger {
         self.expected_on.get(&(location.clone(), reference.to_string())).copied()
     }
 }
+
+impl SkuLedger {
+    /// A purchase order's receipt at one location: `into_stock` units to sellable stock and
+    /// `into_quarantine` to quarantine, each a `receive` with the order as reference (so each
+    /// settles inbound). All or nothing: everything is checked before the first entry.
+    pub fn receive_from_order(
+        &mut self,
+        catalog: &Catalog,
+        reference: &str,
+        location: &Id,
+        into_stock: i64,
+        into_quarantine: i64,
+        ctx: &Ctx,
+    ) -> Result<Vec<Entry>, EngineError> {
+        self.policy_or_not_found()?;
+        let slot = catalog.slot_or_not_found(location.as_str())?;
+        check_text("reference", reference)?;
+        for (field, qty) in [("into_stock", into_stock), ("into_quarantine", into_quarantine)] {
+            if !(0..=QTY_REQUEST_MAX).contains(&qty) {
+                return Err(EngineError::invalid(field, format!("must be a whole number 0..={QTY_REQUEST_MAX}")));
+            }
+        }
+        if into_stock + into_quarantine == 0 {
+            return Err(EngineError::invalid("into_stock", "a receipt brings at least one unit"));
+        }
+        let position = self.position(slot);
+        if position.on_hand + into_stock + into_quarantine > QTY_STORED_MAX {
+            return Err(EngineError::invalid("into_stock", format!("on_hand would pass {QTY_STORED_MAX}")));
+        }
+        let mut entries = Vec::with_capacity(2);
+        for (qty, into) in [(into_stock, ReceiveInto::Stock), (into_quarantine, ReceiveInto::Quarantine)] {
+            if qty == 0 {
+                continue;
+            }
+            let movement = Movement {
+                kind: MovementKind::Receive,
+                into: Some(into),
+                disposition: None,
+                location: location.clone(),
+                qty,
+                to_location: None,
+                reason: None,
+                reference: Some(reference.to_string()),
+                counted_at_version: None,
+                includes_versions: Vec::new(),
+            };
+            let outcome = self.record_movement(catalog, movement, ctx);
+            // Checked above: a receive of a checked quantity into a known location cannot fail.
+            entries.push(outcome.expect("a checked receive is recorded").entry);
+        }
+        assert!(!entries.is_empty() && entries.len() <= 2);
+        Ok(entries)
+    }
+}
