@@ -49,6 +49,10 @@ const APPLY_WAIT_MS: u64 = 5_000;
 const RETRY_MS: i64 = 1_000;
 const RETRY_MS_MAX: i64 = 60_000;
 const ALARM_SKUS_MAX: i64 = 64;
+/// Changes of one SKU one sender sends in a row (the rest wait for the next round).
+const CHANGES_PER_SEND_MAX: i64 = 64;
+/// Bound values in one SQLite statement (its limit is 100 in Durable Objects).
+const SQL_BINDINGS_MAX: usize = 100;
 /// How often the alarm prunes idempotency records past their retention.
 const HOUSEKEEPING_EVERY_MS: i64 = 60 * 60 * 1000;
 
@@ -291,58 +295,63 @@ impl Purchasing {
         if skus.is_empty() {
             return Ok(());
         }
-        let sending = Box::pin(join_all(skus.iter().map(|sku| self.send_changes(sku))));
+        let sending = Box::pin(self.send_all(&skus));
         let deadline = Delay::from(std::time::Duration::from_millis(APPLY_WAIT_MS));
-        if let Either::Left((results, _)) = select(sending, deadline).await {
-            results.into_iter().collect::<Result<Vec<()>>>()?;
+        if let Either::Left((sent, _)) = select(sending, deadline).await {
+            sent?;
         }
         Ok(())
     }
 
     /// Sends one SKU's pending changes, oldest first, until one fails (it is tried again later,
     /// and nothing after it is sent before it: a receipt must not overtake the inbound it settles).
-    async fn send_changes(&self, sku: &Id) -> Result<()> {
+    /// Returns the rows that applied; the caller deletes them in one statement (a row sent again
+    /// before that is answered from the SKU's record, applying nothing).
+    async fn send_changes(&self, sku: &Id) -> Result<Vec<i64>> {
         let busy_key = sku.to_string();
-        loop {
-            if self.busy.borrow().contains_key(&busy_key) {
-                let (wake, woken) = oneshot::channel();
-                self.busy.borrow_mut().entry(busy_key.clone()).or_default().push(wake);
-                // Woken when the other sender ends; a dropped sender wakes too (Canceled).
-                let _ = woken.await;
-                continue;
-            }
-            break;
+        while self.busy.borrow().contains_key(&busy_key) {
+            let (wake, woken) = oneshot::channel();
+            self.busy.borrow_mut().entry(busy_key.clone()).or_default().push(wake);
+            // Woken when the other sender ends; a dropped sender wakes too (Canceled).
+            let _ = woken.await;
         }
         self.busy.borrow_mut().insert(busy_key.clone(), Vec::new());
         let _busy = Busy { set: &self.busy, keys: vec![busy_key] };
-        loop {
-            let row: Option<ChangeRow> = store::first(
-                &self.sql(),
-                "SELECT seq, envelope FROM stock_changes WHERE sku = ? ORDER BY seq LIMIT 1",
-                vec![sku.as_str().into()],
-            )?;
-            let Some(row) = row else { return Ok(()) };
+        let rows: Vec<ChangeRow> = store::rows(
+            &self.sql(),
+            "SELECT seq, envelope FROM stock_changes WHERE sku = ? ORDER BY seq LIMIT ?",
+            vec![sku.as_str().into(), CHANGES_PER_SEND_MAX.into()],
+        )?;
+        let mut applied = Vec::with_capacity(rows.len());
+        for row in rows {
             let envelope: Envelope<SkuCommand> = serde_json::from_str(&row.envelope)?;
-            match sku_call::<serde_json::Value>(&self.env, sku, &envelope).await {
-                Ok(_) => store::exec(&self.sql(), "DELETE FROM stock_changes WHERE seq = ?", vec![row.seq.into()])?,
-                Err(error) => {
-                    let now_ms = now()?.timestamp_millis();
-                    store::exec(
-                        &self.sql(),
-                        "UPDATE stock_changes SET attempts = attempts + 1, last_error = ?,
-                         next_try_ms = ? + MIN(?, ? * (1 << MIN(attempts, 6))) WHERE seq = ?",
-                        vec![
-                            error.to_string().into(),
-                            now_ms.into(),
-                            RETRY_MS_MAX.into(),
-                            RETRY_MS.into(),
-                            row.seq.into(),
-                        ],
-                    )?;
-                    return Ok(());
-                }
+            if let Err(error) = sku_call::<serde_json::Value>(&self.env, sku, &envelope).await {
+                let now_ms = now()?.timestamp_millis();
+                store::exec(
+                    &self.sql(),
+                    "UPDATE stock_changes SET attempts = attempts + 1, last_error = ?,
+                     next_try_ms = ? + MIN(?, ? * (1 << MIN(attempts, 6))) WHERE seq = ?",
+                    vec![error.to_string().into(), now_ms.into(), RETRY_MS_MAX.into(), RETRY_MS.into(), row.seq.into()],
+                )?;
+                break;
             }
+            applied.push(row.seq);
         }
+        Ok(applied)
+    }
+
+    /// Sends the pending changes of `skus`, side by side, and forgets the ones that applied.
+    async fn send_all(&self, skus: &[Id]) -> Result<()> {
+        let mut applied = Vec::new();
+        for sent in join_all(skus.iter().map(|sku| self.send_changes(sku))).await {
+            applied.extend(sent?);
+        }
+        for chunk in applied.chunks(SQL_BINDINGS_MAX) {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let bindings = chunk.iter().map(|&seq| seq.into()).collect();
+            store::exec(&self.sql(), &format!("DELETE FROM stock_changes WHERE seq IN ({marks})"), bindings)?;
+        }
+        Ok(())
     }
 
     async fn arm(&self, in_ms: i64) -> Result<()> {
@@ -366,7 +375,7 @@ impl Purchasing {
         for row in due {
             skus.push(Id::new(row.sku).map_err(|e| worker::Error::RustError(e.to_string()))?);
         }
-        join_all(skus.iter().map(|sku| self.send_changes(sku))).await.into_iter().collect::<Result<Vec<()>>>()?;
+        self.send_all(&skus).await?;
         store::prune(&self.sql(), now)?;
         #[derive(Deserialize)]
         struct Next {
@@ -502,7 +511,7 @@ impl Purchasing {
                     self.save(seq, &order, changes, None)?;
                 }
                 self.apply_changes(id).await?;
-                let (_, order) = self.order(id)?.ok_or("the order was just read")?;
+                // Applying changes stock, not the order: the order is as stored above.
                 let view = PurchaseOrderView { order, stock_pending: self.stock_pending(id)? };
                 Ok(Answer::ok(if taken { 200 } else { 201 }, &view))
             }

@@ -489,8 +489,17 @@ fn purchasing(s: &Stockline) {
             .collect();
         json!({"supplier": "bench", "currency": "EUR", "lines": lines})
     };
-    let (mut create, mut submit, mut approve) = (Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..9 {
+    for i in 0..100 {
+        s.must(s.put(
+            &format!("/v1/skus/SKU-{i:03}"),
+            "dev-admin",
+            &json!({"name": format!("Bench {i}"), "safety_stock": 0}),
+        ));
+    }
+    let (mut create, mut submit, mut approve, mut send, mut receipts) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut receipts_cpu_seconds = 0.0;
+    for n in 0..9 {
         let timed = |f: &mut dyn FnMut() -> serde_json::Value| {
             let started = Instant::now();
             let answer = f();
@@ -507,13 +516,47 @@ fn purchasing(s: &Stockline) {
         let (approved, ms) = timed(&mut || decide("approve", "dev-admin", &submitted["version"]));
         assert_eq!(approved["status"], "approved");
         approve.push(ms);
+        let (sent, ms) = timed(&mut || decide("send", "dev-buyer", &approved["version"]));
+        assert_eq!(sent["status"], "sent");
+        send.push(ms);
+        // Ten receipts of 10 units on every line: each puts 100 SKUs' stock on hand before it answers.
+        let lines: Vec<serde_json::Value> = (1..=100).map(|line| json!({"line": line, "qty": 10})).collect();
+        let body = json!({"lines": lines}).to_string();
+        let cpu_before = cpu_seconds(s.pid());
+        for r in 0..10 {
+            let path = format!("/v1/purchase-orders/{id}/receipts");
+            let key = format!("bench-{n}-{r}");
+            let (received, ms) =
+                timed(&mut || s.must(s.send("POST", &path, Some("dev-warehouse"), Some(&body), Some(&key))));
+            assert_eq!(received["stock_pending"], json!([]), "applied before the answer: {received}");
+            receipts.push(ms);
+        }
+        receipts_cpu_seconds += cpu_seconds(s.pid()) - cpu_before;
+        let done = s.must(s.get(&format!("/v1/purchase-orders/{id}"), "dev-buyer"));
+        assert_eq!(done["status"], "received");
     }
-    for times in [&mut create, &mut submit, &mut approve] {
+    let on_hand = s.must(s.get("/v1/availability/SKU-042", "dev-admin"))["on_hand"].clone();
+    assert_eq!(on_hand, 900, "nine orders of 100 received once each");
+    for times in [&mut create, &mut submit, &mut approve, &mut send, &mut receipts] {
         times.sort_by(f64::total_cmp);
     }
     println!(
-        "purchase order of 100 lines (median of 9): drafted in {:.1} ms, submitted in {:.1} ms, approved in {:.1} ms",
-        create[4], submit[4], approve[4]
+        "purchase order of 100 lines (median of 9): drafted in {:.1} ms, submitted in {:.1} ms, approved in {:.1} ms, sent (inbound on 100 SKUs) in {:.1} ms",
+        create[4], submit[4], approve[4], send[4]
+    );
+    let pick = |q: f64| receipts[((receipts.len() as f64 * q).ceil() as usize).clamp(1, receipts.len()) - 1];
+    // The floor: one SKU's receive through the API, the write a receipt makes on each of 100 SKUs.
+    let body = json!({"kind": "receive", "location": "wh-1", "qty": 1});
+    let floor = median_ms(9, || {
+        s.must(s.post("/v1/skus/SKU-001/movements", "dev-warehouse", &body));
+    });
+    println!(
+        "receipt of 100 lines on 100 SKUs ({} receipts): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; workerd CPU {:.1} ms per receipt (one SKU's receive movement: {floor:.1} ms)",
+        receipts.len(),
+        pick(0.5),
+        pick(0.99),
+        receipts[receipts.len() - 1],
+        receipts_cpu_seconds * 1000.0 / receipts.len() as f64
     );
     let waiting = 1_000;
     let next = AtomicU64::new(0);
