@@ -43,6 +43,6 @@ const stockline :Workerd.Worker = (
     (name = "PURCHASING", durableObjectNamespace = "Purchasing"),
     # Local development tokens only; a deployment sets STOCKLINE_TOKENS as a secret. Two approvers
     # with different spend limits (in the approval rules' base currency) try the approval rules.
-    (name = "STOCKLINE_TOKENS", text = "[{\"token\":\"dev-storefront\",\"role\":\"storefront\",\"subject\":\"dev-storefront\"},{\"token\":\"dev-warehouse\",\"role\":\"warehouse\",\"subject\":\"dev-warehouse\"},{\"token\":\"dev-buyer\",\"role\":\"buyer\",\"subject\":\"dev-buyer\"},{\"token\":\"dev-approver\",\"role\":\"approver\",\"subject\":\"dev-approver\",\"spend_limit\":\"10000\"},{\"token\":\"dev-approver-2\",\"role\":\"approver\",\"subject\":\"dev-approver-2\",\"spend_limit\":\"100000\"},{\"token\":\"dev-admin\",\"role\":\"admin\",\"subject\":\"dev-admin\"}]"),
+    (name = "STOCKLINE_TOKENS", text = "[{\"token\":\"dev-storefront\",\"role\":\"storefront\",\"subject\":\"dev-storefront\"},{\"token\":\"dev-warehouse\",\"role\":\"warehouse\",\"subject\":\"dev-warehouse\"},{\"token\":\"dev-buyer\",\"role\":\"buyer\",\"subject\":\"dev-buyer\"},{\"token\":\"dev-approver\",\"role\":\"approver\",\"subject\":\"dev-approver\",\"spend_limit\":\"10000\"},{\"token\":\"dev-approver-2\",\"role\":\"approver\",\"subject\":\"dev-approver-2\",\"spend_limit\":\"100000\"},{\"token\":\"dev-finance\",\"role\":\"finance\",\"subject\":\"dev-finance\"},{\"token\":\"dev-admin\",\"role\":\"admin\",\"subject\":\"dev-admin\"}]"),
   ],
 );

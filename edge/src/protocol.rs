@@ -5,7 +5,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use stockline_engine::planning::{DemandImport, PlanSummary, PlanningPolicy, SupplierSpec};
-use stockline_engine::procurement::{ApprovalRules, FromSuggestions, PoAction, PoSpec, PoStatus, ReceiptSpec};
+use stockline_engine::procurement::{
+    ApprovalRules, FromSuggestions, InvoiceSpec, PoAction, PoSpec, PoStatus, ReceiptSpec,
+};
 use stockline_engine::Money;
 use stockline_engine::{
     Catalog, ChannelSpec, CommitRequest, HoldRequest, Id, InboundTarget, LocationSpec, Movement, ReservationRequest,
@@ -299,6 +301,11 @@ pub enum PurchasingCommand {
         id: Id,
         receipt: Id,
         spec: ReceiptSpec,
+    },
+    /// A supplier's invoice against the order: matched, or an exception for finance.
+    Invoice {
+        id: Id,
+        spec: InvoiceSpec,
     },
     /// The submitted orders the caller may approve now.
     Inbox {

@@ -20,7 +20,8 @@ use std::collections::HashMap;
 use stockline_engine::idempotency::fingerprint;
 use stockline_engine::planning::PlanSummary;
 use stockline_engine::procurement::{
-    draft_from_suggestions, ApprovalRules, Approver, Decision, PoAction, PoStatus, PurchaseOrder, ReceiptEffect,
+    draft_from_suggestions, ApprovalRules, Approver, Decision, Invoice, PoAction, PoStatus, PurchaseOrder,
+    ReceiptEffect,
 };
 use stockline_engine::{Actor, Catalog, EngineError, Id};
 use stockline_shared::{
@@ -40,7 +41,9 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS purchase_orders (id TEXT PRIMAR
          attempts INTEGER NOT NULL DEFAULT 0, next_try_ms INTEGER NOT NULL, last_error TEXT);
      CREATE INDEX IF NOT EXISTS stock_changes_by_sku ON stock_changes (sku, seq);
      CREATE INDEX IF NOT EXISTS stock_changes_by_po ON stock_changes (po, seq);
-     CREATE INDEX IF NOT EXISTS stock_changes_due ON stock_changes (next_try_ms);";
+     CREATE INDEX IF NOT EXISTS stock_changes_due ON stock_changes (next_try_ms);
+     CREATE TABLE IF NOT EXISTS invoices (po TEXT NOT NULL, id TEXT NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL,
+         PRIMARY KEY (po, id));";
 
 /// How long a request waits for its stock changes to apply before it answers with them pending
 /// (the alarm carries on).
@@ -248,6 +251,56 @@ impl Purchasing {
                         envelope.into(),
                         (now_ms + RETRY_MS).into(),
                     ],
+                )?;
+            }
+            if let Some((key, answer)) = recorded {
+                store::record_answer(&sql, &key, &answer, now)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// The order's invoices, oldest first.
+    fn invoices(&self, po: &Id) -> Result<Vec<Invoice>> {
+        #[derive(Deserialize)]
+        struct Row {
+            body: String,
+        }
+        let rows: Vec<Row> =
+            store::rows(&self.sql(), "SELECT body FROM invoices WHERE po = ? ORDER BY seq", vec![po.as_str().into()])?;
+        rows.iter().map(|row| Ok(serde_json::from_str(&row.body)?)).collect()
+    }
+
+    /// The order as `GET` shows it: with its stock changes on their way and its invoices.
+    fn view(&self, order: PurchaseOrder) -> Result<PurchaseOrderView> {
+        let stock_pending = self.stock_pending(&order.id)?;
+        let invoices = self.invoices(&order.id)?;
+        Ok(PurchaseOrderView { order, stock_pending, invoices })
+    }
+
+    /// Stores an order's invoices (the new one and the one it corrects) and the answer, at once.
+    /// `invoices`: each with its place in the order's list.
+    fn save_invoices(
+        &self,
+        po: &Id,
+        invoices: &[(i64, Invoice)],
+        recorded: Option<(&Idempotency, &Answer)>,
+    ) -> Result<()> {
+        let now = now()?;
+        let sql = self.sql();
+        let mut rows = Vec::with_capacity(invoices.len());
+        for (seq, invoice) in invoices {
+            rows.push((invoice.id.to_string(), *seq, serde_json::to_string(invoice)?));
+        }
+        let po = po.to_string();
+        let recorded = recorded.map(|(key, answer)| (key.clone(), answer.clone()));
+        store::transaction(&self.state.storage(), move || {
+            for (id, seq, body) in rows {
+                store::exec(
+                    &sql,
+                    "INSERT INTO invoices (po, id, seq, body) VALUES (?, ?, ?, ?)
+                     ON CONFLICT(po, id) DO UPDATE SET body = excluded.body",
+                    vec![po.clone().into(), id.into(), seq.into(), body.into()],
                 )?;
             }
             if let Some((key, answer)) = recorded {
@@ -490,11 +543,40 @@ impl Purchasing {
                 Ok(answer)
             }
             PurchasingCommand::Get { id } => Ok(match self.order(id)? {
-                Some((_, order)) => {
-                    Answer::ok(200, &PurchaseOrderView { order, stock_pending: self.stock_pending(id)? })
-                }
+                Some((_, order)) => Answer::ok(200, &self.view(order)?),
                 None => engine(EngineError::not_found("purchase_order", id.as_str())),
             }),
+            PurchasingCommand::Invoice { id, spec } => {
+                if let Some(answer) = self.replay(&envelope, now)? {
+                    return Ok(answer);
+                }
+                let Some((_, order)) = self.order(id)? else {
+                    return Ok(engine(EngineError::not_found("purchase_order", id.as_str())));
+                };
+                // An order is received only after it was submitted under rules: they exist.
+                let Some(stored) = self.rules()? else {
+                    return Ok(engine(EngineError::not_found("approval_rules", "global")));
+                };
+                let mut invoices = self.invoices(id)?;
+                let invoice_id = Id::new(format!("INV-{}", invoices.len() + 1)).map_err(|e| e.to_string())?;
+                let tolerance = &stored.rules.match_tolerance;
+                let invoice = match order.invoice(&invoices, invoice_id, spec, tolerance, &envelope.actor.subject, now)
+                {
+                    Ok(invoice) => invoice,
+                    Err(error) => return Ok(engine(error)),
+                };
+                let answer = Answer::ok(201, &invoice);
+                let replaces = invoice.replaces.clone();
+                let new_id = invoice.id.clone();
+                order.take_invoice(&mut invoices, invoice);
+                // What changed: the new invoice, and the one it corrects.
+                let changed: Vec<(i64, Invoice)> = (0i64..)
+                    .zip(invoices)
+                    .filter(|(_, i)| i.id == new_id || Some(&i.id) == replaces.as_ref())
+                    .collect();
+                self.save_invoices(id, &changed, envelope.idempotency.as_ref().map(|key| (key, &answer)))?;
+                Ok(answer)
+            }
             PurchasingCommand::Receive { id, receipt, spec } => {
                 let Some((seq, mut order)) = self.order(id)? else {
                     return Ok(engine(EngineError::not_found("purchase_order", id.as_str())));
@@ -512,7 +594,7 @@ impl Purchasing {
                 }
                 self.apply_changes(id).await?;
                 // Applying changes stock, not the order: the order is as stored above.
-                let view = PurchaseOrderView { order, stock_pending: self.stock_pending(id)? };
+                let view = self.view(order)?;
                 Ok(Answer::ok(if taken { 200 } else { 201 }, &view))
             }
             PurchasingCommand::List { status, supplier, after, limit } => {
@@ -569,7 +651,7 @@ impl Purchasing {
                     PoAction::Cancel => {
                         order.cancel(&decision).map(|withdrawn| changes_inbound = !withdrawn.is_empty())
                     }
-                    PoAction::Close => order.close(&decision),
+                    PoAction::Close => order.close(&decision, &self.invoices(id)?),
                     PoAction::Create | PoAction::Receive => {
                         return Ok(engine(EngineError::invalid("action", "not a decision on an order")))
                     }

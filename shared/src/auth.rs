@@ -64,6 +64,8 @@ pub enum Action {
     Purchase,
     /// Approve or reject purchase orders (the approval rules say whose approval counts).
     Approve,
+    /// Record supplier invoices against purchase orders and correct them (finance).
+    Invoice,
 }
 
 impl Action {
@@ -77,6 +79,7 @@ impl Action {
             Action::ReadPurchasing => "read purchase orders",
             Action::Purchase => "manage purchase orders",
             Action::Approve => "approve purchase orders",
+            Action::Invoice => "record supplier invoices",
         }
     }
 
@@ -89,9 +92,10 @@ impl Action {
             (Action::RecordMovement, Role::Warehouse) => true,
             (Action::Reserve, Role::Storefront) => true,
             (Action::Plan, Role::Buyer | Role::Approver) => true,
-            (Action::ReadPurchasing, Role::Buyer | Role::Approver | Role::Warehouse) => true,
+            (Action::ReadPurchasing, Role::Buyer | Role::Approver | Role::Warehouse | Role::Finance) => true,
             (Action::Purchase, Role::Buyer) => true,
             (Action::Approve, Role::Buyer | Role::Approver) => true,
+            (Action::Invoice, Role::Finance) => true,
             _ => false,
         }
     }
@@ -119,6 +123,12 @@ mod tests {
             (Action::Purchase, Role::Approver, false),
             (Action::Approve, Role::Approver, true),
             (Action::Approve, Role::Warehouse, false),
+            (Action::Approve, Role::Finance, false),
+            (Action::Invoice, Role::Finance, true),
+            (Action::Invoice, Role::Buyer, false),
+            (Action::Invoice, Role::Approver, false),
+            (Action::ReadPurchasing, Role::Finance, true),
+            (Action::Purchase, Role::Finance, false),
         ];
         for (action, role, expected) in table {
             assert_eq!(action.allowed(role), expected, "{action:?} by {role:?}");

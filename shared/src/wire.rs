@@ -4,7 +4,7 @@ use crate::error::ApiError;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use stockline_engine::limits::LINES_MAX;
-use stockline_engine::procurement::{PoSummary, PurchaseOrder, Route, Skipped};
+use stockline_engine::procurement::{Invoice, PoSummary, PurchaseOrder, Route, Skipped};
 use stockline_engine::Money;
 pub use stockline_engine::{
     Allocation, Availability, ChannelSpec, CommitLine, CommitRequest, CountDisagreement, CountException,
@@ -169,4 +169,6 @@ pub struct PurchaseOrderView {
     #[serde(flatten)]
     pub order: PurchaseOrder,
     pub stock_pending: Vec<StockPending>,
+    /// The supplier's invoices against it, oldest first (a corrected one says `replaced_by`).
+    pub invoices: Vec<Invoice>,
 }

@@ -16,6 +16,7 @@ const APPROVER_2: &str = "dev-approver-2";
 const ADMIN: &str = "dev-admin";
 const WAREHOUSE: &str = "dev-warehouse";
 const STOREFRONT: &str = "dev-storefront";
+const FINANCE: &str = "dev-finance";
 
 fn rules() -> Value {
     json!({
@@ -137,6 +138,7 @@ fn from_draft_through_approvals_to_sent() {
     let mut read = s.must(s.get(&format!("/v1/purchase-orders/{id}"), WAREHOUSE));
     assert_eq!(read["stock_pending"], json!([]), "nothing for stock before it is sent: {read}");
     read.as_object_mut().expect("an order").remove("stock_pending");
+    assert_eq!(read.as_object_mut().expect("an order").remove("invoices"), Some(json!([])));
     assert_eq!(read, approved);
 
     let sent = s.must(decide(&s, &id, "send", BUYER, &read["version"], "emailed"));
@@ -413,6 +415,46 @@ fn sent_orders_are_inbound_and_receipts_move_stock_once() {
     let (status, received) = s.send("POST", &path, Some(WAREHOUSE), Some(&rest.to_string()), Some("dock-9"));
     assert_eq!((status, received["status"].as_str()), (201, Some("received")), "{received}");
     assert_eq!((position(&s, "TEE-1"), position(&s, "TEE-2")), ((105, 0, 0), (10, 3, 0)));
+
+    // The supplier's invoice: line 1 at 5.50 against 5.00 ordered is over the 2% tolerance.
+    let invoices = format!("/v1/purchase-orders/{id}/invoices");
+    let invoice = |price: &str, replaces: Option<&str>| {
+        json!({
+            "number": "SUP-881",
+            "lines": [{"line": 1, "qty": 105, "unit_price": price}, {"line": 2, "qty": 10, "unit_price": "1.00"}],
+            "freight": "25.00",
+            "spread_by": "quantity",
+            "replaces": replaces
+        })
+    };
+    s.expect("POST", &invoices, Some(BUYER), Some(&invoice("5.50", None).to_string()), 403, "forbidden");
+    let first = s.must(s.post(&invoices, FINANCE, &invoice("5.50", None)));
+    assert_eq!((first["id"].as_str(), first["status"].as_str()), (Some("INV-1"), Some("exception")), "{first}");
+    let reasons = first["lines"][0]["reasons"].to_string();
+    assert!(reasons.contains("price 5.50 against 5.00 ordered"), "{first}");
+    assert_eq!(first["lines"][1]["status"], "matched", "{first}");
+    // While it is an exception the order cannot close.
+    let (status, refused) = decide(&s, &id, "close", BUYER, &received["version"], "done");
+    assert_eq!((status, refused["error"]["code"].as_str()), (409, Some("conflict")), "{refused}");
+    assert!(refused["error"]["message"].as_str().is_some_and(|m| m.contains("INV-1")), "{refused}");
+    // The same number again, not said to correct it: refused. Bad invoices change nothing.
+    s.expect("POST", &invoices, Some(FINANCE), Some(&invoice("5.00", None).to_string()), 409, "conflict");
+    s.expect("POST", &invoices, Some(FINANCE), Some(&invoice("5.00", Some("INV-9")).to_string()), 404, "not_found");
+    for (bad, field) in [
+        (json!({"number": "X", "lines": [{"line": 7, "qty": 1, "unit_price": "1"}]}), "lines[0]"),
+        (json!({"number": "X", "lines": [{"line": 1, "qty": 1, "unit_price": "-1"}]}), "lines[0].unit_price"),
+        (json!({"number": "X", "lines": [{"line": 1, "qty": 1, "unit_price": "1"}], "freight": "-5"}), "freight"),
+    ] {
+        let (status, answer) = s.post(&invoices, FINANCE, &bad);
+        assert_eq!((status, answer["error"]["details"]["field"].as_str()), (400, Some(field)), "{bad}: {answer}");
+    }
+    // The corrected invoice matches; freight 25 spread by quantity over 115 units.
+    let second = s.must(s.post(&invoices, FINANCE, &invoice("5.00", Some("INV-1"))));
+    assert_eq!((second["id"].as_str(), second["status"].as_str()), (Some("INV-2"), Some("matched")), "{second}");
+    assert_eq!(second["lines"][0]["landed_extra"], "22.83", "{second}");
+    assert_eq!(second["lines"][1]["landed_extra"], "2.17", "{second}");
+    let read = s.must(s.get(&format!("/v1/purchase-orders/{id}"), FINANCE));
+    assert_eq!(read["invoices"][0]["replaced_by"], "INV-2", "{read}");
     let closed = s.must(decide(&s, &id, "close", BUYER, &received["version"], "done"));
     assert_eq!(closed["status"], "closed");
 

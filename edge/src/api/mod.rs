@@ -12,7 +12,9 @@ use serde::Serialize;
 use stockline_engine::idempotency::{check_key, fingerprint};
 use stockline_engine::limits::QTY_STORED_MAX;
 use stockline_engine::planning::{DemandImport, PlanningPolicy, SupplierSpec};
-use stockline_engine::procurement::{ApprovalRules, FromSuggestions, PoAction, PoSpec, PoStatus, ReceiptSpec};
+use stockline_engine::procurement::{
+    ApprovalRules, FromSuggestions, InvoiceSpec, PoAction, PoSpec, PoStatus, ReceiptSpec,
+};
 use stockline_engine::{Catalog, ChannelSpec, CommitRequest, Id, LocationSpec, Movement, ReservationRequest, SkuSpec};
 use stockline_shared::auth::{authenticate, parse_tokens};
 use stockline_shared::error::decode;
@@ -334,6 +336,10 @@ async fn route(mut req: Request, env: Env) -> Result<Response, ApiError> {
             let digest = stockline_engine::idempotency::fingerprint(&[idempotency.key.as_bytes()]).to_string();
             let receipt = Id::new(format!("R-{}", &digest[..12])).map_err(|e| ApiError::internal(e.to_string()))?;
             reply_purchasing(&env, envelope(&caller, key, PurchasingCommand::Receive { id, receipt, spec })).await?
+        }
+        Route::InvoicePurchaseOrder(id) => {
+            let spec: InvoiceSpec = decode(&bytes)?;
+            reply_purchasing(&env, envelope(&caller, key, PurchasingCommand::Invoice { id, spec })).await?
         }
         Route::GetApprovals => {
             let limit = approvals_limit(&req)?;

@@ -66,6 +66,7 @@ pub(super) enum Route {
     GetPurchaseOrder(Id),
     DecidePurchaseOrder(Id, PoAction),
     ReceivePurchaseOrder(Id),
+    InvoicePurchaseOrder(Id),
     GetApprovals,
 }
 
@@ -115,7 +116,10 @@ impl Route {
             (Method::Get, ["v1", "purchase-orders", id]) => Route::GetPurchaseOrder(path_id(id)?),
             (_, ["v1", "purchase-orders", _]) => return Err(ApiError::method_not_allowed(&["GET"])),
             (Method::Post, ["v1", "purchase-orders", id, "receipts"]) => Route::ReceivePurchaseOrder(path_id(id)?),
-            (_, ["v1", "purchase-orders", _, "receipts"]) => return Err(ApiError::method_not_allowed(&["POST"])),
+            (Method::Post, ["v1", "purchase-orders", id, "invoices"]) => Route::InvoicePurchaseOrder(path_id(id)?),
+            (_, ["v1", "purchase-orders", _, "receipts" | "invoices"]) => {
+                return Err(ApiError::method_not_allowed(&["POST"]))
+            }
             (method, ["v1", "purchase-orders", id, action]) => {
                 let action = match *action {
                     "submit" => PoAction::Submit,
@@ -182,7 +186,9 @@ impl Route {
             Route::PutApprovalRules | Route::CreatePurchaseOrder | Route::DraftFromSuggestions => {
                 "purchasing".to_string()
             }
-            Route::DecidePurchaseOrder(id, _) | Route::ReceivePurchaseOrder(id) => format!("purchase_order:{id}"),
+            Route::DecidePurchaseOrder(id, _) | Route::ReceivePurchaseOrder(id) | Route::InvoicePurchaseOrder(id) => {
+                format!("purchase_order:{id}")
+            }
             _ => "read".to_string(),
         }
     }
@@ -209,6 +215,7 @@ impl Route {
                 Action::Approve
             }
             Route::DecidePurchaseOrder(..) => Action::Purchase,
+            Route::InvoicePurchaseOrder(_) => Action::Invoice,
         }
     }
 }

@@ -9,6 +9,8 @@ pub enum Role {
     Warehouse,
     Buyer,
     Approver,
+    /// Accounts payable: records supplier invoices and resolves their exceptions.
+    Finance,
     Admin,
     /// The host itself (alarms, expiry).
     System,
@@ -21,6 +23,7 @@ impl Role {
             Role::Warehouse => "warehouse",
             Role::Buyer => "buyer",
             Role::Approver => "approver",
+            Role::Finance => "finance",
             Role::Admin => "admin",
             Role::System => "system",
         }

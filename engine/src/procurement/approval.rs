@@ -2,6 +2,7 @@
 //! supplier's standing and whether a line's SKU is critical; and the checks every approval passes
 //! (segregation of duties, the approver's role and spend limit).
 
+use super::matching::MatchTolerance;
 use crate::error::EngineError;
 use crate::ledger::Role;
 use crate::limits::{APPROVALS_REQUIRED_MAX, APPROVAL_BANDS_MAX, CURRENCIES_MAX};
@@ -61,6 +62,9 @@ pub struct ApprovalRules {
     /// Who may give an extra approval (the stricter path).
     #[serde(default = "admins")]
     pub strict_roles: Vec<Role>,
+    /// How far a supplier's invoice may differ from the order and the receipts and still match.
+    #[serde(default)]
+    pub match_tolerance: MatchTolerance,
 }
 
 fn one() -> u8 {
@@ -96,6 +100,7 @@ pub struct Approver {
 impl ApprovalRules {
     pub fn check(&self) -> Result<(), EngineError> {
         check_currency("base_currency", &self.base_currency)?;
+        self.match_tolerance.check()?;
         if self.rates.len() > CURRENCIES_MAX {
             return Err(EngineError::invalid("rates", format!("at most {CURRENCIES_MAX} currencies")));
         }
@@ -297,6 +302,7 @@ mod tests {
             watch_extra_approvals: 1,
             critical_extra_approvals: 1,
             strict_roles: vec![Role::Admin],
+            match_tolerance: MatchTolerance::default(),
         }
     }
 

@@ -356,6 +356,24 @@ impl PurchaseOrder {
         })
     }
 
+    /// Records a matched-or-not invoice `invoice` decided for this order: kept with the others,
+    /// and the one it corrects (if any) marked as replaced, so it no longer counts.
+    pub fn take_invoice(&self, invoices: &mut Vec<Invoice>, invoice: Invoice) {
+        assert!(invoices.len() < INVOICES_MAX);
+        assert!(invoices.iter().all(|i| i.id != invoice.id), "an invoice is taken once");
+        if let Some(earlier) = &invoice.replaces {
+            let replaced = invoices.iter_mut().find(|i| &i.id == earlier).expect("`invoice` checked what it replaces");
+            assert!(replaced.counts(), "only a counting invoice is corrected");
+            replaced.replaced_by = Some(invoice.id.clone());
+        }
+        invoices.push(invoice);
+    }
+
+    /// The invoices that still stop the order from closing: counting ones in exception.
+    pub fn open_exceptions<'a>(&self, invoices: &'a [Invoice]) -> impl Iterator<Item = &'a Invoice> {
+        invoices.iter().filter(|i| i.counts() && i.status == MatchStatus::Exception)
+    }
+
     /// Whether the invoices that count cover every received unit and all matched: the order can
     /// then be closed.
     pub fn fully_matched(&self, invoices: &[Invoice]) -> bool {
@@ -539,7 +557,7 @@ mod tests {
             spread_by: SpreadBy::Value,
             replaces: replaces.map(|r| Id::new(r).expect("id")),
         };
-        let mut first = order
+        let first = order
             .invoice(&[], Id::new("I-1").expect("id"), &spec("6.00", None), &tolerance, "fay", at)
             .expect("recorded");
         assert_eq!(first.status, MatchStatus::Exception);
@@ -577,7 +595,11 @@ mod tests {
         // Freight 16 + duty 4 = 20 over 50.00 and 30.00 of value: 12.50 and 7.50; per unit 1.25 and 0.50.
         assert_eq!(second.lines.iter().map(|l| l.landed_extra).collect::<Vec<_>>(), [money("12.5"), money("7.5")]);
         assert_eq!(second.lines.iter().map(|l| l.landed_unit_cost).collect::<Vec<_>>(), [money("6.25"), money("2.5")]);
-        first.replaced_by = Some(second.id.clone());
-        assert!(order.fully_matched(&[first, second]));
+        let mut invoices = vec![first];
+        assert_eq!(order.open_exceptions(&invoices).count(), 1);
+        order.take_invoice(&mut invoices, second);
+        assert_eq!(invoices[0].replaced_by.as_ref().map(Id::as_str), Some("I-2"), "the correction replaces it");
+        assert_eq!(order.open_exceptions(&invoices).count(), 0);
+        assert!(order.fully_matched(&invoices));
     }
 }

@@ -9,6 +9,7 @@
 //! from the buyer who still has to send it.
 
 use super::approval::{may_approve, ApprovalRules, Approver, Route, Standing};
+use super::matching::Invoice;
 use crate::catalog::Catalog;
 use crate::error::EngineError;
 use crate::ids::{check_text, Id};
@@ -531,8 +532,16 @@ impl PurchaseOrder {
         Ok(withdrawn)
     }
 
-    pub fn close(&mut self, decision: &Decision<'_>) -> Result<(), EngineError> {
+    /// Closes a received order. An invoice still in exception keeps it open: finance corrects it
+    /// (a corrected invoice) first.
+    pub fn close(&mut self, decision: &Decision<'_>, invoices: &[Invoice]) -> Result<(), EngineError> {
         self.expect(decision, PoAction::Close, &[PoStatus::Received])?;
+        if let Some(open) = self.open_exceptions(invoices).next() {
+            return Err(EngineError::conflict(format!(
+                "invoice {} ({}) is an exception: record a corrected invoice before closing {}",
+                open.id, open.number, self.id
+            )));
+        }
         self.record(
             decision.actor,
             decision.at,
@@ -759,6 +768,7 @@ mod tests {
             watch_extra_approvals: 1,
             critical_extra_approvals: 1,
             strict_roles: vec![Role::Admin],
+            match_tolerance: super::super::matching::MatchTolerance::default(),
         }
     }
     fn spec(lines: &[(&str, i64, &str)]) -> PoSpec {
@@ -849,7 +859,7 @@ mod tests {
         if status == PoStatus::Received {
             return order;
         }
-        order.close(&decision(&buyer, &order, 7)).expect("closed");
+        order.close(&decision(&buyer, &order, 7), &[]).expect("closed");
         assert_eq!(order.status, status);
         order
     }
@@ -913,7 +923,7 @@ mod tests {
                         order.receive(&id("R-9"), &one, 0, &buyer, at(9)).map(|_| ())
                     }
                     PoAction::Cancel => order.cancel(&decision(&buyer, &before, 9)).map(|_| ()),
-                    PoAction::Close => order.close(&decision(&buyer, &before, 9)),
+                    PoAction::Close => order.close(&decision(&buyer, &before, 9), &[]),
                     PoAction::Create => unreachable!(),
                 };
                 match allowed.iter().find(|(from, _)| *from == status) {
