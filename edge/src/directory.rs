@@ -135,6 +135,14 @@ impl Directory {
             DirectoryCommand::PutSupplier { id, spec } => {
                 catalog.put_supplier(id.clone(), spec.clone(), envelope.actor.role).map(serde_json::to_value)
             }
+            DirectoryCommand::SetMeasuredLeadTime { id, lead_time } => {
+                match catalog.set_measured_lead_time(id.as_str(), lead_time.clone()) {
+                    // The same as before: nothing to store or push.
+                    Ok(None) => return Ok(Answer::ok(200, &serde_json::json!({ "changed": false }))),
+                    Ok(Some(supplier)) => Ok(serde_json::to_value(supplier)),
+                    Err(error) => Err(error),
+                }
+            }
             _ => unreachable!("only master-data writes come here"),
         };
         let mut body = match decided {
@@ -347,7 +355,8 @@ impl Directory {
         let answer = match &envelope.command {
             DirectoryCommand::PutLocation { .. }
             | DirectoryCommand::PutChannel { .. }
-            | DirectoryCommand::PutSupplier { .. } => {
+            | DirectoryCommand::PutSupplier { .. }
+            | DirectoryCommand::SetMeasuredLeadTime { .. } => {
                 let answer = self.write(&envelope)?;
                 if answer.status == 200 {
                     // The push runs from the alarm; setting it again is harmless. The change is

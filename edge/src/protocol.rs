@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use stockline_engine::planning::{DemandImport, PlanSummary, PlanningPolicy, SupplierSpec};
+use stockline_engine::planning::{DemandImport, LeadTime, PlanSummary, PlanningPolicy, SupplierSpec};
 use stockline_engine::procurement::{
     ApprovalRules, FromSuggestions, InvoiceSpec, PoAction, PoSpec, PoStatus, ReceiptSpec,
 };
@@ -196,6 +196,11 @@ pub enum DirectoryCommand {
         id: Id,
         spec: SupplierSpec,
     },
+    /// From Purchasing: the lead time a supplier's receipts measured (None: too few yet).
+    SetMeasuredLeadTime {
+        id: Id,
+        lead_time: Option<LeadTime>,
+    },
     /// A SKU object's refreshed plans (over all locations, and per location), for the
     /// replenishment list and the alerts; they replace the SKU's earlier ones.
     PlanSummaries {
@@ -306,6 +311,10 @@ pub enum PurchasingCommand {
     Invoice {
         id: Id,
         spec: InvoiceSpec,
+    },
+    /// A supplier's scorecard from its orders, receipts and invoices.
+    Scorecard {
+        supplier: Id,
     },
     /// The submitted orders the caller may approve now.
     Inbox {

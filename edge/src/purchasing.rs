@@ -20,8 +20,8 @@ use std::collections::HashMap;
 use stockline_engine::idempotency::fingerprint;
 use stockline_engine::planning::PlanSummary;
 use stockline_engine::procurement::{
-    draft_from_suggestions, ApprovalRules, Approver, Decision, Invoice, PoAction, PoStatus, PurchaseOrder,
-    ReceiptEffect,
+    draft_from_suggestions, scorecard, ApprovalRules, Approver, Decision, Invoice, PoAction, PoStatus, PurchaseOrder,
+    ReceiptEffect, Scorecard,
 };
 use stockline_engine::{Actor, Catalog, EngineError, Id};
 use stockline_shared::{
@@ -42,6 +42,7 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS purchase_orders (id TEXT PRIMAR
      CREATE INDEX IF NOT EXISTS stock_changes_by_sku ON stock_changes (sku, seq);
      CREATE INDEX IF NOT EXISTS stock_changes_by_po ON stock_changes (po, seq);
      CREATE INDEX IF NOT EXISTS stock_changes_due ON stock_changes (next_try_ms);
+     CREATE TABLE IF NOT EXISTS lead_time_due (supplier TEXT PRIMARY KEY);
      CREATE TABLE IF NOT EXISTS invoices (po TEXT NOT NULL, id TEXT NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL,
          PRIMARY KEY (po, id));";
 
@@ -52,6 +53,8 @@ const APPLY_WAIT_MS: u64 = 5_000;
 const RETRY_MS: i64 = 1_000;
 const RETRY_MS_MAX: i64 = 60_000;
 const ALARM_SKUS_MAX: i64 = 64;
+/// A scorecard reads at most this many of the supplier's latest orders.
+const SCORECARD_ORDERS_MAX: i64 = 1_000;
 /// Changes of one SKU one sender sends in a row (the rest wait for the next round).
 const CHANGES_PER_SEND_MAX: i64 = 64;
 /// Bound values in one SQLite statement (its limit is 100 in Durable Objects).
@@ -260,6 +263,51 @@ impl Purchasing {
         })
     }
 
+    /// A supplier's scorecard from its latest `SCORECARD_ORDERS_MAX` orders and their invoices.
+    fn scorecard(&self, supplier: &Id, as_of: chrono::NaiveDate) -> Result<Scorecard> {
+        let rows: Vec<OrderRow> = store::rows(
+            &self.sql(),
+            "SELECT seq, body FROM purchase_orders WHERE supplier = ? ORDER BY seq DESC LIMIT ?",
+            vec![supplier.as_str().into(), SCORECARD_ORDERS_MAX.into()],
+        )?;
+        let mut orders = Vec::with_capacity(rows.len());
+        for row in rows {
+            let order: PurchaseOrder = serde_json::from_str(&row.body)?;
+            let invoices = self.invoices(&order.id)?;
+            orders.push((order, invoices));
+        }
+        let borrowed: Vec<(&PurchaseOrder, &[Invoice])> = orders.iter().map(|(o, i)| (o, i.as_slice())).collect();
+        Ok(scorecard(supplier, &borrowed, as_of))
+    }
+
+    /// Tells the Directory the lead times the latest receipts measured (planning plans with them).
+    async fn push_lead_times(&self) -> Result<()> {
+        #[derive(Deserialize)]
+        struct Due {
+            supplier: String,
+        }
+        let due: Vec<Due> = store::rows(&self.sql(), "SELECT supplier FROM lead_time_due LIMIT 16", vec![])?;
+        let today = now()?.date_naive();
+        for row in due {
+            let supplier = Id::new(row.supplier.clone()).map_err(|e| worker::Error::RustError(e.to_string()))?;
+            let lead_time = self.scorecard(&supplier, today)?.lead_time();
+            let command = DirectoryCommand::SetMeasuredLeadTime { id: supplier, lead_time };
+            let answer =
+                crate::http::call(&directory_stub(&self.env)?, "/directory", &Envelope::system(command)).await?;
+            if answer.status == 200 || answer.status == 404 {
+                // 404: the supplier is gone from the catalog; nothing to tell.
+                store::exec(&self.sql(), "DELETE FROM lead_time_due WHERE supplier = ?", vec![row.supplier.into()])?;
+            } else {
+                worker::console_error!(
+                    "purchasing: the directory refused a lead time: {} {}",
+                    answer.status,
+                    answer.body
+                );
+            }
+        }
+        Ok(())
+    }
+
     /// The order's invoices, oldest first.
     fn invoices(&self, po: &Id) -> Result<Vec<Invoice>> {
         #[derive(Deserialize)]
@@ -429,6 +477,7 @@ impl Purchasing {
             skus.push(Id::new(row.sku).map_err(|e| worker::Error::RustError(e.to_string()))?);
         }
         self.send_all(&skus).await?;
+        self.push_lead_times().await?;
         store::prune(&self.sql(), now)?;
         #[derive(Deserialize)]
         struct Next {
@@ -437,8 +486,11 @@ impl Purchasing {
         let next: Option<Next> =
             store::first(&self.sql(), "SELECT MIN(next_try_ms) AS next FROM stock_changes", vec![])?;
         let now_ms = crate::http::now()?.timestamp_millis();
+        let lead_times_due =
+            store::first::<Due>(&self.sql(), "SELECT supplier AS sku FROM lead_time_due LIMIT 1", vec![])?;
         let in_ms = match next.and_then(|n| n.next) {
             Some(next_ms) => (next_ms - now_ms).clamp(0, RETRY_MS_MAX),
+            None if lead_times_due.is_some() => RETRY_MS_MAX,
             None => HOUSEKEEPING_EVERY_MS,
         };
         self.arm(in_ms).await
@@ -467,7 +519,8 @@ impl Purchasing {
         let catalog = match &envelope.command {
             PurchasingCommand::Create { .. }
             | PurchasingCommand::FromSuggestions { .. }
-            | PurchasingCommand::Decide { action: PoAction::Submit, .. } => Some(self.catalog().await?),
+            | PurchasingCommand::Decide { action: PoAction::Submit, .. }
+            | PurchasingCommand::Scorecard { .. } => Some(self.catalog().await?),
             _ => None,
         };
         let suggestions = match &envelope.command {
@@ -577,6 +630,13 @@ impl Purchasing {
                 self.save_invoices(id, &changed, envelope.idempotency.as_ref().map(|key| (key, &answer)))?;
                 Ok(answer)
             }
+            PurchasingCommand::Scorecard { supplier } => {
+                let catalog = catalog.expect("read above");
+                if catalog.supplier(supplier.as_str()).is_none() {
+                    return Ok(engine(EngineError::not_found("supplier", supplier.as_str())));
+                }
+                Ok(Answer::ok(200, &self.scorecard(supplier, now.date_naive())?))
+            }
             PurchasingCommand::Receive { id, receipt, spec } => {
                 let Some((seq, mut order)) = self.order(id)? else {
                     return Ok(engine(EngineError::not_found("purchase_order", id.as_str())));
@@ -591,6 +651,12 @@ impl Purchasing {
                 if !taken {
                     let changes = receipt_changes(&order, receipt, effects, &envelope.actor);
                     self.save(seq, &order, changes, None)?;
+                    // The supplier's measured lead time may have moved: the alarm tells planning.
+                    store::exec(
+                        &self.sql(),
+                        "INSERT INTO lead_time_due (supplier) VALUES (?) ON CONFLICT(supplier) DO NOTHING",
+                        vec![order.supplier.as_str().into()],
+                    )?;
                 }
                 self.apply_changes(id).await?;
                 // Applying changes stock, not the order: the order is as stored above.

@@ -6,8 +6,8 @@
 use crate::error::EngineError;
 use crate::ids::{check_text, Id, IdMap};
 use crate::ledger::Role;
-use crate::limits::{CHANNELS_MAX, LOCATIONS_MAX, PRIORITY_ABS_MAX, QTY_STORED_MAX, SUPPLIERS_MAX};
-use crate::planning::{Supplier, SupplierSpec};
+use crate::limits::{CHANNELS_MAX, LEAD_TIME_DAYS_MAX, LOCATIONS_MAX, PRIORITY_ABS_MAX, QTY_STORED_MAX, SUPPLIERS_MAX};
+use crate::planning::{LeadTime, Supplier, SupplierSpec};
 use crate::procurement::Standing;
 use serde::{Deserialize, Serialize};
 
@@ -175,6 +175,30 @@ impl Catalog {
     /// Creates or replaces a supplier. Its standing is kept when the spec names none (a new one
     /// starts `good`); only an approver or an admin may change it, so the buyer who orders from a
     /// supplier cannot lift the stricter path or the block on it.
+    /// Sets the lead time measured from a supplier's receipts (None: not enough yet). `None`
+    /// answer: the same as before, nothing changed (the version stays).
+    pub fn set_measured_lead_time(
+        &mut self,
+        id: &str,
+        measured: Option<LeadTime>,
+    ) -> Result<Option<Supplier>, EngineError> {
+        let supplier = self.supplier(id).ok_or_else(|| EngineError::not_found("supplier", id))?;
+        if let Some(lead) = &measured {
+            let sane = |days: f64| days.is_finite() && (0.0..=LEAD_TIME_DAYS_MAX).contains(&days);
+            if !sane(lead.mean_days) || !sane(lead.std_days) {
+                return Err(EngineError::invalid("lead_time", format!("days must be 0..={LEAD_TIME_DAYS_MAX}")));
+            }
+        }
+        if supplier.measured_lead_time == measured {
+            return Ok(None);
+        }
+        let mut changed = supplier.clone();
+        changed.measured_lead_time = measured;
+        self.insert_supplier(changed.clone());
+        self.version += 1;
+        Ok(Some(changed))
+    }
+
     pub fn put_supplier(&mut self, id: Id, spec: SupplierSpec, by: Role) -> Result<Supplier, EngineError> {
         spec.check()?;
         let existing = self.supplier(id.as_str());
@@ -201,6 +225,7 @@ impl Catalog {
             lead_time_days: spec.lead_time_days,
             lead_time_std_days: spec.lead_time_std_days,
             standing,
+            measured_lead_time: existing.and_then(|supplier| supplier.measured_lead_time.clone()),
         };
         self.insert_supplier(supplier.clone());
         self.version += 1;

@@ -349,6 +349,7 @@ fn the_openapi_document_is_served_and_lists_every_route() {
         ("post", "/v1/purchase-orders/{id}/close"),
         ("post", "/v1/purchase-orders/{id}/receipts"),
         ("post", "/v1/purchase-orders/{id}/invoices"),
+        ("get", "/v1/suppliers/{id}/scorecard"),
         ("get", "/v1/approvals"),
     ];
     let mut documented: Vec<(String, String)> = Vec::new();

@@ -475,6 +475,28 @@ fn sent_orders_are_inbound_and_receipts_move_stock_once() {
     assert_eq!(cancelled["status"], "cancelled");
     settled(&s, &second_id);
     assert_eq!((position(&s, "TEE-1"), position(&s, "TEE-2")), ((110, 0, 0), (10, 3, 0)));
+
+    // The supplier's scorecard from both orders: 5 receipt lines, all today (lead time 0 days),
+    // 3 of 120 received into quarantine, invoiced at the ordered prices.
+    let card = s.must(s.get("/v1/suppliers/basics-co/scorecard", BUYER));
+    assert_eq!((card["orders"].as_u64(), card["lead_time_samples"].as_u64()), (Some(2), Some(5)), "{card}");
+    assert_eq!(card["lead_time_days_mean"], 0.0, "{card}");
+    let pct = |field: &str| card[field].as_str().and_then(|text| text.parse::<f64>().ok());
+    assert_eq!((pct("qc_reject_pct"), pct("price_variance_pct")), (Some(2.5), Some(0.0)), "{card}");
+    s.expect("GET", "/v1/suppliers/nobody/scorecard", Some(BUYER), None, 404, "not_found");
+    s.expect("GET", "/v1/suppliers/basics-co/scorecard", Some(STOREFRONT), None, 403, "forbidden");
+    // Enough receipts: planning plans with the measured lead time instead of the declared 5 days.
+    let mut measured = Value::Null;
+    for _ in 0..100 {
+        let suppliers = s.must(s.get("/v1/suppliers", BUYER));
+        let basics = suppliers["suppliers"].as_array().and_then(|l| l.iter().find(|x| x["supplier"] == "basics-co"));
+        measured = basics.map_or(Value::Null, |b| b["measured_lead_time"].clone());
+        if measured["source"] == "5 receipts" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!((measured["mean_days"].as_f64(), measured["source"].as_str()), (Some(0.0), Some("5 receipts")), "{measured}");
 }
 
 /// kill -9 while receipts stream in: after a restart (and the client's retry of what was not

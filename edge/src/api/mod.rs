@@ -341,6 +341,9 @@ async fn route(mut req: Request, env: Env) -> Result<Response, ApiError> {
             let spec: InvoiceSpec = decode(&bytes)?;
             reply_purchasing(&env, envelope(&caller, key, PurchasingCommand::Invoice { id, spec })).await?
         }
+        Route::GetScorecard(supplier) => {
+            reply_purchasing(&env, envelope(&caller, None, PurchasingCommand::Scorecard { supplier })).await?
+        }
         Route::GetApprovals => {
             let limit = approvals_limit(&req)?;
             let command = PurchasingCommand::Inbox { spend_limit: principal.spend_limit, limit };

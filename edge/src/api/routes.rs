@@ -67,6 +67,7 @@ pub(super) enum Route {
     DecidePurchaseOrder(Id, PoAction),
     ReceivePurchaseOrder(Id),
     InvoicePurchaseOrder(Id),
+    GetScorecard(Id),
     GetApprovals,
 }
 
@@ -93,6 +94,8 @@ impl Route {
             (Method::Put, ["v1", "channels", id]) => Route::PutChannel(path_id(id)?),
             (Method::Get, ["v1", "locations"] | ["v1", "channels"] | ["v1", "suppliers"]) => Route::ListMasterData,
             (Method::Put, ["v1", "suppliers", id]) => Route::PutSupplier(path_id(id)?),
+            (Method::Get, ["v1", "suppliers", id, "scorecard"]) => Route::GetScorecard(path_id(id)?),
+            (_, ["v1", "suppliers", _, "scorecard"]) => return Err(ApiError::method_not_allowed(&["GET"])),
             (Method::Put, ["v1", "skus", sku, "policy"]) => Route::PutPolicy(path_id(sku)?),
             (Method::Post, ["v1", "skus", sku, "demand-history"]) => Route::PostDemandHistory(path_id(sku)?),
             (Method::Get, ["v1", "skus", sku, "plan"]) => Route::GetPlan(path_id(sku)?),
@@ -210,6 +213,7 @@ impl Route {
             Route::GetPlan(_) | Route::GetReplenishment | Route::GetAlerts => Action::Read,
             Route::PutApprovalRules => Action::WriteMasterData,
             Route::GetApprovalRules | Route::ListPurchaseOrders | Route::GetPurchaseOrder(_) => Action::ReadPurchasing,
+            Route::GetScorecard(_) => Action::ReadPurchasing,
             Route::CreatePurchaseOrder | Route::DraftFromSuggestions => Action::Purchase,
             Route::DecidePurchaseOrder(_, PoAction::Approve | PoAction::Reject) | Route::GetApprovals => {
                 Action::Approve

@@ -143,9 +143,15 @@ impl PlanningPolicy {
         Ok(())
     }
 
-    /// The lead time this policy plans with: its own figures, else its supplier's.
+    /// The lead time this policy plans with: its own figures, else what its supplier's receipts
+    /// measured, else the supplier's declared figures.
     pub fn lead_time(&self, catalog: &Catalog) -> Result<LeadTime, EngineError> {
         let supplier = self.supplier.as_ref().and_then(|id| catalog.supplier(id.as_str()));
+        if self.lead_time_days.is_none() && self.lead_time_std_days.is_none() {
+            if let Some(measured) = supplier.and_then(|s| s.measured_lead_time.as_ref()) {
+                return Ok(measured.clone());
+            }
+        }
         let from_supplier = |pick: fn(&Supplier) -> f64| supplier.map(pick);
         let mean_days = self
             .lead_time_days
@@ -191,6 +197,10 @@ pub struct Supplier {
     pub lead_time_std_days: f64,
     #[serde(default)]
     pub standing: Standing,
+    /// The lead time measured from this supplier's receipts (its scorecard), once there are
+    /// enough of them: planning uses it instead of the declared one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measured_lead_time: Option<LeadTime>,
 }
 
 impl SupplierSpec {
@@ -318,6 +328,43 @@ mod tests {
 
     fn lead(mean_days: f64, std_days: f64) -> LeadTime {
         LeadTime { mean_days, std_days, source: "policy".into() }
+    }
+
+    /// Where the lead time comes from: the policy's own figures, else the supplier's measured
+    /// one, else the supplier's declared one.
+    #[test]
+    fn lead_time_sources() {
+        let mut catalog = Catalog::default();
+        let supplier = SupplierSpec {
+            name: "Basics".into(),
+            currency: "EUR".into(),
+            lead_time_days: 7.0,
+            lead_time_std_days: 1.0,
+            standing: None,
+        };
+        let id = Id::new("basics-co").expect("id");
+        catalog.put_supplier(id.clone(), supplier.clone(), crate::ledger::Role::Buyer).expect("a supplier");
+        let named = PlanningPolicy { supplier: Some(id.clone()), ..PlanningPolicy::default() };
+        let own = PlanningPolicy { lead_time_days: Some(3.0), ..named.clone() };
+        let got = |policy: &PlanningPolicy, catalog: &Catalog| {
+            let lead = policy.lead_time(catalog).expect("a lead time");
+            (lead.mean_days, lead.std_days, lead.source)
+        };
+        assert_eq!(got(&named, &catalog), (7.0, 1.0, "supplier".to_string()));
+        let measured = LeadTime { mean_days: 9.5, std_days: 2.5, source: "4 receipts".into() };
+        let version = catalog.version();
+        assert!(catalog.set_measured_lead_time("basics-co", Some(measured.clone())).expect("set").is_some());
+        assert_eq!(catalog.version(), version + 1);
+        assert!(catalog.set_measured_lead_time("basics-co", Some(measured)).expect("same").is_none(), "no change");
+        assert_eq!(catalog.version(), version + 1);
+        assert_eq!(got(&named, &catalog), (9.5, 2.5, "4 receipts".to_string()));
+        assert_eq!(got(&own, &catalog), (3.0, 1.0, "policy".to_string()));
+        // Declaring the supplier again keeps what was measured.
+        catalog.put_supplier(id, supplier, crate::ledger::Role::Buyer).expect("again");
+        assert_eq!(got(&named, &catalog).0, 9.5);
+        let bad = LeadTime { mean_days: f64::NAN, std_days: 0.0, source: "x".into() };
+        assert!(catalog.set_measured_lead_time("basics-co", Some(bad)).is_err());
+        assert!(catalog.set_measured_lead_time("nobody", None).is_err());
     }
 
     #[test]
