@@ -39,6 +39,7 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS catalog_subscribers (sku TEXT P
      CREATE INDEX IF NOT EXISTS catalog_subscribers_behind ON catalog_subscribers (catalog_version);
      CREATE TABLE IF NOT EXISTS items (sku TEXT PRIMARY KEY, name TEXT NOT NULL, barcodes TEXT NOT NULL,
          haystack TEXT NOT NULL);
+     CREATE TABLE IF NOT EXISTS critical_skus (sku TEXT PRIMARY KEY);
      CREATE TABLE IF NOT EXISTS plan_summaries (sku TEXT NOT NULL, location TEXT NOT NULL, supplier TEXT,
          needs_action INTEGER NOT NULL, at_risk INTEGER NOT NULL, urgency TEXT NOT NULL, at_risk_since TEXT,
          body TEXT NOT NULL, PRIMARY KEY (sku, location));
@@ -70,6 +71,7 @@ struct ItemRow {
     sku: String,
     name: String,
     barcodes: String,
+    critical: i64,
 }
 
 #[derive(Deserialize)]
@@ -319,7 +321,27 @@ impl Directory {
              ON CONFLICT(sku) DO UPDATE SET name = excluded.name, barcodes = excluded.barcodes,
              haystack = excluded.haystack",
             vec![item.sku.as_str().into(), item.name.as_str().into(), barcodes.into(), haystack.into()],
-        )
+        )?;
+        let flag = if item.critical {
+            "INSERT INTO critical_skus (sku) VALUES (?) ON CONFLICT(sku) DO NOTHING"
+        } else {
+            "DELETE FROM critical_skus WHERE sku = ?"
+        };
+        store::exec(&self.sql(), flag, vec![item.sku.as_str().into()])
+    }
+
+    /// Which of `skus` are critical (for an order's approval route).
+    fn critical(&self, skus: &[Id]) -> Result<Vec<Id>> {
+        let mut out = Vec::new();
+        for chunk in skus.chunks(store::SQL_BINDINGS_MAX) {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let bindings = chunk.iter().map(|sku| sku.as_str().into()).collect();
+            let query = format!("SELECT sku FROM critical_skus WHERE sku IN ({marks}) ORDER BY sku");
+            for row in store::rows::<SkuRow>(&self.sql(), &query, bindings)? {
+                out.push(Id::new(row.sku).map_err(|e| worker::Error::RustError(format!("critical skus: {e}")))?);
+            }
+        }
+        Ok(out)
     }
 
     /// A page of the item index in SKU order. The search is a case-insensitive substring match on
@@ -332,12 +354,14 @@ impl Directory {
         let rows: Vec<ItemRow> = match q {
             Some(q) => store::rows(
                 &self.sql(),
-                "SELECT sku, name, barcodes FROM items WHERE sku > ? AND instr(haystack, ?) > 0 ORDER BY sku LIMIT ?",
+                "SELECT sku, name, barcodes, EXISTS (SELECT 1 FROM critical_skus c WHERE c.sku = items.sku) AS critical
+                 FROM items WHERE sku > ? AND instr(haystack, ?) > 0 ORDER BY sku LIMIT ?",
                 vec![after.into(), q.to_lowercase().into(), fetch.into()],
             )?,
             None => store::rows(
                 &self.sql(),
-                "SELECT sku, name, barcodes FROM items WHERE sku > ? ORDER BY sku LIMIT ?",
+                "SELECT sku, name, barcodes, EXISTS (SELECT 1 FROM critical_skus c WHERE c.sku = items.sku) AS critical
+                 FROM items WHERE sku > ? ORDER BY sku LIMIT ?",
                 vec![after.into(), fetch.into()],
             )?,
         };
@@ -345,7 +369,8 @@ impl Directory {
         let mut items = Vec::with_capacity(rows.len().min(limit as usize));
         for row in rows.into_iter().take(limit as usize) {
             let sku = Id::new(row.sku).map_err(|e| worker::Error::RustError(format!("item index: {e}")))?;
-            items.push(Item { sku, name: row.name, barcodes: serde_json::from_str(&row.barcodes)? });
+            let barcodes = serde_json::from_str(&row.barcodes)?;
+            items.push(Item { sku, name: row.name, barcodes, critical: row.critical != 0 });
         }
         let next_after = if more { items.last().map(|item| item.sku.clone()) } else { None };
         Ok(ItemsResponse { items, next_after })
@@ -368,6 +393,7 @@ impl Directory {
                 }
                 Ok(answer)
             }
+            DirectoryCommand::Critical { skus } => Ok(Answer::ok(200, &self.critical(skus)?)),
             DirectoryCommand::Subscribe { sku, item } => {
                 if let Some(item) = item {
                     assert_eq!(&item.sku, sku, "a SKU indexes its own item");

@@ -222,6 +222,10 @@ pub enum DirectoryCommand {
     },
     /// A created SKU's object asks for the catalog and subscribes to changes; with its item
     /// (name, barcodes) for the index, when it has one loaded.
+    /// Which of these SKUs are critical.
+    Critical {
+        skus: Vec<Id>,
+    },
     Subscribe {
         sku: Id,
         #[serde(default)]

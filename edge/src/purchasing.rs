@@ -57,8 +57,6 @@ const ALARM_SKUS_MAX: i64 = 64;
 const SCORECARD_ORDERS_MAX: i64 = 1_000;
 /// Changes of one SKU one sender sends in a row (the rest wait for the next round).
 const CHANGES_PER_SEND_MAX: i64 = 64;
-/// Bound values in one SQLite statement (its limit is 100 in Durable Objects).
-const SQL_BINDINGS_MAX: usize = 100;
 /// How often the alarm prunes idempotency records past their retention.
 const HOUSEKEEPING_EVERY_MS: i64 = 60 * 60 * 1000;
 
@@ -447,7 +445,7 @@ impl Purchasing {
         for sent in join_all(skus.iter().map(|sku| self.send_changes(sku))).await {
             applied.extend(sent?);
         }
-        for chunk in applied.chunks(SQL_BINDINGS_MAX) {
+        for chunk in applied.chunks(store::SQL_BINDINGS_MAX) {
             let marks = vec!["?"; chunk.len()].join(", ");
             let bindings = chunk.iter().map(|&seq| seq.into()).collect();
             store::exec(&self.sql(), &format!("DELETE FROM stock_changes WHERE seq IN ({marks})"), bindings)?;
@@ -536,6 +534,22 @@ impl Purchasing {
         ) {
             self.arm(RETRY_MS).await?;
         }
+        // Which of a submitted order's SKUs are critical (their route is stricter).
+        let critical = match &envelope.command {
+            PurchasingCommand::Decide { id, action: PoAction::Submit, .. } => match self.order(id)? {
+                Some((_, order)) => {
+                    let mut skus: Vec<Id> = order.lines.iter().map(|line| line.sku.clone()).collect();
+                    skus.sort();
+                    skus.dedup();
+                    let command = DirectoryCommand::Critical { skus };
+                    let critical: Vec<Id> =
+                        call_for(&directory_stub(&self.env)?, "/directory", &Envelope::system(command)).await?;
+                    Some(critical)
+                }
+                None => Some(Vec::new()),
+            },
+            _ => None,
+        };
         let now = now()?;
         match &envelope.command {
             PurchasingCommand::PutRules { rules } => {
@@ -704,9 +718,9 @@ impl Purchasing {
                         let stored = self.rules()?;
                         let rules = stored.as_ref().map(|stored| (&stored.rules, stored.version));
                         let catalog = catalog.expect("read above");
-                        // SKUs cannot be marked critical yet (a SKU attribute still to come): the
-                        // engine's stricter path for them is tested there, not reachable here.
-                        order.submit(&decision, rules, &catalog, &[])
+                        let critical = critical.expect("read above");
+                        let critical: Vec<String> = critical.iter().map(Id::to_string).collect();
+                        order.submit(&decision, rules, &catalog, &critical)
                     }
                     PoAction::Approve => order.approve(&decision, &approver),
                     PoAction::Reject => order.reject(&decision, &approver),

@@ -229,7 +229,12 @@ impl SkuObject {
         let loaded = self.loaded.borrow();
         let ledger = &loaded.as_ref()?.ledger;
         let policy = ledger.policy()?;
-        Some(Item { sku: ledger.sku().clone(), name: policy.name.clone(), barcodes: policy.barcodes.clone() })
+        Some(Item {
+            sku: ledger.sku().clone(),
+            name: policy.name.clone(),
+            barcodes: policy.barcodes.clone(),
+            critical: policy.critical,
+        })
     }
 
     /// Persists a command's writes (and a snapshot when due) with its idempotency record, all or nothing.
@@ -423,6 +428,7 @@ impl SkuObject {
                         safety_stock: policy.safety_stock,
                         unit_cost: policy.unit_cost,
                         barcodes: policy.barcodes.clone(),
+                        critical: policy.critical,
                         version: ledger.version(),
                     },
                 )

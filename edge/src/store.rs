@@ -6,6 +6,9 @@ use std::rc::Rc;
 use worker::wasm_bindgen::{closure::Closure, JsCast, JsValue};
 use worker::{js_sys, SqlStorage, SqlStorageValue, Storage};
 
+/// Bound values in one SQLite statement (its limit is 100 in Durable Objects).
+pub const SQL_BINDINGS_MAX: usize = 100;
+
 pub fn rows<T: DeserializeOwned>(
     sql: &SqlStorage,
     query: &str,

@@ -157,8 +157,13 @@ fn build(setup: &Setup) -> World {
     let now = DateTime::parse_from_rfc3339("2030-01-01T00:00:00Z").unwrap().with_timezone(&Utc);
     let mut ledger = SkuLedger::new(id("sku-1"));
     let ctx = Ctx::new(Actor { subject: "p".into(), role: Role::Admin }, now);
-    let spec =
-        SkuSpec { name: "Thing".into(), safety_stock: setup.safety_stock, unit_cost: None, barcodes: Vec::new() };
+    let spec = SkuSpec {
+        name: "Thing".into(),
+        safety_stock: setup.safety_stock,
+        unit_cost: None,
+        barcodes: Vec::new(),
+        critical: false,
+    };
     let entry = ledger.define(&catalog, spec, &ctx).unwrap();
     World {
         catalog,

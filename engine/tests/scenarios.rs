@@ -164,6 +164,7 @@ fn run_op(w: &mut World, tokens: &[&str]) -> Result<(String, Vec<Entry>), Engine
                 safety_stock: args.int("safety").unwrap_or(0),
                 unit_cost: None,
                 barcodes,
+                critical: args.words.contains(&"critical"),
             };
             let entry = w.ledger.define(&w.catalog, spec, &ctx)?;
             Ok(("ok".into(), vec![entry]))
@@ -465,7 +466,13 @@ fn check(script: &str) {
         }
     }
     if let Some(safety) = safety {
-        let spec = SkuSpec { name: "Thing".into(), safety_stock: safety, unit_cost: None, barcodes: Vec::new() };
+        let spec = SkuSpec {
+            name: "Thing".into(),
+            safety_stock: safety,
+            unit_cost: None,
+            barcodes: Vec::new(),
+            critical: false,
+        };
         let entry = w.ledger.define(&w.catalog, spec, &w.ctx()).unwrap();
         w.entries.push(entry);
     }

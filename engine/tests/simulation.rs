@@ -377,8 +377,13 @@ impl Sim {
         for index in 0..config.sku_count {
             let sku = id(&format!("S{index}"));
             let mut ledger = SkuLedger::new(sku.clone());
-            let spec =
-                SkuSpec { name: format!("Thing {index}"), safety_stock: 0, unit_cost: None, barcodes: Vec::new() };
+            let spec = SkuSpec {
+                name: format!("Thing {index}"),
+                safety_stock: 0,
+                unit_cost: None,
+                barcodes: Vec::new(),
+                critical: false,
+            };
             let mut log = vec![ledger.define(&catalog, spec, &ctx).unwrap()];
             // Little stock, so carts compete for it.
             let on_hand = [rng.between(1, 6) as i64, rng.between(0, 3) as i64];

@@ -22,6 +22,8 @@ pub struct SkuResponse {
     pub unit_cost: Option<Money>,
     #[serde(default)]
     pub barcodes: Vec<String>,
+    #[serde(default)]
+    pub critical: bool,
     pub version: u64,
 }
 
@@ -32,6 +34,9 @@ pub struct Item {
     pub name: String,
     #[serde(default)]
     pub barcodes: Vec<String>,
+    /// A critical SKU (see `SkuSpec::critical`); left out when not.
+    #[serde(default, skip_serializing_if = "stockline_engine::is_false")]
+    pub critical: bool,
 }
 
 /// `GET /v1/skus` answer: items in SKU order; `next_after` continues the list.

@@ -208,6 +208,24 @@ fn stricter_paths_and_refusals() {
     let rejected = s.must(decide(&s, id, "reject", ADMIN, &submitted["version"], "supplier under review"));
     assert_eq!(rejected["status"], "rejected", "{rejected}");
 
+    // A critical SKU on a good supplier's order: the same stricter path, saying why.
+    s.must(s.put("/v1/skus/TEE-2", ADMIN, &json!({"name": "Tee 2", "safety_stock": 0, "critical": true})));
+    let items = s.must(s.get("/v1/skus?q=tee-2", BUYER));
+    assert_eq!(items["items"][0]["critical"], true, "{items}");
+    let draft = s.must(s.post("/v1/purchase-orders", BUYER, &order("basics-co", 10, "10.00")));
+    let id = draft["id"].as_str().expect("an id");
+    let submitted = s.must(decide(&s, id, "submit", BUYER, &draft["version"], ""));
+    assert_eq!(
+        (submitted["status"].as_str(), submitted["route"]["strict_approvals"].as_u64()),
+        (Some("submitted"), Some(1))
+    );
+    assert!(submitted["route"]["reasons"].to_string().contains("critical SKU TEE-2"), "{submitted}");
+    s.must(s.put("/v1/skus/TEE-2", ADMIN, &json!({"name": "Tee 2", "safety_stock": 0})));
+    let plain = s.must(s.post("/v1/purchase-orders", BUYER, &order("basics-co", 10, "10.00")));
+    let plain_id = plain["id"].as_str().expect("an id");
+    let approved = s.must(decide(&s, plain_id, "submit", BUYER, &plain["version"], ""));
+    assert_eq!(approved["status"], "approved", "no longer critical: {approved}");
+
     // Bad input: refused in the contract's format, nothing created.
     let before = s.must(s.get("/v1/purchase-orders", BUYER));
     for bad in [
@@ -496,7 +514,11 @@ fn sent_orders_are_inbound_and_receipts_move_stock_once() {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert_eq!((measured["mean_days"].as_f64(), measured["source"].as_str()), (Some(0.0), Some("5 receipts")), "{measured}");
+    assert_eq!(
+        (measured["mean_days"].as_f64(), measured["source"].as_str()),
+        (Some(0.0), Some("5 receipts")),
+        "{measured}"
+    );
 }
 
 /// kill -9 while receipts stream in: after a restart (and the client's retry of what was not

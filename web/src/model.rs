@@ -646,6 +646,7 @@ mod tests {
             sku: Id::new(sku).unwrap(),
             name: name.into(),
             barcodes: barcodes.iter().map(|b| b.to_string()).collect(),
+            critical: false,
         }
     }
 

@@ -43,12 +43,13 @@ impl SkuLedger {
             }
         }
         match &entry.event {
-            Event::SkuDefined { name, safety_stock, unit_cost, barcodes } => {
+            Event::SkuDefined { name, safety_stock, unit_cost, barcodes, critical } => {
                 self.policy = Some(SkuPolicy {
                     name: name.clone(),
                     safety_stock: *safety_stock,
                     unit_cost: *unit_cost,
                     barcodes: barcodes.clone(),
+                    critical: *critical,
                 });
             }
             Event::Movement { movement, exceptions } => {

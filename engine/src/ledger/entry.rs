@@ -30,6 +30,8 @@ pub enum Event {
         unit_cost: Option<Money>,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         barcodes: Vec<String>,
+        #[serde(default, skip_serializing_if = "is_false")]
+        critical: bool,
     },
     Movement {
         movement: Movement,

@@ -35,7 +35,7 @@ pub use movement::{
     CountDisagreement, CountException, CountExceptionKind, Disposition, HoldShare, Movement, MovementKind, ReceiveInto,
 };
 pub use reads::{Availability, LocationAvailability};
-pub use sku::{SkuPolicy, SkuSpec};
+pub use sku::{is_false, SkuPolicy, SkuSpec};
 pub use snapshot::LedgerSnapshot;
 
 use history::OnHandHistory;

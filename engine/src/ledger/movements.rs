@@ -28,6 +28,7 @@ impl SkuLedger {
             safety_stock: spec.safety_stock,
             unit_cost: spec.unit_cost,
             barcodes: spec.barcodes,
+            critical: spec.critical,
         };
         let entry = self.entry(event, Vec::new(), ctx);
         self.apply(catalog, &entry)?;

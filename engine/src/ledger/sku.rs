@@ -13,6 +13,10 @@ pub struct SkuSpec {
     /// What scanners read off the item: GTIN-8/12/13/14, at most `BARCODES_MAX`.
     #[serde(default)]
     pub barcodes: Vec<String>,
+    /// A critical SKU (a stockout stops a line or breaks a promise): a purchase order with it
+    /// takes the approval rules' stricter path.
+    #[serde(default)]
+    pub critical: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,4 +26,11 @@ pub struct SkuPolicy {
     pub unit_cost: Option<Money>,
     #[serde(default)]
     pub barcodes: Vec<String>,
+    #[serde(default)]
+    pub critical: bool,
+}
+
+/// For `skip_serializing_if`: a flag that is off is left out.
+pub fn is_false(flag: &bool) -> bool {
+    !*flag
 }
