@@ -139,6 +139,16 @@ pub enum SkuCommand {
         location: Id,
         into_stock: i64,
         into_quarantine: i64,
+        /// The order's price in the base currency: the moving-average cost takes the units in.
+        #[serde(default)]
+        unit_cost: Option<Money>,
+    },
+    /// From Purchasing: a matched invoice's landed cost for units that arrived earlier.
+    Revalue {
+        sku: Id,
+        reference: String,
+        qty: i64,
+        delta_per_unit: Money,
     },
 }
 
@@ -154,6 +164,7 @@ impl SkuCommand {
                 | SkuCommand::ReleaseHold { .. }
                 | SkuCommand::ExpectInbound { .. }
                 | SkuCommand::ReceiveFromOrder { .. }
+                | SkuCommand::Revalue { .. }
         )
     }
 
@@ -172,7 +183,8 @@ impl SkuCommand {
             | SkuCommand::ImportDemand { sku, .. }
             | SkuCommand::Plan { sku, .. }
             | SkuCommand::ExpectInbound { sku, .. }
-            | SkuCommand::ReceiveFromOrder { sku, .. } => Some(sku),
+            | SkuCommand::ReceiveFromOrder { sku, .. }
+            | SkuCommand::Revalue { sku, .. } => Some(sku),
             SkuCommand::Commit { .. }
             | SkuCommand::Release { .. }
             | SkuCommand::Get { .. }

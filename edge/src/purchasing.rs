@@ -83,16 +83,24 @@ fn inbound_changes(order: &PurchaseOrder, actor: &Actor) -> Vec<StockChange> {
         .collect()
 }
 
-/// The changes a receipt makes: one per (SKU, location), keyed by the receipt.
+/// The changes a receipt makes: one per (SKU, location), keyed by the receipt, with the order's
+/// price in the base currency (none when the rules no longer convert the order's currency: the
+/// stock moves, the cost waits for the invoice).
 fn receipt_changes(
     order: &PurchaseOrder,
     receipt: &Id,
     effects: Vec<ReceiptEffect>,
+    rules: Option<&ApprovalRules>,
     actor: &Actor,
 ) -> Vec<StockChange> {
     effects
         .into_iter()
         .map(|effect| {
+            let price = order.lines.iter().find(|l| l.sku == effect.sku && l.location == effect.location);
+            let unit_cost = match (price, rules) {
+                (Some(line), Some(rules)) => rules.to_base(line.unit_price, &order.currency).ok(),
+                _ => None,
+            };
             let key = format!("po:{}:{}:{}@{}", order.id, receipt, effect.sku, effect.location);
             let command = SkuCommand::ReceiveFromOrder {
                 sku: effect.sku.clone(),
@@ -100,6 +108,7 @@ fn receipt_changes(
                 location: effect.location.clone(),
                 into_stock: effect.into_stock,
                 into_quarantine: effect.into_quarantine,
+                unit_cost,
             };
             StockChange {
                 sku: effect.sku,
@@ -109,6 +118,62 @@ fn receipt_changes(
             }
         })
         .collect()
+}
+
+/// The landed-cost true-ups a matched invoice makes, one per line, in the base currency.
+fn cost_changes(
+    order: &PurchaseOrder,
+    invoice: &Invoice,
+    replaced: Option<&Invoice>,
+    rules: &ApprovalRules,
+    actor: &Actor,
+) -> std::result::Result<Vec<StockChange>, EngineError> {
+    let mut changes = Vec::new();
+    for change in invoice.cost_changes(replaced) {
+        let line =
+            order.lines.iter().find(|l| l.line == change.line).expect("an invoice line names a line of the order");
+        let key = format!("po:{}:{}:line-{}", order.id, invoice.id, change.line);
+        let command = SkuCommand::Revalue {
+            sku: change.sku.clone(),
+            reference: format!("{} {}", order.id, invoice.id),
+            qty: change.qty,
+            delta_per_unit: rules.to_base(change.delta_per_unit, &order.currency)?,
+        };
+        let location = line.location.clone();
+        changes.push(StockChange { sku: change.sku, location, change: "cost", envelope: keyed(actor, key, command) });
+    }
+    Ok(changes)
+}
+
+/// Changes as stored: (SKU, location, change, envelope text).
+type ChangeRows = Vec<(Id, Id, &'static str, String)>;
+
+fn change_rows(changes: Vec<StockChange>) -> Result<ChangeRows> {
+    let mut rows = Vec::with_capacity(changes.len());
+    for change in changes {
+        rows.push((change.sku, change.location, change.change, serde_json::to_string(&change.envelope)?));
+    }
+    Ok(rows)
+}
+
+/// Stores an order's changes to send (inside the caller's transaction), due for the alarm in
+/// `RETRY_MS` if the request does not send them first.
+fn insert_changes(sql: &SqlStorage, po: &str, rows: ChangeRows, now_ms: i64) -> Result<()> {
+    for (sku, location, change, envelope) in rows {
+        store::exec(
+            sql,
+            "INSERT INTO stock_changes (po, sku, location, change, envelope, next_try_ms) VALUES (?, ?, ?, ?, ?, ?)",
+            vec![
+                po.into(),
+                sku.as_str().into(),
+                location.as_str().into(),
+                change.into(),
+                envelope.into(),
+                (now_ms + RETRY_MS).into(),
+            ],
+        )?;
+    }
+    Ok(())
 }
 
 /// An internal command under a key of its own (the SKU object answers a repeat from its record).
@@ -228,10 +293,7 @@ impl Purchasing {
         let body = serde_json::to_string(order)?;
         let (id, status, supplier) = (order.id.to_string(), order.status.as_str(), order.supplier.to_string());
         let recorded = recorded.map(|(key, answer)| (key.clone(), answer.clone()));
-        let mut rows = Vec::with_capacity(changes.len());
-        for change in changes {
-            rows.push((change.sku, change.location, change.change, serde_json::to_string(&change.envelope)?));
-        }
+        let rows = change_rows(changes)?;
         let now_ms = now.timestamp_millis();
         store::transaction(&self.state.storage(), move || {
             store::exec(
@@ -240,20 +302,7 @@ impl Purchasing {
                  ON CONFLICT(id) DO UPDATE SET status = excluded.status, body = excluded.body",
                 vec![id.clone().into(), seq.into(), status.into(), supplier.into(), body.into()],
             )?;
-            for (sku, location, change, envelope) in rows {
-                store::exec(
-                    &sql,
-                    "INSERT INTO stock_changes (po, sku, location, change, envelope, next_try_ms) VALUES (?, ?, ?, ?, ?, ?)",
-                    vec![
-                        id.clone().into(),
-                        sku.as_str().into(),
-                        location.as_str().into(),
-                        change.into(),
-                        envelope.into(),
-                        (now_ms + RETRY_MS).into(),
-                    ],
-                )?;
-            }
+            insert_changes(&sql, &id, rows, now_ms)?;
             if let Some((key, answer)) = recorded {
                 store::record_answer(&sql, &key, &answer, now)?;
             }
@@ -330,10 +379,13 @@ impl Purchasing {
         &self,
         po: &Id,
         invoices: &[(i64, Invoice)],
+        changes: Vec<StockChange>,
         recorded: Option<(&Idempotency, &Answer)>,
     ) -> Result<()> {
         let now = now()?;
         let sql = self.sql();
+        let changes = change_rows(changes)?;
+        let now_ms = now.timestamp_millis();
         let mut rows = Vec::with_capacity(invoices.len());
         for (seq, invoice) in invoices {
             rows.push((invoice.id.to_string(), *seq, serde_json::to_string(invoice)?));
@@ -349,6 +401,7 @@ impl Purchasing {
                     vec![po.clone().into(), id.into(), seq.into(), body.into()],
                 )?;
             }
+            insert_changes(&sql, &po, changes, now_ms)?;
             if let Some((key, answer)) = recorded {
                 store::record_answer(&sql, &key, &answer, now)?;
             }
@@ -530,6 +583,7 @@ impl Purchasing {
         if matches!(
             envelope.command,
             PurchasingCommand::Receive { .. }
+                | PurchasingCommand::Invoice { .. }
                 | PurchasingCommand::Decide { action: PoAction::Send | PoAction::Cancel, .. }
         ) {
             self.arm(RETRY_MS).await?;
@@ -632,6 +686,11 @@ impl Purchasing {
                     Ok(invoice) => invoice,
                     Err(error) => return Ok(engine(error)),
                 };
+                let replaced = invoice.replaces.as_ref().and_then(|earlier| invoices.iter().find(|i| &i.id == earlier));
+                let changes = match cost_changes(&order, &invoice, replaced, &stored.rules, &envelope.actor) {
+                    Ok(changes) => changes,
+                    Err(error) => return Ok(engine(error)),
+                };
                 let answer = Answer::ok(201, &invoice);
                 let replaces = invoice.replaces.clone();
                 let new_id = invoice.id.clone();
@@ -641,7 +700,8 @@ impl Purchasing {
                     .zip(invoices)
                     .filter(|(_, i)| i.id == new_id || Some(&i.id) == replaces.as_ref())
                     .collect();
-                self.save_invoices(id, &changed, envelope.idempotency.as_ref().map(|key| (key, &answer)))?;
+                self.save_invoices(id, &changed, changes, envelope.idempotency.as_ref().map(|key| (key, &answer)))?;
+                self.apply_changes(id).await?;
                 Ok(answer)
             }
             PurchasingCommand::Scorecard { supplier } => {
@@ -663,7 +723,9 @@ impl Purchasing {
                 // A receipt already taken (the same key again) changes nothing: its changes were
                 // stored with it and are sent (or were) from there.
                 if !taken {
-                    let changes = receipt_changes(&order, receipt, effects, &envelope.actor);
+                    let rules = self.rules()?;
+                    let rules = rules.as_ref().map(|stored| &stored.rules);
+                    let changes = receipt_changes(&order, receipt, effects, rules, &envelope.actor);
                     self.save(seq, &order, changes, None)?;
                     // The supplier's measured lead time may have moved: the alarm tells planning.
                     store::exec(

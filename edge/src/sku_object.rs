@@ -527,11 +527,18 @@ impl SkuObject {
                 writes.entries.extend(entry);
                 ok(200, &versions)
             }
-            SkuCommand::ReceiveFromOrder { reference, location, into_stock, into_quarantine, .. } => {
+            SkuCommand::ReceiveFromOrder { reference, location, into_stock, into_quarantine, unit_cost, .. } => {
+                let (stock, quarantine) = (*into_stock, *into_quarantine);
                 let entries =
-                    ledger.receive_from_order(catalog, reference, location, *into_stock, *into_quarantine, ctx)?;
+                    ledger.receive_from_order(catalog, reference, location, stock, quarantine, *unit_cost, ctx)?;
                 let versions: Vec<u64> = entries.iter().map(|e| e.version).collect();
                 writes.entries.extend(entries);
+                ok(200, &versions)
+            }
+            SkuCommand::Revalue { reference, qty, delta_per_unit, .. } => {
+                let entry = ledger.revalue(catalog, reference, *qty, *delta_per_unit, ctx)?;
+                let versions: Vec<u64> = entry.iter().map(|e| e.version).collect();
+                writes.entries.extend(entry);
                 ok(200, &versions)
             }
             SkuCommand::PrepareHold { id, .. } => {

@@ -606,7 +606,7 @@ fn run_case(setup: Setup, ops: Vec<Op>) -> Result<(), TestCaseError> {
                                 prop_assert!(exceptions.is_empty());
                             }
                         }
-                        Event::SkuDefined { .. } | Event::InboundExpected { .. } => {}
+                        Event::SkuDefined { .. } | Event::InboundExpected { .. } | Event::CostRevalued { .. } => {}
                     }
                 }
                 prop_assert_eq!(w.ledger.version(), before_version + entries.len() as u64);
@@ -677,6 +677,7 @@ fn random_operations_reach_every_path() {
                             Event::HoldExpired { .. } => "expired".into(),
                             Event::SkuDefined { .. } => "defined".into(),
                             Event::InboundExpected { .. } => "inbound expected".into(),
+                            Event::CostRevalued { .. } => "cost revalued".into(),
                         };
                         if let Event::HoldPlaced { hold } = &entry.event {
                             w.placed.push(hold.id.clone());

@@ -184,9 +184,20 @@ fn run_op(w: &mut World, tokens: &[&str]) -> Result<(String, Vec<Entry>), Engine
         "po_receive" => {
             let (stock, quarantine) = (args.words[1].parse().unwrap(), args.words[2].parse().unwrap());
             let reference = args.option("ref").expect("po_receive names ref=");
+            let cost = args.option("cost").map(|c| stockline_engine::Money::parse(c).expect("cost=money"));
+            let location = id(args.words[0]);
             let entries =
-                w.ledger.receive_from_order(&w.catalog, reference, &id(args.words[0]), stock, quarantine, &ctx)?;
+                w.ledger.receive_from_order(&w.catalog, reference, &location, stock, quarantine, cost, &ctx)?;
             Ok((format!("{} entries", entries.len()), entries))
+        }
+        "revalue" => {
+            let delta = stockline_engine::Money::parse(args.option("delta").expect("delta=")).expect("money");
+            let reference = args.option("ref").expect("revalue names ref=");
+            let qty = args.words[0].parse().unwrap();
+            match w.ledger.revalue(&w.catalog, reference, qty, delta, &ctx)? {
+                Some(entry) => Ok(("ok".into(), vec![entry])),
+                None => Ok(("unchanged".into(), vec![])),
+            }
         }
         "reserve" => {
             let mut lines = Vec::new();
@@ -518,6 +529,11 @@ fn check(script: &str) {
             }
             "expected" => {
                 assert_eq!(w.ledger.expected(tokens[1], tokens[2]), tokens[3].parse::<i64>().unwrap(), "{ctx}")
+            }
+            "cost" => {
+                let actual = w.ledger.policy().and_then(|p| p.unit_cost);
+                let expected = (tokens[1] != "none").then(|| stockline_engine::Money::parse(tokens[1]).expect("money"));
+                assert_eq!(actual, expected, "{ctx}");
             }
             "expected_on" => {
                 let actual =
@@ -965,10 +981,42 @@ fn purchase_order_inbound_is_a_dated_target_that_receipts_settle() {
         => err not_found location Z
         A on_hand=5 quarantined=2 inbound=5
         # bad targets change nothing
+        po_receive A 1 0 ref=PO-4 cost=-1
+        => err invalid_request unit_cost
         expect B -1 ref=PO-3
         => err invalid_request qty
         expect Z 1 ref=PO-3
         => err not_found location Z
+        "#,
+    );
+}
+
+#[test]
+fn receipts_move_the_moving_average_cost_and_invoices_true_it_up() {
+    check(
+        r#"
+        cost none
+        # the first units arriving set the cost (a third entry after the receive)
+        po_receive A 10 0 ref=PO-1 cost=4.00
+        => 2 entries
+        cost 4
+        # 10 at 4.00 and 30 at 6.00: 5.50
+        po_receive B 20 10 ref=PO-2 cost=6.00
+        => 3 entries
+        cost 5.5
+        # the same cost again changes nothing but stock
+        po_receive A 40 0 ref=PO-3 cost=5.50
+        => 1 entries
+        # 80 on hand at 5.50; an invoice lands 0.80 more on 40 units still here: +0.40 a unit
+        revalue 40 ref=PO-3 delta=0.80
+        cost 5.9
+        # a correction down: 40 units 0.80 less, back to 5.50
+        revalue 40 ref=PO-3 delta=-0.80
+        cost 5.5
+        revalue 5 ref=PO-3 delta=0
+        => unchanged
+        revalue 0 ref=PO-3 delta=1
+        => err invalid_request qty
         "#,
     );
 }

@@ -721,7 +721,10 @@ impl Sim {
                     node.prepared_count -= 1;
                 }
             }
-            Event2::SkuDefined { .. } | Event2::Movement { .. } | Event2::InboundExpected { .. } => {
+            Event2::SkuDefined { .. }
+            | Event2::Movement { .. }
+            | Event2::InboundExpected { .. }
+            | Event2::CostRevalued { .. } => {
                 unreachable!("only holds change in the run")
             }
         }

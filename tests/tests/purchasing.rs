@@ -341,6 +341,16 @@ fn position(s: &Stockline, sku: &str) -> (i64, i64, i64) {
     (n("on_hand"), n("quarantined"), n("inbound"))
 }
 
+/// The SKU's moving-average unit cost, as its latest `cost_revalued` entry set it.
+fn unit_cost(s: &Stockline, sku: &str) -> f64 {
+    let entries = s.must(s.get(&format!("/v1/skus/{sku}/entries?after_version=0&limit=1000"), ADMIN));
+    let last =
+        entries["entries"].as_array().expect("entries").iter().rev().find(|e| e["event"]["type"] == "cost_revalued");
+    let cost =
+        last.and_then(|e| e["event"]["unit_cost"].as_str()).unwrap_or_else(|| panic!("{sku}: no cost: {entries}"));
+    cost.parse().expect("money")
+}
+
 /// Waits until the order's changes to stock have all applied (the alarm retries the rest).
 fn settled(s: &Stockline, id: &str) -> Value {
     for _ in 0..200 {
@@ -471,8 +481,11 @@ fn sent_orders_are_inbound_and_receipts_move_stock_once() {
     assert_eq!((second["id"].as_str(), second["status"].as_str()), (Some("INV-2"), Some("matched")), "{second}");
     assert_eq!(second["lines"][0]["landed_extra"], "22.83", "{second}");
     assert_eq!(second["lines"][1]["landed_extra"], "2.17", "{second}");
-    let read = s.must(s.get(&format!("/v1/purchase-orders/{id}"), FINANCE));
+    let read = settled(&s, &id);
     assert_eq!(read["invoices"][0]["replaced_by"], "INV-2", "{read}");
+    // Receipts set the moving-average cost at the order's price; the matched invoice's landed
+    // cost (22.83 / 105 a unit on TEE-1, 2.17 / 10 on TEE-2) trues it up on the units still here.
+    assert_eq!((unit_cost(&s, "TEE-1"), unit_cost(&s, "TEE-2")), (5.217429, 1.217));
     let closed = s.must(decide(&s, &id, "close", BUYER, &received["version"], "done"));
     assert_eq!(closed["status"], "closed");
 

@@ -137,6 +137,11 @@ impl SkuLedger {
                 self.unindex_pending(key.clone(), hold.prepared);
                 self.remember_resolved(key.1, status);
             }
+            Event::CostRevalued { unit_cost, .. } => {
+                let policy = self.policy.as_mut().expect("only a defined SKU is revalued");
+                assert!(!unit_cost.is_negative());
+                policy.unit_cost = Some(*unit_cost);
+            }
             Event::InboundExpected { location, reference, qty, expected_on } => {
                 let key = (location.clone(), reference.clone());
                 assert_eq!(self.expected.get(&key).copied().unwrap_or(0), *qty, "the effects reach the target");

@@ -52,6 +52,13 @@ pub enum Event {
     HoldExpired {
         reservation: Id,
     },
+    /// The SKU's moving-average unit cost became `unit_cost` (in the approval rules' base
+    /// currency): units arrived at another cost, or an invoice's landed cost trued it up.
+    /// `reference` names the purchase order (and receipt or invoice).
+    CostRevalued {
+        unit_cost: Money,
+        reference: String,
+    },
     /// What is expected into `location` under `reference` became `qty` (a target), due on
     /// `expected_on`: a purchase order sent, or its open remainder cancelled.
     InboundExpected {

@@ -3,6 +3,7 @@
 //! same reference settles either kind.
 
 use super::*;
+use crate::procurement::{moving_average, true_up};
 use chrono::NaiveDate;
 
 /// What is still expected into `location` under `reference`, as a target: the host sends the
@@ -76,6 +77,10 @@ impl SkuLedger {
     /// A purchase order's receipt at one location: `into_stock` units to sellable stock and
     /// `into_quarantine` to quarantine, each a `receive` with the order as reference (so each
     /// settles inbound). All or nothing: everything is checked before the first entry.
+    ///
+    /// With `unit_cost` (the order's price in the base currency) the SKU's moving-average unit
+    /// cost takes the arriving units in, in a third entry when it changes.
+    #[allow(clippy::too_many_arguments)]
     pub fn receive_from_order(
         &mut self,
         catalog: &Catalog,
@@ -83,6 +88,7 @@ impl SkuLedger {
         location: &Id,
         into_stock: i64,
         into_quarantine: i64,
+        unit_cost: Option<Money>,
         ctx: &Ctx,
     ) -> Result<Vec<Entry>, EngineError> {
         self.policy_or_not_found()?;
@@ -96,6 +102,10 @@ impl SkuLedger {
         if into_stock + into_quarantine == 0 {
             return Err(EngineError::invalid("into_stock", "a receipt brings at least one unit"));
         }
+        if unit_cost.is_some_and(Money::is_negative) {
+            return Err(EngineError::invalid("unit_cost", "cannot be negative"));
+        }
+        let on_hand_before = self.on_hand_total();
         let position = self.position(slot);
         if position.on_hand + into_stock + into_quarantine > QTY_STORED_MAX {
             return Err(EngineError::invalid("into_stock", format!("on_hand would pass {QTY_STORED_MAX}")));
@@ -121,7 +131,49 @@ impl SkuLedger {
             // Checked above: a receive of a checked quantity into a known location cannot fail.
             entries.push(outcome.expect("a checked receive is recorded").entry);
         }
-        assert!(!entries.is_empty() && entries.len() <= 2);
+        if let Some(unit_cost) = unit_cost {
+            let average = self.policy().and_then(|p| p.unit_cost);
+            let next = moving_average(on_hand_before, average, into_stock + into_quarantine, unit_cost);
+            if Some(next) != average {
+                let event = Event::CostRevalued { unit_cost: next, reference: reference.to_string() };
+                let entry = self.entry(event, Vec::new(), ctx);
+                self.apply(catalog, &entry)?;
+                entries.push(entry);
+            }
+        }
+        assert!(!entries.is_empty() && entries.len() <= 3);
         Ok(entries)
+    }
+
+    /// An invoice's landed cost for `qty` units that arrived earlier: `delta_per_unit` (landed
+    /// less the price they arrived at, base currency) revalues only the units still on hand.
+    /// `None` when nothing changes (no cost yet, nothing on hand, or a zero difference).
+    pub fn revalue(
+        &mut self,
+        catalog: &Catalog,
+        reference: &str,
+        qty: i64,
+        delta_per_unit: Money,
+        ctx: &Ctx,
+    ) -> Result<Option<Entry>, EngineError> {
+        let policy = self.policy_or_not_found()?;
+        check_text("reference", reference)?;
+        if !(1..=QTY_REQUEST_MAX).contains(&qty) {
+            return Err(EngineError::invalid("qty", format!("must be 1..={QTY_REQUEST_MAX}")));
+        }
+        let Some(average) = policy.unit_cost else { return Ok(None) };
+        let (next, _to_cost_of_goods_sold) = true_up(self.on_hand_total(), average, qty, delta_per_unit);
+        if next == average {
+            return Ok(None);
+        }
+        let event = Event::CostRevalued { unit_cost: next, reference: reference.to_string() };
+        let entry = self.entry(event, Vec::new(), ctx);
+        self.apply(catalog, &entry)?;
+        Ok(Some(entry))
+    }
+
+    /// Units on hand over every location.
+    pub fn on_hand_total(&self) -> i64 {
+        self.positions.iter().map(|p| p.on_hand).sum()
     }
 }

@@ -214,6 +214,44 @@ fn percent(part: Decimal, whole: Decimal) -> Decimal {
     (part * Decimal::ONE_HUNDRED / whole).round_dp(2)
 }
 
+/// What a matched invoice does to one SKU's moving-average cost: `qty` units that arrived at the
+/// ordered price cost `delta_per_unit` more (or less), in the order's currency.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CostChange {
+    pub line: u32,
+    pub sku: Id,
+    pub qty: i64,
+    pub delta_per_unit: Money,
+}
+
+impl Invoice {
+    /// The landed-cost true-ups this invoice makes once recorded: none unless it matched (an
+    /// exception waits for its correction); for a correction of a matched invoice, only the
+    /// difference from what that one trued up.
+    pub fn cost_changes(&self, replaced: Option<&Invoice>) -> Vec<CostChange> {
+        if self.status != MatchStatus::Matched {
+            return Vec::new();
+        }
+        let earlier = replaced.filter(|r| r.status == MatchStatus::Matched);
+        let landed = |line: &InvoiceLine| line.landed_unit_cost.amount() - line.ordered_price.amount();
+        self.lines
+            .iter()
+            .filter_map(|line| {
+                let before = earlier
+                    .and_then(|r| r.lines.iter().find(|l| l.line == line.line))
+                    .map_or(Decimal::ZERO, |l| landed(l) * Decimal::from(l.qty) / Decimal::from(line.qty));
+                let delta = (landed(line) - before).round_dp(6);
+                (!delta.is_zero()).then(|| CostChange {
+                    line: line.line,
+                    sku: line.sku.clone(),
+                    qty: line.qty,
+                    delta_per_unit: Money::from_decimal(delta).expect("a difference of unit costs fits"),
+                })
+            })
+            .collect()
+    }
+}
+
 impl PurchaseOrder {
     /// Matches an invoice against the order and its receipts. The invoice is kept either way:
     /// `Matched`, or an `Exception` with the reason per line for finance. It may correct an
@@ -595,6 +633,24 @@ mod tests {
         // Freight 16 + duty 4 = 20 over 50.00 and 30.00 of value: 12.50 and 7.50; per unit 1.25 and 0.50.
         assert_eq!(second.lines.iter().map(|l| l.landed_extra).collect::<Vec<_>>(), [money("12.5"), money("7.5")]);
         assert_eq!(second.lines.iter().map(|l| l.landed_unit_cost).collect::<Vec<_>>(), [money("6.25"), money("2.5")]);
+        assert!(first.cost_changes(None).is_empty(), "an exception trues up nothing");
+        // Line 1 lands 1.25 a unit over 5.00, line 2 0.50 over 2.00.
+        let changes: Vec<(u32, i64, Money)> =
+            second.cost_changes(Some(&first)).into_iter().map(|c| (c.line, c.qty, c.delta_per_unit)).collect();
+        assert_eq!(changes, [(1, 10, money("1.25")), (2, 15, money("0.5"))]);
+        // A correction of a matched invoice trues up only the difference (freight halved).
+        let mut halved = second.clone();
+        for line in &mut halved.lines {
+            line.landed_unit_cost = Money::from_decimal(
+                line.ordered_price.amount()
+                    + (line.landed_unit_cost.amount() - line.ordered_price.amount()) / Decimal::TWO,
+            )
+            .expect("money");
+        }
+        let changes: Vec<(u32, Money)> =
+            halved.cost_changes(Some(&second)).into_iter().map(|c| (c.line, c.delta_per_unit)).collect();
+        assert_eq!(changes, [(1, money("-0.625")), (2, money("-0.25"))]);
+        assert!(second.cost_changes(Some(&second)).is_empty(), "the same again changes nothing");
         let mut invoices = vec![first];
         assert_eq!(order.open_exceptions(&invoices).count(), 1);
         order.take_invoice(&mut invoices, second);

@@ -14,8 +14,8 @@ pub mod suggest;
 
 pub use approval::{may_approve, ApprovalRules, Approver, Band, Route, Standing};
 pub use matching::{
-    moving_average, spread, true_up, Invoice, InvoiceLine, InvoiceLineSpec, InvoiceSpec, MatchStatus, MatchTolerance,
-    SpreadBy,
+    moving_average, spread, true_up, CostChange, Invoice, InvoiceLine, InvoiceLineSpec, InvoiceSpec, MatchStatus,
+    MatchTolerance, SpreadBy,
 };
 pub use order::{
     Approval, Decision, PoAction, PoEvent, PoLine, PoLineSpec, PoSpec, PoStatus, PoSummary, PurchaseOrder, Receipt,
