@@ -10,8 +10,8 @@ use stockline_engine::procurement::{
 };
 use stockline_engine::Money;
 use stockline_engine::{
-    Catalog, ChannelSpec, CommitRequest, HoldRequest, Id, InboundTarget, LocationSpec, Movement, ReservationRequest,
-    SkuSpec,
+    Catalog, ChannelSpec, CommitRequest, HoldRequest, Id, InboundTarget, LocationSpec, Movement, OrderReceipt,
+    ReservationRequest, SkuSpec,
 };
 use stockline_shared::Item;
 
@@ -135,13 +135,7 @@ pub enum SkuCommand {
     /// From Purchasing: a receipt against a purchase order at one location.
     ReceiveFromOrder {
         sku: Id,
-        reference: String,
-        location: Id,
-        into_stock: i64,
-        into_quarantine: i64,
-        /// The order's price in the base currency: the moving-average cost takes the units in.
-        #[serde(default)]
-        unit_cost: Option<Money>,
+        receipt: OrderReceipt,
     },
     /// From Purchasing: a matched invoice's landed cost for units that arrived earlier.
     Revalue {
@@ -276,15 +270,7 @@ impl CoordinatorCommand {
     }
 }
 
-/// A decision on a purchase order, as `POST /v1/purchase-orders/{id}/{action}` sends it.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DecisionRequest {
-    /// The version the caller read: a changed order is a 409 `conflict`.
-    pub version: u32,
-    #[serde(default)]
-    pub comment: Option<String>,
-}
+pub use stockline_shared::DecisionRequest;
 
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]

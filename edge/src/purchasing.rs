@@ -23,7 +23,7 @@ use stockline_engine::procurement::{
     draft_from_suggestions, scorecard, ApprovalRules, Approver, Decision, Invoice, PoAction, PoStatus, PurchaseOrder,
     ReceiptEffect, Scorecard,
 };
-use stockline_engine::{Actor, Catalog, EngineError, Id};
+use stockline_engine::{Actor, Catalog, EngineError, Id, OrderReceipt};
 use stockline_shared::{
     ApiError, DraftFromSuggestions, InboxItem, InboxResponse, PurchaseOrderView, PurchaseOrdersResponse,
     ReplenishmentResponse, StockPending,
@@ -85,7 +85,7 @@ fn inbound_changes(order: &PurchaseOrder, actor: &Actor) -> Vec<StockChange> {
 
 /// The changes a receipt makes: one per (SKU, location), keyed by the receipt, with the order's
 /// price in the base currency (none when the rules no longer convert the order's currency: the
-/// stock moves, the cost waits for the invoice).
+/// stock moves, and the cost is left as it was) and the date still open there.
 fn receipt_changes(
     order: &PurchaseOrder,
     receipt: &Id,
@@ -93,22 +93,30 @@ fn receipt_changes(
     rules: Option<&ApprovalRules>,
     actor: &Actor,
 ) -> Vec<StockChange> {
+    let targets = order.inbound_targets();
     effects
         .into_iter()
         .map(|effect| {
-            let price = order.lines.iter().find(|l| l.sku == effect.sku && l.location == effect.location);
-            let unit_cost = match (price, rules) {
-                (Some(line), Some(rules)) => rules.to_base(line.unit_price, &order.currency).ok(),
+            let line = order.lines.iter().find(|l| l.sku == effect.sku && l.location == effect.location);
+            let unit_cost = match (line, rules) {
+                (Some(line), Some(rules)) => rules.unit_to_base(line.unit_price, &order.currency).ok(),
                 _ => None,
             };
+            let expected_on = targets
+                .iter()
+                .find(|(sku, target)| *sku == effect.sku && target.location == effect.location)
+                .and_then(|(_, target)| target.expected_on);
             let key = format!("po:{}:{}:{}@{}", order.id, receipt, effect.sku, effect.location);
             let command = SkuCommand::ReceiveFromOrder {
                 sku: effect.sku.clone(),
-                reference: order.id.to_string(),
-                location: effect.location.clone(),
-                into_stock: effect.into_stock,
-                into_quarantine: effect.into_quarantine,
-                unit_cost,
+                receipt: OrderReceipt {
+                    reference: order.id.to_string(),
+                    location: effect.location.clone(),
+                    into_stock: effect.into_stock,
+                    into_quarantine: effect.into_quarantine,
+                    unit_cost,
+                    expected_on,
+                },
             };
             StockChange {
                 sku: effect.sku,
@@ -124,12 +132,12 @@ fn receipt_changes(
 fn cost_changes(
     order: &PurchaseOrder,
     invoice: &Invoice,
-    replaced: Option<&Invoice>,
+    earlier: &[Invoice],
     rules: &ApprovalRules,
     actor: &Actor,
 ) -> std::result::Result<Vec<StockChange>, EngineError> {
     let mut changes = Vec::new();
-    for change in invoice.cost_changes(replaced) {
+    for change in invoice.cost_changes(earlier) {
         let line =
             order.lines.iter().find(|l| l.line == change.line).expect("an invoice line names a line of the order");
         let key = format!("po:{}:{}:line-{}", order.id, invoice.id, change.line);
@@ -137,7 +145,7 @@ fn cost_changes(
             sku: change.sku.clone(),
             reference: format!("{} {}", order.id, invoice.id),
             qty: change.qty,
-            delta_per_unit: rules.to_base(change.delta_per_unit, &order.currency)?,
+            delta_per_unit: rules.unit_to_base(change.delta_per_unit, &order.currency)?,
         };
         let location = line.location.clone();
         changes.push(StockChange { sku: change.sku, location, change: "cost", envelope: keyed(actor, key, command) });
@@ -341,8 +349,9 @@ impl Purchasing {
             let command = DirectoryCommand::SetMeasuredLeadTime { id: supplier, lead_time };
             let answer =
                 crate::http::call(&directory_stub(&self.env)?, "/directory", &Envelope::system(command)).await?;
-            if answer.status == 200 || answer.status == 404 {
-                // 404: the supplier is gone from the catalog; nothing to tell.
+            if answer.status < 500 {
+                // Told, or refused for good (the supplier is gone, a figure out of range): the
+                // next receipt measures again.
                 store::exec(&self.sql(), "DELETE FROM lead_time_due WHERE supplier = ?", vec![row.supplier.into()])?;
             } else {
                 worker::console_error!(
@@ -442,17 +451,25 @@ impl Purchasing {
 
     /// Sends `po`'s changes to their SKU objects (each SKU's in the order decided, SKUs side by
     /// side), waiting at most `APPLY_WAIT_MS`; what is left the alarm sends.
-    async fn apply_changes(&self, po: &Id) -> Result<()> {
-        let skus = self.pending_skus(po)?;
+    /// The decision is committed before this runs: a failure here is logged, not answered (the
+    /// answer shows what is still pending, and the alarm sends it).
+    async fn apply_changes(&self, po: &Id) {
+        let skus = match self.pending_skus(po) {
+            Ok(skus) => skus,
+            Err(error) => return worker::console_error!("purchasing: reading {po}'s pending changes: {error}"),
+        };
         if skus.is_empty() {
-            return Ok(());
+            return;
         }
         let sending = Box::pin(self.send_all(&skus));
         let deadline = Delay::from(std::time::Duration::from_millis(APPLY_WAIT_MS));
-        if let Either::Left((sent, _)) = select(sending, deadline).await {
-            sent?;
+        let failed = match select(sending, deadline).await {
+            Either::Left((sent, _)) => sent.err(),
+            Either::Right(_) => None,
+        };
+        if let Some(error) = failed {
+            worker::console_error!("purchasing: sending {po}'s changes (the alarm tries again): {error}");
         }
-        Ok(())
     }
 
     /// Sends one SKU's pending changes, oldest first, until one fails (it is tried again later,
@@ -476,14 +493,25 @@ impl Purchasing {
         )?;
         let mut applied = Vec::with_capacity(rows.len());
         for row in rows {
-            let envelope: Envelope<SkuCommand> = serde_json::from_str(&row.envelope)?;
-            if let Err(error) = sku_call::<serde_json::Value>(&self.env, sku, &envelope).await {
+            let sent = match serde_json::from_str::<Envelope<SkuCommand>>(&row.envelope) {
+                Ok(envelope) => {
+                    sku_call::<serde_json::Value>(&self.env, sku, &envelope).await.map_err(|e| e.to_string())
+                }
+                Err(error) => Err(format!("the stored change cannot be read: {error}")),
+            };
+            if let Err(error) = sent {
+                // The whole SKU waits (nothing overtakes this change), with a growing pause.
                 let now_ms = now()?.timestamp_millis();
                 store::exec(
                     &self.sql(),
-                    "UPDATE stock_changes SET attempts = attempts + 1, last_error = ?,
-                     next_try_ms = ? + MIN(?, ? * (1 << MIN(attempts, 6))) WHERE seq = ?",
-                    vec![error.to_string().into(), now_ms.into(), RETRY_MS_MAX.into(), RETRY_MS.into(), row.seq.into()],
+                    "UPDATE stock_changes SET attempts = attempts + 1, last_error = ? WHERE seq = ?",
+                    vec![error.into(), row.seq.into()],
+                )?;
+                store::exec(
+                    &self.sql(),
+                    "UPDATE stock_changes SET next_try_ms = ? + MIN(?, ? * (1 << MIN(
+                         (SELECT attempts FROM stock_changes WHERE seq = ?), 6))) WHERE sku = ?",
+                    vec![now_ms.into(), RETRY_MS_MAX.into(), RETRY_MS.into(), row.seq.into(), sku.as_str().into()],
                 )?;
                 break;
             }
@@ -492,18 +520,23 @@ impl Purchasing {
         Ok(applied)
     }
 
-    /// Sends the pending changes of `skus`, side by side, and forgets the ones that applied.
+    /// Sends the pending changes of `skus`, side by side, and forgets the ones that applied (one
+    /// SKU's storage failure does not keep the others' applied changes around).
     async fn send_all(&self, skus: &[Id]) -> Result<()> {
         let mut applied = Vec::new();
+        let mut failed = None;
         for sent in join_all(skus.iter().map(|sku| self.send_changes(sku))).await {
-            applied.extend(sent?);
+            match sent {
+                Ok(seqs) => applied.extend(seqs),
+                Err(error) => failed = Some(error),
+            }
         }
         for chunk in applied.chunks(store::SQL_BINDINGS_MAX) {
             let marks = vec!["?"; chunk.len()].join(", ");
             let bindings = chunk.iter().map(|&seq| seq.into()).collect();
             store::exec(&self.sql(), &format!("DELETE FROM stock_changes WHERE seq IN ({marks})"), bindings)?;
         }
-        Ok(())
+        failed.map_or(Ok(()), Err)
     }
 
     async fn arm(&self, in_ms: i64) -> Result<()> {
@@ -566,6 +599,11 @@ impl Purchasing {
     }
 
     async fn handle(&self, envelope: Envelope<PurchasingCommand>) -> Result<Answer> {
+        // A repeat is answered from its record without asking anyone (checked again below, right
+        // before deciding: another request with the key may finish in between).
+        if let Some(answer) = self.replay(&envelope, now()?)? {
+            return Ok(answer);
+        }
         // What a decision needs from the Directory is read before anything is decided.
         let catalog = match &envelope.command {
             PurchasingCommand::Create { .. }
@@ -686,8 +724,7 @@ impl Purchasing {
                     Ok(invoice) => invoice,
                     Err(error) => return Ok(engine(error)),
                 };
-                let replaced = invoice.replaces.as_ref().and_then(|earlier| invoices.iter().find(|i| &i.id == earlier));
-                let changes = match cost_changes(&order, &invoice, replaced, &stored.rules, &envelope.actor) {
+                let changes = match cost_changes(&order, &invoice, &invoices, &stored.rules, &envelope.actor) {
                     Ok(changes) => changes,
                     Err(error) => return Ok(engine(error)),
                 };
@@ -701,7 +738,7 @@ impl Purchasing {
                     .filter(|(_, i)| i.id == new_id || Some(&i.id) == replaces.as_ref())
                     .collect();
                 self.save_invoices(id, &changed, changes, envelope.idempotency.as_ref().map(|key| (key, &answer)))?;
-                self.apply_changes(id).await?;
+                self.apply_changes(id).await;
                 Ok(answer)
             }
             PurchasingCommand::Scorecard { supplier } => {
@@ -734,7 +771,7 @@ impl Purchasing {
                         vec![order.supplier.as_str().into()],
                     )?;
                 }
-                self.apply_changes(id).await?;
+                self.apply_changes(id).await;
                 // Applying changes stock, not the order: the order is as stored above.
                 let view = self.view(order)?;
                 Ok(Answer::ok(if taken { 200 } else { 201 }, &view))
@@ -804,7 +841,7 @@ impl Purchasing {
                 let answer = Answer::ok(200, &order);
                 let changes = if changes_inbound { inbound_changes(&order, &envelope.actor) } else { Vec::new() };
                 self.save(seq, &order, changes, envelope.idempotency.as_ref().map(|key| (key, &answer)))?;
-                self.apply_changes(id).await?;
+                self.apply_changes(id).await;
                 Ok(answer)
             }
         }

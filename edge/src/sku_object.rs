@@ -527,10 +527,8 @@ impl SkuObject {
                 writes.entries.extend(entry);
                 ok(200, &versions)
             }
-            SkuCommand::ReceiveFromOrder { reference, location, into_stock, into_quarantine, unit_cost, .. } => {
-                let (stock, quarantine) = (*into_stock, *into_quarantine);
-                let entries =
-                    ledger.receive_from_order(catalog, reference, location, stock, quarantine, *unit_cost, ctx)?;
+            SkuCommand::ReceiveFromOrder { receipt, .. } => {
+                let entries = ledger.receive_from_order(catalog, receipt, ctx)?;
                 let versions: Vec<u64> = entries.iter().map(|e| e.version).collect();
                 writes.entries.extend(entries);
                 ok(200, &versions)

@@ -23,7 +23,7 @@ pub use ids::{check_barcode, Id};
 pub use ledger::{
     is_false, Actor, Availability, CountDisagreement, CountException, CountExceptionKind, Ctx, Disposition, Effect,
     Entry, Event, InboundTarget, LedgerSnapshot, LocationAvailability, Movement, MovementKind, MovementOutcome,
-    ReceiveInto, Role, SkuLedger, SkuPolicy, SkuSpec,
+    OrderReceipt, ReceiveInto, Role, SkuLedger, SkuPolicy, SkuSpec,
 };
 pub use money::{Money, MoneyError};
 pub use position::{channel_available, Bucket, Position};

@@ -186,8 +186,16 @@ fn run_op(w: &mut World, tokens: &[&str]) -> Result<(String, Vec<Entry>), Engine
             let reference = args.option("ref").expect("po_receive names ref=");
             let cost = args.option("cost").map(|c| stockline_engine::Money::parse(c).expect("cost=money"));
             let location = id(args.words[0]);
-            let entries =
-                w.ledger.receive_from_order(&w.catalog, reference, &location, stock, quarantine, cost, &ctx)?;
+            let expected_on = args.option("on").map(|d| d.parse().expect("on=YYYY-MM-DD"));
+            let receipt = stockline_engine::OrderReceipt {
+                reference: reference.to_string(),
+                location,
+                into_stock: stock,
+                into_quarantine: quarantine,
+                unit_cost: cost,
+                expected_on,
+            };
+            let entries = w.ledger.receive_from_order(&w.catalog, &receipt, &ctx)?;
             Ok((format!("{} entries", entries.len()), entries))
         }
         "revalue" => {
@@ -973,13 +981,20 @@ fn purchase_order_inbound_is_a_dated_target_that_receipts_settle() {
         po_receive A 3 2 ref=PO-4
         => 2 entries
         A on_hand=5 quarantined=2 inbound=5
+        # what stays expected moves to the next open line's date (one more entry)
+        po_receive A 1 0 ref=PO-4 on=2030-02-10
+        => 2 entries
+        expected_on A PO-4 2030-02-10
+        A on_hand=6 quarantined=2 inbound=4
+        po_receive A 1 0 ref=PO-4 on=2030-02-10
+        => 1 entries
         po_receive A 0 0 ref=PO-4
         => err invalid_request into_stock
         po_receive A 1 -1 ref=PO-4
         => err invalid_request into_quarantine
         po_receive Z 1 0 ref=PO-4
         => err not_found location Z
-        A on_hand=5 quarantined=2 inbound=5
+        A on_hand=7 quarantined=2 inbound=3
         # bad targets change nothing
         po_receive A 1 0 ref=PO-4 cost=-1
         => err invalid_request unit_cost

@@ -2,12 +2,14 @@
 //! (client). Engine types whose JSON already is the contract's are re-exported, not copied.
 
 pub mod auth;
+pub mod decisions;
 pub mod error;
 pub mod outbox;
 pub mod sync;
 pub mod wire;
 
 pub use auth::{Action, Principal};
+pub use decisions::{DecisionKind, DecisionState, Decisions, QueuedDecision};
 pub use error::{ApiError, ErrorBody, ErrorDetail};
 pub use outbox::{CountBasis, OpState, Outbox, QueuedOp, Tally};
 pub use sync::{Me, SyncOp, SyncOpResult, SyncOutcome, SyncPushRequest, SyncPushResponse, SYNC_OPS_MAX};

@@ -4,7 +4,9 @@ use crate::error::ApiError;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use stockline_engine::limits::LINES_MAX;
-use stockline_engine::procurement::{Invoice, PoSummary, PurchaseOrder, Route, Skipped};
+pub use stockline_engine::procurement::{
+    Invoice, MatchStatus, PoAction, PoEvent, PoLine, PoStatus, PoSummary, PurchaseOrder, Route, Scorecard, Skipped,
+};
 use stockline_engine::Money;
 pub use stockline_engine::{
     Allocation, Availability, ChannelSpec, CommitLine, CommitRequest, CountDisagreement, CountException,
@@ -176,4 +178,14 @@ pub struct PurchaseOrderView {
     pub stock_pending: Vec<StockPending>,
     /// The supplier's invoices against it, oldest first (a corrected one says `replaced_by`).
     pub invoices: Vec<Invoice>,
+}
+
+/// A decision on a purchase order, as `POST /v1/purchase-orders/{id}/{action}` sends it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionRequest {
+    /// The version the caller read: a changed order is a 409 `conflict`.
+    pub version: u32,
+    #[serde(default)]
+    pub comment: Option<String>,
 }

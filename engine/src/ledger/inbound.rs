@@ -19,6 +19,21 @@ pub struct InboundTarget {
     pub expected_on: Option<NaiveDate>,
 }
 
+/// A purchase order's receipt at one location, as Purchasing sends it to the SKU.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderReceipt {
+    pub reference: String,
+    pub location: Id,
+    pub into_stock: i64,
+    pub into_quarantine: i64,
+    /// The order's price in the base currency.
+    #[serde(default)]
+    pub unit_cost: Option<Money>,
+    /// The earliest date still open on the order at this location after the receipt.
+    #[serde(default)]
+    pub expected_on: Option<NaiveDate>,
+}
+
 impl SkuLedger {
     /// Sets what is expected into a location under a reference: inbound moves by the difference,
     /// in one entry. `None` when the target is already the state (a repeat changes nothing).
@@ -79,18 +94,18 @@ impl SkuLedger {
     /// settles inbound). All or nothing: everything is checked before the first entry.
     ///
     /// With `unit_cost` (the order's price in the base currency) the SKU's moving-average unit
-    /// cost takes the arriving units in, in a third entry when it changes.
-    #[allow(clippy::too_many_arguments)]
+    /// cost takes the arriving units in, in an entry of its own when it changes; with
+    /// `expected_on` (the earliest date still open on the order here) what stays expected moves
+    /// to that date.
     pub fn receive_from_order(
         &mut self,
         catalog: &Catalog,
-        reference: &str,
-        location: &Id,
-        into_stock: i64,
-        into_quarantine: i64,
-        unit_cost: Option<Money>,
+        receipt: &OrderReceipt,
         ctx: &Ctx,
     ) -> Result<Vec<Entry>, EngineError> {
+        let OrderReceipt { reference, location, into_stock, into_quarantine, unit_cost, expected_on } = receipt;
+        let (reference, into_stock, into_quarantine, unit_cost) =
+            (reference.as_str(), *into_stock, *into_quarantine, *unit_cost);
         self.policy_or_not_found()?;
         let slot = catalog.slot_or_not_found(location.as_str())?;
         check_text("reference", reference)?;
@@ -131,6 +146,16 @@ impl SkuLedger {
             // Checked above: a receive of a checked quantity into a known location cannot fail.
             entries.push(outcome.expect("a checked receive is recorded").entry);
         }
+        let still_expected = self.expected(location.as_str(), reference);
+        if still_expected > 0 && expected_on.is_some() && self.expected_on(location, reference) != *expected_on {
+            let target = InboundTarget {
+                location: location.clone(),
+                reference: reference.to_string(),
+                qty: still_expected,
+                expected_on: *expected_on,
+            };
+            entries.extend(self.expect_inbound(catalog, target, ctx)?);
+        }
         if let Some(unit_cost) = unit_cost {
             let average = self.policy().and_then(|p| p.unit_cost);
             let next = moving_average(on_hand_before, average, into_stock + into_quarantine, unit_cost);
@@ -141,7 +166,7 @@ impl SkuLedger {
                 entries.push(entry);
             }
         }
-        assert!(!entries.is_empty() && entries.len() <= 3);
+        assert!(!entries.is_empty() && entries.len() <= 4);
         Ok(entries)
     }
 

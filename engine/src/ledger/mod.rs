@@ -30,7 +30,7 @@ mod snapshot;
 
 pub use actor::{Actor, Ctx, Role};
 pub use entry::{Effect, Entry, Event};
-pub use inbound::InboundTarget;
+pub use inbound::{InboundTarget, OrderReceipt};
 pub use movement::{
     CountDisagreement, CountException, CountExceptionKind, Disposition, HoldShare, Movement, MovementKind, ReceiveInto,
 };

@@ -150,12 +150,8 @@ impl ApprovalRules {
         Ok(())
     }
 
-    /// `amount` in `currency` as base currency; an unknown currency is refused.
-    pub fn to_base(&self, amount: Money, currency: &str) -> Result<Money, EngineError> {
-        if currency == self.base_currency {
-            return Ok(amount);
-        }
-        let rate = self.rates.get(currency).ok_or_else(|| {
+    fn rate(&self, currency: &str) -> Result<Decimal, EngineError> {
+        self.rates.get(currency).copied().ok_or_else(|| {
             EngineError::invalid(
                 "currency",
                 format!(
@@ -163,8 +159,31 @@ impl ApprovalRules {
                     self.base_currency
                 ),
             )
-        })?;
-        let value = amount.amount().checked_mul(*rate).map(|v| v.round_dp(2));
+        })
+    }
+
+    /// A unit price or cost in `currency` as base currency, to 6 decimal places (a total is
+    /// rounded to cents by `to_base`; a unit price of 0.0049 must not become 0).
+    pub fn unit_to_base(&self, amount: Money, currency: &str) -> Result<Money, EngineError> {
+        if currency == self.base_currency {
+            return Ok(amount);
+        }
+        let rate = self.rate(currency)?;
+        amount
+            .amount()
+            .checked_mul(rate)
+            .map(|v| v.round_dp(6))
+            .and_then(Money::from_decimal)
+            .ok_or_else(|| EngineError::invalid("unit_price", "too large in the base currency"))
+    }
+
+    /// `amount` in `currency` as base currency; an unknown currency is refused.
+    pub fn to_base(&self, amount: Money, currency: &str) -> Result<Money, EngineError> {
+        if currency == self.base_currency {
+            return Ok(amount);
+        }
+        let rate = self.rate(currency)?;
+        let value = amount.amount().checked_mul(rate).map(|v| v.round_dp(2));
         value
             .and_then(Money::from_decimal)
             .ok_or_else(|| EngineError::invalid("lines", "the order's value is too large"))
@@ -288,6 +307,15 @@ mod tests {
 
     fn money(text: &str) -> Money {
         Money::parse(text).expect("money")
+    }
+
+    #[test]
+    fn unit_prices_convert_to_six_places_totals_to_cents() {
+        let rules = rules();
+        assert_eq!(rules.unit_to_base(money("0.0049"), "USD"), Ok(money("0.00441")));
+        assert_eq!(rules.to_base(money("0.0049"), "USD"), Ok(money("0")));
+        assert_eq!(rules.unit_to_base(money("-1.25"), "EUR"), Ok(money("-1.25")), "a true-up may be negative");
+        assert!(rules.unit_to_base(money("1"), "GBP").is_err());
     }
 
     fn rules() -> ApprovalRules {

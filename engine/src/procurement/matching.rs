@@ -225,30 +225,51 @@ pub struct CostChange {
 }
 
 impl Invoice {
-    /// The landed-cost true-ups this invoice makes once recorded: none unless it matched (an
-    /// exception waits for its correction); for a correction of a matched invoice, only the
-    /// difference from what that one trued up.
-    pub fn cost_changes(&self, replaced: Option<&Invoice>) -> Vec<CostChange> {
+    /// The landed-cost true-ups this invoice makes once recorded, against the order's earlier
+    /// `invoices`: none unless it matched (an exception waits for its correction). A correction
+    /// trues up only the difference from the last matched invoice in the chain it replaces (what
+    /// the costs hold now), and takes back the lines that invoice had and this one does not.
+    pub fn cost_changes(&self, invoices: &[Invoice]) -> Vec<CostChange> {
         if self.status != MatchStatus::Matched {
             return Vec::new();
         }
-        let earlier = replaced.filter(|r| r.status == MatchStatus::Matched);
+        let mut baseline: Option<&Invoice> = None;
+        let mut next = self.replaces.as_ref();
+        for _ in 0..=invoices.len() {
+            let Some(id) = next else { break };
+            let Some(earlier) = invoices.iter().find(|i| &i.id == id) else { break };
+            if earlier.status == MatchStatus::Matched {
+                baseline = Some(earlier);
+                break;
+            }
+            next = earlier.replaces.as_ref();
+        }
         let landed = |line: &InvoiceLine| line.landed_unit_cost.amount() - line.ordered_price.amount();
-        self.lines
+        let change = |line: &InvoiceLine, qty: i64, delta: Decimal| {
+            let delta = delta.round_dp(6);
+            (!delta.is_zero()).then(|| CostChange {
+                line: line.line,
+                sku: line.sku.clone(),
+                qty,
+                delta_per_unit: Money::from_decimal(delta).expect("a difference of unit costs fits"),
+            })
+        };
+        let mut out: Vec<CostChange> = self
+            .lines
             .iter()
             .filter_map(|line| {
-                let before = earlier
-                    .and_then(|r| r.lines.iter().find(|l| l.line == line.line))
+                let before = baseline
+                    .and_then(|b| b.lines.iter().find(|l| l.line == line.line))
                     .map_or(Decimal::ZERO, |l| landed(l) * Decimal::from(l.qty) / Decimal::from(line.qty));
-                let delta = (landed(line) - before).round_dp(6);
-                (!delta.is_zero()).then(|| CostChange {
-                    line: line.line,
-                    sku: line.sku.clone(),
-                    qty: line.qty,
-                    delta_per_unit: Money::from_decimal(delta).expect("a difference of unit costs fits"),
-                })
+                change(line, line.qty, landed(line) - before)
             })
-            .collect()
+            .collect();
+        if let Some(baseline) = baseline {
+            for gone in baseline.lines.iter().filter(|b| self.lines.iter().all(|l| l.line != b.line)) {
+                out.extend(change(gone, gone.qty, -landed(gone)));
+            }
+        }
+        out
     }
 }
 
@@ -633,13 +654,17 @@ mod tests {
         // Freight 16 + duty 4 = 20 over 50.00 and 30.00 of value: 12.50 and 7.50; per unit 1.25 and 0.50.
         assert_eq!(second.lines.iter().map(|l| l.landed_extra).collect::<Vec<_>>(), [money("12.5"), money("7.5")]);
         assert_eq!(second.lines.iter().map(|l| l.landed_unit_cost).collect::<Vec<_>>(), [money("6.25"), money("2.5")]);
-        assert!(first.cost_changes(None).is_empty(), "an exception trues up nothing");
+        assert!(first.cost_changes(&[]).is_empty(), "an exception trues up nothing");
+        let id = |text: &str| Id::new(text).expect("id");
         // Line 1 lands 1.25 a unit over 5.00, line 2 0.50 over 2.00.
+        let earlier = std::slice::from_ref(&first);
         let changes: Vec<(u32, i64, Money)> =
-            second.cost_changes(Some(&first)).into_iter().map(|c| (c.line, c.qty, c.delta_per_unit)).collect();
+            second.cost_changes(earlier).into_iter().map(|c| (c.line, c.qty, c.delta_per_unit)).collect();
         assert_eq!(changes, [(1, 10, money("1.25")), (2, 15, money("0.5"))]);
-        // A correction of a matched invoice trues up only the difference (freight halved).
+        // A correction of a matched invoice trues up only the difference (freight halved) ...
         let mut halved = second.clone();
+        halved.id = id("I-3");
+        halved.replaces = Some(second.id.clone());
         for line in &mut halved.lines {
             line.landed_unit_cost = Money::from_decimal(
                 line.ordered_price.amount()
@@ -647,10 +672,25 @@ mod tests {
             )
             .expect("money");
         }
-        let changes: Vec<(u32, Money)> =
-            halved.cost_changes(Some(&second)).into_iter().map(|c| (c.line, c.delta_per_unit)).collect();
-        assert_eq!(changes, [(1, money("-0.625")), (2, money("-0.25"))]);
-        assert!(second.cost_changes(Some(&second)).is_empty(), "the same again changes nothing");
+        let both = [first.clone(), second.clone()];
+        let deltas = |invoice: &Invoice, earlier: &[Invoice]| -> Vec<(u32, i64, Money)> {
+            invoice.cost_changes(earlier).into_iter().map(|c| (c.line, c.qty, c.delta_per_unit)).collect()
+        };
+        assert_eq!(deltas(&halved, &both), [(1, 10, money("-0.625")), (2, 15, money("-0.25"))]);
+        // ... also through an exception in between: the baseline is the last matched in the chain.
+        let mut exception = halved.clone();
+        exception.status = MatchStatus::Exception;
+        let mut after = halved.clone();
+        after.id = id("I-4");
+        after.replaces = Some(id("I-3"));
+        let chain = [first.clone(), second.clone(), exception];
+        assert_eq!(deltas(&after, &chain), [(1, 10, money("-0.625")), (2, 15, money("-0.25"))], "not twice");
+        // A line the correction leaves out is taken back.
+        let mut one_line = second.clone();
+        one_line.id = id("I-5");
+        one_line.replaces = Some(second.id.clone());
+        one_line.lines.truncate(1);
+        assert_eq!(deltas(&one_line, &both), [(2, 15, money("-0.5"))]);
         let mut invoices = vec![first];
         assert_eq!(order.open_exceptions(&invoices).count(), 1);
         order.take_invoice(&mut invoices, second);
