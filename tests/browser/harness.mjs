@@ -59,6 +59,26 @@ function spawnWorkerd(state, apiPort, webPort, output) {
   return child;
 }
 
+// Two years of a weekly shape (weekends busy), up to the day before yesterday (UTC).
+/// Signs in as a person does: the token typed into the sign-in field, then Enter.
+export async function signIn(page, app, token) {
+  await page.goto(app);
+  await page.getByTestId('token').click();
+  await page.keyboard.type(token);
+  await page.keyboard.press('Enter');
+}
+
+export function weeklyHistory() {
+  const shape = [15, 20, 22, 25, 24, 40, 60]; // Sunday first, as getUTCDay counts
+  const days = [];
+  const today = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate());
+  for (let back = 700; back >= 2; back--) {
+    const date = new Date(today - back * 86_400_000);
+    days.push({ date: date.toISOString().slice(0, 10), qty: shape[date.getUTCDay()] + (back % 5) - 2 });
+  }
+  return days;
+}
+
 export async function startStockline() {
   const state = mkdtempSync(join(tmpdir(), 'stockline-browser-'));
   const output = [];

@@ -4,22 +4,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { startStockline, launchBrowser, root } from './harness.mjs';
+import { startStockline, launchBrowser, root, signIn as signInAt, weeklyHistory } from './harness.mjs';
 
 const shots = join(root, 'target/screenshots');
 let stockline;
-
-// Two years of a weekly shape (weekends busy), up to the day before yesterday (UTC).
-function weeklyHistory() {
-  const shape = [15, 20, 22, 25, 24, 40, 60]; // Sunday first, as getUTCDay counts
-  const days = [];
-  const today = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate());
-  for (let back = 700; back >= 2; back--) {
-    const date = new Date(today - back * 86_400_000);
-    days.push({ date: date.toISOString().slice(0, 10), qty: shape[date.getUTCDay()] + (back % 5) - 2 });
-  }
-  return days;
-}
 
 async function waitForList(predicate) {
   const deadline = Date.now() + 30_000;
@@ -46,16 +34,11 @@ before(async () => {
   await waitForList((list) => list.groups[0]?.lines.length === 2);
 });
 
+const signIn = (page, token) => signInAt(page, stockline.app, token);
+
 after(async () => {
   await stockline?.stop();
 });
-
-async function signIn(page, token) {
-  await page.goto(stockline.app);
-  await page.getByTestId('token').click();
-  await page.keyboard.type(token);
-  await page.keyboard.press('Enter');
-}
 
 test('a buyer sees what to reorder, opens a plan, and reads both offline', async () => {
   const browser = await launchBrowser({ width: 768, height: 1024 });

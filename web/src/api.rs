@@ -3,7 +3,8 @@
 use gloo_net::http::{Request, RequestBuilder};
 use serde::de::DeserializeOwned;
 use stockline_shared::{
-    AvailabilityResponse, ErrorBody, Item, ItemsResponse, Location, Me, Plan, ReplenishmentResponse, Reservation,
+    AvailabilityResponse, DecisionRequest, DraftFromSuggestions, ErrorBody, InboxResponse, Item, ItemsResponse,
+    Location, Me, Plan, PurchaseOrder, PurchaseOrderView, PurchaseOrdersResponse, ReplenishmentResponse, Reservation,
     SyncOp, SyncPushRequest, SyncPushResponse,
 };
 
@@ -111,4 +112,50 @@ pub async fn plan(api_base: &str, token: &str, sku: &str) -> Result<Plan, CallEr
 /// The first page of the replenishment list (up to 500 SKUs, most urgent first).
 pub async fn replenishment(api_base: &str, token: &str) -> Result<ReplenishmentResponse, CallError> {
     answer(authorised(Request::get(&url(api_base, "/v1/replenishment?limit=500")), token).send().await).await
+}
+
+fn encoded(error: impl std::fmt::Display) -> CallError {
+    CallError::Refused { status: 0, code: "encode".into(), message: error.to_string() }
+}
+
+/// The latest purchase orders (up to 100), newest first.
+pub async fn purchase_orders(api_base: &str, token: &str) -> Result<PurchaseOrdersResponse, CallError> {
+    answer(authorised(Request::get(&url(api_base, "/v1/purchase-orders?limit=100")), token).send().await).await
+}
+
+pub async fn purchase_order(api_base: &str, token: &str, id: &str) -> Result<PurchaseOrderView, CallError> {
+    answer(authorised(Request::get(&url(api_base, &format!("/v1/purchase-orders/{id}"))), token).send().await).await
+}
+
+/// The caller's approvals inbox.
+pub async fn approvals(api_base: &str, token: &str) -> Result<InboxResponse, CallError> {
+    answer(authorised(Request::get(&url(api_base, "/v1/approvals?limit=100")), token).send().await).await
+}
+
+/// A decision on an order (`submit`, `approve`, `reject`, `send`, `cancel`, `close`) under `key`.
+pub async fn decide(
+    api_base: &str,
+    token: &str,
+    id: &str,
+    action: &str,
+    key: &str,
+    request: &DecisionRequest,
+) -> Result<PurchaseOrder, CallError> {
+    let path = format!("/v1/purchase-orders/{id}/{action}");
+    let builder = authorised(Request::post(&url(api_base, &path)), token).header("Idempotency-Key", key);
+    answer(builder.json(request).map_err(encoded)?.send().await).await
+}
+
+/// A draft order from a supplier's replenishment suggestions.
+pub async fn draft_from_suggestions(
+    api_base: &str,
+    token: &str,
+    supplier: &str,
+    location: &str,
+    key: &str,
+) -> Result<DraftFromSuggestions, CallError> {
+    let builder = authorised(Request::post(&url(api_base, "/v1/purchase-orders/from-suggestions")), token)
+        .header("Idempotency-Key", key);
+    let body = serde_json::json!({ "supplier": supplier, "location": location });
+    answer(builder.json(&body).map_err(encoded)?.send().await).await
 }

@@ -7,10 +7,10 @@ use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::TransactionMode;
 use serde::{de::DeserializeOwned, Serialize};
 use std::cell::RefCell;
-use stockline_shared::{Plan, QueuedOp, ReplenishmentResponse};
+use stockline_shared::{InboxResponse, Plan, QueuedDecision, QueuedOp, ReplenishmentResponse};
 
 const DB_NAME: &str = "stockline";
-const DB_VERSION: u32 = 4;
+const DB_VERSION: u32 = 5;
 const SETTINGS: &str = "settings";
 const CARDS: &str = "cards";
 const OUTBOX: &str = "outbox";
@@ -21,6 +21,10 @@ const ITEMS_KEY: &str = "items";
 const PLANS: &str = "plans";
 const LIST_KEY: &str = "replenishment";
 const SETTINGS_KEY: &str = "settings";
+/// An approver's decisions on purchase orders (by Idempotency-Key), sent when online.
+const DECISIONS: &str = "decisions";
+/// The last copy of the approvals inbox (in `PLANS`).
+const INBOX_KEY: &str = "approvals";
 const LOCATIONS_KEY: &str = "locations";
 
 thread_local! {
@@ -55,6 +59,9 @@ async fn db() -> DbResult<Database> {
             if old < 4 {
                 db.create_object_store(PLANS).build()?;
             }
+            if old < 5 {
+                db.create_object_store(DECISIONS).build()?;
+            }
             Ok(())
         })
         .await
@@ -77,6 +84,16 @@ async fn get<T: DeserializeOwned>(store_name: &str, key: &str) -> DbResult<Optio
     let store = tx.object_store(store_name).map_err(text)?;
     let value: Option<T> = store.get(key).serde().map_err(text)?.await.map_err(text)?;
     Ok(value)
+}
+
+/// Every value of a store.
+async fn get_all<T: DeserializeOwned>(store_name: &str) -> DbResult<Vec<T>> {
+    let db = db().await?;
+    let tx = db.transaction(store_name).build().map_err(text)?;
+    let store = tx.object_store(store_name).map_err(text)?;
+    let all: Vec<T> =
+        store.get_all::<T>().serde().map_err(text)?.await.map_err(text)?.collect::<Result<_, _>>().map_err(text)?;
+    Ok(all)
 }
 
 pub async fn load_settings() -> DbResult<Option<Settings>> {
@@ -142,18 +159,7 @@ pub async fn replace_op(old_id: &str, op: &QueuedOp) -> DbResult<()> {
 }
 
 pub async fn load_ops() -> DbResult<Vec<QueuedOp>> {
-    let db = db().await?;
-    let tx = db.transaction(OUTBOX).build().map_err(text)?;
-    let store = tx.object_store(OUTBOX).map_err(text)?;
-    let ops: Vec<QueuedOp> = store
-        .get_all::<QueuedOp>()
-        .serde()
-        .map_err(text)?
-        .await
-        .map_err(text)?
-        .collect::<Result<_, _>>()
-        .map_err(text)?;
-    Ok(ops)
+    get_all(OUTBOX).await
 }
 
 pub async fn save_locations(locations: &[stockline_shared::Location]) -> DbResult<()> {
@@ -197,4 +203,28 @@ pub async fn save_list(list: &Fetched<ReplenishmentResponse>) -> DbResult<()> {
 
 pub async fn load_list() -> DbResult<Option<Fetched<ReplenishmentResponse>>> {
     get_json(LIST_KEY).await
+}
+
+pub async fn save_decision(decision: &QueuedDecision) -> DbResult<()> {
+    put(DECISIONS, &decision.key, decision).await
+}
+
+pub async fn delete_decision(key: &str) -> DbResult<()> {
+    let db = db().await?;
+    let tx = db.transaction(DECISIONS).with_mode(TransactionMode::Readwrite).build().map_err(text)?;
+    let store = tx.object_store(DECISIONS).map_err(text)?;
+    store.delete(key).await.map_err(text)?;
+    tx.commit().await.map_err(text)
+}
+
+pub async fn load_decisions() -> DbResult<Vec<QueuedDecision>> {
+    get_all(DECISIONS).await
+}
+
+pub async fn save_inbox(inbox: &Fetched<InboxResponse>) -> DbResult<()> {
+    put_json(INBOX_KEY, inbox).await
+}
+
+pub async fn load_inbox() -> DbResult<Option<Fetched<InboxResponse>>> {
+    get_json(INBOX_KEY).await
 }

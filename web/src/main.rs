@@ -6,6 +6,7 @@ mod camera;
 mod chart;
 mod db;
 mod model;
+mod purchasing;
 mod state;
 mod sync;
 mod views;

@@ -57,6 +57,8 @@ impl Settings {
         let mut screens = if self.may_record_movements() { Screen::ALL.to_vec() } else { vec![Screen::Lookup] };
         if self.may_plan() {
             screens.insert(1, Screen::Replenishment);
+            screens.insert(2, Screen::Orders);
+            screens.insert(3, Screen::Approvals);
         }
         screens
     }
@@ -86,6 +88,8 @@ pub enum Screen {
     Returns,
     Outbox,
     Replenishment,
+    Orders,
+    Approvals,
 }
 
 impl Screen {
@@ -111,6 +115,8 @@ impl Screen {
             Screen::Returns => "Returns",
             Screen::Outbox => "Outbox",
             Screen::Replenishment => "Reorder",
+            Screen::Orders => "Orders",
+            Screen::Approvals => "Approvals",
         }
     }
 
@@ -125,6 +131,8 @@ impl Screen {
             Screen::Returns => "tab-returns",
             Screen::Outbox => "tab-outbox",
             Screen::Replenishment => "tab-replenishment",
+            Screen::Orders => "tab-orders",
+            Screen::Approvals => "tab-approvals",
         }
     }
 
@@ -135,7 +143,7 @@ impl Screen {
 
     /// Whether the screen starts with an item field a scan goes into.
     pub fn takes_items(self) -> bool {
-        !matches!(self, Screen::Outbox | Screen::Replenishment)
+        !matches!(self, Screen::Outbox | Screen::Replenishment | Screen::Orders | Screen::Approvals)
     }
 }
 

@@ -5,7 +5,7 @@ use crate::db;
 use crate::model::{self, Found, ItemIndex, Screen, Settings, StockCard};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use stockline_shared::{Id, Location, Outbox, QueuedOp};
+use stockline_shared::{Decisions, Id, Location, Outbox, QueuedOp};
 
 /// The app's state: signals only, so it is `Copy` and every view can hold it.
 #[derive(Clone, Copy)]
@@ -32,6 +32,8 @@ pub struct AppState {
     pub prefill: RwSignal<Option<String>>,
     /// The operation just discarded, while it can still be undone.
     pub undo: RwSignal<Option<QueuedOp>>,
+    /// An approver's decisions on purchase orders, queued (perhaps offline) and their answers.
+    pub decisions: RwSignal<Decisions>,
 }
 
 impl AppState {

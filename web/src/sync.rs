@@ -166,6 +166,9 @@ pub fn start(app: AppState) {
         if due {
             spawn_local(sync_now(app));
         }
+        if app.online.get_untracked() && app.decisions.with_untracked(|d| d.pending().next().is_some()) {
+            spawn_local(crate::purchasing::send_decisions(app));
+        }
     });
     interval.forget();
 }

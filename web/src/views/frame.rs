@@ -14,7 +14,7 @@ use crate::views::{
 use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use stockline_shared::Outbox;
+use stockline_shared::{Decisions, Outbox};
 
 /// `?api=` overrides the API base (the run command prints such a URL when PORT is not 8787).
 fn api_from_query() -> Option<String> {
@@ -87,12 +87,14 @@ pub fn App() -> impl IntoView {
         scan: RwSignal::new(None),
         prefill: RwSignal::new(None),
         undo: RwSignal::new(None),
+        decisions: RwSignal::new(Decisions::default()),
     };
     provide_context(app);
 
     let on = window_event_listener(ev::online, move |_| {
         app.online.set(true);
         spawn_local(sync::sync_now(app));
+        spawn_local(crate::purchasing::send_decisions(app));
         refresh_items(app);
     });
     let off = window_event_listener(ev::offline, move |_| app.online.set(false));
@@ -120,6 +122,10 @@ pub fn App() -> impl IntoView {
         match db::load_ops().await {
             Ok(ops) => app.outbox.set(Outbox::new(ops)),
             Err(error) => app.fail(format!("The outbox on this device cannot be read: {error}")),
+        }
+        match db::load_decisions().await {
+            Ok(list) => app.decisions.set(Decisions::new(list)),
+            Err(error) => app.fail(format!("The decisions waiting on this device cannot be read: {error}")),
         }
         app.locations.set(db::load_locations().await.unwrap_or_default());
         app.items.set(ItemIndex::new(db::load_items().await.unwrap_or_default()));
@@ -345,6 +351,8 @@ fn Workspace() -> impl IntoView {
             Screen::Returns => view! { <Returns/> }.into_any(),
             Screen::Outbox => view! { <OutboxView/> }.into_any(),
             Screen::Replenishment => view! { <Replenishment/> }.into_any(),
+            Screen::Orders => view! { <crate::views::orders::Orders/> }.into_any(),
+            Screen::Approvals => view! { <crate::views::orders::Approvals/> }.into_any(),
         }}
         <UndoToast/>
     }

@@ -5,6 +5,7 @@
 use crate::api::{self, CallError};
 use crate::chart::{self, Chart};
 use crate::db;
+use crate::model::Screen;
 use crate::model::{self, Fetched};
 use crate::state::{now_ms, AppState};
 use crate::views::fields::Status;
@@ -69,6 +70,34 @@ fn load_plan(app: AppState, sku: String, plan: RwSignal<Option<Fetched<Plan>>>) 
     });
 }
 
+/// Turns a supplier's suggestions into a draft purchase order (MOQ and packs kept) and opens it.
+fn draft_order(app: AppState, supplier: String) {
+    let Some(current) = app.settings.get_untracked() else { return };
+    let key = match crate::sync::new_id() {
+        Ok(id) => format!("draft-{id}"),
+        Err(error) => return app.fail(error),
+    };
+    // Goods go to this device's location, else the first location by priority.
+    let first = app.locations.with_untracked(|all| all.iter().min_by_key(|l| l.priority).map(|l| l.id.clone()));
+    let Some(location) = app.location().or(first) else {
+        return app.fail("No location to order into: choose this device's location first");
+    };
+    spawn_local(async move {
+        match api::draft_from_suggestions(&current.api_base, &current.token, &supplier, location.as_str(), &key).await {
+            Ok(draft) => {
+                let id = draft.order.id.to_string();
+                let skipped = draft.skipped.len();
+                app.prefill.set(Some(id.clone()));
+                app.go(Screen::Orders);
+                let left_out = if skipped > 0 { format!("; {skipped} suggestions left out") } else { String::new() };
+                app.ok(format!("Draft {id} with {} lines{left_out}", draft.order.lines.len()));
+            }
+            Err(CallError::Unreachable) => app.fail("Offline: a draft order is made on the server. Try again online."),
+            Err(refused) => app.fail(refused.describe()),
+        }
+    });
+}
+
 #[component]
 pub fn Replenishment() -> impl IntoView {
     let app = expect_context::<AppState>();
@@ -116,8 +145,13 @@ pub fn Replenishment() -> impl IntoView {
                                     (None, None) => "No supplier set".to_string(),
                                 };
                                 let currency = group.currency.clone().unwrap_or_default();
+                                let orderable = group.lines.iter().any(|l| l.summary.suggestion_qty > 0);
+                                let draft = group.supplier.clone().filter(|_| orderable).map(|supplier| {
+                                    let testid = format!("draft-{supplier}");
+                                    view! { <button data-testid=testid on:click=move |_| draft_order(app, supplier.to_string())>"Draft order"</button> }
+                                });
                                 view! {
-                                    <h3>{title}</h3>
+                                    <h3 class="plan-line-head">{title} {draft}</h3>
                                     <ul class="plan-lines">
                                         {group.lines.into_iter().map(|line| view! { <Line line=line currency=currency.clone() show=show/> }).collect_view()}
                                     </ul>
