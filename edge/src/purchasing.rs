@@ -42,7 +42,7 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS purchase_orders (id TEXT PRIMAR
      CREATE INDEX IF NOT EXISTS stock_changes_by_sku ON stock_changes (sku, seq);
      CREATE INDEX IF NOT EXISTS stock_changes_by_po ON stock_changes (po, seq);
      CREATE INDEX IF NOT EXISTS stock_changes_due ON stock_changes (next_try_ms);
-     CREATE TABLE IF NOT EXISTS lead_time_due (supplier TEXT PRIMARY KEY);
+     CREATE TABLE IF NOT EXISTS lead_time_push (supplier TEXT PRIMARY KEY, due_ms INTEGER NOT NULL);
      CREATE TABLE IF NOT EXISTS invoices (po TEXT NOT NULL, id TEXT NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL,
          PRIMARY KEY (po, id));";
 
@@ -53,6 +53,8 @@ const APPLY_WAIT_MS: u64 = 5_000;
 const RETRY_MS: i64 = 1_000;
 const RETRY_MS_MAX: i64 = 60_000;
 const ALARM_SKUS_MAX: i64 = 64;
+/// How long after a receipt the supplier's measured lead time is pushed to planning.
+const LEAD_TIME_PUSH_DELAY_MS: i64 = 5_000;
 /// A scorecard reads at most this many of the supplier's latest orders.
 const SCORECARD_ORDERS_MAX: i64 = 1_000;
 /// Changes of one SKU one sender sends in a row (the rest wait for the next round).
@@ -341,8 +343,13 @@ impl Purchasing {
         struct Due {
             supplier: String,
         }
-        let due: Vec<Due> = store::rows(&self.sql(), "SELECT supplier FROM lead_time_due LIMIT 16", vec![])?;
-        let today = now()?.date_naive();
+        let now = now()?;
+        let due: Vec<Due> = store::rows(
+            &self.sql(),
+            "SELECT supplier FROM lead_time_push WHERE due_ms <= ? ORDER BY due_ms LIMIT 16",
+            vec![now.timestamp_millis().into()],
+        )?;
+        let today = now.date_naive();
         for row in due {
             let supplier = Id::new(row.supplier.clone()).map_err(|e| worker::Error::RustError(e.to_string()))?;
             let lead_time = self.scorecard(&supplier, today)?.lead_time();
@@ -352,7 +359,7 @@ impl Purchasing {
             if answer.status < 500 {
                 // Told, or refused for good (the supplier is gone, a figure out of range): the
                 // next receipt measures again.
-                store::exec(&self.sql(), "DELETE FROM lead_time_due WHERE supplier = ?", vec![row.supplier.into()])?;
+                store::exec(&self.sql(), "DELETE FROM lead_time_push WHERE supplier = ?", vec![row.supplier.into()])?;
             } else {
                 worker::console_error!(
                     "purchasing: the directory refused a lead time: {} {}",
@@ -567,14 +574,15 @@ impl Purchasing {
         struct Next {
             next: Option<i64>,
         }
-        let next: Option<Next> =
-            store::first(&self.sql(), "SELECT MIN(next_try_ms) AS next FROM stock_changes", vec![])?;
+        let next: Option<Next> = store::first(
+            &self.sql(),
+            "SELECT MIN(next) AS next FROM (SELECT MIN(next_try_ms) AS next FROM stock_changes
+             UNION ALL SELECT MIN(due_ms) FROM lead_time_push)",
+            vec![],
+        )?;
         let now_ms = crate::http::now()?.timestamp_millis();
-        let lead_times_due =
-            store::first::<Due>(&self.sql(), "SELECT supplier AS sku FROM lead_time_due LIMIT 1", vec![])?;
         let in_ms = match next.and_then(|n| n.next) {
             Some(next_ms) => (next_ms - now_ms).clamp(0, RETRY_MS_MAX),
-            None if lead_times_due.is_some() => RETRY_MS_MAX,
             None => HOUSEKEEPING_EVERY_MS,
         };
         self.arm(in_ms).await
@@ -764,11 +772,13 @@ impl Purchasing {
                     let rules = rules.as_ref().map(|stored| &stored.rules);
                     let changes = receipt_changes(&order, receipt, effects, rules, &envelope.actor);
                     self.save(seq, &order, changes, None)?;
-                    // The supplier's measured lead time may have moved: the alarm tells planning.
+                    // The supplier's measured lead time may have moved: the alarm tells planning, once
+                    // a while after the first receipt (a scorecard reads the supplier's orders: not
+                    // once per receipt of a busy dock).
                     store::exec(
                         &self.sql(),
-                        "INSERT INTO lead_time_due (supplier) VALUES (?) ON CONFLICT(supplier) DO NOTHING",
-                        vec![order.supplier.as_str().into()],
+                        "INSERT INTO lead_time_push (supplier, due_ms) VALUES (?, ?) ON CONFLICT(supplier) DO NOTHING",
+                        vec![order.supplier.as_str().into(), (now.timestamp_millis() + LEAD_TIME_PUSH_DELAY_MS).into()],
                     )?;
                 }
                 self.apply_changes(id).await;
