@@ -85,9 +85,9 @@ fn inbound_changes(order: &PurchaseOrder, actor: &Actor) -> Vec<StockChange> {
         .collect()
 }
 
-/// The changes a receipt makes: one per (SKU, location), keyed by the receipt, with the order's
-/// price in the base currency (none when the rules no longer convert the order's currency: the
-/// stock moves, and the cost is left as it was) and the date still open there.
+/// The changes a receipt makes: one per (SKU, location), keyed by the receipt, with the units'
+/// order price in the base currency (none when the rules no longer convert the order's currency:
+/// the stock moves, and the cost is left as it was).
 fn receipt_changes(
     order: &PurchaseOrder,
     receipt: &Id,
@@ -95,19 +95,10 @@ fn receipt_changes(
     rules: Option<&ApprovalRules>,
     actor: &Actor,
 ) -> Vec<StockChange> {
-    let targets = order.inbound_targets();
     effects
         .into_iter()
         .map(|effect| {
-            let line = order.lines.iter().find(|l| l.sku == effect.sku && l.location == effect.location);
-            let unit_cost = match (line, rules) {
-                (Some(line), Some(rules)) => rules.unit_to_base(line.unit_price, &order.currency).ok(),
-                _ => None,
-            };
-            let expected_on = targets
-                .iter()
-                .find(|(sku, target)| *sku == effect.sku && target.location == effect.location)
-                .and_then(|(_, target)| target.expected_on);
+            let unit_cost = rules.and_then(|rules| rules.unit_to_base(effect.unit_price, &order.currency).ok());
             let key = format!("po:{}:{}:{}@{}", order.id, receipt, effect.sku, effect.location);
             let command = SkuCommand::ReceiveFromOrder {
                 sku: effect.sku.clone(),
@@ -117,7 +108,7 @@ fn receipt_changes(
                     into_stock: effect.into_stock,
                     into_quarantine: effect.into_quarantine,
                     unit_cost,
-                    expected_on,
+                    expected_on: effect.expected_on,
                 },
             };
             StockChange {
@@ -184,6 +175,11 @@ fn insert_changes(sql: &SqlStorage, po: &str, rows: ChangeRows, now_ms: i64) -> 
         )?;
     }
     Ok(())
+}
+
+/// An id read back from this object's storage (written from an `Id`: a bad one is a storage fault).
+fn stored_id(text: String) -> Result<Id> {
+    Id::new(text).map_err(|e| worker::Error::RustError(format!("purchasing storage: {e}")))
 }
 
 /// An internal command under a key of its own (the SKU object answers a repeat from its record).
@@ -351,7 +347,7 @@ impl Purchasing {
         )?;
         let today = now.date_naive();
         for row in due {
-            let supplier = Id::new(row.supplier.clone()).map_err(|e| worker::Error::RustError(e.to_string()))?;
+            let supplier = stored_id(row.supplier.clone())?;
             let lead_time = self.scorecard(&supplier, today)?.lead_time();
             let command = DirectoryCommand::SetMeasuredLeadTime { id: supplier, lead_time };
             let answer =
@@ -433,7 +429,7 @@ impl Purchasing {
         }
         let rows: Vec<Sku> =
             store::rows(&self.sql(), "SELECT DISTINCT sku FROM stock_changes WHERE po = ?", vec![po.as_str().into()])?;
-        rows.into_iter().map(|row| Id::new(row.sku).map_err(|e| worker::Error::RustError(e.to_string()))).collect()
+        rows.into_iter().map(|row| stored_id(row.sku)).collect()
     }
 
     /// The order's changes still on their way to SKU ledgers.
@@ -446,8 +442,8 @@ impl Purchasing {
         let mut pending = Vec::with_capacity(rows.len());
         for row in rows {
             pending.push(StockPending {
-                sku: Id::new(row.sku).map_err(|e| worker::Error::RustError(e.to_string()))?,
-                location: Id::new(row.location).map_err(|e| worker::Error::RustError(e.to_string()))?,
+                sku: stored_id(row.sku)?,
+                location: stored_id(row.location)?,
                 change: row.change,
                 attempts: u32::try_from(row.attempts).unwrap_or(u32::MAX),
                 last_error: row.last_error,
@@ -565,7 +561,7 @@ impl Purchasing {
         )?;
         let mut skus = Vec::with_capacity(due.len());
         for row in due {
-            skus.push(Id::new(row.sku).map_err(|e| worker::Error::RustError(e.to_string()))?);
+            skus.push(stored_id(row.sku)?);
         }
         self.send_all(&skus).await?;
         self.push_lead_times().await?;

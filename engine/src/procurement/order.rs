@@ -183,6 +183,11 @@ pub struct ReceiptEffect {
     pub location: Id,
     pub into_stock: i64,
     pub into_quarantine: i64,
+    /// What the units cost on the order (its currency): the quantity-weighted price of the lines
+    /// they came in on, to 6 places.
+    pub unit_price: Money,
+    /// The earliest date still open on the order for this SKU here after the receipt.
+    pub expected_on: Option<NaiveDate>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -640,6 +645,7 @@ impl PurchaseOrder {
     /// A receipt's effects, one per (SKU, location), in line order.
     fn effects(&self, lines: &[ReceiptLine]) -> Vec<ReceiptEffect> {
         let mut effects: Vec<ReceiptEffect> = Vec::new();
+        let mut values: Vec<rust_decimal::Decimal> = Vec::new();
         for got in lines {
             let line =
                 self.lines.iter().find(|line| line.line == got.line).expect("a taken receipt names lines of the order");
@@ -651,14 +657,29 @@ impl PurchaseOrder {
                         location: line.location.clone(),
                         into_stock: 0,
                         into_quarantine: 0,
+                        unit_price: Money::ZERO,
+                        expected_on: None,
                     });
+                    values.push(rust_decimal::Decimal::ZERO);
                     effects.len() - 1
                 }
             };
+            values[index] += line.unit_price.amount() * rust_decimal::Decimal::from(got.qty);
             match got.into {
                 ReceiveTo::Stock => effects[index].into_stock += got.qty,
                 ReceiveTo::Quarantine => effects[index].into_quarantine += got.qty,
             }
+        }
+        let targets = self.inbound_targets();
+        for (effect, value) in effects.iter_mut().zip(values) {
+            let qty = effect.into_stock + effect.into_quarantine;
+            assert!(qty > 0);
+            let price = (value / rust_decimal::Decimal::from(qty)).round_dp(6);
+            effect.unit_price = Money::from_decimal(price).expect("an average of the order's prices fits");
+            effect.expected_on = targets
+                .iter()
+                .find(|(sku, target)| *sku == effect.sku && target.location == effect.location)
+                .and_then(|(_, target)| target.expected_on);
         }
         effects
     }
@@ -1075,8 +1096,22 @@ mod tests {
         assert_eq!(
             effects,
             [
-                ReceiptEffect { sku: id("A"), location: id("wh-1"), into_stock: 11, into_quarantine: 0 },
-                ReceiptEffect { sku: id("B"), location: id("wh-1"), into_stock: 0, into_quarantine: 2 },
+                ReceiptEffect {
+                    sku: id("A"),
+                    location: id("wh-1"),
+                    into_stock: 11,
+                    into_quarantine: 0,
+                    unit_price: money("20.00"),
+                    expected_on: None,
+                },
+                ReceiptEffect {
+                    sku: id("B"),
+                    location: id("wh-1"),
+                    into_stock: 0,
+                    into_quarantine: 2,
+                    unit_price: money("20.00"),
+                    expected_on: Some("2026-12-09".parse().expect("a date")),
+                },
             ]
         );
         assert_eq!(order.status, PoStatus::PartiallyReceived);
