@@ -36,8 +36,7 @@ pub mod purchasing {
     pub const NAME: &str = "global";
     /// Orders one `GET /v1/purchase-orders` page (or one approvals inbox) answers at most.
     pub const ORDERS_PAGE_MAX: u32 = 200;
-    /// Over-receipt allowed per line, percent of what was ordered.
-    pub const RECEIPT_TOLERANCE_PCT: u32 = 10;
+    pub use stockline_shared::RECEIPT_TOLERANCE_PCT;
 }
 
 /// The reservation coordinator shards (multi-SKU and keyed reservations).
@@ -288,6 +287,10 @@ pub enum PurchasingCommand {
     },
     Get {
         id: Id,
+    },
+    /// The orders on their way to a receiving location (`GET /v1/deliveries`).
+    Deliveries {
+        location: Id,
     },
     /// Orders, newest first, after `after` (an order id).
     List {

@@ -25,8 +25,8 @@ use stockline_engine::procurement::{
 };
 use stockline_engine::{Actor, Catalog, EngineError, Id, OrderReceipt};
 use stockline_shared::{
-    ApiError, DraftFromSuggestions, InboxItem, InboxResponse, PurchaseOrderView, PurchaseOrdersResponse,
-    ReplenishmentResponse, StockPending,
+    ApiError, DeliveriesResponse, DraftFromSuggestions, InboxItem, InboxResponse, PurchaseOrderView,
+    PurchaseOrdersResponse, ReplenishmentResponse, StockPending, DELIVERIES_MAX,
 };
 use worker::{durable_object, Delay, DurableObject, Env, Request, Response, Result, SqlStorage, State};
 
@@ -782,6 +782,7 @@ impl Purchasing {
                 let view = self.view(order)?;
                 Ok(Answer::ok(if taken { 200 } else { 201 }, &view))
             }
+            PurchasingCommand::Deliveries { location } => Ok(Answer::ok(200, &self.deliveries(location)?)),
             PurchasingCommand::List { status, supplier, after, limit } => {
                 if let Some(after) = after {
                     if self.order(after)?.is_none() {
@@ -886,6 +887,30 @@ impl Purchasing {
         }
         let next_cursor = if more { orders.last().map(|o| o.id.to_string()) } else { None };
         Ok(PurchaseOrdersResponse { orders, next_cursor })
+    }
+
+    /// The orders on their way with a line still open at `location`, the earliest open line there
+    /// first, at most `DELIVERIES_MAX`.
+    fn deliveries(&self, location: &Id) -> Result<DeliveriesResponse> {
+        let rows: Vec<OrderRow> = store::rows(
+            &self.sql(),
+            "SELECT seq, body FROM purchase_orders WHERE status IN ('sent', 'partially_received') ORDER BY seq",
+            vec![],
+        )?;
+        let mut orders = Vec::new();
+        for row in rows {
+            let order: PurchaseOrder = serde_json::from_str(&row.body)?;
+            if order.expected_at(location) {
+                orders.push(order);
+            }
+        }
+        let first_open_here = |order: &PurchaseOrder| {
+            order.lines.iter().filter(|line| &line.location == location && line.open() > 0).map(|l| l.expected_on).min()
+        };
+        orders.sort_by_cached_key(|order| (first_open_here(order), order.id.clone()));
+        let more = orders.len() > DELIVERIES_MAX;
+        orders.truncate(DELIVERIES_MAX);
+        Ok(DeliveriesResponse { location: location.clone(), orders, more })
     }
 
     /// The submitted orders `approver` may approve now, oldest first, with what each still needs.

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod decisions;
 pub mod error;
 pub mod outbox;
+pub mod receiving;
 pub mod sync;
 pub mod wire;
 
@@ -12,6 +13,9 @@ pub use auth::{Action, Principal};
 pub use decisions::{DecisionKind, DecisionState, Decisions, QueuedDecision};
 pub use error::{ApiError, ErrorBody, ErrorDetail};
 pub use outbox::{CountBasis, OpState, Outbox, QueuedOp, Tally};
+pub use receiving::{
+    DeliveriesResponse, QueuedReceipt, ReceiptState, Receiving, DELIVERIES_MAX, RECEIPT_TOLERANCE_PCT,
+};
 pub use sync::{Me, SyncOp, SyncOpResult, SyncOutcome, SyncPushRequest, SyncPushResponse, SYNC_OPS_MAX};
 pub use wire::*;
 

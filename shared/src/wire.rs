@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use stockline_engine::limits::LINES_MAX;
 pub use stockline_engine::procurement::{
-    Invoice, MatchStatus, PoAction, PoEvent, PoLine, PoStatus, PoSummary, PurchaseOrder, Route, Scorecard, Skipped,
+    Invoice, MatchStatus, PoAction, PoEvent, PoLine, PoStatus, PoSummary, PurchaseOrder, ReceiptLine, ReceiptSpec,
+    ReceiveTo, Route, Scorecard, Skipped,
 };
 use stockline_engine::Money;
 pub use stockline_engine::{

@@ -59,7 +59,6 @@ function spawnWorkerd(state, apiPort, webPort, output) {
   return child;
 }
 
-// Two years of a weekly shape (weekends busy), up to the day before yesterday (UTC).
 /// Signs in as a person does: the token typed into the sign-in field, then Enter.
 export async function signIn(page, app, token) {
   await page.goto(app);
@@ -67,6 +66,37 @@ export async function signIn(page, app, token) {
   await page.keyboard.type(token);
   await page.keyboard.press('Enter');
 }
+
+/// A warehouse tablet (or phone) signed in at wh-1, once its item list has arrived: names and
+/// barcodes work from then on, offline too.
+export async function warehouseDevice(app, viewport) {
+  const browser = await launchBrowser(viewport);
+  const page = await browser.context.newPage();
+  await signIn(page, app, 'dev-warehouse');
+  await page.getByTestId('location-wh-1').click();
+  await page.getByTestId('tab-receive').waitFor();
+  await page.waitForFunction(() => document.querySelector('[data-testid=menu]'));
+  await page.getByTestId('menu').click();
+  await page.getByText('items on this device').filter({ hasNotText: /^0 / }).waitFor();
+  await page.getByTestId('menu').click();
+  return { browser, page };
+}
+
+/// Opens a screen as a person does: the tab, or on a phone "More" and then the screen.
+export async function tab(page, name) {
+  // The tabs and "More" render together: wait for the bar before asking whether a tab is on it
+  // (right after a reload the header can show before the bar does).
+  await page.getByTestId('menu').waitFor();
+  const button = page.getByTestId(`tab-${name}`);
+  if (await button.isVisible()) {
+    await button.click();
+  } else {
+    await page.getByTestId('menu').click();
+    await page.getByTestId(`menu-tab-${name}`).click();
+  }
+}
+
+// Two years of a weekly shape (weekends busy), up to the day before yesterday (UTC).
 
 export function weeklyHistory() {
   const shape = [15, 20, 22, 25, 24, 40, 60]; // Sunday first, as getUTCDay counts

@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { startStockline, launchBrowser, root } from './harness.mjs';
+import { startStockline, root, tab, warehouseDevice } from './harness.mjs';
 
 const shots = join(root, 'target/screenshots');
 const TABLET = { width: 768, height: 1024 };
@@ -48,22 +48,7 @@ after(async () => {
   await stockline?.stop();
 });
 
-async function tablet(viewport = TABLET) {
-  const browser = await launchBrowser(viewport);
-  const page = await browser.context.newPage();
-  await page.goto(stockline.app);
-  await page.getByTestId('token').click();
-  await page.keyboard.type('dev-warehouse');
-  await page.keyboard.press('Enter');
-  await page.getByTestId('location-wh-1').click();
-  await page.getByTestId('tab-receive').waitFor();
-  // The item list arrives after sign-in: names and barcodes work from then on, offline too.
-  await page.waitForFunction(() => document.querySelector('[data-testid=menu]'));
-  await page.getByTestId('menu').click();
-  await page.getByText('items on this device').filter({ hasNotText: /^0 / }).waitFor();
-  await page.getByTestId('menu').click();
-  return { browser, page };
-}
+const tablet = (viewport = TABLET) => warehouseDevice(stockline.app, viewport);
 
 async function focused(page) {
   return page.evaluate(() => document.activeElement?.dataset?.testid ?? document.activeElement?.tagName);
@@ -85,20 +70,6 @@ async function expectValue(page, testid, value, message) {
     await page.waitForFunction(([id, v]) => document.querySelector(`[data-testid="${id}"]`)?.value === v, [testid, value], { timeout: 5_000 });
   } catch {}
   assert.equal(await field.inputValue(), value, message);
-}
-
-/// Opens a screen as a person does: the tab, or on a phone "More" and then the screen.
-async function tab(page, name) {
-  // The tabs and "More" render together: wait for the bar before asking whether a tab is on it
-  // (right after a reload the header can show before the bar does).
-  await page.getByTestId('menu').waitFor();
-  const button = page.getByTestId(`tab-${name}`);
-  if (await button.isVisible()) {
-    await button.click();
-  } else {
-    await page.getByTestId('menu').click();
-    await page.getByTestId(`menu-tab-${name}`).click();
-  }
 }
 
 /// A keyboard-wedge scan: the characters, then Enter, into whatever has the focus. The app puts

@@ -363,6 +363,25 @@ fn settled(s: &Stockline, id: &str) -> Value {
     panic!("{id}: stock changes still pending after 20 s");
 }
 
+/// `GET /v1/deliveries?location=`: (order, each line's open qty).
+fn deliveries(s: &Stockline, location: &str) -> Vec<(String, Vec<i64>)> {
+    let list = s.must(s.get(&format!("/v1/deliveries?location={location}"), WAREHOUSE));
+    assert_eq!((&list["location"], &list["more"]), (&json!(location), &json!(false)), "{list}");
+    let open = |line: &Value| {
+        let n = |field: &str| line[field].as_i64().expect("a number");
+        n("qty") - n("received") - n("cancelled")
+    };
+    let orders = list["orders"].as_array().expect("orders").iter();
+    orders
+        .map(|o| {
+            (
+                o["id"].as_str().expect("an id").to_string(),
+                o["lines"].as_array().expect("lines").iter().map(open).collect(),
+            )
+        })
+        .collect()
+}
+
 fn receipt(lines: &[(u32, i64, &str)]) -> Value {
     let lines: Vec<Value> =
         lines.iter().map(|(line, qty, into)| json!({"line": line, "qty": qty, "into": into})).collect();
@@ -386,6 +405,7 @@ fn sent_orders_are_inbound_and_receipts_move_stock_once() {
     assert_eq!(position(&s, "TEE-1"), (0, 0, 0));
     let path = format!("/v1/purchase-orders/{id}/receipts");
     let early = receipt(&[(1, 1, "stock")]).to_string();
+    assert_eq!(deliveries(&s, "wh-1"), Vec::<(String, Vec<i64>)>::new(), "an approved order is not on its way");
     let (status, refused) = s.send("POST", &path, Some(WAREHOUSE), Some(&early), Some("too-early"));
     assert_eq!((status, refused["error"]["code"].as_str()), (409, Some("conflict")), "{refused}");
 
@@ -393,6 +413,13 @@ fn sent_orders_are_inbound_and_receipts_move_stock_once() {
     assert_eq!(sent["status"], "sent");
     settled(&s, &id);
     assert_eq!((position(&s, "TEE-1"), position(&s, "TEE-2")), ((0, 0, 100), (0, 0, 10)));
+    // The dock sees it coming, in full; another location does not. A dock must be named.
+    assert_eq!(deliveries(&s, "wh-1"), vec![(id.clone(), vec![100, 10])]);
+    assert_eq!(deliveries(&s, "wh-9"), Vec::<(String, Vec<i64>)>::new());
+    s.expect("GET", "/v1/deliveries", Some(WAREHOUSE), None, 400, "invalid_request");
+    s.expect("GET", "/v1/deliveries?location=wh-1&x=1", Some(WAREHOUSE), None, 400, "invalid_request");
+    s.expect("GET", "/v1/deliveries?location=wh-1", Some(STOREFRONT), None, 403, "forbidden");
+    s.expect("POST", "/v1/deliveries?location=wh-1", Some(WAREHOUSE), Some("{}"), 405, "method_not_allowed");
     // The expectation carries the line's date (the plan counts it from then).
     let entries = s.must(s.get("/v1/skus/TEE-1/entries?after_version=0", ADMIN));
     let expected_on = (stockline_tests::today() + chrono::Duration::days(7)).to_string();
@@ -410,6 +437,7 @@ fn sent_orders_are_inbound_and_receipts_move_stock_once() {
     assert_eq!(status, 201, "{got}");
     assert_eq!((got["status"].as_str(), &got["stock_pending"]), (Some("partially_received"), &json!([])), "{got}");
     assert_eq!((position(&s, "TEE-1"), position(&s, "TEE-2")), ((40, 0, 60), (3, 3, 7)));
+    assert_eq!(deliveries(&s, "wh-1"), vec![(id.clone(), vec![60, 7])], "what is still open");
     // The same key again: the same receipt, nothing applied twice.
     let (status, again) = s.send("POST", &path, Some(WAREHOUSE), Some(&partial.to_string()), Some("dock-7"));
     assert_eq!(status, 200, "{again}");
@@ -443,6 +471,7 @@ fn sent_orders_are_inbound_and_receipts_move_stock_once() {
     let (status, received) = s.send("POST", &path, Some(WAREHOUSE), Some(&rest.to_string()), Some("dock-9"));
     assert_eq!((status, received["status"].as_str()), (201, Some("received")), "{received}");
     assert_eq!((position(&s, "TEE-1"), position(&s, "TEE-2")), ((105, 0, 0), (10, 3, 0)));
+    assert_eq!(deliveries(&s, "wh-1"), Vec::<(String, Vec<i64>)>::new(), "nothing left to wait for");
 
     // The supplier's invoice: line 1 at 5.50 against 5.00 ordered is over the 2% tolerance.
     let invoices = format!("/v1/purchase-orders/{id}/invoices");

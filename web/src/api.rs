@@ -3,9 +3,9 @@
 use gloo_net::http::{Request, RequestBuilder};
 use serde::de::DeserializeOwned;
 use stockline_shared::{
-    AvailabilityResponse, DecisionRequest, DraftFromSuggestions, ErrorBody, InboxResponse, Item, ItemsResponse,
-    Location, Me, Plan, PurchaseOrder, PurchaseOrderView, PurchaseOrdersResponse, ReplenishmentResponse, Reservation,
-    SyncOp, SyncPushRequest, SyncPushResponse,
+    AvailabilityResponse, DecisionRequest, DeliveriesResponse, DraftFromSuggestions, ErrorBody, InboxResponse, Item,
+    ItemsResponse, Location, Me, Plan, PurchaseOrder, PurchaseOrderView, PurchaseOrdersResponse, ReceiptSpec,
+    ReplenishmentResponse, Reservation, SyncOp, SyncPushRequest, SyncPushResponse,
 };
 
 /// Why a call did not give an answer.
@@ -158,4 +158,23 @@ pub async fn draft_from_suggestions(
         .header("Idempotency-Key", key);
     let body = serde_json::json!({ "supplier": supplier, "location": location });
     answer(builder.json(&body).map_err(encoded)?.send().await).await
+}
+
+/// The orders on their way to `location`, in full, for receiving against them (offline too).
+pub async fn deliveries(api_base: &str, token: &str, location: &str) -> Result<DeliveriesResponse, CallError> {
+    let path = format!("/v1/deliveries?location={location}");
+    answer(authorised(Request::get(&url(api_base, &path)), token).send().await).await
+}
+
+/// A receipt against order `id` under `key`: the same key again applies nothing twice.
+pub async fn receive(
+    api_base: &str,
+    token: &str,
+    id: &str,
+    key: &str,
+    spec: &ReceiptSpec,
+) -> Result<PurchaseOrderView, CallError> {
+    let path = format!("/v1/purchase-orders/{id}/receipts");
+    let builder = authorised(Request::post(&url(api_base, &path)), token).header("Idempotency-Key", key);
+    answer(builder.json(spec).map_err(encoded)?.send().await).await
 }

@@ -7,10 +7,12 @@ use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::TransactionMode;
 use serde::{de::DeserializeOwned, Serialize};
 use std::cell::RefCell;
-use stockline_shared::{InboxResponse, Plan, QueuedDecision, QueuedOp, ReplenishmentResponse};
+use stockline_shared::{
+    DeliveriesResponse, InboxResponse, Plan, QueuedDecision, QueuedOp, QueuedReceipt, ReplenishmentResponse,
+};
 
 const DB_NAME: &str = "stockline";
-const DB_VERSION: u32 = 5;
+const DB_VERSION: u32 = 6;
 const SETTINGS: &str = "settings";
 const CARDS: &str = "cards";
 const OUTBOX: &str = "outbox";
@@ -26,6 +28,10 @@ const DECISIONS: &str = "decisions";
 /// The last copy of the approvals inbox (in `PLANS`).
 const INBOX_KEY: &str = "approvals";
 const LOCATIONS_KEY: &str = "locations";
+/// Receipts against purchase orders made on this device (by Idempotency-Key), sent when online.
+const RECEIPTS: &str = "receipts";
+/// The last copy of the orders on their way to this device's location (in `PLANS`).
+const DELIVERIES_KEY: &str = "deliveries";
 
 thread_local! {
     static DB: RefCell<Option<Database>> = const { RefCell::new(None) };
@@ -61,6 +67,9 @@ async fn db() -> DbResult<Database> {
             }
             if old < 5 {
                 db.create_object_store(DECISIONS).build()?;
+            }
+            if old < 6 {
+                db.create_object_store(RECEIPTS).build()?;
             }
             Ok(())
         })
@@ -210,9 +219,13 @@ pub async fn save_decision(decision: &QueuedDecision) -> DbResult<()> {
 }
 
 pub async fn delete_decision(key: &str) -> DbResult<()> {
+    delete(DECISIONS, key).await
+}
+
+async fn delete(store_name: &str, key: &str) -> DbResult<()> {
     let db = db().await?;
-    let tx = db.transaction(DECISIONS).with_mode(TransactionMode::Readwrite).build().map_err(text)?;
-    let store = tx.object_store(DECISIONS).map_err(text)?;
+    let tx = db.transaction(store_name).with_mode(TransactionMode::Readwrite).build().map_err(text)?;
+    let store = tx.object_store(store_name).map_err(text)?;
     store.delete(key).await.map_err(text)?;
     tx.commit().await.map_err(text)
 }
@@ -227,4 +240,24 @@ pub async fn save_inbox(inbox: &Fetched<InboxResponse>) -> DbResult<()> {
 
 pub async fn load_inbox() -> DbResult<Option<Fetched<InboxResponse>>> {
     get_json(INBOX_KEY).await
+}
+
+pub async fn save_receipt(receipt: &QueuedReceipt) -> DbResult<()> {
+    put(RECEIPTS, &receipt.key, receipt).await
+}
+
+pub async fn delete_receipt(key: &str) -> DbResult<()> {
+    delete(RECEIPTS, key).await
+}
+
+pub async fn load_receipts() -> DbResult<Vec<QueuedReceipt>> {
+    get_all(RECEIPTS).await
+}
+
+pub async fn save_deliveries(deliveries: &Fetched<DeliveriesResponse>) -> DbResult<()> {
+    put_json(DELIVERIES_KEY, deliveries).await
+}
+
+pub async fn load_deliveries() -> DbResult<Option<Fetched<DeliveriesResponse>>> {
+    get_json(DELIVERIES_KEY).await
 }

@@ -7,6 +7,7 @@ mod chart;
 mod db;
 mod model;
 mod purchasing;
+mod receiving;
 mod state;
 mod sync;
 mod views;

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use stockline_shared::{
     AvailabilityResponse, CountBasis, Disposition, EngineError, Id, Item, LocationAvailability, Movement, MovementKind,
-    OpState, Outbox, QueuedOp, ReceiveInto,
+    OpState, Outbox, PurchaseOrder, QueuedOp, ReceiptLine, ReceiptSpec, ReceiveInto, ReceiveTo,
 };
 
 /// Items remembered as "recent" on the stock screen.
@@ -604,9 +604,131 @@ pub fn left_to_ship(allocated: i64, outbox: &Outbox, order: &str, sku: &str, loc
     (allocated - shipped).max(0)
 }
 
+/// A receipt being entered against one order at the dock: each line still open here, with the
+/// quantity as typed and whether it goes into quarantine. Plain data; the engine judges the
+/// quantities when it is queued (`Receiving::queue`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReceiptDraft {
+    pub order: Id,
+    pub lines: Vec<DraftLine>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct DraftLine {
+    pub line: u32,
+    pub sku: Id,
+    /// Still open on the order (as this device sees it).
+    pub open: i64,
+    pub qty: String,
+    pub quarantine: bool,
+}
+
+impl ReceiptDraft {
+    /// The lines of `order` still open at `location`, nothing entered yet.
+    pub fn new(order: &PurchaseOrder, location: &Id) -> ReceiptDraft {
+        let lines = order
+            .lines
+            .iter()
+            .filter(|line| &line.location == location && line.open() > 0)
+            .map(|line| DraftLine {
+                line: line.line,
+                sku: line.sku.clone(),
+                open: line.open(),
+                qty: String::new(),
+                quarantine: false,
+            })
+            .collect();
+        ReceiptDraft { order: order.id.clone(), lines }
+    }
+
+    /// A scanned item counts one more on its first line with room left, or on its last line
+    /// (an over-receipt is the engine's to judge). Returns the line's index.
+    pub fn scan(&mut self, sku: &Id) -> Result<usize, String> {
+        let entered =
+            |line: &DraftLine| if line.qty.trim().is_empty() { Ok(0) } else { parse_qty(&line.qty, QtyKind::Units) };
+        let mut target = None;
+        for (index, line) in self.lines.iter().enumerate().filter(|(_, line)| &line.sku == sku) {
+            let got = entered(line).map_err(|problem| format!("Line {} ({}): {problem}", line.line, line.sku))?;
+            target = Some((index, got));
+            if got < line.open {
+                break;
+            }
+        }
+        let (index, got) = target.ok_or_else(|| format!("{sku} is not on {} for this location", self.order))?;
+        self.lines[index].qty = (got + 1).to_string();
+        Ok(index)
+    }
+
+    /// The receipt entered: each line with a quantity, read exactly as typed.
+    pub fn spec(&self) -> Result<ReceiptSpec, String> {
+        let mut lines = Vec::new();
+        for line in self.lines.iter().filter(|line| !line.qty.trim().is_empty()) {
+            let qty = parse_qty(&line.qty, QtyKind::Units)
+                .map_err(|problem| format!("Line {} ({}): {problem}", line.line, line.sku))?;
+            let into = if line.quarantine { ReceiveTo::Quarantine } else { ReceiveTo::Stock };
+            lines.push(ReceiptLine { line: line.line, qty, into });
+        }
+        if lines.is_empty() {
+            return Err("Enter a quantity on at least one line, or scan the items".to_string());
+        }
+        Ok(ReceiptSpec { lines, comment: None })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Lines 1 and 3 (A, 2 open; A, 5 open) go to wh-1, line 2 (B) to wh-2; line 4 (C) is in.
+    fn order_on_its_way() -> PurchaseOrder {
+        let line = |line: u32, sku: &str, location: &str, qty: i64, received: i64| {
+            serde_json::json!({"line": line, "sku": sku, "location": location, "qty": qty, "unit_price": "1.00",
+                "expected_on": "2026-12-09", "received": received, "quarantined": 0, "cancelled": 0})
+        };
+        serde_json::from_value(serde_json::json!({
+            "id": "PO-7", "supplier": "s", "currency": "EUR", "status": "partially_received", "version": 5,
+            "created_by": "carl", "created_at": "2026-12-01T09:00:00Z", "submitted_by": "carl",
+            "route": null, "approvals": [], "receipts": [], "events": [],
+            "lines": [line(1, "A", "wh-1", 3, 1), line(2, "B", "wh-2", 4, 0), line(3, "A", "wh-1", 5, 0),
+                      line(4, "C", "wh-1", 2, 2)]
+        }))
+        .expect("an order")
+    }
+
+    #[test]
+    fn a_receipt_draft_takes_scans_and_typing() {
+        let id = |s: &str| Id::new(s).expect("id");
+        let mut draft = ReceiptDraft::new(&order_on_its_way(), &id("wh-1"));
+        let open: Vec<(u32, i64)> = draft.lines.iter().map(|l| (l.line, l.open)).collect();
+        assert_eq!(open, [(1, 2), (3, 5)], "only what is open here");
+        assert!(draft.spec().is_err(), "nothing entered");
+        // Scans fill line 1 to its open 2, then go on to line 3; past everything, the last line.
+        let scanned: Vec<usize> = (0..9).map(|_| draft.scan(&id("A")).expect("on the order")).collect();
+        assert_eq!(scanned, [0, 0, 1, 1, 1, 1, 1, 1, 1]);
+        assert_eq!((draft.lines[0].qty.as_str(), draft.lines[1].qty.as_str()), ("2", "7"));
+        assert!(draft.scan(&id("B")).is_err(), "B goes to wh-2");
+        assert!(draft.scan(&id("Z")).is_err(), "not on the order");
+        // Typing replaces; a quarantine tick goes with the line.
+        draft.lines[1].qty = " 3 ".into();
+        draft.lines[1].quarantine = true;
+        let spec = draft.spec().expect("a receipt");
+        assert_eq!(
+            spec.lines,
+            [
+                ReceiptLine { line: 1, qty: 2, into: ReceiveTo::Stock },
+                ReceiptLine { line: 3, qty: 3, into: ReceiveTo::Quarantine }
+            ]
+        );
+        for bad in ["2.5", "-1", "1e3", "two"] {
+            draft.lines[0].qty = bad.into();
+            let problem = draft.spec().expect_err(bad);
+            assert!(problem.starts_with("Line 1 (A): "), "{bad}: {problem}");
+            assert!(draft.scan(&id("A")).is_err(), "{bad}: a scan does not guess over a typo");
+        }
+        // An empty line is skipped, not zero.
+        draft.lines[0].qty = "  ".into();
+        assert_eq!(draft.spec().expect("a receipt").lines.len(), 1);
+    }
 
     #[test]
     fn left_to_ship_counts_this_devices_shipments_for_the_line() {

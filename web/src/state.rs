@@ -5,7 +5,7 @@ use crate::db;
 use crate::model::{self, Found, ItemIndex, Screen, Settings, StockCard};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use stockline_shared::{Decisions, Id, Location, Outbox, QueuedOp};
+use stockline_shared::{Decisions, Id, Location, Outbox, QueuedOp, Receiving};
 
 /// The app's state: signals only, so it is `Copy` and every view can hold it.
 #[derive(Clone, Copy)]
@@ -34,6 +34,10 @@ pub struct AppState {
     pub undo: RwSignal<Option<QueuedOp>>,
     /// An approver's decisions on purchase orders, queued (perhaps offline) and their answers.
     pub decisions: RwSignal<Decisions>,
+    /// The orders on their way to this device's location and the receipts made here against them.
+    pub receiving: RwSignal<Receiving>,
+    /// When the copy of those orders was fetched, and whether it is the live answer.
+    pub deliveries_at: RwSignal<Option<crate::model::Fetched<Id>>>,
 }
 
 impl AppState {
@@ -45,6 +49,14 @@ impl AppState {
     pub fn fail(&self, text: impl Into<String>) {
         self.last_op.set(None);
         self.notice.set(Some((false, text.into())));
+    }
+
+    /// Work made on this device that the server has not taken yet: queued movements, decisions on
+    /// orders and receipts against them (tracked: views follow it).
+    pub fn unsent(&self) -> usize {
+        self.outbox.with(Outbox::unsent)
+            + self.decisions.with(|d| d.pending().count())
+            + self.receiving.with(|r| r.pending().count())
     }
 
     pub fn location(&self) -> Option<Id> {

@@ -169,6 +169,9 @@ pub fn start(app: AppState) {
         if app.online.get_untracked() && app.decisions.with_untracked(|d| d.pending().next().is_some()) {
             spawn_local(crate::purchasing::send_decisions(app));
         }
+        if app.online.get_untracked() && app.receiving.with_untracked(|r| r.pending().next().is_some()) {
+            spawn_local(crate::receiving::send(app));
+        }
     });
     interval.forget();
 }

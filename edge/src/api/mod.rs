@@ -315,6 +315,10 @@ async fn route(mut req: Request, env: Env) -> Result<Response, ApiError> {
             let command = purchase_orders_query(&req)?;
             reply_purchasing(&env, envelope(&caller, None, command)).await?
         }
+        Route::GetDeliveries => {
+            let command = PurchasingCommand::Deliveries { location: deliveries_location(&req)? };
+            reply_purchasing(&env, envelope(&caller, None, command)).await?
+        }
         Route::GetPurchaseOrder(id) => {
             reply_purchasing(&env, envelope(&caller, None, PurchasingCommand::Get { id })).await?
         }

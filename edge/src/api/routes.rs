@@ -69,6 +69,7 @@ pub(super) enum Route {
     InvoicePurchaseOrder(Id),
     GetScorecard(Id),
     GetApprovals,
+    GetDeliveries,
 }
 
 impl Route {
@@ -108,6 +109,8 @@ impl Route {
             (_, ["v1", "skus", _, "plan"] | ["v1", "replenishment"] | ["v1", "alerts"] | ["v1", "suppliers"]) => {
                 return Err(ApiError::method_not_allowed(&["GET"]))
             }
+            (Method::Get, ["v1", "deliveries"]) => Route::GetDeliveries,
+            (_, ["v1", "deliveries"]) => return Err(ApiError::method_not_allowed(&["GET"])),
             (Method::Put, ["v1", "approval-rules"]) => Route::PutApprovalRules,
             (Method::Get, ["v1", "approval-rules"]) => Route::GetApprovalRules,
             (_, ["v1", "approval-rules"]) => return Err(ApiError::method_not_allowed(&["GET", "PUT"])),
@@ -213,7 +216,7 @@ impl Route {
             Route::GetPlan(_) | Route::GetReplenishment | Route::GetAlerts => Action::Read,
             Route::PutApprovalRules => Action::WriteMasterData,
             Route::GetApprovalRules | Route::ListPurchaseOrders | Route::GetPurchaseOrder(_) => Action::ReadPurchasing,
-            Route::GetScorecard(_) => Action::ReadPurchasing,
+            Route::GetScorecard(_) | Route::GetDeliveries => Action::ReadPurchasing,
             Route::CreatePurchaseOrder | Route::DraftFromSuggestions => Action::Purchase,
             Route::DecidePurchaseOrder(_, PoAction::Approve | PoAction::Reject) | Route::GetApprovals => {
                 Action::Approve
@@ -386,6 +389,21 @@ pub(super) fn purchase_orders_query(req: &Request) -> Result<PurchasingCommand, 
         }
     }
     Ok(PurchasingCommand::List { status, supplier, after, limit })
+}
+
+/// `GET /v1/deliveries?location=ID`: the location is required.
+pub(super) fn deliveries_location(req: &Request) -> Result<Id, ApiError> {
+    let url = req.url().map_err(|e| ApiError::invalid("url", e.to_string()))?;
+    let mut location = None;
+    for (name, value) in url.query_pairs() {
+        match name.as_ref() {
+            "location" => {
+                location = Some(Id::new(value.as_ref()).map_err(|e| ApiError::invalid("location", e.to_string()))?)
+            }
+            other => return Err(ApiError::invalid(other, "unknown query parameter")),
+        }
+    }
+    location.ok_or_else(|| ApiError::invalid("location", "required: the receiving location, ?location=ID"))
 }
 
 /// `GET /v1/approvals?limit=N` (default 50).

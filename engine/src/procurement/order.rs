@@ -684,6 +684,12 @@ impl PurchaseOrder {
         effects
     }
 
+    /// Whether a receiving dock at `location` is waiting for some of this order: it is on its way
+    /// and a line still open goes there.
+    pub fn expected_at(&self, location: &Id) -> bool {
+        self.status.is_inbound() && self.lines.iter().any(|line| &line.location == location && line.open() > 0)
+    }
+
     /// What is inbound from this order: (line, SKU, location, open qty, expected on).
     pub fn inbound(&self) -> Vec<(&PoLine, i64)> {
         if !self.status.is_inbound() {
@@ -896,6 +902,17 @@ mod tests {
         PoStatus::Closed,
         PoStatus::Cancelled,
     ];
+
+    /// A dock waits for an order while it is on its way with something open for that dock.
+    #[test]
+    fn expected_at_a_dock() {
+        for status in STATUSES {
+            let order = order_in(status);
+            let waiting = matches!(status, PoStatus::Sent | PoStatus::PartiallyReceived);
+            assert_eq!(order.expected_at(&id("wh-1")), waiting, "{status:?}");
+            assert!(!order.expected_at(&id("wh-2")), "{status:?}: nothing goes to wh-2");
+        }
+    }
 
     /// Every action from every state: the allowed ones move it where the table says, every other
     /// one is refused with a conflict and changes nothing.

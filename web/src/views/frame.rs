@@ -14,7 +14,7 @@ use crate::views::{
 use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use stockline_shared::{Decisions, Outbox};
+use stockline_shared::{Decisions, Outbox, Receiving};
 
 /// `?api=` overrides the API base (the run command prints such a URL when PORT is not 8787).
 fn api_from_query() -> Option<String> {
@@ -88,6 +88,8 @@ pub fn App() -> impl IntoView {
         prefill: RwSignal::new(None),
         undo: RwSignal::new(None),
         decisions: RwSignal::new(Decisions::default()),
+        receiving: RwSignal::new(Receiving::default()),
+        deliveries_at: RwSignal::new(None),
     };
     provide_context(app);
 
@@ -95,6 +97,7 @@ pub fn App() -> impl IntoView {
         app.online.set(true);
         spawn_local(sync::sync_now(app));
         spawn_local(crate::purchasing::send_decisions(app));
+        spawn_local(crate::receiving::send(app));
         refresh_items(app);
     });
     let off = window_event_listener(ev::offline, move |_| app.online.set(false));
@@ -127,6 +130,7 @@ pub fn App() -> impl IntoView {
             Ok(list) => app.decisions.set(Decisions::new(list)),
             Err(error) => app.fail(format!("The decisions waiting on this device cannot be read: {error}")),
         }
+        crate::receiving::load(app).await;
         app.locations.set(db::load_locations().await.unwrap_or_default());
         app.items.set(ItemIndex::new(db::load_items().await.unwrap_or_default()));
         let last_sku = loaded.last_sku.clone();
@@ -167,7 +171,15 @@ pub fn App() -> impl IntoView {
 #[component]
 fn Header() -> impl IntoView {
     let app = expect_context::<AppState>();
-    let tally = Memo::new(move |_| app.outbox.with(|o| o.tally()));
+    // Decisions and receipts waiting count as work to sync; a refused receipt needs attention.
+    let tally = Memo::new(move |_| {
+        let mut tally = app.outbox.with(|o| o.tally());
+        tally.pending += app.decisions.with(|d| d.pending().count()) + app.receiving.with(|r| r.pending().count());
+        tally.attention += app.receiving.with(|r| {
+            r.receipts().iter().filter(|q| matches!(q.state, stockline_shared::DecisionState::Refused { .. })).count()
+        });
+        tally
+    });
     view! {
         <header class="bar">
             <h1>"Stockline"</h1>
@@ -293,7 +305,7 @@ fn LocationPicker() -> impl IntoView {
 /// Signs out, unless operations wait to be sent (or were refused): those would be lost.
 /// `discard_unsent` is the explicit, confirmed choice to drop them.
 fn sign_out(app: AppState, discard_unsent: bool) {
-    let unsent = app.outbox.with_untracked(Outbox::unsent);
+    let unsent = untrack(|| app.unsent());
     if unsent > 0 && !discard_unsent {
         return app.fail(format!(
             "{unsent} operation(s) are not on the server yet. Let them sync (or fix them in the Outbox) before \
@@ -302,11 +314,26 @@ fn sign_out(app: AppState, discard_unsent: bool) {
     }
     let Some(current) = app.settings.get_untracked() else { return };
     let ids: Vec<String> = app.outbox.with_untracked(|o| o.ops().iter().map(|q| q.op.op_id.to_string()).collect());
+    // Decisions and receipts are the signed-in person's: the next one to sign in must not send them.
+    let decisions: Vec<String> = app.decisions.with_untracked(|d| d.list().iter().map(|q| q.key.clone()).collect());
+    let receipts: Vec<String> = app.receiving.with_untracked(|r| r.receipts().iter().map(|q| q.key.clone()).collect());
     spawn_local(async move {
         let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
         if let Err(error) = db::delete_ops(&ids).await {
             return app.fail(format!("Could not clear this device's outbox: {error}"));
         }
+        for key in &decisions {
+            if let Err(error) = db::delete_decision(key).await {
+                return app.fail(format!("Could not clear this device's decisions: {error}"));
+            }
+        }
+        for key in &receipts {
+            if let Err(error) = db::delete_receipt(key).await {
+                return app.fail(format!("Could not clear this device's receipts: {error}"));
+            }
+        }
+        app.decisions.set(Decisions::default());
+        app.receiving.update(|r| *r = Receiving::new(r.copies().to_vec(), Vec::new()));
         let next = current.signed_out();
         if let Err(error) = db::save_settings(&next).await {
             return app.fail(format!("Could not save on this device: {error}"));
@@ -379,7 +406,7 @@ fn Menu(screens: Vec<Screen>) -> impl IntoView {
                 "Change location"
             </button>
             <button role="menuitem" data-testid="sign-out" on:click=move |_| {
-                if app.outbox.with_untracked(Outbox::unsent) > 0 {
+                if untrack(|| app.unsent()) > 0 {
                     confirming.set(true);
                 }
                 sign_out(app, false);
@@ -388,7 +415,7 @@ fn Menu(screens: Vec<Screen>) -> impl IntoView {
                 <div class="confirm" role="alertdialog" aria-label="Discard unsent work?">
                     <p>{move || format!(
                         "{} operation(s) have not reached the server. Signing out now discards them.",
-                        app.outbox.with(Outbox::unsent))}</p>
+                        app.unsent())}</p>
                     <button class="danger" data-testid="sign-out-discard" on:click=move |_| sign_out(app, true)>
                         "Discard them and sign out"
                     </button>
