@@ -90,7 +90,7 @@ pub struct BatchAvailabilityResponse {
     pub missing: Vec<Id>,
 }
 
-pub use stockline_engine::planning::{Alert, Plan, PlanSummary};
+pub use stockline_engine::planning::{Alert, Plan, PlanSummary, Supplier};
 
 /// One SKU on the replenishment list: its plan summary and since when it is at risk.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

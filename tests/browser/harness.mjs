@@ -128,10 +128,10 @@ export async function startStockline() {
   return {
     api,
     app: `http://127.0.0.1:${webPort}/index.html?api=${encodeURIComponent(api)}`,
-    async call(method, path, token, body) {
+    async call(method, path, token, body, headers = {}) {
       const response = await fetch(api + path, {
         method,
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
       const json = await response.json();

@@ -159,3 +159,52 @@ test('a decision on an order changed since it was read is refused and offered fo
     await browser.close();
   }
 });
+
+test('supplier cards show the scorecard as a chart, on a tablet and a phone', async () => {
+  const call = stockline.call;
+  const expected_on = new Date(Date.now() + 3 * 86_400_000).toISOString().slice(0, 10);
+  const draft = await call('POST', '/v1/purchase-orders', 'dev-buyer', {
+    supplier: 'acme',
+    currency: 'EUR',
+    lines: [
+      { sku: 'TEA-1', location: 'wh-1', qty: 8, unit_price: '3.00', expected_on },
+      { sku: 'TEA-2', location: 'wh-1', qty: 2, unit_price: '3.00', expected_on },
+    ],
+  });
+  const submitted = await call('POST', `/v1/purchase-orders/${draft.id}/submit`, 'dev-buyer', { version: draft.version });
+  const approved = await call('POST', `/v1/purchase-orders/${draft.id}/approve`, 'dev-approver-2', { version: submitted.version });
+  await call('POST', `/v1/purchase-orders/${draft.id}/send`, 'dev-buyer', { version: approved.version });
+  // In full and early; the two of TEA-2 into quarantine: 2 of 10 received are QC rejects.
+  const receipt = await stockline.call('POST', `/v1/purchase-orders/${draft.id}/receipts`, 'dev-warehouse',
+    { lines: [{ line: 1, qty: 8 }, { line: 2, qty: 2, into: 'quarantine' }] }, { 'Idempotency-Key': `scorecard-${draft.id}` });
+  assert.equal(receipt.status, 'received');
+
+  for (const [viewport, name] of [[{ width: 768, height: 1024 }, 'tablet'], [{ width: 390, height: 844 }, 'phone']]) {
+    const browser = await launchBrowser(viewport);
+    try {
+      const page = await browser.context.newPage();
+      await signIn(page, 'dev-buyer');
+      await page.getByTestId('menu').waitFor();
+      if (await page.getByTestId('tab-suppliers').isVisible()) {
+        await page.getByTestId('tab-suppliers').click();
+      } else {
+        await page.getByTestId('menu').click();
+        await page.getByTestId('menu-tab-suppliers').click();
+      }
+      const card = page.getByTestId('supplier-acme');
+      await card.getByTestId('scorecard-chart').waitFor();
+      assert.equal(await card.getByTestId('standing').textContent(), 'good');
+      const values = await card.getByTestId('score-value').allTextContents();
+      assert.equal(values[0], '100% 2 of 2 lines', 'on time in full');
+      assert.equal(values[1], '100% of what was due', 'fill rate');
+      assert.equal(values[2], '20% of what was received', 'QC rejects');
+      assert.match(await card.getByTestId('lead-time').textContent(), /^0\.0 ± 0\.0 days over 2 receipt lines \(declared 5\)$/);
+      assert.match(await card.getByTestId('scorecard-summary').textContent(), /^1 order sent · no invoices yet$/);
+      const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+      assert.ok(wide <= viewport.width, `nothing wider than the screen: ${wide}`);
+      await page.screenshot({ path: join(shots, `suppliers-${name}.png`), fullPage: true });
+    } finally {
+      await browser.close();
+    }
+  }
+});

@@ -5,7 +5,7 @@ use serde::de::DeserializeOwned;
 use stockline_shared::{
     AvailabilityResponse, DecisionRequest, DeliveriesResponse, DraftFromSuggestions, ErrorBody, InboxResponse, Item,
     ItemsResponse, Location, Me, Plan, PurchaseOrder, PurchaseOrderView, PurchaseOrdersResponse, ReceiptSpec,
-    ReplenishmentResponse, Reservation, SyncOp, SyncPushRequest, SyncPushResponse,
+    ReplenishmentResponse, Reservation, Scorecard, Supplier, SyncOp, SyncPushRequest, SyncPushResponse,
 };
 
 /// Why a call did not give an answer.
@@ -177,4 +177,20 @@ pub async fn receive(
     let path = format!("/v1/purchase-orders/{id}/receipts");
     let builder = authorised(Request::post(&url(api_base, &path)), token).header("Idempotency-Key", key);
     answer(builder.json(spec).map_err(encoded)?.send().await).await
+}
+
+/// The suppliers (master data), with their standing and lead times.
+pub async fn suppliers(api_base: &str, token: &str) -> Result<Vec<Supplier>, CallError> {
+    #[derive(serde::Deserialize)]
+    struct Suppliers {
+        suppliers: Vec<Supplier>,
+    }
+    let data: Suppliers = answer(authorised(Request::get(&url(api_base, "/v1/suppliers")), token).send().await).await?;
+    Ok(data.suppliers)
+}
+
+/// A supplier's scorecard from its orders, receipts and invoices.
+pub async fn scorecard(api_base: &str, token: &str, supplier: &str) -> Result<Scorecard, CallError> {
+    let path = format!("/v1/suppliers/{supplier}/scorecard");
+    answer(authorised(Request::get(&url(api_base, &path)), token).send().await).await
 }

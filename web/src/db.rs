@@ -8,7 +8,8 @@ use indexed_db_futures::transaction::TransactionMode;
 use serde::{de::DeserializeOwned, Serialize};
 use std::cell::RefCell;
 use stockline_shared::{
-    DeliveriesResponse, InboxResponse, Plan, QueuedDecision, QueuedOp, QueuedReceipt, ReplenishmentResponse,
+    DeliveriesResponse, InboxResponse, Plan, QueuedDecision, QueuedOp, QueuedReceipt, ReplenishmentResponse, Scorecard,
+    Supplier,
 };
 
 const DB_NAME: &str = "stockline";
@@ -32,6 +33,8 @@ const LOCATIONS_KEY: &str = "locations";
 const RECEIPTS: &str = "receipts";
 /// The last copy of the orders on their way to this device's location (in `PLANS`).
 const DELIVERIES_KEY: &str = "deliveries";
+/// The last copy of the suppliers and their scorecards (in `PLANS`).
+const SUPPLIERS_KEY: &str = "suppliers";
 
 thread_local! {
     static DB: RefCell<Option<Database>> = const { RefCell::new(None) };
@@ -260,4 +263,13 @@ pub async fn save_deliveries(deliveries: &Fetched<DeliveriesResponse>) -> DbResu
 
 pub async fn load_deliveries() -> DbResult<Option<Fetched<DeliveriesResponse>>> {
     get_json(DELIVERIES_KEY).await
+}
+
+/// The suppliers with their scorecards, as last fetched.
+pub async fn save_supplier_cards(cards: &Fetched<Vec<(Supplier, Option<Scorecard>)>>) -> DbResult<()> {
+    put_json(SUPPLIERS_KEY, cards).await
+}
+
+pub async fn load_supplier_cards() -> DbResult<Option<Fetched<Vec<(Supplier, Option<Scorecard>)>>>> {
+    get_json(SUPPLIERS_KEY).await
 }

@@ -59,6 +59,7 @@ impl Settings {
             screens.insert(1, Screen::Replenishment);
             screens.insert(2, Screen::Orders);
             screens.insert(3, Screen::Approvals);
+            screens.insert(4, Screen::Suppliers);
         }
         screens
     }
@@ -90,6 +91,7 @@ pub enum Screen {
     Replenishment,
     Orders,
     Approvals,
+    Suppliers,
 }
 
 impl Screen {
@@ -117,6 +119,7 @@ impl Screen {
             Screen::Replenishment => "Reorder",
             Screen::Orders => "Orders",
             Screen::Approvals => "Approvals",
+            Screen::Suppliers => "Suppliers",
         }
     }
 
@@ -133,6 +136,7 @@ impl Screen {
             Screen::Replenishment => "tab-replenishment",
             Screen::Orders => "tab-orders",
             Screen::Approvals => "tab-approvals",
+            Screen::Suppliers => "tab-suppliers",
         }
     }
 
@@ -143,7 +147,7 @@ impl Screen {
 
     /// Whether the screen starts with an item field a scan goes into.
     pub fn takes_items(self) -> bool {
-        !matches!(self, Screen::Outbox | Screen::Replenishment | Screen::Orders | Screen::Approvals)
+        !matches!(self, Screen::Outbox | Screen::Replenishment | Screen::Orders | Screen::Approvals | Screen::Suppliers)
     }
 }
 

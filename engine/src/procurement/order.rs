@@ -48,6 +48,21 @@ impl PoStatus {
         }
     }
 
+    /// The actions the order's life allows from this state (who may take them is another matter:
+    /// approvals and receipts have their own rules). Views offer these and no others.
+    pub fn actions(self) -> &'static [PoAction] {
+        use PoAction::*;
+        match self {
+            PoStatus::Draft => &[Submit, Cancel],
+            PoStatus::Submitted => &[Approve, Reject, Cancel],
+            PoStatus::Approved => &[Send, Cancel],
+            PoStatus::Rejected => &[Cancel],
+            PoStatus::Sent | PoStatus::PartiallyReceived => &[Receive, Cancel],
+            PoStatus::Received => &[Close],
+            PoStatus::Closed | PoStatus::Cancelled => &[],
+        }
+    }
+
     /// Whether its open lines are on their way (inbound at their destinations).
     pub fn is_inbound(self) -> bool {
         matches!(self, PoStatus::Sent | PoStatus::PartiallyReceived)
@@ -964,7 +979,10 @@ mod tests {
                     PoAction::Close => order.close(&decision(&buyer, &before, 9), &[]),
                     PoAction::Create => unreachable!(),
                 };
-                match allowed.iter().find(|(from, _)| *from == status) {
+                let offered = status.actions().contains(&action);
+                let from_here = allowed.iter().find(|(from, _)| *from == status);
+                assert_eq!(offered, from_here.is_some(), "{} from {}: actions()", action.as_str(), status.as_str());
+                match from_here {
                     Some(&(_, to)) => {
                         assert_eq!(result, Ok(()), "{} from {}", action.as_str(), status.as_str());
                         assert_eq!(order.status, to, "{} from {}", action.as_str(), status.as_str());

@@ -380,6 +380,7 @@ fn Workspace() -> impl IntoView {
             Screen::Replenishment => view! { <Replenishment/> }.into_any(),
             Screen::Orders => view! { <crate::views::orders::Orders/> }.into_any(),
             Screen::Approvals => view! { <crate::views::orders::Approvals/> }.into_any(),
+            Screen::Suppliers => view! { <crate::views::suppliers::Suppliers/> }.into_any(),
         }}
         <UndoToast/>
     }

@@ -12,4 +12,5 @@ pub mod replenishment;
 pub mod returns;
 pub mod ship;
 pub mod stock;
+pub mod suppliers;
 pub mod transfer;

@@ -11,7 +11,8 @@ use crate::views::fields::Status;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use stockline_shared::{
-    DecisionKind, DecisionRequest, DecisionState, Id, InboxItem, InboxResponse, PoStatus, PoSummary, PurchaseOrderView,
+    DecisionKind, DecisionRequest, DecisionState, Id, InboxItem, InboxResponse, PoAction, PoStatus, PoSummary,
+    PurchaseOrderView,
 };
 
 fn when(at: chrono::DateTime<chrono::Utc>) -> String {
@@ -101,16 +102,24 @@ pub fn Orders() -> impl IntoView {
     }
 }
 
-/// The actions a buyer takes on an order in `status` (approvals are on the Approvals screen).
-fn buyer_actions(status: PoStatus) -> &'static [(&'static str, &'static str)] {
-    match status {
-        PoStatus::Draft => &[("submit", "Submit for approval"), ("cancel", "Cancel")],
-        PoStatus::Submitted | PoStatus::Rejected => &[("cancel", "Cancel")],
-        PoStatus::Approved => &[("send", "Send to supplier"), ("cancel", "Cancel")],
-        PoStatus::Sent | PoStatus::PartiallyReceived => &[("cancel", "Cancel the open remainder")],
-        PoStatus::Received => &[("close", "Close")],
-        PoStatus::Closed | PoStatus::Cancelled => &[],
-    }
+/// The buyer's buttons for an order: the actions its life allows now (the engine's), less the
+/// approvers' (in their inbox) and the dock's (receipts), each in words.
+fn buyer_actions(status: PoStatus) -> Vec<(&'static str, &'static str)> {
+    status
+        .actions()
+        .iter()
+        .filter_map(|&action| {
+            let label = match action {
+                PoAction::Submit => "Submit for approval",
+                PoAction::Send => "Send to supplier",
+                PoAction::Cancel if status.is_inbound() => "Cancel the open remainder",
+                PoAction::Cancel => "Cancel",
+                PoAction::Close => "Close",
+                PoAction::Create | PoAction::Approve | PoAction::Reject | PoAction::Receive => return None,
+            };
+            Some((action.as_str(), label))
+        })
+        .collect()
 }
 
 #[component]

@@ -16,7 +16,7 @@ use stockline_shared::{Plan, ReplenishmentLine, ReplenishmentResponse};
 
 /// The live answer, kept on the device with `save` for offline reading; when the server cannot
 /// be reached, the copy `saved` gives (`None`: nothing saved yet). A refusal is passed on.
-async fn live_or_saved<T: Clone, S, L>(
+pub(crate) async fn live_or_saved<T: Clone, S, L>(
     app: AppState,
     answer: Result<T, CallError>,
     save: impl FnOnce(Fetched<T>) -> S,
