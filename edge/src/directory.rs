@@ -331,14 +331,16 @@ impl Directory {
     }
 
     /// Which of `skus` are critical (for an order's approval route).
-    fn critical(&self, skus: &[Id]) -> Result<Vec<Id>> {
+    /// Those of `skus` in `table` (`critical_skus` or `items`), in SKU order.
+    fn among(&self, skus: &[Id], table: &'static str) -> Result<Vec<Id>> {
+        assert!(matches!(table, "critical_skus" | "items"));
         let mut out = Vec::new();
         for chunk in skus.chunks(store::SQL_BINDINGS_MAX) {
             let marks = vec!["?"; chunk.len()].join(", ");
             let bindings = chunk.iter().map(|sku| sku.as_str().into()).collect();
-            let query = format!("SELECT sku FROM critical_skus WHERE sku IN ({marks}) ORDER BY sku");
+            let query = format!("SELECT sku FROM {table} WHERE sku IN ({marks}) ORDER BY sku");
             for row in store::rows::<SkuRow>(&self.sql(), &query, bindings)? {
-                out.push(Id::new(row.sku).map_err(|e| worker::Error::RustError(format!("critical skus: {e}")))?);
+                out.push(Id::new(row.sku).map_err(|e| worker::Error::RustError(format!("{table}: {e}")))?);
             }
         }
         Ok(out)
@@ -393,7 +395,8 @@ impl Directory {
                 }
                 Ok(answer)
             }
-            DirectoryCommand::Critical { skus } => Ok(Answer::ok(200, &self.critical(skus)?)),
+            DirectoryCommand::Critical { skus } => Ok(Answer::ok(200, &self.among(skus, "critical_skus")?)),
+            DirectoryCommand::Defined { skus } => Ok(Answer::ok(200, &self.among(skus, "items")?)),
             DirectoryCommand::Subscribe { sku, item } => {
                 if let Some(item) = item {
                     assert_eq!(&item.sku, sku, "a SKU indexes its own item");

@@ -231,6 +231,10 @@ pub enum DirectoryCommand {
     Critical {
         skus: Vec<Id>,
     },
+    /// Which of these SKUs exist (are in the item index).
+    Defined {
+        skus: Vec<Id>,
+    },
     Subscribe {
         sku: Id,
         #[serde(default)]

@@ -646,6 +646,16 @@ impl Purchasing {
             },
             _ => None,
         };
+        // Which of a new order's SKUs exist.
+        let defined = match &envelope.command {
+            PurchasingCommand::Create { spec } => {
+                let command = DirectoryCommand::Defined { skus: spec.skus() };
+                let defined: Vec<Id> =
+                    call_for(&directory_stub(&self.env)?, "/directory", &Envelope::system(command)).await?;
+                Some(defined)
+            }
+            _ => None,
+        };
         let now = now()?;
         match &envelope.command {
             PurchasingCommand::PutRules { rules } => {
@@ -674,7 +684,9 @@ impl Purchasing {
                 let catalog = catalog.expect("read above");
                 let seq = self.next_seq()?;
                 let id = Id::new(format!("PO-{seq:06}")).map_err(|e| e.to_string())?;
-                let order = match PurchaseOrder::create(id, spec, &catalog, &envelope.actor, now) {
+                let created = PurchaseOrder::create(id, spec, &catalog, &envelope.actor, now)
+                    .and_then(|order| spec.check_defined(&defined.expect("read above")).map(|()| order));
+                let order = match created {
                     Ok(order) => order,
                     Err(error) => return Ok(engine(error)),
                 };

@@ -54,6 +54,8 @@ fn setup() -> Stockline {
         // Only an approver or an admin sets a standing other than good.
         s.must(s.put(&format!("/v1/suppliers/{id}"), ADMIN, &supplier));
     }
+    s.sku("TEE-1", 0);
+    s.sku("TEE-2", 0);
     s
 }
 
@@ -182,6 +184,14 @@ fn stricter_paths_and_refusals() {
         &json!({"name": "blocked-co", "currency": "EUR", "lead_time_days": 9}),
     ));
     assert_eq!(kept["standing"], "blocked", "{kept}");
+    // An order names SKUs that exist: one for an unknown SKU is refused whole, nothing created.
+    let before = s.must(s.get("/v1/purchase-orders", BUYER));
+    let mut unknown = order("basics-co", 1, "1.00");
+    unknown["lines"][1]["sku"] = json!("NOPE-1");
+    let (status, refused) = s.post("/v1/purchase-orders", BUYER, &unknown);
+    assert_eq!((status, refused["error"]["code"].as_str()), (404, Some("not_found")), "{refused}");
+    assert!(refused["error"]["message"].as_str().is_some_and(|m| m.contains("NOPE-1")), "{refused}");
+    assert_eq!(s.must(s.get("/v1/purchase-orders", BUYER)), before);
     // A blocked supplier takes no new orders.
     let (status, blocked) = s.post("/v1/purchase-orders", BUYER, &order("blocked-co", 1, "1.00"));
     assert_eq!(status, 403, "{blocked}");

@@ -266,6 +266,25 @@ fn check_comment(comment: Option<&str>) -> Result<(), EngineError> {
     comment.filter(|text| !text.trim().is_empty()).map_or(Ok(()), |text| check_text("comment", text))
 }
 
+impl PoSpec {
+    /// Every line names a SKU that exists (`defined`: those of the spec's SKUs the host found).
+    /// An order for an unknown SKU would be inbound nowhere and its receipts could not land.
+    pub fn check_defined(&self, defined: &[Id]) -> Result<(), EngineError> {
+        match self.lines.iter().find(|line| !defined.contains(&line.sku)) {
+            Some(line) => Err(EngineError::NotFound { kind: "sku", id: line.sku.to_string() }),
+            None => Ok(()),
+        }
+    }
+
+    /// The SKUs the lines name, each once, in order.
+    pub fn skus(&self) -> Vec<Id> {
+        let mut skus: Vec<Id> = self.lines.iter().map(|line| line.sku.clone()).collect();
+        skus.sort();
+        skus.dedup();
+        skus
+    }
+}
+
 impl PurchaseOrder {
     /// A draft, for a supplier and to locations of `catalog`. Nobody may create an order for a
     /// blocked supplier.
@@ -917,6 +936,16 @@ mod tests {
         PoStatus::Closed,
         PoStatus::Cancelled,
     ];
+
+    #[test]
+    fn an_order_names_skus_that_exist() {
+        let spec = spec(&[("A", 1, "1"), ("B", 1, "1"), ("A", 2, "1")]);
+        assert_eq!(spec.skus(), [id("A"), id("B")]);
+        assert_eq!(spec.check_defined(&[id("A"), id("B"), id("C")]), Ok(()));
+        let missing = spec.check_defined(&[id("A")]);
+        assert_eq!(missing, Err(EngineError::NotFound { kind: "sku", id: "B".into() }));
+        assert!(spec.check_defined(&[]).is_err());
+    }
 
     /// A dock waits for an order while it is on its way with something open for that dock.
     #[test]
