@@ -162,7 +162,7 @@ fn run_op(w: &mut World, tokens: &[&str]) -> Result<(String, Vec<Entry>), Engine
             let spec = SkuSpec {
                 name: "Thing".into(),
                 safety_stock: args.int("safety").unwrap_or(0),
-                unit_cost: None,
+                unit_cost: args.option("cost").map(|c| stockline_engine::Money::parse(c).expect("cost=money")),
                 barcodes,
                 critical: args.words.contains(&"critical"),
             };
@@ -1032,6 +1032,13 @@ fn receipts_move_the_moving_average_cost_and_invoices_true_it_up() {
         => unchanged
         revalue 0 ref=PO-3 delta=1
         => err invalid_request qty
+        # a new name without a cost keeps the moving average; a cost given sets it
+        define
+        cost 5.5
+        define cost=3.25
+        cost 3.25
+        define
+        cost 3.25
         "#,
     );
 }

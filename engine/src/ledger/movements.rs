@@ -23,10 +23,13 @@ impl SkuLedger {
                 return Err(EngineError::invalid("barcodes", "each barcode once"));
             }
         }
+        // The unit cost is the ledger's moving average once receipts have set it: a definition
+        // without one keeps it; one with a cost sets it (a correction by hand).
+        let unit_cost = spec.unit_cost.or_else(|| self.policy().and_then(|policy| policy.unit_cost));
         let event = Event::SkuDefined {
             name: spec.name,
             safety_stock: spec.safety_stock,
-            unit_cost: spec.unit_cost,
+            unit_cost,
             barcodes: spec.barcodes,
             critical: spec.critical,
         };
