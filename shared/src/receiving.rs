@@ -237,7 +237,8 @@ mod tests {
     #[test]
     fn receipts_are_checked_by_the_engine_before_they_are_queued() {
         use ReceiveTo::*;
-        let cases: &[(&[(u32, i64, ReceiveTo)], Result<i64, &str>)] = &[
+        type Case<'a> = (&'a [(u32, i64, ReceiveTo)], Result<i64, &'a str>);
+        let cases: &[Case] = &[
             (&[(1, 6, Stock)], Ok(4)),
             (&[(1, 4, Quarantine)], Ok(0)),
             // 10% over 10 ordered is 11 at most: 6 + 4 already, 1 more fits, 2 do not.
