@@ -650,8 +650,24 @@ impl Purchasing {
         let defined = match &envelope.command {
             PurchasingCommand::Create { spec } => {
                 let command = DirectoryCommand::Defined { skus: spec.skus() };
-                let defined: Vec<Id> =
+                let mut defined: Vec<Id> =
                     call_for(&directory_stub(&self.env)?, "/directory", &Envelope::system(command)).await?;
+                // The item index follows a definition on a best-effort basis: a SKU it misses is
+                // asked for directly (its object is the truth), up to the first that is missing.
+                let missed: Vec<Id> = spec.skus().into_iter().filter(|sku| !defined.contains(sku)).collect();
+                for sku in missed {
+                    let stub = self.env.durable_object(crate::protocol::sku::BINDING)?.get_by_name(sku.as_str())?;
+                    let read = SkuCommand::Availability { sku: sku.clone(), channel: None };
+                    let answer = crate::http::call(&stub, "/sku", &Envelope::system(read)).await?;
+                    match answer.status {
+                        200 => defined.push(sku),
+                        404 => break,
+                        status => {
+                            let error = format!("sku `{sku}` answered {status} when asked whether it exists");
+                            return Err(worker::Error::RustError(error));
+                        }
+                    }
+                }
                 Some(defined)
             }
             _ => None,

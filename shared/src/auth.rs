@@ -101,6 +101,13 @@ impl Action {
     }
 }
 
+/// An Idempotency-Key as stored: it belongs to its caller and to the resource that owns the write
+/// (../shared/API.md, Idempotency), so another caller's request, or the same key used for another
+/// resource, is a different request and never sees the first answer.
+pub fn scoped_key(subject: &str, resource: &str, key: &str) -> String {
+    format!("{subject}\u{1f}{resource}\u{1f}{key}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

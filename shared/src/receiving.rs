@@ -26,6 +26,18 @@ pub const RECEIPTS_MAX: usize = 200;
 /// A receipt's standing: pending until the server answers, then applied or refused.
 pub type ReceiptState = DecisionState;
 
+/// The resource a purchase order's writes belong to (their Idempotency-Keys are scoped to it).
+pub fn order_resource(order: &Id) -> String {
+    format!("purchase_order:{order}")
+}
+
+/// A receipt's id, from its Idempotency-Key as stored (`auth::scoped_key`): the same key is the
+/// same receipt, on the server and on the device that made it.
+pub fn receipt_id(scoped_key: &str) -> Result<Id, String> {
+    let digest = stockline_engine::idempotency::fingerprint(&[scoped_key.as_bytes()]).to_string();
+    Id::new(format!("R-{}", &digest[..12])).map_err(|e| e.to_string())
+}
+
 /// `GET /v1/deliveries?location=L`: the orders on their way to `location` with a line still
 /// open there, the earliest expected first.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -40,6 +52,9 @@ pub struct DeliveriesResponse {
 pub struct QueuedReceipt {
     /// The Idempotency-Key it is sent with, every time.
     pub key: String,
+    /// The id the server gives it (`receipt_id` of the key scoped to the person and the order):
+    /// a receipt the server already took is the same receipt in the device's view, not another.
+    pub receipt: Id,
     pub order: Id,
     /// The dock it was received at: its lines all go there.
     pub location: Id,
@@ -50,6 +65,19 @@ pub struct QueuedReceipt {
 }
 
 impl QueuedReceipt {
+    /// A new receipt by `subject` against `order` under `key`.
+    pub fn new(
+        subject: &str,
+        key: String,
+        order: Id,
+        location: Id,
+        spec: ReceiptSpec,
+        queued_at_ms: f64,
+    ) -> Result<QueuedReceipt, String> {
+        let receipt = receipt_id(&crate::auth::scoped_key(subject, &order_resource(&order), &key))?;
+        Ok(QueuedReceipt { key, receipt, order, location, spec, queued_at_ms, state: DecisionState::Pending })
+    }
+
     pub fn is_pending(&self) -> bool {
         self.state == DecisionState::Pending
     }
@@ -64,13 +92,19 @@ impl QueuedReceipt {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Receiving {
     orders: Vec<PurchaseOrder>,
+    /// More orders are on their way than the copy holds.
+    more: bool,
     receipts: Vec<QueuedReceipt>,
 }
 
 impl Receiving {
-    pub fn new(orders: Vec<PurchaseOrder>, mut receipts: Vec<QueuedReceipt>) -> Receiving {
+    pub fn new(orders: Vec<PurchaseOrder>, more: bool, mut receipts: Vec<QueuedReceipt>) -> Receiving {
         receipts.sort_by(|a, b| a.queued_at_ms.total_cmp(&b.queued_at_ms));
-        Receiving { orders, receipts }
+        Receiving { orders, more, receipts }
+    }
+
+    pub fn more(&self) -> bool {
+        self.more
     }
 
     /// The orders as the server copy says, for keeping on the device.
@@ -96,15 +130,16 @@ impl Receiving {
             .collect()
     }
 
-    /// One order as this device sees it (see `expected_at`). A pending receipt that no longer
-    /// fits the copy (another dock received the rest) is left for the server to refuse.
+    /// One order as this device sees it (see `expected_at`). A pending receipt the copy already
+    /// has (taken by the server, its answer not back yet) is the same receipt under its server
+    /// id, so it counts once; one that no longer fits the copy (another dock received the rest)
+    /// is left for the server to refuse.
     pub fn as_seen(&self, order: &Id) -> Option<PurchaseOrder> {
         let mut seen = self.orders.iter().find(|o| &o.id == order)?.clone();
-        for (index, receipt) in self.pending().filter(|r| &r.order == order).enumerate() {
-            let Ok(local_id) = Id::new(format!("device-{index}")) else { continue };
+        for receipt in self.pending().filter(|r| &r.order == order) {
             let Some(at) = received_at(receipt.queued_at_ms) else { continue };
             let mut next = seen.clone();
-            if next.receive(&local_id, &receipt.spec, RECEIPT_TOLERANCE_PCT, &dock(), at).is_ok() {
+            if next.receive(&receipt.receipt, &receipt.spec, RECEIPT_TOLERANCE_PCT, &dock(), at).is_ok() {
                 seen = next;
             }
         }
@@ -112,9 +147,17 @@ impl Receiving {
     }
 
     /// Takes the server's list of orders on their way (fetched when online). Receipts not yet
-    /// sent stay and are applied on top.
-    pub fn refresh(&mut self, orders: Vec<PurchaseOrder>) {
+    /// sent stay and are applied on top. An order the copy has at a later version (an answer
+    /// that came back while the list was on its way) keeps that version.
+    pub fn refresh(&mut self, orders: Vec<PurchaseOrder>, more: bool) {
+        let mut orders = orders;
+        for order in &mut orders {
+            if let Some(newer) = self.orders.iter().find(|o| o.id == order.id && o.version > order.version) {
+                *order = newer.clone();
+            }
+        }
         self.orders = orders;
+        self.more = more;
     }
 
     /// Queues a receipt after checking it with the engine against the order as this device sees
@@ -139,12 +182,18 @@ impl Receiving {
             }
         }
         let at = received_at(receipt.queued_at_ms).ok_or("this device's clock is out of range")?;
-        let local_id = Id::new("device-check").map_err(|e| e.to_string())?;
-        order.receive(&local_id, &receipt.spec, RECEIPT_TOLERANCE_PCT, &dock(), at).map_err(|e| e.to_string())?;
+        if order.receipts.iter().any(|r| r.id == receipt.receipt) {
+            return Err("this receipt is already on the order".to_string());
+        }
+        order
+            .receive(&receipt.receipt, &receipt.spec, RECEIPT_TOLERANCE_PCT, &dock(), at)
+            .map_err(|e| e.to_string())?;
+        // Room is made by forgetting applied receipts, oldest first: a refused one waits for a look.
         let mut dropped = Vec::new();
         while self.receipts.len() >= RECEIPTS_MAX {
-            let Some(oldest) = self.receipts.iter().position(|r| !r.is_pending()) else {
-                return Err(format!("{RECEIPTS_MAX} receipts are waiting to be sent: send them first"));
+            let applied = |r: &QueuedReceipt| matches!(r.state, DecisionState::Applied { .. });
+            let Some(oldest) = self.receipts.iter().position(applied) else {
+                return Err(format!("{RECEIPTS_MAX} receipts wait to be sent or looked at: deal with them first"));
             };
             dropped.push(self.receipts.remove(oldest).key);
         }
@@ -162,12 +211,18 @@ impl Receiving {
             if let Some(order) = order {
                 assert!(order.id == self.receipts[index].order, "the answer is about the receipt's order");
                 match self.orders.iter_mut().find(|o| o.id == order.id) {
-                    Some(copy) => *copy = order,
+                    Some(copy) if copy.version <= order.version => *copy = order,
+                    Some(_) => {}
                     None => self.orders.push(order),
                 }
             }
         }
         Some(&self.receipts[index])
+    }
+
+    /// Work still to do on the device: receipts not sent yet, and refused ones nobody has looked at.
+    pub fn unsettled(&self) -> usize {
+        self.receipts.iter().filter(|r| !matches!(r.state, DecisionState::Applied { .. })).count()
     }
 
     /// Forgets an answered receipt (the dock has looked at it).
@@ -214,17 +269,21 @@ mod tests {
     }
 
     fn receipt(key: &str, lines: &[(u32, i64, ReceiveTo)]) -> QueuedReceipt {
-        QueuedReceipt {
-            key: key.into(),
-            order: Id::new("PO-7").expect("id"),
-            location: Id::new("wh-1").expect("id"),
-            spec: ReceiptSpec {
-                lines: lines.iter().map(|&(line, qty, into)| ReceiptLine { line, qty, into }).collect(),
-                comment: None,
-            },
-            queued_at_ms: 1_764_580_000_000.0,
-            state: DecisionState::Pending,
-        }
+        let spec = ReceiptSpec {
+            lines: lines.iter().map(|&(line, qty, into)| ReceiptLine { line, qty, into }).collect(),
+            comment: None,
+        };
+        let (order, location) = (Id::new("PO-7").expect("id"), Id::new("wh-1").expect("id"));
+        QueuedReceipt::new("wes", key.into(), order, location, spec, 1_764_580_000_000.0).expect("a receipt")
+    }
+
+    /// The order as the server has it after taking `receipt` (its id is the server's).
+    fn taken_by_the_server(order: &PurchaseOrder, receipt: &QueuedReceipt) -> PurchaseOrder {
+        let mut taken = order.clone();
+        let at = received_at(receipt.queued_at_ms).expect("a time");
+        let wes = Actor { subject: "wes".into(), role: Role::Warehouse };
+        taken.receive(&receipt.receipt, &receipt.spec, RECEIPT_TOLERANCE_PCT, &wes, at).expect("taken");
+        taken
     }
 
     fn open(receiving: &Receiving, line: u32) -> i64 {
@@ -249,7 +308,7 @@ mod tests {
             (&[(1, 0, Stock)], Err("must be 1..=")),
             (&[], Err("at least one line")),
         ];
-        let mut receiving = Receiving::new(vec![order()], vec![]);
+        let mut receiving = Receiving::new(vec![order()], false, vec![]);
         for (n, (lines, expected)) in cases.iter().enumerate() {
             let before = receiving.clone();
             let got = receiving.queue(receipt(&format!("k{n}"), lines));
@@ -272,7 +331,7 @@ mod tests {
 
     #[test]
     fn an_answer_replaces_the_copy_once_and_a_refusal_is_kept() {
-        let mut receiving = Receiving::new(vec![order()], vec![]);
+        let mut receiving = Receiving::new(vec![order()], false, vec![]);
         receiving.queue(receipt("k1", &[(1, 6, ReceiveTo::Stock)])).expect("queued");
         receiving.queue(receipt("k2", &[(1, 3, ReceiveTo::Stock)])).expect("queued");
         // The server took k1: its answer is the order with 6 received.
@@ -296,14 +355,52 @@ mod tests {
 
     #[test]
     fn a_refreshed_copy_keeps_pending_receipts_on_top() {
-        let mut receiving = Receiving::new(vec![order()], vec![]);
+        let mut receiving = Receiving::new(vec![order()], false, vec![]);
         receiving.queue(receipt("k1", &[(1, 6, ReceiveTo::Stock)])).expect("queued");
         let mut elsewhere = order();
         elsewhere.lines[0].received = 5; // another dock took 5 meanwhile
         elsewhere.status = stockline_engine::procurement::PoStatus::PartiallyReceived;
-        receiving.refresh(vec![elsewhere]);
+        receiving.refresh(vec![elsewhere], false);
         // 5 + 6 = 11 of 10 is within the tolerance: the device counts it, nothing left open.
         assert_eq!(open(&receiving, 1), 0);
         assert!(receiving.queue(receipt("k2", &[(1, 1, ReceiveTo::Stock)])).is_err(), "12 of 10 is too many");
+    }
+
+    /// The server took a receipt but its answer was lost: a fresh copy already has it, and the
+    /// pending receipt (the same id) counts once, not twice.
+    #[test]
+    fn a_receipt_the_server_took_counts_once() {
+        let mut receiving = Receiving::new(vec![order()], false, vec![]);
+        let k1 = receipt("k1", &[(1, 6, ReceiveTo::Stock)]);
+        receiving.queue(k1.clone()).expect("queued");
+        assert_eq!(open(&receiving, 1), 4);
+        receiving.refresh(vec![taken_by_the_server(&order(), &k1)], false);
+        assert_eq!(open(&receiving, 1), 4, "the copy has it: not counted again");
+        assert_eq!(receiving.pending().count(), 1, "still to be sent (the resend is answered from the record)");
+        // And the dock can still receive the rest.
+        receiving.queue(receipt("k2", &[(1, 4, ReceiveTo::Stock)])).expect("the rest fits");
+        assert_eq!(open(&receiving, 1), 0);
+        // The same key from another person is another receipt.
+        let theirs =
+            QueuedReceipt::new("ann", "k1".into(), k1.order.clone(), k1.location.clone(), k1.spec.clone(), 1.0);
+        assert_ne!(theirs.expect("a receipt").receipt, k1.receipt);
+    }
+
+    /// A list fetched before an answer came back does not undo the answer.
+    #[test]
+    fn a_stale_list_keeps_the_later_copy() {
+        let mut receiving = Receiving::new(vec![order()], false, vec![]);
+        let k1 = receipt("k1", &[(1, 6, ReceiveTo::Stock)]);
+        receiving.queue(k1.clone()).expect("queued");
+        let taken = taken_by_the_server(&order(), &k1);
+        receiving.record("k1", DecisionState::Applied { status: "partially_received".into() }, Some(taken.clone()));
+        receiving.refresh(vec![order()], true);
+        assert_eq!(receiving.copies(), [taken]);
+        assert_eq!(open(&receiving, 1), 4);
+        assert!(receiving.more());
+        // An older answer does not replace a newer copy either.
+        receiving.queue(receipt("k2", &[(1, 1, ReceiveTo::Stock)])).expect("queued");
+        receiving.record("k2", DecisionState::Applied { status: "x".into() }, Some(order()));
+        assert_eq!(open(&receiving, 1), 4);
     }
 }

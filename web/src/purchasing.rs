@@ -32,21 +32,31 @@ pub fn queue_decision(app: AppState, order: Id, kind: DecisionKind, version: u32
         queued_at_ms: now_ms(),
         state: DecisionState::Pending,
     };
-    let mut next = app.decisions.get_untracked();
-    let dropped = match next.queue(decision.clone()) {
-        Ok(dropped) => dropped,
-        Err(problem) => return app.fail(problem),
-    };
+    // Checked now; stored; then taken into the live value (never a copy from before the await,
+    // which would drop whatever changed meanwhile).
+    if let Err(problem) = app.decisions.with_untracked(|d| d.clone().queue(decision.clone())) {
+        return app.fail(problem);
+    }
     spawn_local(async move {
         if let Err(error) = db::save_decision(&decision).await {
             return app.fail(format!("Not kept on this device, nothing queued: {error}"));
         }
+        let mut taken = Err(String::new());
+        app.decisions.update(|d| taken = d.queue(decision.clone()));
+        let dropped = match taken {
+            Ok(dropped) => dropped,
+            Err(problem) => {
+                if let Err(error) = db::delete_decision(&decision.key).await {
+                    leptos::logging::warn!("forgetting a refused decision: {error}");
+                }
+                return app.fail(problem);
+            }
+        };
         for key in dropped {
             if let Err(error) = db::delete_decision(&key).await {
                 leptos::logging::warn!("forgetting an old decision: {error}");
             }
         }
-        app.decisions.set(next);
         let verb = if kind == DecisionKind::Approve { "Approval" } else { "Rejection" };
         if app.online.get_untracked() {
             app.ok(format!("{verb} of {order} sent…"));
@@ -68,6 +78,12 @@ pub async fn send_decisions(app: AppState) {
     };
     let pending: Vec<QueuedDecision> = app.decisions.with_untracked(|d| d.pending().cloned().collect());
     for decision in pending {
+        // Signed out (or in as someone else) meanwhile: not sent under that name.
+        let same_person = app.settings.with_untracked(|s| s.as_ref().is_some_and(|s| s.token == settings.token));
+        let still_pending = app.decisions.with_untracked(|d| d.pending().any(|q| q.key == decision.key));
+        if !same_person || !still_pending {
+            continue;
+        }
         let answer = api::decide(
             &settings.api_base,
             &settings.token,
@@ -82,12 +98,12 @@ pub async fn send_decisions(app: AppState) {
             Err(CallError::Unreachable) => break,
             Err(CallError::Refused { code, message, .. }) => DecisionState::Refused { code, message },
         };
-        let mut next = app.decisions.get_untracked();
-        let Some(recorded) = next.record(&decision.key, state).cloned() else { continue };
+        let mut recorded = None;
+        app.decisions.update(|d| recorded = d.record(&decision.key, state).cloned());
+        let Some(recorded) = recorded else { continue };
         if let Err(error) = db::save_decision(&recorded).await {
             leptos::logging::warn!("keeping the answer to {}: {error}", recorded.key);
         }
-        app.decisions.set(next);
     }
     SENDING.with(|s| s.set(false));
 }

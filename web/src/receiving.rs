@@ -30,8 +30,9 @@ pub async fn load(app: AppState) {
         leptos::logging::warn!("the saved deliveries cannot be read: {error}");
         None
     });
-    let orders = saved.as_ref().map(|copy| copy.value.orders.clone()).unwrap_or_default();
-    app.receiving.set(stockline_shared::Receiving::new(orders, receipts));
+    let (orders, more) =
+        saved.as_ref().map_or((Vec::new(), false), |copy| (copy.value.orders.clone(), copy.value.more));
+    app.receiving.set(stockline_shared::Receiving::new(orders, more, receipts));
     app.deliveries_at.set(saved.map(|copy| Fetched {
         fetched_at_ms: copy.fetched_at_ms,
         value: copy.value.location,
@@ -49,12 +50,10 @@ pub fn refresh(app: AppState) {
     spawn_local(async move {
         match api::deliveries(&settings.api_base, &settings.token, location.as_str()).await {
             Ok(list) => {
-                let copy = Fetched::live(list, now_ms());
-                if let Err(error) = db::save_deliveries(&copy).await {
-                    leptos::logging::warn!("keeping the deliveries: {error}");
-                }
-                app.receiving.update(|r| r.refresh(copy.value.orders.clone()));
-                app.deliveries_at.set(Some(Fetched::live(copy.value.location, copy.fetched_at_ms)));
+                // Merged with what the device has (a later copy of an order wins), then kept.
+                app.receiving.update(|r| r.refresh(list.orders, list.more));
+                app.deliveries_at.set(Some(Fetched::live(list.location, now_ms())));
+                keep_copy(app).await;
             }
             Err(CallError::Unreachable) => {}
             Err(error) => app.fail(format!("The deliveries could not be fetched: {}", error.describe())),
@@ -70,6 +69,10 @@ pub fn queue(app: AppState, order: Id, spec: ReceiptSpec) -> bool {
         app.fail("Choose this device's location first");
         return false;
     };
+    let Some(subject) = app.settings.with_untracked(|s| s.as_ref().and_then(|s| s.subject.clone())) else {
+        app.fail("This device does not know who you are yet: sign in again while online");
+        return false;
+    };
     let key = match crate::sync::new_id() {
         Ok(id) => format!("receipt-{id}"),
         Err(error) => {
@@ -77,25 +80,39 @@ pub fn queue(app: AppState, order: Id, spec: ReceiptSpec) -> bool {
             return false;
         }
     };
-    let receipt = QueuedReceipt { key, order, location, spec, queued_at_ms: now_ms(), state: DecisionState::Pending };
-    let mut next = app.receiving.get_untracked();
-    let dropped = match next.queue(receipt.clone()) {
-        Ok(dropped) => dropped,
-        Err(problem) => {
-            app.fail(format!("Not received: {problem}"));
+    let receipt = match QueuedReceipt::new(&subject, key, order, location, spec, now_ms()) {
+        Ok(receipt) => receipt,
+        Err(error) => {
+            app.fail(error);
             return false;
         }
     };
+    // Checked now (a refusal keeps the draft); stored; then taken into the live value.
+    if let Err(problem) = app.receiving.with_untracked(|r| r.clone().queue(receipt.clone())) {
+        app.fail(format!("Not received: {problem}"));
+        return false;
+    }
     spawn_local(async move {
         if let Err(error) = db::save_receipt(&receipt).await {
             return app.fail(format!("Not kept on this device, nothing received: {error}"));
         }
+        let mut taken = Err(String::new());
+        app.receiving.update(|r| taken = r.queue(receipt.clone()));
+        let dropped = match taken {
+            Ok(dropped) => dropped,
+            Err(problem) => {
+                // Something else was queued meanwhile (a second tap) and this no longer fits.
+                if let Err(error) = db::delete_receipt(&receipt.key).await {
+                    leptos::logging::warn!("forgetting a refused receipt: {error}");
+                }
+                return app.fail(format!("Not received: {problem}"));
+            }
+        };
         for key in dropped {
             if let Err(error) = db::delete_receipt(&key).await {
                 leptos::logging::warn!("forgetting an old receipt: {error}");
             }
         }
-        app.receiving.set(next);
         let units = receipt.units();
         if app.online.get_untracked() {
             app.ok(format!("Receipt of {units} units against {} sent…", receipt.order));
@@ -121,6 +138,12 @@ pub async fn send(app: AppState) {
     };
     let pending: Vec<QueuedReceipt> = app.receiving.with_untracked(|r| r.pending().cloned().collect());
     for receipt in pending {
+        // Signed out (or in as someone else) meanwhile, or discarded: not sent under that name.
+        let same_person = app.settings.with_untracked(|s| s.as_ref().is_some_and(|s| s.token == settings.token));
+        let still_pending = app.receiving.with_untracked(|r| r.pending().any(|q| q.key == receipt.key));
+        if !same_person || !still_pending {
+            continue;
+        }
         let answer =
             api::receive(&settings.api_base, &settings.token, receipt.order.as_str(), &receipt.key, &receipt.spec)
                 .await;
@@ -130,14 +153,16 @@ pub async fn send(app: AppState) {
             Err(CallError::Refused { code, message, .. }) => (DecisionState::Refused { code, message }, None),
         };
         let took_order = order.is_some();
-        let mut next = app.receiving.get_untracked();
-        let Some(recorded) = next.record(&receipt.key, state, order).cloned() else { continue };
-        if let Err(error) = db::save_receipt(&recorded).await {
-            leptos::logging::warn!("keeping the answer to {}: {error}", recorded.key);
-        }
-        app.receiving.set(next);
+        let mut recorded = None;
+        app.receiving.update(|r| recorded = r.record(&receipt.key, state, order).cloned());
+        let Some(recorded) = recorded else { continue };
+        // The copy first: a reload between the two saves then shows the receipt pending on a
+        // copy that already has it, which counts it once (same id).
         if took_order {
             keep_copy(app).await;
+        }
+        if let Err(error) = db::save_receipt(&recorded).await {
+            leptos::logging::warn!("keeping the answer to {}: {error}", recorded.key);
         }
     }
     SENDING.with(|s| s.set(false));
@@ -147,8 +172,8 @@ pub async fn send(app: AppState) {
 /// order), so that a reload offline shows what is really still open.
 async fn keep_copy(app: AppState) {
     let Some(at) = app.deliveries_at.get_untracked() else { return };
-    let orders = app.receiving.with_untracked(|r| r.copies().to_vec());
-    let list = DeliveriesResponse { location: at.value, orders, more: false };
+    let (orders, more) = app.receiving.with_untracked(|r| (r.copies().to_vec(), r.more()));
+    let list = DeliveriesResponse { location: at.value, orders, more };
     if let Err(error) = db::save_deliveries(&Fetched::live(list, at.fetched_at_ms)).await {
         leptos::logging::warn!("keeping the deliveries: {error}");
     }

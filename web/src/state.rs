@@ -52,11 +52,12 @@ impl AppState {
     }
 
     /// Work made on this device that the server has not taken yet: queued movements, decisions on
-    /// orders and receipts against them (tracked: views follow it).
+    /// orders and receipts against them (refused receipts too: the goods are on the dock and
+    /// nothing is recorded). Tracked: views follow it.
     pub fn unsent(&self) -> usize {
         self.outbox.with(Outbox::unsent)
             + self.decisions.with(|d| d.pending().count())
-            + self.receiving.with(|r| r.pending().count())
+            + self.receiving.with(|r| r.unsettled())
     }
 
     pub fn location(&self) -> Option<Id> {

@@ -7,7 +7,7 @@ use super::*;
 /// for another resource, is a different request and never sees the first answer. (Each object
 /// keeps its own keys, which scopes them further: one SKU, one coordinator shard, the catalog.)
 pub(super) fn caller_key(principal: &Principal, resource: &str, key: &str) -> String {
-    format!("{}\u{1f}{resource}\u{1f}{key}", principal.subject)
+    stockline_shared::auth::scoped_key(&principal.subject, resource, key)
 }
 
 /// The resource a write's key belongs to (../shared/API.md, Idempotency).

@@ -337,8 +337,7 @@ async fn route(mut req: Request, env: Env) -> Result<Response, ApiError> {
                     "is required for a receipt: it must apply exactly once",
                 ));
             };
-            let digest = stockline_engine::idempotency::fingerprint(&[idempotency.key.as_bytes()]).to_string();
-            let receipt = Id::new(format!("R-{}", &digest[..12])).map_err(|e| ApiError::internal(e.to_string()))?;
+            let receipt = stockline_shared::receiving::receipt_id(&idempotency.key).map_err(ApiError::internal)?;
             reply_purchasing(&env, envelope(&caller, key, PurchasingCommand::Receive { id, receipt, spec })).await?
         }
         Route::InvoicePurchaseOrder(id) => {

@@ -193,7 +193,7 @@ impl Route {
                 "purchasing".to_string()
             }
             Route::DecidePurchaseOrder(id, _) | Route::ReceivePurchaseOrder(id) | Route::InvoicePurchaseOrder(id) => {
-                format!("purchase_order:{id}")
+                stockline_shared::receiving::order_resource(id)
             }
             _ => "read".to_string(),
         }

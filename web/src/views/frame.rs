@@ -333,7 +333,7 @@ fn sign_out(app: AppState, discard_unsent: bool) {
             }
         }
         app.decisions.set(Decisions::default());
-        app.receiving.update(|r| *r = Receiving::new(r.copies().to_vec(), Vec::new()));
+        app.receiving.update(|r| *r = Receiving::new(r.copies().to_vec(), r.more(), Vec::new()));
         let next = current.signed_out();
         if let Err(error) = db::save_settings(&next).await {
             return app.fail(format!("Could not save on this device: {error}"));

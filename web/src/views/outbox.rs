@@ -42,6 +42,8 @@ pub fn OutboxView() -> impl IntoView {
                 </For>
             </ul>
         </section>
+        // Receipts against purchase orders go under their own keys, not in this list's batches.
+        <crate::views::receive::Receipts/>
     }
 }
 

@@ -69,6 +69,9 @@ fn Expected(draft: RwSignal<Option<ReceiptDraft>>) -> impl IntoView {
                     </ul>
                 }.into_any()
             }}
+            {move || app.receiving.with(|r| r.more()).then(|| view! {
+                <p class="notice" data-testid="more-expected">"More orders are on their way than this list holds: receive these first, then refresh."</p>
+            })}
             <button data-testid="refresh-expected" on:click=move |_| receiving::refresh(app)
                 disabled=move || !app.online.get()>"Refresh"</button>
         </section>
@@ -153,7 +156,7 @@ fn OrderReceipt(draft: RwSignal<Option<ReceiptDraft>>) -> impl IntoView {
 /// Receipts made on this device against orders: waiting to be sent, taken, or refused (kept with
 /// the reason until someone has looked).
 #[component]
-fn Receipts() -> impl IntoView {
+pub fn Receipts() -> impl IntoView {
     let app = expect_context::<AppState>();
     let list = Memo::new(move |_| app.receiving.with(|r| r.receipts().iter().rev().cloned().collect::<Vec<_>>()));
     move || {
