@@ -25,8 +25,18 @@ use worker::{durable_object, DurableObject, Env, Request, Response, Result, Sche
 const SNAPSHOT_EVERY_ENTRIES: u64 = 256;
 /// How often an object with records past their retention (idempotency, reservations) prunes.
 const HOUSEKEEPING_EVERY_MS: i64 = 60 * 60 * 1000;
-/// A catalog copy older than this is refreshed from the Directory before use.
+/// A catalog copy older than this (plus the SKU's own spread, `catalog_fresh_ms`) is refreshed
+/// from the Directory before use. Changes are pushed to subscribers; this is the safety net.
 const CATALOG_FRESH_MS: i64 = 60_000;
+
+/// How long `sku`'s catalog copy stays fresh: 60 to 120 s, fixed per SKU from its id, so that
+/// SKUs created together do not all ask the Directory in the same request (a 100-line receipt
+/// would pay 100 Directory round trips once a minute).
+fn catalog_fresh_ms(sku: &Id) -> i64 {
+    let spread =
+        stockline_engine::idempotency::fingerprint(&[sku.as_str().as_bytes()]).prefix_u64() % CATALOG_FRESH_MS as u64;
+    CATALOG_FRESH_MS + spread as i64
+}
 /// A plan is refreshed this long after the ledger changes (later changes within it ride along),
 /// off the request path, from the alarm.
 const PLAN_DEBOUNCE_MS: i64 = 5_000;
@@ -160,9 +170,9 @@ impl SkuObject {
         let needs_catalog = match (self.loaded.borrow().as_ref(), &refresh) {
             (None, _) => self.meta("catalog")?.is_none(),
             (Some(_), Refresh::Now) => true,
-            (Some(loaded), Refresh::IfStale) => now_ms - loaded.catalog_checked_at_ms > CATALOG_FRESH_MS,
+            (Some(loaded), Refresh::IfStale) => now_ms - loaded.catalog_checked_at_ms > catalog_fresh_ms(sku),
             (Some(loaded), Refresh::Below(version)) => {
-                loaded.catalog.version() < *version || now_ms - loaded.catalog_checked_at_ms > CATALOG_FRESH_MS
+                loaded.catalog.version() < *version || now_ms - loaded.catalog_checked_at_ms > catalog_fresh_ms(sku)
             }
         };
         let fetched = if needs_catalog { Some(self.fetch_catalog(sku).await?) } else { None };

@@ -104,14 +104,16 @@ test('a tablet receives against an order offline, by scan and by typing, with qu
     await page.screenshot({ path: join(shots, 'receiving-over-refused-tablet.png'), fullPage: true });
     await page.getByTestId('back').click();
 
-    // Still offline after a reload: the receipt and the copy of the order are on the device.
+    assert.deepEqual(await at('R-1'), { on_hand: 0, quarantined: 0, inbound: 10 }, 'nothing sent while offline');
+    // After a reload the receipt and the copy of the order are still on the device. (Right after
+    // a reload Chromium's offline emulation can let one request through before it applies: the
+    // receipt may then reach the server with its answer lost. It must still count once: the
+    // copy and the receipt carry the same id.)
     await page.reload();
     await openReceive(page);
-    await page.getByTestId('receipt-state').getByText('Waiting to be sent').waitFor();
-    assert.match(await page.getByTestId('expected-freshness').textContent(), /Offline: saved copy/);
+    await page.getByTestId('receipt-row').waitFor();
     assert.match(await expected.textContent(), /7 units open/);
     await page.screenshot({ path: join(shots, 'receiving-offline-tablet.png'), fullPage: true });
-    assert.deepEqual(await at('R-1'), { on_hand: 0, quarantined: 0, inbound: 10 }, 'nothing sent while offline');
 
     await browser.context.setOffline(false);
     await page.getByTestId('receipt-state').getByText('Received: the order is partially received').waitFor({ timeout: 20_000 });
