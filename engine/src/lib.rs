@@ -10,6 +10,7 @@ pub mod ids;
 pub mod ledger;
 pub mod limits;
 pub mod money;
+pub mod orders;
 pub mod planning;
 pub mod position;
 pub mod procurement;

@@ -77,3 +77,18 @@ pub const APPROVALS_REQUIRED_MAX: u8 = 5;
 pub const CURRENCIES_MAX: usize = 64;
 /// Invoices recorded against one purchase order (corrections included).
 pub const INVOICES_MAX: usize = 64;
+/// Lines on one customer order.
+pub const ORDER_LINES_MAX: usize = 100;
+/// Audited events kept on one customer order (the placement and the latest ones).
+pub const ORDER_EVENTS_MAX: usize = 256;
+/// Order priority bounds (higher is served first).
+pub const ORDER_PRIORITY_MAX: i32 = 100;
+/// Transit days a shipping rate may name.
+pub const TRANSIT_DAYS_MAX: u32 = 60;
+/// Shipping rates (location × region × service level) one table may hold.
+pub const SHIPPING_RATES_MAX: usize = 16_384;
+/// Candidate plans one allocation costs: one per location shipping complete, one greedy split
+/// seeded at each location, and the cheapest source per line.
+pub const ALLOCATION_PLANS_MAX: usize = 2 * LOCATIONS_MAX + 1;
+/// Open exceptions one order may carry.
+pub const ORDER_EXCEPTIONS_MAX: usize = 64;

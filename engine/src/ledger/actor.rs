@@ -11,6 +11,9 @@ pub enum Role {
     Approver,
     /// Accounts payable: records supplier invoices and resolves their exceptions.
     Finance,
+    /// Customer service: reads orders and resolves their exceptions (holds, substitutions,
+    /// splits that need the customer's say).
+    CustomerService,
     Admin,
     /// The host itself (alarms, expiry).
     System,
@@ -24,6 +27,7 @@ impl Role {
             Role::Buyer => "buyer",
             Role::Approver => "approver",
             Role::Finance => "finance",
+            Role::CustomerService => "customer_service",
             Role::Admin => "admin",
             Role::System => "system",
         }

@@ -1,0 +1,483 @@
+//! A customer order and its life: placed → allocated | partially_allocated | backordered |
+//! on_hold → released → picked → shipped → delivered, or cancelled (a line, or the whole order,
+//! before it ships). Every change goes through a method here, checks the version the caller saw
+//! (people's decisions) and leaves an audited event (who, when, what, comment, version).
+//!
+//! An order never touches stock itself: the allocation (`allocate.rs`) says which location ships
+//! what, the host reserves exactly that through the SKU ledgers' holds — the one path to stock —
+//! and then records the choice here with `apply_choice`.
+
+use super::allocate::{Choice, LineRequest, ServiceLevel, SplitPolicy};
+use crate::error::EngineError;
+use crate::hold::Allocation;
+use crate::ids::{check_text, Id};
+use crate::ledger::Actor;
+use crate::limits::{ORDER_EVENTS_MAX, ORDER_LINES_MAX, ORDER_PRIORITY_MAX, QTY_REQUEST_MAX};
+use crate::money::{check_currency, Money};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    Placed,
+    Allocated,
+    PartiallyAllocated,
+    Backordered,
+    OnHold,
+    Released,
+    Picked,
+    Shipped,
+    Delivered,
+    Cancelled,
+}
+
+impl OrderStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Placed => "placed",
+            OrderStatus::Allocated => "allocated",
+            OrderStatus::PartiallyAllocated => "partially_allocated",
+            OrderStatus::Backordered => "backordered",
+            OrderStatus::OnHold => "on_hold",
+            OrderStatus::Released => "released",
+            OrderStatus::Picked => "picked",
+            OrderStatus::Shipped => "shipped",
+            OrderStatus::Delivered => "delivered",
+            OrderStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// What people may do from here (the host's allocation and fills are not listed: they are
+    /// the system's). Views offer these and no others.
+    pub fn actions(self) -> &'static [OrderAction] {
+        use OrderAction::*;
+        match self {
+            OrderStatus::Placed | OrderStatus::Backordered => &[Cancel, CancelLine],
+            OrderStatus::Allocated | OrderStatus::PartiallyAllocated => &[Release, Cancel, CancelLine],
+            OrderStatus::OnHold => &[ReleaseHold, Cancel, CancelLine],
+            OrderStatus::Released => &[Pick, Cancel, CancelLine],
+            OrderStatus::Picked => &[Ship, Cancel, CancelLine],
+            OrderStatus::Shipped => &[Deliver],
+            OrderStatus::Delivered | OrderStatus::Cancelled => &[],
+        }
+    }
+
+    /// Waiting for stock: a fill on arrival may allocate it.
+    pub fn awaits_stock(self) -> bool {
+        matches!(self, OrderStatus::Placed | OrderStatus::Backordered | OrderStatus::PartiallyAllocated)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderAction {
+    Place,
+    Allocate,
+    ReleaseHold,
+    Release,
+    Pick,
+    Ship,
+    Deliver,
+    Cancel,
+    CancelLine,
+}
+
+impl OrderAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderAction::Place => "place",
+            OrderAction::Allocate => "allocate",
+            OrderAction::ReleaseHold => "release_hold",
+            OrderAction::Release => "release",
+            OrderAction::Pick => "pick",
+            OrderAction::Ship => "ship",
+            OrderAction::Deliver => "deliver",
+            OrderAction::Cancel => "cancel",
+            OrderAction::CancelLine => "cancel_line",
+        }
+    }
+}
+
+/// Why an order waits for a person before anything is allocated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HoldKind {
+    Address,
+    Fraud,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderLineSpec {
+    pub sku: Id,
+    pub qty: i64,
+    pub unit_price: Money,
+}
+
+/// `POST /v1/orders`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderSpec {
+    pub channel: Id,
+    pub currency: String,
+    pub ship_to_region: String,
+    #[serde(default)]
+    pub service_level: ServiceLevel,
+    /// 0..=100, higher first when backorders are filled.
+    #[serde(default)]
+    pub priority: i32,
+    #[serde(default)]
+    pub promised_by: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub split: SplitPolicy,
+    #[serde(default)]
+    pub hold: Option<HoldKind>,
+    #[serde(default)]
+    pub reference: Option<String>,
+    pub lines: Vec<OrderLineSpec>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderLine {
+    /// 1, 2, … in the order written.
+    pub line: u32,
+    pub sku: Id,
+    pub qty: i64,
+    pub unit_price: Money,
+    /// Units held for this line, by location (reserved through the SKU's holds).
+    pub allocations: Vec<Allocation>,
+    pub shipped: i64,
+    pub cancelled: i64,
+}
+
+impl OrderLine {
+    pub fn allocated(&self) -> i64 {
+        self.allocations.iter().map(|allocation| allocation.qty).sum()
+    }
+
+    /// Not yet shipped nor cancelled.
+    pub fn open(&self) -> i64 {
+        self.qty - self.shipped - self.cancelled
+    }
+
+    /// Open and without a location: waiting for stock.
+    pub fn backordered(&self) -> i64 {
+        self.open() - self.allocated()
+    }
+
+    fn check(&self) {
+        assert!(self.shipped >= 0 && self.cancelled >= 0 && self.allocated() >= 0, "line {} counts", self.line);
+        assert!(self.backordered() >= 0, "line {}: allocated beyond what is open", self.line);
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderEvent {
+    /// The order's version after the change.
+    pub version: u32,
+    pub at: DateTime<Utc>,
+    pub actor: Actor,
+    pub action: OrderAction,
+    pub from: Option<OrderStatus>,
+    pub to: OrderStatus,
+    pub comment: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    pub id: Id,
+    pub channel: Id,
+    pub currency: String,
+    pub ship_to_region: String,
+    pub service_level: ServiceLevel,
+    pub priority: i32,
+    pub promised_by: Option<DateTime<Utc>>,
+    pub split: SplitPolicy,
+    pub hold: Option<HoldKind>,
+    pub reference: Option<String>,
+    pub lines: Vec<OrderLine>,
+    pub status: OrderStatus,
+    pub version: u32,
+    pub placed_by: String,
+    pub placed_at: DateTime<Utc>,
+    /// The latest allocation's choice, with its explanation.
+    pub choice: Option<Choice>,
+    pub events: Vec<OrderEvent>,
+}
+
+/// Who acts, when, on which version they saw, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrderDecision<'a> {
+    pub actor: &'a Actor,
+    pub at: DateTime<Utc>,
+    pub seen_version: u32,
+    pub comment: Option<&'a str>,
+}
+
+impl OrderSpec {
+    pub fn check(&self) -> Result<(), EngineError> {
+        check_currency("currency", &self.currency)?;
+        check_text("ship_to_region", &self.ship_to_region)?;
+        if let Some(reference) = &self.reference {
+            check_text("reference", reference)?;
+        }
+        if !(0..=ORDER_PRIORITY_MAX).contains(&self.priority) {
+            return Err(EngineError::invalid("priority", format!("must be 0..={ORDER_PRIORITY_MAX}")));
+        }
+        if let SplitPolicy::AllowAbove(minimum) = self.split {
+            if minimum.is_negative() {
+                return Err(EngineError::invalid("split.allow_above", "cannot be negative"));
+            }
+        }
+        if self.lines.is_empty() || self.lines.len() > ORDER_LINES_MAX {
+            return Err(EngineError::invalid("lines", format!("1..={ORDER_LINES_MAX} lines")));
+        }
+        for (i, line) in self.lines.iter().enumerate() {
+            if !(1..=QTY_REQUEST_MAX).contains(&line.qty) {
+                return Err(EngineError::invalid(&format!("lines[{i}].qty"), format!("must be 1..={QTY_REQUEST_MAX}")));
+            }
+            if line.unit_price.is_negative() {
+                return Err(EngineError::invalid(&format!("lines[{i}].unit_price"), "cannot be negative"));
+            }
+            if self.lines[..i].iter().any(|other| other.sku == line.sku) {
+                return Err(EngineError::invalid(
+                    &format!("lines[{i}].sku"),
+                    format!("{} is already a line: add to its qty", line.sku),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Order {
+    /// A new order: `placed`, or `on_hold` when it arrives with a hold (address, fraud).
+    pub fn place(id: Id, spec: &OrderSpec, actor: &Actor, at: DateTime<Utc>) -> Result<Order, EngineError> {
+        spec.check()?;
+        let lines = spec
+            .lines
+            .iter()
+            .enumerate()
+            .map(|(i, line)| OrderLine {
+                line: i as u32 + 1,
+                sku: line.sku.clone(),
+                qty: line.qty,
+                unit_price: line.unit_price,
+                allocations: Vec::new(),
+                shipped: 0,
+                cancelled: 0,
+            })
+            .collect();
+        let status = if spec.hold.is_some() { OrderStatus::OnHold } else { OrderStatus::Placed };
+        let mut order = Order {
+            id,
+            channel: spec.channel.clone(),
+            currency: spec.currency.clone(),
+            ship_to_region: spec.ship_to_region.clone(),
+            service_level: spec.service_level,
+            priority: spec.priority,
+            promised_by: spec.promised_by,
+            split: spec.split,
+            hold: spec.hold,
+            reference: spec.reference.clone(),
+            lines,
+            status,
+            version: 0,
+            placed_by: actor.subject.clone(),
+            placed_at: at,
+            choice: None,
+            events: Vec::new(),
+        };
+        order.record(actor, at, OrderAction::Place, None, status, None);
+        Ok(order)
+    }
+
+    /// What still needs a location: every open line's backordered units.
+    pub fn to_allocate(&self) -> Vec<LineRequest> {
+        self.lines
+            .iter()
+            .filter(|line| line.backordered() > 0)
+            .map(|line| LineRequest {
+                line: line.line,
+                sku: line.sku.clone(),
+                qty: line.backordered(),
+                unit_price: line.unit_price,
+            })
+            .collect()
+    }
+
+    /// Records an allocation the host has reserved: the plan's units become the lines'
+    /// allocations; the status follows from what is still backordered. Also the path of a
+    /// backorder fill when stock arrives.
+    pub fn apply_choice(&mut self, choice: &Choice, at: DateTime<Utc>) -> Result<(), EngineError> {
+        if !self.status.awaits_stock() {
+            return Err(EngineError::conflict(format!(
+                "order {} is {}: nothing to allocate",
+                self.id,
+                self.status.as_str()
+            )));
+        }
+        let mut lines = self.lines.clone();
+        for shipment in choice.plan.iter().flat_map(|plan| &plan.shipments) {
+            for part in &shipment.lines {
+                let line =
+                    lines.iter_mut().find(|line| line.line == part.line && line.sku == part.sku).ok_or_else(|| {
+                        EngineError::invalid("plan", format!("line {} ({}) is not on the order", part.line, part.sku))
+                    })?;
+                if part.qty <= 0 || part.qty > line.backordered() {
+                    return Err(EngineError::invalid(
+                        "plan",
+                        format!(
+                            "line {}: {} units but {} wait for a location",
+                            part.line,
+                            part.qty,
+                            line.backordered()
+                        ),
+                    ));
+                }
+                match line.allocations.iter_mut().find(|a| a.location == shipment.location) {
+                    Some(allocation) => allocation.qty += part.qty,
+                    None => line.allocations.push(Allocation { location: shipment.location.clone(), qty: part.qty }),
+                }
+            }
+        }
+        self.lines = lines;
+        let to = self.stock_status();
+        let from = self.status;
+        self.status = to;
+        self.choice = Some(choice.clone());
+        self.record(&Actor::system(), at, OrderAction::Allocate, Some(from), to, Some(&choice.explanation));
+        Ok(())
+    }
+
+    /// The status the lines' allocations say, for an order waiting on stock.
+    fn stock_status(&self) -> OrderStatus {
+        let open: i64 = self.lines.iter().map(OrderLine::open).sum();
+        let waiting: i64 = self.lines.iter().map(OrderLine::backordered).sum();
+        match (waiting, open) {
+            (0, 0) => OrderStatus::Cancelled,
+            (0, _) => OrderStatus::Allocated,
+            (w, o) if w == o => OrderStatus::Backordered,
+            _ => OrderStatus::PartiallyAllocated,
+        }
+    }
+
+    /// A person's step along the life: release (to the warehouse), pick, ship, deliver, or lift
+    /// a hold. Shipping ships what is allocated; what stays backordered waits, and the order is
+    /// `backordered` again until it ships too.
+    pub fn advance(&mut self, action: OrderAction, decision: &OrderDecision) -> Result<(), EngineError> {
+        self.check_decision(action, decision)?;
+        let from = self.status;
+        let to = match action {
+            OrderAction::ReleaseHold => OrderStatus::Placed,
+            OrderAction::Release => OrderStatus::Released,
+            OrderAction::Pick => OrderStatus::Picked,
+            OrderAction::Ship => {
+                for line in &mut self.lines {
+                    line.shipped += line.allocated();
+                    line.allocations.clear();
+                }
+                if self.lines.iter().any(|line| line.backordered() > 0) {
+                    OrderStatus::Backordered
+                } else {
+                    OrderStatus::Shipped
+                }
+            }
+            OrderAction::Deliver => OrderStatus::Delivered,
+            other => return Err(EngineError::invalid("action", format!("{} is not a step", other.as_str()))),
+        };
+        if action == OrderAction::ReleaseHold {
+            self.hold = None;
+        }
+        self.status = to;
+        self.record(decision.actor, decision.at, action, Some(from), to, decision.comment);
+        Ok(())
+    }
+
+    /// Cancels one line's open units (`line`) or every open line (None). Answers the allocations
+    /// the host must release on the SKUs' holds.
+    pub fn cancel(
+        &mut self,
+        line: Option<u32>,
+        decision: &OrderDecision,
+    ) -> Result<Vec<(Id, Allocation)>, EngineError> {
+        let action = if line.is_some() { OrderAction::CancelLine } else { OrderAction::Cancel };
+        self.check_decision(action, decision)?;
+        if let Some(number) = line {
+            let found =
+                self.lines.iter().find(|l| l.line == number).ok_or_else(|| {
+                    EngineError::invalid("line", format!("the order has lines 1..={}", self.lines.len()))
+                })?;
+            if found.open() == 0 {
+                return Err(EngineError::conflict(format!("line {number} has nothing open to cancel")));
+            }
+        }
+        let mut freed = Vec::new();
+        for order_line in self.lines.iter_mut().filter(|l| line.is_none_or(|number| l.line == number)) {
+            order_line.cancelled += order_line.open();
+            freed.extend(order_line.allocations.drain(..).map(|a| (order_line.sku.clone(), a)));
+        }
+        let from = self.status;
+        let open: i64 = self.lines.iter().map(OrderLine::open).sum();
+        let shipped: i64 = self.lines.iter().map(|l| l.shipped).sum();
+        let to = match (open, shipped) {
+            (0, 0) => OrderStatus::Cancelled,
+            (0, _) => OrderStatus::Shipped,
+            _ if from.awaits_stock() => self.stock_status(),
+            _ => from,
+        };
+        self.status = to;
+        self.record(decision.actor, decision.at, action, Some(from), to, decision.comment);
+        Ok(freed)
+    }
+
+    fn check_decision(&self, action: OrderAction, decision: &OrderDecision) -> Result<(), EngineError> {
+        if decision.seen_version != self.version {
+            return Err(EngineError::conflict(format!(
+                "order {} changed since version {} (now {}): look again",
+                self.id, decision.seen_version, self.version
+            )));
+        }
+        if !self.status.actions().contains(&action) {
+            return Err(EngineError::conflict(format!(
+                "order {} is {}: cannot {}",
+                self.id,
+                self.status.as_str(),
+                action.as_str()
+            )));
+        }
+        if let Some(comment) = decision.comment.filter(|text| !text.trim().is_empty()) {
+            check_text("comment", comment)?;
+        }
+        Ok(())
+    }
+
+    fn record(
+        &mut self,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        action: OrderAction,
+        from: Option<OrderStatus>,
+        to: OrderStatus,
+        comment: Option<&str>,
+    ) {
+        for line in &self.lines {
+            line.check();
+        }
+        self.version += 1;
+        if self.events.len() >= ORDER_EVENTS_MAX {
+            // The placement stays; the oldest change after it goes.
+            self.events.remove(1);
+        }
+        self.events.push(OrderEvent {
+            version: self.version,
+            at,
+            actor: actor.clone(),
+            action,
+            from,
+            to,
+            comment: comment.filter(|text| !text.trim().is_empty()).map(str::to_string),
+        });
+    }
+}

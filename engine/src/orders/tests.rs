@@ -1,0 +1,442 @@
+//! An order's life through the engine: placement, allocation from real stock figures, the steps,
+//! cancellations, backorders filled in queue order, and the SLA watch.
+
+use super::*;
+use crate::ids::Id;
+use crate::ledger::{Actor, Role};
+use crate::money::Money;
+use chrono::{DateTime, Duration, TimeZone, Utc};
+
+fn id(text: &str) -> Id {
+    Id::new(text).expect("a test id")
+}
+
+fn m(text: &str) -> Money {
+    Money::parse(text).expect("test money")
+}
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).single().expect("a time")
+}
+
+fn storefront() -> Actor {
+    Actor { subject: "shop".to_string(), role: Role::Storefront }
+}
+
+fn warehouse() -> Actor {
+    Actor { subject: "dock".to_string(), role: Role::Warehouse }
+}
+
+fn spec(lines: &[(&str, i64)], priority: i32) -> OrderSpec {
+    OrderSpec {
+        channel: id("web"),
+        currency: "EUR".to_string(),
+        ship_to_region: "eu".to_string(),
+        service_level: ServiceLevel::Standard,
+        priority,
+        promised_by: Some(t0() + Duration::days(3)),
+        split: SplitPolicy::Allow,
+        hold: None,
+        reference: None,
+        lines: lines
+            .iter()
+            .map(|(sku, qty)| OrderLineSpec { sku: id(sku), qty: *qty, unit_price: m("10.00") })
+            .collect(),
+    }
+}
+
+fn rates() -> ShippingRates {
+    let rate = |location: &str, cost: &str, days: u32| ShippingRate {
+        location: id(location),
+        region: "eu".to_string(),
+        service_level: ServiceLevel::Standard,
+        cost: m(cost),
+        transit_days: days,
+    };
+    ShippingRates::new("EUR".to_string(), vec![rate("A", "3.00", 1), rate("B", "5.00", 2)]).expect("rates")
+}
+
+/// Allocates an order against `stock` ((sku, location, available)) and records the choice.
+fn allocate_from(order: &mut Order, stock: &[(&str, &str, i64)], at: DateTime<Utc>) -> Choice {
+    let lines = order.to_allocate();
+    let skus: Vec<SkuStock> = lines
+        .iter()
+        .map(|line| {
+            let locations: Vec<LocationStock> = stock
+                .iter()
+                .filter(|(sku, ..)| *sku == line.sku.as_str())
+                .map(|(_, location, available)| LocationStock {
+                    location: id(location),
+                    available: *available,
+                    reorder_point: None,
+                })
+                .collect();
+            SkuStock { sku: line.sku.clone(), sellable: locations.iter().map(|l| l.available).sum(), locations }
+        })
+        .collect();
+    let rates = rates();
+    let rules = RoutingRules { version: 1, shipment_penalty: m("1.00"), drain_penalty: m("0") };
+    let choice = allocate(&AllocationRequest {
+        lines: &lines,
+        region: &order.ship_to_region,
+        service_level: order.service_level,
+        promised_by: order.promised_by,
+        split: order.split,
+        locations: &[id("A"), id("B")],
+        stock: &skus,
+        nodes: &[],
+        rates: &rates,
+        rules: &rules,
+        now: at,
+    })
+    .expect("an allocation");
+    order.apply_choice(&choice, at).expect("the choice applies");
+    choice
+}
+
+fn decision(actor: &Actor, order: &Order) -> OrderDecision<'static> {
+    OrderDecision { actor: Box::leak(Box::new(actor.clone())), at: t0(), seen_version: order.version, comment: None }
+}
+
+/// An order brought to `status` along its ordinary path.
+fn order_in(status: OrderStatus) -> Order {
+    let mut order = Order::place(id("o-1"), &spec(&[("S1", 2)], 0), &storefront(), t0()).expect("placed");
+    let w = warehouse();
+    match status {
+        OrderStatus::Placed => {}
+        OrderStatus::OnHold => {
+            order = Order::place(
+                id("o-1"),
+                &OrderSpec { hold: Some(HoldKind::Fraud), ..spec(&[("S1", 2)], 0) },
+                &storefront(),
+                t0(),
+            )
+            .expect("placed on hold");
+        }
+        OrderStatus::Backordered => {
+            allocate_from(&mut order, &[], t0());
+        }
+        OrderStatus::PartiallyAllocated => {
+            allocate_from(&mut order, &[("S1", "A", 1)], t0());
+        }
+        OrderStatus::Cancelled => {
+            order.cancel(None, &decision(&w, &order)).expect("cancelled");
+        }
+        _ => {
+            allocate_from(&mut order, &[("S1", "A", 5)], t0());
+            for (step, reached) in [
+                (OrderAction::Release, OrderStatus::Released),
+                (OrderAction::Pick, OrderStatus::Picked),
+                (OrderAction::Ship, OrderStatus::Shipped),
+                (OrderAction::Deliver, OrderStatus::Delivered),
+            ] {
+                if order.status == status {
+                    break;
+                }
+                order.advance(step, &decision(&w, &order)).expect("a step");
+                assert_eq!(order.status, reached);
+            }
+        }
+    }
+    assert_eq!(order.status, status);
+    order
+}
+
+#[test]
+fn every_illegal_step_is_refused_and_changes_nothing() {
+    use OrderAction::*;
+    let statuses = [
+        OrderStatus::Placed,
+        OrderStatus::Allocated,
+        OrderStatus::PartiallyAllocated,
+        OrderStatus::Backordered,
+        OrderStatus::OnHold,
+        OrderStatus::Released,
+        OrderStatus::Picked,
+        OrderStatus::Shipped,
+        OrderStatus::Delivered,
+        OrderStatus::Cancelled,
+    ];
+    let mut legal_count = 0;
+    for status in statuses {
+        for action in [ReleaseHold, Release, Pick, Ship, Deliver, Cancel, CancelLine] {
+            let mut order = order_in(status);
+            let before = order.clone();
+            let w = warehouse();
+            let result = match action {
+                Cancel => order.cancel(None, &decision(&w, &order)).map(|_| ()),
+                CancelLine => order.cancel(Some(1), &decision(&w, &order)).map(|_| ()),
+                step => order.advance(step, &decision(&w, &order)),
+            };
+            let legal = status.actions().contains(&action);
+            assert_eq!(result.is_ok(), legal, "{} from {}: {result:?}", action.as_str(), status.as_str());
+            if legal {
+                legal_count += 1;
+                assert_eq!(order.version, before.version + 1);
+                assert_eq!(order.events.last().map(|e| e.action), Some(action));
+            } else {
+                assert_eq!(order, before, "a refused {} from {} changed the order", action.as_str(), status.as_str());
+            }
+        }
+    }
+    assert_eq!(legal_count, 20, "the table of legal steps");
+}
+
+#[test]
+fn a_stale_version_is_refused() {
+    let mut order = order_in(OrderStatus::Allocated);
+    let before = order.clone();
+    let w = warehouse();
+    let stale = OrderDecision { seen_version: order.version - 1, ..decision(&w, &order) };
+    let error = order.advance(OrderAction::Release, &stale).expect_err("stale");
+    assert!(error.to_string().contains("changed since version 1 (now 2)"), "{error}");
+    assert_eq!(order, before);
+}
+
+#[test]
+fn an_order_lives_from_placement_to_delivery_with_its_timeline() {
+    let order = order_in(OrderStatus::Delivered);
+    let timeline: Vec<(u32, &str, &str)> =
+        order.events.iter().map(|e| (e.version, e.action.as_str(), e.to.as_str())).collect();
+    assert_eq!(
+        timeline,
+        [
+            (1, "place", "placed"),
+            (2, "allocate", "allocated"),
+            (3, "release", "released"),
+            (4, "pick", "picked"),
+            (5, "ship", "shipped"),
+            (6, "deliver", "delivered"),
+        ]
+    );
+    assert_eq!(order.lines[0].shipped, 2);
+    assert!(order.events[1].comment.as_deref().is_some_and(|c| c.starts_with("A ships complete, 1 day, 3.00")));
+}
+
+#[test]
+fn a_partial_shipment_leaves_the_rest_backordered_until_stock_fills_it() {
+    let w = warehouse();
+    let mut order = Order::place(id("o-1"), &spec(&[("S1", 3), ("S2", 1)], 0), &storefront(), t0()).expect("placed");
+    let choice = allocate_from(&mut order, &[("S1", "A", 1), ("S2", "A", 1)], t0());
+    assert_eq!(choice.outcome, Outcome::PartiallyAllocated);
+    assert_eq!((order.lines[0].allocated(), order.lines[0].backordered()), (1, 2));
+    for step in [OrderAction::Release, OrderAction::Pick, OrderAction::Ship] {
+        order.advance(step, &decision(&w, &order)).expect("a step");
+    }
+    assert_eq!(order.status, OrderStatus::Backordered, "2 of S1 still wait");
+    assert_eq!(order.to_allocate().iter().map(|l| (l.sku.as_str(), l.qty)).collect::<Vec<_>>(), [("S1", 2)]);
+    allocate_from(&mut order, &[("S1", "B", 7)], t0());
+    assert_eq!(order.status, OrderStatus::Allocated);
+    assert_eq!(order.lines[0].allocations, [crate::hold::Allocation { location: id("B"), qty: 2 }]);
+    // A plan for more than waits is refused, and changes nothing.
+    let before = order.clone();
+    assert!(order.apply_choice(&choice, t0()).is_err());
+    assert_eq!(order, before);
+}
+
+#[test]
+fn cancelling_frees_the_allocations_to_release() {
+    let w = warehouse();
+    let mut order = Order::place(id("o-1"), &spec(&[("S1", 2), ("S2", 1)], 0), &storefront(), t0()).expect("placed");
+    allocate_from(&mut order, &[("S1", "A", 5), ("S2", "B", 5)], t0());
+    let freed = order.cancel(Some(2), &decision(&w, &order)).expect("line 2 cancelled");
+    assert_eq!(freed, [(id("S2"), crate::hold::Allocation { location: id("B"), qty: 1 })]);
+    assert_eq!(order.status, OrderStatus::Allocated);
+    assert!(order.cancel(Some(2), &decision(&w, &order)).is_err(), "nothing open on line 2");
+    assert!(order.cancel(Some(9), &decision(&w, &order)).is_err(), "no line 9");
+    let freed = order.cancel(None, &decision(&w, &order)).expect("cancelled");
+    assert_eq!(freed.len(), 1);
+    assert_eq!(order.status, OrderStatus::Cancelled);
+}
+
+#[test]
+fn backorders_take_arriving_stock_by_priority_then_time() {
+    let mut orders: Vec<Order> =
+        [("o-late-urgent", 10, 30), ("o-early", 0, 0), ("o-later", 0, 10), ("o-first-urgent", 10, 20)]
+            .iter()
+            .map(|(name, priority, minutes)| {
+                let at = t0() + Duration::minutes(*minutes);
+                let mut order =
+                    Order::place(id(name), &spec(&[("S1", 2)], *priority), &storefront(), at).expect("placed");
+                allocate_from(&mut order, &[], at);
+                assert_eq!(order.status, OrderStatus::Backordered);
+                order
+            })
+            .collect();
+    let queue: Vec<&str> = backorder_queue(&orders).iter().map(|order| order.id.as_str()).collect();
+    assert_eq!(queue, ["o-first-urgent", "o-late-urgent", "o-early", "o-later"]);
+    // 5 units arrive at A: the queue takes them in turn; the last one in line waits on.
+    let mut left = 5;
+    let ids: Vec<Id> = backorder_queue(&orders).iter().map(|order| order.id.clone()).collect();
+    for order_id in ids {
+        let order = orders.iter_mut().find(|order| order.id == order_id).expect("queued order");
+        let choice = allocate_from(order, &[("S1", "A", left)], t0() + Duration::hours(1));
+        left -= choice.plan.as_ref().map_or(0, Plan::allocated_qty);
+    }
+    let status: Vec<(&str, &str)> = orders.iter().map(|o| (o.id.as_str(), o.status.as_str())).collect();
+    assert_eq!(
+        status,
+        [
+            ("o-late-urgent", "allocated"),
+            ("o-early", "partially_allocated"),
+            ("o-later", "backordered"),
+            ("o-first-urgent", "allocated")
+        ]
+    );
+}
+
+#[test]
+fn the_sla_watch_warns_before_the_breach() {
+    let nodes = [Node { location: id("A"), cutoff_minute_utc: 16 * 60, capacity_per_day: None, shipments_today: 0 }];
+    let rates = rates();
+    // Promised by 12-04 09:00; A ships in 1 day, cut-off 16:00: it must leave by 12-03 16:00.
+    let order = order_in(OrderStatus::Released);
+    let watch = |at: DateTime<Utc>| sla_watch(&order, &nodes, &rates, at, 120).expect("watched");
+    let on_track = watch(t0());
+    assert_eq!(on_track.state, SlaState::OnTrack);
+    assert_eq!(on_track.ship_by.to_rfc3339(), "2026-12-03T16:00:00+00:00");
+    assert!(
+        on_track.reason.contains("A must hand over by 2026-12-03 16:00 UTC (1 days in transit)"),
+        "{}",
+        on_track.reason
+    );
+    let at = |h: u32, m: u32| Utc.with_ymd_and_hms(2026, 12, 3, h, m, 0).single().expect("a time");
+    assert_eq!(watch(at(13, 59)).state, SlaState::OnTrack);
+    assert_eq!(watch(at(14, 0)).state, SlaState::AtRisk);
+    assert_eq!(watch(at(16, 0)).state, SlaState::AtRisk);
+    assert_eq!(watch(at(16, 1)).state, SlaState::Breached);
+    // Shipped or unpromised orders are not watched; one still waiting for stock is at risk.
+    assert!(sla_watch(&order_in(OrderStatus::Shipped), &nodes, &rates, t0(), 120).is_none());
+    let waiting = order_in(OrderStatus::Backordered);
+    assert_eq!(sla_watch(&waiting, &nodes, &rates, t0(), 120).map(|w| w.state), Some(SlaState::AtRisk));
+    let mut unpromised = order_in(OrderStatus::Released);
+    unpromised.promised_by = None;
+    assert!(sla_watch(&unpromised, &nodes, &rates, t0(), 120).is_none());
+}
+
+#[test]
+fn bad_orders_are_refused() {
+    let refused = |spec: OrderSpec, field: &str| {
+        let error = Order::place(id("o"), &spec, &storefront(), t0()).expect_err(field);
+        assert!(
+            matches!(&error, crate::EngineError::InvalidRequest { field: f, .. } if f == field),
+            "{field}: {error:?}"
+        );
+    };
+    refused(spec(&[], 0), "lines");
+    refused(spec(&[("S1", 0)], 0), "lines[0].qty");
+    refused(spec(&[("S1", 1), ("S1", 2)], 0), "lines[1].sku");
+    refused(spec(&[("S1", 1)], 101), "priority");
+    refused(OrderSpec { currency: "eur".into(), ..spec(&[("S1", 1)], 0) }, "currency");
+    refused(OrderSpec { split: SplitPolicy::AllowAbove(m("-1")), ..spec(&[("S1", 1)], 0) }, "split.allow_above");
+    refused(OrderSpec { ship_to_region: String::new(), ..spec(&[("S1", 1)], 0) }, "ship_to_region");
+    let wire: Result<OrderSpec, _> = serde_json::from_str(
+        r#"{"channel":"web","currency":"EUR","ship_to_region":"eu","split":{"allow_above":"25.00"},"lines":[{"sku":"S1","qty":1,"unit_price":"9.50"}]}"#,
+    );
+    assert_eq!(wire.map(|spec| spec.split).ok(), Some(SplitPolicy::AllowAbove(m("25.00"))));
+}
+
+/// Triage of an order: the kinds it calls for (each raised for real, so the record's own rules
+/// hold), their details, and the reasons later states give for closing them.
+#[track_caller]
+fn check_triage(
+    order: &Order,
+    promises: &[(Id, Promise)],
+    sla: Option<&SlaWatch>,
+    expect: &[(&str, &str)],
+) -> Vec<OrderException> {
+    let specs = triage(order, promises, sla);
+    let shown: Vec<(&str, &str)> = specs.iter().map(|spec| (spec.kind.as_str(), spec.detail.as_str())).collect();
+    assert_eq!(shown, expect);
+    specs
+        .iter()
+        .enumerate()
+        .map(|(i, spec)| {
+            OrderException::raise(id(&format!("x-{i}")), spec, t0()).expect("a triaged exception is valid")
+        })
+        .collect()
+}
+
+fn promised(sku: &str, slices: &[(i64, &str)], unpromised: i64) -> (Id, Promise) {
+    let slices = slices
+        .iter()
+        .map(|(qty, day)| PromiseSlice {
+            qty: *qty,
+            available_on: chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").expect("a test date"),
+        })
+        .collect();
+    (id(sku), Promise { slices, unpromised })
+}
+
+#[test]
+fn triage_routes_holds_backorders_shortages_splits_and_sla_risk() {
+    let w = warehouse();
+    // A fraud hold goes to customer service; lifting it settles the exception.
+    let mut held = order_in(OrderStatus::OnHold);
+    let raised = check_triage(&held, &[], None, &[("fraud_hold", "order o-1 on hold: payment flagged for review")]);
+    assert_eq!(raised[0].team, Team::CustomerService);
+    held.advance(OrderAction::ReleaseHold, &decision(&w, &held)).expect("hold lifted");
+    assert_eq!(settled(&held, &raised[0], None), Some("the hold was lifted"));
+
+    // Backordered lines: covered by dated inbound → backorder (procurement); not covered → shortage.
+    let mut order =
+        Order::place(id("o-1"), &spec(&[("S1", 3), ("S2", 2), ("S3", 1)], 0), &storefront(), t0()).expect("placed");
+    allocate_from(&mut order, &[("S1", "A", 1)], t0());
+    let raised = check_triage(
+        &order,
+        &[promised("S1", &[(2, "2026-12-05")], 0), promised("S2", &[(1, "2026-12-09")], 1)],
+        None,
+        &[
+            ("backorder", "line 1: 2 × S1 backordered; 2 by 2026-12-05"),
+            ("shortage", "line 2: 2 × S2 short; 1 by 2026-12-09; 1 without a date"),
+            ("shortage", "line 3: 1 × S3 short, nothing dated inbound"),
+        ],
+    );
+    assert!(raised.iter().all(|x| x.team == Team::Procurement));
+    assert_eq!(settled(&order, &raised[0], None), None, "still waiting");
+    // Stock arrives for S1: its backorder is settled, the others stand; cancelling settles all.
+    allocate_from(&mut order, &[("S1", "B", 5)], t0());
+    assert_eq!(settled(&order, &raised[0], None), Some("the line got its stock"));
+    assert_eq!(settled(&order, &raised[1], None), None);
+    order.cancel(Some(2), &decision(&w, &order)).expect("line 2 cancelled");
+    assert_eq!(settled(&order, &raised[1], None), Some("the line was shipped or cancelled"));
+
+    // Ship complete with the stock split over A and B: customer service decides on the split.
+    let mut whole = Order::place(
+        id("o-2"),
+        &OrderSpec { split: SplitPolicy::ShipComplete, ..spec(&[("S1", 1), ("S2", 1)], 0) },
+        &storefront(),
+        t0(),
+    )
+    .expect("placed");
+    allocate_from(&mut whole, &[("S1", "A", 1), ("S2", "B", 1)], t0());
+    let raised = check_triage(
+        &whole,
+        &[],
+        None,
+        &[(
+            "split_needs_approval",
+            "ship complete: no location has it all; A + B in 2 shipments, 2 days, 9.00 could ship now; \
+             A: cannot ship the order complete; B: cannot ship the order complete",
+        )],
+    );
+    assert_eq!(raised[0].team, Team::CustomerService);
+
+    // The SLA watch at risk goes to the warehouse; on track again, it is settled.
+    let released = order_in(OrderStatus::Released);
+    let watch = |state: SlaState| SlaWatch {
+        state,
+        ship_by: Utc.with_ymd_and_hms(2026, 12, 3, 16, 0, 0).single().expect("a time"),
+        reason: "A must hand over by 2026-12-03 16:00 UTC (1 days in transit)".to_string(),
+    };
+    let raised = check_triage(
+        &released,
+        &[],
+        Some(&watch(SlaState::AtRisk)),
+        &[("sla_at_risk", "promise at risk: ship by 2026-12-03 16:00 UTC; A must hand over by 2026-12-03 16:00 UTC (1 days in transit)")],
+    );
+    assert_eq!(raised[0].team, Team::Warehouse);
+    assert_eq!(settled(&released, &raised[0], Some(&watch(SlaState::AtRisk))), None);
+    assert_eq!(settled(&released, &raised[0], Some(&watch(SlaState::OnTrack))), Some("the promise is on track again"));
+    check_triage(&released, &[], Some(&watch(SlaState::OnTrack)), &[]);
+}

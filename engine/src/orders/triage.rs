@@ -1,0 +1,119 @@
+//! Triage: which exceptions an order's state calls for, and which open ones its state has made
+//! moot. The host runs it after every change to an order (placement, allocation, a fill on
+//! arrival, a step, the SLA watch), raises what is new (`may_raise` keeps the queues free of
+//! repeats) and closes what is settled.
+
+use super::allocate::Outcome;
+use super::exceptions::{ExceptionKind, ExceptionSpec, ExceptionStatus, OrderException};
+use super::order::{HoldKind, Order, OrderStatus};
+use super::promise::{Promise, SlaState, SlaWatch};
+use crate::ids::Id;
+use crate::limits::TEXT_LENGTH_MAX;
+
+/// Text cut to what a record holds, on a character boundary.
+fn detail(text: String) -> String {
+    if text.chars().count() <= TEXT_LENGTH_MAX {
+        return text;
+    }
+    let mut cut: String = text.chars().take(TEXT_LENGTH_MAX - 1).collect();
+    cut.push('…');
+    cut
+}
+
+/// The exceptions `order` calls for now. `promises`: each backordered SKU's promise for what its
+/// line still waits for (from stock and dated inbound); `sla`: the watch's latest reading.
+pub fn triage(order: &Order, promises: &[(Id, Promise)], sla: Option<&SlaWatch>) -> Vec<ExceptionSpec> {
+    let spec = |kind: ExceptionKind, line: Option<(u32, &Id)>, text: String| ExceptionSpec {
+        order: order.id.clone(),
+        line: line.map(|(number, _)| number),
+        sku: line.map(|(_, sku)| sku.clone()),
+        kind,
+        detail: detail(text),
+        substitute: None,
+    };
+    let mut out = Vec::new();
+    if order.status == OrderStatus::OnHold {
+        let (kind, why) = match order.hold {
+            Some(HoldKind::Fraud) => (ExceptionKind::FraudHold, "payment flagged for review"),
+            Some(HoldKind::Address) | None => (ExceptionKind::AddressHold, "address to verify"),
+        };
+        out.push(spec(kind, None, format!("order {} on hold: {why}", order.id)));
+        return out;
+    }
+    let outcome = order.choice.as_ref().map(|choice| choice.outcome);
+    if order.status.awaits_stock() && outcome == Some(Outcome::SplitNeedsApproval) {
+        let explanation = order.choice.as_ref().map_or(String::new(), |choice| choice.explanation.clone());
+        out.push(spec(ExceptionKind::SplitNeedsApproval, None, explanation));
+    }
+    if order.status.awaits_stock() && order.choice.is_some() && outcome != Some(Outcome::SplitNeedsApproval) {
+        for line in order.lines.iter().filter(|line| line.backordered() > 0) {
+            let waiting = line.backordered();
+            let promise = promises.iter().find(|(sku, _)| *sku == line.sku).map(|(_, promise)| promise);
+            let dated: Vec<String> = promise
+                .map(|p| p.slices.iter().map(|s| format!("{} by {}", s.qty, s.available_on)).collect())
+                .unwrap_or_default();
+            let unpromised = promise.map_or(waiting, |p| p.unpromised);
+            let (kind, text) = if unpromised == 0 {
+                (
+                    ExceptionKind::Backorder,
+                    format!("line {}: {waiting} × {} backordered; {}", line.line, line.sku, dated.join(", ")),
+                )
+            } else if dated.is_empty() {
+                (
+                    ExceptionKind::Shortage,
+                    format!("line {}: {waiting} × {} short, nothing dated inbound", line.line, line.sku),
+                )
+            } else {
+                (
+                    ExceptionKind::Shortage,
+                    format!(
+                        "line {}: {waiting} × {} short; {}; {unpromised} without a date",
+                        line.line,
+                        line.sku,
+                        dated.join(", ")
+                    ),
+                )
+            };
+            out.push(spec(kind, Some((line.line, &line.sku)), text));
+        }
+    }
+    if let Some(watch) = sla.filter(|watch| watch.state != SlaState::OnTrack) {
+        let state = if watch.state == SlaState::Breached { "missed" } else { "at risk" };
+        out.push(spec(
+            ExceptionKind::SlaAtRisk,
+            None,
+            format!("promise {state}: ship by {}; {}", watch.ship_by.format("%Y-%m-%d %H:%M UTC"), watch.reason),
+        ));
+    }
+    out
+}
+
+/// Why an open exception about `order` is settled by the order's own state (None: it stands).
+/// `sla`: the watch's latest reading.
+pub fn settled(order: &Order, exception: &OrderException, sla: Option<&SlaWatch>) -> Option<&'static str> {
+    if exception.status != ExceptionStatus::Open || exception.order != order.id {
+        return None;
+    }
+    if order.status == OrderStatus::Cancelled {
+        return Some("the order was cancelled");
+    }
+    let line = exception.line.and_then(|number| order.lines.iter().find(|line| line.line == number));
+    match exception.kind {
+        ExceptionKind::Backorder | ExceptionKind::Shortage | ExceptionKind::SubstitutionOffered => match line {
+            Some(line) if line.open() == 0 => Some("the line was shipped or cancelled"),
+            Some(line) if line.backordered() == 0 => Some("the line got its stock"),
+            _ => None,
+        },
+        ExceptionKind::AddressHold | ExceptionKind::FraudHold => {
+            (order.status != OrderStatus::OnHold).then_some("the hold was lifted")
+        }
+        ExceptionKind::SplitNeedsApproval => (!order.status.awaits_stock()
+            || order.choice.as_ref().is_some_and(|choice| choice.outcome != Outcome::SplitNeedsApproval))
+        .then_some("the order no longer needs a split"),
+        ExceptionKind::SlaAtRisk => match sla {
+            None => Some("nothing left to ship against the promise"),
+            Some(watch) if watch.state == SlaState::OnTrack => Some("the promise is on track again"),
+            Some(_) => None,
+        },
+    }
+}
