@@ -64,6 +64,9 @@ pub enum SkuCommand {
     Availability {
         sku: Id,
         channel: Option<Id>,
+        /// Also answer the promise for this many units.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        qty: Option<i64>,
     },
     /// A single-SKU reservation this object owns, record and all.
     Reserve {

@@ -657,7 +657,7 @@ impl Purchasing {
                 let missed: Vec<Id> = spec.skus().into_iter().filter(|sku| !defined.contains(sku)).collect();
                 for sku in missed {
                     let stub = self.env.durable_object(crate::protocol::sku::BINDING)?.get_by_name(sku.as_str())?;
-                    let read = SkuCommand::Availability { sku: sku.clone(), channel: None };
+                    let read = SkuCommand::Availability { sku: sku.clone(), channel: None, qty: None };
                     let answer = crate::http::call(&stub, "/sku", &Envelope::system(read)).await?;
                     match answer.status {
                         200 => defined.push(sku),

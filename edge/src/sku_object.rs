@@ -451,14 +451,16 @@ impl SkuObject {
                     201,
                     &MovementResponse {
                         entry: outcome.entry,
-                        position: AvailabilityResponse { availability, as_of: now },
+                        position: AvailabilityResponse { availability, as_of: now, promise: None },
                         exceptions: outcome.exceptions,
                     },
                 )
             }
-            SkuCommand::Availability { channel, .. } => {
-                let availability = ledger.availability(catalog, channel.as_ref().map(Id::as_str))?;
-                ok(200, &AvailabilityResponse { availability, as_of: now })
+            SkuCommand::Availability { channel, qty, .. } => {
+                let channel = channel.as_ref().map(Id::as_str);
+                let availability = ledger.availability(catalog, channel)?;
+                let promise = qty.map(|qty| ledger.promise(catalog, channel, qty, now.date_naive())).transpose()?;
+                ok(200, &AvailabilityResponse { availability, as_of: now, promise })
             }
             SkuCommand::Reserve { sku, id, request } => {
                 request.validate()?;

@@ -23,7 +23,8 @@
 //! - `=> OUTPUT` — the previous operation's output (see `render_*`), or `=> err CODE DETAILS`.
 //! - `A on_hand=10 reserved=2` — the full position at A; buckets not named must be 0 (`A empty`).
 //! - `total CH|- available=.. on_hand=..` — the availability totals; fields not named must be 0.
-//! - `atp CH|- N`, `order CH|- A B`, `version N`, `hold ID STATUS [LOC:QTY...]`,
+//! - `atp CH|- N`, `promise CH|- QTY QTY@DATE... [+N]` (now, then by date from dated inbound, +N
+//!   unpromised), `order CH|- A B`, `version N`, `hold ID STATUS [LOC:QTY...]`,
 //!   `next_expiry SECS|none`, `expected LOC REF N`, `exceptions N`. `hold` says `pending prepared`
 //!   for a prepared hold.
 //!
@@ -552,6 +553,17 @@ fn check(script: &str) {
                 let actual = w.ledger.next_expiry().map_or("none".to_string(), |t| w.seconds(t).to_string());
                 assert_eq!(actual, tokens[1], "{ctx}");
             }
+            "promise" => {
+                // `promise CH|- QTY  QTY@DATE … [+UNPROMISED]`, today being the world's clock.
+                let qty = tokens[2].parse::<i64>().unwrap();
+                let promise = w.ledger.promise(&w.catalog, channel_arg(tokens[1]), qty, w.now.date_naive()).unwrap();
+                let mut shown: Vec<String> =
+                    promise.slices.iter().map(|s| format!("{}@{}", s.qty, s.available_on)).collect();
+                if promise.unpromised > 0 {
+                    shown.push(format!("+{}", promise.unpromised));
+                }
+                assert_eq!(shown, tokens[3..], "{ctx}");
+            }
             "atp" => {
                 let actual = w.ledger.available_to_promise(&w.catalog, channel_arg(tokens[1])).unwrap();
                 assert_eq!(actual, tokens[2].parse::<i64>().unwrap(), "{ctx}");
@@ -943,6 +955,33 @@ fn transfer_then_receive_settles_inbound() {
         receive B 1 ref=t1
         B on_hand=14
         version 6
+        "#,
+    );
+}
+
+#[test]
+fn promises_come_from_the_channel_available_then_dated_inbound_at_its_locations() {
+    check(
+        r#"
+        sku safety=2
+        receive A 5
+        reserve r1 A:1
+        # web = [A, B]: 4 free at A, safety stock 2 → 2 now
+        atp web 2
+        promise web 2  2@2030-01-01
+        promise web 9  2@2030-01-01 +7
+        # dated inbound at B and C; C is not in web, undated inbound promises nothing
+        expect B 3 ref=PO-1 on=2030-01-20
+        expect B 4 ref=PO-2 on=2030-01-10
+        expect C 50 ref=PO-3 on=2030-01-02
+        expect A 9 ref=T-1
+        promise web 9  2@2030-01-01 4@2030-01-10 3@2030-01-20
+        promise web 10  2@2030-01-01 4@2030-01-10 3@2030-01-20 +1
+        promise store 10  10@2030-01-02
+        promise - 60  2@2030-01-01 50@2030-01-02 4@2030-01-10 3@2030-01-20 +1
+        # a channel buffer is refilled first by what arrives
+        channel lean A,B buffer=3
+        promise lean 5  3@2030-01-10 2@2030-01-20
         "#,
     );
 }

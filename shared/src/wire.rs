@@ -55,6 +55,9 @@ pub struct AvailabilityResponse {
     #[serde(flatten)]
     pub availability: Availability,
     pub as_of: DateTime<Utc>,
+    /// With `?qty=N`: how much of N can be had now and by which dates from inbound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promise: Option<stockline_engine::orders::Promise>,
 }
 
 /// `POST /v1/skus/{sku}/movements` answer.

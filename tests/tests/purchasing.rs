@@ -448,6 +448,20 @@ fn sent_orders_are_inbound_and_receipts_move_stock_once() {
     assert_eq!((got["status"].as_str(), &got["stock_pending"]), (Some("partially_received"), &json!([])), "{got}");
     assert_eq!((position(&s, "TEE-1"), position(&s, "TEE-2")), ((40, 0, 60), (3, 3, 7)));
     assert_eq!(deliveries(&s, "wh-1"), vec![(id.clone(), vec![60, 7])], "what is still open");
+    // A storefront asking for 120 hears "40 now, 60 by the order's date", 20 without a date.
+    let today = stockline_tests::today().to_string();
+    let promised = s.must(s.get("/v1/availability/TEE-1?qty=120", STOREFRONT));
+    assert_eq!(
+        promised["promise"],
+        json!({"slices": [{"qty": 40, "available_on": today}, {"qty": 60, "available_on": expected_on}], "unpromised": 20}),
+        "{promised}"
+    );
+    let promised = s.must(s.get("/v1/availability/TEE-1?qty=30", STOREFRONT));
+    assert_eq!(promised["promise"], json!({"slices": [{"qty": 30, "available_on": today}], "unpromised": 0}));
+    assert!(s.must(s.get("/v1/availability/TEE-1", STOREFRONT)).get("promise").is_none(), "only when asked");
+    for bad in ["0", "-1", "1.5", "x", "", "1000000001", "99999999999999999999"] {
+        s.expect("GET", &format!("/v1/availability/TEE-1?qty={bad}"), Some(STOREFRONT), None, 400, "invalid_request");
+    }
     // The same key again: the same receipt, nothing applied twice.
     let (status, again) = s.send("POST", &path, Some(WAREHOUSE), Some(&partial.to_string()), Some("dock-7"));
     assert_eq!(status, 200, "{again}");

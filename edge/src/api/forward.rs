@@ -80,7 +80,7 @@ pub(super) async fn batch_availability(
 ) -> Result<Answer, ApiError> {
     let skus = request.skus.clone();
     let calls = skus.iter().map(|sku| {
-        let command = SkuCommand::Availability { sku: sku.clone(), channel: request.channel.clone() };
+        let command = SkuCommand::Availability { sku: sku.clone(), channel: request.channel.clone(), qty: None };
         to_sku(env, sku, envelope(caller, None, command))
     });
     let answers = join_all(calls).await;

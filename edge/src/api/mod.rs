@@ -10,7 +10,7 @@ use crate::protocol::{
 use futures_util::future::join_all;
 use serde::Serialize;
 use stockline_engine::idempotency::{check_key, fingerprint};
-use stockline_engine::limits::QTY_STORED_MAX;
+use stockline_engine::limits::{QTY_REQUEST_MAX, QTY_STORED_MAX};
 use stockline_engine::planning::{DemandImport, PlanningPolicy, SupplierSpec};
 use stockline_engine::procurement::{
     ApprovalRules, FromSuggestions, InvoiceSpec, PoAction, PoSpec, PoStatus, ReceiptSpec,
@@ -246,8 +246,8 @@ async fn route(mut req: Request, env: Env) -> Result<Response, ApiError> {
             reply_sku(&env, &sku, envelope(&caller, key, command)).await?
         }
         Route::GetAvailability(sku) => {
-            let channel = channel_query(&req)?;
-            reply_sku(&env, &sku, envelope(&caller, None, SkuCommand::Availability { sku: sku.clone(), channel }))
+            let (channel, qty) = availability_query(&req)?;
+            reply_sku(&env, &sku, envelope(&caller, None, SkuCommand::Availability { sku: sku.clone(), channel, qty }))
                 .await?
         }
         Route::GetEntries(sku) => {

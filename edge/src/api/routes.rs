@@ -227,16 +227,28 @@ impl Route {
     }
 }
 
-pub(super) fn channel_query(req: &Request) -> Result<Option<Id>, ApiError> {
+/// `GET /v1/availability/{sku}?channel=ID&qty=N` (qty 1..=10^9: also answer the promise).
+pub(super) fn availability_query(req: &Request) -> Result<(Option<Id>, Option<i64>), ApiError> {
     let url = req.url().map_err(|e| ApiError::invalid("url", e.to_string()))?;
-    let mut channel = None;
+    let (mut channel, mut qty) = (None, None);
     for (name, value) in url.query_pairs() {
         match name.as_ref() {
             "channel" => channel = Some(Id::new(value.as_ref()).map_err(ApiError::from)?),
+            "qty" => {
+                qty = Some(
+                    Some(value.as_ref())
+                        .filter(|v| !v.is_empty() && v.len() <= 10 && v.bytes().all(|b| b.is_ascii_digit()))
+                        .and_then(|v| v.parse::<i64>().ok())
+                        .filter(|n| (1..=QTY_REQUEST_MAX).contains(n))
+                        .ok_or_else(|| {
+                            ApiError::invalid("qty", format!("must be a whole number 1..={QTY_REQUEST_MAX}"))
+                        })?,
+                )
+            }
             other => return Err(ApiError::invalid(other, "unknown query parameter")),
         }
     }
-    Ok(channel)
+    Ok((channel, qty))
 }
 
 /// `GET /v1/skus?q=TEXT&after=SKU&limit=N` (q 1..=64 characters, limit 1..=1000, default 100).

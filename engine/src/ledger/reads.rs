@@ -1,6 +1,7 @@
 //! Reads: available to promise, and the contract's availability answer.
 
 use super::*;
+use crate::orders::{Incoming, Promise};
 
 /// One location's line in an availability answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,17 +36,50 @@ pub struct Availability {
 }
 
 impl SkuLedger {
-    /// The number a storefront promises: channel available (or all locations minus safety stock).
-    pub fn available_to_promise(&self, catalog: &Catalog, channel: Option<&str>) -> Result<i64, EngineError> {
-        let (slots, buffer, cap, stop_below) = match channel {
+    /// The slots a read covers and the channel's rules: (slots, buffer, cap, stop_below).
+    fn scope<'c>(
+        catalog: &'c Catalog,
+        channel: Option<&str>,
+    ) -> Result<(&'c [u32], i64, Option<i64>, Option<i64>), EngineError> {
+        Ok(match channel {
             Some(id) => {
                 let view = catalog.channel_or_not_found(id)?;
                 (&view.slots[..], view.channel.buffer, view.channel.cap, view.channel.stop_below)
             }
             None => (catalog.ordered_slots(), 0, None, None),
-        };
+        })
+    }
+
+    /// The number a storefront promises: channel available (or all locations minus safety stock).
+    pub fn available_to_promise(&self, catalog: &Catalog, channel: Option<&str>) -> Result<i64, EngineError> {
+        let (slots, buffer, cap, stop_below) = Self::scope(catalog, channel)?;
         let sum: i64 = slots.iter().map(|&slot| self.position(slot).available()).sum();
         Ok(channel_available(sum, self.safety_stock(), buffer, cap, stop_below))
+    }
+
+    /// `GET /v1/availability/{sku}?qty=N`'s promise: N now as far as the channel's available
+    /// goes, the rest from the inbound expected at the channel's locations, by date ("3 now, 2 by
+    /// 2026-12-05"), what no dated inbound covers left unpromised.
+    pub fn promise(
+        &self,
+        catalog: &Catalog,
+        channel: Option<&str>,
+        qty: i64,
+        today: chrono::NaiveDate,
+    ) -> Result<Promise, EngineError> {
+        self.policy_or_not_found()?;
+        let (slots, buffer, cap, stop_below) = Self::scope(catalog, channel)?;
+        let sum: i64 = slots.iter().map(|&slot| self.position(slot).available()).sum();
+        let incoming: Vec<Incoming> = self
+            .expected
+            .iter()
+            .filter(|((location, _), _)| catalog.slot(location.as_str()).is_some_and(|slot| slots.contains(&slot)))
+            .map(|(key, &qty)| Incoming { qty, expected_on: self.expected_on.get(key).copied() })
+            .collect();
+        let safety_stock = self.safety_stock();
+        crate::orders::promise(qty, &incoming, today, |extra| {
+            channel_available(sum.saturating_add(extra), safety_stock, buffer, cap, stop_below)
+        })
     }
 
     /// The contract's availability answer for this SKU.
@@ -55,10 +89,7 @@ impl SkuLedger {
             Some(id) => Some(catalog.channel_or_not_found(id)?),
             None => None,
         };
-        let (slots, buffer, cap, stop_below) = match view {
-            Some(view) => (&view.slots[..], view.channel.buffer, view.channel.cap, view.channel.stop_below),
-            None => (catalog.ordered_slots(), 0, None, None),
-        };
+        let (slots, buffer, cap, stop_below) = Self::scope(catalog, channel)?;
         let mut total = Position::default();
         let mut sum_available = 0;
         let mut locations = Vec::with_capacity(slots.len());

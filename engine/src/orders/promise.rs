@@ -31,22 +31,29 @@ pub struct Incoming {
     pub expected_on: Option<NaiveDate>,
 }
 
-/// N now (up to `available`), then from each dated inbound in date order; inbound dated before
-/// today (overdue) is promised from tomorrow, not from a day already gone. Undated inbound
-/// promises nothing: a date nobody knows is not a promise.
-pub fn promise(qty: i64, available: i64, incoming: &[Incoming], today: NaiveDate) -> Result<Promise, EngineError> {
+/// N now, then from each dated inbound in date order. `available_with(extra)` answers what could
+/// be promised if `extra` more units were on hand: the ledger's channel arithmetic, so arriving
+/// units refill safety stock and the channel's buffer before they are promised, and a cap still
+/// holds. Inbound dated before today (overdue) is promised from tomorrow, not from a day already
+/// gone. Undated inbound promises nothing: a date nobody knows is not a promise.
+pub fn promise(
+    qty: i64,
+    incoming: &[Incoming],
+    today: NaiveDate,
+    available_with: impl Fn(i64) -> i64,
+) -> Result<Promise, EngineError> {
     if !(1..=QTY_REQUEST_MAX).contains(&qty) {
         return Err(EngineError::invalid("qty", format!("must be 1..={QTY_REQUEST_MAX}")));
     }
     if incoming.len() > EXPECTATIONS_MAX {
         return Err(EngineError::invalid("incoming", format!("at most {EXPECTATIONS_MAX}")));
     }
-    let mut left = qty;
-    let mut slices = Vec::new();
-    let now = available.max(0).min(left);
+    let mut slices: Vec<PromiseSlice> = Vec::new();
+    let mut promised = 0_i64;
+    let now = available_with(0).clamp(0, qty);
     if now > 0 {
         slices.push(PromiseSlice { qty: now, available_on: today });
-        left -= now;
+        promised = now;
     }
     let mut dated: Vec<(NaiveDate, i64)> = incoming
         .iter()
@@ -54,19 +61,25 @@ pub fn promise(qty: i64, available: i64, incoming: &[Incoming], today: NaiveDate
         .filter_map(|incoming| incoming.expected_on.map(|day| (day.max(today + Duration::days(1)), incoming.qty)))
         .collect();
     dated.sort();
-    for (day, qty) in dated {
-        if left == 0 {
+    let mut arrived = 0_i64;
+    for (day, qty_in) in dated {
+        if promised == qty {
             break;
         }
-        let take = qty.min(left);
-        left -= take;
+        arrived = arrived.saturating_add(qty_in);
+        let by_then = available_with(arrived).clamp(promised, qty);
+        let more = by_then - promised;
+        if more == 0 {
+            continue;
+        }
+        promised = by_then;
         match slices.last_mut() {
-            Some(last) if last.available_on == day => last.qty += take,
-            _ => slices.push(PromiseSlice { qty: take, available_on: day }),
+            Some(last) if last.available_on == day => last.qty += more,
+            _ => slices.push(PromiseSlice { qty: more, available_on: day }),
         }
     }
-    debug_assert_eq!(slices.iter().map(|slice| slice.qty).sum::<i64>() + left, qty);
-    Ok(Promise { slices, unpromised: left })
+    debug_assert_eq!(slices.iter().map(|slice| slice.qty).sum::<i64>(), promised);
+    Ok(Promise { slices, unpromised: qty - promised })
 }
 
 /// The order in which waiting orders take arriving stock: priority (higher first), then the time
@@ -178,7 +191,8 @@ mod tests {
                 Incoming { qty: qty.parse().expect("qty"), expected_on: (date != "-").then(|| day(date)) }
             })
             .collect();
-        let promise = promise(qty, available, &incoming, day("2026-12-01")).expect("a valid promise");
+        let promise =
+            promise(qty, &incoming, day("2026-12-01"), |extra| (available + extra).max(0)).expect("a valid promise");
         let mut shown: Vec<String> = promise.slices.iter().map(|s| format!("{}@{}", s.qty, s.available_on)).collect();
         if promise.unpromised > 0 {
             shown.push(format!("+{}", promise.unpromised));
@@ -195,7 +209,19 @@ mod tests {
         check(5, 0, &["2@-", "9@2026-12-03"], "5@2026-12-03");
         // Overdue inbound is promised from tomorrow; the same day's inbound is one slice.
         check(6, 0, &["2@2026-11-20", "3@2026-12-02"], "5@2026-12-02 +1");
-        check(4, -3, &["1@2026-12-04", "1@2026-12-04"], "2@2026-12-04 +2");
-        assert!(promise(0, 1, &[], day("2026-12-01")).is_err());
+        check(4, 3, &["1@2026-12-04", "1@2026-12-04"], "3@2026-12-01 1@2026-12-04");
+        // A location short after a count (free −3) takes the first arrivals back.
+        check(4, -3, &["2@2026-12-04", "3@2026-12-06"], "2@2026-12-06 +2");
+        assert!(promise(0, &[], day("2026-12-01"), |extra| extra).is_err());
+        // Arrivals refill safety stock (8, with 5 on hand) before anything is promised from them.
+        let refill =
+            promise(4, &[Incoming { qty: 6, expected_on: Some(day("2026-12-05")) }], day("2026-12-01"), |extra| {
+                crate::position::channel_available(5 + extra, 8, 0, None, None)
+            })
+            .expect("a promise");
+        assert_eq!(
+            (refill.slices, refill.unpromised),
+            (vec![PromiseSlice { qty: 3, available_on: day("2026-12-05") }], 1)
+        );
     }
 }
