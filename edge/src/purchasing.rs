@@ -932,10 +932,7 @@ impl Purchasing {
                 orders.push(order);
             }
         }
-        let first_open_here = |order: &PurchaseOrder| {
-            order.lines.iter().filter(|line| &line.location == location && line.open() > 0).map(|l| l.expected_on).min()
-        };
-        orders.sort_by_cached_key(|order| (first_open_here(order), order.id.clone()));
+        orders.sort_by_cached_key(|order| (order.next_expected_at(location), order.id.clone()));
         let more = orders.len() > DELIVERIES_MAX;
         orders.truncate(DELIVERIES_MAX);
         Ok(DeliveriesResponse { location: location.clone(), orders, more })

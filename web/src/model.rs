@@ -631,9 +631,7 @@ impl ReceiptDraft {
     /// The lines of `order` still open at `location`, nothing entered yet.
     pub fn new(order: &PurchaseOrder, location: &Id) -> ReceiptDraft {
         let lines = order
-            .lines
-            .iter()
-            .filter(|line| &line.location == location && line.open() > 0)
+            .open_at(location)
             .map(|line| DraftLine {
                 line: line.line,
                 sku: line.sku.clone(),

@@ -721,7 +721,18 @@ impl PurchaseOrder {
     /// Whether a receiving dock at `location` is waiting for some of this order: it is on its way
     /// and a line still open goes there.
     pub fn expected_at(&self, location: &Id) -> bool {
-        self.status.is_inbound() && self.lines.iter().any(|line| &line.location == location && line.open() > 0)
+        self.status.is_inbound() && self.open_at(location).next().is_some()
+    }
+
+    /// The lines with units still open at `location`, in line order. The dock's list, the
+    /// receipt it fills in and the order of deliveries all start from these.
+    pub fn open_at<'a>(&'a self, location: &'a Id) -> impl Iterator<Item = &'a PoLine> + 'a {
+        self.lines.iter().filter(move |line| &line.location == location && line.open() > 0)
+    }
+
+    /// The earliest expected date of what is still open at `location`.
+    pub fn next_expected_at(&self, location: &Id) -> Option<NaiveDate> {
+        self.open_at(location).map(|line| line.expected_on).min()
     }
 
     /// What is inbound from this order: (line, SKU, location, open qty, expected on).
@@ -956,6 +967,26 @@ mod tests {
             assert_eq!(order.expected_at(&id("wh-1")), waiting, "{status:?}");
             assert!(!order.expected_at(&id("wh-2")), "{status:?}: nothing goes to wh-2");
         }
+    }
+
+    /// What is open at a dock, line by line, and the earliest date of it: a line fully received
+    /// or for another dock is not.
+    #[test]
+    fn open_at_a_dock() {
+        let mut order = order_in(PoStatus::Sent);
+        let day = |text: &str| text.parse::<NaiveDate>().expect("a date");
+        order.lines[0].expected_on = day("2026-12-12");
+        let open = |order: &PurchaseOrder, dock: &str| {
+            let dock = id(dock);
+            let lines: Vec<u32> = order.open_at(&dock).map(|line| line.line).collect();
+            (lines, order.next_expected_at(&dock))
+        };
+        assert_eq!(open(&order, "wh-1"), (vec![1, 2], Some(day("2026-12-09"))));
+        order.lines[1].received = 5;
+        assert_eq!(open(&order, "wh-1"), (vec![1], Some(day("2026-12-12"))));
+        order.lines[0].location = id("wh-2");
+        assert_eq!(open(&order, "wh-1"), (vec![], None));
+        assert_eq!(open(&order, "wh-2"), (vec![1], Some(day("2026-12-12"))));
     }
 
     /// Every action from every state: the allowed ones move it where the table says, every other

@@ -53,10 +53,9 @@ fn Expected(draft: RwSignal<Option<ReceiptDraft>>) -> impl IntoView {
                     <ul class="plan-lines">
                         {list.into_iter().map(|order| {
                             let here = app.location();
-                            let open_here: Vec<_> = order.lines.iter()
-                                .filter(|l| Some(&l.location) == here.as_ref() && l.open() > 0).collect();
+                            let open_here: Vec<_> = here.as_ref().map_or(Vec::new(), |here| order.open_at(here).collect());
                             let units: i64 = open_here.iter().map(|l| l.open()).sum();
-                            let due = open_here.iter().map(|l| l.expected_on).min()
+                            let due = here.as_ref().and_then(|here| order.next_expected_at(here))
                                 .map(|d| d.format("%-d %b").to_string()).unwrap_or_default();
                             let lines = match open_here.len() { 1 => "1 line".to_string(), n => format!("{n} lines") };
                             let label = format!("{} · {} · {lines}, {units} units open · due {due}", order.id, order.supplier);
