@@ -7,6 +7,7 @@
 //! methods, each checking the version the caller saw and leaving an audited event.
 
 pub mod allocate;
+pub mod evaluate;
 pub mod exceptions;
 pub mod order;
 pub mod promise;
@@ -18,6 +19,7 @@ pub use allocate::{
     allocate, AllocationRequest, Choice, Drained, LineRequest, LocationStock, Node, Outcome, Plan, RejectReason,
     Rejection, RoutingRules, ServiceLevel, Shipment, ShipmentLine, ShippingRate, ShippingRates, SkuStock, SplitPolicy,
 };
+pub use evaluate::{evaluate, Evaluation, EvaluationCase, RulesOutcome, EVALUATION_ORDERS_MAX};
 pub use exceptions::{
     may_act, may_raise, queue, Closure, ExceptionAction, ExceptionKind, ExceptionSpec, ExceptionStatus, FollowUp,
     OrderException, Resolution, Team, ESCALATION_DUE_IN_MINUTES,
