@@ -35,24 +35,34 @@ pub struct Availability {
     pub locations: Vec<LocationAvailability>,
 }
 
+/// What a read covers: the slots, and the channel's rules over them (none without a channel).
+struct Scope<'c> {
+    slots: &'c [u32],
+    buffer: i64,
+    cap: Option<i64>,
+    stop_below: Option<i64>,
+}
+
 impl SkuLedger {
-    /// The slots a read covers and the channel's rules: (slots, buffer, cap, stop_below).
-    fn scope<'c>(
-        catalog: &'c Catalog,
-        channel: Option<&str>,
-    ) -> Result<(&'c [u32], i64, Option<i64>, Option<i64>), EngineError> {
+    /// The slots a read covers and the channel's rules.
+    fn scope<'c>(catalog: &'c Catalog, channel: Option<&str>) -> Result<Scope<'c>, EngineError> {
         Ok(match channel {
             Some(id) => {
                 let view = catalog.channel_or_not_found(id)?;
-                (&view.slots[..], view.channel.buffer, view.channel.cap, view.channel.stop_below)
+                Scope {
+                    slots: &view.slots[..],
+                    buffer: view.channel.buffer,
+                    cap: view.channel.cap,
+                    stop_below: view.channel.stop_below,
+                }
             }
-            None => (catalog.ordered_slots(), 0, None, None),
+            None => Scope { slots: catalog.ordered_slots(), buffer: 0, cap: None, stop_below: None },
         })
     }
 
     /// The number a storefront promises: channel available (or all locations minus safety stock).
     pub fn available_to_promise(&self, catalog: &Catalog, channel: Option<&str>) -> Result<i64, EngineError> {
-        let (slots, buffer, cap, stop_below) = Self::scope(catalog, channel)?;
+        let Scope { slots, buffer, cap, stop_below } = Self::scope(catalog, channel)?;
         let sum: i64 = slots.iter().map(|&slot| self.position(slot).available()).sum();
         Ok(channel_available(sum, self.safety_stock(), buffer, cap, stop_below))
     }
@@ -68,7 +78,7 @@ impl SkuLedger {
         today: chrono::NaiveDate,
     ) -> Result<Promise, EngineError> {
         self.policy_or_not_found()?;
-        let (slots, buffer, cap, stop_below) = Self::scope(catalog, channel)?;
+        let Scope { slots, buffer, cap, stop_below } = Self::scope(catalog, channel)?;
         let sum: i64 = slots.iter().map(|&slot| self.position(slot).available()).sum();
         let incoming: Vec<Incoming> = self
             .expected
@@ -89,7 +99,7 @@ impl SkuLedger {
             Some(id) => Some(catalog.channel_or_not_found(id)?),
             None => None,
         };
-        let (slots, buffer, cap, stop_below) = Self::scope(catalog, channel)?;
+        let Scope { slots, buffer, cap, stop_below } = Self::scope(catalog, channel)?;
         let mut total = Position::default();
         let mut sum_available = 0;
         let mut locations = Vec::with_capacity(slots.len());

@@ -64,6 +64,9 @@ fn pct(part: u32, whole: u32) -> u32 {
     }
 }
 
+/// Where an order's units go under a rule set: (location, SKU, qty), sorted.
+type Route = Vec<(Id, Id, i64)>;
+
 /// Replays `cases` under the active and the draft rules with the same rates.
 pub fn evaluate(
     cases: &[EvaluationCase],
@@ -75,7 +78,7 @@ pub fn evaluate(
         return Err(EngineError::invalid("orders", format!("at most {EVALUATION_ORDERS_MAX}")));
     }
     draft.check()?;
-    let run = |rules: &RoutingRules| -> Result<(RulesOutcome, Vec<Vec<(Id, Id, i64)>>), EngineError> {
+    let run = |rules: &RoutingRules| -> Result<(RulesOutcome, Vec<Route>), EngineError> {
         let (mut cost, mut shipping) = (Decimal::ZERO, Decimal::ZERO);
         let (mut shipments, mut shipped, mut split, mut promised, mut kept, mut backordered) = (0, 0, 0, 0, 0, 0);
         let mut routes = Vec::with_capacity(cases.len());
@@ -96,7 +99,7 @@ pub fn evaluate(
             if matches!(choice.outcome, Outcome::Backordered | Outcome::SplitNeedsApproval) {
                 backordered += 1;
             }
-            let mut route: Vec<(Id, Id, i64)> = Vec::new();
+            let mut route: Route = Vec::new();
             if let Some(plan) = &choice.plan {
                 cost += plan.cost.amount();
                 shipping += plan.shipping_cost.amount();
