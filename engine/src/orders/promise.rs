@@ -147,8 +147,9 @@ pub fn sla_watch(
                 ship_by = Some((
                     leave_by,
                     format!(
-                        "{location} must hand over by {} ({transit_days} days in transit)",
-                        leave_by.format("%Y-%m-%d %H:%M UTC")
+                        "{location} must hand over by {} ({transit_days} day{} in transit)",
+                        leave_by.format("%Y-%m-%d %H:%M UTC"),
+                        if transit_days == 1 { "" } else { "s" }
                     ),
                 ));
             }

@@ -296,7 +296,7 @@ fn the_sla_watch_warns_before_the_breach() {
     assert_eq!(on_track.state, SlaState::OnTrack);
     assert_eq!(on_track.ship_by.to_rfc3339(), "2026-12-03T16:00:00+00:00");
     assert!(
-        on_track.reason.contains("A must hand over by 2026-12-03 16:00 UTC (1 days in transit)"),
+        on_track.reason.contains("A must hand over by 2026-12-03 16:00 UTC (1 day in transit)"),
         "{}",
         on_track.reason
     );
@@ -427,13 +427,13 @@ fn triage_routes_holds_backorders_shortages_splits_and_sla_risk() {
     let watch = |state: SlaState| SlaWatch {
         state,
         ship_by: Utc.with_ymd_and_hms(2026, 12, 3, 16, 0, 0).single().expect("a time"),
-        reason: "A must hand over by 2026-12-03 16:00 UTC (1 days in transit)".to_string(),
+        reason: "A must hand over by 2026-12-03 16:00 UTC (1 day in transit)".to_string(),
     };
     let raised = check_triage(
         &released,
         &[],
         Some(&watch(SlaState::AtRisk)),
-        &[("sla_at_risk", "promise at risk: ship by 2026-12-03 16:00 UTC; A must hand over by 2026-12-03 16:00 UTC (1 days in transit)")],
+        &[("sla_at_risk", "promise at risk: ship by 2026-12-03 16:00 UTC; A must hand over by 2026-12-03 16:00 UTC (1 day in transit)")],
     );
     assert_eq!(raised[0].team, Team::Warehouse);
     assert_eq!(settled(&released, &raised[0], Some(&watch(SlaState::AtRisk))), None);
