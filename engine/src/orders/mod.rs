@@ -10,6 +10,7 @@ pub mod allocate;
 pub mod evaluate;
 pub mod exceptions;
 pub mod order;
+pub mod placement;
 pub mod promise;
 #[cfg(test)]
 mod tests;
@@ -27,5 +28,6 @@ pub use exceptions::{
 pub use order::{
     HoldKind, Order, OrderAction, OrderDecision, OrderEvent, OrderLine, OrderLineSpec, OrderSpec, OrderStatus,
 };
+pub use placement::{Placement, PlacementStep, Routing, PLACEMENT_ATTEMPTS_MAX, PLACEMENT_TTL_SECONDS};
 pub use promise::{backorder_queue, promise, sla_watch, Incoming, Promise, PromiseSlice, SlaState, SlaWatch};
 pub use triage::{settled, triage};

@@ -440,3 +440,121 @@ fn triage_routes_holds_backorders_shortages_splits_and_sla_risk() {
     assert_eq!(settled(&released, &raised[0], Some(&watch(SlaState::OnTrack))), Some("the promise is on track again"));
     check_triage(&released, &[], Some(&watch(SlaState::OnTrack)), &[]);
 }
+
+/// A placement driven step by step as a host would, with the host's answers scripted: each step
+/// the placement names, then what the host reports back.
+mod placing {
+    use super::*;
+    use crate::error::HoldStatus;
+    use crate::orders::placement::{Placement, PlacementStep, Routing, PLACEMENT_ATTEMPTS_MAX};
+
+    fn stock(available_at_a: i64) -> Vec<SkuStock> {
+        vec![SkuStock {
+            sku: id("S1"),
+            sellable: available_at_a,
+            locations: vec![LocationStock { location: id("A"), available: available_at_a, reorder_point: None }],
+        }]
+    }
+
+    fn placement() -> Placement {
+        let order = Order::place(id("o-1"), &spec(&[("S1", 2)], 0), &storefront(), t0()).expect("placed");
+        Placement::new(order).expect("a placement")
+    }
+
+    fn read(p: &mut Placement, available_at_a: i64) {
+        let rates = rates();
+        let rules = RoutingRules { version: 1, shipment_penalty: m("1.00"), drain_penalty: m("0") };
+        let routing = Routing { rates: &rates, rules: &rules, nodes: &[] };
+        assert!(matches!(p.step(), PlacementStep::ReadStock { ref skus } if *skus == [id("S1")]), "{:?}", p.step());
+        p.stock_read(&stock(available_at_a), &[id("A"), id("B")], routing, t0()).expect("allocated");
+    }
+
+    fn insufficient() -> crate::EngineError {
+        crate::EngineError::InsufficientStock { shortages: Vec::new() }
+    }
+
+    #[test]
+    fn an_order_reserves_its_plan_pinned_then_commits_it() {
+        let mut p = placement();
+        read(&mut p, 5);
+        let PlacementStep::Reserve { reservation, request } = p.step() else { panic!("{:?}", p.step()) };
+        assert_eq!(reservation, id("o-1-r1"));
+        assert_eq!(request.channel, Some(id("web")));
+        assert_eq!(
+            request.lines,
+            [crate::reservation::ReservationLineRequest { sku: id("S1"), qty: 2, location: Some(id("A")) }]
+        );
+        // Stored and read back mid-way, it carries on where it was.
+        let mut p: Placement = serde_json::from_str(&serde_json::to_string(&p).expect("stored")).expect("read back");
+        p.reserved().expect("reserved");
+        assert_eq!(p.step(), PlacementStep::Commit { reservation: id("o-1-r1") });
+        p.committed(t0()).expect("committed");
+        assert_eq!(p.step(), PlacementStep::Done);
+        assert_eq!(p.reservation(), Some(&id("o-1-r1")));
+        assert_eq!(p.order().status, OrderStatus::Allocated);
+        assert_eq!(p.order().lines[0].allocations, [crate::hold::Allocation { location: id("A"), qty: 2 }]);
+    }
+
+    #[test]
+    fn a_race_for_the_last_units_reads_again_then_waits() {
+        let mut p = placement();
+        for attempt in 1..=PLACEMENT_ATTEMPTS_MAX {
+            assert_eq!(p.attempt(), attempt);
+            read(&mut p, 5);
+            let PlacementStep::Reserve { reservation, .. } = p.step() else { panic!("{:?}", p.step()) };
+            assert_eq!(reservation.as_str(), format!("o-1-r{attempt}"), "a new reservation per attempt");
+            p.refused(insufficient(), t0()).expect("taken in between");
+        }
+        assert_eq!(p.step(), PlacementStep::Done);
+        assert_eq!(p.order().status, OrderStatus::Backordered);
+        assert!(p.order().choice.as_ref().is_some_and(|c| c.explanation.contains("in each of 3 attempts")));
+        assert_eq!(p.reservation(), None);
+    }
+
+    #[test]
+    fn nothing_to_ship_waits_without_a_reservation() {
+        let mut p = placement();
+        read(&mut p, 0);
+        assert_eq!(p.step(), PlacementStep::Done);
+        assert_eq!(p.order().status, OrderStatus::Backordered);
+    }
+
+    #[test]
+    fn a_commit_too_late_tries_again_and_an_abandoned_reservation_is_released() {
+        let mut p = placement();
+        read(&mut p, 5);
+        p.reserved().expect("reserved");
+        p.commit_refused(crate::EngineError::AlreadyResolved { status: HoldStatus::Expired }, t0()).expect("again");
+        assert!(matches!(p.step(), PlacementStep::ReadStock { .. }));
+        assert_eq!(p.attempt(), 2);
+        read(&mut p, 5);
+        p.abandon().expect("abandoned before the reservation was committed");
+        assert_eq!(p.step(), PlacementStep::Release { reservation: id("o-1-r2") });
+        p.released().expect("released");
+        assert_eq!((p.step(), p.order().status), (PlacementStep::Done, OrderStatus::Placed));
+    }
+
+    #[test]
+    fn answers_out_of_step_are_refused_and_change_nothing() {
+        let mut p = placement();
+        let before = p.clone();
+        assert!(p.reserved().is_err());
+        assert!(p.committed(t0()).is_err());
+        assert!(p.released().is_err());
+        assert!(p.refused(insufficient(), t0()).is_err());
+        assert_eq!(p, before);
+        read(&mut p, 5);
+        let before = p.clone();
+        // A refusal other than for stock is the host's to answer; the placement stays.
+        let other = crate::EngineError::Unavailable { message: "down".into() };
+        assert_eq!(p.refused(other.clone(), t0()), Err(other));
+        assert!(p.committed(t0()).is_err());
+        assert_eq!(p, before);
+        p.reserved().expect("reserved");
+        assert!(p.abandon().is_err(), "a reservation being committed is finished, not abandoned");
+        let placed = Order::place(id("o-2"), &spec(&[("S1", 1)], 0), &storefront(), t0()).expect("placed");
+        let mut shipped = placed.clone();
+        shipped.status = OrderStatus::Shipped;
+        assert!(Placement::new(shipped).is_err());
+    }
+}
