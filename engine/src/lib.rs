@@ -1,6 +1,7 @@
 //! Stockline's domain core. Sans-IO and deterministic: no clock, storage, network or randomness;
 //! time, ids and the caller come in as arguments. See ARCHITECTURE.md.
 
+pub mod audit;
 pub mod catalog;
 pub mod coordination;
 pub mod error;

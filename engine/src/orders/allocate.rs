@@ -306,7 +306,8 @@ impl Plan {
     }
 }
 
-fn plural(n: impl Into<i64>) -> &'static str {
+/// "s" unless `n` is one: "1 day", "2 days".
+pub(crate) fn plural(n: impl Into<i64>) -> &'static str {
     if n.into() == 1 {
         ""
     } else {

@@ -25,9 +25,7 @@ pub use exceptions::{
     may_act, may_raise, queue, Closure, ExceptionAction, ExceptionKind, ExceptionSpec, ExceptionStatus, FollowUp,
     OrderException, Resolution, Team, ESCALATION_DUE_IN_MINUTES,
 };
-pub use order::{
-    HoldKind, Order, OrderAction, OrderDecision, OrderEvent, OrderLine, OrderLineSpec, OrderSpec, OrderStatus,
-};
+pub use order::{HoldKind, Order, OrderAction, OrderEvent, OrderLine, OrderLineSpec, OrderSpec, OrderStatus};
 pub use placement::{Placement, PlacementStep, Routing, PLACEMENT_ATTEMPTS_MAX, PLACEMENT_TTL_SECONDS};
 pub use promise::{backorder_queue, promise, sla_watch, Incoming, Promise, PromiseSlice, SlaState, SlaWatch};
 pub use triage::{settled, triage};

@@ -8,6 +8,7 @@
 //! and then records the choice here with `apply_choice`.
 
 use super::allocate::{Choice, LineRequest, ServiceLevel, SplitPolicy};
+use crate::audit::{check_comment, kept_comment, Decision};
 use crate::error::EngineError;
 use crate::hold::Allocation;
 use crate::ids::{check_text, Id};
@@ -172,17 +173,8 @@ impl OrderLine {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OrderEvent {
-    /// The order's version after the change.
-    pub version: u32,
-    pub at: DateTime<Utc>,
-    pub actor: Actor,
-    pub action: OrderAction,
-    pub from: Option<OrderStatus>,
-    pub to: OrderStatus,
-    pub comment: Option<String>,
-}
+/// One audited change.
+pub type OrderEvent = crate::audit::Event<OrderStatus, OrderAction>;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Order {
@@ -204,15 +196,6 @@ pub struct Order {
     /// The latest allocation's choice, with its explanation.
     pub choice: Option<Choice>,
     pub events: Vec<OrderEvent>,
-}
-
-/// Who acts, when, on which version they saw, and why.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OrderDecision<'a> {
-    pub actor: &'a Actor,
-    pub at: DateTime<Utc>,
-    pub seen_version: u32,
-    pub comment: Option<&'a str>,
 }
 
 impl OrderSpec {
@@ -366,7 +349,7 @@ impl Order {
     /// A person's step along the life: release (to the warehouse), pick, ship, deliver, or lift
     /// a hold. Shipping ships what is allocated; what stays backordered waits, and the order is
     /// `backordered` again until it ships too.
-    pub fn advance(&mut self, action: OrderAction, decision: &OrderDecision) -> Result<(), EngineError> {
+    pub fn advance(&mut self, action: OrderAction, decision: &Decision) -> Result<(), EngineError> {
         self.check_decision(action, decision)?;
         let from = self.status;
         let to = match action {
@@ -397,11 +380,7 @@ impl Order {
 
     /// Cancels one line's open units (`line`) or every open line (None). Answers the allocations
     /// the host must release on the SKUs' holds.
-    pub fn cancel(
-        &mut self,
-        line: Option<u32>,
-        decision: &OrderDecision,
-    ) -> Result<Vec<(Id, Allocation)>, EngineError> {
+    pub fn cancel(&mut self, line: Option<u32>, decision: &Decision) -> Result<Vec<(Id, Allocation)>, EngineError> {
         let action = if line.is_some() { OrderAction::CancelLine } else { OrderAction::Cancel };
         self.check_decision(action, decision)?;
         if let Some(number) = line {
@@ -432,7 +411,7 @@ impl Order {
         Ok(freed)
     }
 
-    fn check_decision(&self, action: OrderAction, decision: &OrderDecision) -> Result<(), EngineError> {
+    fn check_decision(&self, action: OrderAction, decision: &Decision) -> Result<(), EngineError> {
         if decision.seen_version != self.version {
             return Err(EngineError::conflict(format!(
                 "order {} changed since version {} (now {}): look again",
@@ -447,10 +426,7 @@ impl Order {
                 action.as_str()
             )));
         }
-        if let Some(comment) = decision.comment.filter(|text| !text.trim().is_empty()) {
-            check_text("comment", comment)?;
-        }
-        Ok(())
+        check_comment(decision.comment)
     }
 
     fn record(
@@ -466,18 +442,15 @@ impl Order {
             line.check();
         }
         self.version += 1;
-        if self.events.len() >= ORDER_EVENTS_MAX {
-            // The placement stays; the oldest change after it goes.
-            self.events.remove(1);
-        }
-        self.events.push(OrderEvent {
+        let event = OrderEvent {
             version: self.version,
             at,
             actor: actor.clone(),
             action,
             from,
             to,
-            comment: comment.filter(|text| !text.trim().is_empty()).map(str::to_string),
-        });
+            comment: kept_comment(comment),
+        };
+        crate::audit::append(&mut self.events, ORDER_EVENTS_MAX, event);
     }
 }

@@ -149,7 +149,7 @@ pub fn sla_watch(
                     format!(
                         "{location} must hand over by {} ({transit_days} day{} in transit)",
                         leave_by.format("%Y-%m-%d %H:%M UTC"),
-                        if transit_days == 1 { "" } else { "s" }
+                        super::allocate::plural(transit_days)
                     ),
                 ));
             }

@@ -94,8 +94,13 @@ fn allocate_from(order: &mut Order, stock: &[(&str, &str, i64)], at: DateTime<Ut
     choice
 }
 
-fn decision(actor: &Actor, order: &Order) -> OrderDecision<'static> {
-    OrderDecision { actor: Box::leak(Box::new(actor.clone())), at: t0(), seen_version: order.version, comment: None }
+fn decision(actor: &Actor, order: &Order) -> crate::audit::Decision<'static> {
+    crate::audit::Decision {
+        actor: Box::leak(Box::new(actor.clone())),
+        at: t0(),
+        seen_version: order.version,
+        comment: None,
+    }
 }
 
 /// An order brought to `status` along its ordinary path.
@@ -187,7 +192,7 @@ fn a_stale_version_is_refused() {
     let mut order = order_in(OrderStatus::Allocated);
     let before = order.clone();
     let w = warehouse();
-    let stale = OrderDecision { seen_version: order.version - 1, ..decision(&w, &order) };
+    let stale = crate::audit::Decision { seen_version: order.version - 1, ..decision(&w, &order) };
     let error = order.advance(OrderAction::Release, &stale).expect_err("stale");
     assert!(error.to_string().contains("changed since version 1 (now 2)"), "{error}");
     assert_eq!(order, before);

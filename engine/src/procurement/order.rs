@@ -12,7 +12,7 @@ use super::approval::{may_approve, ApprovalRules, Approver, Route, Standing};
 use super::matching::Invoice;
 use crate::catalog::Catalog;
 use crate::error::EngineError;
-use crate::ids::{check_text, Id};
+use crate::ids::Id;
 use crate::ledger::{Actor, InboundTarget};
 use crate::limits::{PO_EVENTS_MAX, PO_LINES_MAX, PO_RECEIPTS_MAX, QTY_REQUEST_MAX, RECEIPT_TOLERANCE_PCT_MAX};
 use crate::money::{check_currency, Money};
@@ -143,17 +143,7 @@ impl PoAction {
 }
 
 /// One audited change.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PoEvent {
-    /// The order's version after the change.
-    pub version: u32,
-    pub at: DateTime<Utc>,
-    pub actor: Actor,
-    pub action: PoAction,
-    pub from: Option<PoStatus>,
-    pub to: PoStatus,
-    pub comment: Option<String>,
-}
+pub type PoEvent = crate::audit::Event<PoStatus, PoAction>;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Approval {
@@ -252,19 +242,8 @@ pub struct PoSummary {
     pub approvals_required: Option<u32>,
 }
 
-/// Who acts, when, on which version they saw, and why.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Decision<'a> {
-    pub actor: &'a Actor,
-    pub at: DateTime<Utc>,
-    pub seen_version: u32,
-    pub comment: Option<&'a str>,
-}
-
-/// A comment is optional; an empty one is none.
-fn check_comment(comment: Option<&str>) -> Result<(), EngineError> {
-    comment.filter(|text| !text.trim().is_empty()).map_or(Ok(()), |text| check_text("comment", text))
-}
+pub use crate::audit::Decision;
+use crate::audit::{check_comment, kept_comment};
 
 impl PoSpec {
     /// Every line names a SKU that exists (`defined`: those of the spec's SKUs the host found).
@@ -412,19 +391,16 @@ impl PurchaseOrder {
     ) {
         self.version += 1;
         self.status = to;
-        if self.events.len() == PO_EVENTS_MAX {
-            // The first event (creation) is kept; the oldest after it goes.
-            self.events.remove(1);
-        }
-        self.events.push(PoEvent {
+        let event = PoEvent {
             version: self.version,
             at,
             actor: actor.clone(),
             action,
             from,
             to,
-            comment: comment.filter(|text| !text.trim().is_empty()).map(str::to_string),
-        });
+            comment: kept_comment(comment),
+        };
+        crate::audit::append(&mut self.events, PO_EVENTS_MAX, event);
     }
 
     /// The version and state checks every decision starts with.
