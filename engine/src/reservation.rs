@@ -85,6 +85,19 @@ impl ReservationRequest {
             .collect()
     }
 
+    /// Whether `record` is what this very request placed and it is still pending: a host that
+    /// lost its answer (killed after the record, before the answer) asks again and is answered
+    /// the reservation it made. Anything else asking for a taken id is a conflict.
+    pub fn placed_as(&self, record: &Reservation) -> bool {
+        let asked: Vec<(&Id, i64, Option<&Id>)> = self.lines.iter().map(|l| (&l.sku, l.qty, l.location.as_ref())).collect();
+        let placed: Vec<(&Id, i64, Option<&Id>)> = record.lines.iter().map(|l| (&l.sku, l.qty, l.location.as_ref())).collect();
+        record.status == HoldStatus::Pending
+            && record.decision.is_none()
+            && record.channel == self.channel
+            && record.reference == self.reference
+            && asked == placed
+    }
+
     /// Builds the record from the hold each SKU placed, lines in request order.
     pub fn record(&self, id: Id, created_at: DateTime<Utc>, holds: &[(Id, Hold)]) -> Reservation {
         let mut taken: Vec<(Id, usize)> = Vec::new();
@@ -395,6 +408,62 @@ mod tests {
 
     fn short(sku: &str) -> EngineError {
         EngineError::InsufficientStock { shortages: vec![Shortage { sku: sku.into(), requested: 1, available: 0 }] }
+    }
+
+    /// The record of `request`, each line held in full at wh-1.
+    fn placed(request: &ReservationRequest) -> Reservation {
+        let now = DateTime::<Utc>::UNIX_EPOCH + Duration::days(20_000);
+        let holds: Vec<(Id, crate::hold::Hold)> = request
+            .skus()
+            .into_iter()
+            .map(|sku| {
+                let lines = request
+                    .hold_lines(&sku)
+                    .into_iter()
+                    .map(|line| crate::hold::HoldLine {
+                        qty: line.qty,
+                        location: line.location,
+                        allocations: vec![Allocation { location: id("wh-1"), qty: line.qty }],
+                    })
+                    .collect();
+                let hold = crate::hold::Hold {
+                    id: id("r1"),
+                    status: HoldStatus::Pending,
+                    channel: request.channel.clone(),
+                    reference: request.reference.clone(),
+                    placed_at: now,
+                    expires_at: request.expires_at(now),
+                    lines,
+                    allocated: Vec::new(),
+                    prepared: false,
+                };
+                (sku, hold)
+            })
+            .collect();
+        request.record(id("r1"), now, &holds)
+    }
+
+    #[test]
+    fn the_same_request_is_the_reservation_it_placed() {
+        let asked = request(&["A", "B"]);
+        let record = placed(&asked);
+        assert!(asked.placed_as(&record));
+        let longer = ReservationRequest { ttl_seconds: Some(60), ..asked.clone() };
+        assert!(longer.placed_as(&record), "a retry's own expiry is not compared");
+        let cases: Vec<ReservationRequest> = vec![
+            request(&["A"]),
+            request(&["B", "A"]),
+            ReservationRequest { reference: Some("another".into()), ..asked.clone() },
+            ReservationRequest { channel: Some(id("web")), ..asked.clone() },
+        ];
+        for other in cases {
+            assert!(!other.placed_as(&record), "{other:?}");
+        }
+        let mut bigger = asked.clone();
+        bigger.lines[0].qty = 2;
+        assert!(!bigger.placed_as(&record));
+        let committed = Reservation { status: HoldStatus::Committed, ..record };
+        assert!(!asked.placed_as(&committed), "resolved: never placed again");
     }
 
     #[test]

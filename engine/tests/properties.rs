@@ -65,6 +65,12 @@ enum Op {
     Release {
         pick: usize,
     },
+    /// Gives back units a committed hold allocated at a location (a cancelled order).
+    Unallocate {
+        pick: usize,
+        loc: usize,
+        qty: i64,
+    },
     /// A coordinator's prepare: the hold stops expiring.
     Prepare {
         pick: usize,
@@ -116,6 +122,7 @@ fn op_strategy() -> impl Strategy<Value = Op> {
         6 => place,
         3 => (0_usize..100, proptest::option::weighted(0.5, -1_i64..12)).prop_map(|(pick, qty)| Op::Commit { pick, qty }),
         2 => (0_usize..100).prop_map(|pick| Op::Release { pick }),
+        2 => (0_usize..100, 0..LOCATIONS.len(), -1_i64..6).prop_map(|(pick, loc, qty)| Op::Unallocate { pick, loc, qty }),
         2 => (0_usize..100).prop_map(|pick| Op::Prepare { pick }),
         2 => (1_i64..200).prop_map(|seconds| Op::Advance { seconds }),
         2 => Just(Op::Expire),
@@ -398,6 +405,9 @@ fn run(w: &World, ledger: &mut SkuLedger, op: &Op) -> Result<Vec<Entry>, EngineE
         }
         Op::Commit { pick: p, qty } => Ok(vec![ledger.commit_hold(&w.catalog, pick(*p).as_str(), *qty, &ctx)?]),
         Op::Release { pick: p } => Ok(vec![ledger.release_hold(&w.catalog, pick(*p).as_str(), &ctx)?]),
+        Op::Unallocate { pick: p, loc, qty } => {
+            Ok(vec![ledger.release_allocation(&w.catalog, pick(*p).as_str(), &id(LOCATIONS[*loc]), *qty, &ctx)?])
+        }
         Op::Prepare { pick: p } => Ok(ledger.prepare_hold(&w.catalog, pick(*p).as_str(), &ctx)?.into_iter().collect()),
         Op::Advance { .. } => Ok(Vec::new()),
         Op::Expire => Ok(ledger.expire_due(&w.catalog, w.now)),
@@ -606,6 +616,11 @@ fn run_case(setup: Setup, ops: Vec<Op>) -> Result<(), TestCaseError> {
                                 prop_assert!(exceptions.is_empty());
                             }
                         }
+                        Event::AllocationReleased { reservation, qty, .. } => {
+                            prop_assert!(*qty > 0);
+                            let resolution = w.resolutions.get(reservation).map(|r| r.1);
+                            prop_assert_eq!(resolution, Some(HoldStatus::Committed), "step {}: only committed units go back", step);
+                        }
                         Event::SkuDefined { .. } | Event::InboundExpected { .. } | Event::CostRevalued { .. } => {}
                     }
                 }
@@ -678,6 +693,7 @@ fn random_operations_reach_every_path() {
                             Event::SkuDefined { .. } => "defined".into(),
                             Event::InboundExpected { .. } => "inbound expected".into(),
                             Event::CostRevalued { .. } => "cost revalued".into(),
+                            Event::AllocationReleased { .. } => "allocation released".into(),
                         };
                         if let Event::HoldPlaced { hold } = &entry.event {
                             w.placed.push(hold.id.clone());

@@ -13,8 +13,10 @@
 //!   `ship A 2 ref=r1`, `count A 7 @v3`, `transfer A 5 to=B ref=t1`, `adjust A -2 reason=shrink`.
 //! - `define safety=N [barcodes=GTIN,GTIN]`
 //! - a count may name versions it already includes: `count A 25 @v2 includes=3,5`.
-//! - `reserve ID [channel=CH] [ttl=SECS] [ref=REF] LINE...` where LINE is `QTY` or `LOC:QTY` (pinned).
-//! - `commit ID [QTY]`, `release ID`, `prepare ID` (`=> prepared`, or `=> already prepared` with no
+//! - `reserve ID [channel=CH] [ttl=SECS] [ref=REF] LINE...` where LINE is `QTY` or `LOC:QTY` (pinned);
+//!   the same request again answers `exists` and the hold it placed.
+//! - `commit ID [QTY]`, `unallocate ID LOC QTY` (a committed hold's units back to available),
+//!   `release ID`, `prepare ID` (`=> prepared`, or `=> already prepared` with no
 //!   entry), `expire` (expire_due at the current time), `at SECS` (set clock).
 //! - catalog: `location ID PRIORITY`, `channel ID LOC,LOC [buffer=N] [cap=N] [stop_below=N]`.
 //! - `repeat N <operation>`.
@@ -223,6 +225,10 @@ fn run_op(w: &mut World, tokens: &[&str]) -> Result<(String, Vec<Entry>), Engine
                 expires_at: w.now + Duration::seconds(args.int("ttl").unwrap_or(900)),
                 reference: args.option("ref").map(str::to_string),
             };
+            if let Some(hold) = w.ledger.placed_hold(&request) {
+                let out = hold.lines.iter().map(|l| format!("[{}]", render_allocs(&l.allocations))).collect::<Vec<_>>();
+                return Ok((format!("exists {}", out.join(" ")), vec![]));
+            }
             let entry = w.ledger.place_hold(&w.catalog, request, &ctx)?;
             let Event::HoldPlaced { hold } = &entry.event else { panic!("not a placed hold") };
             let out = hold.lines.iter().map(|l| format!("[{}]", render_allocs(&l.allocations))).collect::<Vec<_>>();
@@ -243,6 +249,11 @@ fn run_op(w: &mut World, tokens: &[&str]) -> Result<(String, Vec<Entry>), Engine
                 .collect();
             let allocated = if allocated.is_empty() { "-".to_string() } else { allocated.join(" ") };
             Ok((format!("committed {allocated}"), vec![entry]))
+        }
+        "unallocate" => {
+            let qty: i64 = args.words[2].parse().unwrap();
+            let entry = w.ledger.release_allocation(&w.catalog, args.words[0], &id(args.words[1]), qty, &ctx)?;
+            Ok((format!("unallocated {}:{qty}", args.words[1]), vec![entry]))
         }
         "release" => {
             let entry = w.ledger.release_hold(&w.catalog, args.words[0], &ctx)?;
@@ -878,6 +889,33 @@ fn returns_expected_then_received() {
     );
 }
 
+/// A host that lost the answer to a hold (killed between the hold and its own record) asks
+/// again: the same request is the hold it placed, nothing taken twice; anything else is refused.
+#[test]
+fn the_same_hold_asked_again_is_the_one_placed() {
+    check(
+        r#"
+        receive A 10
+        reserve r1 ref=o1 A:4
+        => [A:4]
+        reserve r1 ttl=60 ref=o1 A:4
+        => exists [A:4]
+        A on_hand=10 reserved=4
+        reserve r1 ref=o1 A:5
+        => err conflict
+        reserve r1 ref=o2 A:4
+        => err conflict
+        reserve r1 ref=o1 4
+        => err conflict
+        commit r1
+        => committed A:4
+        reserve r1 ref=o1 A:4
+        => err conflict          # resolved: an id is never placed again
+        A on_hand=10 reserved=0 allocated=4
+        "#,
+    );
+}
+
 #[test]
 fn ship_draws_down_a_committed_reservation() {
     check(
@@ -906,6 +944,42 @@ fn ship_draws_down_a_committed_reservation() {
         ship A 1 ref=r1
         => err conflict          # fully shipped
         version 6
+        "#,
+    );
+}
+
+#[test]
+fn a_cancelled_order_gives_its_allocated_units_back() {
+    check(
+        r#"
+        receive A 6
+        receive B 4
+        reserve r1 A:3 B:2
+        unallocate r1 A 1
+        => err conflict          # pending: release it instead
+        commit r1
+        A on_hand=6 allocated=3
+        unallocate r1 A 4
+        => err conflict          # more than allocated there
+        unallocate r1 C 1
+        => err conflict          # nothing allocated at C
+        unallocate r1 A 0
+        => err invalid_request qty
+        unallocate r1 Z 1
+        => err not_found location Z
+        unallocate nope A 1
+        => err not_found reservation nope
+        ship A 1 ref=r1
+        unallocate r1 A 2
+        => unallocated A:2
+        A on_hand=5
+        hold r1 committed B:2
+        total web available=7 on_hand=9 allocated=2
+        unallocate r1 B 2
+        hold r1 committed
+        unallocate r1 B 1
+        => err conflict          # all given back: a repeat changes nothing
+        total web available=9 on_hand=9
         "#,
     );
 }

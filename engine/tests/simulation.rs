@@ -724,7 +724,8 @@ impl Sim {
             Event2::SkuDefined { .. }
             | Event2::Movement { .. }
             | Event2::InboundExpected { .. }
-            | Event2::CostRevalued { .. } => {
+            | Event2::CostRevalued { .. }
+            | Event2::AllocationReleased { .. } => {
                 unreachable!("only holds change in the run")
             }
         }

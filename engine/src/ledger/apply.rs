@@ -137,6 +137,25 @@ impl SkuLedger {
                 self.unindex_pending(key.clone(), hold.prepared);
                 self.remember_resolved(key.1, status);
             }
+            Event::AllocationReleased { reservation, location, qty } => {
+                assert!(
+                    entry.effects.iter().all(|e| matches!(e, Effect::Qty { bucket: Bucket::Allocated, delta, .. } if *delta == -qty)),
+                    "a released allocation moves its units out of allocated"
+                );
+                let hold = self.holds.get_mut(reservation).expect("an allocation is released from an open committed hold");
+                assert_eq!(hold.status, HoldStatus::Committed);
+                let allocation = hold
+                    .allocated
+                    .iter_mut()
+                    .find(|a| a.location == *location)
+                    .expect("an allocation is released where it is");
+                allocation.qty -= qty;
+                assert!(allocation.qty >= 0);
+                hold.allocated.retain(|a| a.qty > 0);
+                if hold.allocated.is_empty() {
+                    self.retire(reservation.as_str(), HoldStatus::Committed);
+                }
+            }
             Event::CostRevalued { unit_cost, .. } => {
                 let policy = self.policy.as_mut().expect("only a defined SKU is revalued");
                 assert!(!unit_cost.is_negative());

@@ -52,6 +52,13 @@ pub enum Event {
     HoldExpired {
         reservation: Id,
     },
+    /// `qty` units a committed hold allocated at `location` go back to available: the order
+    /// they were allocated to no longer ships them (a cancelled order or line).
+    AllocationReleased {
+        reservation: Id,
+        location: Id,
+        qty: i64,
+    },
     /// The SKU's moving-average unit cost became `unit_cost` (in the approval rules' base
     /// currency): units arrived at another cost, or an invoice's landed cost trued it up.
     /// `reference` names the purchase order (and receipt or invoice).

@@ -11,6 +11,22 @@ impl SkuLedger {
         Ok(entry)
     }
 
+    /// The pending hold this very request placed before: same id, channel, reference and
+    /// requested lines (the expiry is the retry's own and is not compared). A host whose answer
+    /// was lost (a crash between the hold and its record) asks again and gets the hold it made,
+    /// as TigerBeetle answers `exists` for a transfer created twice; any other request for a
+    /// taken id is still refused by `place_hold`.
+    pub fn placed_hold(&self, request: &HoldRequest) -> Option<&Hold> {
+        let hold = self.holds.get(request.id.as_str())?;
+        let requested = |lines: &[HoldLineRequest]| lines.iter().map(|l| (l.qty, l.location.clone())).collect::<Vec<_>>();
+        let held: Vec<(i64, Option<Id>)> = hold.lines.iter().map(|l| (l.qty, l.location.clone())).collect();
+        let same = hold.status == HoldStatus::Pending
+            && hold.channel == request.channel
+            && hold.reference == request.reference
+            && held == requested(&request.lines);
+        same.then_some(hold)
+    }
+
     /// Decides a hold without placing it: the entry `place_hold` would apply, or why it cannot.
     /// A coordinator uses it to report every SKU's shortage once one SKU fell short.
     pub fn plan_hold(&self, catalog: &Catalog, request: HoldRequest, ctx: &Ctx) -> Result<Entry, EngineError> {
@@ -193,6 +209,43 @@ impl SkuLedger {
         let hold = self.pending_hold(id, ctx.now)?;
         let effects = Self::release_effects(hold);
         let entry = self.entry(Event::HoldReleased { reservation: hold.id.clone() }, effects, ctx);
+        self.apply(catalog, &entry)?;
+        Ok(entry)
+    }
+
+    /// Gives `qty` units a committed hold allocated at `location` back to available (the order
+    /// they were for was cancelled). Refused beyond what the hold still has allocated there, so
+    /// a repeat after all was given back changes nothing twice.
+    pub fn release_allocation(
+        &mut self,
+        catalog: &Catalog,
+        id: &str,
+        location: &Id,
+        qty: i64,
+        ctx: &Ctx,
+    ) -> Result<Entry, EngineError> {
+        if !(1..=QTY_REQUEST_MAX).contains(&qty) {
+            return Err(EngineError::invalid("qty", format!("must be 1..={QTY_REQUEST_MAX}")));
+        }
+        catalog.slot_or_not_found(location.as_str())?;
+        let allocated = match self.holds.get(id) {
+            Some(hold) if hold.status == HoldStatus::Committed => hold.allocated_at(location.as_str()),
+            Some(_) => {
+                return Err(EngineError::conflict(format!("reservation `{id}` is not committed: release it instead")))
+            }
+            None => match self.resolved.get(id) {
+                Some(_) => 0,
+                None => return Err(EngineError::not_found("reservation", id)),
+            },
+        };
+        if qty > allocated {
+            return Err(EngineError::conflict(format!(
+                "reservation `{id}` has {allocated} allocated at `{location}`, cannot release {qty}"
+            )));
+        }
+        let effects = vec![Effect::Qty { location: location.clone(), bucket: Bucket::Allocated, delta: -qty }];
+        let event = Event::AllocationReleased { reservation: Id::new(id)?, location: location.clone(), qty };
+        let entry = self.entry(event, effects, ctx);
         self.apply(catalog, &entry)?;
         Ok(entry)
     }

@@ -7,7 +7,7 @@
 
 use crate::catalog::Catalog;
 use crate::error::{EngineError, HoldStatus, Shortage};
-use crate::hold::{Allocation, Hold, HoldLine, HoldRequest};
+use crate::hold::{Allocation, Hold, HoldLine, HoldLineRequest, HoldRequest};
 use crate::ids::{check_barcode, check_text, Id, IdMap};
 use crate::limits::*;
 use crate::money::Money;

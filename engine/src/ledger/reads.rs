@@ -92,6 +92,30 @@ impl SkuLedger {
         })
     }
 
+    /// What a placement reads of this SKU for `channel`: what the channel may sell, by location
+    /// in the channel's order, and the promise for `qty`.
+    pub fn stock_read(
+        &self,
+        catalog: &Catalog,
+        channel: &str,
+        qty: i64,
+        today: chrono::NaiveDate,
+    ) -> Result<crate::orders::StockRead, EngineError> {
+        let availability = self.availability(catalog, Some(channel))?;
+        let promise = self.promise(catalog, Some(channel), qty, today)?;
+        let locations = availability
+            .locations
+            .iter()
+            .map(|location| crate::orders::LocationStock {
+                location: location.location.clone(),
+                available: location.available,
+                reorder_point: None,
+            })
+            .collect();
+        let stock = crate::orders::SkuStock { sku: self.sku.clone(), sellable: availability.available, locations };
+        Ok(crate::orders::StockRead { stock, promise })
+    }
+
     /// The contract's availability answer for this SKU.
     pub fn availability(&self, catalog: &Catalog, channel: Option<&str>) -> Result<Availability, EngineError> {
         let policy = self.policy_or_not_found()?;

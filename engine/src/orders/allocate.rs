@@ -164,6 +164,40 @@ pub struct Node {
     pub shipments_today: u32,
 }
 
+impl Node {
+    /// A location's node as configured (no shipments planned yet).
+    pub fn new(location: Id, cutoff_minute_utc: u16, capacity_per_day: Option<u32>) -> Node {
+        Node { location, cutoff_minute_utc, capacity_per_day, shipments_today: 0 }
+    }
+}
+
+/// A node table as configured: each location once, cut-offs within the day, a capacity of at
+/// least one shipment, at most `LOCATIONS_MAX` nodes.
+pub fn check_nodes(nodes: &[Node]) -> Result<(), EngineError> {
+    if nodes.len() > LOCATIONS_MAX {
+        return Err(EngineError::invalid("nodes", format!("at most {LOCATIONS_MAX}")));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for node in nodes {
+        if !seen.insert(&node.location) {
+            return Err(EngineError::invalid("nodes", format!("{} is listed twice", node.location)));
+        }
+        if node.cutoff_minute_utc > 24 * 60 {
+            return Err(EngineError::invalid("cutoff_minute_utc", "must be 0..=1440 (1440: no cut-off)"));
+        }
+        if node.capacity_per_day == Some(0) || node.capacity_per_day.is_some_and(|c| c > CAPACITY_PER_DAY_MAX) {
+            return Err(EngineError::invalid(
+                "capacity_per_day",
+                format!("must be 1..={CAPACITY_PER_DAY_MAX}, or absent for no limit"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The most shipments a node can be said to hand over in a day.
+pub const CAPACITY_PER_DAY_MAX: u32 = 1_000_000;
+
 /// How plans are priced. Versioned: a draft set is evaluated against past orders before use.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

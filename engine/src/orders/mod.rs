@@ -17,7 +17,7 @@ mod tests;
 pub mod triage;
 
 pub use allocate::{
-    allocate, AllocationRequest, Choice, Drained, LineRequest, LocationStock, Node, Outcome, Plan, RejectReason,
+    allocate, check_nodes, AllocationRequest, Choice, Drained, LineRequest, LocationStock, Node, Outcome, Plan, RejectReason,
     Rejection, RoutingRules, ServiceLevel, Shipment, ShipmentLine, ShippingRate, ShippingRates, SkuStock, SplitPolicy,
 };
 pub use evaluate::{evaluate, Evaluation, EvaluationCase, RulesOutcome, EVALUATION_ORDERS_MAX};
@@ -26,6 +26,6 @@ pub use exceptions::{
     OrderException, Resolution, Team, ESCALATION_DUE_IN_MINUTES,
 };
 pub use order::{HoldKind, Order, OrderAction, OrderEvent, OrderLine, OrderLineSpec, OrderSpec, OrderStatus};
-pub use placement::{Placement, PlacementStep, Routing, PLACEMENT_ATTEMPTS_MAX, PLACEMENT_TTL_SECONDS};
+pub use placement::{draw, Holding, Placement, PlacementStep, Routing, StockRead, PLACEMENT_ATTEMPTS_MAX, PLACEMENT_TTL_SECONDS};
 pub use promise::{backorder_queue, promise, sla_watch, Incoming, Promise, PromiseSlice, SlaState, SlaWatch};
-pub use triage::{settled, triage};
+pub use triage::{reconcile, settled, triage, Reconciled, ORDER_EXCEPTIONS_KEPT_MAX};

@@ -8,6 +8,7 @@
 //! and then records the choice here with `apply_choice`.
 
 use super::allocate::{Choice, LineRequest, ServiceLevel, SplitPolicy};
+use super::exceptions::FollowUp;
 use crate::audit::{check_comment, kept_comment, Decision};
 use crate::error::EngineError;
 use crate::hold::Allocation;
@@ -82,6 +83,10 @@ pub enum OrderAction {
     Deliver,
     Cancel,
     CancelLine,
+    /// A person approved shipping the order in parts (a `split_needs_approval` exception).
+    ApproveSplit,
+    /// The warehouse picks it first (an exception resolved by expediting).
+    Prioritise,
 }
 
 impl OrderAction {
@@ -96,6 +101,8 @@ impl OrderAction {
             OrderAction::Deliver => "deliver",
             OrderAction::Cancel => "cancel",
             OrderAction::CancelLine => "cancel_line",
+            OrderAction::ApproveSplit => "approve_split",
+            OrderAction::Prioritise => "prioritise",
         }
     }
 }
@@ -409,6 +416,62 @@ impl Order {
         self.status = to;
         self.record(decision.actor, decision.at, action, Some(from), to, decision.comment);
         Ok(freed)
+    }
+
+    /// Carries out what resolving one of its exceptions asks of the order (the exception's
+    /// version was checked when it was resolved; the order is taken as it is now). Answers the
+    /// allocations the host must give back on the SKUs' holds (a cancelled line). `Expedite`
+    /// changes nothing here: it is procurement's.
+    pub fn follow(&mut self, follow_up: &FollowUp, actor: &Actor, at: DateTime<Utc>, comment: Option<&str>)
+        -> Result<Vec<(Id, Allocation)>, EngineError> {
+        let decision = Decision { actor, at, seen_version: self.version, comment };
+        match follow_up {
+            FollowUp::None | FollowUp::Expedite { .. } => Ok(Vec::new()),
+            FollowUp::ShipPartial { .. } => {
+                if !matches!(self.status, OrderStatus::Allocated | OrderStatus::PartiallyAllocated) {
+                    return Err(EngineError::conflict(format!(
+                        "order {} is {}: nothing allocated to ship",
+                        self.id,
+                        self.status.as_str()
+                    )));
+                }
+                self.advance(OrderAction::Release, &decision).map(|()| Vec::new())
+            }
+            FollowUp::ShipSplit { .. } => {
+                check_comment(comment)?;
+                if !self.status.awaits_stock() {
+                    return Err(EngineError::conflict(format!(
+                        "order {} is {}: no split to approve",
+                        self.id,
+                        self.status.as_str()
+                    )));
+                }
+                self.split = SplitPolicy::Allow;
+                let status = self.status;
+                self.record(actor, at, OrderAction::ApproveSplit, Some(status), status, comment);
+                Ok(Vec::new())
+            }
+            FollowUp::Substitute { sku, .. } => Err(EngineError::conflict(format!(
+                "order {}: substitutes are not offered here, so {sku} cannot replace a line",
+                self.id
+            ))),
+            FollowUp::CancelLine { line, .. } => self.cancel(*line, &decision),
+            FollowUp::ReleaseHold { .. } => self.advance(OrderAction::ReleaseHold, &decision).map(|()| Vec::new()),
+            FollowUp::PrioritisePick { .. } => {
+                check_comment(comment)?;
+                if matches!(self.status, OrderStatus::Shipped | OrderStatus::Delivered | OrderStatus::Cancelled) {
+                    return Err(EngineError::conflict(format!(
+                        "order {} is {}: nothing left to pick",
+                        self.id,
+                        self.status.as_str()
+                    )));
+                }
+                self.priority = ORDER_PRIORITY_MAX;
+                let status = self.status;
+                self.record(actor, at, OrderAction::Prioritise, Some(status), status, comment);
+                Ok(Vec::new())
+            }
+        }
     }
 
     fn check_decision(&self, action: OrderAction, decision: &Decision) -> Result<(), EngineError> {

@@ -61,6 +61,62 @@ pub struct Placement {
     reservation: Option<Id>,
 }
 
+/// One SKU read for a placement (`ReadStock`): its stock as the order's channel may sell it, and
+/// the promise for what the order asks of it (for the exceptions a shortfall raises).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockRead {
+    pub stock: SkuStock,
+    pub promise: super::promise::Promise,
+}
+
+/// Units an order holds: `qty` of `sku` allocated at `location` under `reservation` (a committed
+/// hold of the SKU's ledger). Shipping draws on them; a cancellation gives them back.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Holding {
+    pub reservation: Id,
+    pub sku: Id,
+    pub location: Id,
+    pub qty: i64,
+}
+
+impl Holding {
+    /// The ledger movement that ships it: a `ship` drawing on its reservation, for the order.
+    pub fn ship(&self, order: &Id) -> crate::ledger::Movement {
+        crate::ledger::Movement {
+            kind: crate::ledger::MovementKind::Ship,
+            into: None,
+            disposition: None,
+            location: self.location.clone(),
+            qty: self.qty,
+            to_location: None,
+            reason: Some(format!("order {order}")),
+            reference: Some(self.reservation.to_string()),
+            counted_at_version: None,
+            includes_versions: Vec::new(),
+        }
+    }
+}
+
+/// Takes `qty` of `sku` at `location` out of `holdings` (oldest reservation first): the parts to
+/// ship or give back, each under its reservation. Panics when the holdings do not cover it: the
+/// order's allocations and its holdings are kept together.
+pub fn draw(holdings: &mut Vec<Holding>, sku: &Id, location: &Id, qty: i64) -> Vec<Holding> {
+    let mut left = qty;
+    let mut taken = Vec::new();
+    for holding in holdings.iter_mut().filter(|h| h.sku == *sku && h.location == *location) {
+        if left == 0 {
+            break;
+        }
+        let part = holding.qty.min(left);
+        holding.qty -= part;
+        left -= part;
+        taken.push(Holding { qty: part, ..holding.clone() });
+    }
+    assert_eq!(left, 0, "{qty} × {sku} at {location} is not held");
+    holdings.retain(|h| h.qty > 0);
+    taken
+}
+
 /// The fixed inputs of an allocation besides stock.
 #[derive(Clone, Copy, Debug)]
 pub struct Routing<'a> {
@@ -93,6 +149,30 @@ impl Placement {
     /// The reservation the order's allocated units are held under, once committed.
     pub fn reservation(&self) -> Option<&Id> {
         self.reservation.as_ref()
+    }
+
+    /// What the committed reservation holds, once `Done` after a commit: the plan's parts.
+    pub fn holdings(&self) -> Vec<Holding> {
+        let (State::Done, Some(reservation)) = (&self.state, &self.reservation) else {
+            return Vec::new();
+        };
+        let plan = self.order.choice.as_ref().and_then(|choice| choice.plan.as_ref());
+        plan.iter()
+            .flat_map(|plan| &plan.shipments)
+            .flat_map(|shipment| {
+                shipment.lines.iter().map(|part| Holding {
+                    reservation: reservation.clone(),
+                    sku: part.sku.clone(),
+                    location: shipment.location.clone(),
+                    qty: part.qty,
+                })
+            })
+            .collect()
+    }
+
+    /// Into the order, once done.
+    pub fn into_order(self) -> Order {
+        self.order
     }
 
     pub fn step(&self) -> PlacementStep {
@@ -201,10 +281,12 @@ impl Placement {
 
     /// The commit was refused (`Commit`): a reservation that expired or was released before it
     /// could be committed (a host that came back late after a crash) is tried again from the
-    /// stock read, like a reservation refused for stock; anything else is the host's to answer.
+    /// stock read, like a reservation refused for stock; one already committed is this commit
+    /// whose answer was lost; anything else is the host's to answer.
     pub fn commit_refused(&mut self, error: EngineError, now: DateTime<Utc>) -> Result<(), EngineError> {
         self.expect(matches!(self.state, State::Committing { .. }), "commit_refused")?;
         match error {
+            EngineError::AlreadyResolved { status: HoldStatus::Committed } => self.committed(now),
             EngineError::AlreadyResolved { status: HoldStatus::Expired | HoldStatus::Released } => {
                 self.retry_or_wait(now)
             }

@@ -540,6 +540,16 @@ mod placing {
     }
 
     #[test]
+    fn a_commit_whose_answer_was_lost_is_the_commit() {
+        let mut p = placement();
+        read(&mut p, 5);
+        p.reserved().expect("reserved");
+        p.commit_refused(crate::EngineError::AlreadyResolved { status: HoldStatus::Committed }, t0()).expect("committed");
+        assert_eq!((p.step(), p.order().status), (PlacementStep::Done, OrderStatus::Allocated));
+        assert_eq!(p.holdings().iter().map(|h| h.qty).sum::<i64>(), 2, "{:?}", p.holdings());
+    }
+
+    #[test]
     fn answers_out_of_step_are_refused_and_change_nothing() {
         let mut p = placement();
         let before = p.clone();

@@ -117,3 +117,54 @@ pub fn settled(order: &Order, exception: &OrderException, sla: Option<&SlaWatch>
         },
     }
 }
+
+/// Exceptions one order keeps over its life, open or not: past this, nothing new is raised
+/// (a flapping SLA watch must not grow an order's record without bound).
+pub const ORDER_EXCEPTIONS_KEPT_MAX: usize = 4 * crate::limits::ORDER_EXCEPTIONS_MAX;
+
+/// What `reconcile` changed, by exception id.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Reconciled {
+    pub raised: Vec<Id>,
+    pub closed: Vec<Id>,
+}
+
+impl Reconciled {
+    pub fn is_empty(&self) -> bool {
+        self.raised.is_empty() && self.closed.is_empty()
+    }
+}
+
+/// Brings one order's exceptions in line with its state, as the host runs it after every change:
+/// closes the open ones its state settled, then raises what `triage` calls for and the queues do
+/// not already hold. New ids are the order's own, numbered: `{order}-x{n}`.
+pub fn reconcile(
+    order: &Order,
+    exceptions: &mut Vec<OrderException>,
+    promises: &[(Id, Promise)],
+    sla: Option<&SlaWatch>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Reconciled, crate::error::EngineError> {
+    assert!(exceptions.iter().all(|e| e.order == order.id), "reconcile takes one order's exceptions");
+    let mut out = Reconciled::default();
+    for exception in exceptions.iter_mut() {
+        if let Some(reason) = settled(order, exception, sla) {
+            if exception.close(now, reason) {
+                out.closed.push(exception.id.clone());
+            }
+        }
+    }
+    for spec in triage(order, promises, sla) {
+        if exceptions.len() >= ORDER_EXCEPTIONS_KEPT_MAX {
+            break;
+        }
+        if super::exceptions::may_raise(exceptions, &spec).is_err() {
+            continue;
+        }
+        let id = Id::new(format!("{}-x{}", order.id, exceptions.len() + 1))?;
+        let exception = OrderException::raise(id.clone(), &spec, now)?;
+        exceptions.push(exception);
+        out.raised.push(id);
+    }
+    Ok(out)
+}
