@@ -91,6 +91,12 @@ impl ReservationCoordinator {
         if let Err(error) = request.validate() {
             return Ok(Answer::error(error.into()));
         }
+        if let Some(record) = self.load(id)? {
+            if request.placed_as(&record) {
+                return Ok(Answer::ok(201, &record));
+            }
+            return Ok(Answer::error(EngineError::conflict(format!("reservation `{id}` already exists")).into()));
+        }
         let expires_at = request.expires_at(now);
         // One SKU's ledger places all its lines or none: nothing to check first.
         let mut placement =

@@ -7,6 +7,7 @@ mod coordinator;
 mod directory;
 mod http;
 mod ids;
+mod orders;
 mod protocol;
 mod purchasing;
 mod sku_object;
@@ -14,6 +15,7 @@ mod store;
 
 pub use coordinator::ReservationCoordinator;
 pub use directory::Directory;
+pub use orders::Orders;
 pub use purchasing::Purchasing;
 pub use sku_object::SkuObject;
 

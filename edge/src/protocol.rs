@@ -13,6 +13,8 @@ use stockline_engine::{
     Catalog, ChannelSpec, CommitRequest, HoldRequest, Id, InboundTarget, LocationSpec, Movement, OrderReceipt,
     ReservationRequest, SkuSpec,
 };
+use stockline_engine::orders::{ExceptionStatus, Holding, OrderAction, OrderSpec, RoutingRules, Team};
+pub use stockline_shared::orders::{OrderActionRequest, ResolveRequest, ShippingSpec};
 use stockline_shared::Item;
 
 /// The SKU ledger objects (one per SKU, named by the SKU).
@@ -28,6 +30,35 @@ pub mod directory {
     pub const ITEMS_PAGE_MAX: u32 = 1_000;
     /// Lines one `GET /v1/replenishment` page (or alerts one `GET /v1/alerts`) answers at most.
     pub const PLANS_PAGE_MAX: u32 = 500;
+}
+
+/// Orders (one object: customer orders, their exceptions, shipping rates and routing rules).
+pub mod orders {
+    pub const BINDING: &str = "ORDERS";
+    pub const NAME: &str = "global";
+    /// Orders or exceptions one list answers at most.
+    pub const PAGE_MAX: u32 = 200;
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum OrdersCommand {
+    PutShipping { spec: ShippingSpec },
+    GetShipping,
+    /// A draft rule set (the next version).
+    PutRules { rules: RoutingRules },
+    GetRules,
+    /// The draft replayed over the last `orders` allocations beside the active set.
+    EvaluateRules { orders: u32 },
+    ActivateRules { version: u32 },
+    Place { spec: OrderSpec },
+    Get { id: Id },
+    List { status: Option<stockline_engine::orders::OrderStatus>, location: Option<Id>, limit: u32 },
+    Act { id: Id, action: OrderAction, request: OrderActionRequest },
+    Exceptions { team: Option<Team>, status: Option<ExceptionStatus>, limit: u32 },
+    Resolve { id: Id, request: ResolveRequest },
+    /// Stock arrived (a receipt): the sweep that places waiting orders again runs now.
+    StockArrived,
 }
 
 /// Purchasing (one object: purchase orders, the approval rules).
@@ -146,6 +177,24 @@ pub enum SkuCommand {
         qty: i64,
         delta_per_unit: Money,
     },
+    /// From Orders: the SKU's stock as a channel may sell it, by location, and the promise for
+    /// `qty` (a placement's stock read).
+    StockRead {
+        sku: Id,
+        channel: Id,
+        qty: i64,
+    },
+    /// From Orders: ship `qty` an order holds at `location` under `reservation`.
+    ShipHeld {
+        sku: Id,
+        holding: Holding,
+        order: Id,
+    },
+    /// From Orders: give back `qty` a cancelled order held at `location` under `reservation`.
+    ReleaseHeld {
+        sku: Id,
+        holding: Holding,
+    },
 }
 
 impl SkuCommand {
@@ -161,6 +210,9 @@ impl SkuCommand {
                 | SkuCommand::ExpectInbound { .. }
                 | SkuCommand::ReceiveFromOrder { .. }
                 | SkuCommand::Revalue { .. }
+                | SkuCommand::StockRead { .. }
+                | SkuCommand::ShipHeld { .. }
+                | SkuCommand::ReleaseHeld { .. }
         )
     }
 
@@ -180,7 +232,10 @@ impl SkuCommand {
             | SkuCommand::Plan { sku, .. }
             | SkuCommand::ExpectInbound { sku, .. }
             | SkuCommand::ReceiveFromOrder { sku, .. }
-            | SkuCommand::Revalue { sku, .. } => Some(sku),
+            | SkuCommand::Revalue { sku, .. }
+            | SkuCommand::StockRead { sku, .. }
+            | SkuCommand::ShipHeld { sku, .. }
+            | SkuCommand::ReleaseHeld { sku, .. } => Some(sku),
             SkuCommand::Commit { .. }
             | SkuCommand::Release { .. }
             | SkuCommand::Get { .. }

@@ -539,7 +539,24 @@ impl Purchasing {
             let bindings = chunk.iter().map(|&seq| seq.into()).collect();
             store::exec(&self.sql(), &format!("DELETE FROM stock_changes WHERE seq IN ({marks})"), bindings)?;
         }
+        if !applied.is_empty() {
+            // Stock may have arrived: orders waiting for it are placed again now rather than at
+            // the next sweep. A failed nudge costs only that wait.
+            if let Err(error) = self.nudge_orders().await {
+                worker::console_error!("purchasing: telling orders that stock arrived: {error}");
+            }
+        }
         failed.map_or(Ok(()), Err)
+    }
+
+    async fn nudge_orders(&self) -> Result<()> {
+        use crate::protocol::{orders, OrdersCommand};
+        let stub = self.env.durable_object(orders::BINDING)?.get_by_name(orders::NAME)?;
+        let answer = crate::http::call(&stub, "/orders", &Envelope::system(OrdersCommand::StockArrived)).await?;
+        if answer.status != 202 {
+            return Err(worker::Error::RustError(format!("orders answered {}: {}", answer.status, answer.body)));
+        }
+        Ok(())
     }
 
     async fn arm(&self, in_ms: i64) -> Result<()> {

@@ -521,6 +521,9 @@ impl SkuObject {
                 )
             }
             SkuCommand::PlaceHold { hold, check_only, .. } => {
+                if let Some(placed) = ledger.placed_hold(hold) {
+                    return ok(200, placed);
+                }
                 let entry = if *check_only {
                     ledger.plan_hold(catalog, hold.clone(), ctx)?
                 } else {
@@ -550,6 +553,27 @@ impl SkuObject {
                 let versions: Vec<u64> = entry.iter().map(|e| e.version).collect();
                 writes.entries.extend(entry);
                 ok(200, &versions)
+            }
+            SkuCommand::StockRead { channel, qty, .. } => {
+                ok(200, &ledger.stock_read(catalog, channel.as_str(), *qty, now.date_naive())?)
+            }
+            SkuCommand::ShipHeld { holding, order, .. } => {
+                let outcome = ledger.record_movement(catalog, holding.ship(order), ctx)?;
+                let version = outcome.entry.version;
+                writes.entries.push(outcome.entry);
+                ok(200, &version)
+            }
+            SkuCommand::ReleaseHeld { holding, .. } => {
+                let entry = ledger.release_allocation(
+                    catalog,
+                    holding.reservation.as_str(),
+                    &holding.location,
+                    holding.qty,
+                    ctx,
+                )?;
+                let version = entry.version;
+                writes.entries.push(entry);
+                ok(200, &version)
             }
             SkuCommand::PrepareHold { id, .. } => {
                 writes.entries.extend(ledger.prepare_hold(catalog, id.as_str(), ctx)?);

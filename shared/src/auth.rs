@@ -66,6 +66,16 @@ pub enum Action {
     Approve,
     /// Record supplier invoices against purchase orders and correct them (finance).
     Invoice,
+    /// Place customer orders (storefronts, customer service).
+    PlaceOrder,
+    /// Read customer orders and the exception queues.
+    ReadOrders,
+    /// Release, pick, ship and deliver orders (the warehouse).
+    FulfilOrder,
+    /// Cancel an order or a line (customer service, the storefront that placed it).
+    CancelOrder,
+    /// Act on an order exception; the engine checks the exception's team.
+    ResolveException,
 }
 
 impl Action {
@@ -80,6 +90,11 @@ impl Action {
             Action::Purchase => "manage purchase orders",
             Action::Approve => "approve purchase orders",
             Action::Invoice => "record supplier invoices",
+            Action::PlaceOrder => "place orders",
+            Action::ReadOrders => "read orders",
+            Action::FulfilOrder => "fulfil orders",
+            Action::CancelOrder => "cancel orders",
+            Action::ResolveException => "resolve order exceptions",
         }
     }
 
@@ -96,6 +111,10 @@ impl Action {
             (Action::Purchase, Role::Buyer) => true,
             (Action::Approve, Role::Buyer | Role::Approver) => true,
             (Action::Invoice, Role::Finance) => true,
+            (Action::PlaceOrder | Action::CancelOrder, Role::Storefront | Role::CustomerService) => true,
+            (Action::ReadOrders, Role::Storefront | Role::Warehouse | Role::Buyer | Role::Approver | Role::CustomerService) => true,
+            (Action::FulfilOrder, Role::Warehouse) => true,
+            (Action::ResolveException, Role::Warehouse | Role::Buyer | Role::Approver | Role::CustomerService) => true,
             _ => false,
         }
     }
@@ -127,6 +146,16 @@ mod tests {
             (Action::ReadPurchasing, Role::Warehouse, true),
             (Action::ReadPurchasing, Role::Storefront, false),
             (Action::Purchase, Role::Buyer, true),
+            (Action::PlaceOrder, Role::Storefront, true),
+            (Action::PlaceOrder, Role::Warehouse, false),
+            (Action::ReadOrders, Role::CustomerService, true),
+            (Action::ReadOrders, Role::Finance, false),
+            (Action::FulfilOrder, Role::Warehouse, true),
+            (Action::FulfilOrder, Role::CustomerService, false),
+            (Action::CancelOrder, Role::CustomerService, true),
+            (Action::CancelOrder, Role::Warehouse, false),
+            (Action::ResolveException, Role::CustomerService, true),
+            (Action::ResolveException, Role::Storefront, false),
             (Action::Purchase, Role::Approver, false),
             (Action::Approve, Role::Approver, true),
             (Action::Approve, Role::Warehouse, false),

@@ -102,6 +102,24 @@ impl From<EngineError> for ApiError {
     }
 }
 
+impl ErrorBody {
+    /// The engine's outcome a reservation answer carries, for the two a host acts on: a
+    /// shortage (`insufficient_stock`, with its shortages) and a hold already resolved. The
+    /// inverse of `From<EngineError>` for those codes; None for every other answer.
+    pub fn hold_outcome(&self) -> Option<EngineError> {
+        let details = &self.error.details;
+        match self.error.code.as_str() {
+            "insufficient_stock" => serde_json::from_value(details["shortages"].clone())
+                .ok()
+                .map(|shortages| EngineError::InsufficientStock { shortages }),
+            "already_resolved" => serde_json::from_value(details["status"].clone())
+                .ok()
+                .map(|status| EngineError::AlreadyResolved { status }),
+            _ => None,
+        }
+    }
+}
+
 /// Decodes a JSON body strictly: malformed JSON, wrong types, out-of-range numbers and unknown
 /// fields are all 400 `invalid_request`, with serde's words for where.
 pub fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
@@ -117,4 +135,24 @@ pub fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
             json!({ "line": e.line(), "column": e.column() }),
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stockline_engine::HoldStatus;
+
+    /// What a host reads back from a reservation answer is the engine's error it came from.
+    #[test]
+    fn hold_outcomes_round_trip() {
+        let shortage: EngineError = serde_json::from_value(json!({
+            "insufficient_stock": { "shortages": [{ "sku": "A", "requested": 5, "available": 2 }] }
+        }))
+        .expect("a shortage");
+        for error in [shortage, EngineError::AlreadyResolved { status: HoldStatus::Expired }] {
+            assert_eq!(ApiError::from(error.clone()).body.hold_outcome(), Some(error));
+        }
+        assert_eq!(ApiError::from(EngineError::conflict("busy")).body.hold_outcome(), None);
+        assert_eq!(ApiError::unavailable("down").body.hold_outcome(), None);
+    }
 }

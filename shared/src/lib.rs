@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod decisions;
 pub mod error;
+pub mod orders;
 pub mod outbox;
 pub mod receiving;
 pub mod sync;

@@ -276,7 +276,8 @@ Stockline is running (Ctrl-C stops it). State: {state}
   web app  http://127.0.0.1:{web_port}/index.html
 
 Dev tokens (Authorization: Bearer <token>): dev-storefront, dev-warehouse, dev-buyer,
-dev-approver (spend limit 10,000), dev-approver-2 (100,000), dev-finance, dev-admin. Try:
+dev-approver (spend limit 10,000), dev-approver-2 (100,000), dev-finance, dev-customer-service,
+dev-admin. Try:
 
   curl -H 'Authorization: Bearer dev-storefront' {api}/v1/availability/{sku}
   curl -H 'Authorization: Bearer dev-buyer' {api}/v1/replenishment

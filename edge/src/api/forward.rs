@@ -113,3 +113,11 @@ pub(super) async fn reply_purchasing(env: &Env, envelope: Envelope<PurchasingCom
         .map_err(|e| ApiError::internal(e.to_string()))?;
     forward(&stub, "/purchasing", &envelope).await.map_err(|e| ApiError::unavailable(format!("purchasing: {e}")))
 }
+
+pub(super) async fn reply_orders(env: &Env, envelope: Envelope<OrdersCommand>) -> Result<Reply, ApiError> {
+    let stub = env
+        .durable_object(orders::BINDING)
+        .and_then(|ns| ns.get_by_name(orders::NAME))
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    forward(&stub, "/orders", &envelope).await.map_err(|e| ApiError::unavailable(format!("orders: {e}")))
+}

@@ -4,9 +4,10 @@
 use crate::http::{call, error_response, forward, json_response, now, Answer, Envelope, Idempotency, Reply};
 use crate::ids;
 use crate::protocol::{
-    coordinator, directory, purchasing, sku, CoordinatorCommand, DecisionRequest, DirectoryCommand, PurchasingCommand,
-    SkuCommand,
+    coordinator, directory, orders, purchasing, sku, CoordinatorCommand, DecisionRequest, DirectoryCommand,
+    OrderActionRequest, OrdersCommand, PurchasingCommand, ResolveRequest, ShippingSpec, SkuCommand,
 };
+use stockline_engine::orders::{ExceptionStatus, OrderAction, OrderSpec, OrderStatus, RoutingRules, Team};
 use futures_util::future::join_all;
 use serde::Serialize;
 use stockline_engine::idempotency::{check_key, fingerprint};
@@ -70,6 +71,21 @@ pub async fn handle(req: Request, env: Env) -> Response {
     let _ = headers.set("access-control-allow-origin", "*");
     let _ = headers.set("access-control-expose-headers", "content-type, retry-after, allow");
     response
+}
+
+/// `POST /v1/routing-rules/evaluate` body: how many of the latest allocations to replay.
+#[derive(Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EvaluateRequest {
+    #[serde(default)]
+    orders: Option<u32>,
+}
+
+/// `POST /v1/routing-rules/activate` body: the draft's version, as the caller saw it.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ActivateRequest {
+    version: u32,
 }
 
 /// What a 503 tells the client to wait before retrying.
@@ -351,6 +367,62 @@ async fn route(mut req: Request, env: Env) -> Result<Response, ApiError> {
             let limit = approvals_limit(&req)?;
             let command = PurchasingCommand::Inbox { spend_limit: principal.spend_limit, limit };
             reply_purchasing(&env, envelope(&caller, None, command)).await?
+        }
+        Route::PutShippingRates => {
+            let spec: ShippingSpec = decode(&bytes)?;
+            reply_orders(&env, envelope(&caller, key, OrdersCommand::PutShipping { spec })).await?
+        }
+        Route::GetShippingRates => reply_orders(&env, envelope(&caller, None, OrdersCommand::GetShipping)).await?,
+        Route::PutRoutingRules => {
+            let rules: RoutingRules = decode(&bytes)?;
+            reply_orders(&env, envelope(&caller, key, OrdersCommand::PutRules { rules })).await?
+        }
+        Route::GetRoutingRules => reply_orders(&env, envelope(&caller, None, OrdersCommand::GetRules)).await?,
+        Route::EvaluateRoutingRules => {
+            let request: EvaluateRequest =
+                if bytes.iter().all(u8::is_ascii_whitespace) { EvaluateRequest::default() } else { decode(&bytes)? };
+            let orders = request.orders.unwrap_or(100);
+            if !(1..=stockline_engine::orders::EVALUATION_ORDERS_MAX as u32).contains(&orders) {
+                return Err(ApiError::invalid(
+                    "orders",
+                    format!("must be 1..={}", stockline_engine::orders::EVALUATION_ORDERS_MAX),
+                ));
+            }
+            reply_orders(&env, envelope(&caller, None, OrdersCommand::EvaluateRules { orders })).await?
+        }
+        Route::ActivateRoutingRules => {
+            let request: ActivateRequest = decode(&bytes)?;
+            let command = OrdersCommand::ActivateRules { version: request.version };
+            reply_orders(&env, envelope(&caller, key, command)).await?
+        }
+        Route::PostOrder => {
+            let spec: OrderSpec = decode(&bytes)?;
+            if key.is_none() {
+                return Err(ApiError::invalid(
+                    "Idempotency-Key",
+                    "is required to place an order: a retry must not place it twice",
+                ));
+            }
+            reply_orders(&env, envelope(&caller, key, OrdersCommand::Place { spec })).await?
+        }
+        Route::ListOrders => reply_orders(&env, envelope(&caller, None, orders_query(&req)?)).await?,
+        Route::GetOrder(id) => reply_orders(&env, envelope(&caller, None, OrdersCommand::Get { id })).await?,
+        Route::ActOnOrder(id, action) => {
+            let request: OrderActionRequest = decode(&bytes)?;
+            let action = match (action, request.line) {
+                (OrderAction::Cancel, Some(_)) => OrderAction::CancelLine,
+                (OrderAction::Cancel, None) => OrderAction::Cancel,
+                (other, Some(_)) => {
+                    return Err(ApiError::invalid("line", format!("only cancel takes a line, not {}", other.as_str())))
+                }
+                (other, None) => other,
+            };
+            reply_orders(&env, envelope(&caller, key, OrdersCommand::Act { id, action, request })).await?
+        }
+        Route::ListExceptions => reply_orders(&env, envelope(&caller, None, exceptions_query(&req)?)).await?,
+        Route::ResolveException(id) => {
+            let request: ResolveRequest = decode(&bytes)?;
+            reply_orders(&env, envelope(&caller, key, OrdersCommand::Resolve { id, request })).await?
         }
         Route::ReleaseReservation(id) => {
             if !bytes.iter().all(u8::is_ascii_whitespace)

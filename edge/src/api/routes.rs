@@ -70,6 +70,18 @@ pub(super) enum Route {
     GetScorecard(Id),
     GetApprovals,
     GetDeliveries,
+    PutShippingRates,
+    GetShippingRates,
+    PutRoutingRules,
+    GetRoutingRules,
+    EvaluateRoutingRules,
+    ActivateRoutingRules,
+    PostOrder,
+    ListOrders,
+    GetOrder(Id),
+    ActOnOrder(Id, OrderAction),
+    ListExceptions,
+    ResolveException(Id),
 }
 
 impl Route {
@@ -141,6 +153,41 @@ impl Route {
                 }
                 Route::DecidePurchaseOrder(path_id(id)?, action)
             }
+            (Method::Put, ["v1", "shipping-rates"]) => Route::PutShippingRates,
+            (Method::Get, ["v1", "shipping-rates"]) => Route::GetShippingRates,
+            (_, ["v1", "shipping-rates"]) => return Err(ApiError::method_not_allowed(&["GET", "PUT"])),
+            (Method::Put, ["v1", "routing-rules"]) => Route::PutRoutingRules,
+            (Method::Get, ["v1", "routing-rules"]) => Route::GetRoutingRules,
+            (_, ["v1", "routing-rules"]) => return Err(ApiError::method_not_allowed(&["GET", "PUT"])),
+            (Method::Post, ["v1", "routing-rules", "evaluate"]) => Route::EvaluateRoutingRules,
+            (Method::Post, ["v1", "routing-rules", "activate"]) => Route::ActivateRoutingRules,
+            (_, ["v1", "routing-rules", "evaluate" | "activate"]) => {
+                return Err(ApiError::method_not_allowed(&["POST"]))
+            }
+            (Method::Post, ["v1", "orders"]) => Route::PostOrder,
+            (Method::Get, ["v1", "orders"]) => Route::ListOrders,
+            (_, ["v1", "orders"]) => return Err(ApiError::method_not_allowed(&["GET", "POST"])),
+            (Method::Get, ["v1", "orders", id]) => Route::GetOrder(path_id(id)?),
+            (_, ["v1", "orders", _]) => return Err(ApiError::method_not_allowed(&["GET"])),
+            (method, ["v1", "orders", id, action]) => {
+                let action = match *action {
+                    "release" => OrderAction::Release,
+                    "pick" => OrderAction::Pick,
+                    "ship" => OrderAction::Ship,
+                    "deliver" => OrderAction::Deliver,
+                    "cancel" => OrderAction::Cancel,
+                    "release-hold" => OrderAction::ReleaseHold,
+                    _ => return Err(ApiError::not_found("route")),
+                };
+                if *method != Method::Post {
+                    return Err(ApiError::method_not_allowed(&["POST"]));
+                }
+                Route::ActOnOrder(path_id(id)?, action)
+            }
+            (Method::Get, ["v1", "exceptions"]) => Route::ListExceptions,
+            (_, ["v1", "exceptions"]) => return Err(ApiError::method_not_allowed(&["GET"])),
+            (Method::Post, ["v1", "exceptions", id, "resolve"]) => Route::ResolveException(path_id(id)?),
+            (_, ["v1", "exceptions", _, "resolve"]) => return Err(ApiError::method_not_allowed(&["POST"])),
             (Method::Get, ["v1", "approvals"]) => Route::GetApprovals,
             (_, ["v1", "approvals"]) => return Err(ApiError::method_not_allowed(&["GET"])),
             (Method::Get, ["v1", "catalog"]) => Route::CatalogStatus,
@@ -195,6 +242,10 @@ impl Route {
             Route::DecidePurchaseOrder(id, _) | Route::ReceivePurchaseOrder(id) | Route::InvoicePurchaseOrder(id) => {
                 stockline_shared::receiving::order_resource(id)
             }
+            Route::PutShippingRates | Route::PutRoutingRules | Route::ActivateRoutingRules => "routing".to_string(),
+            Route::PostOrder => "orders".to_string(),
+            Route::ActOnOrder(id, _) => format!("order:{id}"),
+            Route::ResolveException(id) => format!("exception:{id}"),
             _ => "read".to_string(),
         }
     }
@@ -223,6 +274,14 @@ impl Route {
             }
             Route::DecidePurchaseOrder(..) => Action::Purchase,
             Route::InvoicePurchaseOrder(_) => Action::Invoice,
+            Route::PutShippingRates | Route::PutRoutingRules | Route::ActivateRoutingRules => Action::WriteMasterData,
+            Route::GetShippingRates | Route::GetRoutingRules | Route::EvaluateRoutingRules => Action::Read,
+            Route::PostOrder => Action::PlaceOrder,
+            Route::ListOrders | Route::GetOrder(_) | Route::ListExceptions => Action::ReadOrders,
+            Route::ActOnOrder(_, OrderAction::Cancel | OrderAction::CancelLine) => Action::CancelOrder,
+            Route::ActOnOrder(_, OrderAction::ReleaseHold) => Action::ResolveException,
+            Route::ActOnOrder(..) => Action::FulfilOrder,
+            Route::ResolveException(_) => Action::ResolveException,
         }
     }
 }
@@ -316,12 +375,9 @@ pub(super) fn plan_query(req: &Request) -> Result<Option<Id>, ApiError> {
     Ok(location)
 }
 
-fn page_limit(value: &str) -> Result<u32, ApiError> {
-    value
-        .parse()
-        .ok()
-        .filter(|l| (1..=directory::PLANS_PAGE_MAX).contains(l))
-        .ok_or_else(|| ApiError::invalid("limit", format!("must be 1..={}", directory::PLANS_PAGE_MAX)))
+/// `limit=N`, 1..=`max`.
+fn page_limit(value: &str, max: u32) -> Result<u32, ApiError> {
+    value.parse().ok().filter(|l| (1..=max).contains(l)).ok_or_else(|| ApiError::invalid("limit", format!("must be 1..={max}")))
 }
 
 /// `GET /v1/replenishment?supplier=ID&location=ID&at_risk=true|false&cursor=C&limit=N` (limit
@@ -345,7 +401,7 @@ pub(super) fn replenishment_query(req: &Request) -> Result<DirectoryCommand, Api
                 }
                 cursor = Some(value.into_owned());
             }
-            "limit" => limit = page_limit(&value)?,
+            "limit" => limit = page_limit(&value, directory::PLANS_PAGE_MAX)?,
             "location" => location = Some(Id::new(value.as_ref()).map_err(ApiError::from)?),
             other => return Err(ApiError::invalid(other, "unknown query parameter")),
         }
@@ -359,7 +415,7 @@ pub(super) fn alerts_query(req: &Request) -> Result<DirectoryCommand, ApiError> 
     let mut limit = 100u32;
     for (name, value) in url.query_pairs() {
         match name.as_ref() {
-            "limit" => limit = page_limit(&value)?,
+            "limit" => limit = page_limit(&value, directory::PLANS_PAGE_MAX)?,
             other => return Err(ApiError::invalid(other, "unknown query parameter")),
         }
     }
@@ -429,4 +485,53 @@ pub(super) fn approvals_limit(req: &Request) -> Result<u32, ApiError> {
         }
     }
     Ok(limit)
+}
+
+/// `GET /v1/orders?status=&location=&limit=` (limit 1..=200, default 50).
+pub(super) fn orders_query(req: &Request) -> Result<OrdersCommand, ApiError> {
+    let url = req.url().map_err(|e| ApiError::invalid("url", e.to_string()))?;
+    let (mut status, mut location, mut limit) = (None, None, 50u32);
+    for (name, value) in url.query_pairs() {
+        match name.as_ref() {
+            "status" => {
+                let quoted = serde_json::Value::String(value.into_owned());
+                status = Some(serde_json::from_value::<OrderStatus>(quoted).map_err(|_| {
+                    ApiError::invalid(
+                        "status",
+                        "must be placed, allocated, partially_allocated, backordered, on_hold, released, picked, shipped, delivered or cancelled",
+                    )
+                })?);
+            }
+            "location" => location = Some(Id::new(value.as_ref()).map_err(ApiError::from)?),
+            "limit" => limit = page_limit(&value, orders::PAGE_MAX)?,
+            other => return Err(ApiError::invalid(other, "unknown query parameter")),
+        }
+    }
+    Ok(OrdersCommand::List { status, location, limit })
+}
+
+/// `GET /v1/exceptions?team=&status=&limit=` (limit 1..=200, default 50).
+pub(super) fn exceptions_query(req: &Request) -> Result<OrdersCommand, ApiError> {
+    let url = req.url().map_err(|e| ApiError::invalid("url", e.to_string()))?;
+    let (mut team, mut status, mut limit) = (None, None, 50u32);
+    for (name, value) in url.query_pairs() {
+        match name.as_ref() {
+            "team" => {
+                let quoted = serde_json::Value::String(value.into_owned());
+                team = Some(serde_json::from_value::<Team>(quoted).map_err(|_| {
+                    ApiError::invalid("team", "must be warehouse, procurement or customer_service")
+                })?);
+            }
+            "status" => {
+                let quoted = serde_json::Value::String(value.into_owned());
+                status = Some(
+                    serde_json::from_value::<ExceptionStatus>(quoted)
+                        .map_err(|_| ApiError::invalid("status", "must be open, resolved or closed"))?,
+                );
+            }
+            "limit" => limit = page_limit(&value, orders::PAGE_MAX)?,
+            other => return Err(ApiError::invalid(other, "unknown query parameter")),
+        }
+    }
+    Ok(OrdersCommand::Exceptions { team, status, limit })
 }

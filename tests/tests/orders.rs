@@ -1,0 +1,462 @@
+//! Orders over HTTP, in the real worker: a priced, explained allocation through the SKU objects'
+//! holds, the fulfilment steps moving stock, cancellation giving units back, exceptions in their
+//! team's queue, concurrent orders for the last units never oversold, backorders filled when a
+//! purchase order is received, bad input refused with nothing changed, and kill -9 mid-placement.
+
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use stockline_tests::Stockline;
+
+const ADMIN: &str = "dev-admin";
+const STOREFRONT: &str = "dev-storefront";
+const WAREHOUSE: &str = "dev-warehouse";
+const BUYER: &str = "dev-buyer";
+const SERVICE: &str = "dev-customer-service";
+const FINANCE: &str = "dev-finance";
+
+/// How long an order may take to settle (placement steps retried, the sweep every 5 s).
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Two warehouses selling on `web`: east ships to `eu` for 4.10 in a day, west for 6.80 in two.
+fn setup() -> Stockline {
+    let s = Stockline::start();
+    s.location("wh-east", "warehouse", 1);
+    s.location("wh-west", "warehouse", 2);
+    let channel = json!({"name": "Web", "locations": ["wh-east", "wh-west"], "buffer": 0, "cap": null, "stop_below": null});
+    s.must(s.put("/v1/channels/web", ADMIN, &channel));
+    let rates = json!({
+        "currency": "EUR",
+        "rates": [
+            {"location": "wh-east", "region": "eu", "cost": "4.10", "transit_days": 1},
+            {"location": "wh-west", "region": "eu", "cost": "6.80", "transit_days": 2}
+        ],
+        "nodes": [
+            {"location": "wh-east", "cutoff_minute_utc": 1440},
+            {"location": "wh-west", "cutoff_minute_utc": 1440}
+        ]
+    });
+    s.must(s.put("/v1/shipping-rates", ADMIN, &rates));
+    s
+}
+
+fn order(lines: &[(&str, i64)], split: Value, priority: i64) -> Value {
+    let lines: Vec<Value> = lines.iter().map(|(sku, qty)| json!({"sku": sku, "qty": qty, "unit_price": "20.00"})).collect();
+    json!({"channel": "web", "currency": "EUR", "ship_to_region": "eu", "split": split, "priority": priority, "lines": lines})
+}
+
+fn place(s: &Stockline, body: &Value, key: &str) -> Value {
+    let (status, placed) = s.send("POST", "/v1/orders", Some(STOREFRONT), Some(&body.to_string()), Some(key));
+    assert_eq!(status, 201, "{placed}");
+    placed
+}
+
+fn step(s: &Stockline, id: &str, action: &str, token: &str, seen: &Value) -> (u16, Value) {
+    s.post(&format!("/v1/orders/{id}/{action}"), token, &json!({"version": seen["version"]}))
+}
+
+/// The order once it is no longer being placed nor waiting for its first decision.
+fn settled(s: &Stockline, id: &str) -> Value {
+    let started = Instant::now();
+    loop {
+        let order = s.must(s.get(&format!("/v1/orders/{id}"), ADMIN));
+        if order["placing"] == false && order["status"] != "placed" {
+            return order;
+        }
+        assert!(started.elapsed() < SETTLE_TIMEOUT, "{id} still being placed: {order}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// (on_hand, allocated, available) of a SKU over the channel.
+fn stock(s: &Stockline, sku: &str) -> (i64, i64, i64) {
+    let body = s.must(s.get(&format!("/v1/availability/{sku}?channel=web"), ADMIN));
+    let n = |field: &str| body[field].as_i64().unwrap_or_else(|| panic!("`{field}`: {body}"));
+    (n("on_hand"), n("allocated"), n("available"))
+}
+
+/// Units an order holds, by its lines' allocations and by its holdings; both must agree.
+fn allocated(order: &Value) -> i64 {
+    let by_lines: i64 = order["lines"]
+        .as_array()
+        .expect("lines")
+        .iter()
+        .flat_map(|line| line["allocations"].as_array().expect("allocations").iter())
+        .map(|a| a["qty"].as_i64().expect("qty"))
+        .sum();
+    let by_holdings: i64 = order["holdings"].as_array().expect("holdings").iter().map(|h| h["qty"].as_i64().expect("qty")).sum();
+    assert_eq!(by_lines, by_holdings, "allocations and holdings agree: {order}");
+    by_lines
+}
+
+fn all_orders(s: &Stockline) -> Vec<Value> {
+    let list = s.must(s.get("/v1/orders?limit=200", ADMIN));
+    list["orders"].as_array().expect("orders").clone()
+}
+
+#[test]
+fn an_order_is_priced_explained_and_walked_to_delivery() {
+    let s = setup();
+    s.sku("TEE", 0);
+    s.receive("TEE", "wh-east", 5);
+    s.receive("TEE", "wh-west", 5);
+
+    let body = order(&[("TEE", 3)], json!("allow"), 10);
+    let placed = place(&s, &body, "checkout-1");
+    let id = placed["id"].as_str().expect("an id").to_string();
+    let placed = settled(&s, &id);
+    assert_eq!(placed["status"], "allocated", "{placed}");
+    assert_eq!(placed["lines"][0]["allocations"], json!([{"location": "wh-east", "qty": 3}]), "{placed}");
+    // The choice says why: the cheaper node, its price, and the one not taken.
+    let explanation = placed["choice"]["explanation"].as_str().expect("an explanation");
+    for word in ["wh-east", "4.10", "wh-west", "6.80"] {
+        assert!(explanation.contains(word), "`{word}` in {explanation:?}");
+    }
+    let cost = placed["choice"]["plan"]["shipping_cost"].as_str().and_then(|c| c.parse::<f64>().ok());
+    assert_eq!(cost, Some(4.1), "money as a decimal string: {placed}");
+    assert_eq!(placed["choice"]["runner_up"]["shipments"][0]["location"], "wh-west", "{placed}");
+    assert_eq!(placed["actions"], json!(["release", "cancel", "cancel_line"]));
+    assert_eq!(stock(&s, "TEE"), (10, 3, 7), "the order holds its units through the SKU's ledger");
+
+    // The same key is the same order; the same key with another body is refused.
+    let (status, again) = s.send("POST", "/v1/orders", Some(STOREFRONT), Some(&body.to_string()), Some("checkout-1"));
+    assert_eq!((status, &again["id"]), (201, &json!(id)), "{again}");
+    let other = order(&[("TEE", 4)], json!("allow"), 10).to_string();
+    let (status, refused) = s.send("POST", "/v1/orders", Some(STOREFRONT), Some(&other), Some("checkout-1"));
+    assert_eq!((status, refused["error"]["code"].as_str()), (422, Some("idempotency_mismatch")), "{refused}");
+    assert_eq!(stock(&s, "TEE"), (10, 3, 7), "nothing placed twice");
+    assert_eq!(all_orders(&s).len(), 1);
+
+    // Who may read and act.
+    s.must(s.get(&format!("/v1/orders/{id}"), SERVICE));
+    s.expect("GET", &format!("/v1/orders/{id}"), Some(FINANCE), None, 403, "forbidden");
+    s.expect("POST", "/v1/orders", Some(WAREHOUSE), Some(&body.to_string()), 403, "forbidden");
+    let seen = json!({"version": placed["version"]}).to_string();
+    s.expect("POST", &format!("/v1/orders/{id}/release"), Some(STOREFRONT), Some(&seen), 403, "forbidden");
+    // A step names the version it saw: an older one is refused.
+    let stale = json!({"version": 0}).to_string();
+    s.expect("POST", &format!("/v1/orders/{id}/release"), Some(WAREHOUSE), Some(&stale), 409, "conflict");
+    // Out of order: an allocated order is not picked before it is released.
+    s.expect("POST", &format!("/v1/orders/{id}/pick"), Some(WAREHOUSE), Some(&seen), 409, "conflict");
+
+    let released = s.must(step(&s, &id, "release", WAREHOUSE, &placed));
+    assert_eq!(released["status"], "released");
+    let picked = s.must(step(&s, &id, "pick", WAREHOUSE, &released));
+    assert_eq!(picked["status"], "picked");
+    assert_eq!(stock(&s, "TEE"), (10, 3, 7), "picking moves no stock");
+    let shipped = s.must(step(&s, &id, "ship", WAREHOUSE, &picked));
+    assert_eq!((shipped["status"].as_str(), &shipped["lines"][0]["shipped"]), (Some("shipped"), &json!(3)), "{shipped}");
+    assert_eq!(stock(&s, "TEE"), (7, 0, 7), "the shipment leaves the warehouse");
+    let shipment = s.must(s.get("/v1/skus/TEE/entries?after_version=0&limit=100", ADMIN));
+    let ships: Vec<&Value> =
+        shipment["entries"].as_array().expect("entries").iter().filter(|e| e["event"]["movement"]["kind"] == "ship").collect();
+    assert_eq!(ships.len(), 1, "one shipment on the ledger: {shipment}");
+    assert_eq!(ships[0]["event"]["movement"]["reason"], format!("order {id}"), "it names the order");
+    let delivered = s.must(step(&s, &id, "deliver", WAREHOUSE, &shipped));
+    assert_eq!((delivered["status"].as_str(), &delivered["actions"]), (Some("delivered"), &json!([])));
+    // The timeline: every transition, in order, with who made it.
+    let timeline: Vec<&str> =
+        delivered["events"].as_array().expect("events").iter().map(|e| e["action"].as_str().expect("an action")).collect();
+    assert_eq!(timeline, ["place", "allocate", "release", "pick", "ship", "deliver"], "{delivered}");
+    s.expect("POST", &format!("/v1/orders/{id}/ship"), Some(WAREHOUSE), Some(&json!({"version": delivered["version"]}).to_string()), 409, "conflict");
+    let listed = s.must(s.get("/v1/orders?status=delivered", WAREHOUSE));
+    assert_eq!(listed["orders"].as_array().map(Vec::len), Some(1), "{listed}");
+    let listed = s.must(s.get("/v1/orders?status=allocated", WAREHOUSE));
+    assert_eq!(listed["orders"], json!([]));
+}
+
+#[test]
+fn cancelling_gives_units_back_and_bad_input_changes_nothing() {
+    let s = setup();
+    s.sku("TEE", 0);
+    s.sku("CAP", 0);
+    s.receive("TEE", "wh-east", 5);
+    s.receive("CAP", "wh-east", 5);
+
+    let whole = settled(&s, place(&s, &order(&[("TEE", 2)], json!("allow"), 0), "o-1")["id"].as_str().expect("an id"));
+    assert_eq!(stock(&s, "TEE"), (5, 2, 3));
+    let cancelled = s.must(s.send(
+        "POST",
+        &format!("/v1/orders/{}/cancel", whole["id"].as_str().expect("an id")),
+        Some(STOREFRONT),
+        Some(&json!({"version": whole["version"], "comment": "customer changed their mind"}).to_string()),
+        None,
+    ));
+    assert_eq!(cancelled["status"], "cancelled", "{cancelled}");
+    assert_eq!(stock(&s, "TEE"), (5, 0, 5), "the units are sellable again");
+
+    let two = settled(&s, place(&s, &order(&[("TEE", 1), ("CAP", 2)], json!("allow"), 0), "o-2")["id"].as_str().expect("an id"));
+    let id = two["id"].as_str().expect("an id").to_string();
+    assert_eq!((stock(&s, "TEE"), stock(&s, "CAP")), ((5, 1, 4), (5, 2, 3)));
+    let one_line = json!({"version": two["version"], "line": 2}).to_string();
+    s.expect("POST", &format!("/v1/orders/{id}/release"), Some(WAREHOUSE), Some(&one_line), 400, "invalid_request");
+    let less = s.must(s.send("POST", &format!("/v1/orders/{id}/cancel"), Some(SERVICE), Some(&one_line), None));
+    assert_eq!((less["status"].as_str(), &less["lines"][1]["cancelled"]), (Some("allocated"), &json!(2)), "{less}");
+    assert_eq!((stock(&s, "TEE"), stock(&s, "CAP")), ((5, 1, 4), (5, 0, 5)), "only line 2's units came back");
+
+    // Bad input: a clear error, and nothing placed, held or numbered.
+    let good = order(&[("TEE", 1)], json!("allow"), 0);
+    let with = |field: &str, value: Value| {
+        let mut body = good.clone();
+        body[field] = value;
+        body.to_string()
+    };
+    let cases: Vec<(String, u16, &str)> = vec![
+        ("{".into(), 400, "invalid_request"),
+        ("[]".into(), 400, "invalid_request"),
+        (with("lines", json!([])), 400, "invalid_request"),
+        (with("lines", json!([{"sku": "TEE", "qty": 0, "unit_price": "1.00"}])), 400, "invalid_request"),
+        (with("lines", json!([{"sku": "TEE", "qty": -1, "unit_price": "1.00"}])), 400, "invalid_request"),
+        (with("lines", json!([{"sku": "TEE", "qty": 1.5, "unit_price": "1.00"}])), 400, "invalid_request"),
+        (with("lines", json!([{"sku": "TEE", "qty": 1, "unit_price": "-1.00"}])), 400, "invalid_request"),
+        (with("lines", json!([{"sku": "TEE", "qty": 1, "unit_price": 1.5}])), 400, "invalid_request"),
+        (with("lines", json!([{"sku": "TEE", "qty": 1, "unit_price": "1"}, {"sku": "TEE", "qty": 1, "unit_price": "1"}])), 400, "invalid_request"),
+        (with("lines", json!([{"sku": "TEE", "qty": 1, "unit_price": "1.00", "colour": "red"}])), 400, "invalid_request"),
+        (with("lines", json!([{"sku": "NOPE", "qty": 1, "unit_price": "1.00"}])), 404, "not_found"),
+        (with("channel", json!("nope")), 404, "not_found"),
+        (with("currency", json!("euros")), 400, "invalid_request"),
+        (with("priority", json!(101)), 400, "invalid_request"),
+        (with("split", json!("sometimes")), 400, "invalid_request"),
+        (with("ship_to_region", json!("")), 400, "invalid_request"),
+        (with("extra", json!(1)), 400, "invalid_request"),
+    ];
+    let before = (stock(&s, "TEE"), all_orders(&s));
+    for (n, (body, status, code)) in cases.iter().enumerate() {
+        let (got, answer) = s.send("POST", "/v1/orders", Some(STOREFRONT), Some(body), Some(&format!("bad-{n}")));
+        assert_eq!((got, answer["error"]["code"].as_str()), (*status, Some(*code)), "{body}: {answer}");
+        assert!(answer["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{answer}");
+    }
+    s.expect("POST", "/v1/orders", Some(STOREFRONT), Some(&good.to_string()), 400, "invalid_request");
+    s.expect("POST", "/v1/orders", None, Some(&good.to_string()), 401, "unauthorized");
+    s.expect("GET", "/v1/orders/SO-999999", Some(ADMIN), None, 404, "not_found");
+    s.expect("POST", &format!("/v1/orders/{id}/fly"), Some(ADMIN), Some("{}"), 404, "not_found");
+    s.expect("POST", &format!("/v1/orders/{id}/cancel"), Some(ADMIN), Some("{\"version\": \"x\"}"), 400, "invalid_request");
+    s.expect("POST", &format!("/v1/orders/{id}/cancel"), Some(ADMIN), Some(&json!({"version": less["version"], "line": 9}).to_string()), 400, "invalid_request");
+    s.expect("GET", "/v1/orders?status=lost", Some(ADMIN), None, 400, "invalid_request");
+    s.expect("GET", "/v1/orders?limit=0", Some(ADMIN), None, 400, "invalid_request");
+    s.expect("GET", "/v1/exceptions?team=marketing", Some(ADMIN), None, 400, "invalid_request");
+    assert_eq!((stock(&s, "TEE"), all_orders(&s)), before, "bad input changed nothing");
+}
+
+/// A ship-complete order that could go now only as a split asks customer service; a fraud hold
+/// waits for them; the queue is theirs, the decision is checked against what they saw.
+#[test]
+fn exceptions_go_to_their_team_and_are_resolved_there() {
+    let s = setup();
+    s.sku("TEE", 0);
+    s.receive("TEE", "wh-east", 2);
+    s.receive("TEE", "wh-west", 2);
+
+    let whole = settled(&s, place(&s, &order(&[("TEE", 4)], json!("ship_complete"), 0), "o-1")["id"].as_str().expect("an id"));
+    let id = whole["id"].as_str().expect("an id").to_string();
+    assert_eq!(whole["choice"]["outcome"], "split_needs_approval", "{whole}");
+    assert_eq!(allocated(&whole), 0, "nothing held before the customer agrees");
+    let queue = s.must(s.get("/v1/exceptions?team=customer_service&status=open", SERVICE));
+    let queue = queue["exceptions"].as_array().expect("exceptions").clone();
+    assert_eq!(queue.len(), 1, "{queue:?}");
+    let exception = &queue[0];
+    assert_eq!((&exception["kind"], &exception["order"]), (&json!("split_needs_approval"), &json!(id)), "{exception}");
+    assert_eq!(s.must(s.get("/v1/exceptions?team=warehouse", WAREHOUSE))["exceptions"], json!([]));
+    let path = format!("/v1/exceptions/{}/resolve", exception["id"].as_str().expect("an id"));
+    let decision = |version: &Value| json!({"action": "approve_split", "version": version, "comment": "customer agreed by phone"}).to_string();
+    s.expect("POST", &path, Some(STOREFRONT), Some(&decision(&exception["version"])), 403, "forbidden");
+    s.expect("POST", &path, Some(WAREHOUSE), Some(&decision(&exception["version"])), 403, "forbidden");
+    s.expect("POST", &path, Some(SERVICE), Some(&decision(&json!(0))), 409, "conflict");
+    s.expect("POST", &path, Some(SERVICE), Some(&json!({"action": "shrug", "version": 1}).to_string()), 400, "invalid_request");
+    s.expect("POST", "/v1/exceptions/SO-999999-x1/resolve", Some(SERVICE), Some(&decision(&json!(1))), 404, "not_found");
+    let resolved = s.must(s.send("POST", &path, Some(SERVICE), Some(&decision(&exception["version"])), Some("r-1")));
+    assert_eq!(resolved["exception"]["status"], "resolved", "{resolved}");
+    let split = settled(&s, &id);
+    assert_eq!((split["status"].as_str(), allocated(&split)), (Some("allocated"), 4), "{split}");
+    assert_eq!(split["choice"]["plan"]["shipments"].as_array().map(Vec::len), Some(2), "{split}");
+    assert_eq!(stock(&s, "TEE"), (4, 4, 0));
+    // Resolved once: the same key answers the same; another decision is refused.
+    let (status, again) = s.send("POST", &path, Some(SERVICE), Some(&decision(&exception["version"])), Some("r-1"));
+    assert_eq!((status, &again["exception"]["id"]), (200, &exception["id"]), "{again}");
+    s.expect("POST", &path, Some(SERVICE), Some(&decision(&resolved["exception"]["version"])), 409, "conflict");
+
+    // A fraud hold: nothing held until customer service releases it.
+    s.receive("TEE", "wh-east", 3);
+    let mut held = order(&[("TEE", 1)], json!("allow"), 0);
+    held["hold"] = json!("fraud");
+    let held = place(&s, &held, "o-2");
+    let held_id = held["id"].as_str().expect("an id").to_string();
+    assert_eq!((held["status"].as_str(), allocated(&held)), (Some("on_hold"), 0), "{held}");
+    let queue = s.must(s.get("/v1/exceptions?team=customer_service&status=open", SERVICE));
+    assert_eq!(queue["exceptions"][0]["kind"], "fraud_hold", "{queue}");
+    let seen = json!({"version": held["version"], "comment": "payment verified"}).to_string();
+    s.expect("POST", &format!("/v1/orders/{held_id}/release-hold"), Some(STOREFRONT), Some(&seen), 403, "forbidden");
+    s.must(s.send("POST", &format!("/v1/orders/{held_id}/release-hold"), Some(SERVICE), Some(&seen), None));
+    let released = settled(&s, &held_id);
+    assert_eq!((released["status"].as_str(), allocated(&released)), (Some("allocated"), 1), "{released}");
+    let queue = s.must(s.get("/v1/exceptions?team=customer_service&status=open", SERVICE));
+    assert_eq!(queue["exceptions"], json!([]), "the hold's exception closed itself");
+}
+
+fn supplier_and_rules(s: &Stockline) {
+    let supplier = json!({"name": "Basics", "currency": "EUR", "lead_time_days": 5, "standing": "good"});
+    s.must(s.put("/v1/suppliers/basics-co", ADMIN, &supplier));
+    let rules = json!({"base_currency": "EUR", "rates": {}, "bands": [{"up_to": null, "approvals": 0, "roles": []}]});
+    s.must(s.put("/v1/approval-rules", ADMIN, &rules));
+}
+
+/// A sent purchase order for `qty` of `sku` into wh-east; returns its id.
+fn purchase(s: &Stockline, sku: &str, qty: i64) -> String {
+    let expected_on = (stockline_tests::today() + chrono::Duration::days(4)).to_string();
+    let po = json!({"supplier": "basics-co", "currency": "EUR",
+        "lines": [{"sku": sku, "location": "wh-east", "qty": qty, "unit_price": "3.00", "expected_on": expected_on}]});
+    let draft = s.must(s.post("/v1/purchase-orders", BUYER, &po));
+    let id = draft["id"].as_str().expect("an id").to_string();
+    let approved = s.must(s.post(&format!("/v1/purchase-orders/{id}/submit"), BUYER, &json!({"version": draft["version"]})));
+    s.must(s.post(&format!("/v1/purchase-orders/{id}/send"), BUYER, &json!({"version": approved["version"]})));
+    id
+}
+
+/// 24 storefronts race for the last 5 units over two nodes: never oversold, every order answered
+/// and settled as allocated or backordered with an exception in procurement's queue. A received
+/// purchase order then fills the backorders by priority, then age, and closes their exceptions.
+#[test]
+fn concurrent_orders_for_the_last_units_never_oversell_and_backorders_fill_on_receipt() {
+    const ORDERS: usize = 24;
+    let s = setup();
+    supplier_and_rules(&s);
+    s.sku("HOT", 0);
+    s.receive("HOT", "wh-east", 3);
+    s.receive("HOT", "wh-west", 2);
+
+    let answered = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for n in 0..ORDERS {
+            let (s, answered) = (&s, &answered);
+            scope.spawn(move || {
+                // Priorities 0, 50 and 100 in turn: the fill order is testable.
+                let body = order(&[("HOT", 1)], json!("allow"), (n % 3) as i64 * 50).to_string();
+                let (status, placed) = s.send("POST", "/v1/orders", Some(STOREFRONT), Some(&body), Some(&format!("hot-{n}")));
+                answered.lock().unwrap().push((status, placed));
+            });
+        }
+    });
+    let answered = answered.into_inner().unwrap();
+    for (status, placed) in &answered {
+        assert_eq!(*status, 201, "every order is taken (placed, backordered or waiting): {placed}");
+    }
+    let ids: Vec<String> = answered.iter().map(|(_, placed)| placed["id"].as_str().expect("an id").to_string()).collect();
+    let settle = |ids: &[String]| -> BTreeMap<String, Value> { ids.iter().map(|id| (id.clone(), settled(&s, id))).collect() };
+    let orders = settle(&ids);
+    let held: i64 = orders.values().map(allocated).sum();
+    assert_eq!(held, 5, "every unit to exactly one order");
+    assert_eq!(stock(&s, "HOT"), (5, 5, 0), "the ledger agrees: nothing oversold");
+    let waiting: Vec<&String> = orders.iter().filter(|(_, o)| o["status"] == "backordered").map(|(id, _)| id).collect();
+    assert_eq!(waiting.len(), ORDERS - 5, "{orders:?}");
+    let queue = s.must(s.get("/v1/exceptions?team=procurement&status=open", BUYER));
+    let mut raised: Vec<&str> = queue["exceptions"].as_array().expect("exceptions").iter().map(|e| e["order"].as_str().expect("an order")).collect();
+    raised.sort();
+    let mut expected: Vec<&str> = waiting.iter().map(|id| id.as_str()).collect();
+    expected.sort();
+    assert_eq!(raised, expected, "one shortage per backordered order, owned by procurement");
+    // Oldest due first within the team's queue.
+    let due: Vec<&str> = queue["exceptions"].as_array().expect("exceptions").iter().map(|e| e["due_at"].as_str().expect("due")).collect();
+    assert!(due.windows(2).all(|w| w[0] <= w[1]), "{due:?}");
+
+    // 10 units arrive by purchase order: the 10 backorders first in line take them.
+    let po = purchase(&s, "HOT", 10);
+    let receipt = json!({"lines": [{"line": 1, "qty": 10, "into": "stock"}]}).to_string();
+    let (status, got) = s.send("POST", &format!("/v1/purchase-orders/{po}/receipts"), Some(WAREHOUSE), Some(&receipt), Some("dock-1"));
+    assert_eq!(status, 201, "{got}");
+    let started = Instant::now();
+    let orders = loop {
+        let orders = settle(&ids);
+        if orders.values().map(allocated).sum::<i64>() == 15 {
+            break orders;
+        }
+        assert!(started.elapsed() < SETTLE_TIMEOUT, "backorders not filled: {orders:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(stock(&s, "HOT"), (15, 15, 0));
+    // Which ones: highest priority first, then the oldest (ids number orders in placement order).
+    let mut line: Vec<(i64, &String)> = waiting.iter().map(|id| (-orders[*id]["priority"].as_i64().expect("priority"), *id)).collect();
+    line.sort();
+    let first: Vec<&String> = line.iter().take(10).map(|(_, id)| *id).collect();
+    for (priority, id) in &line {
+        let filled = orders[*id]["status"] == "allocated";
+        assert_eq!(filled, first.contains(id), "{id} (priority {}): {}", -priority, orders[*id]);
+        let open = orders[*id]["exceptions"].as_array().expect("exceptions").iter().any(|e| e["status"] == "open");
+        assert_eq!(open, !filled, "a filled order's exception closed itself, a waiting one's stays: {}", orders[*id]);
+    }
+}
+
+/// kill -9 while orders are being placed: after the restart (and clients retrying what got no
+/// answer, with the same key) every acknowledged order is there once, and the SKU's ledger holds
+/// exactly what the orders hold.
+#[test]
+fn kill_during_placements_loses_no_acknowledged_order() {
+    let mut s = setup();
+    s.sku("A", 0);
+    s.sku("B", 0);
+    s.receive("A", "wh-east", 400);
+    s.receive("B", "wh-west", 400);
+
+    let acknowledged = Mutex::new(Vec::<(String, String)>::new());
+    let unanswered = Mutex::new(Vec::<String>::new());
+    let stop = AtomicBool::new(false);
+    let body = order(&[("A", 1), ("B", 2)], json!("allow"), 0).to_string();
+    std::thread::scope(|scope| {
+        for writer in 0..3 {
+            let (s, acknowledged, unanswered, stop, body) = (&s, &acknowledged, &unanswered, &stop, &body);
+            scope.spawn(move || {
+                for n in 0.. {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let key = format!("k-{writer}-{n}");
+                    let (status, answer) = s.send("POST", "/v1/orders", Some(STOREFRONT), Some(body), Some(&key));
+                    match status {
+                        201 => acknowledged.lock().unwrap().push((key, answer["id"].as_str().expect("an id").to_string())),
+                        0 | 503 => {
+                            unanswered.lock().unwrap().push(key);
+                            break;
+                        }
+                        other => panic!("unexpected {other}: {answer}"),
+                    }
+                }
+            });
+        }
+        std::thread::sleep(Duration::from_millis(1500));
+        s.kill_hard();
+        stop.store(true, Ordering::Relaxed);
+    });
+    let acknowledged = acknowledged.into_inner().unwrap();
+    assert!(acknowledged.len() >= 3, "orders were flowing when killed ({})", acknowledged.len());
+    s.restart();
+    for key in unanswered.into_inner().unwrap() {
+        let (status, answer) = s.send("POST", "/v1/orders", Some(STOREFRONT), Some(&body), Some(&key));
+        assert_eq!(status, 201, "retry {key}: {answer}");
+    }
+    for (key, id) in &acknowledged {
+        let (status, again) = s.send("POST", "/v1/orders", Some(STOREFRONT), Some(&body), Some(key));
+        assert_eq!((status, again["id"].as_str()), (201, Some(id.as_str())), "{key}: the same order");
+    }
+    let orders = all_orders(&s);
+    let ids: Vec<String> = orders.iter().map(|o| o["id"].as_str().expect("an id").to_string()).collect();
+    for (_, id) in &acknowledged {
+        assert!(ids.contains(id), "acknowledged {id} survived the kill");
+    }
+    let settled: Vec<Value> = ids.iter().map(|id| settled(&s, id)).collect();
+    for order in &settled {
+        assert_eq!((order["status"].as_str(), allocated(order)), (Some("allocated"), 3), "{order}");
+    }
+    let n = settled.len() as i64;
+    // Reservations a crash left uncommitted were released: the ledger holds what orders hold.
+    let started = Instant::now();
+    loop {
+        let (a, b) = (stock(&s, "A"), stock(&s, "B"));
+        if (a, b) == ((400, n, 400 - n), (400, 2 * n, 400 - 2 * n)) {
+            break;
+        }
+        let reserved = s.must(s.get("/v1/availability/A", ADMIN))["reserved"].clone();
+        assert!(started.elapsed() < SETTLE_TIMEOUT, "{n} orders: A {a:?} B {b:?} (A reserved {reserved})");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
