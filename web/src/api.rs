@@ -194,3 +194,58 @@ pub async fn scorecard(api_base: &str, token: &str, supplier: &str) -> Result<Sc
     let path = format!("/v1/suppliers/{supplier}/scorecard");
     answer(authorised(Request::get(&url(api_base, &path)), token).send().await).await
 }
+
+/// Orders in `status` (and holding units at `location`, when given), up to 200.
+pub async fn sales_orders(
+    api_base: &str,
+    token: &str,
+    status: &str,
+    location: Option<&str>,
+) -> Result<stockline_shared::orders::OrdersResponse, CallError> {
+    let path = match location {
+        Some(location) => format!("/v1/orders?status={status}&location={location}&limit=200"),
+        None => format!("/v1/orders?status={status}&limit=200"),
+    };
+    answer(authorised(Request::get(&url(api_base, &path)), token).send().await).await
+}
+
+pub async fn sales_order(api_base: &str, token: &str, id: &str) -> Result<stockline_shared::orders::OrderView, CallError> {
+    answer(authorised(Request::get(&url(api_base, &format!("/v1/orders/{id}"))), token).send().await).await
+}
+
+/// A fulfilment step on an order (`release`, `pick`, `ship`, …) under `key`.
+pub async fn order_step(
+    api_base: &str,
+    token: &str,
+    id: &str,
+    action: &str,
+    key: &str,
+    request: &stockline_shared::orders::OrderActionRequest,
+) -> Result<stockline_shared::orders::OrderView, CallError> {
+    let path = format!("/v1/orders/{id}/{action}");
+    let builder = authorised(Request::post(&url(api_base, &path)), token).header("Idempotency-Key", key);
+    answer(builder.json(request).map_err(encoded)?.send().await).await
+}
+
+/// A team's open exceptions, oldest due first.
+pub async fn exceptions(
+    api_base: &str,
+    token: &str,
+    team: &str,
+) -> Result<stockline_shared::orders::ExceptionsResponse, CallError> {
+    let path = format!("/v1/exceptions?team={team}&status=open&limit=200");
+    answer(authorised(Request::get(&url(api_base, &path)), token).send().await).await
+}
+
+/// A resolution of exception `id` under `key`.
+pub async fn resolve(
+    api_base: &str,
+    token: &str,
+    id: &str,
+    key: &str,
+    request: &stockline_shared::orders::ResolveRequest,
+) -> Result<stockline_shared::orders::ResolveResponse, CallError> {
+    let path = format!("/v1/exceptions/{id}/resolve");
+    let builder = authorised(Request::post(&url(api_base, &path)), token).header("Idempotency-Key", key);
+    answer(builder.json(request).map_err(encoded)?.send().await).await
+}

@@ -5,6 +5,7 @@ mod api;
 mod camera;
 mod chart;
 mod db;
+mod fulfilment;
 mod model;
 mod purchasing;
 mod receiving;

@@ -61,6 +61,12 @@ impl Settings {
             screens.insert(3, Screen::Approvals);
             screens.insert(4, Screen::Suppliers);
         }
+        if self.may_record_movements() {
+            screens.insert(1, Screen::Picking);
+        }
+        if crate::fulfilment::team_of(self.role.as_deref()).is_some() {
+            screens.push(Screen::Exceptions);
+        }
         screens
     }
 
@@ -92,6 +98,10 @@ pub enum Screen {
     Orders,
     Approvals,
     Suppliers,
+    /// Released customer orders as pick lists for this location.
+    Picking,
+    /// The team's queue of order exceptions.
+    Exceptions,
 }
 
 impl Screen {
@@ -120,6 +130,8 @@ impl Screen {
             Screen::Orders => "Orders",
             Screen::Approvals => "Approvals",
             Screen::Suppliers => "Suppliers",
+            Screen::Picking => "Pick",
+            Screen::Exceptions => "Exceptions",
         }
     }
 
@@ -137,6 +149,8 @@ impl Screen {
             Screen::Orders => "tab-orders",
             Screen::Approvals => "tab-approvals",
             Screen::Suppliers => "tab-suppliers",
+            Screen::Picking => "tab-picking",
+            Screen::Exceptions => "tab-exceptions",
         }
     }
 
@@ -147,7 +161,16 @@ impl Screen {
 
     /// Whether the screen starts with an item field a scan goes into.
     pub fn takes_items(self) -> bool {
-        !matches!(self, Screen::Outbox | Screen::Replenishment | Screen::Orders | Screen::Approvals | Screen::Suppliers)
+        !matches!(
+            self,
+            Screen::Outbox
+                | Screen::Replenishment
+                | Screen::Orders
+                | Screen::Approvals
+                | Screen::Suppliers
+                | Screen::Picking
+                | Screen::Exceptions
+        )
     }
 }
 

@@ -381,6 +381,8 @@ fn Workspace() -> impl IntoView {
             Screen::Orders => view! { <crate::views::orders::Orders/> }.into_any(),
             Screen::Approvals => view! { <crate::views::orders::Approvals/> }.into_any(),
             Screen::Suppliers => view! { <crate::views::suppliers::Suppliers/> }.into_any(),
+            Screen::Picking => view! { <crate::views::fulfilment::Picking/> }.into_any(),
+            Screen::Exceptions => view! { <crate::views::fulfilment::Exceptions/> }.into_any(),
         }}
         <UndoToast/>
     }

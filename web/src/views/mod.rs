@@ -5,6 +5,7 @@ pub mod adjust;
 pub mod count;
 pub mod fields;
 pub mod frame;
+pub mod fulfilment;
 pub mod orders;
 pub mod outbox;
 pub mod receive;

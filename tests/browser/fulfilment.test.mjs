@@ -1,0 +1,140 @@
+// Customer orders in real Chromium against the real worker: the warehouse releases, picks and
+// ships from its location's pick list on a tablet; customer service releases a fraud hold from
+// its queue on a phone in two taps; a buyer escalates a shortage, and offline is told nothing was
+// done.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { startStockline, launchBrowser, root, signIn as signInAt, warehouseDevice, tab } from './harness.mjs';
+
+const shots = join(root, 'target/screenshots');
+let stockline;
+const orders = {};
+
+const order = (sku, qty, extra = {}) => ({
+  channel: 'web', currency: 'EUR', ship_to_region: 'eu', lines: [{ sku, qty, unit_price: '12.00' }], ...extra,
+});
+
+before(async () => {
+  mkdirSync(shots, { recursive: true });
+  stockline = await startStockline();
+  const call = stockline.call;
+  await call('PUT', '/v1/locations/wh-1', 'dev-admin', { name: 'Main', kind: 'warehouse', region: 'eu', priority: 1 });
+  await call('PUT', '/v1/channels/web', 'dev-admin', { name: 'Web', locations: ['wh-1'], buffer: 0 });
+  await call('PUT', '/v1/shipping-rates', 'dev-admin', {
+    currency: 'EUR',
+    rates: [{ location: 'wh-1', region: 'eu', cost: '4.00', transit_days: 1 }],
+  });
+  for (const sku of ['TEE', 'HOT']) {
+    await call('PUT', `/v1/skus/${sku}`, 'dev-admin', { name: `Item ${sku}`, safety_stock: 0 });
+  }
+  await call('POST', '/v1/skus/TEE/movements', 'dev-warehouse', { kind: 'receive', location: 'wh-1', qty: 5 });
+  const place = (key, body) => call('POST', '/v1/orders', 'dev-storefront', body, { 'idempotency-key': key });
+  orders.picked = (await place('o-pick', order('TEE', 2, { priority: 20 }))).id;
+  orders.short = (await place('o-short', order('HOT', 1))).id;
+  orders.held = (await place('o-held', order('TEE', 1, { hold: 'fraud' }))).id;
+});
+
+after(async () => {
+  await stockline?.stop();
+});
+
+const status = async (id) => (await stockline.call('GET', `/v1/orders/${id}`, 'dev-admin')).status;
+
+test('the warehouse releases, picks and ships from its pick list', async () => {
+  const { browser, page } = await warehouseDevice(stockline.app, { width: 768, height: 1024 });
+  try {
+    await tab(page, 'picking');
+    await page.getByTestId('to-release').waitFor();
+    assert.match(await page.getByTestId('to-release').textContent(), /1 allocated order/);
+    await page.getByTestId('release-next').click();
+    const ticket = page.getByTestId(`ticket-${orders.picked}`);
+    await ticket.waitFor();
+    assert.equal(await ticket.getByTestId('ticket-status').textContent(), 'released');
+    assert.deepEqual(await ticket.getByTestId('pick-line').allTextContents(), ['2 × TEE']);
+    assert.match(await ticket.textContent(), /priority 20/);
+    await page.screenshot({ path: join(shots, 'pick-list-tablet.png'), fullPage: true });
+
+    await ticket.getByTestId('ticket-pick').click();
+    await ticket.getByTestId('ticket-status').getByText('picked').waitFor();
+    // The order's timeline, from the ticket.
+    await ticket.getByTestId('ticket-open').click();
+    const timeline = page.getByTestId('sales-order-timeline');
+    await timeline.waitFor();
+    assert.match(await timeline.textContent(), /pick.*released → picked.*dev-warehouse \(warehouse\).*release.*allocated → released.*allocate.*place/s);
+    assert.match(await page.getByTestId('sales-order-explanation').textContent(), /wh-1/);
+    await page.screenshot({ path: join(shots, 'order-timeline-tablet.png'), fullPage: true });
+    await page.getByTestId('sales-order-back').click();
+
+    await page.getByTestId(`ticket-${orders.picked}`).getByTestId('ticket-ship').click();
+    await page.getByTestId('nothing-to-pick').waitFor();
+    assert.equal(await status(orders.picked), 'shipped');
+    const tee = await stockline.call('GET', '/v1/availability/TEE', 'dev-admin');
+    assert.equal(tee.on_hand, 3, 'the shipment left the warehouse');
+  } finally {
+    await browser.close();
+  }
+});
+
+test('customer service releases a fraud hold from its queue in two taps, on a phone', async () => {
+  const browser = await launchBrowser({ width: 390, height: 844 });
+  try {
+    const page = await browser.context.newPage();
+    await signInAt(page, stockline.app, 'dev-customer-service');
+    await tab(page, 'exceptions');
+    const line = page.locator('li[data-testid^="exception-SO-"]').filter({ hasText: orders.held });
+    await line.waitFor();
+    assert.equal(await line.getByTestId('exception-kind').textContent(), 'fraud hold');
+    assert.match(await line.getByTestId('exception-due').textContent(), /due in \d+ min/);
+    await page.screenshot({ path: join(shots, 'exceptions-phone.png'), fullPage: true });
+    await line.getByTestId('act-release_hold').click();
+    await line.getByTestId('act-confirm').click();
+    await page.getByTestId('queue-empty').waitFor();
+    assert.match(await page.getByTestId('status').textContent(), /Release the hold · the order is allocated/);
+    assert.equal(await status(orders.held), 'allocated');
+  } finally {
+    await browser.close();
+  }
+});
+
+test('a buyer escalates a shortage; offline nothing is done and the app says so', async () => {
+  const browser = await launchBrowser({ width: 768, height: 1024 });
+  try {
+    const page = await browser.context.newPage();
+    await signInAt(page, stockline.app, 'dev-buyer');
+    await tab(page, 'exceptions');
+    const line = page.locator('li[data-testid^="exception-SO-"]').filter({ hasText: orders.short });
+    await line.waitFor();
+    assert.equal(await line.getByTestId('exception-kind').textContent(), 'shortage');
+    assert.match(await line.getByTestId('exception-detail').textContent(), /1 × HOT short/);
+    // A first tap only chooses; "Not now" takes it back.
+    await line.getByTestId('act-cancel_line').click();
+    await line.getByTestId('act-cancel').click();
+    assert.equal(await status(orders.short), 'backordered', 'one tap changes nothing');
+
+    await browser.context.setOffline(true);
+    await line.getByTestId('act-keep_backorder').click();
+    await line.getByTestId('act-confirm').click();
+    await page.getByTestId('status').getByText(/Offline: orders are read and changed on the server/).waitFor();
+    await page.screenshot({ path: join(shots, 'exceptions-offline-tablet.png'), fullPage: true });
+    await browser.context.setOffline(false);
+    const queue = await stockline.call('GET', '/v1/exceptions?team=procurement', 'dev-buyer');
+    assert.equal(queue.exceptions[0].status, 'open', 'nothing was done offline');
+
+    await page.reload();
+    await tab(page, 'exceptions');
+    const again = page.locator('li[data-testid^="exception-SO-"]').filter({ hasText: orders.short });
+    await again.getByTestId('act-escalate').click();
+    await again.getByTestId('act-confirm').click();
+    await page.getByTestId('status').getByText(/Escalate to procurement/).waitFor();
+    const escalated = await stockline.call('GET', '/v1/exceptions?team=procurement', 'dev-buyer');
+    assert.equal(escalated.exceptions[0].escalated, true, `${JSON.stringify(escalated)}`);
+    // Escalated once: no second escalation offered.
+    const after = page.locator('li[data-testid^="exception-SO-"]').filter({ hasText: orders.short });
+    await after.getByTestId('act-keep_backorder').waitFor();
+    assert.equal(await after.getByTestId('act-escalate').count(), 0);
+  } finally {
+    await browser.close();
+  }
+});
