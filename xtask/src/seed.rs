@@ -1,5 +1,5 @@
-//! Demo data for the local run: a few locations of different kinds, two channels and ~20 SKUs with
-//! stock. Seeded once per state directory; every write carries an Idempotency-Key, so a seed
+//! Demo data for the local run: a few locations of different kinds, two channels, ~20 SKUs with
+//! stock, suppliers and plans, shipping rates and a few customer orders. Seeded once per state directory; every write carries an Idempotency-Key, so a seed
 //! interrupted half-way is simply run again.
 
 use crate::Result;
@@ -117,7 +117,38 @@ pub fn demo(api: &str, marker: &Path) -> Result {
         "dev-admin",
         r#"{"base_currency":"USD","bands":[{"up_to":"1000","approvals":0,"roles":[]},{"up_to":"10000","approvals":1,"roles":["approver","admin"]},{"up_to":null,"approvals":2,"roles":["approver","admin"]}]}"#,
     )?;
+    orders(&address)?;
     std::fs::write(marker, "seeded\n").map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// Shipping rates from the web channel's nodes and a few customer orders: allocated ones for the
+/// pick lists, one that waits for stock (procurement's queue) and one on a fraud hold (customer
+/// service's).
+fn orders(address: &str) -> Result {
+    eprintln!("seed: adding shipping rates and customer orders");
+    let mut rates = Vec::new();
+    for (location, costs) in [("wh-east", ["4.10", "6.20"]), ("wh-west", ["6.80", "4.30"]), ("3pl-central", ["5.40", "5.40"])] {
+        for (region, cost) in ["us-east", "us-west"].iter().zip(costs) {
+            let transit_days = if cost.starts_with('4') { 1 } else { 2 };
+            rates.push(format!(
+                r#"{{"location":"{location}","region":"{region}","cost":"{cost}","transit_days":{transit_days}}}"#
+            ));
+        }
+    }
+    let body = format!(r#"{{"currency":"USD","rates":[{}]}}"#, rates.join(","));
+    request(address, "PUT", "/v1/shipping-rates", "dev-admin", &body)?;
+    let orders = [
+        (r#"[{"sku":"TSHIRT-BLK-M","qty":2,"unit_price":"19.00"},{"sku":"CAP-NVY","qty":1,"unit_price":"15.00"}]"#, "us-east", ""),
+        (r#"[{"sku":"HOODIE-GRY-M","qty":1,"unit_price":"49.00"}]"#, "us-west", ""),
+        (r#"[{"sku":"MUG-LOGO","qty":3,"unit_price":"12.00"}]"#, "us-east", r#","priority":50"#),
+        (r#"[{"sku":"POSTER-A2","qty":400,"unit_price":"9.00"}]"#, "us-east", ""),
+        (r#"[{"sku":"SOCKS-3PK","qty":2,"unit_price":"11.00"}]"#, "us-west", r#","hold":"fraud""#),
+    ];
+    for (lines, region, extra) in orders {
+        let body = format!(r#"{{"channel":"web","currency":"USD","ship_to_region":"{region}"{extra},"lines":{lines}}}"#);
+        request(address, "POST", "/v1/orders", "dev-storefront", &body)?;
+    }
     Ok(())
 }
 

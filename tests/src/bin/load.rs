@@ -40,8 +40,11 @@ struct Target<'a> {
     url: String,
     method: &'a str,
     body: Option<String>,
-    /// A wrk Lua `request` function body that varies the path (for many SKUs); wrk only.
+    /// A wrk Lua `request` function body that varies the path (for many SKUs) or the headers
+    /// (an Idempotency-Key per request); wrk only.
     paths: Option<String>,
+    /// wrk Lua run before `request` is defined (a `setup` giving each thread its number).
+    prelude: Option<&'a str>,
     pid: u32,
 }
 
@@ -98,6 +101,9 @@ fn wrk(name: &str, target: &Target, seconds: u64) -> Row {
     let mut lua = format!("wrk.method = \"{}\"\nwrk.headers[\"authorization\"] = \"{STOREFRONT}\"\n", target.method);
     if let Some(body) = &target.body {
         lua += &format!("wrk.headers[\"content-type\"] = \"application/json\"\nwrk.body = [[{body}]]\n");
+    }
+    if let Some(prelude) = target.prelude {
+        lua += prelude;
     }
     if let Some(paths) = &target.paths {
         lua += &format!("counter = 0\nrequest = function()\n{paths}\nend\n");
@@ -195,6 +201,11 @@ fn main() {
         purchasing(&s);
         return;
     }
+    if std::env::var("LOAD_ONLY").is_ok_and(|only| only == "orders") {
+        let floor = Floor::start();
+        orders(&s, &floor, seconds);
+        return;
+    }
     if std::env::var("LOAD_ONLY").is_ok_and(|only| only == "replenishment") {
         // Only the replenishment list (to work on it): the catalog SKUs, then the list.
         create_skus(&s, catalog_skus, u64::from(CONNECTIONS));
@@ -219,6 +230,7 @@ fn main() {
         method: "GET",
         body: None,
         paths: None,
+        prelude: None,
         pid: floor.pid(),
     };
     let object = |method| Target {
@@ -226,6 +238,7 @@ fn main() {
         method,
         body: (method == "POST").then(|| r#"{"lines":[{"sku":"SKU-000","qty":1}],"ttl_seconds":1}"#.to_string()),
         paths: None,
+        prelude: None,
         pid: floor.pid(),
     };
     let availability = Target {
@@ -233,6 +246,7 @@ fn main() {
         method: "GET",
         body: None,
         paths: None,
+        prelude: None,
         pid: s.pid(),
     };
     let availability_many = Target {
@@ -242,6 +256,7 @@ fn main() {
         paths: Some(format!(
             "counter = counter + 1\nreturn wrk.format(nil, string.format(\"/v1/availability/SKU-%03d\", counter % {SKUS}))"
         )),
+        prelude: None,
         pid: s.pid(),
     };
     // Holds of one unit for one second: they expire through the objects' alarms as the run goes.
@@ -250,6 +265,7 @@ fn main() {
         method: "POST",
         body: Some(format!(r#"{{"lines":{lines},"ttl_seconds":1}}"#)),
         paths: None,
+        prelude: None,
         pid: s.pid(),
     };
     let hot = reserve(r#"[{"sku":"SKU-000","qty":1}]"#);
@@ -290,6 +306,7 @@ fn main() {
         std::thread::sleep(Duration::from_millis(100));
     }
     println!("every hold of the run expired (SKU-000 reserved 0)");
+    orders(&s, &floor, seconds);
     let _ = std::fs::remove_dir_all(bench_dir());
     drop(floor);
     purchasing(&s);
@@ -586,4 +603,129 @@ fn purchasing(s: &Stockline) {
         s.must(s.get("/v1/approval-rules", "dev-approver-2"));
     });
     println!("approvals inbox with {waiting} orders waiting (median of 9): {ms:.1} ms (the same object's GET of the rules: {floor:.1} ms)");
+}
+
+/// At a fixed offered rate with an open-loop client of ours (for requests `hey` cannot make: a
+/// new Idempotency-Key each): request `i` is due at `i / rate` s, and its latency counts from then,
+/// so a server falling behind is charged for the wait too (no coordinated omission).
+fn paced(name: &str, pid: u32, rate_per_second: u32, seconds: u64, send: impl Fn(u64) -> bool + Sync) -> Row {
+    let total = u64::from(rate_per_second) * seconds;
+    let next = AtomicU64::new(0);
+    let failed = AtomicU64::new(0);
+    let latencies = std::sync::Mutex::new(Vec::with_capacity(total as usize));
+    let cpu_before = cpu_seconds(pid);
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..CONNECTIONS {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= total {
+                    break;
+                }
+                let due = started + Duration::from_secs_f64(i as f64 / f64::from(rate_per_second));
+                if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                    std::thread::sleep(wait);
+                }
+                if !send(i) {
+                    failed.fetch_add(1, Ordering::Relaxed);
+                }
+                let ms = Instant::now().duration_since(due).as_secs_f64() * 1000.0;
+                latencies.lock().expect("latencies").push(ms);
+            });
+        }
+    });
+    let elapsed = started.elapsed().as_secs_f64();
+    let cpu = cpu_seconds(pid) - cpu_before;
+    let mut latencies = latencies.into_inner().expect("latencies");
+    latencies.sort_by(f64::total_cmp);
+    let pick = |q: f64| latencies[((latencies.len() as f64 * q).ceil() as usize).clamp(1, latencies.len()) - 1];
+    Row {
+        name: name.to_string(),
+        offered_per_second: Some(rate_per_second),
+        served_per_second: total as f64 / elapsed,
+        p50_ms: pick(0.5),
+        p99_ms: pick(0.99),
+        failed: failed.into_inner(),
+        cpu_us_per_request: 1e6 * cpu / (total as f64).max(1.0),
+    }
+}
+
+/// Order placement at the edge: orders of 5 lines over two nodes (each a stock read per SKU, the
+/// allocation, a 5-SKU reservation through the coordinator and its commit), saturated with wrk (a
+/// key per request) and paced at 25 and 200 orders/s, beside the floor paced the same way.
+fn orders(s: &Stockline, floor: &Floor, seconds: u64) {
+    let skus: Vec<String> = (10..15).map(|i| format!("SKU-{i:03}")).collect();
+    for (id, priority) in [("wh-1", 1), ("wh-2", 2)] {
+        let body = json!({"name": id, "kind": "warehouse", "region": "eu", "priority": priority});
+        s.must(s.put(&format!("/v1/locations/{id}"), "dev-admin", &body));
+    }
+    for sku in &skus {
+        s.must(s.put(&format!("/v1/skus/{sku}"), "dev-admin", &json!({"name": sku, "safety_stock": 1})));
+        for location in ["wh-1", "wh-2"] {
+            let body = json!({"kind": "receive", "location": location, "qty": 100_000_000});
+            s.must(s.post(&format!("/v1/skus/{sku}/movements"), "dev-warehouse", &body));
+        }
+    }
+    let channel = json!({"name": "Web", "locations": ["wh-1", "wh-2"], "buffer": 0, "cap": null, "stop_below": null});
+    s.must(s.put("/v1/channels/web", "dev-admin", &channel));
+    let rates = json!({"currency": "EUR", "rates": [
+        {"location": "wh-1", "region": "eu", "cost": "4.10", "transit_days": 1},
+        {"location": "wh-2", "region": "eu", "cost": "6.80", "transit_days": 2}
+    ]});
+    s.must(s.put("/v1/shipping-rates", "dev-admin", &rates));
+    let lines: Vec<serde_json::Value> = skus.iter().map(|sku| json!({"sku": sku, "qty": 1, "unit_price": "10.00"})).collect();
+    let body = json!({"channel": "web", "currency": "EUR", "ship_to_region": "eu", "lines": lines}).to_string();
+    let placed = s.must(s.send("POST", "/v1/orders", Some("dev-storefront"), Some(&body), Some("load-first")));
+    assert_eq!(placed["status"], "allocated", "{placed}");
+
+    let saturated = Target {
+        url: format!("{}/v1/orders", s.base()),
+        method: "POST",
+        body: Some(body.clone()),
+        paths: Some(
+            "counter = counter + 1\nlocal h = {}\nfor k, v in pairs(wrk.headers) do h[k] = v end\n\
+             h[\"idempotency-key\"] = string.format(\"load-%d-%d\", id, counter)\nreturn wrk.format(nil, nil, h)"
+                .to_string(),
+        ),
+        prelude: Some("local threads = 0\nfunction setup(thread)\n  thread:set(\"id\", threads)\n  threads = threads + 1\nend\n"),
+        pid: s.pid(),
+    };
+    let floor_url = format!("http://127.0.0.1:{}/SKU-000", floor.object_port);
+    let floor_body = r#"{"lines":[{"sku":"SKU-000","qty":1}],"ttl_seconds":1}"#;
+    let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(30)).build();
+    let place = |i: u64, rate: u32| {
+        let key = format!("paced-{rate}-{i}");
+        let (status, _) = s.send("POST", "/v1/orders", Some("dev-storefront"), Some(&body), Some(&key));
+        status == 201
+    };
+    let mut rows = vec![
+        wrk("floor: JS Worker → JS object, POST+write", &Target {
+            url: floor_url.clone(),
+            method: "POST",
+            body: Some(floor_body.to_string()),
+            paths: None,
+            prelude: None,
+            pid: floor.pid(),
+        }, seconds),
+        wrk("reserve 5 SKUs (coordinator), its own step", &Target {
+            url: format!("{}/v1/reservations", s.base()),
+            method: "POST",
+            body: Some(json!({"lines": skus.iter().map(|sku| json!({"sku": sku, "qty": 1})).collect::<Vec<_>>(), "ttl_seconds": 1}).to_string()),
+            paths: None,
+            prelude: None,
+            pid: s.pid(),
+        }, seconds),
+        wrk("place order, 5 lines (saturated)", &saturated, seconds),
+    ];
+    // 25/s is within what one Orders object places; 200/s is the issue's target rate.
+    for rate in [25, 200] {
+        rows.push(paced("floor: JS Worker → JS object, POST+write", floor.pid(), rate, seconds, |_| {
+            agent.post(&floor_url).set("content-type", "application/json").send_string(floor_body).is_ok()
+        }));
+        rows.push(paced("place order, 5 lines", s.pid(), rate, seconds, |i| place(i, rate)));
+    }
+    for row in &rows {
+        row.print();
+    }
+    let _ = std::fs::remove_dir_all(bench_dir());
 }
