@@ -373,6 +373,22 @@ fn promised(sku: &str, slices: &[(i64, &str)], unpromised: i64) -> (Id, Promise)
     (id(sku), Promise { slices, unpromised })
 }
 
+/// A promise is read for the whole line: what the placement allocated from stock is its first
+/// slices, and the exception dates only the units still waiting.
+#[test]
+fn a_partly_allocated_line_dates_only_what_waits() {
+    let mut order = Order::place(id("o-1"), &spec(&[("S1", 5)], 0), &storefront(), t0()).expect("placed");
+    allocate_from(&mut order, &[("S1", "A", 3)], t0());
+    let cases: [(&[(i64, &str)], i64, &str, &str); 3] = [
+        (&[(3, "2026-12-01"), (1, "2026-12-05")], 1, "shortage", "line 1: 2 × S1 short; 1 by 2026-12-05; 1 without a date"),
+        (&[(3, "2026-12-01"), (2, "2026-12-05")], 0, "backorder", "line 1: 2 × S1 backordered; 2 by 2026-12-05"),
+        (&[(3, "2026-12-01")], 2, "shortage", "line 1: 2 × S1 short, nothing dated inbound"),
+    ];
+    for (slices, unpromised, kind, detail) in cases {
+        check_triage(&order, &[promised("S1", slices, unpromised)], None, &[(kind, detail)]);
+    }
+}
+
 #[test]
 fn triage_routes_holds_backorders_shortages_splits_and_sla_risk() {
     let w = warehouse();

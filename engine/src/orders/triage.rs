@@ -6,7 +6,7 @@
 use super::allocate::Outcome;
 use super::exceptions::{ExceptionKind, ExceptionSpec, ExceptionStatus, OrderException};
 use super::order::{HoldKind, Order, OrderStatus};
-use super::promise::{Promise, SlaState, SlaWatch};
+use super::promise::{Promise, PromiseSlice, SlaState, SlaWatch};
 use crate::ids::Id;
 use crate::limits::TEXT_LENGTH_MAX;
 
@@ -50,7 +50,7 @@ pub fn triage(order: &Order, promises: &[(Id, Promise)], sla: Option<&SlaWatch>)
             let waiting = line.backordered();
             let promise = promises.iter().find(|(sku, _)| *sku == line.sku).map(|(_, promise)| promise);
             let dated: Vec<String> = promise
-                .map(|p| p.slices.iter().map(|s| format!("{} by {}", s.qty, s.available_on)).collect())
+                .map(|p| waiting_slices(p, waiting).iter().map(|s| format!("{} by {}", s.qty, s.available_on)).collect())
                 .unwrap_or_default();
             let unpromised = promise.map_or(waiting, |p| p.unpromised);
             let (kind, text) = if unpromised == 0 {
@@ -84,6 +84,22 @@ pub fn triage(order: &Order, promises: &[(Id, Promise)], sla: Option<&SlaWatch>)
             None,
             format!("promise {state}: ship by {}; {}", watch.ship_by.format("%Y-%m-%d %H:%M UTC"), watch.reason),
         ));
+    }
+    out
+}
+
+/// The slices of `promise` that date the last `waiting` units it was asked for: the ones before
+/// them were covered by stock the placement allocated (a promise is read for the whole line).
+fn waiting_slices(promise: &Promise, waiting: i64) -> Vec<PromiseSlice> {
+    let asked: i64 = promise.slices.iter().map(|s| s.qty).sum::<i64>() + promise.unpromised;
+    let mut covered = (asked - waiting).max(0);
+    let mut out = Vec::new();
+    for slice in &promise.slices {
+        let taken = covered.min(slice.qty);
+        covered -= taken;
+        if slice.qty > taken {
+            out.push(PromiseSlice { qty: slice.qty - taken, available_on: slice.available_on });
+        }
     }
     out
 }
