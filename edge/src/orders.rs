@@ -596,13 +596,11 @@ impl Orders {
             Ok(order) => order,
             Err(error) => return Ok(engine(error)),
         };
-        let reads = if provisional.status.awaits_stock() {
-            match self.read_stock(&provisional).await {
-                Ok(reads) => Some(reads),
-                Err(error) => return Ok(engine(error)),
-            }
-        } else {
-            None
+        // Read for an order on hold too (it is placed once the hold is lifted): an unknown SKU or
+        // channel is refused now, not retried for ever after the release.
+        let reads = match self.read_stock(&provisional).await {
+            Ok(reads) => provisional.status.awaits_stock().then_some(reads),
+            Err(error) => return Ok(engine(error)),
         };
         // From here to the write nothing waits: the sequence number is this order's alone.
         let now = now()?;

@@ -221,6 +221,7 @@ fn cancelling_gives_units_back_and_bad_input_changes_nothing() {
         (with("split", json!("sometimes")), 400, "invalid_request"),
         (with("ship_to_region", json!("")), 400, "invalid_request"),
         (with("extra", json!(1)), 400, "invalid_request"),
+        (with("hold", json!("fraud")).replace("\"TEE\"", "\"NOPE\""), 404, "not_found"),
     ];
     let before = (stock(&s, "TEE"), all_orders(&s));
     for (n, (body, status, code)) in cases.iter().enumerate() {
@@ -288,6 +289,8 @@ fn exceptions_go_to_their_team_and_are_resolved_there() {
     assert_eq!(queue["exceptions"][0]["kind"], "fraud_hold", "{queue}");
     let seen = json!({"version": held["version"], "comment": "payment verified"}).to_string();
     s.expect("POST", &format!("/v1/orders/{held_id}/release-hold"), Some(STOREFRONT), Some(&seen), 403, "forbidden");
+    let refused = s.expect("POST", &format!("/v1/orders/{held_id}/release-hold"), Some(WAREHOUSE), Some(&seen), 403, "forbidden");
+    assert_eq!(refused["error"]["details"]["rule"], "team", "a fraud hold is customer service's: {refused}");
     s.must(s.send("POST", &format!("/v1/orders/{held_id}/release-hold"), Some(SERVICE), Some(&seen), None));
     let released = settled(&s, &held_id);
     assert_eq!((released["status"].as_str(), allocated(&released)), (Some("allocated"), 1), "{released}");

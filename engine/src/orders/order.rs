@@ -358,6 +358,21 @@ impl Order {
     /// `backordered` again until it ships too.
     pub fn advance(&mut self, action: OrderAction, decision: &Decision) -> Result<(), EngineError> {
         self.check_decision(action, decision)?;
+        if action == OrderAction::ReleaseHold {
+            // A hold is its exception's team's to lift, whichever way they lift it.
+            let kind = match self.hold {
+                Some(HoldKind::Fraud) => super::exceptions::ExceptionKind::FraudHold,
+                Some(HoldKind::Address) | None => super::exceptions::ExceptionKind::AddressHold,
+            };
+            let team = kind.team();
+            if !super::exceptions::may_act(team, decision.actor.role) {
+                let roles: Vec<&str> = team.roles().iter().map(|role| role.as_str()).collect();
+                return Err(EngineError::forbidden(
+                    "team",
+                    format!("a {} hold is for {} to lift (who may: {})", kind.as_str(), team.as_str(), roles.join(", ")),
+                ));
+            }
+        }
         let from = self.status;
         let to = match action {
             OrderAction::ReleaseHold => OrderStatus::Placed,

@@ -27,6 +27,10 @@ fn warehouse() -> Actor {
     Actor { subject: "dock".to_string(), role: Role::Warehouse }
 }
 
+fn service() -> Actor {
+    Actor { subject: "desk".to_string(), role: Role::CustomerService }
+}
+
 fn spec(lines: &[(&str, i64)], priority: i32) -> OrderSpec {
     OrderSpec {
         channel: id("web"),
@@ -167,7 +171,8 @@ fn every_illegal_step_is_refused_and_changes_nothing() {
         for action in [ReleaseHold, Release, Pick, Ship, Deliver, Cancel, CancelLine] {
             let mut order = order_in(status);
             let before = order.clone();
-            let w = warehouse();
+            // A hold is customer service's to lift; every other step here the warehouse's.
+            let w = if action == ReleaseHold { service() } else { warehouse() };
             let result = match action {
                 Cancel => order.cancel(None, &decision(&w, &order)).map(|_| ()),
                 CancelLine => order.cancel(Some(1), &decision(&w, &order)).map(|_| ()),
@@ -379,7 +384,8 @@ fn promised(sku: &str, slices: &[(i64, &str)], unpromised: i64) -> (Id, Promise)
 fn a_partly_allocated_line_dates_only_what_waits() {
     let mut order = Order::place(id("o-1"), &spec(&[("S1", 5)], 0), &storefront(), t0()).expect("placed");
     allocate_from(&mut order, &[("S1", "A", 3)], t0());
-    let cases: [(&[(i64, &str)], i64, &str, &str); 3] = [
+    type Case<'a> = (&'a [(i64, &'a str)], i64, &'a str, &'a str);
+    let cases: [Case; 3] = [
         (&[(3, "2026-12-01"), (1, "2026-12-05")], 1, "shortage", "line 1: 2 × S1 short; 1 by 2026-12-05; 1 without a date"),
         (&[(3, "2026-12-01"), (2, "2026-12-05")], 0, "backorder", "line 1: 2 × S1 backordered; 2 by 2026-12-05"),
         (&[(3, "2026-12-01")], 2, "shortage", "line 1: 2 × S1 short, nothing dated inbound"),
@@ -396,7 +402,9 @@ fn triage_routes_holds_backorders_shortages_splits_and_sla_risk() {
     let mut held = order_in(OrderStatus::OnHold);
     let raised = check_triage(&held, &[], None, &[("fraud_hold", "order o-1 on hold: payment flagged for review")]);
     assert_eq!(raised[0].team, Team::CustomerService);
-    held.advance(OrderAction::ReleaseHold, &decision(&w, &held)).expect("hold lifted");
+    let refused = held.advance(OrderAction::ReleaseHold, &decision(&w, &held));
+    assert!(matches!(&refused, Err(crate::EngineError::Forbidden { rule, .. }) if rule == "team"), "{refused:?}");
+    held.advance(OrderAction::ReleaseHold, &decision(&service(), &held)).expect("hold lifted");
     assert_eq!(settled(&held, &raised[0], None), Some("the hold was lifted"));
 
     // Backordered lines: covered by dated inbound → backorder (procurement); not covered → shortage.
