@@ -352,6 +352,23 @@ fn the_openapi_document_is_served_and_lists_every_route() {
         ("get", "/v1/suppliers/{id}/scorecard"),
         ("get", "/v1/approvals"),
         ("get", "/v1/deliveries"),
+        ("put", "/v1/shipping-rates"),
+        ("get", "/v1/shipping-rates"),
+        ("put", "/v1/routing-rules"),
+        ("get", "/v1/routing-rules"),
+        ("post", "/v1/routing-rules/evaluate"),
+        ("post", "/v1/routing-rules/activate"),
+        ("post", "/v1/orders"),
+        ("get", "/v1/orders"),
+        ("get", "/v1/orders/{id}"),
+        ("post", "/v1/orders/{id}/release"),
+        ("post", "/v1/orders/{id}/pick"),
+        ("post", "/v1/orders/{id}/ship"),
+        ("post", "/v1/orders/{id}/deliver"),
+        ("post", "/v1/orders/{id}/cancel"),
+        ("post", "/v1/orders/{id}/release-hold"),
+        ("get", "/v1/exceptions"),
+        ("post", "/v1/exceptions/{id}/resolve"),
     ];
     let mut documented: Vec<(String, String)> = Vec::new();
     for (path, item) in file["paths"].as_object().expect("paths") {
