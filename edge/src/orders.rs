@@ -169,7 +169,12 @@ fn engine(error: EngineError) -> Answer {
 fn keyed<C: Serialize>(actor: &Actor, key: String, command: C) -> Result<Envelope<C>> {
     let text = serde_json::to_string(&command)?;
     let fingerprint = fingerprint(&[key.as_bytes(), text.as_bytes()]).to_string();
-    Ok(Envelope { actor: actor.clone(), idempotency: Some(Idempotency { key, fingerprint }), command, min_catalog_version: None })
+    Ok(Envelope {
+        actor: actor.clone(),
+        idempotency: Some(Idempotency { key, fingerprint }),
+        command,
+        min_catalog_version: None,
+    })
 }
 
 fn system<C>(command: C) -> Envelope<C> {
@@ -203,7 +208,8 @@ impl Orders {
     }
 
     fn meta<T: for<'de> Deserialize<'de> + Default>(&self, key: &str) -> Result<T> {
-        let row: Option<ValueRow> = store::first(&self.sql(), "SELECT value FROM meta WHERE key = ?", vec![key.into()])?;
+        let row: Option<ValueRow> =
+            store::first(&self.sql(), "SELECT value FROM meta WHERE key = ?", vec![key.into()])?;
         Ok(match row {
             Some(row) => serde_json::from_str(&row.value)?,
             None => T::default(),
@@ -369,15 +375,23 @@ impl Orders {
         let lines = order.to_allocate();
         let envelopes: Vec<Envelope<SkuCommand>> = lines
             .iter()
-            .map(|line| system(SkuCommand::StockRead { sku: line.sku.clone(), channel: order.channel.clone(), qty: line.qty }))
+            .map(|line| {
+                system(SkuCommand::StockRead { sku: line.sku.clone(), channel: order.channel.clone(), qty: line.qty })
+            })
             .collect();
-        let reads = lines.iter().zip(&envelopes).map(|(line, envelope)| sku_call::<StockRead>(&self.env, &line.sku, envelope));
+        let reads =
+            lines.iter().zip(&envelopes).map(|(line, envelope)| sku_call::<StockRead>(&self.env, &line.sku, envelope));
         join_all(reads).await.into_iter().collect()
     }
 
     /// The allocation from a stock read, recorded on the placement, and the case it makes for
     /// evaluating routing rules later.
-    fn allocate(&self, placement: &mut StoredPlacement, reads: Vec<StockRead>, now: DateTime<Utc>) -> Result<std::result::Result<(), EngineError>> {
+    fn allocate(
+        &self,
+        placement: &mut StoredPlacement,
+        reads: Vec<StockRead>,
+        now: DateTime<Utc>,
+    ) -> Result<std::result::Result<(), EngineError>> {
         let shipping: Shipping = self.meta("shipping")?;
         let rules: Rules = self.meta("routing_rules")?;
         let nodes = self.nodes_today(&shipping, now)?;
@@ -415,13 +429,20 @@ impl Orders {
     }
 
     fn coordinator_stub(&self, reservation: &Id) -> Result<worker::Stub> {
-        let shard = crate::ids::shard_for(Some(reservation.as_str())).map_err(|e| worker::Error::RustError(e.body.error.message))?;
+        let shard = crate::ids::shard_for(Some(reservation.as_str()))
+            .map_err(|e| worker::Error::RustError(e.body.error.message))?;
         self.env.durable_object(coordinator::BINDING)?.get_by_name(&coordinator::shard_name(shard))
     }
 
     /// One reservation step through the reservation's coordinator shard, keyed by the step.
-    async fn coordinate(&self, reservation: &Id, step: &str, command: crate::protocol::CoordinatorCommand) -> std::result::Result<Answer, String> {
-        let envelope = keyed(&Actor::system(), format!("order:{reservation}:{step}"), command).map_err(|e| e.to_string())?;
+    async fn coordinate(
+        &self,
+        reservation: &Id,
+        step: &str,
+        command: crate::protocol::CoordinatorCommand,
+    ) -> std::result::Result<Answer, String> {
+        let envelope =
+            keyed(&Actor::system(), format!("order:{reservation}:{step}"), command).map_err(|e| e.to_string())?;
         let stub = self.coordinator_stub(reservation).map_err(|e| e.to_string())?;
         let called = Box::pin(call(&stub, "/coordinator", &envelope));
         let deadline = Delay::from(std::time::Duration::from_millis(10_000));
@@ -481,7 +502,9 @@ impl Orders {
                 }
                 let error: stockline_shared::ErrorBody = serde_json::from_value(answer.body.clone())?;
                 match error.hold_outcome() {
-                    Some(refusal @ EngineError::AlreadyResolved { .. }) => moved(placement.commit_refused(refusal, now)),
+                    Some(refusal @ EngineError::AlreadyResolved { .. }) => {
+                        moved(placement.commit_refused(refusal, now))
+                    }
                     _ => Ok(Io::Later(error.error.message)),
                 }
             }
@@ -491,11 +514,14 @@ impl Orders {
                     Ok(answer) => answer,
                     Err(error) => return Ok(Io::Later(error)),
                 };
-                let error: Option<stockline_shared::ErrorBody> =
-                    (!(200..300).contains(&answer.status)).then(|| serde_json::from_value(answer.body.clone())).transpose()?;
+                let error: Option<stockline_shared::ErrorBody> = (!(200..300).contains(&answer.status))
+                    .then(|| serde_json::from_value(answer.body.clone()))
+                    .transpose()?;
                 match error {
                     None => moved(placement.released()),
-                    Some(error) if answer.status == 404 || error.hold_outcome().is_some() => moved(placement.released()),
+                    Some(error) if answer.status == 404 || error.hold_outcome().is_some() => {
+                        moved(placement.released())
+                    }
                     Some(error) => Ok(Io::Later(error.error.message)),
                 }
             }
@@ -554,7 +580,12 @@ impl Orders {
     }
 
     /// Starts placing a stored order that waits for stock (new, or filled again).
-    fn begin_placement(&self, stored: &Stored, reads: Option<Vec<StockRead>>, now: DateTime<Utc>) -> Result<std::result::Result<(), EngineError>> {
+    fn begin_placement(
+        &self,
+        stored: &Stored,
+        reads: Option<Vec<StockRead>>,
+        now: DateTime<Utc>,
+    ) -> Result<std::result::Result<(), EngineError>> {
         let placement = match Placement::new(stored.order.clone()) {
             Ok(placement) => placement,
             Err(error) => return Ok(Err(error)),
@@ -591,7 +622,12 @@ impl Orders {
         }
         // Everything the order names is read before anything is stored: an unknown SKU or channel
         // is refused with nothing kept.
-        let provisional = Order::place(Id::new("pending").map_err(|e| worker::Error::RustError(e.to_string()))?, &spec, actor, now()?);
+        let provisional = Order::place(
+            Id::new("pending").map_err(|e| worker::Error::RustError(e.to_string()))?,
+            &spec,
+            actor,
+            now()?,
+        );
         let provisional = match provisional {
             Ok(order) => order,
             Err(error) => return Ok(engine(error)),
@@ -608,7 +644,10 @@ impl Orders {
         struct Seq {
             seq: Option<i64>,
         }
-        let seq = store::first::<Seq>(&self.sql(), "SELECT MAX(seq) AS seq FROM orders", vec![])?.and_then(|s| s.seq).unwrap_or(0) + 1;
+        let seq = store::first::<Seq>(&self.sql(), "SELECT MAX(seq) AS seq FROM orders", vec![])?
+            .and_then(|s| s.seq)
+            .unwrap_or(0)
+            + 1;
         let id = Id::new(format!("SO-{seq:06}")).map_err(|e| worker::Error::RustError(e.to_string()))?;
         let order = match Order::place(id.clone(), &spec, actor, now) {
             Ok(order) => order,
@@ -639,8 +678,12 @@ impl Orders {
         for line in &order.lines {
             for allocation in &line.allocations {
                 for part in draw(holdings, &line.sku, &allocation.location, allocation.qty) {
-                    let key = format!("order:{}:v{}:ship:{}:{}@{}", order.id, order.version, part.reservation, part.sku, part.location);
-                    let command = SkuCommand::ShipHeld { sku: part.sku.clone(), holding: part.clone(), order: order.id.clone() };
+                    let key = format!(
+                        "order:{}:v{}:ship:{}:{}@{}",
+                        order.id, order.version, part.reservation, part.sku, part.location
+                    );
+                    let command =
+                        SkuCommand::ShipHeld { sku: part.sku.clone(), holding: part.clone(), order: order.id.clone() };
                     changes.push((part.sku.clone(), serde_json::to_string(&keyed(actor, key, command)?)?));
                 }
             }
@@ -649,11 +692,19 @@ impl Orders {
     }
 
     /// The ledger changes that give back what a cancellation freed.
-    fn release_changes(order: &Order, freed: Vec<(Id, stockline_engine::Allocation)>, holdings: &mut Vec<Holding>, actor: &Actor) -> Result<Vec<(Id, String)>> {
+    fn release_changes(
+        order: &Order,
+        freed: Vec<(Id, stockline_engine::Allocation)>,
+        holdings: &mut Vec<Holding>,
+        actor: &Actor,
+    ) -> Result<Vec<(Id, String)>> {
         let mut changes = Vec::new();
         for (sku, allocation) in freed {
             for part in draw(holdings, &sku, &allocation.location, allocation.qty) {
-                let key = format!("order:{}:v{}:release:{}:{}@{}", order.id, order.version, part.reservation, part.sku, part.location);
+                let key = format!(
+                    "order:{}:v{}:release:{}:{}@{}",
+                    order.id, order.version, part.reservation, part.sku, part.location
+                );
                 let command = SkuCommand::ReleaseHeld { sku: part.sku.clone(), holding: part.clone() };
                 changes.push((part.sku.clone(), serde_json::to_string(&keyed(actor, key, command)?)?));
             }
@@ -661,7 +712,14 @@ impl Orders {
         Ok(changes)
     }
 
-    async fn act(&self, actor: &Actor, id: &Id, action: OrderAction, request: OrderActionRequest, key: Option<&Idempotency>) -> Result<Answer> {
+    async fn act(
+        &self,
+        actor: &Actor,
+        id: &Id,
+        action: OrderAction,
+        request: OrderActionRequest,
+        key: Option<&Idempotency>,
+    ) -> Result<Answer> {
         let _lock = self.lock(format!("order:{id}")).await;
         let now = now()?;
         if let Some(key) = key {
@@ -671,7 +729,9 @@ impl Orders {
         }
         let Some(mut stored) = self.load(id)? else { return Ok(Answer::error(ApiError::not_found("order"))) };
         if self.placement(id)?.is_some() {
-            return Ok(Answer::error(ApiError::conflict(format!("order {id} is being placed: read it again in a moment"))));
+            return Ok(Answer::error(ApiError::conflict(format!(
+                "order {id} is being placed: read it again in a moment"
+            ))));
         }
         let decision = Decision { actor, at: now, seen_version: request.version, comment: request.comment.as_deref() };
         let before = stored.order.clone();
@@ -680,7 +740,8 @@ impl Orders {
             OrderAction::Cancel | OrderAction::CancelLine => {
                 let line = if action == OrderAction::CancelLine { request.line } else { None };
                 stored.order.cancel(line, &decision).and_then(|freed| {
-                    Self::release_changes(&stored.order, freed, &mut holdings, actor).map_err(|e| EngineError::unavailable(e.to_string()))
+                    Self::release_changes(&stored.order, freed, &mut holdings, actor)
+                        .map_err(|e| EngineError::unavailable(e.to_string()))
                 })
             }
             OrderAction::Ship => stored.order.advance(action, &decision).and_then(|()| {
@@ -710,8 +771,15 @@ impl Orders {
         })
     }
 
-    async fn resolve(&self, actor: &Actor, id: &Id, request: ResolveRequest, key: Option<&Idempotency>) -> Result<Answer> {
-        let row: Option<BodyRow> = store::first(&self.sql(), "SELECT body FROM exceptions WHERE id = ?", vec![id.as_str().into()])?;
+    async fn resolve(
+        &self,
+        actor: &Actor,
+        id: &Id,
+        request: ResolveRequest,
+        key: Option<&Idempotency>,
+    ) -> Result<Answer> {
+        let row: Option<BodyRow> =
+            store::first(&self.sql(), "SELECT body FROM exceptions WHERE id = ?", vec![id.as_str().into()])?;
         let Some(row) = row else { return Ok(Answer::error(ApiError::not_found("exception"))) };
         let exception: OrderException = serde_json::from_str(&row.body)?;
         let order_id = exception.order.clone();
@@ -728,10 +796,13 @@ impl Orders {
         };
         let Some(mut stored) = self.load(&order_id)? else { return Ok(Answer::error(ApiError::not_found("order"))) };
         if self.placement(&order_id)?.is_some() {
-            return Ok(Answer::error(ApiError::conflict(format!("order {order_id} is being placed: read it again in a moment"))));
+            return Ok(Answer::error(ApiError::conflict(format!(
+                "order {order_id} is being placed: read it again in a moment"
+            ))));
         }
         let mut exception = exceptions[index].clone();
-        let follow_up = match exception.resolve(request.action, actor, now, request.version, request.comment.as_deref()) {
+        let follow_up = match exception.resolve(request.action, actor, now, request.version, request.comment.as_deref())
+        {
             Ok(follow_up) => follow_up,
             Err(error) => return Ok(engine(error)),
         };
@@ -767,7 +838,12 @@ impl Orders {
     }
 
     /// `reconciled` over exceptions already in hand (one just resolved).
-    fn reconciled_with(&self, stored: &Stored, mut exceptions: Vec<OrderException>, now: DateTime<Utc>) -> Result<Vec<OrderException>> {
+    fn reconciled_with(
+        &self,
+        stored: &Stored,
+        mut exceptions: Vec<OrderException>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<OrderException>> {
         let shipping: Shipping = self.meta("shipping")?;
         let nodes = self.nodes_today(&shipping, now)?;
         let sla = sla_watch(&stored.order, &nodes, &shipping.rates, now, SLA_WARN_MINUTES);
@@ -793,8 +869,16 @@ impl Orders {
         let _lock = self.lock("outbox".into()).await;
         let now_ms = now()?.timestamp_millis();
         let rows: Vec<OutboxRow> = match order {
-            Some(order) => store::rows(&self.sql(), "SELECT seq, sku, envelope FROM outbox WHERE order_id = ? ORDER BY seq LIMIT 64", vec![order.as_str().into()])?,
-            None => store::rows(&self.sql(), "SELECT seq, sku, envelope FROM outbox WHERE next_try_ms <= ? ORDER BY seq LIMIT 64", vec![now_ms.into()])?,
+            Some(order) => store::rows(
+                &self.sql(),
+                "SELECT seq, sku, envelope FROM outbox WHERE order_id = ? ORDER BY seq LIMIT 64",
+                vec![order.as_str().into()],
+            )?,
+            None => store::rows(
+                &self.sql(),
+                "SELECT seq, sku, envelope FROM outbox WHERE next_try_ms <= ? ORDER BY seq LIMIT 64",
+                vec![now_ms.into()],
+            )?,
         };
         for row in rows {
             let sku = stored_id(row.sku)?;
@@ -807,7 +891,13 @@ impl Orders {
                         &self.sql(),
                         "UPDATE outbox SET attempts = attempts + 1, last_error = ?,
                          next_try_ms = ? + MIN(?, ? * (1 << MIN(attempts, 6))) WHERE seq = ?",
-                        vec![error.to_string().into(), now_ms.into(), RETRY_MS_MAX.into(), RETRY_MS.into(), row.seq.into()],
+                        vec![
+                            error.to_string().into(),
+                            now_ms.into(),
+                            RETRY_MS_MAX.into(),
+                            RETRY_MS.into(),
+                            row.seq.into(),
+                        ],
                     )?;
                 }
             }
@@ -826,7 +916,8 @@ impl Orders {
              AND id NOT IN (SELECT order_id FROM placements) ORDER BY seq LIMIT 1000",
             vec![],
         )?;
-        let waiting = rows.iter().map(|row| serde_json::from_str(&row.body)).collect::<serde_json::Result<Vec<Order>>>()?;
+        let waiting =
+            rows.iter().map(|row| serde_json::from_str(&row.body)).collect::<serde_json::Result<Vec<Order>>>()?;
         let placed: Vec<&Order> = waiting.iter().filter(|o| o.status == OrderStatus::Placed).collect();
         let mut ordered: Vec<Id> = backorder_queue(&waiting).into_iter().map(|o| o.id.clone()).collect();
         ordered.extend(placed.into_iter().map(|o| o.id.clone()));
@@ -944,13 +1035,21 @@ impl Orders {
             Ok(rates) => rates,
             Err(error) => return Ok(engine(error)),
         };
-        let nodes: Vec<Node> = spec.nodes.into_iter().map(|n| Node::new(n.location, n.cutoff_minute_utc, n.capacity_per_day)).collect();
+        let nodes: Vec<Node> =
+            spec.nodes.into_iter().map(|n| Node::new(n.location, n.cutoff_minute_utc, n.capacity_per_day)).collect();
         if let Err(error) = check_nodes(&nodes) {
             return Ok(engine(error));
         }
         let shipping = Shipping { rates, nodes };
         let answer = Answer::ok(200, &self.shipping_response(&shipping, now)?);
-        store::put_meta_recorded(&self.state.storage(), self.sql(), "shipping", serde_json::to_string(&shipping)?, key.map(|k| (k.clone(), answer.clone())), now)?;
+        store::put_meta_recorded(
+            &self.state.storage(),
+            self.sql(),
+            "shipping",
+            serde_json::to_string(&shipping)?,
+            key.map(|k| (k.clone(), answer.clone())),
+            now,
+        )?;
         Ok(answer)
     }
 
@@ -969,8 +1068,16 @@ impl Orders {
         let mut rules: Rules = self.meta("routing_rules")?;
         draft.version = rules.active.version.max(rules.draft.as_ref().map_or(0, |d| d.version)) + 1;
         rules.draft = Some(draft);
-        let answer = Answer::ok(200, &RoutingRulesResponse { active: rules.active.clone(), draft: rules.draft.clone() });
-        store::put_meta_recorded(&self.state.storage(), self.sql(), "routing_rules", serde_json::to_string(&rules)?, key.map(|k| (k.clone(), answer.clone())), now)?;
+        let answer =
+            Answer::ok(200, &RoutingRulesResponse { active: rules.active.clone(), draft: rules.draft.clone() });
+        store::put_meta_recorded(
+            &self.state.storage(),
+            self.sql(),
+            "routing_rules",
+            serde_json::to_string(&rules)?,
+            key.map(|k| (k.clone(), answer.clone())),
+            now,
+        )?;
         Ok(answer)
     }
 
@@ -987,7 +1094,14 @@ impl Orders {
             None => return Ok(Answer::error(ApiError::conflict("there is no draft to activate"))),
         }
         let answer = Answer::ok(200, &RoutingRulesResponse { active: rules.active.clone(), draft: None });
-        store::put_meta_recorded(&self.state.storage(), self.sql(), "routing_rules", serde_json::to_string(&rules)?, key.map(|k| (k.clone(), answer.clone())), now)?;
+        store::put_meta_recorded(
+            &self.state.storage(),
+            self.sql(),
+            "routing_rules",
+            serde_json::to_string(&rules)?,
+            key.map(|k| (k.clone(), answer.clone())),
+            now,
+        )?;
         Ok(answer)
     }
 
@@ -1012,7 +1126,13 @@ impl Orders {
         })
     }
 
-    fn list(&self, status: Option<OrderStatus>, location: Option<Id>, limit: u32, now: DateTime<Utc>) -> Result<Answer> {
+    fn list(
+        &self,
+        status: Option<OrderStatus>,
+        location: Option<Id>,
+        limit: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Answer> {
         let limit = i64::from(limit.min(PAGE_MAX));
         let rows: Vec<OrderRow> = match status {
             Some(status) => store::rows(
@@ -1020,7 +1140,11 @@ impl Orders {
                 "SELECT seq, body, holdings, promises FROM orders WHERE status = ? ORDER BY seq DESC LIMIT ?",
                 vec![status.as_str().into(), (limit * 4).into()],
             )?,
-            None => store::rows(&self.sql(), "SELECT seq, body, holdings, promises FROM orders ORDER BY seq DESC LIMIT ?", vec![(limit * 4).into()])?,
+            None => store::rows(
+                &self.sql(),
+                "SELECT seq, body, holdings, promises FROM orders ORDER BY seq DESC LIMIT ?",
+                vec![(limit * 4).into()],
+            )?,
         };
         let mut orders = Vec::new();
         for row in rows {
@@ -1066,9 +1190,12 @@ impl Orders {
         let key = envelope.idempotency.as_ref();
         let actor = &envelope.actor;
         let config_replay = match (&envelope.command, key) {
-            (OrdersCommand::PutShipping { .. } | OrdersCommand::PutRules { .. } | OrdersCommand::ActivateRules { .. }, Some(key)) => {
-                store::recorded_answer(&self.sql(), key, now)?
-            }
+            (
+                OrdersCommand::PutShipping { .. }
+                | OrdersCommand::PutRules { .. }
+                | OrdersCommand::ActivateRules { .. },
+                Some(key),
+            ) => store::recorded_answer(&self.sql(), key, now)?,
             _ => None,
         };
         if let Some(answer) = config_replay {

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use stockline_engine::orders::{ExceptionStatus, Holding, OrderAction, OrderSpec, RoutingRules, Team};
 use stockline_engine::planning::{DemandImport, LeadTime, PlanSummary, PlanningPolicy, SupplierSpec};
 use stockline_engine::procurement::{
     ApprovalRules, FromSuggestions, InvoiceSpec, PoAction, PoSpec, PoStatus, ReceiptSpec,
@@ -13,7 +14,6 @@ use stockline_engine::{
     Catalog, ChannelSpec, CommitRequest, HoldRequest, Id, InboundTarget, LocationSpec, Movement, OrderReceipt,
     ReservationRequest, SkuSpec,
 };
-use stockline_engine::orders::{ExceptionStatus, Holding, OrderAction, OrderSpec, RoutingRules, Team};
 pub use stockline_shared::orders::{OrderActionRequest, ResolveRequest, ShippingSpec};
 use stockline_shared::Item;
 
@@ -43,20 +43,47 @@ pub mod orders {
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum OrdersCommand {
-    PutShipping { spec: ShippingSpec },
+    PutShipping {
+        spec: ShippingSpec,
+    },
     GetShipping,
     /// A draft rule set (the next version).
-    PutRules { rules: RoutingRules },
+    PutRules {
+        rules: RoutingRules,
+    },
     GetRules,
     /// The draft replayed over the last `orders` allocations beside the active set.
-    EvaluateRules { orders: u32 },
-    ActivateRules { version: u32 },
-    Place { spec: OrderSpec },
-    Get { id: Id },
-    List { status: Option<stockline_engine::orders::OrderStatus>, location: Option<Id>, limit: u32 },
-    Act { id: Id, action: OrderAction, request: OrderActionRequest },
-    Exceptions { team: Option<Team>, status: Option<ExceptionStatus>, limit: u32 },
-    Resolve { id: Id, request: ResolveRequest },
+    EvaluateRules {
+        orders: u32,
+    },
+    ActivateRules {
+        version: u32,
+    },
+    Place {
+        spec: OrderSpec,
+    },
+    Get {
+        id: Id,
+    },
+    List {
+        status: Option<stockline_engine::orders::OrderStatus>,
+        location: Option<Id>,
+        limit: u32,
+    },
+    Act {
+        id: Id,
+        action: OrderAction,
+        request: OrderActionRequest,
+    },
+    Exceptions {
+        team: Option<Team>,
+        status: Option<ExceptionStatus>,
+        limit: u32,
+    },
+    Resolve {
+        id: Id,
+        request: ResolveRequest,
+    },
     /// Stock arrived (a receipt): the sweep that places waiting orders again runs now.
     StockArrived,
 }

@@ -89,8 +89,10 @@ impl ReservationRequest {
     /// lost its answer (killed after the record, before the answer) asks again and is answered
     /// the reservation it made. Anything else asking for a taken id is a conflict.
     pub fn placed_as(&self, record: &Reservation) -> bool {
-        let asked: Vec<(&Id, i64, Option<&Id>)> = self.lines.iter().map(|l| (&l.sku, l.qty, l.location.as_ref())).collect();
-        let placed: Vec<(&Id, i64, Option<&Id>)> = record.lines.iter().map(|l| (&l.sku, l.qty, l.location.as_ref())).collect();
+        let asked: Vec<(&Id, i64, Option<&Id>)> =
+            self.lines.iter().map(|l| (&l.sku, l.qty, l.location.as_ref())).collect();
+        let placed: Vec<(&Id, i64, Option<&Id>)> =
+            record.lines.iter().map(|l| (&l.sku, l.qty, l.location.as_ref())).collect();
         record.status == HoldStatus::Pending
             && record.decision.is_none()
             && record.channel == self.channel

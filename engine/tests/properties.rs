@@ -619,7 +619,12 @@ fn run_case(setup: Setup, ops: Vec<Op>) -> Result<(), TestCaseError> {
                         Event::AllocationReleased { reservation, qty, .. } => {
                             prop_assert!(*qty > 0);
                             let resolution = w.resolutions.get(reservation).map(|r| r.1);
-                            prop_assert_eq!(resolution, Some(HoldStatus::Committed), "step {}: only committed units go back", step);
+                            prop_assert_eq!(
+                                resolution,
+                                Some(HoldStatus::Committed),
+                                "step {}: only committed units go back",
+                                step
+                            );
                         }
                         Event::SkuDefined { .. } | Event::InboundExpected { .. } | Event::CostRevalued { .. } => {}
                     }

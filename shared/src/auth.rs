@@ -112,7 +112,10 @@ impl Action {
             (Action::Approve, Role::Buyer | Role::Approver) => true,
             (Action::Invoice, Role::Finance) => true,
             (Action::PlaceOrder | Action::CancelOrder, Role::Storefront | Role::CustomerService) => true,
-            (Action::ReadOrders, Role::Storefront | Role::Warehouse | Role::Buyer | Role::Approver | Role::CustomerService) => true,
+            (
+                Action::ReadOrders,
+                Role::Storefront | Role::Warehouse | Role::Buyer | Role::Approver | Role::CustomerService,
+            ) => true,
             (Action::FulfilOrder, Role::Warehouse) => true,
             (Action::ResolveException, Role::Warehouse | Role::Buyer | Role::Approver | Role::CustomerService) => true,
             _ => false,

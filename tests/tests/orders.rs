@@ -25,7 +25,8 @@ fn setup() -> Stockline {
     let s = Stockline::start();
     s.location("wh-east", "warehouse", 1);
     s.location("wh-west", "warehouse", 2);
-    let channel = json!({"name": "Web", "locations": ["wh-east", "wh-west"], "buffer": 0, "cap": null, "stop_below": null});
+    let channel =
+        json!({"name": "Web", "locations": ["wh-east", "wh-west"], "buffer": 0, "cap": null, "stop_below": null});
     s.must(s.put("/v1/channels/web", ADMIN, &channel));
     let rates = json!({
         "currency": "EUR",
@@ -43,7 +44,8 @@ fn setup() -> Stockline {
 }
 
 fn order(lines: &[(&str, i64)], split: Value, priority: i64) -> Value {
-    let lines: Vec<Value> = lines.iter().map(|(sku, qty)| json!({"sku": sku, "qty": qty, "unit_price": "20.00"})).collect();
+    let lines: Vec<Value> =
+        lines.iter().map(|(sku, qty)| json!({"sku": sku, "qty": qty, "unit_price": "20.00"})).collect();
     json!({"channel": "web", "currency": "EUR", "ship_to_region": "eu", "split": split, "priority": priority, "lines": lines})
 }
 
@@ -86,7 +88,8 @@ fn allocated(order: &Value) -> i64 {
         .flat_map(|line| line["allocations"].as_array().expect("allocations").iter())
         .map(|a| a["qty"].as_i64().expect("qty"))
         .sum();
-    let by_holdings: i64 = order["holdings"].as_array().expect("holdings").iter().map(|h| h["qty"].as_i64().expect("qty")).sum();
+    let by_holdings: i64 =
+        order["holdings"].as_array().expect("holdings").iter().map(|h| h["qty"].as_i64().expect("qty")).sum();
     assert_eq!(by_lines, by_holdings, "allocations and holdings agree: {order}");
     by_lines
 }
@@ -147,20 +150,39 @@ fn an_order_is_priced_explained_and_walked_to_delivery() {
     assert_eq!(picked["status"], "picked");
     assert_eq!(stock(&s, "TEE"), (10, 3, 7), "picking moves no stock");
     let shipped = s.must(step(&s, &id, "ship", WAREHOUSE, &picked));
-    assert_eq!((shipped["status"].as_str(), &shipped["lines"][0]["shipped"]), (Some("shipped"), &json!(3)), "{shipped}");
+    assert_eq!(
+        (shipped["status"].as_str(), &shipped["lines"][0]["shipped"]),
+        (Some("shipped"), &json!(3)),
+        "{shipped}"
+    );
     assert_eq!(stock(&s, "TEE"), (7, 0, 7), "the shipment leaves the warehouse");
     let shipment = s.must(s.get("/v1/skus/TEE/entries?after_version=0&limit=100", ADMIN));
-    let ships: Vec<&Value> =
-        shipment["entries"].as_array().expect("entries").iter().filter(|e| e["event"]["movement"]["kind"] == "ship").collect();
+    let ships: Vec<&Value> = shipment["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter(|e| e["event"]["movement"]["kind"] == "ship")
+        .collect();
     assert_eq!(ships.len(), 1, "one shipment on the ledger: {shipment}");
     assert_eq!(ships[0]["event"]["movement"]["reason"], format!("order {id}"), "it names the order");
     let delivered = s.must(step(&s, &id, "deliver", WAREHOUSE, &shipped));
     assert_eq!((delivered["status"].as_str(), &delivered["actions"]), (Some("delivered"), &json!([])));
     // The timeline: every transition, in order, with who made it.
-    let timeline: Vec<&str> =
-        delivered["events"].as_array().expect("events").iter().map(|e| e["action"].as_str().expect("an action")).collect();
+    let timeline: Vec<&str> = delivered["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["action"].as_str().expect("an action"))
+        .collect();
     assert_eq!(timeline, ["place", "allocate", "release", "pick", "ship", "deliver"], "{delivered}");
-    s.expect("POST", &format!("/v1/orders/{id}/ship"), Some(WAREHOUSE), Some(&json!({"version": delivered["version"]}).to_string()), 409, "conflict");
+    s.expect(
+        "POST",
+        &format!("/v1/orders/{id}/ship"),
+        Some(WAREHOUSE),
+        Some(&json!({"version": delivered["version"]}).to_string()),
+        409,
+        "conflict",
+    );
     let listed = s.must(s.get("/v1/orders?status=delivered", WAREHOUSE));
     assert_eq!(listed["orders"].as_array().map(Vec::len), Some(1), "{listed}");
     let listed = s.must(s.get("/v1/orders?status=allocated", WAREHOUSE));
@@ -187,7 +209,10 @@ fn cancelling_gives_units_back_and_bad_input_changes_nothing() {
     assert_eq!(cancelled["status"], "cancelled", "{cancelled}");
     assert_eq!(stock(&s, "TEE"), (5, 0, 5), "the units are sellable again");
 
-    let two = settled(&s, place(&s, &order(&[("TEE", 1), ("CAP", 2)], json!("allow"), 0), "o-2")["id"].as_str().expect("an id"));
+    let two = settled(
+        &s,
+        place(&s, &order(&[("TEE", 1), ("CAP", 2)], json!("allow"), 0), "o-2")["id"].as_str().expect("an id"),
+    );
     let id = two["id"].as_str().expect("an id").to_string();
     assert_eq!((stock(&s, "TEE"), stock(&s, "CAP")), ((5, 1, 4), (5, 2, 3)));
     let one_line = json!({"version": two["version"], "line": 2}).to_string();
@@ -212,8 +237,19 @@ fn cancelling_gives_units_back_and_bad_input_changes_nothing() {
         (with("lines", json!([{"sku": "TEE", "qty": 1.5, "unit_price": "1.00"}])), 400, "invalid_request"),
         (with("lines", json!([{"sku": "TEE", "qty": 1, "unit_price": "-1.00"}])), 400, "invalid_request"),
         (with("lines", json!([{"sku": "TEE", "qty": 1, "unit_price": 1.5}])), 400, "invalid_request"),
-        (with("lines", json!([{"sku": "TEE", "qty": 1, "unit_price": "1"}, {"sku": "TEE", "qty": 1, "unit_price": "1"}])), 400, "invalid_request"),
-        (with("lines", json!([{"sku": "TEE", "qty": 1, "unit_price": "1.00", "colour": "red"}])), 400, "invalid_request"),
+        (
+            with(
+                "lines",
+                json!([{"sku": "TEE", "qty": 1, "unit_price": "1"}, {"sku": "TEE", "qty": 1, "unit_price": "1"}]),
+            ),
+            400,
+            "invalid_request",
+        ),
+        (
+            with("lines", json!([{"sku": "TEE", "qty": 1, "unit_price": "1.00", "colour": "red"}])),
+            400,
+            "invalid_request",
+        ),
         (with("lines", json!([{"sku": "NOPE", "qty": 1, "unit_price": "1.00"}])), 404, "not_found"),
         (with("channel", json!("nope")), 404, "not_found"),
         (with("currency", json!("euros")), 400, "invalid_request"),
@@ -233,8 +269,22 @@ fn cancelling_gives_units_back_and_bad_input_changes_nothing() {
     s.expect("POST", "/v1/orders", None, Some(&good.to_string()), 401, "unauthorized");
     s.expect("GET", "/v1/orders/SO-999999", Some(ADMIN), None, 404, "not_found");
     s.expect("POST", &format!("/v1/orders/{id}/fly"), Some(ADMIN), Some("{}"), 404, "not_found");
-    s.expect("POST", &format!("/v1/orders/{id}/cancel"), Some(ADMIN), Some("{\"version\": \"x\"}"), 400, "invalid_request");
-    s.expect("POST", &format!("/v1/orders/{id}/cancel"), Some(ADMIN), Some(&json!({"version": less["version"], "line": 9}).to_string()), 400, "invalid_request");
+    s.expect(
+        "POST",
+        &format!("/v1/orders/{id}/cancel"),
+        Some(ADMIN),
+        Some("{\"version\": \"x\"}"),
+        400,
+        "invalid_request",
+    );
+    s.expect(
+        "POST",
+        &format!("/v1/orders/{id}/cancel"),
+        Some(ADMIN),
+        Some(&json!({"version": less["version"], "line": 9}).to_string()),
+        400,
+        "invalid_request",
+    );
     s.expect("GET", "/v1/orders?status=lost", Some(ADMIN), None, 400, "invalid_request");
     s.expect("GET", "/v1/orders?limit=0", Some(ADMIN), None, 400, "invalid_request");
     s.expect("GET", "/v1/exceptions?team=marketing", Some(ADMIN), None, 400, "invalid_request");
@@ -250,7 +300,8 @@ fn exceptions_go_to_their_team_and_are_resolved_there() {
     s.receive("TEE", "wh-east", 2);
     s.receive("TEE", "wh-west", 2);
 
-    let whole = settled(&s, place(&s, &order(&[("TEE", 4)], json!("ship_complete"), 0), "o-1")["id"].as_str().expect("an id"));
+    let whole =
+        settled(&s, place(&s, &order(&[("TEE", 4)], json!("ship_complete"), 0), "o-1")["id"].as_str().expect("an id"));
     let id = whole["id"].as_str().expect("an id").to_string();
     assert_eq!(whole["choice"]["outcome"], "split_needs_approval", "{whole}");
     assert_eq!(allocated(&whole), 0, "nothing held before the customer agrees");
@@ -261,12 +312,28 @@ fn exceptions_go_to_their_team_and_are_resolved_there() {
     assert_eq!((&exception["kind"], &exception["order"]), (&json!("split_needs_approval"), &json!(id)), "{exception}");
     assert_eq!(s.must(s.get("/v1/exceptions?team=warehouse", WAREHOUSE))["exceptions"], json!([]));
     let path = format!("/v1/exceptions/{}/resolve", exception["id"].as_str().expect("an id"));
-    let decision = |version: &Value| json!({"action": "approve_split", "version": version, "comment": "customer agreed by phone"}).to_string();
+    let decision = |version: &Value| {
+        json!({"action": "approve_split", "version": version, "comment": "customer agreed by phone"}).to_string()
+    };
     s.expect("POST", &path, Some(STOREFRONT), Some(&decision(&exception["version"])), 403, "forbidden");
     s.expect("POST", &path, Some(WAREHOUSE), Some(&decision(&exception["version"])), 403, "forbidden");
     s.expect("POST", &path, Some(SERVICE), Some(&decision(&json!(0))), 409, "conflict");
-    s.expect("POST", &path, Some(SERVICE), Some(&json!({"action": "shrug", "version": 1}).to_string()), 400, "invalid_request");
-    s.expect("POST", "/v1/exceptions/SO-999999-x1/resolve", Some(SERVICE), Some(&decision(&json!(1))), 404, "not_found");
+    s.expect(
+        "POST",
+        &path,
+        Some(SERVICE),
+        Some(&json!({"action": "shrug", "version": 1}).to_string()),
+        400,
+        "invalid_request",
+    );
+    s.expect(
+        "POST",
+        "/v1/exceptions/SO-999999-x1/resolve",
+        Some(SERVICE),
+        Some(&decision(&json!(1))),
+        404,
+        "not_found",
+    );
     let resolved = s.must(s.send("POST", &path, Some(SERVICE), Some(&decision(&exception["version"])), Some("r-1")));
     assert_eq!(resolved["exception"]["status"], "resolved", "{resolved}");
     let split = settled(&s, &id);
@@ -289,7 +356,8 @@ fn exceptions_go_to_their_team_and_are_resolved_there() {
     assert_eq!(queue["exceptions"][0]["kind"], "fraud_hold", "{queue}");
     let seen = json!({"version": held["version"], "comment": "payment verified"}).to_string();
     s.expect("POST", &format!("/v1/orders/{held_id}/release-hold"), Some(STOREFRONT), Some(&seen), 403, "forbidden");
-    let refused = s.expect("POST", &format!("/v1/orders/{held_id}/release-hold"), Some(WAREHOUSE), Some(&seen), 403, "forbidden");
+    let refused =
+        s.expect("POST", &format!("/v1/orders/{held_id}/release-hold"), Some(WAREHOUSE), Some(&seen), 403, "forbidden");
     assert_eq!(refused["error"]["details"]["rule"], "team", "a fraud hold is customer service's: {refused}");
     s.must(s.send("POST", &format!("/v1/orders/{held_id}/release-hold"), Some(SERVICE), Some(&seen), None));
     let released = settled(&s, &held_id);
@@ -312,7 +380,8 @@ fn purchase(s: &Stockline, sku: &str, qty: i64) -> String {
         "lines": [{"sku": sku, "location": "wh-east", "qty": qty, "unit_price": "3.00", "expected_on": expected_on}]});
     let draft = s.must(s.post("/v1/purchase-orders", BUYER, &po));
     let id = draft["id"].as_str().expect("an id").to_string();
-    let approved = s.must(s.post(&format!("/v1/purchase-orders/{id}/submit"), BUYER, &json!({"version": draft["version"]})));
+    let approved =
+        s.must(s.post(&format!("/v1/purchase-orders/{id}/submit"), BUYER, &json!({"version": draft["version"]})));
     s.must(s.post(&format!("/v1/purchase-orders/{id}/send"), BUYER, &json!({"version": approved["version"]})));
     id
 }
@@ -336,7 +405,8 @@ fn concurrent_orders_for_the_last_units_never_oversell_and_backorders_fill_on_re
             scope.spawn(move || {
                 // Priorities 0, 50 and 100 in turn: the fill order is testable.
                 let body = order(&[("HOT", 1)], json!("allow"), (n % 3) as i64 * 50).to_string();
-                let (status, placed) = s.send("POST", "/v1/orders", Some(STOREFRONT), Some(&body), Some(&format!("hot-{n}")));
+                let (status, placed) =
+                    s.send("POST", "/v1/orders", Some(STOREFRONT), Some(&body), Some(&format!("hot-{n}")));
                 answered.lock().unwrap().push((status, placed));
             });
         }
@@ -345,8 +415,10 @@ fn concurrent_orders_for_the_last_units_never_oversell_and_backorders_fill_on_re
     for (status, placed) in &answered {
         assert_eq!(*status, 201, "every order is taken (placed, backordered or waiting): {placed}");
     }
-    let ids: Vec<String> = answered.iter().map(|(_, placed)| placed["id"].as_str().expect("an id").to_string()).collect();
-    let settle = |ids: &[String]| -> BTreeMap<String, Value> { ids.iter().map(|id| (id.clone(), settled(&s, id))).collect() };
+    let ids: Vec<String> =
+        answered.iter().map(|(_, placed)| placed["id"].as_str().expect("an id").to_string()).collect();
+    let settle =
+        |ids: &[String]| -> BTreeMap<String, Value> { ids.iter().map(|id| (id.clone(), settled(&s, id))).collect() };
     let orders = settle(&ids);
     let held: i64 = orders.values().map(allocated).sum();
     assert_eq!(held, 5, "every unit to exactly one order");
@@ -354,19 +426,30 @@ fn concurrent_orders_for_the_last_units_never_oversell_and_backorders_fill_on_re
     let waiting: Vec<&String> = orders.iter().filter(|(_, o)| o["status"] == "backordered").map(|(id, _)| id).collect();
     assert_eq!(waiting.len(), ORDERS - 5, "{orders:?}");
     let queue = s.must(s.get("/v1/exceptions?team=procurement&status=open", BUYER));
-    let mut raised: Vec<&str> = queue["exceptions"].as_array().expect("exceptions").iter().map(|e| e["order"].as_str().expect("an order")).collect();
+    let mut raised: Vec<&str> = queue["exceptions"]
+        .as_array()
+        .expect("exceptions")
+        .iter()
+        .map(|e| e["order"].as_str().expect("an order"))
+        .collect();
     raised.sort();
     let mut expected: Vec<&str> = waiting.iter().map(|id| id.as_str()).collect();
     expected.sort();
     assert_eq!(raised, expected, "one shortage per backordered order, owned by procurement");
     // Oldest due first within the team's queue.
-    let due: Vec<&str> = queue["exceptions"].as_array().expect("exceptions").iter().map(|e| e["due_at"].as_str().expect("due")).collect();
+    let due: Vec<&str> = queue["exceptions"]
+        .as_array()
+        .expect("exceptions")
+        .iter()
+        .map(|e| e["due_at"].as_str().expect("due"))
+        .collect();
     assert!(due.windows(2).all(|w| w[0] <= w[1]), "{due:?}");
 
     // 10 units arrive by purchase order: the 10 backorders first in line take them.
     let po = purchase(&s, "HOT", 10);
     let receipt = json!({"lines": [{"line": 1, "qty": 10, "into": "stock"}]}).to_string();
-    let (status, got) = s.send("POST", &format!("/v1/purchase-orders/{po}/receipts"), Some(WAREHOUSE), Some(&receipt), Some("dock-1"));
+    let (status, got) =
+        s.send("POST", &format!("/v1/purchase-orders/{po}/receipts"), Some(WAREHOUSE), Some(&receipt), Some("dock-1"));
     assert_eq!(status, 201, "{got}");
     let started = Instant::now();
     let orders = loop {
@@ -379,7 +462,8 @@ fn concurrent_orders_for_the_last_units_never_oversell_and_backorders_fill_on_re
     };
     assert_eq!(stock(&s, "HOT"), (15, 15, 0));
     // Which ones: highest priority first, then the oldest (ids number orders in placement order).
-    let mut line: Vec<(i64, &String)> = waiting.iter().map(|id| (-orders[*id]["priority"].as_i64().expect("priority"), *id)).collect();
+    let mut line: Vec<(i64, &String)> =
+        waiting.iter().map(|id| (-orders[*id]["priority"].as_i64().expect("priority"), *id)).collect();
     line.sort();
     let first: Vec<&String> = line.iter().take(10).map(|(_, id)| *id).collect();
     for (priority, id) in &line {
@@ -416,7 +500,9 @@ fn kill_during_placements_loses_no_acknowledged_order() {
                     let key = format!("k-{writer}-{n}");
                     let (status, answer) = s.send("POST", "/v1/orders", Some(STOREFRONT), Some(body), Some(&key));
                     match status {
-                        201 => acknowledged.lock().unwrap().push((key, answer["id"].as_str().expect("an id").to_string())),
+                        201 => {
+                            acknowledged.lock().unwrap().push((key, answer["id"].as_str().expect("an id").to_string()))
+                        }
                         0 | 503 => {
                             unanswered.lock().unwrap().push(key);
                             break;

@@ -209,7 +209,11 @@ pub async fn sales_orders(
     answer(authorised(Request::get(&url(api_base, &path)), token).send().await).await
 }
 
-pub async fn sales_order(api_base: &str, token: &str, id: &str) -> Result<stockline_shared::orders::OrderView, CallError> {
+pub async fn sales_order(
+    api_base: &str,
+    token: &str,
+    id: &str,
+) -> Result<stockline_shared::orders::OrderView, CallError> {
     answer(authorised(Request::get(&url(api_base, &format!("/v1/orders/{id}"))), token).send().await).await
 }
 

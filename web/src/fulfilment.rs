@@ -149,13 +149,25 @@ mod tests {
 
     #[test]
     fn due_in_words() {
-        let cases = [(25, "due in 25 min"), (0, "due in 0 min"), (-10, "overdue by 10 min"), (300, "due in 5 h"), (-180, "overdue by 3 h")];
+        let cases = [
+            (25, "due in 25 min"),
+            (0, "due in 0 min"),
+            (-10, "overdue by 10 min"),
+            (300, "due in 5 h"),
+            (-180, "overdue by 3 h"),
+        ];
         for (minutes, words) in cases {
             assert_eq!(due_words(at(minutes), at(0)), words, "{minutes}");
         }
     }
 
-    fn order(id: &str, status: &str, priority: i32, placed_minute: i64, allocations: &[(&str, &str, i64)]) -> OrderView {
+    fn order(
+        id: &str,
+        status: &str,
+        priority: i32,
+        placed_minute: i64,
+        allocations: &[(&str, &str, i64)],
+    ) -> OrderView {
         let lines: Vec<serde_json::Value> = allocations
             .iter()
             .enumerate()

@@ -128,7 +128,9 @@ pub fn demo(api: &str, marker: &Path) -> Result {
 fn orders(address: &str) -> Result {
     eprintln!("seed: adding shipping rates and customer orders");
     let mut rates = Vec::new();
-    for (location, costs) in [("wh-east", ["4.10", "6.20"]), ("wh-west", ["6.80", "4.30"]), ("3pl-central", ["5.40", "5.40"])] {
+    for (location, costs) in
+        [("wh-east", ["4.10", "6.20"]), ("wh-west", ["6.80", "4.30"]), ("3pl-central", ["5.40", "5.40"])]
+    {
         for (region, cost) in ["us-east", "us-west"].iter().zip(costs) {
             let transit_days = if cost.starts_with('4') { 1 } else { 2 };
             rates.push(format!(
@@ -139,14 +141,19 @@ fn orders(address: &str) -> Result {
     let body = format!(r#"{{"currency":"USD","rates":[{}]}}"#, rates.join(","));
     request(address, "PUT", "/v1/shipping-rates", "dev-admin", &body)?;
     let orders = [
-        (r#"[{"sku":"TSHIRT-BLK-M","qty":2,"unit_price":"19.00"},{"sku":"CAP-NVY","qty":1,"unit_price":"15.00"}]"#, "us-east", ""),
+        (
+            r#"[{"sku":"TSHIRT-BLK-M","qty":2,"unit_price":"19.00"},{"sku":"CAP-NVY","qty":1,"unit_price":"15.00"}]"#,
+            "us-east",
+            "",
+        ),
         (r#"[{"sku":"HOODIE-GRY-M","qty":1,"unit_price":"49.00"}]"#, "us-west", ""),
         (r#"[{"sku":"MUG-LOGO","qty":3,"unit_price":"12.00"}]"#, "us-east", r#","priority":50"#),
         (r#"[{"sku":"POSTER-A2","qty":400,"unit_price":"9.00"}]"#, "us-east", ""),
         (r#"[{"sku":"SOCKS-3PK","qty":2,"unit_price":"11.00"}]"#, "us-west", r#","hold":"fraud""#),
     ];
     for (lines, region, extra) in orders {
-        let body = format!(r#"{{"channel":"web","currency":"USD","ship_to_region":"{region}"{extra},"lines":{lines}}}"#);
+        let body =
+            format!(r#"{{"channel":"web","currency":"USD","ship_to_region":"{region}"{extra},"lines":{lines}}}"#);
         request(address, "POST", "/v1/orders", "dev-storefront", &body)?;
     }
     Ok(())

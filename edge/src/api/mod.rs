@@ -7,11 +7,11 @@ use crate::protocol::{
     coordinator, directory, orders, purchasing, sku, CoordinatorCommand, DecisionRequest, DirectoryCommand,
     OrderActionRequest, OrdersCommand, PurchasingCommand, ResolveRequest, ShippingSpec, SkuCommand,
 };
-use stockline_engine::orders::{ExceptionStatus, OrderAction, OrderSpec, OrderStatus, RoutingRules, Team};
 use futures_util::future::join_all;
 use serde::Serialize;
 use stockline_engine::idempotency::{check_key, fingerprint};
 use stockline_engine::limits::{QTY_REQUEST_MAX, QTY_STORED_MAX};
+use stockline_engine::orders::{ExceptionStatus, OrderAction, OrderSpec, OrderStatus, RoutingRules, Team};
 use stockline_engine::planning::{DemandImport, PlanningPolicy, SupplierSpec};
 use stockline_engine::procurement::{
     ApprovalRules, FromSuggestions, InvoiceSpec, PoAction, PoSpec, PoStatus, ReceiptSpec,

@@ -377,7 +377,11 @@ pub(super) fn plan_query(req: &Request) -> Result<Option<Id>, ApiError> {
 
 /// `limit=N`, 1..=`max`.
 fn page_limit(value: &str, max: u32) -> Result<u32, ApiError> {
-    value.parse().ok().filter(|l| (1..=max).contains(l)).ok_or_else(|| ApiError::invalid("limit", format!("must be 1..={max}")))
+    value
+        .parse()
+        .ok()
+        .filter(|l| (1..=max).contains(l))
+        .ok_or_else(|| ApiError::invalid("limit", format!("must be 1..={max}")))
 }
 
 /// `GET /v1/replenishment?supplier=ID&location=ID&at_risk=true|false&cursor=C&limit=N` (limit
@@ -518,9 +522,10 @@ pub(super) fn exceptions_query(req: &Request) -> Result<OrdersCommand, ApiError>
         match name.as_ref() {
             "team" => {
                 let quoted = serde_json::Value::String(value.into_owned());
-                team = Some(serde_json::from_value::<Team>(quoted).map_err(|_| {
-                    ApiError::invalid("team", "must be warehouse, procurement or customer_service")
-                })?);
+                team =
+                    Some(serde_json::from_value::<Team>(quoted).map_err(|_| {
+                        ApiError::invalid("team", "must be warehouse, procurement or customer_service")
+                    })?);
             }
             "status" => {
                 let quoted = serde_json::Value::String(value.into_owned());

@@ -139,10 +139,14 @@ impl SkuLedger {
             }
             Event::AllocationReleased { reservation, location, qty } => {
                 assert!(
-                    entry.effects.iter().all(|e| matches!(e, Effect::Qty { bucket: Bucket::Allocated, delta, .. } if *delta == -qty)),
+                    entry
+                        .effects
+                        .iter()
+                        .all(|e| matches!(e, Effect::Qty { bucket: Bucket::Allocated, delta, .. } if *delta == -qty)),
                     "a released allocation moves its units out of allocated"
                 );
-                let hold = self.holds.get_mut(reservation).expect("an allocation is released from an open committed hold");
+                let hold =
+                    self.holds.get_mut(reservation).expect("an allocation is released from an open committed hold");
                 assert_eq!(hold.status, HoldStatus::Committed);
                 let allocation = hold
                     .allocated

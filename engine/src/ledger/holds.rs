@@ -18,7 +18,8 @@ impl SkuLedger {
     /// taken id is still refused by `place_hold`.
     pub fn placed_hold(&self, request: &HoldRequest) -> Option<&Hold> {
         let hold = self.holds.get(request.id.as_str())?;
-        let requested = |lines: &[HoldLineRequest]| lines.iter().map(|l| (l.qty, l.location.clone())).collect::<Vec<_>>();
+        let requested =
+            |lines: &[HoldLineRequest]| lines.iter().map(|l| (l.qty, l.location.clone())).collect::<Vec<_>>();
         let held: Vec<(i64, Option<Id>)> = hold.lines.iter().map(|l| (l.qty, l.location.clone())).collect();
         let same = hold.status == HoldStatus::Pending
             && hold.channel == request.channel

@@ -17,8 +17,9 @@ mod tests;
 pub mod triage;
 
 pub use allocate::{
-    allocate, check_nodes, AllocationRequest, Choice, Drained, LineRequest, LocationStock, Node, Outcome, Plan, RejectReason,
-    Rejection, RoutingRules, ServiceLevel, Shipment, ShipmentLine, ShippingRate, ShippingRates, SkuStock, SplitPolicy,
+    allocate, check_nodes, AllocationRequest, Choice, Drained, LineRequest, LocationStock, Node, Outcome, Plan,
+    RejectReason, Rejection, RoutingRules, ServiceLevel, Shipment, ShipmentLine, ShippingRate, ShippingRates, SkuStock,
+    SplitPolicy,
 };
 pub use evaluate::{evaluate, Evaluation, EvaluationCase, RulesOutcome, EVALUATION_ORDERS_MAX};
 pub use exceptions::{
@@ -26,6 +27,8 @@ pub use exceptions::{
     OrderException, Resolution, Team, ESCALATION_DUE_IN_MINUTES,
 };
 pub use order::{HoldKind, Order, OrderAction, OrderEvent, OrderLine, OrderLineSpec, OrderSpec, OrderStatus};
-pub use placement::{draw, Holding, Placement, PlacementStep, Routing, StockRead, PLACEMENT_ATTEMPTS_MAX, PLACEMENT_TTL_SECONDS};
+pub use placement::{
+    draw, Holding, Placement, PlacementStep, Routing, StockRead, PLACEMENT_ATTEMPTS_MAX, PLACEMENT_TTL_SECONDS,
+};
 pub use promise::{backorder_queue, promise, sla_watch, Incoming, Promise, PromiseSlice, SlaState, SlaWatch};
 pub use triage::{reconcile, settled, triage, Reconciled, ORDER_EXCEPTIONS_KEPT_MAX};

@@ -369,7 +369,12 @@ impl Order {
                 let roles: Vec<&str> = team.roles().iter().map(|role| role.as_str()).collect();
                 return Err(EngineError::forbidden(
                     "team",
-                    format!("a {} hold is for {} to lift (who may: {})", kind.as_str(), team.as_str(), roles.join(", ")),
+                    format!(
+                        "a {} hold is for {} to lift (who may: {})",
+                        kind.as_str(),
+                        team.as_str(),
+                        roles.join(", ")
+                    ),
                 ));
             }
         }
@@ -437,8 +442,13 @@ impl Order {
     /// version was checked when it was resolved; the order is taken as it is now). Answers the
     /// allocations the host must give back on the SKUs' holds (a cancelled line). `Expedite`
     /// changes nothing here: it is procurement's.
-    pub fn follow(&mut self, follow_up: &FollowUp, actor: &Actor, at: DateTime<Utc>, comment: Option<&str>)
-        -> Result<Vec<(Id, Allocation)>, EngineError> {
+    pub fn follow(
+        &mut self,
+        follow_up: &FollowUp,
+        actor: &Actor,
+        at: DateTime<Utc>,
+        comment: Option<&str>,
+    ) -> Result<Vec<(Id, Allocation)>, EngineError> {
         let decision = Decision { actor, at, seen_version: self.version, comment };
         match follow_up {
             FollowUp::None | FollowUp::Expedite { .. } => Ok(Vec::new()),

@@ -386,7 +386,12 @@ fn a_partly_allocated_line_dates_only_what_waits() {
     allocate_from(&mut order, &[("S1", "A", 3)], t0());
     type Case<'a> = (&'a [(i64, &'a str)], i64, &'a str, &'a str);
     let cases: [Case; 3] = [
-        (&[(3, "2026-12-01"), (1, "2026-12-05")], 1, "shortage", "line 1: 2 × S1 short; 1 by 2026-12-05; 1 without a date"),
+        (
+            &[(3, "2026-12-01"), (1, "2026-12-05")],
+            1,
+            "shortage",
+            "line 1: 2 × S1 short; 1 by 2026-12-05; 1 without a date",
+        ),
         (&[(3, "2026-12-01"), (2, "2026-12-05")], 0, "backorder", "line 1: 2 × S1 backordered; 2 by 2026-12-05"),
         (&[(3, "2026-12-01")], 2, "shortage", "line 1: 2 × S1 short, nothing dated inbound"),
     ];
@@ -568,7 +573,8 @@ mod placing {
         let mut p = placement();
         read(&mut p, 5);
         p.reserved().expect("reserved");
-        p.commit_refused(crate::EngineError::AlreadyResolved { status: HoldStatus::Committed }, t0()).expect("committed");
+        p.commit_refused(crate::EngineError::AlreadyResolved { status: HoldStatus::Committed }, t0())
+            .expect("committed");
         assert_eq!((p.step(), p.order().status), (PlacementStep::Done, OrderStatus::Allocated));
         assert_eq!(p.holdings().iter().map(|h| h.qty).sum::<i64>(), 2, "{:?}", p.holdings());
     }

@@ -50,7 +50,9 @@ pub fn triage(order: &Order, promises: &[(Id, Promise)], sla: Option<&SlaWatch>)
             let waiting = line.backordered();
             let promise = promises.iter().find(|(sku, _)| *sku == line.sku).map(|(_, promise)| promise);
             let dated: Vec<String> = promise
-                .map(|p| waiting_slices(p, waiting).iter().map(|s| format!("{} by {}", s.qty, s.available_on)).collect())
+                .map(|p| {
+                    waiting_slices(p, waiting).iter().map(|s| format!("{} by {}", s.qty, s.available_on)).collect()
+                })
                 .unwrap_or_default();
             let unpromised = promise.map_or(waiting, |p| p.unpromised);
             let (kind, text) = if unpromised == 0 {

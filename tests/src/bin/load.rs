@@ -673,7 +673,8 @@ fn orders(s: &Stockline, floor: &Floor, seconds: u64) {
         {"location": "wh-2", "region": "eu", "cost": "6.80", "transit_days": 2}
     ]});
     s.must(s.put("/v1/shipping-rates", "dev-admin", &rates));
-    let lines: Vec<serde_json::Value> = skus.iter().map(|sku| json!({"sku": sku, "qty": 1, "unit_price": "10.00"})).collect();
+    let lines: Vec<serde_json::Value> =
+        skus.iter().map(|sku| json!({"sku": sku, "qty": 1, "unit_price": "10.00"})).collect();
     let body = json!({"channel": "web", "currency": "EUR", "ship_to_region": "eu", "lines": lines}).to_string();
     let placed = s.must(s.send("POST", "/v1/orders", Some("dev-storefront"), Some(&body), Some("load-first")));
     assert_eq!(placed["status"], "allocated", "{placed}");
@@ -687,7 +688,9 @@ fn orders(s: &Stockline, floor: &Floor, seconds: u64) {
              h[\"idempotency-key\"] = string.format(\"load-%d-%d\", id, counter)\nreturn wrk.format(nil, nil, h)"
                 .to_string(),
         ),
-        prelude: Some("local threads = 0\nfunction setup(thread)\n  thread:set(\"id\", threads)\n  threads = threads + 1\nend\n"),
+        prelude: Some(
+            "local threads = 0\nfunction setup(thread)\n  thread:set(\"id\", threads)\n  threads = threads + 1\nend\n",
+        ),
         pid: s.pid(),
     };
     let floor_url = format!("http://127.0.0.1:{}/SKU-000", floor.object_port);

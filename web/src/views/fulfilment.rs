@@ -226,7 +226,12 @@ fn QueueLine(exception: OrderException, open: RwSignal<Option<String>>, reload: 
             spawn_local(async move {
                 match api::resolve(&current.api_base, &current.token, &id, &key, &request).await {
                     Ok(answer) => {
-                        app.ok(format!("{}: {} · the order is {}", id, action_label(action), answer.order.order.status.as_str()));
+                        app.ok(format!(
+                            "{}: {} · the order is {}",
+                            id,
+                            action_label(action),
+                            answer.order.order.status.as_str()
+                        ));
                         reload.run(());
                     }
                     Err(CallError::Unreachable) => app.fail(OFFLINE),
