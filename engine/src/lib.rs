@@ -5,6 +5,7 @@ pub mod audit;
 pub mod catalog;
 pub mod coordination;
 pub mod error;
+pub mod feed;
 pub mod hold;
 pub mod idempotency;
 pub mod ids;
@@ -16,6 +17,7 @@ pub mod planning;
 pub mod position;
 pub mod procurement;
 pub mod reservation;
+pub mod webhooks;
 
 pub use catalog::{Catalog, Channel, ChannelSpec, Location, LocationKind, LocationSpec};
 pub use coordination::{CoordStep, Phase, ReleaseReason};

@@ -1,0 +1,315 @@
+//! The event feed: every ledger entry, and every change of a customer order, a purchase order or an
+//! order exception, as one typed event in its stream (the SKU, the order, the purchase order, the
+//! exception) with its version in that stream.
+//!
+//! Producers (the objects that own a stream) hand their events to one feed log in stream order.
+//! Each event names the version before it in its stream (`prev_version`), so the log can tell a
+//! repeat (already appended: ignored) from a gap (an event in between is missing: refused, and the
+//! producer sends again from what the log has). The log numbers events in the order it appends
+//! them; that number is the reader's cursor, so a page never skips or repeats an event.
+
+use crate::error::EngineError;
+use crate::ids::Id;
+use crate::ledger::{Entry, Event};
+use crate::orders::{ExceptionStatus, OrderEvent, OrderException};
+use crate::procurement::PoEvent;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Events one producer hands over in one call, and one page of the feed, at most.
+pub const FEED_BATCH_MAX: usize = 500;
+/// Types one filter names at most.
+pub const FEED_TYPES_MAX: usize = 32;
+/// Days the feed keeps an event; a cursor older than that is refused.
+pub const FEED_RETENTION_DAYS: i64 = 30;
+
+/// What a stream is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StreamKind {
+    Sku,
+    Order,
+    PurchaseOrder,
+    Exception,
+}
+
+impl StreamKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StreamKind::Sku => "sku",
+            StreamKind::Order => "order",
+            StreamKind::PurchaseOrder => "purchase_order",
+            StreamKind::Exception => "exception",
+        }
+    }
+}
+
+/// A stream: `sku:TSHIRT-RED-M`, `order:SO-000001`, `purchase_order:PO-000003`, `exception:EX-7`.
+/// The kind never holds a `:`, so the first one splits it from the id (which may hold more).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Stream {
+    pub kind: StreamKind,
+    pub id: Id,
+}
+
+impl Stream {
+    pub fn new(kind: StreamKind, id: Id) -> Stream {
+        Stream { kind, id }
+    }
+}
+
+impl std::fmt::Display for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.kind.as_str(), self.id)
+    }
+}
+
+impl std::str::FromStr for Stream {
+    type Err = EngineError;
+    fn from_str(text: &str) -> Result<Stream, EngineError> {
+        let invalid = || EngineError::invalid("stream", format!("{text:?} is not kind:id"));
+        let (kind, id) = text.split_once(':').ok_or_else(invalid)?;
+        let kind = match kind {
+            "sku" => StreamKind::Sku,
+            "order" => StreamKind::Order,
+            "purchase_order" => StreamKind::PurchaseOrder,
+            "exception" => StreamKind::Exception,
+            _ => return Err(invalid()),
+        };
+        Ok(Stream { kind, id: Id::new(id).map_err(|_| invalid())? })
+    }
+}
+
+impl Serialize for Stream {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Stream {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Stream, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// What an event carries: the ledger entry, or the document's event, or the exception as it now is.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum FeedData {
+    Entry { sku: Id, entry: Entry },
+    Order { order: Id, event: OrderEvent },
+    PurchaseOrder { purchase_order: Id, event: PoEvent },
+    Exception { exception: OrderException },
+}
+
+/// One event of the feed as a producer hands it over. `id` is `stream:version`: the same event
+/// always has the same id (a webhook receiver de-duplicates on it).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FeedEvent {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub stream: Stream,
+    pub version: u64,
+    /// The version of the stream's event before this one (0: this is its first).
+    pub prev_version: u64,
+    /// When the change was recorded.
+    pub at: DateTime<Utc>,
+    pub data: FeedData,
+}
+
+impl FeedEvent {
+    fn new(stream: Stream, version: u64, prev_version: u64, kind: String, at: DateTime<Utc>, data: FeedData) -> Self {
+        assert!(version > prev_version, "a stream's versions rise");
+        FeedEvent { id: format!("{stream}:{version}"), kind, stream, version, prev_version, at, data }
+    }
+
+    /// A SKU ledger entry: its stream is the SKU and its version the entry's (entries are
+    /// numbered from 1 without gaps, so the one before is `version - 1`).
+    pub fn of_entry(sku: &Id, entry: &Entry) -> FeedEvent {
+        assert!(entry.version >= 1, "ledger versions start at 1");
+        let kind = match &entry.event {
+            Event::SkuDefined { .. } => "sku.defined".to_string(),
+            Event::Movement { movement, .. } => format!("stock.{}", movement.kind.as_str()),
+            Event::HoldPlaced { .. } => "reservation.placed".to_string(),
+            Event::HoldPrepared { .. } => "reservation.prepared".to_string(),
+            Event::HoldCommitted { .. } => "reservation.committed".to_string(),
+            Event::HoldReleased { .. } => "reservation.released".to_string(),
+            Event::HoldExpired { .. } => "reservation.expired".to_string(),
+            Event::AllocationReleased { .. } => "allocation.released".to_string(),
+            Event::CostRevalued { .. } => "cost.revalued".to_string(),
+            Event::InboundExpected { .. } => "inbound.expected".to_string(),
+        };
+        FeedEvent::new(
+            Stream::new(StreamKind::Sku, sku.clone()),
+            entry.version,
+            entry.version - 1,
+            kind,
+            entry.recorded_at,
+            FeedData::Entry { sku: sku.clone(), entry: entry.clone() },
+        )
+    }
+
+    /// A customer order's audited change; `prev_version` is the last one the producer handed over.
+    pub fn of_order(order: &Id, event: &OrderEvent, prev_version: u64) -> FeedEvent {
+        FeedEvent::new(
+            Stream::new(StreamKind::Order, order.clone()),
+            u64::from(event.version),
+            prev_version,
+            format!("order.{}", event.action.as_str()),
+            event.at,
+            FeedData::Order { order: order.clone(), event: event.clone() },
+        )
+    }
+
+    /// A purchase order's audited change.
+    pub fn of_purchase_order(po: &Id, event: &PoEvent, prev_version: u64) -> FeedEvent {
+        FeedEvent::new(
+            Stream::new(StreamKind::PurchaseOrder, po.clone()),
+            u64::from(event.version),
+            prev_version,
+            format!("purchase_order.{}", event.action.as_str()),
+            event.at,
+            FeedData::PurchaseOrder { purchase_order: po.clone(), event: event.clone() },
+        )
+    }
+
+    /// An order exception as it is at its version: raised, escalated, resolved, closed or
+    /// otherwise changed (its due time moved, say).
+    pub fn of_exception(exception: &OrderException, prev_version: u64) -> FeedEvent {
+        let (kind, at) = match (&exception.status, &exception.closed, &exception.resolution) {
+            (ExceptionStatus::Closed, Some(closed), _) => ("exception.closed", closed.at),
+            (ExceptionStatus::Resolved, _, Some(resolution)) => ("exception.resolved", resolution.at),
+            _ if exception.version == 1 => ("exception.raised", exception.raised_at),
+            _ => match &exception.escalation {
+                Some(escalation) => ("exception.escalated", escalation.at),
+                None => ("exception.changed", exception.raised_at),
+            },
+        };
+        FeedEvent::new(
+            Stream::new(StreamKind::Exception, exception.id.clone()),
+            u64::from(exception.version),
+            prev_version,
+            kind.to_string(),
+            at,
+            FeedData::Exception { exception: exception.clone() },
+        )
+    }
+}
+
+/// The families of event types; a filter names a type (`stock.receive`) or a family (`stock`).
+pub const FEED_FAMILIES: [&str; 9] =
+    ["sku", "stock", "reservation", "allocation", "cost", "inbound", "order", "purchase_order", "exception"];
+
+/// A reader's filter on types: the family of `stock.receive` is `stock`.
+pub fn family_of(kind: &str) -> &str {
+    kind.split_once('.').map_or(kind, |(family, _)| family)
+}
+
+/// Checks a `types=` filter: each name a known family, or a type in one (`family.name`, lower
+/// case and `_`). At most `FEED_TYPES_MAX` names, none repeated.
+pub fn check_types(types: &[String]) -> Result<(), EngineError> {
+    if types.len() > FEED_TYPES_MAX {
+        return Err(EngineError::invalid("types", format!("at most {FEED_TYPES_MAX} types")));
+    }
+    for (at, name) in types.iter().enumerate() {
+        let family = family_of(name);
+        let rest_ok = name.split_once('.').is_none_or(|(_, rest)| {
+            !rest.is_empty() && rest.len() <= 40 && rest.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+        });
+        if !FEED_FAMILIES.contains(&family) || !rest_ok {
+            return Err(EngineError::invalid(
+                "types",
+                format!("{name:?} is not an event type; families: {}", FEED_FAMILIES.join(", ")),
+            ));
+        }
+        if types[..at].contains(name) {
+            return Err(EngineError::invalid("types", format!("{name:?} is named twice")));
+        }
+    }
+    Ok(())
+}
+
+/// What the log does with an event, given the last version it holds of the event's stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Append {
+    /// The next event of its stream: append it.
+    Next,
+    /// Appended before (a producer's retry): nothing to do.
+    Repeat,
+    /// An event in between is missing: refuse it; the producer sends again from `last`.
+    Gap { last: u64 },
+}
+
+pub fn check_append(last: u64, event: &FeedEvent) -> Append {
+    assert!(event.version > event.prev_version, "a stream's versions rise");
+    if event.version <= last {
+        Append::Repeat
+    } else if event.prev_version == last {
+        Append::Next
+    } else {
+        Append::Gap { last }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::{Actor, Role};
+
+    fn entry(version: u64) -> Entry {
+        Entry {
+            version,
+            event: Event::HoldCommitted { reservation: Id::new("r1").unwrap() },
+            effects: Vec::new(),
+            actor: Actor { role: Role::Storefront, subject: "shop".into() },
+            occurred_at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            recorded_at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+        }
+    }
+
+    #[test]
+    fn appends_in_stream_order_once() {
+        let sku = Id::new("TEE").unwrap();
+        // (last version held, event version) → what the log does
+        let table = [
+            (0, 1, Append::Next),
+            (1, 2, Append::Next),
+            (2, 2, Append::Repeat),
+            (5, 3, Append::Repeat),
+            (1, 3, Append::Gap { last: 1 }),
+            (0, 4, Append::Gap { last: 0 }),
+        ];
+        for (last, version, expected) in table {
+            let event = FeedEvent::of_entry(&sku, &entry(version));
+            assert_eq!(check_append(last, &event), expected, "last {last}, event {version}");
+        }
+    }
+
+    #[test]
+    fn entries_are_typed_and_named_by_stream_and_version() {
+        let event = FeedEvent::of_entry(&Id::new("TEE:RED").unwrap(), &entry(7));
+        assert_eq!(event.id, "sku:TEE:RED:7");
+        assert_eq!(event.kind, "reservation.committed");
+        assert_eq!((event.version, event.prev_version), (7, 6));
+        let stream: Stream = "sku:TEE:RED".parse().unwrap();
+        assert_eq!(stream, event.stream);
+        for bad in ["TEE", "shelf:TEE", "sku:", "sku:a b"] {
+            assert!(bad.parse::<Stream>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn type_filters() {
+        let check = |names: &[&str]| check_types(&names.iter().map(|n| n.to_string()).collect::<Vec<_>>());
+        for good in [&["stock"][..], &["stock.receive", "order"], &["exception.raised", "purchase_order.approve"]] {
+            assert!(check(good).is_ok(), "{good:?}");
+        }
+        for bad in [&["stocks"][..], &["stock."], &["Stock.receive"], &["stock.Receive"], &["order", "order"]] {
+            assert!(check(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(family_of("purchase_order.approve"), "purchase_order");
+        assert_eq!(family_of("sku"), "sku");
+    }
+}
