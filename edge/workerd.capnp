@@ -35,6 +35,7 @@ const stockline :Workerd.Worker = (
     (className = "ReservationCoordinator", uniqueKey = "stockline-coordinator-v1", enableSql = true),
     (className = "Purchasing", uniqueKey = "stockline-purchasing-v1", enableSql = true),
     (className = "Orders", uniqueKey = "stockline-orders-v1", enableSql = true),
+    (className = "Feed", uniqueKey = "stockline-feed-v1", enableSql = true),
   ],
   durableObjectStorage = (localDisk = "do-storage"),
   bindings = [
@@ -43,6 +44,7 @@ const stockline :Workerd.Worker = (
     (name = "COORDINATOR", durableObjectNamespace = "ReservationCoordinator"),
     (name = "PURCHASING", durableObjectNamespace = "Purchasing"),
     (name = "ORDERS", durableObjectNamespace = "Orders"),
+    (name = "FEED", durableObjectNamespace = "Feed"),
     # Local development tokens only; a deployment sets STOCKLINE_TOKENS as a secret. Two approvers
     # with different spend limits (in the approval rules' base currency) try the approval rules.
     (name = "STOCKLINE_TOKENS", text = "[{\"token\":\"dev-storefront\",\"role\":\"storefront\",\"subject\":\"dev-storefront\"},{\"token\":\"dev-warehouse\",\"role\":\"warehouse\",\"subject\":\"dev-warehouse\"},{\"token\":\"dev-buyer\",\"role\":\"buyer\",\"subject\":\"dev-buyer\"},{\"token\":\"dev-approver\",\"role\":\"approver\",\"subject\":\"dev-approver\",\"spend_limit\":\"10000\"},{\"token\":\"dev-approver-2\",\"role\":\"approver\",\"subject\":\"dev-approver-2\",\"spend_limit\":\"100000\"},{\"token\":\"dev-finance\",\"role\":\"finance\",\"subject\":\"dev-finance\"},{\"token\":\"dev-customer-service\",\"role\":\"customer_service\",\"subject\":\"dev-customer-service\"},{\"token\":\"dev-admin\",\"role\":\"admin\",\"subject\":\"dev-admin\"}]"),

@@ -5,6 +5,7 @@ mod api;
 mod busy;
 mod coordinator;
 mod directory;
+mod feed;
 mod http;
 mod ids;
 mod orders;
@@ -15,6 +16,7 @@ mod store;
 
 pub use coordinator::ReservationCoordinator;
 pub use directory::Directory;
+pub use feed::Feed;
 pub use orders::Orders;
 pub use purchasing::Purchasing;
 pub use sku_object::SkuObject;

@@ -10,6 +10,7 @@
 //! order's state through `reconcile`; waiting orders are placed again when stock arrives.
 
 use crate::busy::{Alarm, Busy};
+use crate::feed;
 use crate::http::{call, now, serve, sku_call, Answer, Envelope, Idempotency};
 use crate::protocol::orders::PAGE_MAX;
 use crate::protocol::{coordinator, OrderActionRequest, OrdersCommand, ResolveRequest, ShippingSpec, SkuCommand};
@@ -18,9 +19,10 @@ use chrono::{DateTime, Utc};
 use futures_channel::oneshot;
 use futures_util::future::{join_all, select, Either};
 use serde::{Deserialize, Serialize};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
 use stockline_engine::audit::Decision;
+use stockline_engine::feed::{FeedEvent, Stream, StreamKind};
 use stockline_engine::idempotency::fingerprint;
 use stockline_engine::orders::{
     backorder_queue, check_nodes, draw, evaluate, queue, reconcile, sla_watch, EvaluationCase, ExceptionStatus,
@@ -188,6 +190,8 @@ pub struct Orders {
     /// Orders and keys with a request in progress, each with the requests waiting for it.
     busy: RefCell<HashMap<String, Vec<oneshot::Sender<()>>>>,
     alarm: Alarm,
+    /// When the sweep of waiting orders next runs (ms since the epoch); none: at the next alarm.
+    sweep_at_ms: Cell<Option<i64>>,
 }
 
 impl Orders {
@@ -315,7 +319,19 @@ impl Orders {
         }
         let recorded = recorded.map(|(key, answer)| (key.clone(), answer.clone()));
         let now_ms = now.timestamp_millis();
+        let (order_id, order_events, exceptions) = (order.id.clone(), order.events.clone(), exceptions.to_vec());
         store::transaction(&self.state.storage(), move || {
+            // The order's and its exceptions' changes for the event feed, with the change itself.
+            let stream = Stream::new(StreamKind::Order, order_id.clone());
+            let version_of = |event: &stockline_engine::orders::OrderEvent| u64::from(event.version);
+            feed::stage(&sql, &stream, &order_events, version_of, |event, prev| {
+                FeedEvent::of_order(&order_id, event, prev)
+            })?;
+            for exception in &exceptions {
+                let stream = Stream::new(StreamKind::Exception, exception.id.clone());
+                let one = std::slice::from_ref(exception);
+                feed::stage(&sql, &stream, one, |e| u64::from(e.version), FeedEvent::of_exception)?;
+            }
             store::exec(
                 &sql,
                 "INSERT INTO orders (id, seq, status, promised_ms, body, holdings, promises) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -927,7 +943,7 @@ impl Orders {
         let mut placed = 0;
         for id in ordered {
             if placed >= SWEEP_ORDERS_MAX {
-                self.arm(0).await?;
+                self.sweep_soon().await?;
                 break;
             }
             let _lock = self.lock(format!("order:{id}")).await;
@@ -948,7 +964,7 @@ impl Orders {
             // Stock that arrived during this sweep for a SKU an earlier order found empty goes
             // to that order first: the sweep starts again from the top of the queue.
             if reads.iter().any(|read| read.stock.sellable > 0 && dry.contains(&read.stock.sku)) {
-                self.arm(0).await?;
+                self.sweep_soon().await?;
                 break;
             }
             dry.extend(reads.iter().filter(|read| read.stock.sellable <= 0).map(|read| read.stock.sku.clone()));
@@ -1000,10 +1016,29 @@ impl Orders {
             self.drive(&id).await?;
         }
         self.send_outbox(None).await?;
-        self.fill().await?;
-        self.watch_promises(now)?;
-        store::prune(&self.sql(), now)?;
+        // The sweep runs every `SWEEP_EVERY_MS` (or at once when asked), not on every alarm: the
+        // alarm also fires soon after each change to send it to the event feed.
+        if self.sweep_at_ms.get().is_none_or(|at_ms| at_ms <= now.timestamp_millis()) {
+            self.sweep_at_ms.set(Some(now.timestamp_millis() + SWEEP_EVERY_MS));
+            self.fill().await?;
+            self.watch_promises(now)?;
+            store::prune(&self.sql(), now)?;
+        }
+        match feed::send_staged(&self.env, &self.state.storage()).await {
+            Ok(true) => self.arm(0).await?,
+            Ok(false) => {}
+            Err(error) => {
+                worker::console_error!("orders: sending events to the feed failed (tried again later): {error}");
+                self.arm(feed::SEND_RETRY_MS).await?;
+            }
+        }
         self.arm_next().await
+    }
+
+    /// The sweep of waiting orders runs again now.
+    async fn sweep_soon(&self) -> Result<()> {
+        self.sweep_at_ms.set(None);
+        self.arm(0).await
     }
 
     /// Arms the alarm for what is still to do: placements and changes to retry, orders waiting
@@ -1021,6 +1056,11 @@ impl Orders {
             vec![],
         )?
         .map_or(0, |c| c.n);
+        let staged =
+            store::first::<Count>(&self.sql(), "SELECT COUNT(*) AS n FROM feed_out", vec![])?.map_or(0, |c| c.n);
+        if staged > 0 {
+            self.arm(feed::SEND_DELAY_MS).await?;
+        }
         self.arm(if pending > 0 { SWEEP_EVERY_MS } else { HOUSEKEEPING_EVERY_MS }).await
     }
 
@@ -1201,6 +1241,11 @@ impl Orders {
         if let Some(answer) = config_replay {
             return Ok(answer);
         }
+        if envelope.command.writes() {
+            // What a change records reaches the event feed from the alarm. Armed before the
+            // change is stored, so that a crash right after the commit still sends it.
+            self.arm(feed::SEND_DELAY_MS).await?;
+        }
         let answer = match envelope.command {
             OrdersCommand::PutShipping { spec } => self.put_shipping(spec, key, now)?,
             OrdersCommand::GetShipping => Answer::ok(200, &self.shipping_response(&self.meta("shipping")?, now)?),
@@ -1220,7 +1265,7 @@ impl Orders {
             OrdersCommand::StockArrived => {
                 // The sweep runs now rather than in the caller's time: a receipt is not held up
                 // by the orders it fills.
-                self.arm(0).await?;
+                self.sweep_soon().await?;
                 Answer::ok(202, &serde_json::json!({ "sweep": "scheduled" }))
             }
         };
@@ -1233,12 +1278,12 @@ impl Orders {
 
 impl DurableObject for Orders {
     fn new(state: State, env: Env) -> Self {
-        for schema in [store::SCHEMA, SCHEMA] {
+        for schema in [store::SCHEMA, SCHEMA, feed::OUT_SCHEMA] {
             if let Err(error) = state.storage().sql().exec(schema, None) {
                 worker::console_error!("orders: creating tables failed: {error}");
             }
         }
-        Orders { state, env, busy: RefCell::new(HashMap::new()), alarm: Alarm::default() }
+        Orders { state, env, busy: RefCell::new(HashMap::new()), alarm: Alarm::default(), sweep_at_ms: Cell::new(None) }
     }
 
     async fn alarm(&self) -> Result<Response> {

@@ -88,6 +88,19 @@ pub enum OrdersCommand {
     StockArrived,
 }
 
+impl OrdersCommand {
+    /// Commands that may change an order or an exception.
+    pub(crate) fn writes(&self) -> bool {
+        matches!(
+            self,
+            OrdersCommand::Place { .. }
+                | OrdersCommand::Act { .. }
+                | OrdersCommand::Resolve { .. }
+                | OrdersCommand::StockArrived
+        )
+    }
+}
+
 /// Purchasing (one object: purchase orders, the approval rules).
 pub mod purchasing {
     pub const BINDING: &str = "PURCHASING";
@@ -95,6 +108,35 @@ pub mod purchasing {
     /// Orders one `GET /v1/purchase-orders` page (or one approvals inbox) answers at most.
     pub const ORDERS_PAGE_MAX: u32 = 200;
     pub use stockline_shared::RECEIPT_TOLERANCE_PCT;
+}
+
+/// The event feed (one object: the log every producer appends to).
+pub mod feed {
+    pub const BINDING: &str = "FEED";
+    pub const NAME: &str = "global";
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum FeedCommand {
+    /// A producer's events, in its streams' order.
+    Append { events: Vec<stockline_engine::feed::FeedEvent> },
+    /// `GET /v1/events`: events after the cursor `after`, of `types` (types or families; all when empty).
+    Read { after: u64, types: Vec<String>, limit: u32 },
+}
+
+impl PurchasingCommand {
+    /// Commands that may change a purchase order.
+    pub(crate) fn writes(&self) -> bool {
+        matches!(
+            self,
+            PurchasingCommand::Create { .. }
+                | PurchasingCommand::FromSuggestions { .. }
+                | PurchasingCommand::Decide { .. }
+                | PurchasingCommand::Receive { .. }
+                | PurchasingCommand::Invoice { .. }
+        )
+    }
 }
 
 /// The reservation coordinator shards (multi-SKU and keyed reservations).
@@ -227,6 +269,19 @@ pub enum SkuCommand {
 impl SkuCommand {
     /// A coordinator's command about one hold: answered as a typed `Result<_, EngineError>` in a
     /// 200, so errors between objects stay typed.
+    /// Commands that only read (a due hold may still expire on the way: its alarm is set).
+    pub(crate) fn is_read(&self) -> bool {
+        matches!(
+            self,
+            SkuCommand::Availability { .. }
+                | SkuCommand::Get { .. }
+                | SkuCommand::Entries { .. }
+                | SkuCommand::Catalog { .. }
+                | SkuCommand::Plan { .. }
+                | SkuCommand::StockRead { .. }
+        )
+    }
+
     pub(crate) fn is_internal(&self) -> bool {
         matches!(
             self,

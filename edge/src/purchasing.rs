@@ -6,6 +6,7 @@
 //! needs from elsewhere (the supplier's standing, the locations) is read from the Directory first.
 
 use crate::busy::{Alarm, Busy};
+use crate::feed;
 use crate::http::{call_for, directory_stub, now, serve, sku_call, Answer, Envelope, Idempotency};
 use crate::protocol::directory;
 use crate::protocol::purchasing::{ORDERS_PAGE_MAX, RECEIPT_TOLERANCE_PCT};
@@ -17,6 +18,7 @@ use futures_util::future::{join_all, select, Either};
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::collections::HashMap;
+use stockline_engine::feed::{FeedEvent, Stream, StreamKind};
 use stockline_engine::idempotency::fingerprint;
 use stockline_engine::planning::PlanSummary;
 use stockline_engine::procurement::{
@@ -301,7 +303,17 @@ impl Purchasing {
         let recorded = recorded.map(|(key, answer)| (key.clone(), answer.clone()));
         let rows = change_rows(changes)?;
         let now_ms = now.timestamp_millis();
+        let (po, events) = (order.id.clone(), order.events.clone());
         store::transaction(&self.state.storage(), move || {
+            // The order's changes for the event feed, with the change itself.
+            let stream = Stream::new(StreamKind::PurchaseOrder, po.clone());
+            feed::stage(
+                &sql,
+                &stream,
+                &events,
+                |e| u64::from(e.version),
+                |e, prev| FeedEvent::of_purchase_order(&po, e, prev),
+            )?;
             store::exec(
                 &sql,
                 "INSERT INTO purchase_orders (id, seq, status, supplier, body) VALUES (?, ?, ?, ?, ?)
@@ -594,10 +606,18 @@ impl Purchasing {
             vec![],
         )?;
         let now_ms = crate::http::now()?.timestamp_millis();
-        let in_ms = match next.and_then(|n| n.next) {
+        let mut in_ms = match next.and_then(|n| n.next) {
             Some(next_ms) => (next_ms - now_ms).clamp(0, RETRY_MS_MAX),
             None => HOUSEKEEPING_EVERY_MS,
         };
+        match feed::send_staged(&self.env, &self.state.storage()).await {
+            Ok(true) => in_ms = 0,
+            Ok(false) => {}
+            Err(error) => {
+                worker::console_error!("purchasing: sending events to the feed failed (tried again later): {error}");
+                in_ms = in_ms.min(feed::SEND_RETRY_MS);
+            }
+        }
         self.arm(in_ms).await
     }
 
@@ -639,13 +659,9 @@ impl Purchasing {
         };
         // A decision that changes stock arms the alarm before it is stored: whatever happens to
         // this request after the commit (kill -9 included), the alarm sends the changes.
-        if matches!(
-            envelope.command,
-            PurchasingCommand::Receive { .. }
-                | PurchasingCommand::Invoice { .. }
-                | PurchasingCommand::Decide { action: PoAction::Send | PoAction::Cancel, .. }
-        ) {
-            self.arm(RETRY_MS).await?;
+        // So does any change: the alarm sends it to the event feed.
+        if envelope.command.writes() {
+            self.arm(feed::SEND_DELAY_MS).await?;
         }
         // Which of a submitted order's SKUs are critical (their route is stricter).
         let critical = match &envelope.command {
@@ -985,7 +1001,7 @@ impl Purchasing {
 
 impl DurableObject for Purchasing {
     fn new(state: State, env: Env) -> Self {
-        for schema in [store::SCHEMA, SCHEMA] {
+        for schema in [store::SCHEMA, SCHEMA, feed::OUT_SCHEMA] {
             if let Err(error) = state.storage().sql().exec(schema, None) {
                 worker::console_error!("purchasing: creating tables failed: {error}");
             }

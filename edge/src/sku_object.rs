@@ -8,12 +8,14 @@
 //! decided by the engine in memory, then persisted in one storage transaction together with its
 //! records; if persisting fails the in-memory state is dropped and reloaded.
 
+use crate::feed;
 use crate::http::{call, call_for, directory_stub, now, serve, Answer, Envelope, Idempotency};
 use crate::protocol::{DirectoryCommand, SkuCommand};
 use crate::store;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::cell::{Cell, RefCell};
+use stockline_engine::feed::{FeedEvent, FEED_BATCH_MAX};
 use stockline_engine::planning::{self, date_of, day_of, DemandHistory, DemandImport, PlanningPolicy};
 use stockline_engine::{
     Catalog, Ctx, EngineError, Entry, Event, Hold, HoldRequest, HoldStatus, Id, LedgerSnapshot, Reservation, SkuLedger,
@@ -96,6 +98,10 @@ pub struct SkuObject {
     /// Records that a housekeeping alarm will prune (idempotency answers, reservation records) may
     /// exist: set when a write stores one, and on start (unknown until the alarm looks).
     prunable: Cell<bool>,
+    /// The version the event feed holds of this SKU's entries, once read (`meta.fed_version`).
+    fed_version: Cell<Option<u64>>,
+    /// When the entries past `fed_version` are next sent to the feed (ms since the epoch).
+    feed_due_ms: Cell<Option<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -718,14 +724,16 @@ impl SkuObject {
     /// Sets the alarm to the next hold expiry when it is earlier than the one set; with no hold
     /// to expire, to the next housekeeping run while anything waits to be pruned.
     async fn schedule_alarm(&self) -> Result<()> {
-        let (expiry_ms, plan_due_ms) = match self.loaded.borrow().as_ref() {
-            Some(loaded) => (loaded.ledger.next_expiry().map(|t| t.timestamp_millis()), loaded.plan_due_ms),
-            None => (None, None),
+        let (expiry_ms, plan_due_ms, version) = match self.loaded.borrow().as_ref() {
+            Some(loaded) => {
+                (loaded.ledger.next_expiry().map(|t| t.timestamp_millis()), loaded.plan_due_ms, loaded.ledger.version())
+            }
+            None => (None, None, 0),
         };
-        let soonest = match (expiry_ms, plan_due_ms) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        if version > self.fed_version()? && self.feed_due_ms.get().is_none() {
+            self.feed_due_ms.set(Some(now()?.timestamp_millis() + feed::SEND_DELAY_MS));
+        }
+        let soonest = [expiry_ms, plan_due_ms, self.feed_due_ms.get()].into_iter().flatten().min();
         let next_ms = match soonest {
             Some(ms) => Some(ms),
             None if self.alarm_at_ms.get().is_none() && self.prunable.get() => {
@@ -734,12 +742,60 @@ impl SkuObject {
             None => None,
         };
         if let Some(next_ms) = next_ms {
-            if self.alarm_at_ms.get().is_none_or(|set| next_ms < set) {
-                let at = worker::js_sys::Date::new(&(next_ms as f64).into());
-                self.state.storage().set_alarm(ScheduledTime::new(at)).await?;
-                self.alarm_at_ms.set(Some(next_ms));
-            }
+            self.alarm_by(next_ms).await?;
         }
+        Ok(())
+    }
+
+    /// Makes sure the alarm fires by `at_ms`: one set sooner is kept.
+    async fn alarm_by(&self, at_ms: i64) -> Result<()> {
+        if self.alarm_at_ms.get().is_none_or(|set| at_ms < set) {
+            let at = worker::js_sys::Date::new(&(at_ms as f64).into());
+            self.state.storage().set_alarm(ScheduledTime::new(at)).await?;
+            self.alarm_at_ms.set(Some(at_ms));
+        }
+        Ok(())
+    }
+
+    /// The version the event feed holds of this SKU's entries (0 before the first send).
+    fn fed_version(&self) -> Result<u64> {
+        if let Some(version) = self.fed_version.get() {
+            return Ok(version);
+        }
+        let version = match self.meta("fed_version")? {
+            Some(text) => text.parse::<u64>().map_err(|e| format!("meta fed_version {text:?}: {e}"))?,
+            None => 0,
+        };
+        self.fed_version.set(Some(version));
+        Ok(version)
+    }
+
+    /// Hands the entries the feed does not hold yet to it, one batch, oldest first; the next
+    /// batch is due at once while more wait, and a failed send is tried again later.
+    async fn send_feed(&self, sku: &Id, now: DateTime<Utc>) -> Result<()> {
+        let fed = self.fed_version()?;
+        let rows: Vec<EntryRow> = store::rows(
+            &self.sql(),
+            "SELECT body FROM entries WHERE version > ? ORDER BY version LIMIT ?",
+            vec![(fed as i64).into(), (FEED_BATCH_MAX as i64).into()],
+        )?;
+        let mut events = Vec::with_capacity(rows.len());
+        for row in &rows {
+            events.push(FeedEvent::of_entry(sku, &serde_json::from_str::<Entry>(&row.body)?));
+        }
+        let last = match events.last() {
+            None => fed,
+            Some(_) => {
+                let stream = events[0].stream.to_string();
+                let held = feed::append(&self.env, events).await?;
+                let last = held.get(&stream).copied().unwrap_or(fed);
+                self.set_meta("fed_version", last.to_string())?;
+                self.fed_version.set(Some(last));
+                last
+            }
+        };
+        let version = self.loaded.borrow().as_ref().map_or(last, |loaded| loaded.ledger.version());
+        self.feed_due_ms.set((version > last).then_some(now.timestamp_millis()));
         Ok(())
     }
 
@@ -802,6 +858,13 @@ impl SkuObject {
             None => Refresh::IfStale,
         };
         self.ensure_loaded(&sku, refresh).await?;
+        if !envelope.command.is_read() && self.alarm_at_ms.get().is_none() {
+            // What a write records reaches the event feed from the alarm. Armed before the write
+            // is stored, so that a crash right after the commit still sends it.
+            let due_ms = now()?.timestamp_millis() + feed::SEND_DELAY_MS;
+            self.alarm_by(due_ms).await?;
+            self.feed_due_ms.set(Some(due_ms));
+        }
         let mut answer = self.execute(&envelope, now()?)?;
         let missing = match envelope.command.is_internal() {
             true => &answer.body["err"]["not_found"]["kind"],
@@ -851,6 +914,8 @@ impl DurableObject for SkuObject {
             alarm_at_ms: Cell::new(None),
             created: Cell::new(None),
             prunable: Cell::new(true),
+            fed_version: Cell::new(None),
+            feed_due_ms: Cell::new(None),
         }
     }
 
@@ -873,6 +938,12 @@ impl DurableObject for SkuObject {
                 drop(slot);
                 *self.loaded.borrow_mut() = None;
                 return Err(error);
+            }
+        }
+        if self.feed_due_ms.get().is_some_and(|due| due <= now.timestamp_millis()) {
+            if let Err(error) = self.send_feed(&sku, now).await {
+                worker::console_error!("sku {sku}: sending entries to the feed failed (tried again later): {error}");
+                self.feed_due_ms.set(Some(now.timestamp_millis() + feed::SEND_RETRY_MS));
             }
         }
         self.refresh_plan(now).await?;

@@ -76,6 +76,8 @@ pub enum Action {
     CancelOrder,
     /// Act on an order exception; the engine checks the exception's team.
     ResolveException,
+    /// Read the event feed and manage webhooks (integrations: admin only).
+    ReadEvents,
 }
 
 impl Action {
@@ -95,6 +97,7 @@ impl Action {
             Action::FulfilOrder => "fulfil orders",
             Action::CancelOrder => "cancel orders",
             Action::ResolveException => "resolve order exceptions",
+            Action::ReadEvents => "read the event feed",
         }
     }
 
@@ -159,6 +162,9 @@ mod tests {
             (Action::CancelOrder, Role::Warehouse, false),
             (Action::ResolveException, Role::CustomerService, true),
             (Action::ResolveException, Role::Storefront, false),
+            (Action::ReadEvents, Role::Admin, true),
+            (Action::ReadEvents, Role::Buyer, false),
+            (Action::ReadEvents, Role::Warehouse, false),
             (Action::Purchase, Role::Approver, false),
             (Action::Approve, Role::Approver, true),
             (Action::Approve, Role::Warehouse, false),

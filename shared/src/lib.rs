@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod decisions;
 pub mod error;
+pub mod events;
 pub mod orders;
 pub mod outbox;
 pub mod receiving;
@@ -13,6 +14,7 @@ pub mod wire;
 pub use auth::{Action, Principal};
 pub use decisions::{DecisionKind, DecisionState, Decisions, QueuedDecision};
 pub use error::{ApiError, ErrorBody, ErrorDetail};
+pub use events::{EventsPage, FeedItem, EVENTS_PAGE_DEFAULT};
 pub use outbox::{CountBasis, OpState, Outbox, QueuedOp, Tally};
 pub use receiving::{
     DeliveriesResponse, QueuedReceipt, ReceiptState, Receiving, DELIVERIES_MAX, RECEIPT_TOLERANCE_PCT,

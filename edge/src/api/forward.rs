@@ -114,6 +114,14 @@ pub(super) async fn reply_purchasing(env: &Env, envelope: Envelope<PurchasingCom
     forward(&stub, "/purchasing", &envelope).await.map_err(|e| ApiError::unavailable(format!("purchasing: {e}")))
 }
 
+pub(super) async fn reply_feed(env: &Env, envelope: Envelope<FeedCommand>) -> Result<Reply, ApiError> {
+    let stub = env
+        .durable_object(feed::BINDING)
+        .and_then(|ns| ns.get_by_name(feed::NAME))
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    forward(&stub, "/feed", &envelope).await.map_err(|e| ApiError::unavailable(format!("feed: {e}")))
+}
+
 pub(super) async fn reply_orders(env: &Env, envelope: Envelope<OrdersCommand>) -> Result<Reply, ApiError> {
     let stub = env
         .durable_object(orders::BINDING)

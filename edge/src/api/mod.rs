@@ -4,8 +4,8 @@
 use crate::http::{call, error_response, forward, json_response, now, Answer, Envelope, Idempotency, Reply};
 use crate::ids;
 use crate::protocol::{
-    coordinator, directory, orders, purchasing, sku, CoordinatorCommand, DecisionRequest, DirectoryCommand,
-    OrderActionRequest, OrdersCommand, PurchasingCommand, ResolveRequest, ShippingSpec, SkuCommand,
+    coordinator, directory, feed, orders, purchasing, sku, CoordinatorCommand, DecisionRequest, DirectoryCommand,
+    FeedCommand, OrderActionRequest, OrdersCommand, PurchasingCommand, ResolveRequest, ShippingSpec, SkuCommand,
 };
 use futures_util::future::join_all;
 use serde::Serialize;
@@ -420,6 +420,7 @@ async fn route(mut req: Request, env: Env) -> Result<Response, ApiError> {
             reply_orders(&env, envelope(&caller, key, OrdersCommand::Act { id, action, request })).await?
         }
         Route::ListExceptions => reply_orders(&env, envelope(&caller, None, exceptions_query(&req)?)).await?,
+        Route::ListEvents => reply_feed(&env, envelope(&caller, None, events_query(&req)?)).await?,
         Route::ResolveException(id) => {
             let request: ResolveRequest = decode(&bytes)?;
             reply_orders(&env, envelope(&caller, key, OrdersCommand::Resolve { id, request })).await?

@@ -82,6 +82,7 @@ pub(super) enum Route {
     ActOnOrder(Id, OrderAction),
     ListExceptions,
     ResolveException(Id),
+    ListEvents,
 }
 
 impl Route {
@@ -188,6 +189,8 @@ impl Route {
             (_, ["v1", "exceptions"]) => return Err(ApiError::method_not_allowed(&["GET"])),
             (Method::Post, ["v1", "exceptions", id, "resolve"]) => Route::ResolveException(path_id(id)?),
             (_, ["v1", "exceptions", _, "resolve"]) => return Err(ApiError::method_not_allowed(&["POST"])),
+            (Method::Get, ["v1", "events"]) => Route::ListEvents,
+            (_, ["v1", "events"]) => return Err(ApiError::method_not_allowed(&["GET"])),
             (Method::Get, ["v1", "approvals"]) => Route::GetApprovals,
             (_, ["v1", "approvals"]) => return Err(ApiError::method_not_allowed(&["GET"])),
             (Method::Get, ["v1", "catalog"]) => Route::CatalogStatus,
@@ -282,6 +285,7 @@ impl Route {
             Route::ActOnOrder(_, OrderAction::ReleaseHold) => Action::ResolveException,
             Route::ActOnOrder(..) => Action::FulfilOrder,
             Route::ResolveException(_) => Action::ResolveException,
+            Route::ListEvents => Action::ReadEvents,
         }
     }
 }
@@ -539,4 +543,31 @@ pub(super) fn exceptions_query(req: &Request) -> Result<OrdersCommand, ApiError>
         }
     }
     Ok(OrdersCommand::Exceptions { team, status, limit })
+}
+
+/// `GET /v1/events?after=CURSOR&types=a,b&limit=N` (after: a cursor the feed gave, default the
+/// start; types: event types or families, default all; limit 1..=500, default 100).
+pub(super) fn events_query(req: &Request) -> Result<FeedCommand, ApiError> {
+    let url = req.url().map_err(|e| ApiError::invalid("url", e.to_string()))?;
+    let (mut after, mut types, mut limit) = (0u64, Vec::new(), stockline_shared::EVENTS_PAGE_DEFAULT);
+    for (name, value) in url.query_pairs() {
+        match name.as_ref() {
+            "after" => {
+                after = Some(value.as_ref())
+                    .filter(|v| !v.is_empty() && v.len() <= 16 && v.bytes().all(|b| b.is_ascii_digit()))
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .filter(|v| *v < (1u64 << 53))
+                    .ok_or_else(|| {
+                        ApiError::invalid("after", "must be a cursor the feed gave (next_cursor or an event's cursor)")
+                    })?
+            }
+            "types" => {
+                types = value.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_string).collect();
+                stockline_engine::feed::check_types(&types).map_err(ApiError::from)?;
+            }
+            "limit" => limit = page_limit(&value, stockline_engine::feed::FEED_BATCH_MAX as u32)?,
+            other => return Err(ApiError::invalid(other, "unknown query parameter")),
+        }
+    }
+    Ok(FeedCommand::Read { after, types, limit })
 }

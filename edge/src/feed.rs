@@ -1,0 +1,328 @@
+//! The event feed: one Durable Object keeps the log every producer hands its events to, and the
+//! producers' side of it (what they stage in their own transactions and send from their alarms).
+//!
+//! The log numbers events by SQLite `AUTOINCREMENT` in the order it appends them, one writer, so a
+//! cursor is that number and a page (`seq > cursor`) never skips or repeats an event, also while
+//! producers append. The engine (`stockline_engine::feed`) says what an event is and whether an
+//! event is the next of its stream, a repeat, or leaves a gap.
+
+use crate::busy::Alarm;
+use crate::http::{call_for, now, serve, Answer, Envelope};
+use crate::protocol::feed::{BINDING, NAME};
+use crate::protocol::FeedCommand;
+use crate::store;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use stockline_engine::feed::{check_append, family_of, Append, FeedEvent, Stream, FEED_BATCH_MAX, FEED_RETENTION_DAYS};
+use stockline_shared::{ApiError, EventsPage, FeedItem};
+use worker::{durable_object, DurableObject, Env, Request, Response, Result, SqlStorage, State};
+
+const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY AUTOINCREMENT,
+         stream TEXT NOT NULL, version INTEGER NOT NULL, type TEXT NOT NULL, family TEXT NOT NULL,
+         at_ms INTEGER NOT NULL, body TEXT NOT NULL, UNIQUE (stream, version));
+     CREATE INDEX IF NOT EXISTS events_at ON events (at_ms);
+     CREATE TABLE IF NOT EXISTS streams (stream TEXT PRIMARY KEY, version INTEGER NOT NULL);";
+
+/// Rows one page looks at, whatever the filter: a page of rare types over a long feed answers
+/// what it found so far and a cursor to go on from, in bounded time.
+const SCAN_ROWS_MAX: i64 = 20_000;
+/// How often the log forgets events past their retention.
+const HOUSEKEEPING_EVERY_MS: i64 = 60 * 60 * 1000;
+/// A producer sends what it staged this long after the change (changes in between go together),
+/// and tries again this long after a failed send.
+pub const SEND_DELAY_MS: i64 = 200;
+pub const SEND_RETRY_MS: i64 = 5_000;
+
+fn stub(env: &Env) -> Result<worker::Stub> {
+    env.durable_object(BINDING)?.get_by_name(NAME)
+}
+
+#[durable_object]
+pub struct Feed {
+    state: State,
+    #[allow(dead_code)]
+    env: Env,
+    alarm: Alarm,
+}
+
+#[derive(Deserialize)]
+struct Last {
+    version: i64,
+}
+
+impl Feed {
+    fn sql(&self) -> SqlStorage {
+        self.state.storage().sql()
+    }
+
+    fn last_version(sql: &SqlStorage, stream: &str) -> Result<u64> {
+        let last: Option<Last> =
+            store::first(sql, "SELECT version FROM streams WHERE stream = ?", vec![stream.into()])?;
+        Ok(last.map_or(0, |row| row.version.max(0) as u64))
+    }
+
+    /// Appends a producer's events, each only when it is the next of its stream, in one
+    /// transaction. Answers the version the log holds of each stream named: the producer forgets
+    /// what is at or below it, and sends again from it after a gap.
+    fn append(&self, events: Vec<FeedEvent>) -> Result<Answer> {
+        if events.len() > FEED_BATCH_MAX {
+            return Ok(Answer::error(ApiError::invalid("events", format!("at most {FEED_BATCH_MAX}"))));
+        }
+        let mut rows = Vec::with_capacity(events.len());
+        for event in events {
+            let body = serde_json::to_string(&event)?;
+            rows.push((event, body));
+        }
+        let sql = self.sql();
+        let held = store::transaction(&self.state.storage(), move || {
+            let mut held: BTreeMap<String, u64> = BTreeMap::new();
+            for (event, body) in rows {
+                let stream = event.stream.to_string();
+                let last = match held.get(&stream) {
+                    Some(last) => *last,
+                    None => Feed::last_version(&sql, &stream)?,
+                };
+                match check_append(last, &event) {
+                    Append::Next => {
+                        store::exec(
+                            &sql,
+                            "INSERT INTO events (stream, version, type, family, at_ms, body) VALUES (?, ?, ?, ?, ?, ?)",
+                            vec![
+                                stream.as_str().into(),
+                                (event.version as i64).into(),
+                                event.kind.as_str().into(),
+                                family_of(&event.kind).into(),
+                                event.at.timestamp_millis().into(),
+                                body.into(),
+                            ],
+                        )?;
+                        store::exec(
+                            &sql,
+                            "INSERT INTO streams (stream, version) VALUES (?, ?)
+                             ON CONFLICT(stream) DO UPDATE SET version = excluded.version",
+                            vec![stream.as_str().into(), (event.version as i64).into()],
+                        )?;
+                        held.insert(stream, event.version);
+                    }
+                    Append::Repeat => {
+                        held.insert(stream, last);
+                    }
+                    Append::Gap { last } => {
+                        worker::console_error!(
+                            "feed: {} version {} follows {} but the log holds {last}: refused, the producer sends again",
+                            event.stream,
+                            event.version,
+                            event.prev_version
+                        );
+                        held.insert(stream, last);
+                    }
+                }
+            }
+            Ok(held)
+        })?;
+        Ok(Answer::ok(200, &held))
+    }
+
+    /// A page of events after `after`, of the given types or families (all when none).
+    fn read(&self, after: u64, types: &[String], limit: u32) -> Result<Answer> {
+        #[derive(Deserialize)]
+        struct Row {
+            seq: i64,
+            body: String,
+        }
+        #[derive(Deserialize)]
+        struct Bounds {
+            newest: Option<i64>,
+            pruned: Option<String>,
+        }
+        let sql = self.sql();
+        let bounds: Bounds = store::first(
+            &sql,
+            "SELECT (SELECT MAX(seq) FROM events) AS newest, (SELECT value FROM meta WHERE key = 'pruned_through') AS pruned",
+            vec![],
+        )?
+        .ok_or("no bounds row")?;
+        let pruned: i64 = bounds
+            .pruned
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(|e| format!("pruned_through: {e}"))?
+            .unwrap_or(0);
+        let after = after.min(i64::MAX as u64) as i64;
+        if after < pruned {
+            let mut error = ApiError::conflict(format!(
+                "cursor {after} is older than the feed keeps ({FEED_RETENTION_DAYS} days); read on from {pruned}"
+            ));
+            error.body.error.details =
+                serde_json::json!({ "reason": "cursor_expired", "oldest_cursor": pruned.to_string() });
+            return Ok(Answer::error(error));
+        }
+        let newest = bounds.newest.unwrap_or(pruned);
+        let window_end = after.saturating_add(SCAN_ROWS_MAX);
+        let mut query = String::from("SELECT seq, body FROM events WHERE seq > ? AND seq <= ?");
+        let mut bindings: Vec<worker::SqlStorageValue> = vec![after.into(), window_end.into()];
+        if !types.is_empty() {
+            let marks = vec!["?"; types.len()].join(", ");
+            query.push_str(&format!(" AND (type IN ({marks}) OR family IN ({marks}))"));
+            for _ in 0..2 {
+                bindings.extend(types.iter().map(|name| name.as_str().into()));
+            }
+        }
+        query.push_str(" ORDER BY seq LIMIT ?");
+        bindings.push(i64::from(limit).into());
+        let rows: Vec<Row> = store::rows(&sql, &query, bindings)?;
+        let full = rows.len() as u32 == limit;
+        let mut events = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let event: FeedEvent = serde_json::from_str(&row.body)?;
+            events.push(FeedItem { cursor: row.seq.to_string(), event });
+        }
+        // Read on from the last event answered when the page is full; otherwise everything up to
+        // the end of the window (or the newest event) was looked at.
+        let next = match (full, rows.last()) {
+            (true, Some(last)) => last.seq,
+            _ => window_end.min(newest).max(after),
+        };
+        Ok(Answer::ok(200, &EventsPage { events, next_cursor: next.to_string(), has_more: next < newest }))
+    }
+
+    /// Forgets events past the retention, remembering how far it went (older cursors are refused).
+    fn prune(&self, now: DateTime<Utc>) -> Result<()> {
+        #[derive(Deserialize)]
+        struct Through {
+            seq: Option<i64>,
+        }
+        let cutoff_ms = now.timestamp_millis() - FEED_RETENTION_DAYS * 24 * 3600 * 1000;
+        let sql = self.sql();
+        let through: Option<Through> =
+            store::first(&sql, "SELECT MAX(seq) AS seq FROM events WHERE at_ms < ?", vec![cutoff_ms.into()])?;
+        let Some(seq) = through.and_then(|t| t.seq) else { return Ok(()) };
+        store::transaction(&self.state.storage(), move || {
+            store::exec(&sql, "DELETE FROM events WHERE seq <= ?", vec![seq.into()])?;
+            store::exec(
+                &sql,
+                "INSERT INTO meta (key, value) VALUES ('pruned_through', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                vec![seq.to_string().into()],
+            )
+        })
+    }
+
+    async fn handle(&self, envelope: Envelope<FeedCommand>) -> Result<Answer> {
+        let answer = match envelope.command {
+            FeedCommand::Append { events } => self.append(events)?,
+            FeedCommand::Read { after, types, limit } => self.read(after, &types, limit)?,
+        };
+        self.alarm.arm(&self.state, HOUSEKEEPING_EVERY_MS).await?;
+        Ok(answer)
+    }
+}
+
+impl DurableObject for Feed {
+    fn new(state: State, env: Env) -> Self {
+        for schema in [store::SCHEMA, SCHEMA] {
+            if let Err(error) = state.storage().sql().exec(schema, None) {
+                worker::console_error!("feed: creating tables failed: {error}");
+            }
+        }
+        Feed { state, env, alarm: Alarm::default() }
+    }
+
+    async fn fetch(&self, req: Request) -> Result<Response> {
+        serve(req, "feed", |envelope| self.handle(envelope)).await
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        self.alarm.fired();
+        self.prune(now()?)?;
+        self.alarm.arm(&self.state, HOUSEKEEPING_EVERY_MS).await?;
+        Response::ok("ok")
+    }
+}
+
+// ------------------------------------------------------------------ the producers' side
+
+/// Tables an object that stages events keeps: what is staged and not yet in the log, and the
+/// last version staged of each of its streams.
+pub const OUT_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS feed_out (seq INTEGER PRIMARY KEY AUTOINCREMENT,
+         stream TEXT NOT NULL, version INTEGER NOT NULL, body TEXT NOT NULL);
+     CREATE INDEX IF NOT EXISTS feed_out_by_stream ON feed_out (stream, version);
+     CREATE TABLE IF NOT EXISTS feed_streams (stream TEXT PRIMARY KEY, version INTEGER NOT NULL);";
+
+/// Stages the events of `stream` newer than the last staged, inside the caller's transaction:
+/// `versions` are the versions the document now has events for (oldest first), `event_of` makes
+/// the event of one version given the one before it. Answers whether anything was staged.
+pub fn stage<T>(
+    sql: &SqlStorage,
+    stream: &Stream,
+    items: &[T],
+    version_of: impl Fn(&T) -> u64,
+    event_of: impl Fn(&T, u64) -> FeedEvent,
+) -> Result<bool> {
+    let key = stream.to_string();
+    let last: Option<Last> =
+        store::first(sql, "SELECT version FROM feed_streams WHERE stream = ?", vec![key.as_str().into()])?;
+    let mut prev = last.map_or(0, |row| row.version.max(0) as u64);
+    let first = prev;
+    for item in items.iter().filter(|item| version_of(item) > first) {
+        let event = event_of(item, prev);
+        debug_assert_eq!(event.stream, *stream);
+        store::exec(
+            sql,
+            "INSERT INTO feed_out (stream, version, body) VALUES (?, ?, ?)",
+            vec![key.as_str().into(), (event.version as i64).into(), serde_json::to_string(&event)?.into()],
+        )?;
+        prev = event.version;
+    }
+    if prev > first {
+        store::exec(
+            sql,
+            "INSERT INTO feed_streams (stream, version) VALUES (?, ?)
+             ON CONFLICT(stream) DO UPDATE SET version = excluded.version",
+            vec![key.as_str().into(), (prev as i64).into()],
+        )?;
+    }
+    Ok(prev > first)
+}
+
+/// Hands events to the log; answers the version it holds of each stream named.
+pub async fn append(env: &Env, events: Vec<FeedEvent>) -> Result<BTreeMap<String, u64>> {
+    call_for(&stub(env)?, "/feed", &Envelope::system(FeedCommand::Append { events })).await
+}
+
+/// Sends what this object staged, oldest first, one batch; forgets what the log holds. Answers
+/// whether more is staged.
+pub async fn send_staged(env: &Env, storage: &worker::Storage) -> Result<bool> {
+    #[derive(Deserialize)]
+    struct Row {
+        body: String,
+    }
+    let sql = storage.sql();
+    let rows: Vec<Row> =
+        store::rows(&sql, "SELECT body FROM feed_out ORDER BY seq LIMIT ?", vec![(FEED_BATCH_MAX as i64).into()])?;
+    if rows.is_empty() {
+        return Ok(false);
+    }
+    let mut events = Vec::with_capacity(rows.len());
+    for row in rows {
+        events.push(serde_json::from_str::<FeedEvent>(&row.body)?);
+    }
+    let held = append(env, events).await?;
+    store::transaction(storage, move || {
+        for (stream, version) in held {
+            store::exec(
+                &sql,
+                "DELETE FROM feed_out WHERE stream = ? AND version <= ?",
+                vec![stream.into(), (version as i64).into()],
+            )?;
+        }
+        Ok(())
+    })?;
+    #[derive(Deserialize)]
+    struct One {
+        #[allow(dead_code)]
+        one: i64,
+    }
+    Ok(store::first::<One>(&storage.sql(), "SELECT 1 AS one FROM feed_out LIMIT 1", vec![])?.is_some())
+}
