@@ -8,6 +8,9 @@ const config :Workerd.Config = (
     (name = "do-storage", disk = (writable = true)),
     (name = "web", worker = .web),
     (name = "web-files", disk = (writable = false)),
+    # The worker's outbound requests (webhook deliveries, to the URLs configured and nowhere
+    # else): locally, receivers on this machine are allowed too.
+    (name = "internet", network = (allow = ["public", "private", "local"], tlsOptions = (trustBrowserCas = true))),
   ],
   sockets = [
     (name = "http", address = "127.0.0.1:8787", http = (), service = "main"),

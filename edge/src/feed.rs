@@ -12,17 +12,33 @@ use crate::protocol::feed::{BINDING, NAME};
 use crate::protocol::FeedCommand;
 use crate::store;
 use chrono::{DateTime, Utc};
+use futures_util::future::{select, Either};
 use serde::Deserialize;
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use stockline_engine::feed::{check_append, family_of, Append, FeedEvent, Stream, FEED_BATCH_MAX, FEED_RETENTION_DAYS};
+use stockline_engine::webhooks::{
+    signature, Attempt, Next, Webhook, WebhookSpec, WebhookStatus, DELIVERY_TIMEOUT_MS, SIGNATURE_HEADER, WEBHOOKS_MAX,
+};
+use stockline_engine::Id;
 use stockline_shared::{ApiError, EventsPage, FeedItem};
+use stockline_shared::{DeliveriesPage, DeliveryAttempt};
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, SqlStorage, State};
+use worker::{js_sys, Delay, Fetch, Method, RequestInit};
 
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY AUTOINCREMENT,
          stream TEXT NOT NULL, version INTEGER NOT NULL, type TEXT NOT NULL, family TEXT NOT NULL,
          at_ms INTEGER NOT NULL, body TEXT NOT NULL, UNIQUE (stream, version));
      CREATE INDEX IF NOT EXISTS events_at ON events (at_ms);
-     CREATE TABLE IF NOT EXISTS streams (stream TEXT PRIMARY KEY, version INTEGER NOT NULL);";
+     CREATE TABLE IF NOT EXISTS streams (stream TEXT PRIMARY KEY, version INTEGER NOT NULL);
+     CREATE TABLE IF NOT EXISTS webhooks (id TEXT PRIMARY KEY, body TEXT NOT NULL);
+     CREATE TABLE IF NOT EXISTS deliveries (seq INTEGER PRIMARY KEY AUTOINCREMENT, webhook TEXT NOT NULL,
+         body TEXT NOT NULL);
+     CREATE INDEX IF NOT EXISTS deliveries_by_webhook ON deliveries (webhook, seq);";
+
+/// Attempts one alarm makes at most (over all webhooks), and the attempts a webhook's log keeps.
+const ATTEMPTS_PER_ALARM_MAX: u32 = 64;
+const DELIVERIES_KEPT_MAX: i64 = 1_000;
 
 /// Rows one page looks at, whatever the filter: a page of rare types over a long feed answers
 /// what it found so far and a cursor to go on from, in bounded time.
@@ -44,6 +60,29 @@ pub struct Feed {
     #[allow(dead_code)]
     env: Env,
     alarm: Alarm,
+    /// When this instance last pruned (ms since the epoch).
+    pruned_at_ms: Cell<Option<i64>>,
+}
+
+#[derive(Deserialize)]
+struct BodyRow {
+    body: String,
+}
+
+/// A webhook as the API shows it: never its secret.
+fn shown(mut hook: Webhook) -> Webhook {
+    hook.secret = String::new();
+    hook
+}
+
+fn outcome_of(next: &Next) -> String {
+    match next {
+        Next::Advance => "delivered",
+        Next::RetryAt(_) => "failed",
+        Next::GaveUp => "gave_up",
+        Next::Paused => "paused",
+    }
+    .to_string()
 }
 
 #[derive(Deserialize)]
@@ -210,12 +249,234 @@ impl Feed {
     }
 
     async fn handle(&self, envelope: Envelope<FeedCommand>) -> Result<Answer> {
-        let answer = match envelope.command {
-            FeedCommand::Append { events } => self.append(events)?,
-            FeedCommand::Read { after, types, limit } => self.read(after, &types, limit)?,
+        let now = now()?;
+        let (answer, deliver) = match envelope.command {
+            FeedCommand::Append { events } => (self.append(events)?, true),
+            FeedCommand::Read { after, types, limit } => (self.read(after, &types, limit)?, false),
+            FeedCommand::PutWebhook { id, spec } => (self.put_webhook(id, spec, now)?, true),
+            FeedCommand::GetWebhook { id } => match self.webhook(id.as_str())? {
+                Some(hook) => (Answer::ok(200, &shown(hook)), false),
+                None => (Answer::error(ApiError::not_found("webhook")), false),
+            },
+            FeedCommand::Deliveries { id, limit } => (self.deliveries(&id, limit)?, false),
         };
+        // New events (or a webhook set active) go to the receivers from the alarm, at once.
+        if deliver && self.has_active_webhook()? {
+            self.alarm.arm(&self.state, 0).await?;
+        }
         self.alarm.arm(&self.state, HOUSEKEEPING_EVERY_MS).await?;
         Ok(answer)
+    }
+
+    // -------------------------------------------------------------------------- webhooks
+
+    fn webhooks(&self) -> Result<Vec<Webhook>> {
+        let rows: Vec<BodyRow> = store::rows(&self.sql(), "SELECT body FROM webhooks ORDER BY id", vec![])?;
+        rows.iter().map(|row| serde_json::from_str(&row.body).map_err(worker::Error::from)).collect()
+    }
+
+    fn webhook(&self, id: &str) -> Result<Option<Webhook>> {
+        let row: Option<BodyRow> =
+            store::first(&self.sql(), "SELECT body FROM webhooks WHERE id = ?", vec![id.into()])?;
+        row.map(|row| serde_json::from_str(&row.body).map_err(worker::Error::from)).transpose()
+    }
+
+    fn has_active_webhook(&self) -> Result<bool> {
+        Ok(self.webhooks()?.iter().any(|hook| hook.status == WebhookStatus::Active))
+    }
+
+    fn save_webhook(sql: &SqlStorage, hook: &Webhook) -> Result<()> {
+        store::exec(
+            sql,
+            "INSERT INTO webhooks (id, body) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET body = excluded.body",
+            vec![hook.id.as_str().into(), serde_json::to_string(hook)?.into()],
+        )
+    }
+
+    /// Creates or changes a webhook; a new one starts after the newest event there is now.
+    fn put_webhook(&self, id: Id, spec: WebhookSpec, now: DateTime<Utc>) -> Result<Answer> {
+        #[derive(Deserialize)]
+        struct Newest {
+            seq: Option<i64>,
+        }
+        let existing = self.webhook(id.as_str())?;
+        if existing.is_none() && self.webhooks()?.len() >= WEBHOOKS_MAX {
+            return Ok(Answer::error(ApiError::conflict(format!("at most {WEBHOOKS_MAX} webhooks"))));
+        }
+        let created = existing.is_none();
+        let newest: Option<Newest> = store::first(&self.sql(), "SELECT MAX(seq) AS seq FROM events", vec![])?;
+        let cursor = newest.and_then(|n| n.seq).unwrap_or(0).max(0) as u64;
+        let hook = match Webhook::put(existing, id.to_string(), spec, cursor, now) {
+            Ok(hook) => hook,
+            Err(error) => return Ok(Answer::error(error.into())),
+        };
+        Feed::save_webhook(&self.sql(), &hook)?;
+        Ok(Answer::ok(if created { 201 } else { 200 }, &shown(hook)))
+    }
+
+    /// A webhook's attempts, newest first.
+    fn deliveries(&self, id: &Id, limit: u32) -> Result<Answer> {
+        if self.webhook(id.as_str())?.is_none() {
+            return Ok(Answer::error(ApiError::not_found("webhook")));
+        }
+        let rows: Vec<BodyRow> = store::rows(
+            &self.sql(),
+            "SELECT body FROM deliveries WHERE webhook = ? ORDER BY seq DESC LIMIT ?",
+            vec![id.as_str().into(), i64::from(limit).into()],
+        )?;
+        let mut attempts = Vec::with_capacity(rows.len());
+        for row in rows {
+            attempts.push(serde_json::from_str::<DeliveryAttempt>(&row.body)?);
+        }
+        Ok(Answer::ok(200, &DeliveriesPage { deliveries: attempts }))
+    }
+
+    /// The next event after `hook`'s cursor that it wants, looking at most `SCAN_ROWS_MAX` rows;
+    /// when none of those is wanted, the cursor moves past them (nothing there is for it).
+    fn head(&self, hook: &mut Webhook) -> Result<Option<(u64, FeedEvent)>> {
+        #[derive(Deserialize)]
+        struct Row {
+            seq: i64,
+            #[serde(rename = "type")]
+            kind: String,
+            body: String,
+        }
+        let rows: Vec<Row> = store::rows(
+            &self.sql(),
+            "SELECT seq, type, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+            vec![(hook.cursor as i64).into(), SCAN_ROWS_MAX.min(1_000).into()],
+        )?;
+        for row in &rows {
+            if hook.wants(&row.kind) {
+                return Ok(Some((row.seq as u64, serde_json::from_str(&row.body)?)));
+            }
+        }
+        if let Some(last) = rows.last() {
+            hook.cursor = last.seq as u64;
+            Feed::save_webhook(&self.sql(), hook)?;
+        }
+        Ok(None)
+    }
+
+    /// Delivers what is due, one event at a time per webhook, in feed order. Answers when the
+    /// alarm should come back (ms from now), if anything is left.
+    async fn deliver(&self) -> Result<Option<i64>> {
+        let mut budget = ATTEMPTS_PER_ALARM_MAX;
+        let mut next_ms: Option<i64> = None;
+        for mut hook in self.webhooks()? {
+            loop {
+                let now = now()?;
+                if hook.status != WebhookStatus::Active {
+                    break;
+                }
+                if !hook.due(now) {
+                    let wait = hook.next_try_at.map_or(0, |at| (at - now).num_milliseconds().max(0));
+                    next_ms = Some(next_ms.map_or(wait, |n| n.min(wait)));
+                    break;
+                }
+                if budget == 0 {
+                    next_ms = Some(0);
+                    break;
+                }
+                let Some((seq, event)) = self.head(&mut hook)? else {
+                    // Nothing wanted in the rows looked at: look on at once if there may be more.
+                    if self.newest_seq()? > hook.cursor {
+                        next_ms = Some(0);
+                    }
+                    break;
+                };
+                budget -= 1;
+                let (attempt, record) = self.send(&hook, seq, event).await?;
+                // A request may have changed the webhook meanwhile: apply the outcome to the stored one.
+                let Some(mut fresh) = self.webhook(&hook.id)? else {
+                    break;
+                };
+                if fresh.status != WebhookStatus::Active || fresh.cursor != hook.cursor {
+                    hook = fresh;
+                    continue;
+                }
+                let next = fresh.attempted(seq, attempt, crate::http::now()?);
+                let record = DeliveryAttempt { outcome: outcome_of(&next), ..record };
+                let sql = self.sql();
+                let saved = fresh.clone();
+                store::transaction(&self.state.storage(), move || {
+                    Feed::save_webhook(&sql, &saved)?;
+                    store::exec(
+                        &sql,
+                        "INSERT INTO deliveries (webhook, body) VALUES (?, ?)",
+                        vec![saved.id.as_str().into(), serde_json::to_string(&record)?.into()],
+                    )?;
+                    store::exec(
+                        &sql,
+                        "DELETE FROM deliveries WHERE webhook = ? AND seq <= (SELECT seq FROM deliveries
+                         WHERE webhook = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)",
+                        vec![saved.id.as_str().into(), saved.id.as_str().into(), DELIVERIES_KEPT_MAX.into()],
+                    )
+                })?;
+                hook = fresh;
+            }
+        }
+        Ok(next_ms)
+    }
+
+    fn newest_seq(&self) -> Result<u64> {
+        #[derive(Deserialize)]
+        struct Newest {
+            seq: Option<i64>,
+        }
+        let newest: Option<Newest> = store::first(&self.sql(), "SELECT MAX(seq) AS seq FROM events", vec![])?;
+        Ok(newest.and_then(|n| n.seq).unwrap_or(0).max(0) as u64)
+    }
+
+    /// One attempt: POST the event, signed, to the webhook's URL (the only place this object
+    /// sends anything), within `DELIVERY_TIMEOUT_MS`.
+    async fn send(&self, hook: &Webhook, seq: u64, event: FeedEvent) -> Result<(Attempt, DeliveryAttempt)> {
+        let started = js_sys::Date::now();
+        let event_id = event.id.clone();
+        let attempt_no = hook.failures_in_row + 1;
+        let result = self.post(hook, seq, event, attempt_no).await;
+        let duration_ms = (js_sys::Date::now() - started).max(0.0) as u64;
+        let at = crate::http::now()?;
+        let (attempt, http_status, error) = match result {
+            Ok(status) if (200..300).contains(&status) => (Attempt::Delivered, Some(status), None),
+            Ok(status) => (Attempt::Failed { why: format!("the receiver answered {status}") }, Some(status), None),
+            Err(error) => {
+                let why = format!("no answer: {error}");
+                (Attempt::Failed { why: why.clone() }, None, Some(why))
+            }
+        };
+        let record = DeliveryAttempt {
+            event_id,
+            cursor: seq.to_string(),
+            attempt: attempt_no,
+            at,
+            http_status,
+            error,
+            duration_ms,
+            outcome: String::new(),
+        };
+        Ok((attempt, record))
+    }
+
+    async fn post(&self, hook: &Webhook, seq: u64, event: FeedEvent, attempt_no: u32) -> Result<u16> {
+        let event_id = event.id.clone();
+        let body = serde_json::to_string(&FeedItem { cursor: seq.to_string(), event })?;
+        let timestamp = now()?.timestamp();
+        let headers = worker::Headers::new();
+        headers.set("content-type", "application/json")?;
+        headers.set(SIGNATURE_HEADER, &signature(&hook.secret, timestamp, body.as_bytes()))?;
+        headers.set("Stockline-Event-Id", &event_id)?;
+        headers.set("Stockline-Webhook-Id", &hook.id)?;
+        headers.set("Stockline-Delivery-Attempt", &attempt_no.to_string())?;
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post).with_headers(headers).with_body(Some(body.into()));
+        let request = Request::new_with_init(&hook.url, &init)?;
+        let sent = Box::pin(async move { Fetch::Request(request).send().await.map(|r| r.status_code()) });
+        let timeout = Box::pin(Delay::from(std::time::Duration::from_millis(DELIVERY_TIMEOUT_MS)));
+        match select(sent, timeout).await {
+            Either::Left((status, _)) => status,
+            Either::Right(_) => Err(worker::Error::RustError(format!("no answer within {DELIVERY_TIMEOUT_MS} ms"))),
+        }
     }
 }
 
@@ -226,7 +487,7 @@ impl DurableObject for Feed {
                 worker::console_error!("feed: creating tables failed: {error}");
             }
         }
-        Feed { state, env, alarm: Alarm::default() }
+        Feed { state, env, alarm: Alarm::default(), pruned_at_ms: Cell::new(None) }
     }
 
     async fn fetch(&self, req: Request) -> Result<Response> {
@@ -235,7 +496,19 @@ impl DurableObject for Feed {
 
     async fn alarm(&self) -> Result<Response> {
         self.alarm.fired();
-        self.prune(now()?)?;
+        let now = now()?;
+        if self.pruned_at_ms.get().is_none_or(|at| now.timestamp_millis() - at >= HOUSEKEEPING_EVERY_MS) {
+            self.prune(now)?;
+            self.pruned_at_ms.set(Some(now.timestamp_millis()));
+        }
+        match self.deliver().await {
+            Ok(Some(in_ms)) => self.alarm.arm(&self.state, in_ms).await?,
+            Ok(None) => {}
+            Err(error) => {
+                worker::console_error!("feed: delivering to webhooks failed (tried again later): {error}");
+                self.alarm.arm(&self.state, SEND_RETRY_MS).await?;
+            }
+        }
         self.alarm.arm(&self.state, HOUSEKEEPING_EVERY_MS).await?;
         Response::ok("ok")
     }

@@ -120,9 +120,27 @@ pub mod feed {
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum FeedCommand {
     /// A producer's events, in its streams' order.
-    Append { events: Vec<stockline_engine::feed::FeedEvent> },
+    Append {
+        events: Vec<stockline_engine::feed::FeedEvent>,
+    },
     /// `GET /v1/events`: events after the cursor `after`, of `types` (types or families; all when empty).
-    Read { after: u64, types: Vec<String>, limit: u32 },
+    Read {
+        after: u64,
+        types: Vec<String>,
+        limit: u32,
+    },
+    PutWebhook {
+        id: Id,
+        spec: stockline_engine::webhooks::WebhookSpec,
+    },
+    GetWebhook {
+        id: Id,
+    },
+    /// A webhook's attempts, newest first.
+    Deliveries {
+        id: Id,
+        limit: u32,
+    },
 }
 
 impl PurchasingCommand {

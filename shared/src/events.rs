@@ -23,3 +23,25 @@ pub struct EventsPage {
 
 /// Events one page answers when `limit` is not given.
 pub const EVENTS_PAGE_DEFAULT: u32 = 100;
+
+/// One attempt to deliver an event to a webhook. `outcome`: `delivered`, `failed` (tried again
+/// later), `gave_up` (tried for 24 h; the next event goes) or `paused` (the receiver failed too
+/// often in a row).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryAttempt {
+    pub event_id: String,
+    pub cursor: String,
+    /// 1 for the first try of this event, counting failures in a row.
+    pub attempt: u32,
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub http_status: Option<u16>,
+    pub error: Option<String>,
+    pub duration_ms: u64,
+    pub outcome: String,
+}
+
+/// `GET /v1/webhooks/{id}/deliveries`: the latest attempts, newest first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeliveriesPage {
+    pub deliveries: Vec<DeliveryAttempt>,
+}

@@ -14,7 +14,7 @@ pub mod wire;
 pub use auth::{Action, Principal};
 pub use decisions::{DecisionKind, DecisionState, Decisions, QueuedDecision};
 pub use error::{ApiError, ErrorBody, ErrorDetail};
-pub use events::{EventsPage, FeedItem, EVENTS_PAGE_DEFAULT};
+pub use events::{DeliveriesPage, DeliveryAttempt, EventsPage, FeedItem, EVENTS_PAGE_DEFAULT};
 pub use outbox::{CountBasis, OpState, Outbox, QueuedOp, Tally};
 pub use receiving::{
     DeliveriesResponse, QueuedReceipt, ReceiptState, Receiving, DELIVERIES_MAX, RECEIPT_TOLERANCE_PCT,

@@ -16,6 +16,7 @@ use stockline_engine::planning::{DemandImport, PlanningPolicy, SupplierSpec};
 use stockline_engine::procurement::{
     ApprovalRules, FromSuggestions, InvoiceSpec, PoAction, PoSpec, PoStatus, ReceiptSpec,
 };
+use stockline_engine::webhooks::WebhookSpec;
 use stockline_engine::{Catalog, ChannelSpec, CommitRequest, Id, LocationSpec, Movement, ReservationRequest, SkuSpec};
 use stockline_shared::auth::{authenticate, parse_tokens};
 use stockline_shared::error::decode;
@@ -421,6 +422,15 @@ async fn route(mut req: Request, env: Env) -> Result<Response, ApiError> {
         }
         Route::ListExceptions => reply_orders(&env, envelope(&caller, None, exceptions_query(&req)?)).await?,
         Route::ListEvents => reply_feed(&env, envelope(&caller, None, events_query(&req)?)).await?,
+        Route::PutWebhook(id) => {
+            let spec: WebhookSpec = decode(&bytes)?;
+            reply_feed(&env, envelope(&caller, None, FeedCommand::PutWebhook { id, spec })).await?
+        }
+        Route::GetWebhook(id) => reply_feed(&env, envelope(&caller, None, FeedCommand::GetWebhook { id })).await?,
+        Route::ListDeliveries(id) => {
+            let limit = deliveries_limit(&req)?;
+            reply_feed(&env, envelope(&caller, None, FeedCommand::Deliveries { id, limit })).await?
+        }
         Route::ResolveException(id) => {
             let request: ResolveRequest = decode(&bytes)?;
             reply_orders(&env, envelope(&caller, key, OrdersCommand::Resolve { id, request })).await?

@@ -83,6 +83,9 @@ pub(super) enum Route {
     ListExceptions,
     ResolveException(Id),
     ListEvents,
+    PutWebhook(Id),
+    GetWebhook(Id),
+    ListDeliveries(Id),
 }
 
 impl Route {
@@ -191,6 +194,11 @@ impl Route {
             (_, ["v1", "exceptions", _, "resolve"]) => return Err(ApiError::method_not_allowed(&["POST"])),
             (Method::Get, ["v1", "events"]) => Route::ListEvents,
             (_, ["v1", "events"]) => return Err(ApiError::method_not_allowed(&["GET"])),
+            (Method::Put, ["v1", "webhooks", id]) => Route::PutWebhook(path_id(id)?),
+            (Method::Get, ["v1", "webhooks", id]) => Route::GetWebhook(path_id(id)?),
+            (_, ["v1", "webhooks", _]) => return Err(ApiError::method_not_allowed(&["GET", "PUT"])),
+            (Method::Get, ["v1", "webhooks", id, "deliveries"]) => Route::ListDeliveries(path_id(id)?),
+            (_, ["v1", "webhooks", _, "deliveries"]) => return Err(ApiError::method_not_allowed(&["GET"])),
             (Method::Get, ["v1", "approvals"]) => Route::GetApprovals,
             (_, ["v1", "approvals"]) => return Err(ApiError::method_not_allowed(&["GET"])),
             (Method::Get, ["v1", "catalog"]) => Route::CatalogStatus,
@@ -285,7 +293,9 @@ impl Route {
             Route::ActOnOrder(_, OrderAction::ReleaseHold) => Action::ResolveException,
             Route::ActOnOrder(..) => Action::FulfilOrder,
             Route::ResolveException(_) => Action::ResolveException,
-            Route::ListEvents => Action::ReadEvents,
+            Route::ListEvents | Route::PutWebhook(_) | Route::GetWebhook(_) | Route::ListDeliveries(_) => {
+                Action::ReadEvents
+            }
         }
     }
 }
@@ -570,4 +580,17 @@ pub(super) fn events_query(req: &Request) -> Result<FeedCommand, ApiError> {
         }
     }
     Ok(FeedCommand::Read { after, types, limit })
+}
+
+/// `GET /v1/webhooks/{id}/deliveries?limit=N` (1..=500, default 100).
+pub(super) fn deliveries_limit(req: &Request) -> Result<u32, ApiError> {
+    let url = req.url().map_err(|e| ApiError::invalid("url", e.to_string()))?;
+    let mut limit = 100u32;
+    for (name, value) in url.query_pairs() {
+        match name.as_ref() {
+            "limit" => limit = page_limit(&value, stockline_engine::feed::FEED_BATCH_MAX as u32)?,
+            other => return Err(ApiError::invalid(other, "unknown query parameter")),
+        }
+    }
+    Ok(limit)
 }
