@@ -22,7 +22,7 @@ const config :Workerd.Config = (
 const web :Workerd.Worker = (
   compatibilityDate = "2026-11-01",
   modules = [(name = "serve.mjs", esModule = embed "../web/serve.mjs")],
-  bindings = [(name = "files", service = "web-files")],
+  bindings = [(name = "files", service = "web-files"), (name = "api", service = "main")],
 );
 
 const stockline :Workerd.Worker = (

@@ -89,6 +89,10 @@ impl Sockets {
     fn http_port(&self) -> u16 {
         port_of(&self.http)
     }
+
+    fn web_port(&self) -> u16 {
+        port_of(&self.web)
+    }
 }
 
 /// A running workerd serving the built worker. Killed when dropped; its state directory stays
@@ -200,6 +204,12 @@ impl Stockline {
     /// The workerd process id (for CPU accounting in the load run).
     pub fn pid(&self) -> u32 {
         self.child.as_ref().map_or(0, Child::id)
+    }
+
+    /// Where the web app is served (its `/v1/` reaches the API, as when deployed).
+    pub fn app_base(&self) -> String {
+        let port = self.sockets.lock().expect("sockets lock").as_ref().map_or(0, Sockets::web_port);
+        format!("http://127.0.0.1:{port}")
     }
 
     pub fn base(&self) -> String {

@@ -399,3 +399,29 @@ fn the_openapi_document_is_served_and_lists_every_route() {
         assert!(status != 405, "{method} {path}: {body}");
     }
 }
+
+/// The app's own origin answers the API (`/v1/`) as a deployment serving both does, and its files
+/// with their content types; so the app talks to where it was loaded from.
+#[test]
+fn the_app_origin_serves_the_app_and_the_api() {
+    let s = seeded();
+    let agent = ureq::AgentBuilder::new().build();
+    let app = s.app_base();
+    let page = agent.get(&format!("{app}/")).call().expect("the app's page");
+    assert_eq!(page.content_type(), "text/html");
+    let me = agent
+        .get(&format!("{app}/v1/me"))
+        .set("authorization", "Bearer dev-warehouse")
+        .call()
+        .expect("the API through the app's origin");
+    let me: Value = serde_json::from_str(&me.into_string().unwrap()).unwrap();
+    assert_eq!(me["role"], "warehouse");
+    let posted = agent
+        .post(&format!("{app}/v1/skus/SKU-1/movements"))
+        .set("authorization", "Bearer dev-warehouse")
+        .set("content-type", "application/json")
+        .send_string(r#"{"kind": "receive", "location": "wh-1", "qty": 3}"#)
+        .expect("a write through the app's origin");
+    assert_eq!(posted.status(), 201);
+    assert_eq!(s.must(s.get("/v1/availability/SKU-1", ADMIN))["on_hand"], 3);
+}

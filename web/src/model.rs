@@ -38,9 +38,10 @@ impl Settings {
         !self.token.trim().is_empty()
     }
 
-    /// The API a page served at `hostname` talks to by default: the same host, port 8787.
-    pub fn default_api_base(protocol: &str, hostname: &str) -> String {
-        format!("{protocol}//{hostname}:8787")
+    /// The API a page talks to by default: its own origin. Deployed, one Worker serves the app
+    /// and `/v1/`; locally, the app's server passes `/v1/` on to the API.
+    pub fn default_api_base(origin: &str) -> String {
+        origin.trim_end_matches('/').to_string()
     }
 
     /// Warehouse work (movements) is for the warehouse role and admins; everyone may look up stock.

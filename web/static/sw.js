@@ -20,6 +20,8 @@ self.addEventListener('fetch', (event) => {
   if (request.method !== 'GET') return;
   const url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
+  // The API (same origin when deployed) is never answered from the cache.
+  if (url.pathname.startsWith('/v1/')) return;
   if (request.mode === 'navigate') {
     event.respondWith(caches.match('./index.html').then((hit) => hit || fetch(request)));
     return;

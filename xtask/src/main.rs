@@ -2,6 +2,7 @@
 //! xtask. A newcomer needs two: `run` and `test`. Both install what they need first, pinned and
 //! skipped when already present.
 
+mod deploy;
 mod seed;
 mod setup;
 
@@ -22,6 +23,8 @@ tasks:
   setup        install the pinned toolchain pieces only
   build-edge   build the worker (edge/build)
   build-web    build the web app (web/dist)
+  build        build the app and the worker where stale (wrangler's build command)
+  deploy-check wrangler deploy --dry-run, checked (bundle, bindings, migrations, app files)
   bench        benchmarks: engine (criterion), edge load run (workerd), web app (Chromium)";
 
 fn main() -> ExitCode {
@@ -31,7 +34,9 @@ fn main() -> ExitCode {
         "run" => run(),
         "test" => test(env::args().skip(2).any(|a| a == "--slow")),
         "setup" => setup::all(setup::Need::Everything),
+        "build" => setup::all(setup::Need::Build).and_then(|_| build_web(false)).and_then(|_| build_edge(false)),
         "build-edge" => setup::all(setup::Need::Build).and_then(|_| build_edge(true)),
+        "deploy-check" => setup::all(setup::Need::Build).and_then(|_| deploy::dry_run()),
         "build-web" => setup::all(setup::Need::Build).and_then(|_| build_web(true)),
         "bench" => bench(),
         _ => {
@@ -296,6 +301,8 @@ fn test(slow: bool) -> Result {
     build_edge(false)?;
     build_web(false)?;
     let root = root();
+    eprintln!("test: wrangler deploy --dry-run (the worker and the app in one deployment)");
+    deploy::dry_run()?;
     eprintln!("test: the engine builds for wasm32-unknown-unknown");
     sh(Command::new("cargo")
         .args(["build", "--target", "wasm32-unknown-unknown", "-p", "stockline-engine", "-p", "stockline-shared"])

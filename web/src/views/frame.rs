@@ -23,12 +23,14 @@ fn api_from_query() -> Option<String> {
     params.get("api").filter(|api| !api.is_empty())
 }
 
-fn default_api_base() -> String {
-    let location = window().location();
-    Settings::default_api_base(
-        &location.protocol().unwrap_or_else(|_| "http:".into()),
-        &location.hostname().unwrap_or_else(|_| "127.0.0.1".into()),
-    )
+/// The page's own origin; none when the browser will not say (the settings then ask for it).
+fn default_api_base() -> Option<String> {
+    window()
+        .location()
+        .origin()
+        .ok()
+        .filter(|origin| !origin.is_empty())
+        .map(|origin| Settings::default_api_base(&origin))
 }
 
 /// A keyboard-wedge scanner types fast and ends with Enter. Keys that arrive while no field has
@@ -120,7 +122,10 @@ pub fn App() -> impl IntoView {
             loaded.api_base = api;
         }
         if loaded.api_base.is_empty() {
-            loaded.api_base = default_api_base();
+            match default_api_base() {
+                Some(api) => loaded.api_base = api,
+                None => app.fail("This page's address cannot be read: set the API address in Settings.".to_string()),
+            }
         }
         match db::load_ops().await {
             Ok(ops) => app.outbox.set(Outbox::new(ops)),
