@@ -21,6 +21,17 @@ pub enum LocationKind {
     Marketplace,
 }
 
+impl LocationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LocationKind::Warehouse => "warehouse",
+            LocationKind::Store => "store",
+            LocationKind::ThirdParty => "3pl",
+            LocationKind::Marketplace => "marketplace",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LocationSpec {

@@ -9,6 +9,7 @@ pub mod feed;
 pub mod hold;
 pub mod idempotency;
 pub mod ids;
+pub mod import;
 pub mod ledger;
 pub mod limits;
 pub mod money;

@@ -5,24 +5,7 @@ use super::*;
 impl SkuLedger {
     /// Creates or updates the SKU's policy.
     pub fn define(&mut self, catalog: &Catalog, spec: SkuSpec, ctx: &Ctx) -> Result<Entry, EngineError> {
-        check_text("name", &spec.name)?;
-        if !(0..=QTY_STORED_MAX).contains(&spec.safety_stock) {
-            return Err(EngineError::invalid("safety_stock", "must be a whole number >= 0"));
-        }
-        if let Some(cost) = spec.unit_cost {
-            if cost.is_negative() {
-                return Err(EngineError::invalid("unit_cost", "must be >= 0"));
-            }
-        }
-        if spec.barcodes.len() > BARCODES_MAX {
-            return Err(EngineError::invalid("barcodes", format!("at most {BARCODES_MAX}")));
-        }
-        for (index, barcode) in spec.barcodes.iter().enumerate() {
-            check_barcode(barcode)?;
-            if spec.barcodes[..index].contains(barcode) {
-                return Err(EngineError::invalid("barcodes", "each barcode once"));
-            }
-        }
+        spec.check()?;
         // The unit cost is the ledger's moving average once receipts have set it: a definition
         // without one keeps it; one with a cost sets it (a correction by hand).
         let unit_cost = spec.unit_cost.or_else(|| self.policy().and_then(|policy| policy.unit_cost));

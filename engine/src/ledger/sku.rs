@@ -34,3 +34,28 @@ pub struct SkuPolicy {
 pub fn is_false(flag: &bool) -> bool {
     !*flag
 }
+
+impl SkuSpec {
+    /// The checks a definition needs no ledger for: the name, safety stock, unit cost, barcodes.
+    pub fn check(&self) -> Result<(), EngineError> {
+        check_text("name", &self.name)?;
+        if !(0..=QTY_STORED_MAX).contains(&self.safety_stock) {
+            return Err(EngineError::invalid("safety_stock", "must be a whole number >= 0"));
+        }
+        if let Some(cost) = self.unit_cost {
+            if cost.is_negative() {
+                return Err(EngineError::invalid("unit_cost", "must be >= 0"));
+            }
+        }
+        if self.barcodes.len() > BARCODES_MAX {
+            return Err(EngineError::invalid("barcodes", format!("at most {BARCODES_MAX}")));
+        }
+        for (index, barcode) in self.barcodes.iter().enumerate() {
+            check_barcode(barcode)?;
+            if self.barcodes[..index].contains(barcode) {
+                return Err(EngineError::invalid("barcodes", "each barcode once"));
+            }
+        }
+        Ok(())
+    }
+}
