@@ -40,6 +40,7 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS catalog_subscribers (sku TEXT P
      CREATE TABLE IF NOT EXISTS items (sku TEXT PRIMARY KEY, name TEXT NOT NULL, barcodes TEXT NOT NULL,
          haystack TEXT NOT NULL);
      CREATE TABLE IF NOT EXISTS critical_skus (sku TEXT PRIMARY KEY);
+     CREATE TABLE IF NOT EXISTS item_stock_policy (sku TEXT PRIMARY KEY, safety_stock INTEGER NOT NULL, unit_cost TEXT);
      CREATE TABLE IF NOT EXISTS plan_summaries (sku TEXT NOT NULL, location TEXT NOT NULL, supplier TEXT,
          needs_action INTEGER NOT NULL, at_risk INTEGER NOT NULL, urgency TEXT NOT NULL, at_risk_since TEXT,
          body TEXT NOT NULL, PRIMARY KEY (sku, location));
@@ -72,6 +73,28 @@ struct ItemRow {
     name: String,
     barcodes: String,
     critical: i64,
+    /// None for an item indexed before its stock policy was kept here (until its next change).
+    safety_stock: Option<i64>,
+    unit_cost: Option<String>,
+}
+
+impl ItemRow {
+    fn item(self) -> Result<Item> {
+        let sku = Id::new(self.sku).map_err(|e| worker::Error::RustError(format!("item index: {e}")))?;
+        let unit_cost = self
+            .unit_cost
+            .map(|text| text.parse::<stockline_engine::Money>())
+            .transpose()
+            .map_err(|e| worker::Error::RustError(format!("item index: {sku}'s unit cost: {e}")))?;
+        Ok(Item {
+            barcodes: serde_json::from_str(&self.barcodes)?,
+            sku,
+            name: self.name,
+            critical: self.critical != 0,
+            safety_stock: self.safety_stock.unwrap_or(0),
+            unit_cost,
+        })
+    }
 }
 
 #[derive(Deserialize)]
@@ -322,6 +345,16 @@ impl Directory {
              haystack = excluded.haystack",
             vec![item.sku.as_str().into(), item.name.as_str().into(), barcodes.into(), haystack.into()],
         )?;
+        store::exec(
+            &self.sql(),
+            "INSERT INTO item_stock_policy (sku, safety_stock, unit_cost) VALUES (?, ?, ?)
+             ON CONFLICT(sku) DO UPDATE SET safety_stock = excluded.safety_stock, unit_cost = excluded.unit_cost",
+            vec![
+                item.sku.as_str().into(),
+                item.safety_stock.into(),
+                item.unit_cost.map(|cost| cost.to_string()).into(),
+            ],
+        )?;
         let flag = if item.critical {
             "INSERT INTO critical_skus (sku) VALUES (?) ON CONFLICT(sku) DO NOTHING"
         } else {
@@ -346,6 +379,25 @@ impl Directory {
         Ok(out)
     }
 
+    /// The items of those of `skus` that exist, in SKU order.
+    fn items_of(&self, skus: &[Id]) -> Result<Vec<Item>> {
+        let mut items = Vec::new();
+        for chunk in skus.chunks(store::SQL_BINDINGS_MAX) {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let query = format!(
+                "SELECT items.sku AS sku, name, barcodes, p.safety_stock AS safety_stock, p.unit_cost AS unit_cost,
+                 EXISTS (SELECT 1 FROM critical_skus c WHERE c.sku = items.sku) AS critical
+                 FROM items LEFT JOIN item_stock_policy p ON p.sku = items.sku WHERE items.sku IN ({marks})
+                 ORDER BY items.sku"
+            );
+            let bindings = chunk.iter().map(|sku| sku.as_str().into()).collect();
+            for row in store::rows::<ItemRow>(&self.sql(), &query, bindings)? {
+                items.push(row.item()?);
+            }
+        }
+        Ok(items)
+    }
+
     /// A page of the item index in SKU order. The search is a case-insensitive substring match on
     /// SKU, name and barcodes (a scan over the index: fine for the tens of thousands of SKUs of
     /// one warehouse network; a full-text index is the step after).
@@ -356,23 +408,23 @@ impl Directory {
         let rows: Vec<ItemRow> = match q {
             Some(q) => store::rows(
                 &self.sql(),
-                "SELECT sku, name, barcodes, EXISTS (SELECT 1 FROM critical_skus c WHERE c.sku = items.sku) AS critical
-                 FROM items WHERE sku > ? AND instr(haystack, ?) > 0 ORDER BY sku LIMIT ?",
+                "SELECT items.sku AS sku, name, barcodes, p.safety_stock AS safety_stock, p.unit_cost AS unit_cost,
+                 EXISTS (SELECT 1 FROM critical_skus c WHERE c.sku = items.sku) AS critical
+                 FROM items LEFT JOIN item_stock_policy p ON p.sku = items.sku WHERE items.sku > ? AND instr(haystack, ?) > 0 ORDER BY items.sku LIMIT ?",
                 vec![after.into(), q.to_lowercase().into(), fetch.into()],
             )?,
             None => store::rows(
                 &self.sql(),
-                "SELECT sku, name, barcodes, EXISTS (SELECT 1 FROM critical_skus c WHERE c.sku = items.sku) AS critical
-                 FROM items WHERE sku > ? ORDER BY sku LIMIT ?",
+                "SELECT items.sku AS sku, name, barcodes, p.safety_stock AS safety_stock, p.unit_cost AS unit_cost,
+                 EXISTS (SELECT 1 FROM critical_skus c WHERE c.sku = items.sku) AS critical
+                 FROM items LEFT JOIN item_stock_policy p ON p.sku = items.sku WHERE items.sku > ? ORDER BY items.sku LIMIT ?",
                 vec![after.into(), fetch.into()],
             )?,
         };
         let more = rows.len() > limit as usize;
         let mut items = Vec::with_capacity(rows.len().min(limit as usize));
         for row in rows.into_iter().take(limit as usize) {
-            let sku = Id::new(row.sku).map_err(|e| worker::Error::RustError(format!("item index: {e}")))?;
-            let barcodes = serde_json::from_str(&row.barcodes)?;
-            items.push(Item { sku, name: row.name, barcodes, critical: row.critical != 0 });
+            items.push(row.item()?);
         }
         let next_after = if more { items.last().map(|item| item.sku.clone()) } else { None };
         Ok(ItemsResponse { items, next_after })
@@ -397,6 +449,7 @@ impl Directory {
             }
             DirectoryCommand::Critical { skus } => Ok(Answer::ok(200, &self.among(skus, "critical_skus")?)),
             DirectoryCommand::Defined { skus } => Ok(Answer::ok(200, &self.among(skus, "items")?)),
+            DirectoryCommand::ItemsOf { skus } => Ok(Answer::ok(200, &self.items_of(skus)?)),
             DirectoryCommand::Subscribe { sku, item } => {
                 if let Some(item) = item {
                     assert_eq!(&item.sku, sku, "a SKU indexes its own item");

@@ -247,6 +247,10 @@ pub enum SkuCommand {
         sku: Id,
         location: Option<Id>,
     },
+    /// The replenishment policy as set (none when never set), for an export.
+    PolicyOf {
+        sku: Id,
+    },
     /// From Purchasing: what is expected from a purchase order at a location (a target).
     ExpectInbound {
         sku: Id,
@@ -296,6 +300,7 @@ impl SkuCommand {
                 | SkuCommand::Entries { .. }
                 | SkuCommand::Catalog { .. }
                 | SkuCommand::Plan { .. }
+                | SkuCommand::PolicyOf { .. }
                 | SkuCommand::StockRead { .. }
         )
     }
@@ -330,6 +335,7 @@ impl SkuCommand {
             | SkuCommand::PutPolicy { sku, .. }
             | SkuCommand::ImportDemand { sku, .. }
             | SkuCommand::Plan { sku, .. }
+            | SkuCommand::PolicyOf { sku }
             | SkuCommand::ExpectInbound { sku, .. }
             | SkuCommand::ReceiveFromOrder { sku, .. }
             | SkuCommand::Revalue { sku, .. }
@@ -391,6 +397,10 @@ pub enum DirectoryCommand {
     },
     /// Which of these SKUs exist (are in the item index).
     Defined {
+        skus: Vec<Id>,
+    },
+    /// The items (with their definitions) of those of `skus` that exist.
+    ItemsOf {
         skus: Vec<Id>,
     },
     Subscribe {

@@ -250,6 +250,8 @@ impl SkuObject {
             name: policy.name.clone(),
             barcodes: policy.barcodes.clone(),
             critical: policy.critical,
+            safety_stock: policy.safety_stock,
+            unit_cost: policy.unit_cost,
         })
     }
 
@@ -634,6 +636,7 @@ impl SkuObject {
                     self.plans(loaded, Some(std::slice::from_ref(location)), now)?.pop().expect("one scope, one plan");
                 ok(200, &plan)
             }
+            SkuCommand::PolicyOf { .. } => ok(200, &loaded.policy.as_ref().map(|stored| &stored.policy)),
             SkuCommand::Catalog { .. } => unreachable!("answered above"),
         }
     }

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod decisions;
 pub mod error;
 pub mod events;
+pub mod imports;
 pub mod orders;
 pub mod outbox;
 pub mod receiving;
@@ -15,6 +16,7 @@ pub use auth::{Action, Principal};
 pub use decisions::{DecisionKind, DecisionState, Decisions, QueuedDecision};
 pub use error::{ApiError, ErrorBody, ErrorDetail};
 pub use events::{DeliveriesPage, DeliveryAttempt, EventsPage, FeedItem, EVENTS_PAGE_DEFAULT};
+pub use imports::{Atomic, ImportReport, ImportRequest};
 pub use outbox::{CountBasis, OpState, Outbox, QueuedOp, Tally};
 pub use receiving::{
     DeliveriesResponse, QueuedReceipt, ReceiptState, Receiving, DELIVERIES_MAX, RECEIPT_TOLERANCE_PCT,

@@ -40,6 +40,23 @@ pub struct Item {
     /// A critical SKU (see `SkuSpec::critical`); left out when not.
     #[serde(default, skip_serializing_if = "stockline_engine::is_false")]
     pub critical: bool,
+    #[serde(default)]
+    pub safety_stock: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_cost: Option<stockline_engine::Money>,
+}
+
+impl Item {
+    /// The definition that would leave the SKU as it is (`PUT /v1/skus/{sku}`).
+    pub fn spec(&self) -> stockline_engine::SkuSpec {
+        stockline_engine::SkuSpec {
+            name: self.name.clone(),
+            safety_stock: self.safety_stock,
+            unit_cost: self.unit_cost,
+            barcodes: self.barcodes.clone(),
+            critical: self.critical,
+        }
+    }
 }
 
 /// `GET /v1/skus` answer: items in SKU order; `next_after` continues the list.

@@ -373,6 +373,8 @@ fn the_openapi_document_is_served_and_lists_every_route() {
         ("put", "/v1/webhooks/{id}"),
         ("get", "/v1/webhooks/{id}"),
         ("get", "/v1/webhooks/{id}/deliveries"),
+        ("post", "/v1/imports"),
+        ("get", "/v1/exports/{kind}"),
     ];
     let mut documented: Vec<(String, String)> = Vec::new();
     for (path, item) in file["paths"].as_object().expect("paths") {
@@ -392,8 +394,12 @@ fn the_openapi_document_is_served_and_lists_every_route() {
     let (unrouted_status, unrouted) = s.send("GET", "/v1/no-such-route", Some("dev-admin"), None, None);
     assert_eq!(unrouted_status, 404, "{unrouted}");
     for (method, path) in routed {
-        let concrete =
-            path.replace("{location}", "x").replace("{channel}", "x").replace("{sku}", "x").replace("{id}", "x");
+        let concrete = path
+            .replace("{location}", "x")
+            .replace("{channel}", "x")
+            .replace("{sku}", "x")
+            .replace("{id}", "x")
+            .replace("{kind}", "skus");
         let (status, body) = s.send(&method.to_uppercase(), &concrete, Some("dev-admin"), Some("{}"), None);
         assert!(!(status == 404 && body == unrouted), "{method} {path} is not routed: {body}");
         assert!(status != 405, "{method} {path}: {body}");

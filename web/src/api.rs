@@ -35,20 +35,32 @@ fn authorised(builder: RequestBuilder, token: &str) -> RequestBuilder {
 }
 
 async fn answer<T: DeserializeOwned>(sent: Result<gloo_net::http::Response, gloo_net::Error>) -> Result<T, CallError> {
+    match error_body(sent).await? {
+        Ok(answer) => Ok(answer),
+        Err((status, body)) => Err(CallError::Refused { status, code: body.error.code, message: body.error.message }),
+    }
+}
+
+/// A 2xx answer read as `T`, or the error body of a 4xx with its status; no answer or a 5xx is
+/// `Unreachable` (the work stays queued).
+async fn error_body<T: DeserializeOwned>(
+    sent: Result<gloo_net::http::Response, gloo_net::Error>,
+) -> Result<Result<T, (u16, ErrorBody)>, CallError> {
     let response = sent.map_err(|_| CallError::Unreachable)?;
     let status = response.status();
     if response.ok() {
-        return response.json().await.map_err(|e| CallError::Refused {
+        let answer = response.json().await.map_err(|e| CallError::Refused {
             status,
             code: "bad_answer".into(),
             message: e.to_string(),
-        });
+        })?;
+        return Ok(Ok(answer));
     }
     if status >= 500 {
         return Err(CallError::Unreachable);
     }
     match response.json::<ErrorBody>().await {
-        Ok(body) => Err(CallError::Refused { status, code: body.error.code, message: body.error.message }),
+        Ok(body) => Ok(Err((status, body))),
         Err(_) => Err(CallError::Refused { status, code: "http".into(), message: format!("HTTP {status}") }),
     }
 }
@@ -252,4 +264,24 @@ pub async fn resolve(
     let path = format!("/v1/exceptions/{id}/resolve");
     let builder = authorised(Request::post(&url(api_base, &path)), token).header("Idempotency-Key", key);
     answer(builder.json(request).map_err(encoded)?.send().await).await
+}
+
+/// `POST /v1/imports`. A file refused whole for its bad rows (400 with the report in `details`)
+/// answers its report too: nothing applied, every bad row named.
+pub async fn import_csv(
+    api_base: &str,
+    token: &str,
+    key: &str,
+    request: &stockline_shared::ImportRequest,
+) -> Result<stockline_shared::ImportReport, CallError> {
+    let builder = authorised(Request::post(&url(api_base, "/v1/imports")), token).header("Idempotency-Key", key);
+    match error_body(builder.json(request).map_err(encoded)?.send().await).await? {
+        Ok(report) => Ok(report),
+        Err((status, body)) => {
+            match serde_json::from_value::<stockline_shared::ImportReport>(body.error.details.clone()) {
+                Ok(report) => Ok(report),
+                Err(_) => Err(CallError::Refused { status, code: body.error.code, message: body.error.message }),
+            }
+        }
+    }
 }

@@ -6,6 +6,7 @@ mod camera;
 mod chart;
 mod db;
 mod fulfilment;
+mod imports;
 mod model;
 mod purchasing;
 mod receiving;

@@ -68,6 +68,9 @@ impl Settings {
         if crate::fulfilment::team_of(self.role.as_deref()).is_some() {
             screens.push(Screen::Exceptions);
         }
+        if self.role.as_deref() == Some("admin") {
+            screens.push(Screen::Import);
+        }
         screens
     }
 
@@ -103,6 +106,8 @@ pub enum Screen {
     Picking,
     /// The team's queue of order exceptions.
     Exceptions,
+    /// CSV import (admins).
+    Import,
 }
 
 impl Screen {
@@ -133,6 +138,7 @@ impl Screen {
             Screen::Suppliers => "Suppliers",
             Screen::Picking => "Pick",
             Screen::Exceptions => "Exceptions",
+            Screen::Import => "Import",
         }
     }
 
@@ -152,6 +158,7 @@ impl Screen {
             Screen::Suppliers => "tab-suppliers",
             Screen::Picking => "tab-picking",
             Screen::Exceptions => "tab-exceptions",
+            Screen::Import => "tab-import",
         }
     }
 
@@ -171,6 +178,7 @@ impl Screen {
                 | Screen::Suppliers
                 | Screen::Picking
                 | Screen::Exceptions
+                | Screen::Import
         )
     }
 }
@@ -803,6 +811,8 @@ mod tests {
             name: name.into(),
             barcodes: barcodes.iter().map(|b| b.to_string()).collect(),
             critical: false,
+            safety_stock: 0,
+            unit_cost: None,
         }
     }
 

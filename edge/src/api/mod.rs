@@ -21,20 +21,23 @@ use stockline_engine::{Catalog, ChannelSpec, CommitRequest, Id, LocationSpec, Mo
 use stockline_shared::auth::{authenticate, parse_tokens};
 use stockline_shared::error::decode;
 use stockline_shared::{
-    Action, ApiError, BatchAvailabilityRequest, BatchAvailabilityResponse, ErrorDetail, Me, MovementResponse,
-    Principal, SyncOpResult, SyncOutcome, SyncPushRequest, SyncPushResponse, BODY_BYTES_MAX, SYNC_OPS_MAX,
+    Action, ApiError, AvailabilityResponse, BatchAvailabilityRequest, BatchAvailabilityResponse, ErrorDetail,
+    ImportRequest, Me, MovementResponse, Principal, SyncOpResult, SyncOutcome, SyncPushRequest, SyncPushResponse,
+    BODY_BYTES_MAX, SYNC_OPS_MAX,
 };
 use worker::{Env, Method, Request, Response};
 
 mod auth;
 mod fingerprint;
 mod forward;
+mod imports;
 mod push;
 mod routes;
 
 use auth::*;
 use fingerprint::*;
 use forward::*;
+use imports::ExportKind;
 use push::*;
 use routes::*;
 
@@ -421,6 +424,11 @@ async fn route(mut req: Request, env: Env) -> Result<Response, ApiError> {
             reply_orders(&env, envelope(&caller, key, OrdersCommand::Act { id, action, request })).await?
         }
         Route::ListExceptions => reply_orders(&env, envelope(&caller, None, exceptions_query(&req)?)).await?,
+        Route::PostImport => {
+            let request: ImportRequest = decode(&bytes)?;
+            imports::import(&env, &caller, key.as_ref(), request).await?
+        }
+        Route::Export(kind) => return imports::export(&env, kind, export_after(&req)?).await,
         Route::ListEvents => reply_feed(&env, envelope(&caller, None, events_query(&req)?)).await?,
         Route::PutWebhook(id) => {
             let spec: WebhookSpec = decode(&bytes)?;

@@ -86,6 +86,8 @@ pub(super) enum Route {
     PutWebhook(Id),
     GetWebhook(Id),
     ListDeliveries(Id),
+    PostImport,
+    Export(ExportKind),
 }
 
 impl Route {
@@ -194,6 +196,12 @@ impl Route {
             (_, ["v1", "exceptions", _, "resolve"]) => return Err(ApiError::method_not_allowed(&["POST"])),
             (Method::Get, ["v1", "events"]) => Route::ListEvents,
             (_, ["v1", "events"]) => return Err(ApiError::method_not_allowed(&["GET"])),
+            (Method::Post, ["v1", "imports"]) => Route::PostImport,
+            (_, ["v1", "imports"]) => return Err(ApiError::method_not_allowed(&["POST"])),
+            (Method::Get, ["v1", "exports", kind]) => {
+                Route::Export(ExportKind::parse(kind).ok_or_else(|| ApiError::not_found("export"))?)
+            }
+            (_, ["v1", "exports", _]) => return Err(ApiError::method_not_allowed(&["GET"])),
             (Method::Put, ["v1", "webhooks", id]) => Route::PutWebhook(path_id(id)?),
             (Method::Get, ["v1", "webhooks", id]) => Route::GetWebhook(path_id(id)?),
             (_, ["v1", "webhooks", _]) => return Err(ApiError::method_not_allowed(&["GET", "PUT"])),
@@ -257,6 +265,7 @@ impl Route {
             Route::PostOrder => "orders".to_string(),
             Route::ActOnOrder(id, _) => format!("order:{id}"),
             Route::ResolveException(id) => format!("exception:{id}"),
+            Route::PostImport => "imports".to_string(),
             _ => "read".to_string(),
         }
     }
@@ -296,6 +305,7 @@ impl Route {
             Route::ListEvents | Route::PutWebhook(_) | Route::GetWebhook(_) | Route::ListDeliveries(_) => {
                 Action::ReadEvents
             }
+            Route::PostImport | Route::Export(_) => Action::WriteMasterData,
         }
     }
 }
@@ -593,4 +603,17 @@ pub(super) fn deliveries_limit(req: &Request) -> Result<u32, ApiError> {
         }
     }
     Ok(limit)
+}
+
+/// `GET /v1/exports/{kind}?after=SKU` (the SKU a page ended at, from `Stockline-Next-After`).
+pub(super) fn export_after(req: &Request) -> Result<Option<Id>, ApiError> {
+    let url = req.url().map_err(|e| ApiError::invalid("url", e.to_string()))?;
+    let mut after = None;
+    for (name, value) in url.query_pairs() {
+        match name.as_ref() {
+            "after" => after = Some(Id::new(value.as_ref()).map_err(|e| ApiError::invalid("after", e.to_string()))?),
+            other => return Err(ApiError::invalid(other, "unknown query parameter")),
+        }
+    }
+    Ok(after)
 }

@@ -23,8 +23,8 @@ use std::collections::{BTreeMap, HashSet};
 
 /// Data rows one file holds at most (the header not counted); split larger files.
 pub const IMPORT_ROWS_MAX: usize = 1_000;
-/// Errors one plan lists at most (the count says how many there were).
-pub const IMPORT_ERRORS_MAX: usize = 200;
+/// Errors one plan lists at most: every bad row of the largest file.
+pub const IMPORT_ERRORS_MAX: usize = IMPORT_ROWS_MAX;
 /// The separator inside one cell that lists several values (a channel's locations, barcodes).
 pub const LIST_SEPARATOR: char = '|';
 
@@ -212,7 +212,7 @@ pub struct RowError {
 pub struct ImportPlan {
     pub kind: ImportKind,
     pub rows: Vec<PlannedRow>,
-    /// The first `IMPORT_ERRORS_MAX` errors, in line order.
+    /// Every bad row, in line order.
     pub errors: Vec<RowError>,
     /// How many rows are bad (also beyond those listed).
     pub error_rows: u32,
@@ -223,6 +223,10 @@ pub struct ImportPlan {
 pub struct Existing<'a> {
     pub catalog: &'a Catalog,
     pub skus: &'a BTreeMap<Id, SkuSpec>,
+    /// On hand now of the SKUs an opening-stock file names, by (SKU, location); absent is 0.
+    pub on_hand: &'a BTreeMap<(Id, Id), i64>,
+    /// The replenishment policies set of the SKUs a policies file names.
+    pub policies: &'a BTreeMap<Id, PlanningPolicy>,
     /// Today, for demand history (no future days, at most two years back).
     pub today: NaiveDate,
 }
@@ -532,7 +536,12 @@ fn plan_row(
                 ..defaults
             };
             policy.check(catalog).map_err(refused)?;
-            Ok((Row::Policy { sku, policy }, Change::Changed))
+            let change = match existing.policies.get(&sku) {
+                None => Change::New,
+                Some(set) if *set == policy => Change::Unchanged,
+                Some(_) => Change::Changed,
+            };
+            Ok((Row::Policy { sku, policy }, change))
         }
         ImportKind::OpeningStock => {
             let sku = cells.id("sku")?;
@@ -542,7 +551,12 @@ fn plan_row(
             location_exists(catalog, &location)?;
             let qty = cells.whole("qty")?.map_or_else(|| Cells::fail("qty", "is empty"), Ok)?;
             Row::count(&location, qty).check().map_err(refused)?;
-            Ok((Row::Stock { sku, location, qty }, Change::Changed))
+            let change = match existing.on_hand.get(&(sku.clone(), location.clone())).copied().unwrap_or(0) {
+                now if now == qty => Change::Unchanged,
+                0 => Change::New,
+                _ => Change::Changed,
+            };
+            Ok((Row::Stock { sku, location, qty }, change))
         }
         ImportKind::DemandHistory => {
             let sku = cells.id("sku")?;
@@ -625,6 +639,91 @@ pub fn export(kind: ImportKind, rows: &[Row]) -> Result<String, EngineError> {
                 return Err(EngineError::invalid("rows", format!("a {row:?} is not a row of {}", kind.as_str())))
             }
         };
+        writer.write_record(&cells).map_err(write_failed)?;
+    }
+    let bytes = writer.into_inner().map_err(|e| EngineError::unavailable(format!("writing CSV: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| EngineError::unavailable(format!("writing CSV: {e}")))
+}
+
+/// The catalog's locations, channels or suppliers as rows of `kind` (none for another kind).
+pub fn catalog_rows(catalog: &Catalog, kind: ImportKind) -> Vec<Row> {
+    match kind {
+        ImportKind::Locations => catalog
+            .locations()
+            .iter()
+            .map(|l| Row::Location {
+                id: l.id.clone(),
+                spec: LocationSpec {
+                    name: l.name.clone(),
+                    kind: l.kind,
+                    region: l.region.clone(),
+                    priority: l.priority,
+                },
+            })
+            .collect(),
+        ImportKind::Channels => catalog
+            .channels()
+            .map(|c| Row::Channel {
+                id: c.id.clone(),
+                spec: ChannelSpec {
+                    name: c.name.clone(),
+                    locations: c.locations.clone(),
+                    buffer: c.buffer,
+                    cap: c.cap,
+                    stop_below: c.stop_below,
+                },
+            })
+            .collect(),
+        ImportKind::Suppliers => catalog
+            .suppliers()
+            .iter()
+            .map(|s| Row::Supplier {
+                id: s.id.clone(),
+                spec: SupplierSpec {
+                    name: s.name.clone(),
+                    currency: s.currency.clone(),
+                    lead_time_days: s.lead_time_days,
+                    lead_time_std_days: s.lead_time_std_days,
+                    standing: Some(s.standing),
+                },
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The columns of the stock-positions export (export only: stock moves through movements).
+pub const POSITION_COLUMNS: [&str; 10] = [
+    "sku",
+    "location",
+    "on_hand",
+    "available",
+    "reserved",
+    "allocated",
+    "quarantined",
+    "damaged",
+    "inbound",
+    "return_pending",
+];
+
+/// Stock positions, a row per SKU and location: what `GET /v1/availability/{sku}` says.
+pub fn export_positions(rows: &[(Id, crate::LocationAvailability)]) -> Result<String, EngineError> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let write_failed = |e: csv::Error| EngineError::unavailable(format!("writing CSV: {e}"));
+    writer.write_record(POSITION_COLUMNS).map_err(write_failed)?;
+    for (sku, at) in rows {
+        let numbers = [
+            at.on_hand,
+            at.available,
+            at.reserved,
+            at.allocated,
+            at.quarantined,
+            at.damaged,
+            at.inbound,
+            at.return_pending,
+        ];
+        let mut cells = vec![sku.to_string(), at.location.to_string()];
+        cells.extend(numbers.iter().map(i64::to_string));
         writer.write_record(&cells).map_err(write_failed)?;
     }
     let bytes = writer.into_inner().map_err(|e| EngineError::unavailable(format!("writing CSV: {e}")))?;

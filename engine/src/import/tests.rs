@@ -40,7 +40,9 @@ fn today() -> NaiveDate {
 /// the reason).
 fn check(kind: ImportKind, text: &str, good: &[(u64, Change)], bad: &[(u64, &str, &str)]) -> ImportPlan {
     let (catalog, skus) = (catalog(), skus());
-    let existing = Existing { catalog: &catalog, skus: &skus, today: today() };
+    let on_hand = BTreeMap::from([((Id::new("TEE").unwrap(), Id::new("wh-2").unwrap()), 7)]);
+    let policies = BTreeMap::new();
+    let existing = Existing { catalog: &catalog, skus: &skus, on_hand: &on_hand, policies: &policies, today: today() };
     let plan = plan(kind, text, &existing).unwrap_or_else(|e| panic!("{kind:?}: {e}"));
     let rows: Vec<(u64, Change)> = plan.rows.iter().map(|r| (r.line, r.change)).collect();
     assert_eq!(rows, good, "{kind:?} good rows; errors {:?}", plan.errors);
@@ -143,13 +145,13 @@ fn stock_policies_and_demand_need_what_they_name() {
         ImportKind::OpeningStock,
         "sku,location,qty
 TEE,wh-1,40
-TEE,wh-2,0
+TEE,wh-2,7
 NOPE,wh-1,5
 TEE,wh-9,5
 TEE,wh-1,41
 TEE,wh-2,-3
 ",
-        &[(2, Change::Changed), (3, Change::Changed)],
+        &[(2, Change::New), (3, Change::Unchanged)],
         &[
             (4, "sku", "does not exist"),
             (5, "location", "does not exist"),
@@ -163,7 +165,7 @@ TEE,wh-2,-3
 TEE,basics,0.97,24,12,,
 NOPE,basics,,,,,
 ",
-        &[(2, Change::Changed)],
+        &[(2, Change::New)],
         &[(3, "sku", "does not exist")],
     );
     check(ImportKind::Policies, "sku,supplier,service_level\nTEE,nobody,\n", &[], &[(2, "supplier", "")]);
@@ -185,7 +187,9 @@ TEE,wh-1,2026-11-29,-2
 #[test]
 fn files_that_cannot_be_read_are_refused_whole() {
     let (catalog, skus) = (catalog(), skus());
-    let existing = Existing { catalog: &catalog, skus: &skus, today: today() };
+    let on_hand = BTreeMap::from([((Id::new("TEE").unwrap(), Id::new("wh-2").unwrap()), 7)]);
+    let policies = BTreeMap::new();
+    let existing = Existing { catalog: &catalog, skus: &skus, on_hand: &on_hand, policies: &policies, today: today() };
     let cases = [
         (ImportKind::Locations, "location,name,kind,region\nwh-9,X,store,eu\n", "`priority` is required"),
         (ImportKind::Locations, "location,name,kind,region,priority,colour\n", "`colour` is not a column"),
@@ -211,8 +215,7 @@ fn files_that_cannot_be_read_are_refused_whole() {
 
 #[test]
 fn an_export_reads_back_as_unchanged() {
-    let catalog = catalog();
-    let mut with_channel = catalog.clone();
+    let mut with_channel = catalog();
     let channel = ChannelSpec {
         name: "Web, \"main\"".into(),
         locations: vec![Id::new("wh-2").unwrap(), Id::new("wh-1").unwrap()],
@@ -222,43 +225,22 @@ fn an_export_reads_back_as_unchanged() {
     };
     with_channel.put_channel(Id::new("web").unwrap(), channel.clone()).unwrap();
     let skus = skus();
-    let existing = Existing { catalog: &with_channel, skus: &skus, today: today() };
+    let on_hand = BTreeMap::new();
+    let policies = BTreeMap::from([(
+        Id::new("TEE").unwrap(),
+        PlanningPolicy { moq: 24, supplier: Some(Id::new("basics").unwrap()), ..PlanningPolicy::default() },
+    )]);
+    let existing =
+        Existing { catalog: &with_channel, skus: &skus, on_hand: &on_hand, policies: &policies, today: today() };
     let files: Vec<(ImportKind, Vec<Row>)> = vec![
-        (
-            ImportKind::Locations,
-            with_channel
-                .locations()
-                .iter()
-                .map(|l| Row::Location {
-                    id: l.id.clone(),
-                    spec: LocationSpec {
-                        name: l.name.clone(),
-                        kind: l.kind,
-                        region: l.region.clone(),
-                        priority: l.priority,
-                    },
-                })
-                .collect(),
-        ),
-        (ImportKind::Channels, vec![Row::Channel { id: Id::new("web").unwrap(), spec: channel }]),
-        (
-            ImportKind::Suppliers,
-            with_channel
-                .suppliers()
-                .iter()
-                .map(|s| Row::Supplier {
-                    id: s.id.clone(),
-                    spec: SupplierSpec {
-                        name: s.name.clone(),
-                        currency: s.currency.clone(),
-                        lead_time_days: s.lead_time_days,
-                        lead_time_std_days: s.lead_time_std_days,
-                        standing: Some(s.standing),
-                    },
-                })
-                .collect(),
-        ),
+        (ImportKind::Locations, catalog_rows(&with_channel, ImportKind::Locations)),
+        (ImportKind::Channels, catalog_rows(&with_channel, ImportKind::Channels)),
+        (ImportKind::Suppliers, catalog_rows(&with_channel, ImportKind::Suppliers)),
         (ImportKind::Skus, skus.iter().map(|(id, spec)| Row::Sku { id: id.clone(), spec: spec.clone() }).collect()),
+        (
+            ImportKind::Policies,
+            policies.iter().map(|(sku, policy)| Row::Policy { sku: sku.clone(), policy: policy.clone() }).collect(),
+        ),
     ];
     for (kind, rows) in files {
         let text = export(kind, &rows).unwrap();
@@ -269,4 +251,24 @@ fn an_export_reads_back_as_unchanged() {
         let read: Vec<Row> = plan.rows.into_iter().map(|r| r.row).collect();
         assert_eq!(export(kind, &read).unwrap(), text, "{kind:?} writes what it read");
     }
+}
+
+#[test]
+fn positions_are_written_a_row_per_sku_and_location() {
+    let at = crate::LocationAvailability {
+        location: Id::new("wh-1").unwrap(),
+        available: 30,
+        on_hand: 40,
+        reserved: 6,
+        allocated: 4,
+        quarantined: 0,
+        damaged: 0,
+        inbound: 12,
+        return_pending: 1,
+    };
+    let text = export_positions(&[(Id::new("TEE").unwrap(), at)]).unwrap();
+    assert_eq!(
+        text,
+        "sku,location,on_hand,available,reserved,allocated,quarantined,damaged,inbound,return_pending\nTEE,wh-1,40,30,6,4,0,0,12,1\n"
+    );
 }

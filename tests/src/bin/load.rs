@@ -206,6 +206,10 @@ fn main() {
         orders(&s, &floor, seconds);
         return;
     }
+    if std::env::var("LOAD_ONLY").is_ok_and(|only| only == "integration") {
+        integration(&s, seconds);
+        return;
+    }
     if std::env::var("LOAD_ONLY").is_ok_and(|only| only == "replenishment") {
         // Only the replenishment list (to work on it): the catalog SKUs, then the list.
         create_skus(&s, catalog_skus, u64::from(CONNECTIONS));
@@ -294,6 +298,9 @@ fn main() {
     }
     for row in &rows {
         row.print();
+    }
+    if std::env::var("LOAD_ONLY").is_ok_and(|only| only == "core") {
+        return; // the floor, availability and reservations only
     }
     // Every hold of the run expires through alarms: nothing stays reserved.
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -731,4 +738,107 @@ fn orders(s: &Stockline, floor: &Floor, seconds: u64) {
         row.print();
     }
     let _ = std::fs::remove_dir_all(bench_dir());
+}
+
+/// Files one import benchmark sends: `IMPORT_FILES` × 1,000 SKUs, then their opening stock.
+const IMPORT_FILES: u64 = 10;
+const IMPORT_ROWS: u64 = 1_000;
+
+/// Integration: 10,000 SKUs with opening stock imported from CSV (wall time at the edge, file by
+/// file), then the event feed read from its start while 500 writes/s go on (events/s read, page
+/// latency, and how far behind the writes the reader ends).
+fn integration(s: &Stockline, seconds: u64) {
+    s.location("wh-1", "warehouse", 1);
+    let mut import_ms = Vec::new();
+    let started = Instant::now();
+    for (kind, make) in [
+        ("skus", (|i: u64| format!("IMP-{i:05},Item {i},1,2.50,,false")) as fn(u64) -> String),
+        ("opening_stock", |i: u64| format!("IMP-{i:05},wh-1,{}", 100 + i % 50)),
+    ] {
+        let header =
+            if kind == "skus" { "sku,name,safety_stock,unit_cost,barcodes,critical" } else { "sku,location,qty" };
+        for file in 0..IMPORT_FILES {
+            let rows: Vec<String> = (file * IMPORT_ROWS..(file + 1) * IMPORT_ROWS).map(make).collect();
+            let csv = format!("{header}\n{}\n", rows.join("\n"));
+            let sent = Instant::now();
+            let report = s.must(s.post("/v1/imports", "dev-admin", &json!({"kind": kind, "csv": csv})));
+            assert_eq!(report["applied"].as_array().map(Vec::len), Some(IMPORT_ROWS as usize), "{kind} file {file}");
+            import_ms.push((kind, sent.elapsed().as_secs_f64() * 1000.0));
+        }
+    }
+    let total_s = started.elapsed().as_secs_f64();
+    let per = |kind: &str| {
+        let ms: Vec<f64> = import_ms.iter().filter(|(k, _)| *k == kind).map(|(_, ms)| *ms).collect();
+        (ms.iter().sum::<f64>() / ms.len() as f64, ms.iter().copied().fold(0.0, f64::max))
+    };
+    let (skus_mean, skus_max) = per("skus");
+    let (stock_mean, stock_max) = per("opening_stock");
+    println!(
+        "import: {} SKUs, then their opening stock, in files of {IMPORT_ROWS} rows: {total_s:.1} s in all \
+         (a SKU file {skus_mean:.0} ms mean, {skus_max:.0} ms max; a stock file {stock_mean:.0} ms mean, {stock_max:.0} ms max)",
+        IMPORT_FILES * IMPORT_ROWS
+    );
+
+    // The feed holds every entry of the import before the read starts: a backlog to read.
+    let backlog_started = Instant::now();
+    let mut backlog = 0u64;
+    let mut cursor = "0".to_string();
+    loop {
+        let page = s.must(s.get(&format!("/v1/events?after={cursor}&limit=500"), "dev-admin"));
+        backlog += page["events"].as_array().map_or(0, |e| e.len() as u64);
+        cursor = page["next_cursor"].as_str().expect("next_cursor").to_string();
+        if backlog >= 2 * IMPORT_FILES * IMPORT_ROWS && page["has_more"] == false {
+            break;
+        }
+        assert!(backlog_started.elapsed() < Duration::from_secs(600), "the feed has {backlog} events after 10 minutes");
+        if page["has_more"] == false {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    println!(
+        "feed: {backlog} events of the import in the feed {:.1} s after the last file",
+        backlog_started.elapsed().as_secs_f64()
+    );
+
+    // 500 movements/s over 100 SKUs while a reader reads the whole feed from its start.
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let (read_events, pages_ms, read_s) = std::thread::scope(|scope| {
+        let reader = scope.spawn(|| {
+            let mut cursor = "0".to_string();
+            let mut events = 0u64;
+            let mut pages_ms = Vec::new();
+            let started = Instant::now();
+            loop {
+                let sent = Instant::now();
+                let page = s.must(s.get(&format!("/v1/events?after={cursor}&limit=500"), "dev-admin"));
+                pages_ms.push(sent.elapsed().as_secs_f64() * 1000.0);
+                events += page["events"].as_array().map_or(0, |e| e.len() as u64);
+                cursor = page["next_cursor"].as_str().expect("next_cursor").to_string();
+                if page["has_more"] == false {
+                    if done.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+            (events, pages_ms, started.elapsed().as_secs_f64())
+        });
+        let writes = paced("movements while the feed is read (adjust +1, 100 SKUs)", s.pid(), 500, seconds, |i| {
+            let sku = format!("IMP-{:05}", i % 100);
+            let body = json!({"kind": "adjust", "location": "wh-1", "qty": 1, "reason": "bench"});
+            s.post(&format!("/v1/skus/{sku}/movements"), "dev-warehouse", &body).0 == 201
+        });
+        writes.print();
+        done.store(true, Ordering::Relaxed);
+        reader.join().expect("the reader")
+    });
+    let mut pages_ms = pages_ms;
+    pages_ms.sort_by(f64::total_cmp);
+    let pick = |q: f64| pages_ms[((pages_ms.len() as f64 * q).ceil() as usize).clamp(1, pages_ms.len()) - 1];
+    println!(
+        "feed read while the writes went on: {read_events} events in {read_s:.1} s = {:.0} events/s, pages of 500: p50 {:.1} ms, p99 {:.1} ms",
+        read_events as f64 / read_s,
+        pick(0.5),
+        pick(0.99)
+    );
 }

@@ -89,7 +89,14 @@ pub fn ItemField(
             (_, Found::One(item)) => choose(item),
             (true, Found::None) => match Id::new(typed.trim()) {
                 // No item list on this device yet: take a well-formed SKU, the server checks it.
-                Ok(sku) => choose(Item { sku, name: String::new(), barcodes: Vec::new(), critical: false }),
+                Ok(sku) => choose(Item {
+                    sku,
+                    name: String::new(),
+                    barcodes: Vec::new(),
+                    critical: false,
+                    safety_stock: 0,
+                    unit_cost: None,
+                }),
                 Err(_) => app.fail(format!("“{}” is not a SKU or barcode", model::echo(&typed))),
             },
             (false, Found::None) => {

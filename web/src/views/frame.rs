@@ -388,6 +388,7 @@ fn Workspace() -> impl IntoView {
             Screen::Suppliers => view! { <crate::views::suppliers::Suppliers/> }.into_any(),
             Screen::Picking => view! { <crate::views::fulfilment::Picking/> }.into_any(),
             Screen::Exceptions => view! { <crate::views::fulfilment::Exceptions/> }.into_any(),
+            Screen::Import => view! { <crate::views::imports::Import/> }.into_any(),
         }}
         <UndoToast/>
     }

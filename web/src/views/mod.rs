@@ -6,6 +6,7 @@ pub mod count;
 pub mod fields;
 pub mod frame;
 pub mod fulfilment;
+pub mod imports;
 pub mod orders;
 pub mod outbox;
 pub mod receive;
