@@ -7,7 +7,7 @@
 //! event is the next of its stream, a repeat, or leaves a gap.
 
 use crate::busy::Alarm;
-use crate::http::{call_for, now, serve, Answer, Envelope};
+use crate::http::{call_for, now, serve, Answer, Answered, Envelope};
 use crate::protocol::feed::{BINDING, NAME};
 use crate::protocol::FeedCommand;
 use crate::store;
@@ -16,20 +16,21 @@ use futures_util::future::{select, Either};
 use serde::Deserialize;
 use std::cell::Cell;
 use std::collections::BTreeMap;
-use stockline_engine::feed::{check_append, family_of, Append, FeedEvent, Stream, FEED_BATCH_MAX, FEED_RETENTION_DAYS};
+use stockline_engine::feed::{
+    check_append, family_of, Append, FeedEvent, FeedHead, Stream, FEED_BATCH_MAX, FEED_RETENTION_DAYS,
+};
 use stockline_engine::webhooks::{
     signature, Attempt, Next, Webhook, WebhookSpec, WebhookStatus, DELIVERY_TIMEOUT_MS, SIGNATURE_HEADER, WEBHOOKS_MAX,
 };
 use stockline_engine::Id;
-use stockline_shared::{ApiError, EventsPage, FeedItem};
+use stockline_shared::{ApiError, FeedItem};
 use stockline_shared::{DeliveriesPage, DeliveryAttempt};
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, SqlStorage, State};
 use worker::{js_sys, Delay, Fetch, Method, RequestInit};
 
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY AUTOINCREMENT,
          stream TEXT NOT NULL, version INTEGER NOT NULL, type TEXT NOT NULL, family TEXT NOT NULL,
-         at_ms INTEGER NOT NULL, body TEXT NOT NULL, UNIQUE (stream, version));
-     CREATE INDEX IF NOT EXISTS events_at ON events (at_ms);
+         at_ms INTEGER NOT NULL, body TEXT NOT NULL);
      CREATE TABLE IF NOT EXISTS streams (stream TEXT PRIMARY KEY, version INTEGER NOT NULL);
      CREATE TABLE IF NOT EXISTS webhooks (id TEXT PRIMARY KEY, body TEXT NOT NULL);
      CREATE TABLE IF NOT EXISTS deliveries (seq INTEGER PRIMARY KEY AUTOINCREMENT, webhook TEXT NOT NULL,
@@ -43,11 +44,13 @@ const DELIVERIES_KEPT_MAX: i64 = 1_000;
 /// Rows one page looks at, whatever the filter: a page of rare types over a long feed answers
 /// what it found so far and a cursor to go on from, in bounded time.
 const SCAN_ROWS_MAX: i64 = 20_000;
+/// Rows one prune looks at (the next alarm goes on).
+const PRUNE_ROWS_MAX: i64 = 10_000;
 /// How often the log forgets events past their retention.
 const HOUSEKEEPING_EVERY_MS: i64 = 60 * 60 * 1000;
 /// A producer sends what it staged this long after the change (changes in between go together),
 /// and tries again this long after a failed send.
-pub const SEND_DELAY_MS: i64 = 200;
+pub const SEND_DELAY_MS: i64 = 1_000;
 pub const SEND_RETRY_MS: i64 = 5_000;
 
 fn stub(env: &Env) -> Result<worker::Stub> {
@@ -104,67 +107,74 @@ impl Feed {
     /// Appends a producer's events, each only when it is the next of its stream, in one
     /// transaction. Answers the version the log holds of each stream named: the producer forgets
     /// what is at or below it, and sends again from it after a gap.
-    fn append(&self, events: Vec<FeedEvent>) -> Result<Answer> {
+    fn append(&self, events: Vec<String>) -> Result<Answer> {
         if events.len() > FEED_BATCH_MAX {
             return Ok(Answer::error(ApiError::invalid("events", format!("at most {FEED_BATCH_MAX}"))));
         }
         let mut rows = Vec::with_capacity(events.len());
-        for event in events {
-            let body = serde_json::to_string(&event)?;
-            rows.push((event, body));
+        for body in events {
+            let head: FeedHead = serde_json::from_str(&body)?;
+            rows.push((head, body));
         }
         let sql = self.sql();
         let held = store::transaction(&self.state.storage(), move || {
-            let mut held: BTreeMap<String, u64> = BTreeMap::new();
-            for (event, body) in rows {
-                let stream = event.stream.to_string();
+            // The last version of each stream named, as it goes; written once per stream.
+            let mut held: BTreeMap<String, (u64, bool)> = BTreeMap::new();
+            for (head, body) in rows {
+                let stream = head.stream.to_string();
                 let last = match held.get(&stream) {
-                    Some(last) => *last,
+                    Some((last, _)) => *last,
                     None => Feed::last_version(&sql, &stream)?,
                 };
-                match check_append(last, &event) {
+                match check_append(last, head.prev_version, head.version) {
                     Append::Next => {
                         store::exec(
                             &sql,
                             "INSERT INTO events (stream, version, type, family, at_ms, body) VALUES (?, ?, ?, ?, ?, ?)",
                             vec![
                                 stream.as_str().into(),
-                                (event.version as i64).into(),
-                                event.kind.as_str().into(),
-                                family_of(&event.kind).into(),
-                                event.at.timestamp_millis().into(),
+                                (head.version as i64).into(),
+                                head.kind.as_str().into(),
+                                family_of(&head.kind).into(),
+                                head.at.timestamp_millis().into(),
                                 body.into(),
                             ],
                         )?;
-                        store::exec(
-                            &sql,
-                            "INSERT INTO streams (stream, version) VALUES (?, ?)
-                             ON CONFLICT(stream) DO UPDATE SET version = excluded.version",
-                            vec![stream.as_str().into(), (event.version as i64).into()],
-                        )?;
-                        held.insert(stream, event.version);
+                        held.insert(stream, (head.version, true));
                     }
                     Append::Repeat => {
-                        held.insert(stream, last);
+                        held.entry(stream).or_insert((last, false));
                     }
                     Append::Gap { last } => {
                         worker::console_error!(
                             "feed: {} version {} follows {} but the log holds {last}: refused, the producer sends again",
-                            event.stream,
-                            event.version,
-                            event.prev_version
+                            head.stream,
+                            head.version,
+                            head.prev_version
                         );
-                        held.insert(stream, last);
+                        held.entry(stream).or_insert((last, false));
                     }
                 }
             }
-            Ok(held)
+            let mut answer = BTreeMap::new();
+            for (stream, (version, appended)) in held {
+                if appended {
+                    store::exec(
+                        &sql,
+                        "INSERT INTO streams (stream, version) VALUES (?, ?)
+                         ON CONFLICT(stream) DO UPDATE SET version = excluded.version",
+                        vec![stream.as_str().into(), (version as i64).into()],
+                    )?;
+                }
+                answer.insert(stream, version);
+            }
+            Ok(answer)
         })?;
         Ok(Answer::ok(200, &held))
     }
 
     /// A page of events after `after`, of the given types or families (all when none).
-    fn read(&self, after: u64, types: &[String], limit: u32) -> Result<Answer> {
+    fn read(&self, after: u64, types: &[String], limit: u32) -> Result<Answered> {
         #[derive(Deserialize)]
         struct Row {
             seq: i64,
@@ -196,7 +206,7 @@ impl Feed {
             ));
             error.body.error.details =
                 serde_json::json!({ "reason": "cursor_expired", "oldest_cursor": pruned.to_string() });
-            return Ok(Answer::error(error));
+            return Ok(Answer::error(error).into());
         }
         let newest = bounds.newest.unwrap_or(pruned);
         let window_end = after.saturating_add(SCAN_ROWS_MAX);
@@ -213,10 +223,16 @@ impl Feed {
         bindings.push(i64::from(limit).into());
         let rows: Vec<Row> = store::rows(&sql, &query, bindings)?;
         let full = rows.len() as u32 == limit;
-        let mut events = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let event: FeedEvent = serde_json::from_str(&row.body)?;
-            events.push(FeedItem { cursor: row.seq.to_string(), event });
+        // The page's JSON is written here from the stored events (each a JSON object the log
+        // encoded itself): each gets its cursor in front of its first field, none is decoded.
+        let mut json = String::with_capacity(rows.iter().map(|row| row.body.len() + 24).sum::<usize>() + 64);
+        json.push_str("{\"events\":[");
+        for (at, row) in rows.iter().enumerate() {
+            let fields = row.body.strip_prefix('{').ok_or("a stored event is not a JSON object")?;
+            if at > 0 {
+                json.push(',');
+            }
+            json.push_str(&format!("{{\"cursor\":\"{}\",{fields}", row.seq));
         }
         // Read on from the last event answered when the page is full; otherwise everything up to
         // the end of the window (or the newest event) was looked at.
@@ -224,41 +240,47 @@ impl Feed {
             (true, Some(last)) => last.seq,
             _ => window_end.min(newest).max(after),
         };
-        Ok(Answer::ok(200, &EventsPage { events, next_cursor: next.to_string(), has_more: next < newest }))
+        json.push_str(&format!("],\"next_cursor\":\"{next}\",\"has_more\":{}}}", next < newest));
+        Ok(Answered::Encoded { status: 200, json })
     }
 
-    /// Forgets events past the retention, remembering how far it went (older cursors are refused).
+    /// Forgets events past the retention, oldest first (events are appended in time order, so
+    /// the oldest are at the lowest cursors), remembering how far it went (older cursors are
+    /// refused). Bounded work per call: at most `PRUNE_ROWS_MAX` rows looked at.
     fn prune(&self, now: DateTime<Utc>) -> Result<()> {
         #[derive(Deserialize)]
-        struct Through {
-            seq: Option<i64>,
+        struct Old {
+            seq: i64,
+            at_ms: i64,
         }
         let cutoff_ms = now.timestamp_millis() - FEED_RETENTION_DAYS * 24 * 3600 * 1000;
         let sql = self.sql();
-        let through: Option<Through> =
-            store::first(&sql, "SELECT MAX(seq) AS seq FROM events WHERE at_ms < ?", vec![cutoff_ms.into()])?;
-        let Some(seq) = through.and_then(|t| t.seq) else { return Ok(()) };
+        let oldest: Vec<Old> =
+            store::rows(&sql, "SELECT seq, at_ms FROM events ORDER BY seq LIMIT ?", vec![PRUNE_ROWS_MAX.into()])?;
+        let Some(through) = oldest.iter().take_while(|row| row.at_ms < cutoff_ms).map(|row| row.seq).last() else {
+            return Ok(());
+        };
         store::transaction(&self.state.storage(), move || {
-            store::exec(&sql, "DELETE FROM events WHERE seq <= ?", vec![seq.into()])?;
+            store::exec(&sql, "DELETE FROM events WHERE seq <= ?", vec![through.into()])?;
             store::exec(
                 &sql,
                 "INSERT INTO meta (key, value) VALUES ('pruned_through', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                vec![seq.to_string().into()],
+                vec![through.to_string().into()],
             )
         })
     }
 
-    async fn handle(&self, envelope: Envelope<FeedCommand>) -> Result<Answer> {
+    async fn handle(&self, envelope: Envelope<FeedCommand>) -> Result<Answered> {
         let now = now()?;
         let (answer, deliver) = match envelope.command {
-            FeedCommand::Append { events } => (self.append(events)?, true),
+            FeedCommand::Append { events } => (self.append(events)?.into(), true),
             FeedCommand::Read { after, types, limit } => (self.read(after, &types, limit)?, false),
-            FeedCommand::PutWebhook { id, spec } => (self.put_webhook(id, spec, now)?, true),
+            FeedCommand::PutWebhook { id, spec } => (self.put_webhook(id, spec, now)?.into(), true),
             FeedCommand::GetWebhook { id } => match self.webhook(id.as_str())? {
-                Some(hook) => (Answer::ok(200, &shown(hook)), false),
-                None => (Answer::error(ApiError::not_found("webhook")), false),
+                Some(hook) => (Answer::ok(200, &shown(hook)).into(), false),
+                None => (Answer::error(ApiError::not_found("webhook")).into(), false),
             },
-            FeedCommand::Deliveries { id, limit } => (self.deliveries(&id, limit)?, false),
+            FeedCommand::Deliveries { id, limit } => (self.deliveries(&id, limit)?.into(), false),
         };
         // New events (or a webhook set active) go to the receivers from the alarm, at once.
         if deliver && self.has_active_webhook()? {
@@ -559,8 +581,8 @@ pub fn stage<T>(
     Ok(prev > first)
 }
 
-/// Hands events to the log; answers the version it holds of each stream named.
-pub async fn append(env: &Env, events: Vec<FeedEvent>) -> Result<BTreeMap<String, u64>> {
+/// Hands events (each its JSON text) to the log; answers the version it holds of each stream named.
+pub async fn append(env: &Env, events: Vec<String>) -> Result<BTreeMap<String, u64>> {
     call_for(&stub(env)?, "/feed", &Envelope::system(FeedCommand::Append { events })).await
 }
 
@@ -577,11 +599,7 @@ pub async fn send_staged(env: &Env, storage: &worker::Storage) -> Result<bool> {
     if rows.is_empty() {
         return Ok(false);
     }
-    let mut events = Vec::with_capacity(rows.len());
-    for row in rows {
-        events.push(serde_json::from_str::<FeedEvent>(&row.body)?);
-    }
-    let held = append(env, events).await?;
+    let held = append(env, rows.into_iter().map(|row| row.body).collect()).await?;
     store::transaction(storage, move || {
         for (stream, version) in held {
             store::exec(

@@ -119,9 +119,10 @@ pub mod feed {
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum FeedCommand {
-    /// A producer's events, in its streams' order.
+    /// A producer's events, in its streams' order, each its JSON text (the log reads its head and
+    /// keeps the text: the data is not decoded again).
     Append {
-        events: Vec<stockline_engine::feed::FeedEvent>,
+        events: Vec<String>,
     },
     /// `GET /v1/events`: events after the cursor `after`, of `types` (types or families; all when empty).
     Read {

@@ -15,7 +15,7 @@ use crate::store;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::cell::{Cell, RefCell};
-use stockline_engine::feed::{FeedEvent, FEED_BATCH_MAX};
+use stockline_engine::feed::{FeedEvent, Stream, StreamKind, FEED_BATCH_MAX};
 use stockline_engine::planning::{self, date_of, day_of, DemandHistory, DemandImport, PlanningPolicy};
 use stockline_engine::{
     Catalog, Ctx, EngineError, Entry, Event, Hold, HoldRequest, HoldStatus, Id, LedgerSnapshot, Reservation, SkuLedger,
@@ -784,12 +784,12 @@ impl SkuObject {
         )?;
         let mut events = Vec::with_capacity(rows.len());
         for row in &rows {
-            events.push(FeedEvent::of_entry(sku, &serde_json::from_str::<Entry>(&row.body)?));
+            events.push(serde_json::to_string(&FeedEvent::of_entry(sku, &serde_json::from_str::<Entry>(&row.body)?))?);
         }
         let last = match events.last() {
             None => fed,
             Some(_) => {
-                let stream = events[0].stream.to_string();
+                let stream = Stream::new(StreamKind::Sku, sku.clone()).to_string();
                 let held = feed::append(&self.env, events).await?;
                 let last = held.get(&stream).copied().unwrap_or(fed);
                 self.set_meta("fed_version", last.to_string())?;

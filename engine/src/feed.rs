@@ -198,6 +198,17 @@ impl FeedEvent {
     }
 }
 
+/// What the log reads of an event it appends: everything but its data (kept as sent).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct FeedHead {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub stream: Stream,
+    pub version: u64,
+    pub prev_version: u64,
+    pub at: DateTime<Utc>,
+}
+
 /// The families of event types; a filter names a type (`stock.receive`) or a family (`stock`).
 pub const FEED_FAMILIES: [&str; 9] =
     ["sku", "stock", "reservation", "allocation", "cost", "inbound", "order", "purchase_order", "exception"];
@@ -242,11 +253,13 @@ pub enum Append {
     Gap { last: u64 },
 }
 
-pub fn check_append(last: u64, event: &FeedEvent) -> Append {
-    assert!(event.version > event.prev_version, "a stream's versions rise");
-    if event.version <= last {
+/// What the log does with the event at `version` whose stream's version before it is
+/// `prev_version`, given `last`, the stream's last version the log holds.
+pub fn check_append(last: u64, prev_version: u64, version: u64) -> Append {
+    assert!(version > prev_version, "a stream's versions rise");
+    if version <= last {
         Append::Repeat
-    } else if event.prev_version == last {
+    } else if prev_version == last {
         Append::Next
     } else {
         Append::Gap { last }
@@ -283,7 +296,7 @@ mod tests {
         ];
         for (last, version, expected) in table {
             let event = FeedEvent::of_entry(&sku, &entry(version));
-            assert_eq!(check_append(last, &event), expected, "last {last}, event {version}");
+            assert_eq!(check_append(last, event.prev_version, event.version), expected, "last {last}, event {version}");
         }
     }
 

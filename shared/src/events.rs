@@ -13,7 +13,8 @@ pub struct FeedItem {
 
 /// A page of the feed, oldest first. `next_cursor` is always given: read on from it (also when
 /// `events` is empty: the page looked that far and found nothing of the asked types).
-/// `has_more`: the feed holds events past `next_cursor` now.
+/// `has_more`: the feed holds events past `next_cursor` now. (The edge writes this JSON from the
+/// stored events directly; this is its shape for clients.)
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EventsPage {
     pub events: Vec<FeedItem>,
