@@ -252,6 +252,10 @@ pub enum SkuCommand {
     PolicyOf {
         sku: Id,
     },
+    /// The demand history kept, by series (a location, or `*`) and date, for an export.
+    DemandOf {
+        sku: Id,
+    },
     /// From Purchasing: what is expected from a purchase order at a location (a target).
     ExpectInbound {
         sku: Id,
@@ -302,6 +306,7 @@ impl SkuCommand {
                 | SkuCommand::Catalog { .. }
                 | SkuCommand::Plan { .. }
                 | SkuCommand::PolicyOf { .. }
+                | SkuCommand::DemandOf { .. }
                 | SkuCommand::StockRead { .. }
         )
     }
@@ -337,6 +342,7 @@ impl SkuCommand {
             | SkuCommand::ImportDemand { sku, .. }
             | SkuCommand::Plan { sku, .. }
             | SkuCommand::PolicyOf { sku }
+            | SkuCommand::DemandOf { sku }
             | SkuCommand::ExpectInbound { sku, .. }
             | SkuCommand::ReceiveFromOrder { sku, .. }
             | SkuCommand::Revalue { sku, .. }

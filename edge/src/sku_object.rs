@@ -637,6 +637,19 @@ impl SkuObject {
                 ok(200, &plan)
             }
             SkuCommand::PolicyOf { .. } => ok(200, &loaded.policy.as_ref().map(|stored| &stored.policy)),
+            SkuCommand::DemandOf { .. } => {
+                let rows: Vec<DemandRow> =
+                    store::rows(&self.sql(), "SELECT series, day, qty FROM demand ORDER BY series, day", vec![])
+                        .map_err(|e| EngineError::unavailable(format!("reading demand history: {e}")))?;
+                let mut days = Vec::with_capacity(rows.len());
+                for row in rows {
+                    let date = i32::try_from(row.day).ok().and_then(date_of).ok_or_else(|| {
+                        EngineError::unavailable(format!("a stored demand day {} is not a date", row.day))
+                    })?;
+                    days.push((row.series, date, row.qty));
+                }
+                ok(200, &days)
+            }
             SkuCommand::Catalog { .. } => unreachable!("answered above"),
         }
     }

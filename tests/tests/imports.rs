@@ -94,6 +94,14 @@ fn dry_runs_and_all_or_nothing_apply_nothing_per_row_applies_the_good() {
     let (status, report) = import(&s, "demand_history", demand, true, "file");
     assert_eq!(status, 200, "{report}");
     assert_eq!(errors(&report).iter().map(|e| e.0).collect::<Vec<_>>(), vec![2, 3], "too old and in the future");
+    // Real days, at a location and for all locations, come back in the export.
+    let day = |back: i64| (stockline_tests::today() - chrono::Duration::days(back)).to_string();
+    let demand = format!("sku,location,date,qty\nTEE,wh-east,{},3\nTEE,,{},7\n", day(2), day(3));
+    let (status, report) = import(&s, "demand_history", &demand, false, "file");
+    assert_eq!((status, report["applied"].clone()), (200, json!([2, 3])), "{report}");
+    let exported = export(&s, "demand_history");
+    assert!(exported.contains(&format!("TEE,,{},7", day(3))), "{exported}");
+    assert!(exported.contains(&format!("TEE,wh-east,{},3", day(2))), "{exported}");
 }
 
 #[test]
@@ -159,7 +167,6 @@ fn bad_import_requests_are_refused() {
     s.expect("POST", "/v1/imports", Some("dev-buyer"), Some(&good), 403, "forbidden");
     s.expect("GET", "/v1/exports/skus", Some("dev-warehouse"), None, 403, "forbidden");
     s.expect("GET", "/v1/exports/widgets", Some(ADMIN), None, 404, "not_found");
-    s.expect("GET", "/v1/exports/demand_history", Some(ADMIN), None, 404, "not_found");
     s.expect("GET", "/v1/exports/skus?colour=red", Some(ADMIN), None, 400, "invalid_request");
     s.expect("GET", "/v1/imports", Some(ADMIN), None, 405, "");
     assert_eq!(s.must(s.get("/v1/skus", ADMIN))["items"], json!([]), "nothing was created");

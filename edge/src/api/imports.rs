@@ -211,8 +211,6 @@ impl ExportKind {
     pub(crate) fn parse(text: &str) -> Option<ExportKind> {
         match text {
             "positions" => Some(ExportKind::Positions),
-            // Demand history is read per SKU (its plan); a SKU's two years do not fit a page.
-            "demand_history" => None,
             other => ImportKind::parse(other).map(ExportKind::Of),
         }
     }
@@ -225,8 +223,10 @@ impl ExportKind {
     }
 }
 
-/// SKUs one page of a per-SKU export covers (each is one call to its object).
+/// SKUs one page of a per-SKU export covers (each is one call to its object); of demand
+/// history fewer (a SKU keeps up to two years of days per series).
 const EXPORT_SKUS_PER_PAGE: u32 = 200;
+const EXPORT_DEMAND_SKUS_PER_PAGE: u32 = 10;
 
 /// A page of the item index: its SKUs and the next page's `after`.
 async fn item_page(env: &Env, after: Option<Id>) -> Result<(Vec<stockline_shared::Item>, Option<Id>), ApiError> {
@@ -268,7 +268,14 @@ pub(super) async fn export(env: &Env, kind: ExportKind, after: Option<Id>) -> Re
                         _ => on_hand(env, items.into_iter().map(|item| item.sku).collect()).await?,
                     }
                 }
-                ImportKind::DemandHistory => return Err(ApiError::not_found("export")),
+                ImportKind::DemandHistory => {
+                    let command = DirectoryCommand::Items { q: None, after, limit: EXPORT_DEMAND_SKUS_PER_PAGE };
+                    let answer = call_directory(env, Envelope::system(command)).await?;
+                    let page: ItemsResponse = serde_json::from_value(answer.body)
+                        .map_err(|e| ApiError::unavailable(format!("directory: the items: {e}")))?;
+                    next_after = page.next_after;
+                    demand(env, page.items.into_iter().map(|item| item.sku).collect()).await?
+                }
             };
             import::export(kind, &rows).map_err(ApiError::from)?
         }
@@ -318,6 +325,23 @@ async fn policies(env: &Env, skus: Vec<Id>) -> Result<Vec<Row>, ApiError> {
     let set: Vec<(Id, Option<stockline_engine::planning::PlanningPolicy>)> =
         ask_each(env, skus, |sku| SkuCommand::PolicyOf { sku: sku.clone() }).await?;
     Ok(set.into_iter().filter_map(|(sku, policy)| policy.map(|policy| Row::Policy { sku, policy })).collect())
+}
+
+/// The demand history kept, as rows: per SKU, each series (a location, or all locations), by date.
+async fn demand(env: &Env, skus: Vec<Id>) -> Result<Vec<Row>, ApiError> {
+    let kept: Vec<(Id, Vec<(String, chrono::NaiveDate, i64)>)> =
+        ask_each(env, skus, |sku| SkuCommand::DemandOf { sku: sku.clone() }).await?;
+    let mut rows = Vec::new();
+    for (sku, days) in kept {
+        for (series, date, qty) in days {
+            let location = match series.as_str() {
+                stockline_engine::planning::UNLOCATED => None,
+                id => Some(Id::new(id).map_err(|e| ApiError::unavailable(format!("sku `{sku}`: a series: {e}")))?),
+            };
+            rows.push(Row::Demand { sku: sku.clone(), location, date, qty });
+        }
+    }
+    Ok(rows)
 }
 
 /// On hand now of each SKU at each location that holds any, as opening-stock rows.

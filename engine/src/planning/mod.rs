@@ -17,7 +17,7 @@ use chrono::NaiveDate;
 
 pub use class::{classify, DemandClass, DemandStats};
 pub use forecast::{choose, Candidate, Forecast, Method};
-pub use history::{demand_of, oldest_kept, DemandDay, DemandHistory, DemandImport};
+pub use history::{demand_of, oldest_kept, DemandDay, DemandHistory, DemandImport, UNLOCATED};
 pub use ledger::{plans, refresh_scopes};
 pub use plan::{
     plan, spare, Action, ActionKind, Alert, Elsewhere, Inbound, Plan, PlanInput, PlanSummary, ProjectionDay, Suggestion,
