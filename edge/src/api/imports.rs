@@ -329,8 +329,9 @@ async fn policies(env: &Env, skus: Vec<Id>) -> Result<Vec<Row>, ApiError> {
 
 /// The demand history kept, as rows: per SKU, each series (a location, or all locations), by date.
 async fn demand(env: &Env, skus: Vec<Id>) -> Result<Vec<Row>, ApiError> {
-    let kept: Vec<(Id, Vec<(String, chrono::NaiveDate, i64)>)> =
-        ask_each(env, skus, |sku| SkuCommand::DemandOf { sku: sku.clone() }).await?;
+    // Each SKU's days as its object keeps them: (series, date, qty).
+    type Days = Vec<(String, chrono::NaiveDate, i64)>;
+    let kept: Vec<(Id, Days)> = ask_each(env, skus, |sku| SkuCommand::DemandOf { sku: sku.clone() }).await?;
     let mut rows = Vec::new();
     for (sku, days) in kept {
         for (series, date, qty) in days {
