@@ -25,9 +25,9 @@ use stockline_engine::audit::Decision;
 use stockline_engine::feed::{FeedEvent, Stream, StreamKind};
 use stockline_engine::idempotency::fingerprint;
 use stockline_engine::orders::{
-    backorder_queue, check_nodes, draw, evaluate, queue, reconcile, sla_watch, EvaluationCase, ExceptionStatus,
-    Holding, Node, Order, OrderAction, OrderException, OrderSpec, OrderStatus, Placement, PlacementStep, Promise,
-    Routing, RoutingRules, ShippingRates, StockRead, Team, EVALUATION_ORDERS_MAX,
+    backorder_queue, check_nodes, draw, evaluate, expedite_change, queue, reconcile, sla_watch, EvaluationCase,
+    ExceptionStatus, Holding, Node, Order, OrderAction, OrderException, OrderSpec, OrderStatus, Placement,
+    PlacementStep, Promise, Routing, RoutingRules, ShippingRates, StockRead, Team, EVALUATION_ORDERS_MAX,
 };
 use stockline_engine::{Actor, CommitRequest, EngineError, Id, Money};
 use stockline_shared::orders::{
@@ -284,7 +284,8 @@ impl Orders {
     }
 
     /// Writes an order, its holdings, its exceptions as `reconcile` left them, the ledger changes
-    /// it decided and the answer under its key — one transaction. `placement`: the placement to
+    /// it decided (with what its escalated exceptions ask of their SKUs) and the answer under its
+    /// key — one transaction. `placement`: the placement to
     /// keep (Some) or to drop (None) with it.
     #[allow(clippy::too_many_arguments)]
     fn save(
@@ -292,12 +293,22 @@ impl Orders {
         stored: &Stored,
         exceptions: &[OrderException],
         placement: Option<(&StoredPlacement, i64)>,
-        outbox: Vec<(Id, String)>,
+        mut outbox: Vec<(Id, String)>,
         recorded: Option<(&Idempotency, &Answer)>,
         now: DateTime<Utc>,
     ) -> Result<()> {
         let sql = self.sql();
         let order = &stored.order;
+        // Only an escalated exception asks anything of its SKU: the others need no earlier state.
+        for after in exceptions.iter().filter(|exception| exception.escalated) {
+            let before: Option<BodyRow> =
+                store::first(&sql, "SELECT body FROM exceptions WHERE id = ?", vec![after.id.as_str().into()])?;
+            let before: Option<OrderException> = before.map(|row| serde_json::from_str(&row.body)).transpose()?;
+            if let Some((sku, change)) = expedite_change(order, before.as_ref(), after, now) {
+                let envelope = system(SkuCommand::Expedite { sku: sku.clone(), change });
+                outbox.push((sku, serde_json::to_string(&envelope)?));
+            }
+        }
         let (id, seq, status) = (order.id.to_string(), stored.seq, order.status.as_str());
         let promised_ms = order.promised_by.map(|at| at.timestamp_millis());
         let body = serde_json::to_string(order)?;

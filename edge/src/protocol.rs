@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use stockline_engine::orders::{ExceptionStatus, Holding, OrderAction, OrderSpec, RoutingRules, Team};
-use stockline_engine::planning::{DemandImport, LeadTime, PlanSummary, PlanningPolicy, SupplierSpec};
+use stockline_engine::planning::{DemandImport, ExpediteChange, LeadTime, PlanSummary, PlanningPolicy, SupplierSpec};
 use stockline_engine::procurement::{
     ApprovalRules, FromSuggestions, InvoiceSpec, PoAction, PoSpec, PoStatus, ReceiptSpec,
 };
@@ -291,6 +291,11 @@ pub enum SkuCommand {
         sku: Id,
         holding: Holding,
     },
+    /// From Orders: an escalated order line asks the SKU to be expedited, or no longer does.
+    Expedite {
+        sku: Id,
+        change: ExpediteChange,
+    },
 }
 
 impl SkuCommand {
@@ -324,6 +329,7 @@ impl SkuCommand {
                 | SkuCommand::StockRead { .. }
                 | SkuCommand::ShipHeld { .. }
                 | SkuCommand::ReleaseHeld { .. }
+                | SkuCommand::Expedite { .. }
         )
     }
 
@@ -348,7 +354,8 @@ impl SkuCommand {
             | SkuCommand::Revalue { sku, .. }
             | SkuCommand::StockRead { sku, .. }
             | SkuCommand::ShipHeld { sku, .. }
-            | SkuCommand::ReleaseHeld { sku, .. } => Some(sku),
+            | SkuCommand::ReleaseHeld { sku, .. }
+            | SkuCommand::Expedite { sku, .. } => Some(sku),
             SkuCommand::Commit { .. }
             | SkuCommand::Release { .. }
             | SkuCommand::Get { .. }

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::cell::{Cell, RefCell};
 use stockline_engine::feed::{FeedEvent, Stream, StreamKind, FEED_BATCH_MAX};
-use stockline_engine::planning::{self, date_of, day_of, DemandHistory, DemandImport, PlanningPolicy};
+use stockline_engine::planning::{self, date_of, day_of, DemandHistory, DemandImport, ExpediteBook, PlanningPolicy};
 use stockline_engine::{
     Catalog, Ctx, EngineError, Entry, Event, Hold, HoldRequest, HoldStatus, Id, LedgerSnapshot, Reservation, SkuLedger,
 };
@@ -70,6 +70,8 @@ struct Loaded {
     policy: Option<StoredPolicy>,
     /// When the plan is next refreshed (ms since the epoch); none without a policy.
     plan_due_ms: Option<i64>,
+    /// Escalated order lines waiting for the SKU (`meta.expedites`).
+    expedites: ExpediteBook,
 }
 
 /// What one command writes, persisted together.
@@ -81,6 +83,8 @@ struct Writes {
     created: Option<(Id, String)>,
     policy: Option<StoredPolicy>,
     demand_import: Option<DemandImport>,
+    /// The expedite requests as they now stand (some when a change was taken).
+    expedites: Option<ExpediteBook>,
     /// The plan is due at once (a policy or history changed), not after the debounce.
     plan_due_now: bool,
 }
@@ -215,8 +219,19 @@ impl SkuObject {
                 Some(text) => Some(text.parse::<i64>().map_err(|e| format!("plan_due_ms `{text}`: {e}"))?),
                 None => None,
             };
-            *slot =
-                Some(Loaded { ledger, catalog, catalog_checked_at_ms: now_ms, snapshot_version, policy, plan_due_ms });
+            let expedites: ExpediteBook = match self.meta("expedites")? {
+                Some(text) => serde_json::from_str(&text)?,
+                None => ExpediteBook::default(),
+            };
+            *slot = Some(Loaded {
+                ledger,
+                catalog,
+                catalog_checked_at_ms: now_ms,
+                snapshot_version,
+                policy,
+                plan_due_ms,
+                expedites,
+            });
         }
         if let (Some(catalog), Some(loaded)) = (fetched, slot.as_mut()) {
             loaded.catalog_checked_at_ms = now_ms;
@@ -267,7 +282,7 @@ impl SkuObject {
         let recorded = recorded
             .filter(|(_, answer)| (200..300).contains(&answer.status))
             .map(|(key, answer)| (key.clone(), answer.clone()));
-        let plans = writes.policy.is_some() || writes.demand_import.is_some();
+        let plans = writes.policy.is_some() || writes.demand_import.is_some() || writes.expedites.is_some();
         if writes.entries.is_empty() && writes.reservations.is_empty() && recorded.is_none() && !plans {
             return Ok(());
         }
@@ -291,6 +306,8 @@ impl SkuObject {
             .filter(|due| loaded.plan_due_ms.is_none_or(|set| set > *due));
         let policy_text = writes.policy.as_ref().map(serde_json::to_string).transpose()?;
         let new_policy = writes.policy.clone();
+        let expedites_text = writes.expedites.as_ref().map(serde_json::to_string).transpose()?;
+        let new_expedites = writes.expedites.clone();
         let created = writes.created.clone();
         let mut rows = Vec::with_capacity(writes.entries.len());
         let mut resolved = Vec::new();
@@ -357,7 +374,11 @@ impl SkuObject {
                     vec![series.into(), day.into(), qty.into()],
                 )?;
             }
-            let metas = [("planning_policy", policy_text), ("plan_due_ms", plan_due_ms.map(|ms| ms.to_string()))];
+            let metas = [
+                ("planning_policy", policy_text),
+                ("plan_due_ms", plan_due_ms.map(|ms| ms.to_string())),
+                ("expedites", expedites_text),
+            ];
             for (key, value) in metas {
                 if let Some(value) = value {
                     store::exec(
@@ -371,6 +392,9 @@ impl SkuObject {
         })?;
         if let Some(policy) = new_policy {
             loaded.policy = Some(policy);
+        }
+        if let Some(expedites) = new_expedites {
+            loaded.expedites = expedites;
         }
         if plan_due_ms.is_some() {
             loaded.plan_due_ms = plan_due_ms;
@@ -636,6 +660,18 @@ impl SkuObject {
                     self.plans(loaded, Some(std::slice::from_ref(location)), now)?.pop().expect("one scope, one plan");
                 ok(200, &plan)
             }
+            SkuCommand::Expedite { change, .. } => {
+                if !ledger.is_defined() {
+                    return Err(EngineError::not_found("sku", ledger.sku().as_str()));
+                }
+                let mut book = loaded.expedites.clone();
+                let changed = book.apply(change.clone())?;
+                writes.plan_due_now = changed;
+                if book != loaded.expedites {
+                    writes.expedites = Some(book);
+                }
+                ok(200, &serde_json::json!({ "changed": changed }))
+            }
             SkuCommand::PolicyOf { .. } => ok(200, &loaded.policy.as_ref().map(|stored| &stored.policy)),
             SkuCommand::DemandOf { .. } => {
                 let rows: Vec<DemandRow> =
@@ -671,13 +707,13 @@ impl SkuObject {
                 .ok_or_else(|| EngineError::unavailable(format!("a stored demand day {} is not a date", row.day)))?;
             history.set(&row.series, date, row.qty);
         }
-        let Loaded { ledger, catalog, policy, .. } = loaded;
+        let Loaded { ledger, catalog, policy, expedites, .. } = loaded;
         let scopes = match scopes {
             Some(scopes) => scopes.to_vec(),
             None => planning::refresh_scopes(ledger, catalog, &history),
         };
         let policy = policy.as_ref().map(|stored| &stored.policy);
-        planning::plans(ledger, catalog, policy, &history, now.date_naive(), &scopes)
+        planning::plans(ledger, catalog, policy, &history, now.date_naive(), &scopes, &expedites.open())
     }
 
     /// Refreshes the plan when it is due and hands its summary to the Directory (the

@@ -88,6 +88,7 @@ fn plan_refresh(c: &mut Criterion) {
         group.bench_function(format!("730_days/{}", class.as_str()), |b| {
             b.iter(|| {
                 let input = PlanInput {
+                    expedites: &[],
                     sku: &sku,
                     location: None,
                     elsewhere: &[],

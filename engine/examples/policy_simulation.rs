@@ -262,6 +262,7 @@ fn stockline_plan(
         })
         .collect();
     let result = plan(&PlanInput {
+        expedites: &[],
         sku: &sku_id,
         location: None,
         elsewhere: &[],

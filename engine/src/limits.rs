@@ -92,3 +92,9 @@ pub const SHIPPING_RATES_MAX: usize = 16_384;
 pub const ALLOCATION_PLANS_MAX: usize = 2 * LOCATIONS_MAX + 1;
 /// Open exceptions one order may carry.
 pub const ORDER_EXCEPTIONS_MAX: usize = 64;
+
+/// Escalated order lines one SKU's replenishment plan tracks at once (open and recently withdrawn).
+pub const EXPEDITE_REQUESTS_MAX: usize = 1_024;
+/// How long a withdrawn expedite request is remembered, so a late copy of an older change is
+/// recognised as older and ignored.
+pub const EXPEDITE_WITHDRAWN_RETENTION_SECONDS: i64 = 30 * 24 * 60 * 60;

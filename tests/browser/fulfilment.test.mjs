@@ -1,7 +1,7 @@
 // Customer orders in real Chromium against the real worker: the warehouse releases, picks and
 // ships from its location's pick list on a tablet; customer service releases a fraud hold from
 // its queue on a phone in two taps; a buyer escalates a shortage, and offline is told nothing was
-// done.
+// done; once escalated, the SKU tops the buyer's reorder list to be expedited.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -29,6 +29,8 @@ before(async () => {
   for (const sku of ['TEE', 'HOT']) {
     await call('PUT', `/v1/skus/${sku}`, 'dev-admin', { name: `Item ${sku}`, safety_stock: 0 });
   }
+  await call('PUT', '/v1/suppliers/acme', 'dev-buyer', { name: 'Acme', currency: 'EUR', lead_time_days: 4 });
+  await call('PUT', '/v1/skus/HOT/policy', 'dev-buyer', { supplier: 'acme', moq: 6 });
   await call('POST', '/v1/skus/TEE/movements', 'dev-warehouse', { kind: 'receive', location: 'wh-1', qty: 5 });
   const place = (key, body) => call('POST', '/v1/orders', 'dev-storefront', body, { 'idempotency-key': key });
   orders.picked = (await place('o-pick', order('TEE', 2, { priority: 20 }))).id;
@@ -134,6 +136,25 @@ test('a buyer escalates a shortage; offline nothing is done and the app says so'
     const after = page.locator('li[data-testid^="exception-SO-"]').filter({ hasText: orders.short });
     await after.getByTestId('act-keep_backorder').waitFor();
     assert.equal(await after.getByTestId('act-escalate').count(), 0);
+
+    // The reorder list now has HOT first, to expedite: the customer waits for 1, MOQ 6 ordered.
+    for (let tries = 0; ; tries++) {
+      const list = await stockline.call('GET', '/v1/replenishment', 'dev-buyer');
+      if (list.groups[0]?.lines[0]?.expedite_qty === 1) break;
+      assert.ok(tries < 150, `HOT never reached the list: ${JSON.stringify(list)}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    await tab(page, 'replenishment');
+    const hot = page.getByTestId('plan-line-HOT');
+    await hot.waitFor();
+    assert.equal(await hot.getByTestId('expedite-badge').textContent(), 'Expedite · 1 waiting');
+    assert.match(await hot.textContent(), /Order 6/);
+    assert.match(await hot.textContent(), /customers wait for 1 unit for 1 escalated order line/);
+    await page.screenshot({ path: join(shots, 'replenishment-expedite-tablet.png'), fullPage: true });
+    await hot.click();
+    const waiting = page.getByTestId('plan-expedites');
+    await waiting.waitFor();
+    assert.match(await waiting.textContent(), new RegExp(`Order ${orders.short} line 1: 1 waiting, escalated by`));
   } finally {
     await browser.close();
   }

@@ -474,6 +474,69 @@ fn concurrent_orders_for_the_last_units_never_oversell_and_backorders_fill_on_re
     }
 }
 
+/// A buyer escalates a shortage: the SKU goes to the top of the replenishment list to be
+/// expedited, with the units the customer waits for and what to do (order the MOQ with nothing
+/// inbound, expedite the purchase order once one is on its way); resolving the exception takes it
+/// off again.
+#[test]
+fn an_escalated_shortage_tops_the_replenishment_list_until_it_is_resolved() {
+    let s = setup();
+    supplier_and_rules(&s);
+    s.sku("RARE", 0);
+    s.must(s.put("/v1/skus/RARE/policy", BUYER, &json!({"supplier": "basics-co", "moq": 10})));
+    let placed = place(&s, &order(&[("RARE", 3)], json!("allow"), 0), "o-rare");
+    let id = placed["id"].as_str().expect("an id").to_string();
+    assert_eq!(settled(&s, &id)["status"], "backordered");
+    let queue = s.must(s.get("/v1/exceptions?team=procurement&status=open", BUYER));
+    let exception = queue["exceptions"][0].clone();
+    assert_eq!((&exception["kind"], &exception["order"]), (&json!("shortage"), &json!(id)), "{queue}");
+    let path = format!("/v1/exceptions/{}/resolve", exception["id"].as_str().expect("an id"));
+    // No demand and nothing on order: the SKU asks for nothing before the escalation.
+    let plan = s.must(s.get("/v1/skus/RARE/plan", BUYER));
+    assert_eq!((&plan["expedite_qty"], &plan["suggestion"]), (&json!(0), &Value::Null), "{plan}");
+
+    let escalate = json!({"action": "escalate", "version": exception["version"], "comment": "key account"});
+    let escalated = s.must(s.send("POST", &path, Some(BUYER), Some(&escalate.to_string()), Some("esc-1")));
+    assert_eq!(escalated["exception"]["escalated"], true, "{escalated}");
+    let top = |list: &Value| list["groups"][0]["lines"][0].clone();
+    let list = wait_for_list(&s, |list| top(list)["expedite_qty"] == 3);
+    let line = top(&list);
+    assert_eq!((&line["sku"], &line["suggestion_qty"]), (&json!("RARE"), &json!(10)), "the MOQ at least: {line}");
+    assert_eq!(line["action"]["kind"], "order_now", "{line}");
+    let message = line["action"]["message"].as_str().expect("a message");
+    assert!(message.starts_with("customers wait for 3 units for 1 escalated order line"), "{message}");
+    let plan = s.must(s.get("/v1/skus/RARE/plan", BUYER));
+    let request = &plan["expedites"][0];
+    assert_eq!((&request["order"], &request["line"], &request["qty"]), (&json!(id), &json!(1), &json!(3)), "{plan}");
+
+    // A purchase order on its way: expedite it rather than order again.
+    let po = purchase(&s, "RARE", 10);
+    let list = wait_for_list(&s, |list| top(list)["action"]["kind"] == "expedite");
+    let line = top(&list);
+    assert_eq!((&line["action"]["reference"], &line["expedite_qty"]), (&json!(po), &json!(3)), "{line}");
+
+    // Procurement cancels the line: the request is withdrawn and the SKU leaves the list.
+    let exception = s.must(s.get("/v1/exceptions?team=procurement&status=open", BUYER))["exceptions"][0].clone();
+    let cancel = json!({"action": "cancel_line", "version": exception["version"]});
+    s.must(s.send("POST", &path, Some(BUYER), Some(&cancel.to_string()), Some("esc-2")));
+    wait_for_list(&s, |list| list["groups"] == json!([]));
+    let plan = s.must(s.get("/v1/skus/RARE/plan", BUYER));
+    assert_eq!((&plan["expedite_qty"], &plan["expedites"]), (&json!(0), &Value::Null), "{plan}");
+}
+
+/// Waits (up to 30 s) for the replenishment list, refreshed from alarms, to satisfy `ready`.
+fn wait_for_list(s: &Stockline, ready: impl Fn(&Value) -> bool) -> Value {
+    let started = Instant::now();
+    loop {
+        let list = s.must(s.get("/v1/replenishment", BUYER));
+        if ready(&list) {
+            return list;
+        }
+        assert!(started.elapsed() < SETTLE_TIMEOUT, "the replenishment list never got there: {list}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 /// kill -9 while orders are being placed: after the restart (and clients retrying what got no
 /// answer, with the same key) every acknowledged order is there once, and the SKU's ledger holds
 /// exactly what the orders hold.

@@ -9,6 +9,7 @@
 pub mod allocate;
 pub mod evaluate;
 pub mod exceptions;
+pub mod expedite;
 pub mod order;
 pub mod placement;
 pub mod promise;
@@ -26,6 +27,7 @@ pub use exceptions::{
     may_act, may_raise, queue, Closure, ExceptionAction, ExceptionKind, ExceptionSpec, ExceptionStatus, FollowUp,
     OrderException, Resolution, Team, ESCALATION_DUE_IN_MINUTES,
 };
+pub use expedite::{expedite_change, expedite_request};
 pub use order::{HoldKind, Order, OrderAction, OrderEvent, OrderLine, OrderLineSpec, OrderSpec, OrderStatus};
 pub use placement::{
     draw, Holding, Placement, PlacementStep, Routing, StockRead, PLACEMENT_ATTEMPTS_MAX, PLACEMENT_TTL_SECONDS,

@@ -603,3 +603,46 @@ mod placing {
         assert!(Placement::new(shipped).is_err());
     }
 }
+
+/// An escalated shortage asks its SKU to be expedited for the units its line still waits for,
+/// follows the line as stock arrives, and is withdrawn once the exception closes; exceptions
+/// never escalated ask nothing.
+#[test]
+fn an_escalated_shortage_asks_to_expedite_until_it_closes() {
+    let buyer = Actor { subject: "buyer-1".to_string(), role: Role::Buyer };
+    let mut order = Order::place(id("o-1"), &spec(&[("S1", 3), ("S2", 2)], 0), &storefront(), t0()).expect("placed");
+    allocate_from(&mut order, &[("S2", "A", 2)], t0());
+    let mut exceptions = Vec::new();
+    reconcile(&order, &mut exceptions, &[], None, t0()).expect("reconciled");
+    assert_eq!(exceptions.iter().map(|x| x.kind.as_str()).collect::<Vec<_>>(), ["shortage"]);
+    let before = exceptions[0].clone();
+    assert_eq!(expedite_change(&order, None, &before, t0()), None, "not escalated: nothing to ask");
+
+    let escalated_at = t0() + Duration::minutes(5);
+    exceptions[0].resolve(ExceptionAction::Escalate, &buyer, escalated_at, 1, Some("customer VIP")).expect("escalated");
+    let (sku, change) = expedite_change(&order, Some(&before), &exceptions[0], escalated_at).expect("a request");
+    let request = change.request.clone().expect("set");
+    assert_eq!(sku, id("S1"));
+    assert_eq!(
+        (request.order.as_str(), request.line, request.qty, request.since, request.by.as_str()),
+        ("o-1", 1, 3, escalated_at, "buyer-1")
+    );
+    assert_eq!((change.order_version, change.exception_version), (order.version, 2));
+
+    // One unit arrives: the request follows the line, at a newer order version.
+    let before = exceptions[0].clone();
+    allocate_from(&mut order, &[("S1", "B", 1)], t0());
+    reconcile(&order, &mut exceptions, &[], None, t0()).expect("reconciled");
+    let (_, partly) = expedite_change(&order, Some(&before), &exceptions[0], t0()).expect("still asks");
+    assert_eq!(partly.request.map(|r| r.qty), Some(2));
+    assert!(partly.order_version > change.order_version);
+
+    // The rest arrives: the shortage closes itself and the request is withdrawn, once.
+    let before = exceptions[0].clone();
+    allocate_from(&mut order, &[("S1", "B", 5)], t0());
+    reconcile(&order, &mut exceptions, &[], None, t0()).expect("reconciled");
+    assert_eq!(exceptions[0].status, ExceptionStatus::Closed);
+    let (_, withdrawn) = expedite_change(&order, Some(&before), &exceptions[0], t0()).expect("withdrawn");
+    assert_eq!(withdrawn.request, None);
+    assert_eq!(expedite_change(&order, Some(&exceptions[0].clone()), &exceptions[0], t0()), None);
+}

@@ -2,6 +2,7 @@
 //! for, open inbound, demand so far today, what other locations can spare) and which locations a
 //! refresh plans one by one. Hosts load the ledger and the history; the choices are made here.
 
+use super::expedite::ExpediteRequest;
 use super::history::DemandHistory;
 use super::plan::{plan, Elsewhere, Inbound, Plan, PlanInput};
 use super::policy::PlanningPolicy;
@@ -17,6 +18,9 @@ use chrono::NaiveDate;
 pub const RECENT_DEMAND_DAYS: i32 = 28;
 
 /// The SKU's plans on `today`: for each scope, the SKU over every location (`None`) or at one.
+/// `expedites`: the escalated order lines waiting for it, the oldest first (the plan over every
+/// location shows them).
+#[allow(clippy::too_many_arguments)]
 pub fn plans(
     ledger: &SkuLedger,
     catalog: &Catalog,
@@ -24,6 +28,7 @@ pub fn plans(
     history: &DemandHistory,
     today: NaiveDate,
     scopes: &[Option<Id>],
+    expedites: &[ExpediteRequest],
 ) -> Result<Vec<Plan>, EngineError> {
     if !ledger.is_defined() {
         return Err(EngineError::not_found("sku", ledger.sku().as_str()));
@@ -80,6 +85,7 @@ pub fn plans(
             inbound: &inbound,
             demand_today: history.on(series_key, today),
             unit_cost: ledger.policy().and_then(|p| p.unit_cost),
+            expedites: if location.is_none() { expedites } else { &[] },
         }));
     }
     Ok(out)

@@ -7,6 +7,7 @@
 //! money); every quantity a buyer acts on is rounded up to whole units at the end.
 
 pub mod class;
+pub mod expedite;
 pub mod forecast;
 pub mod history;
 pub mod ledger;
@@ -16,6 +17,7 @@ pub mod policy;
 use chrono::NaiveDate;
 
 pub use class::{classify, DemandClass, DemandStats};
+pub use expedite::{ExpediteBook, ExpediteChange, ExpediteRequest};
 pub use forecast::{choose, Candidate, Forecast, Method};
 pub use history::{demand_of, oldest_kept, DemandDay, DemandHistory, DemandImport, UNLOCATED};
 pub use ledger::{plans, refresh_scopes};

@@ -2,6 +2,7 @@
 //! numbers, and the day-by-day projection with the predicted stockout date.
 
 use super::class::{classify, DemandClass};
+use super::expedite::ExpediteRequest;
 use super::forecast::{choose, Candidate, Method};
 use super::history::DemandDay;
 use super::policy::{
@@ -60,7 +61,13 @@ pub struct PlanInput<'a> {
     pub stock: Position,
     pub inbound: &'a [Inbound],
     pub unit_cost: Option<Money>,
+    /// Escalated order lines waiting for the SKU, the oldest first (the plan over every location
+    /// only: an order line is not tied to one location's plan).
+    pub expedites: &'a [ExpediteRequest],
 }
+
+/// Escalated order lines a plan shows; the units count all of them.
+pub const EXPEDITES_SHOWN_MAX: usize = 20;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HistorySummary {
@@ -183,6 +190,12 @@ pub struct Plan {
     pub stockout_date: Option<NaiveDate>,
     pub at_risk: bool,
     pub action: Option<Action>,
+    /// Units escalated order lines wait for: the SKU is to be expedited (0: none escalated).
+    #[serde(default)]
+    pub expedite_qty: i64,
+    /// The oldest of those lines, at most `EXPEDITES_SHOWN_MAX`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expedites: Vec<ExpediteRequest>,
     pub notes: Vec<String>,
 }
 
@@ -205,6 +218,9 @@ pub struct PlanSummary {
     pub method: Method,
     pub inventory_position: i64,
     pub reorder_point: i64,
+    /// Units escalated order lines wait for (0: none).
+    #[serde(default)]
+    pub expedite_qty: i64,
 }
 
 impl Plan {
@@ -225,6 +241,7 @@ impl Plan {
             method: self.forecast.method,
             inventory_position: self.position.inventory_position,
             reorder_point: self.reorder_point,
+            expedite_qty: self.expedite_qty,
         }
     }
 }
@@ -265,18 +282,21 @@ impl PlanSummary {
         })
     }
 
-    /// Whether a buyer has something to do: an order is suggested, or it runs out too soon.
+    /// Whether a buyer has something to do: customers wait on an escalated line, an order is
+    /// suggested, or it runs out too soon.
     pub fn needs_action(&self) -> bool {
-        self.at_risk || self.suggestion_qty > 0
+        self.expedite_qty > 0 || self.at_risk || self.suggestion_qty > 0
     }
 
-    /// Its place in the replenishment list, as text that sorts most urgent first: at risk, then
-    /// the earliest stockout, then the earliest order-by date, then a suggestion at all, then the
-    /// SKU (so it is unique among one location's summaries, and a list cursor).
+    /// Its place in the replenishment list, as text that sorts most urgent first: escalated to
+    /// be expedited, then at risk, then the earliest stockout, then the earliest order-by date,
+    /// then a suggestion at all, then the SKU (so it is unique among one location's summaries,
+    /// and a list cursor).
     pub fn sort_key(&self) -> String {
         let date = |d: Option<NaiveDate>| d.map_or_else(|| "9999-12-31".to_string(), |d| d.to_string());
         format!(
-            "{}|{}|{}|{}|{}",
+            "{}{}|{}|{}|{}|{}",
+            u8::from(self.expedite_qty == 0),
             u8::from(!self.at_risk),
             date(self.stockout_date),
             date(self.order_by),
@@ -490,6 +510,51 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
             },
         }
     });
+    let (mut suggestion, mut reason, mut action, mut order_by) = (suggestion, reason, action, order_by);
+    let expedite_qty: i64 = input.expedites.iter().map(|request| request.qty).sum();
+    if let Some(oldest) = input.expedites.first() {
+        let lines = input.expedites.len();
+        let waiting = format!(
+            "{expedite_qty} unit{} for {lines} escalated order line{} (waiting since {})",
+            if expedite_qty == 1 { "" } else { "s" },
+            if lines == 1 { "" } else { "s" },
+            oldest.since.date_naive()
+        );
+        order_by = Some(input.today);
+        let soonest =
+            input.inbound.iter().min_by(|a, b| arrival(a).cmp(&arrival(b)).then(a.reference.cmp(&b.reference)));
+        action = Some(match soonest {
+            Some(line) => Action {
+                kind: ActionKind::Expedite,
+                reference: Some(line.reference.clone()),
+                from_location: None,
+                qty: None,
+                message: format!(
+                    "customers wait for {waiting}: expedite {} ({} due {})",
+                    line.reference,
+                    line.qty,
+                    arrival(line)
+                ),
+            },
+            None => {
+                // Nothing inbound: what customers wait for is ordered at least.
+                let qty = order_quantity(expedite_qty, policy.moq, policy.pack_multiple);
+                if suggestion.as_ref().is_none_or(|s| s.qty < qty) {
+                    reason = format!("customers wait for {waiting} and nothing is inbound; order {qty}");
+                    let value = input.unit_cost.and_then(|cost| cost.times(qty));
+                    suggestion = Some(Suggestion { qty, value, reason: reason.clone() });
+                }
+                let qty = suggestion.as_ref().map_or(qty, |s| s.qty);
+                Action {
+                    kind: ActionKind::OrderNow,
+                    reference: None,
+                    from_location: None,
+                    qty: Some(qty),
+                    message: format!("customers wait for {waiting}, nothing is inbound: order {qty} now"),
+                }
+            }
+        });
+    }
     if forecast.origins == 0 && stats.days_with_demand > 0 {
         notes.push(format!(
             "only {} days of history: the mean of the last days is used, not a backtested method",
@@ -558,6 +623,8 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
         stockout_date,
         at_risk,
         action,
+        expedite_qty,
+        expedites: input.expedites.iter().take(EXPEDITES_SHOWN_MAX).cloned().collect(),
         notes,
     }
 }
@@ -580,6 +647,8 @@ mod tests {
         min_max: Option<(i64, i64)>,
         location: Option<Id>,
         elsewhere: Vec<Elsewhere>,
+        /// Units each escalated order line waits for.
+        expedites: Vec<i64>,
     }
 
     fn case(on_hand: i64) -> Case {
@@ -592,6 +661,7 @@ mod tests {
             min_max: None,
             location: None,
             elsewhere: Vec::new(),
+            expedites: Vec::new(),
         }
     }
 
@@ -626,7 +696,21 @@ mod tests {
                 expected_on: day.map(|d| days(today, d)),
             })
             .collect();
+        let expedites: Vec<ExpediteRequest> = case
+            .expedites
+            .iter()
+            .enumerate()
+            .map(|(i, &qty)| ExpediteRequest {
+                exception: Id::new(format!("ex-{i}")).expect("id"),
+                order: Id::new(format!("o-{i}")).expect("id"),
+                line: 1,
+                qty,
+                since: DateTime::from_timestamp(1_796_000_000 + i as i64 * 60, 0).expect("a time"),
+                by: "buyer".to_string(),
+            })
+            .collect();
         plan(&PlanInput {
+            expedites: &expedites,
             sku: &sku,
             location: case.location.as_ref(),
             elsewhere: &case.elsewhere,
@@ -756,6 +840,53 @@ mod tests {
         assert_eq!(spare(&other("west", 10, 4.0), 3.0, 7), 0);
     }
 
+    /// Escalated order lines put the SKU first in the list, whatever its levels: the inbound that
+    /// arrives first is expedited, or, with nothing inbound, at least what customers wait for is
+    /// ordered (MOQ and packs kept).
+    #[test]
+    fn escalated_lines_ask_to_expedite() {
+        // (on hand, inbound (qty, day), moq, pack, escalated lines) →
+        // (action, its reference or qty, suggestion, message)
+        type Row =
+            (i64, Vec<(i64, Option<i64>)>, i64, i64, Vec<i64>, ActionKind, Option<&'static str>, Option<i64>, i64);
+        let rows: Vec<Row> = vec![
+            // plenty on hand (a reorder is not due) but two lines wait: nothing inbound → order 7
+            (1000, vec![], 1, 1, vec![5, 2], ActionKind::OrderNow, None, Some(7), 7),
+            // the MOQ and the pack multiple still hold
+            (1000, vec![], 10, 4, vec![5, 2], ActionKind::OrderNow, None, Some(12), 12),
+            // a due reorder larger than what waits is kept
+            (40, vec![], 1, 1, vec![3], ActionKind::OrderNow, None, Some(82), 82),
+            // inbound: the soonest arrival is expedited, no extra order
+            (1000, vec![(50, Some(9)), (20, Some(4))], 1, 1, vec![6], ActionKind::Expedite, Some("PO-1"), None, 0),
+        ];
+        for (on_hand, inbound, moq, pack, expedites, kind, reference, qty, suggested) in rows {
+            let waiting: i64 = expedites.iter().sum();
+            let plan = run(&Case { inbound, moq, pack, expedites: expedites.clone(), ..case(on_hand) });
+            let action = plan.action.clone().expect("an action");
+            assert_eq!(
+                (action.kind, action.reference.as_deref(), action.qty),
+                (kind, reference, qty),
+                "{on_hand} {expedites:?}"
+            );
+            assert_eq!(plan.suggestion.as_ref().map_or(0, |s| s.qty), suggested, "{on_hand} {expedites:?}");
+            assert_eq!((plan.expedite_qty, plan.expedites.len()), (waiting, expedites.len()));
+            assert_eq!(plan.order_by, Some(plan.as_of));
+            let lines = if expedites.len() == 1 { "line" } else { "lines" };
+            let prefix = format!(
+                "customers wait for {waiting} units for {} escalated order {lines} (waiting since 2026-11-30)",
+                expedites.len()
+            );
+            assert!(action.message.starts_with(&prefix), "{}", action.message);
+            let summary = plan.summary();
+            assert!(summary.needs_action() && summary.sort_key().starts_with("0"), "{}", summary.sort_key());
+        }
+        // Expedited before anything at risk; not escalated sorts after.
+        let at_risk = run(&case(0)).summary();
+        assert!(at_risk.at_risk && at_risk.sort_key().starts_with("10|"), "{}", at_risk.sort_key());
+        let quiet = run(&case(1000));
+        assert_eq!((quiet.expedite_qty, quiet.expedites.len(), quiet.summary().needs_action()), (0, 0, false));
+    }
+
     #[test]
     fn the_list_sorts_the_most_urgent_first() {
         let summary = |sku: &str, case: Case| {
@@ -789,6 +920,7 @@ mod tests {
         let sku = Id::new("NEW").expect("id");
         let policy = PlanningPolicy { lead_time_days: Some(5.0), ..PlanningPolicy::default() };
         let plan = plan(&PlanInput {
+            expedites: &[],
             sku: &sku,
             location: None,
             elsewhere: &[],

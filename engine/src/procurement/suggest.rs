@@ -131,6 +131,7 @@ mod tests {
             method: Method::Ses,
             inventory_position: 0,
             reorder_point: 0,
+            expedite_qty: 0,
         }
     }
 

@@ -175,6 +175,7 @@ fn Line(line: ReplenishmentLine, currency: String, show: impl Fn(String) + Copy 
         None => format!("Order {}", summary.suggestion_qty),
     });
     let runs_out = summary.stockout_date.map(|d| format!("Runs out {}", d.format("%a %b %-d")));
+    let expedite = (summary.expedite_qty > 0).then(|| format!("Expedite · {} waiting", summary.expedite_qty));
     let action = summary.action.as_ref().map(|a| a.message.clone());
     let open_sku = sku.clone();
     view! {
@@ -182,6 +183,7 @@ fn Line(line: ReplenishmentLine, currency: String, show: impl Fn(String) + Copy 
             <button class="plan-line" class:at-risk=summary.at_risk data-testid=testid on:click=move |_| show(open_sku.clone())>
                 <span class="plan-line-head">
                     <strong>{sku}</strong>
+                    {expedite.map(|e| view! { <span class="badge danger" data-testid="expedite-badge">{e}</span> })}
                     {summary.at_risk.then(|| view! { <span class="badge danger">"At risk"</span> })}
                     {order.map(|o| view! { <span class="badge">{o}</span> })}
                     {runs_out.map(|r| view! { <span class="muted">{r}</span> })}
@@ -230,6 +232,14 @@ fn PlanView(sku: String, plan: RwSignal<Option<Fetched<Plan>>>, back: Callback<(
                 view! {
                     <p class="muted small" data-testid="plan-freshness">{freshness}</p>
                     {p.action.clone().map(|a| view! { <p class="notice warn" data-testid="plan-action">{a.message}</p> })}
+                    {(!p.expedites.is_empty()).then(|| view! {
+                        <ul class="expedites" data-testid="plan-expedites">
+                            {p.expedites.iter().map(|r| view! {
+                                <li>{format!("Order {} line {}: {} waiting, escalated by {} on {}",
+                                    r.order, r.line, r.qty, r.by, r.since.format("%b %-d %H:%M"))}</li>
+                            }).collect_view()}
+                        </ul>
+                    })}
                     <p class="plan-reason" data-testid="plan-reason">
                         {suggestion.as_ref().map(|s| view! { <strong>{format!("Order {}. ", s.qty)}</strong> })}
                         {p.reason.clone()}
