@@ -41,6 +41,7 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS catalog_subscribers (sku TEXT P
          haystack TEXT NOT NULL);
      CREATE TABLE IF NOT EXISTS critical_skus (sku TEXT PRIMARY KEY);
      CREATE TABLE IF NOT EXISTS item_stock_policy (sku TEXT PRIMARY KEY, safety_stock INTEGER NOT NULL, unit_cost TEXT);
+     CREATE TABLE IF NOT EXISTS item_substitutes (sku TEXT PRIMARY KEY, substitutes TEXT NOT NULL);
      CREATE TABLE IF NOT EXISTS plan_summaries (sku TEXT NOT NULL, location TEXT NOT NULL, supplier TEXT,
          needs_action INTEGER NOT NULL, at_risk INTEGER NOT NULL, urgency TEXT NOT NULL, at_risk_since TEXT,
          body TEXT NOT NULL, PRIMARY KEY (sku, location));
@@ -56,6 +57,12 @@ pub struct Directory {
     /// do not hide the ones after them.
     push_after: RefCell<String>,
 }
+
+/// An item's columns, from `items` and the tables beside it, for `SELECT {ITEM_COLUMNS} WHERE …`.
+const ITEM_COLUMNS: &str = "items.sku AS sku, name, barcodes, p.safety_stock AS safety_stock, p.unit_cost AS unit_cost,
+     EXISTS (SELECT 1 FROM critical_skus c WHERE c.sku = items.sku) AS critical,
+     (SELECT s.substitutes FROM item_substitutes s WHERE s.sku = items.sku) AS substitutes
+     FROM items LEFT JOIN item_stock_policy p ON p.sku = items.sku";
 
 #[derive(Deserialize)]
 struct ValueRow {
@@ -76,6 +83,8 @@ struct ItemRow {
     /// None for an item indexed before its stock policy was kept here (until its next change).
     safety_stock: Option<i64>,
     unit_cost: Option<String>,
+    /// The substitutes as a JSON list; none when it names none.
+    substitutes: Option<String>,
 }
 
 impl ItemRow {
@@ -93,6 +102,7 @@ impl ItemRow {
             critical: self.critical != 0,
             safety_stock: self.safety_stock.unwrap_or(0),
             unit_cost,
+            substitutes: self.substitutes.map(|text| serde_json::from_str(&text)).transpose()?.unwrap_or_default(),
         })
     }
 }
@@ -355,6 +365,16 @@ impl Directory {
                 item.unit_cost.map(|cost| cost.to_string()).into(),
             ],
         )?;
+        if item.substitutes.is_empty() {
+            store::exec(&self.sql(), "DELETE FROM item_substitutes WHERE sku = ?", vec![item.sku.as_str().into()])?;
+        } else {
+            store::exec(
+                &self.sql(),
+                "INSERT INTO item_substitutes (sku, substitutes) VALUES (?, ?)
+                 ON CONFLICT(sku) DO UPDATE SET substitutes = excluded.substitutes",
+                vec![item.sku.as_str().into(), serde_json::to_string(&item.substitutes)?.into()],
+            )?;
+        }
         let flag = if item.critical {
             "INSERT INTO critical_skus (sku) VALUES (?) ON CONFLICT(sku) DO NOTHING"
         } else {
@@ -385,9 +405,7 @@ impl Directory {
         for chunk in skus.chunks(store::SQL_BINDINGS_MAX) {
             let marks = vec!["?"; chunk.len()].join(", ");
             let query = format!(
-                "SELECT items.sku AS sku, name, barcodes, p.safety_stock AS safety_stock, p.unit_cost AS unit_cost,
-                 EXISTS (SELECT 1 FROM critical_skus c WHERE c.sku = items.sku) AS critical
-                 FROM items LEFT JOIN item_stock_policy p ON p.sku = items.sku WHERE items.sku IN ({marks})
+                "SELECT {ITEM_COLUMNS} WHERE items.sku IN ({marks})
                  ORDER BY items.sku"
             );
             let bindings = chunk.iter().map(|sku| sku.as_str().into()).collect();
@@ -408,16 +426,14 @@ impl Directory {
         let rows: Vec<ItemRow> = match q {
             Some(q) => store::rows(
                 &self.sql(),
-                "SELECT items.sku AS sku, name, barcodes, p.safety_stock AS safety_stock, p.unit_cost AS unit_cost,
-                 EXISTS (SELECT 1 FROM critical_skus c WHERE c.sku = items.sku) AS critical
-                 FROM items LEFT JOIN item_stock_policy p ON p.sku = items.sku WHERE items.sku > ? AND instr(haystack, ?) > 0 ORDER BY items.sku LIMIT ?",
+                &format!(
+                    "SELECT {ITEM_COLUMNS} WHERE items.sku > ? AND instr(haystack, ?) > 0 ORDER BY items.sku LIMIT ?"
+                ),
                 vec![after.into(), q.to_lowercase().into(), fetch.into()],
             )?,
             None => store::rows(
                 &self.sql(),
-                "SELECT items.sku AS sku, name, barcodes, p.safety_stock AS safety_stock, p.unit_cost AS unit_cost,
-                 EXISTS (SELECT 1 FROM critical_skus c WHERE c.sku = items.sku) AS critical
-                 FROM items LEFT JOIN item_stock_policy p ON p.sku = items.sku WHERE items.sku > ? ORDER BY items.sku LIMIT ?",
+                &format!("SELECT {ITEM_COLUMNS} WHERE items.sku > ? ORDER BY items.sku LIMIT ?"),
                 vec![after.into(), fetch.into()],
             )?,
         };

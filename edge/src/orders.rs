@@ -27,7 +27,8 @@ use stockline_engine::idempotency::fingerprint;
 use stockline_engine::orders::{
     backorder_queue, check_nodes, draw, evaluate, expedite_change, queue, reconcile, sla_watch, EvaluationCase,
     ExceptionStatus, Holding, Node, Order, OrderAction, OrderException, OrderSpec, OrderStatus, Placement,
-    PlacementStep, Promise, Routing, RoutingRules, ShippingRates, StockRead, Team, EVALUATION_ORDERS_MAX,
+    PlacementStep, Promise, Routing, RoutingRules, ShippingRates, StockRead, SubstituteStock, Team,
+    EVALUATION_ORDERS_MAX,
 };
 use stockline_engine::{Actor, CommitRequest, EngineError, Id, Money};
 use stockline_shared::orders::{
@@ -397,18 +398,39 @@ impl Orders {
 
     // ------------------------------------------------------------------------------ placing
 
-    /// Reads each SKU the order still needs, as its channel may sell it (all at once).
+    /// Reads each SKU the order still needs, as its channel may sell it (all at once); then, for
+    /// each that cannot ship all its line waits for, the substitutes its definition names (what
+    /// customer service may offer instead: into the read's promise).
     async fn read_stock(&self, order: &Order) -> std::result::Result<Vec<StockRead>, EngineError> {
         let lines = order.to_allocate();
-        let envelopes: Vec<Envelope<SkuCommand>> = lines
+        let read = |sku: &Id, qty: i64| {
+            let envelope = system(SkuCommand::StockRead { sku: sku.clone(), channel: order.channel.clone(), qty });
+            let sku = sku.clone();
+            async move { sku_call::<StockRead>(&self.env, &sku, &envelope).await }
+        };
+        let mut reads: Vec<StockRead> = join_all(lines.iter().map(|line| read(&line.sku, line.qty)))
+            .await
+            .into_iter()
+            .collect::<std::result::Result<_, _>>()?;
+        let short: Vec<(usize, Id, i64)> = reads
             .iter()
-            .map(|line| {
-                system(SkuCommand::StockRead { sku: line.sku.clone(), channel: order.channel.clone(), qty: line.qty })
-            })
+            .zip(&lines)
+            .enumerate()
+            .filter(|(_, (read, line))| read.stock.sellable < line.qty)
+            .flat_map(|(at, (read, line))| read.substitutes.iter().map(move |sku| (at, sku.clone(), line.qty)))
             .collect();
-        let reads =
-            lines.iter().zip(&envelopes).map(|(line, envelope)| sku_call::<StockRead>(&self.env, &line.sku, envelope));
-        join_all(reads).await.into_iter().collect()
+        let found = join_all(short.iter().map(|(_, sku, qty)| read(sku, *qty))).await;
+        for ((at, sku, _), found) in short.into_iter().zip(found) {
+            match found {
+                Ok(substitute) if substitute.stock.sellable > 0 => {
+                    reads[at].promise.substitutes.push(SubstituteStock { sku, sellable: substitute.stock.sellable });
+                }
+                Ok(_) => {}
+                // A substitute that cannot be read (gone, unreachable) is simply not offered.
+                Err(error) => worker::console_error!("orders: reading substitute {sku}: {error}"),
+            }
+        }
+        Ok(reads)
     }
 
     /// The allocation from a stock read, recorded on the placement, and the case it makes for

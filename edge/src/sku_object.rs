@@ -267,6 +267,7 @@ impl SkuObject {
             critical: policy.critical,
             safety_stock: policy.safety_stock,
             unit_cost: policy.unit_cost,
+            substitutes: policy.substitutes.clone(),
         })
     }
 
@@ -471,6 +472,7 @@ impl SkuObject {
                         unit_cost: policy.unit_cost,
                         barcodes: policy.barcodes.clone(),
                         critical: policy.critical,
+                        substitutes: policy.substitutes.clone(),
                         version: ledger.version(),
                     },
                 )

@@ -42,11 +42,22 @@ fn catalog(n: usize) -> Catalog {
     catalog
 }
 
+/// The benches' SKU: safety stock 3, nothing else set.
+fn thing() -> SkuSpec {
+    SkuSpec {
+        name: "Thing".into(),
+        safety_stock: 3,
+        unit_cost: None,
+        barcodes: Vec::new(),
+        critical: false,
+        substitutes: Vec::new(),
+    }
+}
+
 /// A defined SKU with `per_location` units received at every location.
 fn stocked(catalog: &Catalog, per_location: i64) -> SkuLedger {
     let mut ledger = SkuLedger::new(id("SKU-1"));
-    let spec =
-        SkuSpec { name: "Thing".into(), safety_stock: 3, unit_cost: None, barcodes: Vec::new(), critical: false };
+    let spec = thing();
     ledger.define(catalog, spec, &ctx(start())).unwrap();
     for location in catalog.locations() {
         let mut left = per_location;
@@ -170,8 +181,7 @@ fn availability(c: &mut Criterion) {
 fn build_entries(catalog: &Catalog, count: usize) -> Vec<Entry> {
     let mut ledger = SkuLedger::new(id("SKU-1"));
     let mut now = start();
-    let spec =
-        SkuSpec { name: "Thing".into(), safety_stock: 3, unit_cost: None, barcodes: Vec::new(), critical: false };
+    let spec = thing();
     let mut entries = vec![ledger.define(catalog, spec, &ctx(now)).unwrap()];
     let locations: Vec<Id> = catalog.locations().iter().map(|l| l.id.clone()).collect();
     for location in &locations {
@@ -239,8 +249,7 @@ fn build_movement_entries(catalog: &Catalog, count: usize) -> Vec<Entry> {
     let mut ledger = SkuLedger::new(id("SKU-1"));
     let now = start();
     let ctx = ctx(now);
-    let spec =
-        SkuSpec { name: "Thing".into(), safety_stock: 3, unit_cost: None, barcodes: Vec::new(), critical: false };
+    let spec = thing();
     let mut entries = vec![ledger.define(catalog, spec, &ctx).unwrap()];
     let locations: Vec<Id> = catalog.locations().iter().map(|l| l.id.clone()).collect();
     let mut i = 4_usize;

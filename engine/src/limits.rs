@@ -45,6 +45,8 @@ pub const RESERVATION_RETENTION_SECONDS: i64 = 7 * 24 * 60 * 60;
 pub const PRIORITY_ABS_MAX: i64 = 1_000_000;
 /// Barcodes (GTIN-8/12/13/14) one SKU may carry.
 pub const BARCODES_MAX: usize = 16;
+/// SKUs named as substitutes of one SKU, in order of preference.
+pub const SUBSTITUTES_MAX: usize = 4;
 /// Versions a count may name as already included (`includes_versions`).
 pub const COUNT_INCLUDES_MAX: usize = 100;
 /// Days of demand history kept per series (about two years).

@@ -27,7 +27,14 @@ fn a_snapshot_does_not_grow_with_resolved_reservations() {
     ledger
         .define(
             &catalog,
-            SkuSpec { name: "Hot".into(), safety_stock: 0, unit_cost: None, barcodes: Vec::new(), critical: false },
+            SkuSpec {
+                name: "Hot".into(),
+                safety_stock: 0,
+                unit_cost: None,
+                barcodes: Vec::new(),
+                critical: false,
+                substitutes: Vec::new(),
+            },
             &ctx(start),
         )
         .unwrap();

@@ -170,6 +170,7 @@ fn build(setup: &Setup) -> World {
         unit_cost: None,
         barcodes: Vec::new(),
         critical: false,
+        substitutes: Vec::new(),
     };
     let entry = ledger.define(&catalog, spec, &ctx).unwrap();
     World {

@@ -168,6 +168,7 @@ fn run_op(w: &mut World, tokens: &[&str]) -> Result<(String, Vec<Entry>), Engine
                 unit_cost: args.option("cost").map(|c| stockline_engine::Money::parse(c).expect("cost=money")),
                 barcodes,
                 critical: args.words.contains(&"critical"),
+                substitutes: Vec::new(),
             };
             let entry = w.ledger.define(&w.catalog, spec, &ctx)?;
             Ok(("ok".into(), vec![entry]))
@@ -503,6 +504,7 @@ fn check(script: &str) {
             unit_cost: None,
             barcodes: Vec::new(),
             critical: false,
+            substitutes: Vec::new(),
         };
         let entry = w.ledger.define(&w.catalog, spec, &w.ctx()).unwrap();
         w.entries.push(entry);

@@ -383,6 +383,7 @@ impl Sim {
                 unit_cost: None,
                 barcodes: Vec::new(),
                 critical: false,
+                substitutes: Vec::new(),
             };
             let mut log = vec![ledger.define(&catalog, spec, &ctx).unwrap()];
             // Little stock, so carts compete for it.

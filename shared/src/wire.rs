@@ -27,6 +27,8 @@ pub struct SkuResponse {
     pub barcodes: Vec<String>,
     #[serde(default)]
     pub critical: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub substitutes: Vec<Id>,
     pub version: u64,
 }
 
@@ -44,6 +46,9 @@ pub struct Item {
     pub safety_stock: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit_cost: Option<stockline_engine::Money>,
+    /// What customer service may offer when it is short (see `SkuSpec::substitutes`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub substitutes: Vec<Id>,
 }
 
 impl Item {
@@ -55,6 +60,7 @@ impl Item {
             unit_cost: self.unit_cost,
             barcodes: self.barcodes.clone(),
             critical: self.critical,
+            substitutes: self.substitutes.clone(),
         }
     }
 }

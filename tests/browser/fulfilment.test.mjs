@@ -159,3 +159,36 @@ test('a buyer escalates a shortage; offline nothing is done and the app says so'
     await browser.close();
   }
 });
+
+test('customer service accepts a substitute in two taps on a phone, and the order takes it', async () => {
+  const call = stockline.call;
+  await call('PUT', '/v1/skus/BLUE', 'dev-admin', { name: 'Blue tee', safety_stock: 0 });
+  await call('POST', '/v1/skus/BLUE/movements', 'dev-warehouse', { kind: 'receive', location: 'wh-1', qty: 3 });
+  await call('PUT', '/v1/skus/RED', 'dev-admin', { name: 'Red tee', safety_stock: 0, substitutes: ['BLUE'] });
+  const id = (await call('POST', '/v1/orders', 'dev-storefront', order('RED', 2), { 'idempotency-key': 'o-sub' })).id;
+  const browser = await launchBrowser({ width: 390, height: 844 });
+  try {
+    const page = await browser.context.newPage();
+    await signInAt(page, stockline.app, 'dev-customer-service');
+    await tab(page, 'exceptions');
+    const line = page.locator('li[data-testid^="exception-SO-"]').filter({ hasText: id });
+    await line.waitFor();
+    assert.equal(await line.getByTestId('exception-kind').textContent(), 'substitution offered');
+    assert.match(await line.getByTestId('exception-detail').textContent(), /2 × RED waiting; BLUE can ship 2 now/);
+    await page.screenshot({ path: join(shots, 'substitute-offer-phone.png'), fullPage: true });
+    await line.getByTestId('act-accept_substitute').click();
+    await line.getByTestId('act-confirm').click();
+    await page.getByTestId('status').getByText(/Accept the substitute/).waitFor();
+    for (let tries = 0; (await status(id)) !== 'allocated'; tries++) {
+      assert.ok(tries < 100, `the substitute was never allocated: ${await status(id)}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const taken = await call('GET', `/v1/orders/${id}`, 'dev-admin');
+    assert.deepEqual(
+      taken.lines.map((l) => [l.sku, l.qty, l.substituted ?? 0, l.substitute_for ?? null]),
+      [['RED', 2, 2, null], ['BLUE', 2, 0, 1]],
+    );
+  } finally {
+    await browser.close();
+  }
+});

@@ -524,6 +524,77 @@ fn an_escalated_shortage_tops_the_replenishment_list_until_it_is_resolved() {
     assert_eq!((&plan["expedite_qty"], &plan["expedites"]), (&json!(0), &Value::Null), "{plan}");
 }
 
+/// A SKU names its substitutes: an order short of it offers customer service the first that can
+/// ship all the line waits for; accepting moves those units to a new line of the substitute, which
+/// is allocated at once, and the shortage closes itself. Bad substitute lists change nothing.
+#[test]
+fn a_short_line_is_offered_its_substitute_and_accepting_ships_it() {
+    let s = setup();
+    s.sku("TEE-BLUE", 0);
+    s.sku("TEE-GREEN", 0);
+    s.receive("TEE-BLUE", "wh-east", 5);
+    s.receive("TEE-GREEN", "wh-east", 1);
+    let red = |substitutes: Value| json!({"name": "Red tee", "safety_stock": 0, "substitutes": substitutes});
+    for (bad, why) in [
+        (json!(["TEE-RED"]), "cannot substitute itself"),
+        (json!(["TEE-BLUE", "TEE-BLUE"]), "named twice"),
+        (json!(["A", "B", "C", "D", "E"]), "at most 4"),
+        (json!(["not an id!"]), ""),
+    ] {
+        let refused =
+            s.expect("PUT", "/v1/skus/TEE-RED", Some(ADMIN), Some(&red(bad).to_string()), 400, "invalid_request");
+        assert!(refused["error"]["message"].as_str().is_some_and(|m| m.contains(why)), "{refused}");
+    }
+    s.expect("GET", "/v1/availability/TEE-RED", Some(ADMIN), None, 404, "not_found");
+    let defined = s.must(s.put("/v1/skus/TEE-RED", ADMIN, &red(json!(["TEE-GREEN", "TEE-BLUE"]))));
+    assert_eq!(defined["substitutes"], json!(["TEE-GREEN", "TEE-BLUE"]), "{defined}");
+
+    // 2 red wanted, none in stock: green has 1 (not enough), blue has 5: blue is offered.
+    let placed = place(&s, &order(&[("TEE-RED", 2)], json!("allow"), 0), "o-red");
+    let id = placed["id"].as_str().expect("an id").to_string();
+    assert_eq!(settled(&s, &id)["status"], "backordered");
+    let queue = s.must(s.get("/v1/exceptions?team=customer_service&status=open", SERVICE));
+    let offer = queue["exceptions"][0].clone();
+    assert_eq!(
+        (&offer["kind"], &offer["order"], &offer["substitute"]),
+        (&json!("substitution_offered"), &json!(id), &json!("TEE-BLUE")),
+        "{queue}"
+    );
+    assert_eq!(offer["detail"], "line 1: 2 × TEE-RED waiting; TEE-BLUE can ship 2 now (5 to sell)");
+    let path = format!("/v1/exceptions/{}/resolve", offer["id"].as_str().expect("an id"));
+    let accept = json!({"action": "accept_substitute", "version": offer["version"], "comment": "customer said yes"});
+    s.expect("POST", &path, Some(WAREHOUSE), Some(&accept.to_string()), 403, "forbidden");
+    let resolved = s.must(s.send("POST", &path, Some(SERVICE), Some(&accept.to_string()), Some("sub-1")));
+    assert_eq!(resolved["exception"]["status"], "resolved", "{resolved}");
+
+    let order = settled(&s, &id);
+    assert_eq!(order["status"], "allocated", "{order}");
+    let lines: Vec<(Value, Value, Value, Value, i64)> = order["lines"]
+        .as_array()
+        .expect("lines")
+        .iter()
+        .map(|l| {
+            let held: i64 =
+                l["allocations"].as_array().expect("allocations").iter().map(|a| a["qty"].as_i64().unwrap()).sum();
+            (l["sku"].clone(), l["qty"].clone(), l["substituted"].clone(), l["substitute_for"].clone(), held)
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            (json!("TEE-RED"), json!(2), json!(2), Value::Null, 0),
+            (json!("TEE-BLUE"), json!(2), Value::Null, json!(1), 2),
+        ],
+        "{order}"
+    );
+    assert_eq!(stock(&s, "TEE-BLUE"), (5, 2, 3), "the substitute's units are held, nothing else");
+    let open = s.must(s.get("/v1/exceptions?status=open", ADMIN));
+    assert_eq!(open["exceptions"], json!([]), "the shortage closed itself: {open}");
+    // Accepted once: the same key answers the same; the offer is not made again.
+    let (status, again) = s.send("POST", &path, Some(SERVICE), Some(&accept.to_string()), Some("sub-1"));
+    assert_eq!((status, &again["exception"]["status"]), (200, &json!("resolved")), "{again}");
+}
+
 /// Waits (up to 30 s) for the replenishment list, refreshed from alarms, to satisfy `ready`.
 fn wait_for_list(s: &Stockline, ready: impl Fn(&Value) -> bool) -> Value {
     let started = Instant::now();

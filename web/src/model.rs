@@ -813,6 +813,7 @@ mod tests {
             critical: false,
             safety_stock: 0,
             unit_cost: None,
+            substitutes: Vec::new(),
         }
     }
 

@@ -96,6 +96,7 @@ impl ImportKind {
                 ("unit_cost", false),
                 ("barcodes", false),
                 ("critical", false),
+                ("substitutes", false),
             ],
             ImportKind::Policies => &[
                 ("sku", true),
@@ -496,12 +497,20 @@ fn plan_row(
                 None => None,
                 Some(value) => Some(value.parse::<Money>().or_else(|e| Cells::fail("unit_cost", e.to_string()))?),
             };
+            let mut substitutes = Vec::new();
+            for text in cells.list("substitutes") {
+                substitutes.push(Id::new(text).or_else(|e| Cells::fail("substitutes", e.to_string()))?);
+            }
+            if substitutes.contains(&id) {
+                return Cells::fail("substitutes", format!("{id} cannot substitute itself"));
+            }
             let spec = SkuSpec {
                 name: cells.required("name")?.to_string(),
                 safety_stock: cells.whole("safety_stock")?.unwrap_or(0),
                 unit_cost,
                 barcodes: cells.list("barcodes"),
                 critical: cells.flag("critical")?,
+                substitutes,
             };
             spec.check().map_err(refused)?;
             let change = match existing.skus.get(&id) {
@@ -616,6 +625,7 @@ pub fn export(kind: ImportKind, rows: &[Row]) -> Result<String, EngineError> {
                 or_empty(spec.unit_cost.map(|c| c.to_string())),
                 join(&spec.barcodes),
                 spec.critical.to_string(),
+                join(&spec.substitutes.iter().map(Id::to_string).collect::<Vec<_>>()),
             ],
             (ImportKind::Policies, Row::Policy { sku, policy }) => vec![
                 sku.to_string(),

@@ -28,6 +28,7 @@ fn skus() -> BTreeMap<Id, SkuSpec> {
         unit_cost: Some("4.20".parse().unwrap()),
         barcodes: vec!["4006381333931".into()],
         critical: false,
+        substitutes: Vec::new(),
     };
     BTreeMap::from([(Id::new("TEE").unwrap(), tee)])
 }
@@ -113,13 +114,15 @@ zed,Zed,USD,5,,sleepy
 fn skus_keep_their_cost_when_the_file_names_none() {
     check(
         ImportKind::Skus,
-        "sku,name,safety_stock,unit_cost,barcodes,critical
-TEE,Tee,2,4.20,4006381333931,false
-TEE-2,Tee Two,0,,,
-TEE-3,Tee Three,-1,,,
-TEE-4,Tee Four,0,cheap,,
-TEE-5,Tee Five,0,,4006381333932,
-TEE-6,Tee Six,0,,,maybe
+        "sku,name,safety_stock,unit_cost,barcodes,critical,substitutes
+TEE,Tee,2,4.20,4006381333931,false,
+TEE-2,Tee Two,0,,,,TEE|TEE-9
+TEE-3,Tee Three,-1,,,,
+TEE-4,Tee Four,0,cheap,,,
+TEE-5,Tee Five,0,,4006381333932,,
+TEE-6,Tee Six,0,,,maybe,
+TEE-7,Tee Seven,0,,,,TEE-7
+TEE-8,Tee Eight,0,,,,TEE|TEE
 ",
         &[(2, Change::Unchanged), (3, Change::New)],
         &[
@@ -127,6 +130,8 @@ TEE-6,Tee Six,0,,,maybe
             (5, "unit_cost", ""),
             (6, "barcodes", "check digit"),
             (7, "critical", "true or false"),
+            (8, "substitutes", "cannot substitute itself"),
+            (9, "substitutes", "named twice"),
         ],
     );
     // No cost column: the SKU keeps its cost, and nothing else changed.

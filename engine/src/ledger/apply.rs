@@ -43,13 +43,14 @@ impl SkuLedger {
             }
         }
         match &entry.event {
-            Event::SkuDefined { name, safety_stock, unit_cost, barcodes, critical } => {
+            Event::SkuDefined { name, safety_stock, unit_cost, barcodes, critical, substitutes } => {
                 self.policy = Some(SkuPolicy {
                     name: name.clone(),
                     safety_stock: *safety_stock,
                     unit_cost: *unit_cost,
                     barcodes: barcodes.clone(),
                     critical: *critical,
+                    substitutes: substitutes.clone(),
                 });
             }
             Event::Movement { movement, exceptions } => {

@@ -32,6 +32,8 @@ pub enum Event {
         barcodes: Vec<String>,
         #[serde(default, skip_serializing_if = "is_false")]
         critical: bool,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        substitutes: Vec<Id>,
     },
     Movement {
         movement: Movement,

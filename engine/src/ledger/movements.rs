@@ -6,6 +6,9 @@ impl SkuLedger {
     /// Creates or updates the SKU's policy.
     pub fn define(&mut self, catalog: &Catalog, spec: SkuSpec, ctx: &Ctx) -> Result<Entry, EngineError> {
         spec.check()?;
+        if spec.substitutes.contains(self.sku()) {
+            return Err(EngineError::invalid("substitutes", format!("{} cannot substitute itself", self.sku())));
+        }
         // The unit cost is the ledger's moving average once receipts have set it: a definition
         // without one keeps it; one with a cost sets it (a correction by hand).
         let unit_cost = spec.unit_cost.or_else(|| self.policy().and_then(|policy| policy.unit_cost));
@@ -15,6 +18,7 @@ impl SkuLedger {
             unit_cost,
             barcodes: spec.barcodes,
             critical: spec.critical,
+            substitutes: spec.substitutes,
         };
         let entry = self.entry(event, Vec::new(), ctx);
         self.apply(catalog, &entry)?;

@@ -93,7 +93,7 @@ impl SkuLedger {
     }
 
     /// What a placement reads of this SKU for `channel`: what the channel may sell, by location
-    /// in the channel's order, and the promise for `qty`.
+    /// in the channel's order, the promise for `qty`, and the substitutes its definition names.
     pub fn stock_read(
         &self,
         catalog: &Catalog,
@@ -113,7 +113,8 @@ impl SkuLedger {
             })
             .collect();
         let stock = crate::orders::SkuStock { sku: self.sku.clone(), sellable: availability.available, locations };
-        Ok(crate::orders::StockRead { stock, promise })
+        let substitutes = self.policy().map_or_else(Vec::new, |policy| policy.substitutes.clone());
+        Ok(crate::orders::StockRead { stock, promise, substitutes })
     }
 
     /// The contract's availability answer for this SKU.

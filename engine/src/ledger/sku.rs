@@ -17,6 +17,10 @@ pub struct SkuSpec {
     /// takes the approval rules' stricter path.
     #[serde(default)]
     pub critical: bool,
+    /// SKUs customer service may offer when this one is short, in order of preference (at most
+    /// `SUBSTITUTES_MAX`, each once, never the SKU itself).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub substitutes: Vec<Id>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,6 +32,8 @@ pub struct SkuPolicy {
     pub barcodes: Vec<String>,
     #[serde(default)]
     pub critical: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub substitutes: Vec<Id>,
 }
 
 /// For `skip_serializing_if`: a flag that is off is left out.
@@ -54,6 +60,14 @@ impl SkuSpec {
             check_barcode(barcode)?;
             if self.barcodes[..index].contains(barcode) {
                 return Err(EngineError::invalid("barcodes", "each barcode once"));
+            }
+        }
+        if self.substitutes.len() > SUBSTITUTES_MAX {
+            return Err(EngineError::invalid("substitutes", format!("at most {SUBSTITUTES_MAX}")));
+        }
+        for (index, substitute) in self.substitutes.iter().enumerate() {
+            if self.substitutes[..index].contains(substitute) {
+                return Err(EngineError::invalid("substitutes", format!("{substitute} is named twice")));
             }
         }
         Ok(())

@@ -32,5 +32,7 @@ pub use order::{HoldKind, Order, OrderAction, OrderEvent, OrderLine, OrderLineSp
 pub use placement::{
     draw, Holding, Placement, PlacementStep, Routing, StockRead, PLACEMENT_ATTEMPTS_MAX, PLACEMENT_TTL_SECONDS,
 };
-pub use promise::{backorder_queue, promise, sla_watch, Incoming, Promise, PromiseSlice, SlaState, SlaWatch};
+pub use promise::{
+    backorder_queue, promise, sla_watch, Incoming, Promise, PromiseSlice, SlaState, SlaWatch, SubstituteStock,
+};
 pub use triage::{reconcile, settled, triage, Reconciled, ORDER_EXCEPTIONS_KEPT_MAX};

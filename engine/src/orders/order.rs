@@ -87,6 +87,8 @@ pub enum OrderAction {
     ApproveSplit,
     /// The warehouse picks it first (an exception resolved by expediting).
     Prioritise,
+    /// A line's waiting units were moved to a substitute SKU the customer accepted.
+    Substitute,
 }
 
 impl OrderAction {
@@ -103,6 +105,7 @@ impl OrderAction {
             OrderAction::CancelLine => "cancel_line",
             OrderAction::ApproveSplit => "approve_split",
             OrderAction::Prioritise => "prioritise",
+            OrderAction::Substitute => "substitute",
         }
     }
 }
@@ -157,6 +160,16 @@ pub struct OrderLine {
     pub allocations: Vec<Allocation>,
     pub shipped: i64,
     pub cancelled: i64,
+    /// Units moved to a substitute's line (`substitute_for` names this line there).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub substituted: i64,
+    /// The line this one substitutes for, when it was added by accepting a substitute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub substitute_for: Option<u32>,
+}
+
+fn is_zero(value: &i64) -> bool {
+    *value == 0
 }
 
 impl OrderLine {
@@ -164,9 +177,9 @@ impl OrderLine {
         self.allocations.iter().map(|allocation| allocation.qty).sum()
     }
 
-    /// Not yet shipped nor cancelled.
+    /// Not yet shipped, cancelled nor moved to a substitute.
     pub fn open(&self) -> i64 {
-        self.qty - self.shipped - self.cancelled
+        self.qty - self.shipped - self.cancelled - self.substituted
     }
 
     /// Open and without a location: waiting for stock.
@@ -175,7 +188,12 @@ impl OrderLine {
     }
 
     fn check(&self) {
-        assert!(self.shipped >= 0 && self.cancelled >= 0 && self.allocated() >= 0, "line {} counts", self.line);
+        assert!(
+            self.shipped >= 0 && self.cancelled >= 0 && self.substituted >= 0 && self.allocated() >= 0,
+            "line {} counts",
+            self.line
+        );
+        assert!(self.substitute_for != Some(self.line), "line {} substitutes for itself", self.line);
         assert!(self.backordered() >= 0, "line {}: allocated beyond what is open", self.line);
     }
 }
@@ -257,6 +275,8 @@ impl Order {
                 allocations: Vec::new(),
                 shipped: 0,
                 cancelled: 0,
+                substituted: 0,
+                substitute_for: None,
             })
             .collect();
         let status = if spec.hold.is_some() { OrderStatus::OnHold } else { OrderStatus::Placed };
@@ -476,10 +496,7 @@ impl Order {
                 self.record(actor, at, OrderAction::ApproveSplit, Some(status), status, comment);
                 Ok(Vec::new())
             }
-            FollowUp::Substitute { sku, .. } => Err(EngineError::conflict(format!(
-                "order {}: substitutes are not offered here, so {sku} cannot replace a line",
-                self.id
-            ))),
+            FollowUp::Substitute { line, sku, .. } => self.substitute(*line, sku, &decision).map(|()| Vec::new()),
             FollowUp::CancelLine { line, .. } => self.cancel(*line, &decision),
             FollowUp::ReleaseHold { .. } => self.advance(OrderAction::ReleaseHold, &decision).map(|()| Vec::new()),
             FollowUp::PrioritisePick { .. } => {
@@ -497,6 +514,65 @@ impl Order {
                 Ok(Vec::new())
             }
         }
+    }
+
+    /// Moves the units line `number` still waits for to `sku`, which the customer accepted in its
+    /// place: onto the order's line of that SKU when it has one, else onto a new line at the same
+    /// unit price that names the line it substitutes for. The units allocated or shipped stay on
+    /// the original line. Only while the order waits for stock (the host allocates it again).
+    pub fn substitute(&mut self, number: u32, sku: &Id, decision: &Decision) -> Result<(), EngineError> {
+        check_comment(decision.comment)?;
+        if !self.status.awaits_stock() {
+            return Err(EngineError::conflict(format!(
+                "order {} is {}: a substitute is accepted while it waits for stock",
+                self.id,
+                self.status.as_str()
+            )));
+        }
+        let index = self
+            .lines
+            .iter()
+            .position(|l| l.line == number)
+            .ok_or_else(|| EngineError::invalid("line", format!("the order has no line {number}")))?;
+        let original = &self.lines[index];
+        if original.sku == *sku {
+            return Err(EngineError::invalid("sku", format!("{sku} is the SKU of line {number} already")));
+        }
+        let waiting = original.backordered();
+        if waiting == 0 {
+            return Err(EngineError::conflict(format!("line {number} waits for nothing: nothing to substitute")));
+        }
+        let (price, existing) = (original.unit_price, self.lines.iter().position(|l| l.sku == *sku));
+        if existing.is_none() && self.lines.len() >= ORDER_LINES_MAX {
+            return Err(EngineError::conflict(format!("order {} has {ORDER_LINES_MAX} lines already", self.id)));
+        }
+        if existing.is_some_and(|at| self.lines[at].qty > QTY_REQUEST_MAX - waiting) {
+            return Err(EngineError::conflict(format!("{sku}'s line would exceed {QTY_REQUEST_MAX} units")));
+        }
+        // Everything that can refuse is decided: now change.
+        self.lines[index].substituted += waiting;
+        match existing {
+            Some(at) => self.lines[at].qty += waiting,
+            None => {
+                let next = self.lines.iter().map(|l| l.line).max().unwrap_or(0) + 1;
+                self.lines.push(OrderLine {
+                    line: next,
+                    sku: sku.clone(),
+                    qty: waiting,
+                    unit_price: price,
+                    allocations: Vec::new(),
+                    shipped: 0,
+                    cancelled: 0,
+                    substituted: 0,
+                    substitute_for: Some(number),
+                });
+            }
+        }
+        let from = self.status;
+        let to = self.stock_status();
+        self.status = to;
+        self.record(decision.actor, decision.at, OrderAction::Substitute, Some(from), to, decision.comment);
+        Ok(())
     }
 
     fn check_decision(&self, action: OrderAction, decision: &Decision) -> Result<(), EngineError> {

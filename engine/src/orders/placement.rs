@@ -67,6 +67,9 @@ pub struct Placement {
 pub struct StockRead {
     pub stock: SkuStock,
     pub promise: super::promise::Promise,
+    /// The SKU's substitutes as its definition names them, in order of preference.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub substitutes: Vec<Id>,
 }
 
 /// Units an order holds: `qty` of `sku` allocated at `location` under `reservation` (a committed

@@ -5,6 +5,7 @@
 use super::allocate::{Node, ShippingRates};
 use super::order::{Order, OrderStatus};
 use crate::error::EngineError;
+use crate::ids::Id;
 use crate::limits::{EXPECTATIONS_MAX, QTY_REQUEST_MAX};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -21,6 +22,18 @@ pub struct Promise {
     pub slices: Vec<PromiseSlice>,
     /// What neither stock nor dated inbound covers: no date can be promised for it.
     pub unpromised: i64,
+    /// For a placement's read: the SKU's substitutes with stock the order's channel may sell now,
+    /// in the SKU's order of preference (the host reads them from their own objects). What
+    /// customer service may offer instead of waiting.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub substitutes: Vec<SubstituteStock>,
+}
+
+/// A substitute SKU and the units of it the order's channel may sell now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubstituteStock {
+    pub sku: Id,
+    pub sellable: i64,
 }
 
 /// Inbound expected at a date (None: on its way, no date known), net of what other backorders
@@ -79,7 +92,7 @@ pub fn promise(
         }
     }
     debug_assert_eq!(slices.iter().map(|slice| slice.qty).sum::<i64>(), promised);
-    Ok(Promise { slices, unpromised: qty - promised })
+    Ok(Promise { slices, unpromised: qty - promised, substitutes: Vec::new() })
 }
 
 /// The order in which waiting orders take arriving stock: priority (higher first), then the time

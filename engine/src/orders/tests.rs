@@ -375,7 +375,7 @@ fn promised(sku: &str, slices: &[(i64, &str)], unpromised: i64) -> (Id, Promise)
             available_on: chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").expect("a test date"),
         })
         .collect();
-    (id(sku), Promise { slices, unpromised })
+    (id(sku), Promise { slices, unpromised, substitutes: Vec::new() })
 }
 
 /// A promise is read for the whole line: what the placement allocated from stock is its first
@@ -645,4 +645,73 @@ fn an_escalated_shortage_asks_to_expedite_until_it_closes() {
     let (_, withdrawn) = expedite_change(&order, Some(&before), &exceptions[0], t0()).expect("withdrawn");
     assert_eq!(withdrawn.request, None);
     assert_eq!(expedite_change(&order, Some(&exceptions[0].clone()), &exceptions[0], t0()), None);
+}
+
+/// A short line whose SKU names substitutes is offered the first that can ship all it waits
+/// for, once; accepting moves the waiting units to a new line of the substitute (the original
+/// keeps what it shipped or holds), and the shortage closes itself.
+#[test]
+fn a_substitute_with_stock_is_offered_once_and_accepting_moves_the_waiting_units() {
+    let mut order = Order::place(id("o-1"), &spec(&[("S1", 3), ("S2", 1)], 0), &storefront(), t0()).expect("placed");
+    allocate_from(&mut order, &[("S1", "A", 1), ("S2", "A", 1)], t0());
+    let substitutes = |list: &[(&str, i64)]| -> Vec<SubstituteStock> {
+        list.iter().map(|(sku, sellable)| SubstituteStock { sku: id(sku), sellable: *sellable }).collect()
+    };
+    let mut read = promised("S1", &[(1, "2026-12-01")], 2);
+    read.1.substitutes = substitutes(&[("S9", 1), ("S8", 5)]);
+    let raised = check_triage(
+        &order,
+        std::slice::from_ref(&read),
+        None,
+        &[
+            ("shortage", "line 1: 2 × S1 short, nothing dated inbound"),
+            ("substitution_offered", "line 1: 2 × S1 waiting; S8 can ship 2 now (5 to sell)"),
+        ],
+    );
+    assert_eq!((raised[1].team, raised[1].substitute.as_ref()), (Team::CustomerService, Some(&id("S8"))));
+    // None can ship all 2: nothing offered.
+    let mut thin = read.clone();
+    thin.1.substitutes = substitutes(&[("S9", 1)]);
+    check_triage(&order, &[thin], None, &[("shortage", "line 1: 2 × S1 short, nothing dated inbound")]);
+
+    let mut exceptions = Vec::new();
+    reconcile(&order, &mut exceptions, std::slice::from_ref(&read), None, t0()).expect("reconciled");
+    reconcile(&order, &mut exceptions, std::slice::from_ref(&read), None, t0()).expect("reconciled");
+    assert_eq!(exceptions.len(), 2, "offered once: {exceptions:?}");
+    let offer = exceptions.iter_mut().find(|e| e.kind == ExceptionKind::SubstitutionOffered).expect("offered");
+    let follow_up =
+        offer.resolve(ExceptionAction::AcceptSubstitute, &service(), t0(), 1, Some("ok")).expect("accepted");
+    assert_eq!(follow_up, FollowUp::Substitute { order: id("o-1"), line: 1, sku: id("S8") });
+    assert_eq!(order.follow(&follow_up, &service(), t0(), Some("ok")), Ok(Vec::new()));
+    /// (line, SKU, qty, allocated, substituted, substitute_for)
+    type Shown<'a> = (u32, &'a str, i64, i64, i64, Option<u32>);
+    let lines: Vec<Shown> = order
+        .lines
+        .iter()
+        .map(|l| (l.line, l.sku.as_str(), l.qty, l.allocated(), l.substituted, l.substitute_for))
+        .collect();
+    assert_eq!(lines, [(1, "S1", 3, 1, 2, None), (2, "S2", 1, 1, 0, None), (3, "S8", 2, 0, 0, Some(1))]);
+    assert_eq!(
+        (order.status, order.events.last().map(|e| e.action)),
+        (OrderStatus::PartiallyAllocated, Some(OrderAction::Substitute))
+    );
+    assert_eq!(order.to_allocate().iter().map(|l| (l.sku.as_str(), l.qty)).collect::<Vec<_>>(), [("S8", 2)]);
+    reconcile(&order, &mut exceptions, &[], None, t0()).expect("reconciled");
+    let shortage = exceptions.iter().find(|e| e.kind == ExceptionKind::Shortage).expect("the shortage");
+    assert_eq!(
+        shortage.closed.as_ref().map(|c| c.reason.as_str()),
+        Some("the line's waiting units went to a substitute")
+    );
+
+    // Refused, changing nothing: nothing left waiting on line 1, its own SKU, no such line, and
+    // once the order no longer waits for stock.
+    let before = order.clone();
+    let refuse =
+        |order: &mut Order, line: u32, sku: &str| order.substitute(line, &id(sku), &decision(&service(), order));
+    assert!(matches!(refuse(&mut order, 1, "S7"), Err(crate::EngineError::Conflict { .. })));
+    assert!(matches!(refuse(&mut order, 3, "S8"), Err(crate::EngineError::InvalidRequest { .. })));
+    assert!(matches!(refuse(&mut order, 9, "S7"), Err(crate::EngineError::InvalidRequest { .. })));
+    assert_eq!(order, before);
+    let mut released = order_in(OrderStatus::Released);
+    assert!(matches!(refuse(&mut released, 1, "S7"), Err(crate::EngineError::Conflict { .. })));
 }

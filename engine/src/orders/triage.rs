@@ -21,7 +21,9 @@ fn detail(text: String) -> String {
 }
 
 /// The exceptions `order` calls for now. `promises`: each backordered SKU's promise for what its
-/// line still waits for (from stock and dated inbound); `sla`: the watch's latest reading.
+/// line still waits for (from stock and dated inbound, with the substitutes that have stock);
+/// `sla`: the watch's latest reading. A line waiting for units that its first substitute able to
+/// ship them all has now is offered that substitute too (customer service asks the customer).
 pub fn triage(order: &Order, promises: &[(Id, Promise)], sla: Option<&SlaWatch>) -> Vec<ExceptionSpec> {
     let spec = |kind: ExceptionKind, line: Option<(u32, &Id)>, text: String| ExceptionSpec {
         order: order.id.clone(),
@@ -77,6 +79,20 @@ pub fn triage(order: &Order, promises: &[(Id, Promise)], sla: Option<&SlaWatch>)
                 )
             };
             out.push(spec(kind, Some((line.line, &line.sku)), text));
+            let offer = promise.and_then(|p| p.substitutes.iter().find(|s| s.sellable >= waiting));
+            if let Some(offer) = offer {
+                out.push(ExceptionSpec {
+                    substitute: Some(offer.sku.clone()),
+                    ..spec(
+                        ExceptionKind::SubstitutionOffered,
+                        Some((line.line, &line.sku)),
+                        format!(
+                            "line {}: {waiting} × {} waiting; {} can ship {waiting} now ({} to sell)",
+                            line.line, line.sku, offer.sku, offer.sellable
+                        ),
+                    )
+                });
+            }
         }
     }
     if let Some(watch) = sla.filter(|watch| watch.state != SlaState::OnTrack) {
@@ -118,6 +134,9 @@ pub fn settled(order: &Order, exception: &OrderException, sla: Option<&SlaWatch>
     let line = exception.line.and_then(|number| order.lines.iter().find(|line| line.line == number));
     match exception.kind {
         ExceptionKind::Backorder | ExceptionKind::Shortage | ExceptionKind::SubstitutionOffered => match line {
+            Some(line) if line.backordered() == 0 && line.substituted > 0 => {
+                Some("the line's waiting units went to a substitute")
+            }
             Some(line) if line.open() == 0 => Some("the line was shipped or cancelled"),
             Some(line) if line.backordered() == 0 => Some("the line got its stock"),
             _ => None,
@@ -177,6 +196,12 @@ pub fn reconcile(
             break;
         }
         if super::exceptions::may_raise(exceptions, &spec).is_err() {
+            continue;
+        }
+        // A substitute is offered once per line: the customer's answer stands.
+        let offered =
+            |e: &OrderException| e.kind == spec.kind && e.line == spec.line && e.substitute == spec.substitute;
+        if spec.kind == ExceptionKind::SubstitutionOffered && exceptions.iter().any(offered) {
             continue;
         }
         let id = Id::new(format!("{}-x{}", order.id, exceptions.len() + 1))?;

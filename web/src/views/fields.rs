@@ -96,6 +96,7 @@ pub fn ItemField(
                     critical: false,
                     safety_stock: 0,
                     unit_cost: None,
+                    substitutes: Vec::new(),
                 }),
                 Err(_) => app.fail(format!("“{}” is not a SKU or barcode", model::echo(&typed))),
             },

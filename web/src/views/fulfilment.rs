@@ -315,7 +315,13 @@ fn Timeline(id: String, back: Callback<()>) -> impl IntoView {
                                     let at = l.allocations.iter().map(|a| format!("{} × {}", a.qty, a.location)).collect::<Vec<_>>().join(", ");
                                     view! {
                                         <tr>
-                                            <td>{l.line}</td><td>{l.sku.to_string()}</td><td>{l.qty}</td>
+                                            <td>{l.line}</td>
+                                            <td>
+                                                {l.sku.to_string()}
+                                                {l.substitute_for.map(|of| view! { <span class="muted small">{format!(" (for line {of})")}</span> })}
+                                                {(l.substituted > 0).then(|| view! { <span class="muted small">{format!(" ({} substituted)", l.substituted)}</span> })}
+                                            </td>
+                                            <td>{l.qty}</td>
                                             <td>{at}</td><td>{l.backordered()}</td><td>{l.shipped}</td>
                                         </tr>
                                     }
