@@ -1103,6 +1103,28 @@ impl Orders {
 
     // ------------------------------------------------------------------------ configuration
 
+    /// Stores a configuration value (`meta[name]`) with the answer under its key, in one write,
+    /// and answers it.
+    fn put_recorded<T: Serialize>(
+        &self,
+        name: &'static str,
+        value: &T,
+        key: Option<&Idempotency>,
+        answer: Answer,
+        now: DateTime<Utc>,
+    ) -> Result<Answer> {
+        let recorded = key.map(|key| (key.clone(), answer.clone()));
+        store::put_meta_recorded(
+            &self.state.storage(),
+            self.sql(),
+            name,
+            serde_json::to_string(value)?,
+            recorded,
+            now,
+        )?;
+        Ok(answer)
+    }
+
     fn put_shipping(&self, spec: ShippingSpec, key: Option<&Idempotency>, now: DateTime<Utc>) -> Result<Answer> {
         let rates = match ShippingRates::new(spec.currency, spec.rates) {
             Ok(rates) => rates,
@@ -1115,15 +1137,7 @@ impl Orders {
         }
         let shipping = Shipping { rates, nodes };
         let answer = Answer::ok(200, &self.shipping_response(&shipping, now)?);
-        store::put_meta_recorded(
-            &self.state.storage(),
-            self.sql(),
-            "shipping",
-            serde_json::to_string(&shipping)?,
-            key.map(|k| (k.clone(), answer.clone())),
-            now,
-        )?;
-        Ok(answer)
+        self.put_recorded("shipping", &shipping, key, answer, now)
     }
 
     fn shipping_response(&self, shipping: &Shipping, now: DateTime<Utc>) -> Result<ShippingResponse> {
@@ -1143,15 +1157,7 @@ impl Orders {
         rules.draft = Some(draft);
         let answer =
             Answer::ok(200, &RoutingRulesResponse { active: rules.active.clone(), draft: rules.draft.clone() });
-        store::put_meta_recorded(
-            &self.state.storage(),
-            self.sql(),
-            "routing_rules",
-            serde_json::to_string(&rules)?,
-            key.map(|k| (k.clone(), answer.clone())),
-            now,
-        )?;
-        Ok(answer)
+        self.put_recorded("routing_rules", &rules, key, answer, now)
     }
 
     fn activate(&self, version: u32, key: Option<&Idempotency>, now: DateTime<Utc>) -> Result<Answer> {
@@ -1167,15 +1173,7 @@ impl Orders {
             None => return Ok(Answer::error(ApiError::conflict("there is no draft to activate"))),
         }
         let answer = Answer::ok(200, &RoutingRulesResponse { active: rules.active.clone(), draft: None });
-        store::put_meta_recorded(
-            &self.state.storage(),
-            self.sql(),
-            "routing_rules",
-            serde_json::to_string(&rules)?,
-            key.map(|k| (k.clone(), answer.clone())),
-            now,
-        )?;
-        Ok(answer)
+        self.put_recorded("routing_rules", &rules, key, answer, now)
     }
 
     fn evaluate(&self, orders: u32) -> Result<Answer> {

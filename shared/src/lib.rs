@@ -21,6 +21,8 @@ pub use outbox::{CountBasis, OpState, Outbox, QueuedOp, Tally};
 pub use receiving::{
     DeliveriesResponse, QueuedReceipt, ReceiptState, Receiving, DELIVERIES_MAX, RECEIPT_TOLERANCE_PCT,
 };
+/// The engine's limits, so clients say the same bounds the server enforces.
+pub use stockline_engine::limits;
 pub use sync::{Me, SyncOp, SyncOpResult, SyncOutcome, SyncPushRequest, SyncPushResponse, SYNC_OPS_MAX};
 pub use wire::*;
 

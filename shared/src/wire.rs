@@ -10,7 +10,7 @@ pub use stockline_engine::procurement::{
 };
 use stockline_engine::Money;
 pub use stockline_engine::{
-    Allocation, Availability, ChannelSpec, CommitLine, CommitRequest, CountDisagreement, CountException,
+    Actor, Allocation, Availability, ChannelSpec, CommitLine, CommitRequest, CountDisagreement, CountException,
     CountExceptionKind, Disposition, EngineError, Entry, HoldStatus, Id, Location, LocationAvailability, LocationKind,
     LocationSpec, Movement, MovementKind, ReceiveInto, Reservation, ReservationLine, ReservationLineRequest,
     ReservationRequest, Shortage, SkuSpec,

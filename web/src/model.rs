@@ -4,6 +4,7 @@
 //! same code the server runs, and its errors are put in a warehouse worker's words.
 
 use serde::{Deserialize, Serialize};
+use stockline_shared::limits::QTY_REQUEST_MAX;
 use stockline_shared::{
     AvailabilityResponse, CountBasis, Disposition, EngineError, Id, Item, LocationAvailability, Movement, MovementKind,
     OpState, Outbox, PurchaseOrder, QueuedOp, ReceiptLine, ReceiptSpec, ReceiveInto, ReceiveTo,
@@ -399,15 +400,33 @@ pub fn parse_qty(input: &str, kind: QtyKind) -> Result<i64, String> {
     Ok(if negative { -magnitude } else { magnitude })
 }
 
-/// The engine's verdict on a movement, in a warehouse worker's words.
+/// A whole number as people read it: 1,000,000,000.
+fn grouped(value: i64) -> String {
+    let digits = value.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    if value < 0 {
+        out.insert(0, '−');
+    }
+    out
+}
+
+/// The engine's verdict on a movement, in a warehouse worker's words (its bounds are the
+/// engine's own limits).
 pub fn explain(error: &EngineError, kind: MovementKind) -> String {
+    let most = grouped(QTY_REQUEST_MAX);
     match error {
         EngineError::InvalidRequest { field, message } => match (field.as_str(), kind) {
             ("qty", MovementKind::Adjust) => {
-                "Type how many were found (+) or lost (−): a whole number, not 0, at most 1,000,000,000".into()
+                format!("Type how many were found (+) or lost (−): a whole number, not 0, at most {most}")
             }
-            ("qty", MovementKind::Count) => "Type what is on the shelf: 0 or more, at most 1,000,000,000".into(),
-            ("qty", _) => "Type how many: a whole number from 1 to 1,000,000,000".into(),
+            ("qty", MovementKind::Count) => format!("Type what is on the shelf: 0 or more, at most {most}"),
+            ("qty", _) => format!("Type how many: a whole number from 1 to {most}"),
             ("reason", _) if message.contains("required") => "Say why: choose or type a reason".into(),
             ("reason", _) => format!("The reason {message}"),
             ("reference", MovementKind::Ship) if message.contains("names") => "Load the order first".into(),
@@ -871,6 +890,12 @@ mod tests {
         assert!(build(MovementKind::Receive, &here, &form(0, "")).unwrap_err().contains("from 1 to 1,000,000,000"));
         assert!(build(MovementKind::Adjust, &here, &form(1, &"x".repeat(257))).unwrap_err().contains("1..=256"));
         assert_eq!(build(MovementKind::Ship, &here, &form(1, "")), Err("Load the order first".into()));
+    }
+
+    #[test]
+    fn bounds_are_said_with_their_digits_grouped() {
+        let shown: Vec<String> = [0, 999, 1_000, 65_536, 1_000_000_000, -1_234].into_iter().map(grouped).collect();
+        assert_eq!(shown, ["0", "999", "1,000", "65,536", "1,000,000,000", "−1,234"]);
     }
 
     #[test]

@@ -6,15 +6,12 @@ use crate::api::{self, CallError};
 use crate::fulfilment::{action_label, actions, due_words, pick_list, team_label, team_of, teams_of, PickTicket};
 use crate::state::AppState;
 use crate::views::fields::Status;
+use crate::views::timeline::{when, Step, Timeline};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use stockline_shared::orders::{
     ExceptionAction, OrderActionRequest, OrderException, OrderStatus, OrderView, ResolveRequest, Team,
 };
-
-fn when(at: chrono::DateTime<chrono::Utc>) -> String {
-    at.format("%b %-d %H:%M").to_string()
-}
 
 fn key(what: &str) -> Result<String, String> {
     crate::sync::new_id().map(|id| format!("{what}-{id}"))
@@ -74,7 +71,7 @@ pub fn Picking() -> impl IntoView {
     let reload = move || load_floor(app, orders);
     view! {
         {move || match open.get() {
-            Some(id) => view! { <Timeline id=id back=Callback::new(move |_| { open.set(None); reload(); })/> }.into_any(),
+            Some(id) => view! { <SalesOrder id=id back=Callback::new(move |_| { open.set(None); reload(); })/> }.into_any(),
             None => view! {
                 <section class="card" data-testid="picking">
                     <h2>{move || format!("Pick list · {}", location())}</h2>
@@ -167,7 +164,7 @@ pub fn Exceptions() -> impl IntoView {
     let reload = move || load_queue(app, team.get_untracked(), queue);
     view! {
         {move || match open.get() {
-            Some(id) => view! { <Timeline id=id back=Callback::new(move |_| { open.set(None); reload(); })/> }.into_any(),
+            Some(id) => view! { <SalesOrder id=id back=Callback::new(move |_| { open.set(None); reload(); })/> }.into_any(),
             None => view! {
                 <section class="card" data-testid="exceptions">
                     <h2>{move || format!("Exceptions · {}", team_label(team.get()))}</h2>
@@ -280,7 +277,7 @@ fn QueueLine(exception: OrderException, open: RwSignal<Option<String>>, reload: 
 /// One order: status, lines with where their units are, the allocation's explanation, its
 /// exceptions and the timeline of every change.
 #[component]
-fn Timeline(id: String, back: Callback<()>) -> impl IntoView {
+fn SalesOrder(id: String, back: Callback<()>) -> impl IntoView {
     let app = expect_context::<AppState>();
     let order = RwSignal::new(None::<OrderView>);
     if let Some(current) = app.settings.get_untracked() {
@@ -343,22 +340,9 @@ fn Timeline(id: String, back: Callback<()>) -> impl IntoView {
                         </ul>
                     })}
                     <h3>"Timeline"</h3>
-                    <ol class="ops" data-testid="sales-order-timeline">
-                        {o.events.iter().rev().map(|e| {
-                            let change = match e.from {
-                                Some(from) if from != e.to => format!("{} → {}", from.as_str(), e.to.as_str()),
-                                _ => e.to.as_str().to_string(),
-                            };
-                            view! {
-                                <li class="op">
-                                    <strong>{e.action.as_str().replace('_', " ")}</strong>
-                                    <span>{change}</span>
-                                    <span class="muted small">{format!("{} ({}) · {} · v{}", e.actor.subject, e.actor.role.as_str(), when(e.at), e.version)}</span>
-                                    {e.comment.clone().map(|c| view! { <span>{format!("“{c}”")}</span> })}
-                                </li>
-                            }
-                        }).collect_view()}
-                    </ol>
+                    <Timeline testid="sales-order-timeline" steps=o.events.iter().map(|e| Step::new(
+                        e.action.as_str(), (e.from.map(OrderStatus::as_str), e.to.as_str()), &e.actor, e.at, e.version, e.comment.as_deref(),
+                    )).collect()/>
                 }
             })}
         </section>

@@ -15,4 +15,5 @@ pub mod returns;
 pub mod ship;
 pub mod stock;
 pub mod suppliers;
+pub mod timeline;
 pub mod transfer;

@@ -8,16 +8,13 @@ use crate::model::Fetched;
 use crate::purchasing::{dismiss, queue_decision};
 use crate::state::{now_ms, AppState};
 use crate::views::fields::Status;
+use crate::views::timeline::{when, Step, Timeline};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use stockline_shared::{
     DecisionKind, DecisionRequest, DecisionState, Id, InboxItem, InboxResponse, PoAction, PoStatus, PoSummary,
     PurchaseOrderView,
 };
-
-fn when(at: chrono::DateTime<chrono::Utc>) -> String {
-    at.format("%b %-d %H:%M").to_string()
-}
 
 fn load_orders(app: AppState, list: RwSignal<Option<Vec<PoSummary>>>) {
     let Some(current) = app.settings.get_untracked() else { return };
@@ -194,22 +191,9 @@ fn OrderView(order: RwSignal<Option<PurchaseOrderView>>, back: Callback<()>) -> 
                         <p class="notice" data-testid="stock-pending">{format!("{} stock changes still on their way to the SKUs", view.stock_pending.len())}</p>
                     })}
                     <h3>"Timeline"</h3>
-                    <ol class="ops" data-testid="order-timeline">
-                        {o.events.iter().rev().map(|e| {
-                            let change = match e.from {
-                                Some(from) if from != e.to => format!("{} → {}", from.as_str(), e.to.as_str()),
-                                _ => e.to.as_str().to_string(),
-                            };
-                            view! {
-                                <li class="op">
-                                    <strong>{e.action.as_str()}</strong>
-                                    <span>{change}</span>
-                                    <span class="muted small">{format!("{} ({}) · {} · v{}", e.actor.subject, e.actor.role.as_str(), when(e.at), e.version)}</span>
-                                    {e.comment.clone().map(|c| view! { <span>{format!("“{c}”")}</span> })}
-                                </li>
-                            }
-                        }).collect_view()}
-                    </ol>
+                    <Timeline testid="order-timeline" steps=o.events.iter().map(|e| Step::new(
+                        e.action.as_str(), (e.from.map(PoStatus::as_str), e.to.as_str()), &e.actor, e.at, e.version, e.comment.as_deref(),
+                    )).collect()/>
                     {(!view.invoices.is_empty()).then(|| view! {
                         <h3>"Invoices"</h3>
                         <ul class="ops" data-testid="order-invoices">
