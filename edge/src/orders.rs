@@ -1197,37 +1197,44 @@ impl Orders {
         })
     }
 
+    /// A page of orders, newest first, placed before `before` (a `seq`): in `status`, and with
+    /// `location` only those holding units there (SQLite looks into the stored holdings, so a
+    /// page is whole however many other orders come between).
     fn list(
         &self,
         status: Option<OrderStatus>,
         location: Option<Id>,
+        before: Option<i64>,
         limit: u32,
         now: DateTime<Utc>,
     ) -> Result<Answer> {
-        let limit = i64::from(limit.min(PAGE_MAX));
-        let rows: Vec<OrderRow> = match status {
-            Some(status) => store::rows(
-                &self.sql(),
-                "SELECT seq, body, holdings, promises FROM orders WHERE status = ? ORDER BY seq DESC LIMIT ?",
-                vec![status.as_str().into(), (limit * 4).into()],
-            )?,
-            None => store::rows(
-                &self.sql(),
-                "SELECT seq, body, holdings, promises FROM orders ORDER BY seq DESC LIMIT ?",
-                vec![(limit * 4).into()],
-            )?,
-        };
-        let mut orders = Vec::new();
-        for row in rows {
-            let stored = Stored::from_row(row)?;
-            let at_location = location.as_ref().is_none_or(|location| {
-                stored.order.lines.iter().any(|line| line.allocations.iter().any(|a| a.location == *location))
-            });
-            if at_location && (orders.len() as i64) < limit {
-                orders.push(self.view(stored, now)?);
-            }
+        let limit = limit.clamp(1, PAGE_MAX);
+        let mut query = String::from("SELECT seq, body, holdings, promises FROM orders WHERE seq < ?");
+        let mut bindings: Vec<worker::SqlStorageValue> = vec![before.unwrap_or(i64::MAX).into()];
+        if let Some(status) = status {
+            query.push_str(" AND status = ?");
+            bindings.push(status.as_str().into());
         }
-        Ok(Answer::ok(200, &OrdersResponse { orders }))
+        if let Some(location) = &location {
+            query.push_str(
+                " AND EXISTS (SELECT 1 FROM json_each(orders.holdings) AS h
+                   WHERE json_extract(h.value, '$.location') = ? AND json_extract(h.value, '$.qty') > 0)",
+            );
+            bindings.push(location.as_str().into());
+        }
+        query.push_str(" ORDER BY seq DESC LIMIT ?");
+        bindings.push((i64::from(limit) + 1).into());
+        let rows: Vec<OrderRow> = store::rows(&self.sql(), &query, bindings)?;
+        let more = rows.len() > limit as usize;
+        let mut orders = Vec::with_capacity(rows.len().min(limit as usize));
+        let mut last_seq = None;
+        for row in rows.into_iter().take(limit as usize) {
+            let stored = Stored::from_row(row)?;
+            last_seq = Some(stored.seq);
+            orders.push(self.view(stored, now)?);
+        }
+        let next_cursor = if more { last_seq.map(|seq| seq.to_string()) } else { None };
+        Ok(Answer::ok(200, &OrdersResponse { orders, next_cursor }))
     }
 
     fn exceptions(&self, team: Option<Team>, status: Option<ExceptionStatus>, limit: u32) -> Result<Answer> {
@@ -1289,7 +1296,9 @@ impl Orders {
             OrdersCommand::ActivateRules { version } => self.activate(version, key, now)?,
             OrdersCommand::Place { spec } => self.place(actor, spec, key).await?,
             OrdersCommand::Get { id } => self.view_of(&id, now)?,
-            OrdersCommand::List { status, location, limit } => self.list(status, location, limit, now)?,
+            OrdersCommand::List { status, location, before, limit } => {
+                self.list(status, location, before, limit, now)?
+            }
             OrdersCommand::Act { id, action, request } => self.act(actor, &id, action, request, key).await?,
             OrdersCommand::Exceptions { team, status, limit } => self.exceptions(team, status, limit)?,
             OrdersCommand::Resolve { id, request } => self.resolve(actor, &id, request, key).await?,

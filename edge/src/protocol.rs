@@ -68,6 +68,8 @@ pub enum OrdersCommand {
     List {
         status: Option<stockline_engine::orders::OrderStatus>,
         location: Option<Id>,
+        /// The previous page's `next_cursor`: orders placed before that one.
+        before: Option<i64>,
         limit: u32,
     },
     Act {

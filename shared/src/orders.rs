@@ -76,6 +76,9 @@ pub struct OrderView {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct OrdersResponse {
     pub orders: Vec<OrderView>,
+    /// Pass as `cursor` for the next page; none on the last.
+    #[serde(default)]
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

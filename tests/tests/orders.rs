@@ -595,6 +595,48 @@ fn a_short_line_is_offered_its_substitute_and_accepting_ships_it() {
     assert_eq!((status, &again["exception"]["status"]), (200, &json!("resolved")), "{again}");
 }
 
+/// A location's list holds every order with units there, page by page, however many newer orders
+/// ship from elsewhere; paging the whole list repeats and skips nothing.
+#[test]
+fn a_locations_orders_page_through_however_many_ship_elsewhere() {
+    let s = setup();
+    s.sku("EAST-ONLY", 0);
+    s.sku("WEST-ONLY", 0);
+    s.receive("EAST-ONLY", "wh-east", 5);
+    s.receive("WEST-ONLY", "wh-west", 20);
+    let mut east = Vec::new();
+    for n in 0..2 {
+        east.push(place(&s, &order(&[("EAST-ONLY", 1)], json!("allow"), 0), &format!("e-{n}"))["id"].clone());
+    }
+    for n in 0..6 {
+        place(&s, &order(&[("WEST-ONLY", 1)], json!("allow"), 0), &format!("w-{n}"));
+    }
+    let ids = |page: &Value| -> Vec<Value> {
+        page["orders"].as_array().expect("orders").iter().map(|o| o["id"].clone()).collect()
+    };
+    let first = s.must(s.get("/v1/orders?location=wh-east&limit=1", WAREHOUSE));
+    assert_eq!(ids(&first), [east[1].clone()], "{first}");
+    let cursor = first["next_cursor"].as_str().expect("a next page");
+    let second = s.must(s.get(&format!("/v1/orders?location=wh-east&limit=1&cursor={cursor}"), WAREHOUSE));
+    assert_eq!((ids(&second), &second["next_cursor"]), (vec![east[0].clone()], &Value::Null), "{second}");
+
+    let mut seen: Vec<Value> = Vec::new();
+    let mut path = "/v1/orders?limit=3".to_string();
+    loop {
+        let page = s.must(s.get(&path, ADMIN));
+        seen.extend(ids(&page));
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/v1/orders?limit=3&cursor={cursor}"),
+            None => break,
+        }
+    }
+    let mut newest_first = seen.clone();
+    newest_first.sort_by(|a, b| b.as_str().cmp(&a.as_str()));
+    assert_eq!((seen.len(), &seen), (8, &newest_first), "every order once, newest first");
+    s.expect("GET", "/v1/orders?cursor=soon", Some(ADMIN), None, 400, "invalid_request");
+    s.expect("GET", "/v1/orders?cursor=-4", Some(ADMIN), None, 400, "invalid_request");
+}
+
 /// Waits (up to 30 s) for the replenishment list, refreshed from alarms, to satisfy `ready`.
 fn wait_for_list(s: &Stockline, ready: impl Fn(&Value) -> bool) -> Value {
     let started = Instant::now();

@@ -515,12 +515,17 @@ pub(super) fn approvals_limit(req: &Request) -> Result<u32, ApiError> {
     Ok(limit)
 }
 
-/// `GET /v1/orders?status=&location=&limit=` (limit 1..=200, default 50).
+/// `GET /v1/orders?status=&location=&cursor=&limit=` (limit 1..=200, default 50).
 pub(super) fn orders_query(req: &Request) -> Result<OrdersCommand, ApiError> {
     let url = req.url().map_err(|e| ApiError::invalid("url", e.to_string()))?;
-    let (mut status, mut location, mut limit) = (None, None, 50u32);
+    let (mut status, mut location, mut before, mut limit) = (None, None, None, 50u32);
     for (name, value) in url.query_pairs() {
         match name.as_ref() {
+            "cursor" => {
+                let seq = value.parse::<i64>().ok().filter(|seq| *seq > 0);
+                before =
+                    Some(seq.ok_or_else(|| ApiError::invalid("cursor", "pass the `next_cursor` of the page before"))?);
+            }
             "status" => {
                 let quoted = serde_json::Value::String(value.into_owned());
                 status = Some(serde_json::from_value::<OrderStatus>(quoted).map_err(|_| {
@@ -535,7 +540,7 @@ pub(super) fn orders_query(req: &Request) -> Result<OrdersCommand, ApiError> {
             other => return Err(ApiError::invalid(other, "unknown query parameter")),
         }
     }
-    Ok(OrdersCommand::List { status, location, limit })
+    Ok(OrdersCommand::List { status, location, before, limit })
 }
 
 /// `GET /v1/exceptions?team=&status=&limit=` (limit 1..=200, default 50).
