@@ -15,7 +15,7 @@ use crate::store;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::cell::{Cell, RefCell};
-use stockline_engine::feed::{FeedEvent, Stream, StreamKind, FEED_BATCH_MAX};
+use stockline_engine::feed::{entry_event_json as feed_entry_json, Stream, StreamKind, FEED_BATCH_MAX};
 use stockline_engine::planning::{self, date_of, day_of, DemandHistory, DemandImport, ExpediteBook, PlanningPolicy};
 use stockline_engine::{
     Catalog, Ctx, EngineError, Entry, Event, Hold, HoldRequest, HoldStatus, Id, LedgerSnapshot, Reservation, SkuLedger,
@@ -835,7 +835,7 @@ impl SkuObject {
         )?;
         let mut events = Vec::with_capacity(rows.len());
         for row in &rows {
-            events.push(serde_json::to_string(&FeedEvent::of_entry(sku, &serde_json::from_str::<Entry>(&row.body)?))?);
+            events.push(feed_entry_json(sku, &row.body).map_err(engine_error)?);
         }
         let last = match events.last() {
             None => fed,

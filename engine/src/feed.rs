@@ -10,7 +10,7 @@
 
 use crate::error::EngineError;
 use crate::ids::Id;
-use crate::ledger::{Entry, Event};
+use crate::ledger::{Entry, Event, MovementKind};
 use crate::orders::{ExceptionStatus, OrderEvent, OrderException};
 use crate::procurement::PoEvent;
 use chrono::{DateTime, Utc};
@@ -129,18 +129,11 @@ impl FeedEvent {
     /// numbered from 1 without gaps, so the one before is `version - 1`).
     pub fn of_entry(sku: &Id, entry: &Entry) -> FeedEvent {
         assert!(entry.version >= 1, "ledger versions start at 1");
-        let kind = match &entry.event {
-            Event::SkuDefined { .. } => "sku.defined".to_string(),
-            Event::Movement { movement, .. } => format!("stock.{}", movement.kind.as_str()),
-            Event::HoldPlaced { .. } => "reservation.placed".to_string(),
-            Event::HoldPrepared { .. } => "reservation.prepared".to_string(),
-            Event::HoldCommitted { .. } => "reservation.committed".to_string(),
-            Event::HoldReleased { .. } => "reservation.released".to_string(),
-            Event::HoldExpired { .. } => "reservation.expired".to_string(),
-            Event::AllocationReleased { .. } => "allocation.released".to_string(),
-            Event::CostRevalued { .. } => "cost.revalued".to_string(),
-            Event::InboundExpected { .. } => "inbound.expected".to_string(),
+        let movement = match &entry.event {
+            Event::Movement { movement, .. } => Some(movement.kind),
+            _ => None,
         };
+        let kind = entry_kind(entry.event.tag(), movement).expect("every event the ledger records has a feed type");
         FeedEvent::new(
             Stream::new(StreamKind::Sku, sku.clone()),
             entry.version,
@@ -266,6 +259,82 @@ pub fn check_append(last: u64, prev_version: u64, version: u64) -> Append {
     }
 }
 
+/// A ledger entry's type in the feed, from its event's tag (and a movement's kind).
+fn entry_kind(tag: &str, movement: Option<MovementKind>) -> Result<String, EngineError> {
+    Ok(match (tag, movement) {
+        ("sku_defined", _) => "sku.defined".to_string(),
+        ("movement", Some(kind)) => format!("stock.{}", kind.as_str()),
+        ("hold_placed", _) => "reservation.placed".to_string(),
+        ("hold_prepared", _) => "reservation.prepared".to_string(),
+        ("hold_committed", _) => "reservation.committed".to_string(),
+        ("hold_released", _) => "reservation.released".to_string(),
+        ("hold_expired", _) => "reservation.expired".to_string(),
+        ("allocation_released", _) => "allocation.released".to_string(),
+        ("cost_revalued", _) => "cost.revalued".to_string(),
+        ("inbound_expected", _) => "inbound.expected".to_string(),
+        (other, _) => {
+            return Err(EngineError::unavailable(format!("a ledger entry of type `{other}` has no feed type")));
+        }
+    })
+}
+
+/// `FeedEvent::of_entry(sku, entry)` as JSON, made from the entry's stored JSON without decoding
+/// it whole: its version, time and type are read, the rest is spliced in as it is. A hot SKU hands
+/// the feed hundreds of entries a second; this keeps that off its CPU. A text that is not an
+/// entry is an error, never a guess.
+pub fn entry_event_json(sku: &Id, entry_json: &str) -> Result<String, EngineError> {
+    #[derive(Deserialize)]
+    struct Head {
+        version: u64,
+        recorded_at: DateTime<Utc>,
+        event: EventHead,
+    }
+    #[derive(Deserialize)]
+    struct EventHead {
+        #[serde(rename = "type")]
+        tag: String,
+        #[serde(default)]
+        movement: Option<MovementHead>,
+    }
+    #[derive(Deserialize)]
+    struct MovementHead {
+        kind: MovementKind,
+    }
+    #[derive(Serialize)]
+    struct Out<'a> {
+        id: String,
+        #[serde(rename = "type")]
+        kind: String,
+        stream: &'a Stream,
+        version: u64,
+        prev_version: u64,
+        at: DateTime<Utc>,
+        data: Data<'a>,
+    }
+    #[derive(Serialize)]
+    struct Data<'a> {
+        sku: &'a Id,
+        entry: &'a serde_json::value::RawValue,
+    }
+    let unreadable = |e: serde_json::Error| EngineError::unavailable(format!("a stored entry of {sku}: {e}"));
+    let head: Head = serde_json::from_str(entry_json).map_err(unreadable)?;
+    let raw: &serde_json::value::RawValue = serde_json::from_str(entry_json).map_err(unreadable)?;
+    if head.version == 0 {
+        return Err(EngineError::unavailable(format!("a stored entry of {sku} has version 0")));
+    }
+    let stream = Stream::new(StreamKind::Sku, sku.clone());
+    let out = Out {
+        id: format!("{stream}:{}", head.version),
+        kind: entry_kind(&head.event.tag, head.event.movement.map(|m| m.kind))?,
+        stream: &stream,
+        version: head.version,
+        prev_version: head.version - 1,
+        at: head.recorded_at,
+        data: Data { sku, entry: raw },
+    };
+    serde_json::to_string(&out).map_err(|e| EngineError::unavailable(e.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -279,6 +348,45 @@ mod tests {
             actor: Actor { role: Role::Storefront, subject: "shop".into() },
             occurred_at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
             recorded_at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+        }
+    }
+
+    /// The spliced JSON of every kind of entry is the typed event's, byte for byte; and the tag
+    /// each event gives itself is the one its JSON carries.
+    #[test]
+    fn an_entry_spliced_into_its_event_is_the_typed_event() {
+        let sku = Id::new("TEE-RED").unwrap();
+        let at = "2026-12-03T10:00:00Z";
+        let events = [
+            serde_json::json!({"type": "sku_defined", "name": "Tee", "safety_stock": 2, "unit_cost": "4.10", "substitutes": ["TEE-BLUE"]}),
+            serde_json::json!({"type": "movement", "movement": {"kind": "receive", "location": "A", "qty": 5}, "exceptions": []}),
+            serde_json::json!({"type": "movement", "movement": {"kind": "return_receive", "location": "A", "qty": 1, "disposition": "damage"}, "exceptions": []}),
+            serde_json::json!({"type": "hold_placed", "hold": {"id": "r1", "status": "pending", "channel": null, "reference": "cart \"7\"",
+                "placed_at": at, "expires_at": at, "lines": [], "allocated": []}}),
+            serde_json::json!({"type": "hold_prepared", "reservation": "r1"}),
+            serde_json::json!({"type": "hold_committed", "reservation": "r1"}),
+            serde_json::json!({"type": "hold_released", "reservation": "r1"}),
+            serde_json::json!({"type": "hold_expired", "reservation": "r1"}),
+            serde_json::json!({"type": "allocation_released", "reservation": "r1", "location": "A", "qty": 2}),
+            serde_json::json!({"type": "cost_revalued", "unit_cost": "3.95", "reference": "PO-1/INV-2"}),
+            serde_json::json!({"type": "inbound_expected", "location": "A", "reference": "PO-1", "qty": 40, "expected_on": "2026-12-09"}),
+        ];
+        for (n, json) in events.into_iter().enumerate() {
+            let event: Event = serde_json::from_value(json.clone()).unwrap_or_else(|e| panic!("{json}: {e}"));
+            assert_eq!(json["type"], event.tag(), "{json}");
+            let entry = Entry { event, ..entry(n as u64 + 1) };
+            let stored = serde_json::to_string(&entry).unwrap();
+            let typed = serde_json::to_string(&FeedEvent::of_entry(&sku, &entry)).unwrap();
+            assert_eq!(entry_event_json(&sku, &stored), Ok(typed), "{stored}");
+        }
+        // Not an entry: an error, not a guess.
+        for bad in [
+            "",
+            "{}",
+            r#"{"version": 0, "recorded_at": "2026-12-03T10:00:00Z", "event": {"type": "hold_expired"}}"#,
+            r#"{"version": 3, "recorded_at": "2026-12-03T10:00:00Z", "event": {"type": "teleported"}}"#,
+        ] {
+            assert!(matches!(entry_event_json(&sku, bad), Err(EngineError::Unavailable { .. })), "{bad}");
         }
     }
 

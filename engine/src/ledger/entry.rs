@@ -79,6 +79,24 @@ pub enum Event {
     },
 }
 
+impl Event {
+    /// The event's `type` as the JSON names it (`hold_placed`, `movement`, …).
+    pub fn tag(&self) -> &'static str {
+        match self {
+            Event::SkuDefined { .. } => "sku_defined",
+            Event::Movement { .. } => "movement",
+            Event::HoldPlaced { .. } => "hold_placed",
+            Event::HoldPrepared { .. } => "hold_prepared",
+            Event::HoldCommitted { .. } => "hold_committed",
+            Event::HoldReleased { .. } => "hold_released",
+            Event::HoldExpired { .. } => "hold_expired",
+            Event::AllocationReleased { .. } => "allocation_released",
+            Event::CostRevalued { .. } => "cost_revalued",
+            Event::InboundExpected { .. } => "inbound_expected",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
     pub version: u64,
