@@ -637,6 +637,37 @@ fn a_locations_orders_page_through_however_many_ship_elsewhere() {
     s.expect("GET", "/v1/orders?cursor=-4", Some(ADMIN), None, 400, "invalid_request");
 }
 
+/// A bad shipping table is refused naming the field and its place in the list, and changes
+/// nothing: the table in force stays as it was.
+#[test]
+fn a_bad_shipping_table_names_the_row_and_changes_nothing() {
+    let s = setup();
+    let before = s.must(s.get("/v1/shipping-rates", ADMIN));
+    let rate = |location: &str, region: &str, cost: &str, days: i64| json!({"location": location, "region": region, "cost": cost, "transit_days": days});
+    let node = |location: &str, cutoff: i64| json!({"location": location, "cutoff_minute_utc": cutoff});
+    let table = |rates: Vec<Value>, nodes: Vec<Value>| json!({"currency": "EUR", "rates": rates, "nodes": nodes});
+    let good = || rate("wh-east", "eu", "4.10", 1);
+    let cases = [
+        (table(vec![good(), rate("wh-west", "eu", "-1.00", 2)], vec![]), "rates[1].cost"),
+        (table(vec![rate("wh-west", "eu", "6.80", 61)], vec![]), "rates[0].transit_days"),
+        (table(vec![good(), rate("wh-west", "", "6.80", 2)], vec![]), "rates[1].region"),
+        (table(vec![good(), good()], vec![]), "rates[1]"),
+        (table(vec![good()], vec![node("wh-east", 600), node("wh-east", 700)]), "nodes[1].location"),
+        (table(vec![good()], vec![node("wh-east", 1441)]), "nodes[0].cutoff_minute_utc"),
+        (
+            table(vec![good()], vec![json!({"location": "wh-east", "cutoff_minute_utc": 600, "capacity_per_day": 0})]),
+            "nodes[0].capacity_per_day",
+        ),
+        (json!({"currency": "euro", "rates": [good()], "nodes": []}), "currency"),
+    ];
+    for (bad, field) in cases {
+        let (status, answer) = s.put("/v1/shipping-rates", ADMIN, &bad);
+        assert_eq!((status, answer["error"]["details"]["field"].as_str()), (400, Some(field)), "{bad}: {answer}");
+        assert_eq!(answer["error"]["code"], "invalid_request", "{answer}");
+    }
+    assert_eq!(s.must(s.get("/v1/shipping-rates", ADMIN)), before, "nothing changed");
+}
+
 /// Waits (up to 30 s) for the replenishment list, refreshed from alarms, to satisfy `ready`.
 fn wait_for_list(s: &Stockline, ready: impl Fn(&Value) -> bool) -> Value {
     let started = Instant::now();

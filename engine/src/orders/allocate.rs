@@ -114,7 +114,10 @@ impl ShippingRates {
         let mut index = BTreeMap::new();
         for (i, rate) in rates.iter().enumerate() {
             let field = |name: &str| format!("rates[{i}].{name}");
-            crate::ids::check_text("region", &rate.region)?;
+            crate::ids::check_text("region", &rate.region).map_err(|error| match error {
+                EngineError::InvalidRequest { message, .. } => EngineError::invalid(&field("region"), message),
+                other => other,
+            })?;
             if rate.cost.is_negative() {
                 return Err(EngineError::invalid(&field("cost"), "cannot be negative"));
             }
@@ -178,16 +181,17 @@ pub fn check_nodes(nodes: &[Node]) -> Result<(), EngineError> {
         return Err(EngineError::invalid("nodes", format!("at most {LOCATIONS_MAX}")));
     }
     let mut seen = std::collections::BTreeSet::new();
-    for node in nodes {
+    for (i, node) in nodes.iter().enumerate() {
+        let field = |name: &str| format!("nodes[{i}].{name}");
         if !seen.insert(&node.location) {
-            return Err(EngineError::invalid("nodes", format!("{} is listed twice", node.location)));
+            return Err(EngineError::invalid(&field("location"), format!("{} is listed twice", node.location)));
         }
         if node.cutoff_minute_utc > 24 * 60 {
-            return Err(EngineError::invalid("cutoff_minute_utc", "must be 0..=1440 (1440: no cut-off)"));
+            return Err(EngineError::invalid(&field("cutoff_minute_utc"), "must be 0..=1440 (1440: no cut-off)"));
         }
         if node.capacity_per_day == Some(0) || node.capacity_per_day.is_some_and(|c| c > CAPACITY_PER_DAY_MAX) {
             return Err(EngineError::invalid(
-                "capacity_per_day",
+                &field("capacity_per_day"),
                 format!("must be 1..={CAPACITY_PER_DAY_MAX}, or absent for no limit"),
             ));
         }
