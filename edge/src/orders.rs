@@ -25,9 +25,9 @@ use stockline_engine::audit::Decision;
 use stockline_engine::feed::{FeedEvent, Stream, StreamKind};
 use stockline_engine::idempotency::fingerprint;
 use stockline_engine::orders::{
-    backorder_queue, check_nodes, draw, evaluate, expedite_change, queue, reconcile, sla_watch, EvaluationCase,
-    ExceptionStatus, Holding, Node, Order, OrderAction, OrderException, OrderSpec, OrderStatus, Placement,
-    PlacementStep, Promise, Routing, RoutingRules, ShippingRates, StockRead, SubstituteStock, Team,
+    backorder_queue, check_nodes, draw, evaluate, expedite_change, queue, reconcile, sla_watch, substitutes_to_read,
+    EvaluationCase, ExceptionStatus, Holding, Node, Order, OrderAction, OrderException, OrderSpec, OrderStatus,
+    Placement, PlacementStep, Promise, Routing, RoutingRules, ShippingRates, StockRead, SubstituteStock, Team,
     EVALUATION_ORDERS_MAX,
 };
 use stockline_engine::{Actor, CommitRequest, EngineError, Id, Money};
@@ -412,13 +412,7 @@ impl Orders {
             .await
             .into_iter()
             .collect::<std::result::Result<_, _>>()?;
-        let short: Vec<(usize, Id, i64)> = reads
-            .iter()
-            .zip(&lines)
-            .enumerate()
-            .filter(|(_, (read, line))| read.stock.sellable < line.qty)
-            .flat_map(|(at, (read, line))| read.substitutes.iter().map(move |sku| (at, sku.clone(), line.qty)))
-            .collect();
+        let short = substitutes_to_read(&lines, &reads);
         let found = join_all(short.iter().map(|(_, sku, qty)| read(sku, *qty))).await;
         for ((at, sku, _), found) in short.into_iter().zip(found) {
             match found {

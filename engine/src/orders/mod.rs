@@ -30,7 +30,8 @@ pub use exceptions::{
 pub use expedite::{expedite_change, expedite_request};
 pub use order::{HoldKind, Order, OrderAction, OrderEvent, OrderLine, OrderLineSpec, OrderSpec, OrderStatus};
 pub use placement::{
-    draw, Holding, Placement, PlacementStep, Routing, StockRead, PLACEMENT_ATTEMPTS_MAX, PLACEMENT_TTL_SECONDS,
+    draw, substitutes_to_read, Holding, Placement, PlacementStep, Routing, StockRead, PLACEMENT_ATTEMPTS_MAX,
+    PLACEMENT_TTL_SECONDS,
 };
 pub use promise::{
     backorder_queue, promise, sla_watch, Incoming, Promise, PromiseSlice, SlaState, SlaWatch, SubstituteStock,

@@ -517,8 +517,8 @@ impl Order {
     }
 
     /// Moves the units line `number` still waits for to `sku`, which the customer accepted in its
-    /// place: onto the order's line of that SKU when it has one, else onto a new line at the same
-    /// unit price that names the line it substitutes for. The units allocated or shipped stay on
+    /// place: onto a new line at the same unit price that names the line it substitutes for
+    /// (refused when the order has a line of `sku` already: that line's own units come first). The units allocated or shipped stay on
     /// the original line. Only while the order waits for stock (the host allocates it again).
     pub fn substitute(&mut self, number: u32, sku: &Id, decision: &Decision) -> Result<(), EngineError> {
         check_comment(decision.comment)?;
@@ -542,32 +542,30 @@ impl Order {
         if waiting == 0 {
             return Err(EngineError::conflict(format!("line {number} waits for nothing: nothing to substitute")));
         }
-        let (price, existing) = (original.unit_price, self.lines.iter().position(|l| l.sku == *sku));
-        if existing.is_none() && self.lines.len() >= ORDER_LINES_MAX {
-            return Err(EngineError::conflict(format!("order {} has {ORDER_LINES_MAX} lines already", self.id)));
+        let price = original.unit_price;
+        if let Some(other) = self.lines.iter().find(|l| l.sku == *sku) {
+            return Err(EngineError::conflict(format!(
+                "{sku} is line {} of the order already: its own units come first",
+                other.line
+            )));
         }
-        if existing.is_some_and(|at| self.lines[at].qty > QTY_REQUEST_MAX - waiting) {
-            return Err(EngineError::conflict(format!("{sku}'s line would exceed {QTY_REQUEST_MAX} units")));
+        if self.lines.len() >= ORDER_LINES_MAX {
+            return Err(EngineError::conflict(format!("order {} has {ORDER_LINES_MAX} lines already", self.id)));
         }
         // Everything that can refuse is decided: now change.
         self.lines[index].substituted += waiting;
-        match existing {
-            Some(at) => self.lines[at].qty += waiting,
-            None => {
-                let next = self.lines.iter().map(|l| l.line).max().unwrap_or(0) + 1;
-                self.lines.push(OrderLine {
-                    line: next,
-                    sku: sku.clone(),
-                    qty: waiting,
-                    unit_price: price,
-                    allocations: Vec::new(),
-                    shipped: 0,
-                    cancelled: 0,
-                    substituted: 0,
-                    substitute_for: Some(number),
-                });
-            }
-        }
+        let next = self.lines.iter().map(|l| l.line).max().unwrap_or(0) + 1;
+        self.lines.push(OrderLine {
+            line: next,
+            sku: sku.clone(),
+            qty: waiting,
+            unit_price: price,
+            allocations: Vec::new(),
+            shipped: 0,
+            cancelled: 0,
+            substituted: 0,
+            substitute_for: Some(number),
+        });
         let from = self.status;
         let to = self.stock_status();
         self.status = to;

@@ -72,6 +72,19 @@ pub struct StockRead {
     pub substitutes: Vec<Id>,
 }
 
+/// The substitutes a placement reads besides (`(read index, substitute, units)`): those named by
+/// each SKU whose read cannot sell all its line waits for, in their order of preference.
+pub fn substitutes_to_read(lines: &[super::allocate::LineRequest], reads: &[StockRead]) -> Vec<(usize, Id, i64)> {
+    assert_eq!(lines.len(), reads.len(), "one read per line");
+    reads
+        .iter()
+        .zip(lines)
+        .enumerate()
+        .filter(|(_, (read, line))| read.stock.sellable < line.qty)
+        .flat_map(|(at, (read, line))| read.substitutes.iter().map(move |sku| (at, sku.clone(), line.qty)))
+        .collect()
+}
+
 /// Units an order holds: `qty` of `sku` allocated at `location` under `reservation` (a committed
 /// hold of the SKU's ledger). Shipping draws on them; a cancellation gives them back.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

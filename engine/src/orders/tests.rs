@@ -715,3 +715,49 @@ fn a_substitute_with_stock_is_offered_once_and_accepting_moves_the_waiting_units
     let mut released = order_in(OrderStatus::Released);
     assert!(matches!(refuse(&mut released, 1, "S7"), Err(crate::EngineError::Conflict { .. })));
 }
+
+/// Offers never promise the same units twice, never a SKU the order already has a line of, and
+/// stop once the customer has answered one; a substitute's new line is not called short before
+/// its own placement reads it; substituting onto a SKU the order has a line of is refused.
+#[test]
+fn substitute_offers_promise_units_once_and_respect_the_answer() {
+    let mut order =
+        Order::place(id("o-1"), &spec(&[("S1", 2), ("S2", 2), ("S3", 1)], 0), &storefront(), t0()).expect("placed");
+    allocate_from(&mut order, &[("S3", "A", 1)], t0());
+    let read = |sku: &str, substitutes: &[(&str, i64)]| {
+        let mut read = promised(sku, &[], 2);
+        read.1.substitutes =
+            substitutes.iter().map(|(sku, sellable)| SubstituteStock { sku: id(sku), sellable: *sellable }).collect();
+        read
+    };
+    // S9 has 3: enough for line 1's 2, not for line 2's 2 as well; S3 is a line of the order.
+    let reads = [read("S1", &[("S3", 50), ("S9", 3)]), read("S2", &[("S9", 3)])];
+    let specs = triage(&order, &reads, None);
+    let offers: Vec<(Option<u32>, Option<&str>)> = specs
+        .iter()
+        .filter(|s| s.kind == ExceptionKind::SubstitutionOffered)
+        .map(|s| (s.line, s.substitute.as_ref().map(Id::as_str)))
+        .collect();
+    assert_eq!(offers, [(Some(1), Some("S9"))]);
+
+    // The customer keeps line 1 on backorder: no other substitute is offered for it afterwards.
+    let mut exceptions = Vec::new();
+    reconcile(&order, &mut exceptions, &reads, None, t0()).expect("reconciled");
+    let offer = exceptions.iter_mut().find(|e| e.kind == ExceptionKind::SubstitutionOffered).expect("offered");
+    offer.resolve(ExceptionAction::KeepBackorder, &service(), t0(), 1, None).expect("answered");
+    let more = [read("S1", &[("S8", 9)]), read("S2", &[])];
+    reconcile(&order, &mut exceptions, &more, None, t0()).expect("reconciled");
+    let offered = exceptions.iter().filter(|e| e.kind == ExceptionKind::SubstitutionOffered).count();
+    assert_eq!(offered, 1, "the answer stands: {exceptions:?}");
+
+    // Accepting S9 for line 2 adds a line not read yet: it is not called short meanwhile.
+    order.substitute(2, &id("S9"), &decision(&service(), &order)).expect("substituted");
+    let about: Vec<Option<u32>> = triage(&order, &more, None).iter().map(|s| s.line).collect();
+    assert_eq!(order.lines.last().map(|l| (l.line, l.sku.as_str())), Some((4, "S9")));
+    assert!(!about.contains(&Some(4)), "{about:?}");
+    // A SKU the order has a line of is not a substitute.
+    let before = order.clone();
+    let refused = order.substitute(1, &id("S3"), &decision(&service(), &order));
+    assert!(matches!(refused, Err(crate::EngineError::Conflict { .. })), "{refused:?}");
+    assert_eq!(order, before);
+}

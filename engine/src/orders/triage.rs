@@ -48,9 +48,14 @@ pub fn triage(order: &Order, promises: &[(Id, Promise)], sla: Option<&SlaWatch>)
         out.push(spec(ExceptionKind::SplitNeedsApproval, None, explanation));
     }
     if order.status.awaits_stock() && order.choice.is_some() && outcome != Some(Outcome::SplitNeedsApproval) {
+        // Units of a substitute offered to an earlier line in this pass: not offered twice.
+        let mut offered: Vec<(&Id, i64)> = Vec::new();
         for line in order.lines.iter().filter(|line| line.backordered() > 0) {
             let waiting = line.backordered();
             let promise = promises.iter().find(|(sku, _)| *sku == line.sku).map(|(_, promise)| promise);
+            if promise.is_none() && line.substitute_for.is_some() {
+                continue; // A substitute's line not read yet: its placement says what it lacks.
+            }
             let dated: Vec<String> = promise
                 .map(|p| {
                     waiting_slices(p, waiting).iter().map(|s| format!("{} by {}", s.qty, s.available_on)).collect()
@@ -79,8 +84,18 @@ pub fn triage(order: &Order, promises: &[(Id, Promise)], sla: Option<&SlaWatch>)
                 )
             };
             out.push(spec(kind, Some((line.line, &line.sku)), text));
-            let offer = promise.and_then(|p| p.substitutes.iter().find(|s| s.sellable >= waiting));
+            // Never a SKU the order already has a line of (its own need comes first).
+            let free = |sku: &Id, sellable: i64| {
+                sellable - offered.iter().filter(|(other, _)| *other == sku).map(|(_, qty)| qty).sum::<i64>()
+            };
+            let offer = promise.and_then(|p| {
+                p.substitutes
+                    .iter()
+                    .filter(|s| order.lines.iter().all(|l| l.sku != s.sku))
+                    .find(|s| free(&s.sku, s.sellable) >= waiting)
+            });
             if let Some(offer) = offer {
+                offered.push((&offer.sku, waiting));
                 out.push(ExceptionSpec {
                     substitute: Some(offer.sku.clone()),
                     ..spec(
@@ -198,10 +213,16 @@ pub fn reconcile(
         if super::exceptions::may_raise(exceptions, &spec).is_err() {
             continue;
         }
-        // A substitute is offered once per line: the customer's answer stands.
-        let offered =
-            |e: &OrderException| e.kind == spec.kind && e.line == spec.line && e.substitute == spec.substitute;
-        if spec.kind == ExceptionKind::SubstitutionOffered && exceptions.iter().any(offered) {
+        // A line is offered a substitute until a person answers one offer: that answer stands.
+        // The same substitute is not offered again while its offer is open (an offer the system
+        // closed, its line filled, does not count).
+        let blocks = |e: &OrderException| {
+            e.kind == ExceptionKind::SubstitutionOffered
+                && e.line == spec.line
+                && (e.status == ExceptionStatus::Resolved
+                    || (e.status == ExceptionStatus::Open && e.substitute == spec.substitute))
+        };
+        if spec.kind == ExceptionKind::SubstitutionOffered && exceptions.iter().any(blocks) {
             continue;
         }
         let id = Id::new(format!("{}-x{}", order.id, exceptions.len() + 1))?;

@@ -89,6 +89,9 @@ impl ExpediteBook {
         if self.changes.len() >= EXPEDITE_REQUESTS_MAX {
             self.prune(change.at);
         }
+        if self.changes.len() >= EXPEDITE_REQUESTS_MAX && change.request.is_none() {
+            return Ok(false); // Withdrawing what the full book does not hold: nothing to change.
+        }
         if self.changes.len() >= EXPEDITE_REQUESTS_MAX {
             return Err(EngineError::conflict(format!(
                 "this SKU already tracks {EXPEDITE_REQUESTS_MAX} escalated order lines: resolve some first"
@@ -214,5 +217,7 @@ mod tests {
         }
         assert!(full.apply(late).is_err());
         assert_eq!(full.open().len(), EXPEDITE_REQUESTS_MAX);
+        // A withdrawal of one it does not hold is no change, not a refusal retried forever.
+        assert_eq!(full.apply(change(("ex-gone", 1, 2, 0))), Ok(false));
     }
 }

@@ -521,6 +521,27 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
             oldest.since.date_naive()
         );
         order_by = Some(input.today);
+        // The units customers wait for are demand the position does not hold yet (a backorder
+        // reserves nothing): the order covers them on top of the policy's need. With nothing
+        // inbound, at least they are ordered.
+        let effective = ip - expedite_qty;
+        let covering = if effective <= reorder_point { order_up_to - effective } else { 0 };
+        let floor = if input.inbound.is_empty() { expedite_qty } else { 0 };
+        let needed = covering.max(floor);
+        if needed > 0 {
+            let qty = order_quantity(needed, policy.moq, policy.pack_multiple);
+            if suggestion.as_ref().is_none_or(|s| s.qty < qty) {
+                reason = if covering >= floor {
+                    format!(
+                        "position {ip} − {expedite_qty} customers wait for = {effective} ≤ {level_words}; order {qty}"
+                    )
+                } else {
+                    format!("customers wait for {waiting} and nothing is inbound; order {qty}")
+                };
+                let value = input.unit_cost.and_then(|cost| cost.times(qty));
+                suggestion = Some(Suggestion { qty, value, reason: reason.clone() });
+            }
+        }
         let soonest =
             input.inbound.iter().min_by(|a, b| arrival(a).cmp(&arrival(b)).then(a.reference.cmp(&b.reference)));
         action = Some(match soonest {
@@ -537,14 +558,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
                 ),
             },
             None => {
-                // Nothing inbound: what customers wait for is ordered at least.
-                let qty = order_quantity(expedite_qty, policy.moq, policy.pack_multiple);
-                if suggestion.as_ref().is_none_or(|s| s.qty < qty) {
-                    reason = format!("customers wait for {waiting} and nothing is inbound; order {qty}");
-                    let value = input.unit_cost.and_then(|cost| cost.times(qty));
-                    suggestion = Some(Suggestion { qty, value, reason: reason.clone() });
-                }
-                let qty = suggestion.as_ref().map_or(qty, |s| s.qty);
+                let qty = suggestion.as_ref().map_or(0, |s| s.qty);
                 Action {
                     kind: ActionKind::OrderNow,
                     reference: None,
@@ -854,10 +868,12 @@ mod tests {
             (1000, vec![], 1, 1, vec![5, 2], ActionKind::OrderNow, None, Some(7), 7),
             // the MOQ and the pack multiple still hold
             (1000, vec![], 10, 4, vec![5, 2], ActionKind::OrderNow, None, Some(12), 12),
-            // a due reorder larger than what waits is kept
-            (40, vec![], 1, 1, vec![3], ActionKind::OrderNow, None, Some(82), 82),
-            // inbound: the soonest arrival is expedited, no extra order
+            // a due reorder covers what waits on top: 122 − (40 − 3) = 85
+            (40, vec![], 1, 1, vec![3], ActionKind::OrderNow, None, Some(85), 85),
+            // inbound: the soonest arrival is expedited, no extra order while the position covers
             (1000, vec![(50, Some(9)), (20, Some(4))], 1, 1, vec![6], ActionKind::Expedite, Some("PO-1"), None, 0),
+            // inbound too small for 50 waiting: expedite it and order 122 − (2 − 50) = 170 besides
+            (0, vec![(2, Some(4))], 1, 1, vec![50], ActionKind::Expedite, Some("PO-0"), None, 170),
         ];
         for (on_hand, inbound, moq, pack, expedites, kind, reference, qty, suggested) in rows {
             let waiting: i64 = expedites.iter().sum();
