@@ -437,11 +437,13 @@ fn concurrent_orders_for_the_last_units_never_oversell_and_backorders_fill_on_re
     expected.sort();
     assert_eq!(raised, expected, "one shortage per backordered order, owned by procurement");
     // Oldest due first within the team's queue.
-    let due: Vec<&str> = queue["exceptions"]
+    // Compared as times, not strings: a time on a whole second is written without a fraction
+    // ("…:44Z" sorts after "…:44.003Z" as text).
+    let due: Vec<chrono::DateTime<chrono::Utc>> = queue["exceptions"]
         .as_array()
         .expect("exceptions")
         .iter()
-        .map(|e| e["due_at"].as_str().expect("due"))
+        .map(|e| e["due_at"].as_str().and_then(|t| t.parse().ok()).expect("due"))
         .collect();
     assert!(due.windows(2).all(|w| w[0] <= w[1]), "{due:?}");
 
