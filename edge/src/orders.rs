@@ -13,7 +13,9 @@ use crate::busy::{Alarm, Busy};
 use crate::feed;
 use crate::http::{call, now, serve, sku_call, Answer, Envelope, Idempotency};
 use crate::protocol::orders::PAGE_MAX;
-use crate::protocol::{coordinator, OrderActionRequest, OrdersCommand, ResolveRequest, ShippingSpec, SkuCommand};
+use crate::protocol::{
+    coordinator, MetricsKind, OrderActionRequest, OrdersCommand, ResolveRequest, ShippingSpec, SkuCommand,
+};
 use crate::store;
 use chrono::{DateTime, Utc};
 use futures_channel::oneshot;
@@ -24,6 +26,7 @@ use std::collections::{HashMap, HashSet};
 use stockline_engine::audit::Decision;
 use stockline_engine::feed::{FeedEvent, Stream, StreamKind};
 use stockline_engine::idempotency::fingerprint;
+use stockline_engine::metrics::{self, BucketRow, MetricsBy, OrderFacts, Window};
 use stockline_engine::orders::{
     backorder_queue, check_nodes, draw, evaluate, expedite_change, queue, reconcile, sla_watch, substitutes_to_read,
     EvaluationCase, ExceptionStatus, Holding, Node, Order, OrderAction, OrderException, OrderSpec, OrderStatus,
@@ -57,7 +60,11 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS orders (id TEXT PRIMARY KEY, se
      CREATE INDEX IF NOT EXISTS outbox_due ON outbox (next_try_ms);
      CREATE TABLE IF NOT EXISTS cases (seq INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL);
      CREATE TABLE IF NOT EXISTS node_days (location TEXT NOT NULL, day TEXT NOT NULL, shipments INTEGER NOT NULL,
-         PRIMARY KEY (location, day));";
+         PRIMARY KEY (location, day));
+     CREATE TABLE IF NOT EXISTS order_facts (order_id TEXT PRIMARY KEY, body TEXT NOT NULL);
+     CREATE TABLE IF NOT EXISTS metric_days (metric TEXT NOT NULL, dim TEXT NOT NULL, day TEXT NOT NULL,
+         key TEXT NOT NULL, bin INTEGER NOT NULL, n0 INTEGER NOT NULL, n1 INTEGER NOT NULL, n2 INTEGER NOT NULL,
+         n3 INTEGER NOT NULL, n4 INTEGER NOT NULL, n5 INTEGER NOT NULL, PRIMARY KEY (metric, dim, day, key, bin));";
 
 /// Steps one request drives a placement before it leaves the rest to the alarm.
 const DRIVE_STEPS_MAX: u32 = 16;
@@ -329,6 +336,13 @@ impl Orders {
                 serde_json::to_string(exception)?,
             ));
         }
+        // What the change means for the metrics: the facts before → after, as bucket additions.
+        let facts_before: Option<BodyRow> =
+            store::first(&sql, "SELECT body FROM order_facts WHERE order_id = ?", vec![id.clone().into()])?;
+        let facts_before: Option<OrderFacts> = facts_before.map(|row| serde_json::from_str(&row.body)).transpose()?;
+        let facts = OrderFacts::observe(facts_before.as_ref(), order);
+        let deltas = OrderFacts::deltas(facts_before.as_ref(), &facts);
+        let facts = (facts_before.as_ref() != Some(&facts)).then(|| serde_json::to_string(&facts)).transpose()?;
         let recorded = recorded.map(|(key, answer)| (key.clone(), answer.clone()));
         let now_ms = now.timestamp_millis();
         let (order_id, order_events, exceptions) = (order.id.clone(), order.events.clone(), exceptions.to_vec());
@@ -384,10 +398,104 @@ impl Orders {
                     vec![id.clone().into(), sku.as_str().into(), envelope.into(), (now_ms + RETRY_MS).into()],
                 )?;
             }
+            if let Some(body) = facts {
+                store::exec(
+                    &sql,
+                    "INSERT INTO order_facts (order_id, body) VALUES (?, ?)
+                     ON CONFLICT(order_id) DO UPDATE SET body = excluded.body",
+                    vec![id.clone().into(), body.into()],
+                )?;
+            }
+            for delta in deltas {
+                let mut bindings: Vec<worker::SqlStorageValue> = vec![
+                    delta.metric.into(),
+                    delta.dim.into(),
+                    delta.day.to_string().into(),
+                    delta.key.into(),
+                    i64::from(delta.bin).into(),
+                ];
+                bindings.extend(delta.values.into_iter().map(worker::SqlStorageValue::from));
+                store::exec(
+                    &sql,
+                    "INSERT INTO metric_days (metric, dim, day, key, bin, n0, n1, n2, n3, n4, n5)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                     ON CONFLICT(metric, dim, day, key, bin) DO UPDATE SET n0 = n0 + excluded.n0,
+                     n1 = n1 + excluded.n1, n2 = n2 + excluded.n2, n3 = n3 + excluded.n3,
+                     n4 = n4 + excluded.n4, n5 = n5 + excluded.n5",
+                    bindings,
+                )?;
+            }
             if let Some((key, answer)) = recorded {
                 store::record_answer(&sql, &key, &answer, now)?;
             }
             Ok(())
+        })
+    }
+
+    /// A window's metric buckets, summed per (metric, dim, key, day, bin): `metrics` in `window`
+    /// (and the window before it) for the dims all and `by`'s, plus the backlog's buckets when asked.
+    fn metric_rows(
+        &self,
+        metrics: &[&str],
+        window: Window,
+        by: Option<MetricsBy>,
+        backlog: bool,
+    ) -> Result<Vec<BucketRow>> {
+        #[derive(Deserialize)]
+        struct Row {
+            metric: String,
+            dim: String,
+            key: String,
+            day: String,
+            bin: i64,
+            n0: i64,
+            n1: i64,
+            n2: i64,
+            n3: i64,
+            n4: i64,
+            n5: i64,
+        }
+        let marks = vec!["?"; metrics.len()].join(", ");
+        let mut query = format!(
+            "SELECT metric, dim, key, day, bin, n0, n1, n2, n3, n4, n5 FROM metric_days
+             WHERE metric IN ({marks}) AND dim IN (?, ?) AND day BETWEEN ? AND ?"
+        );
+        let mut bindings: Vec<worker::SqlStorageValue> = metrics.iter().map(|m| (*m).into()).collect();
+        bindings.push(metrics::dim::ALL.into());
+        bindings.push(by.map_or(metrics::dim::ALL, MetricsBy::dim).into());
+        bindings.push(window.previous().from.to_string().into());
+        bindings.push(window.to.to_string().into());
+        if backlog {
+            query.push_str(
+                " UNION ALL SELECT metric, dim, key, day, bin, n0, n1, n2, n3, n4, n5 FROM metric_days
+                 WHERE metric > ? AND metric < ? AND dim = ?",
+            );
+            bindings.push(metrics::metric::BACKLOG_PREFIX.into());
+            bindings.push("backlog/".into());
+            bindings.push(metrics::dim::ALL.into());
+        }
+        let rows: Vec<Row> = store::rows(&self.sql(), &query, bindings)?;
+        let mut read = Vec::with_capacity(rows.len());
+        for row in rows {
+            let day = row.day.parse().map_err(|e| format!("metric_days: day {:?}: {e}", row.day))?;
+            let bin = u32::try_from(row.bin).map_err(|_| format!("metric_days: bin {}", row.bin))?;
+            let values = [row.n0, row.n1, row.n2, row.n3, row.n4, row.n5];
+            read.push(BucketRow { metric: row.metric, dim: row.dim, key: row.key, day, bin, values });
+        }
+        Ok(read)
+    }
+
+    fn metrics(&self, kind: MetricsKind, window: Window, by: Option<MetricsBy>, now: DateTime<Utc>) -> Result<Answer> {
+        Ok(match kind {
+            MetricsKind::FillRate => {
+                let rows =
+                    self.metric_rows(&[metrics::metric::FILL_FIRST, metrics::metric::FILL_FINAL], window, by, false)?;
+                Answer::ok(200, &metrics::read_fill_rate(&rows, window, by))
+            }
+            MetricsKind::CycleTime => {
+                let rows = self.metric_rows(&[metrics::metric::CYCLE], window, by, true)?;
+                Answer::ok(200, &metrics::read_cycle_time(&rows, window, by, now.date_naive()))
+            }
         })
     }
 
@@ -1296,6 +1404,7 @@ impl Orders {
             OrdersCommand::Act { id, action, request } => self.act(actor, &id, action, request, key).await?,
             OrdersCommand::Exceptions { team, status, limit } => self.exceptions(team, status, limit)?,
             OrdersCommand::Resolve { id, request } => self.resolve(actor, &id, request, key).await?,
+            OrdersCommand::Metrics { kind, window, by } => self.metrics(kind, window, by, now)?,
             OrdersCommand::StockArrived => {
                 // The sweep runs now rather than in the caller's time: a receipt is not held up
                 // by the orders it fills.

@@ -82,12 +82,26 @@ pub enum OrdersCommand {
         status: Option<ExceptionStatus>,
         limit: u32,
     },
+    /// `GET /v1/metrics/{fill-rate|cycle-time}`: the window's figures from the day buckets.
+    Metrics {
+        kind: MetricsKind,
+        window: stockline_engine::metrics::Window,
+        by: Option<stockline_engine::metrics::MetricsBy>,
+    },
     Resolve {
         id: Id,
         request: ResolveRequest,
     },
     /// Stock arrived (a receipt): the sweep that places waiting orders again runs now.
     StockArrived,
+}
+
+/// The metrics the Orders object keeps (from its orders' changes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MetricsKind {
+    FillRate,
+    CycleTime,
 }
 
 impl OrdersCommand {

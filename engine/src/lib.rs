@@ -12,6 +12,7 @@ pub mod ids;
 pub mod import;
 pub mod ledger;
 pub mod limits;
+pub mod metrics;
 pub mod money;
 pub mod orders;
 pub mod planning;

@@ -78,6 +78,8 @@ pub enum Action {
     ResolveException,
     /// Read the event feed and manage webhooks (integrations: admin only).
     ReadEvents,
+    /// Read the operational metrics (managers: admins and approvers).
+    ReadMetrics,
 }
 
 impl Action {
@@ -98,6 +100,7 @@ impl Action {
             Action::CancelOrder => "cancel orders",
             Action::ResolveException => "resolve order exceptions",
             Action::ReadEvents => "read the event feed",
+            Action::ReadMetrics => "read the metrics",
         }
     }
 
@@ -120,6 +123,7 @@ impl Action {
                 Role::Storefront | Role::Warehouse | Role::Buyer | Role::Approver | Role::CustomerService,
             ) => true,
             (Action::FulfilOrder, Role::Warehouse) => true,
+            (Action::ReadMetrics, Role::Approver) => true,
             (Action::ResolveException, Role::Warehouse | Role::Buyer | Role::Approver | Role::CustomerService) => true,
             _ => false,
         }
@@ -165,6 +169,10 @@ mod tests {
             (Action::ReadEvents, Role::Admin, true),
             (Action::ReadEvents, Role::Buyer, false),
             (Action::ReadEvents, Role::Warehouse, false),
+            (Action::ReadMetrics, Role::Admin, true),
+            (Action::ReadMetrics, Role::Approver, true),
+            (Action::ReadMetrics, Role::Storefront, false),
+            (Action::ReadMetrics, Role::Warehouse, false),
             (Action::Purchase, Role::Approver, false),
             (Action::Approve, Role::Approver, true),
             (Action::Approve, Role::Warehouse, false),

@@ -758,3 +758,122 @@ fn kill_during_placements_loses_no_acknowledged_order() {
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+/// Walks an order to shipped, one step at a time, each on the version it saw.
+fn ship_order(s: &Stockline, id: &str) -> Value {
+    let mut seen = settled(s, id);
+    for action in ["release", "pick", "ship"] {
+        seen = s.must(step(s, id, action, WAREHOUSE, &seen));
+    }
+    assert_eq!(seen["status"], "shipped", "{seen}");
+    seen
+}
+
+/// Orders placed, shipped, backordered, filled by a received purchase order and cancelled
+/// through the API: the metrics answer the figures those events imply, worked out by hand.
+#[test]
+fn the_metrics_answer_the_figures_the_orders_imply() {
+    let s = setup();
+    supplier_and_rules(&s);
+    s.sku("TEE", 0);
+    s.sku("SOCK", 0);
+    s.receive("TEE", "wh-east", 5);
+
+    // O1: 3 of 3 at once, shipped.
+    let o1 = place(&s, &order(&[("TEE", 3)], json!("allow"), 0), "m-1")["id"].as_str().expect("id").to_string();
+    ship_order(&s, &o1);
+    // O2: 2 of 4 at first (2 left), the other 2 when a purchase order arrives; then shipped.
+    let o2 = place(&s, &order(&[("TEE", 4)], json!("allow"), 0), "m-2")["id"].as_str().expect("id").to_string();
+    assert_eq!(settled(&s, &o2)["status"], "partially_allocated");
+    // O3: 2 socks, none anywhere: backordered, then cancelled.
+    let o3 = place(&s, &order(&[("SOCK", 2)], json!("allow"), 0), "m-3")["id"].as_str().expect("id").to_string();
+    let waiting = settled(&s, &o3);
+    assert_eq!(waiting["status"], "backordered");
+    s.must(s.send(
+        "POST",
+        &format!("/v1/orders/{o3}/cancel"),
+        Some(SERVICE),
+        Some(&json!({"version": waiting["version"]}).to_string()),
+        Some("m-3-cancel"),
+    ));
+    let po = purchase(&s, "TEE", 10);
+    let receipt = json!({"lines": [{"line": 1, "qty": 10, "into": "stock"}]}).to_string();
+    let (status, got) =
+        s.send("POST", &format!("/v1/purchase-orders/{po}/receipts"), Some(WAREHOUSE), Some(&receipt), Some("m-dock"));
+    assert_eq!(status, 201, "{got}");
+    let started = Instant::now();
+    while settled(&s, &o2)["status"] != "allocated" {
+        assert!(started.elapsed() < SETTLE_TIMEOUT, "O2 not filled on receipt");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    ship_order(&s, &o2);
+    // O4: allocated and released, still open.
+    let o4 = place(&s, &order(&[("TEE", 1)], json!("allow"), 0), "m-4")["id"].as_str().expect("id").to_string();
+    let seen = settled(&s, &o4);
+    s.must(step(&s, &o4, "release", WAREHOUSE, &seen));
+
+    let fill = s.must(s.get("/v1/metrics/fill-rate?by=sku", "dev-approver"));
+    // First allocation: O1 3/3, O2 2/4, O3 0/2, O4 1/1.
+    let first = &fill["first_time"];
+    assert_eq!(
+        (&first["orders"], &first["orders_filled"], &first["order_fill_rate_pct"]),
+        (&json!(4), &json!(2), &json!("50.00")),
+        "{fill}"
+    );
+    assert_eq!(
+        (&first["units"], &first["units_filled"], &first["unit_fill_rate_pct"]),
+        (&json!(10), &json!(6), &json!("60.00"))
+    );
+    // Ended: O1 and O2 shipped in full, O3 cancelled with nothing; O4 is still open.
+    let ended = &fill["final"];
+    assert_eq!(
+        (
+            &ended["orders"],
+            &ended["orders_filled"],
+            &ended["line_fill_rate_pct"],
+            &ended["units"],
+            &ended["units_filled"]
+        ),
+        (&json!(3), &json!(2), &json!("66.67"), &json!(9), &json!(7)),
+        "{fill}"
+    );
+    let groups: Vec<(&str, &Value, &Value)> = fill["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .map(|g| {
+            (g["key"].as_str().expect("key"), &g["first_time"]["unit_fill_rate_pct"], &g["final"]["unit_fill_rate_pct"])
+        })
+        .collect();
+    assert_eq!(groups, vec![("SOCK", &json!("0.00"), &json!("0.00")), ("TEE", &json!("75.00"), &json!("100.00"))]);
+    let days = fill["days"].as_array().expect("days");
+    assert_eq!(days.len(), 30, "the last 30 days by default, every one listed");
+    assert_eq!(days[29]["date"], stockline_tests::today().to_string());
+    assert_eq!(days[29]["first_time"]["orders"], 4);
+    assert_eq!(fill["previous"]["first_time"]["order_fill_rate_pct"], Value::Null, "nothing before: no rate");
+
+    let cycle = s.must(s.get("/v1/metrics/cycle-time", ADMIN));
+    assert_eq!(cycle["shipped"], 2, "{cycle}");
+    let p50 = cycle["p50_seconds"].as_i64().expect("a p50");
+    let p90 = cycle["p90_seconds"].as_i64().expect("a p90");
+    assert!(60 <= p50 && p50 <= p90 && p90 < 3_600, "{cycle}");
+    assert_eq!(cycle["backlog"]["orders"], 1, "O4 is open: {cycle}");
+    assert_eq!(cycle["backlog"]["by_state"], json!({"released": 1}));
+    assert_eq!(cycle["backlog"]["by_age"][0], json!({"band": "under_1_day", "orders": 1}));
+
+    // Who may read, and bad windows: a clear error each.
+    s.expect("GET", "/v1/metrics/fill-rate", Some(STOREFRONT), None, 403, "forbidden");
+    s.expect("GET", "/v1/metrics/fill-rate", Some(WAREHOUSE), None, 403, "forbidden");
+    s.expect("GET", "/v1/metrics/margin-leaks", Some(ADMIN), None, 404, "not_found");
+    for (query, field) in [
+        ("from=2026-12-05&to=2026-12-01", "from"),
+        ("from=2026-13-01", "from"),
+        ("from=2024-01-01&to=2026-01-01", "to"),
+        ("by=location", "by"),
+        ("color=red", "color"),
+    ] {
+        let (status, body) = s.get(&format!("/v1/metrics/fill-rate?{query}"), ADMIN);
+        assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_request")), "{query}: {body}");
+        assert_eq!(body["error"]["details"]["field"], field, "{query}: {body}");
+    }
+}

@@ -5,12 +5,15 @@ use crate::http::{call, error_response, forward, json_response, now, Answer, Env
 use crate::ids;
 use crate::protocol::{
     coordinator, directory, feed, orders, purchasing, sku, CoordinatorCommand, DecisionRequest, DirectoryCommand,
-    FeedCommand, OrderActionRequest, OrdersCommand, PurchasingCommand, ResolveRequest, ShippingSpec, SkuCommand,
+    FeedCommand, MetricsKind, OrderActionRequest, OrdersCommand, PurchasingCommand, ResolveRequest, ShippingSpec,
+    SkuCommand,
 };
+use chrono::NaiveDate;
 use futures_util::future::join_all;
 use serde::Serialize;
 use stockline_engine::idempotency::{check_key, fingerprint};
 use stockline_engine::limits::{QTY_REQUEST_MAX, QTY_STORED_MAX};
+use stockline_engine::metrics::{MetricsBy, Window};
 use stockline_engine::orders::{ExceptionStatus, OrderAction, OrderSpec, OrderStatus, RoutingRules, Team};
 use stockline_engine::planning::{DemandImport, PlanningPolicy, SupplierSpec};
 use stockline_engine::procurement::{
@@ -424,6 +427,10 @@ async fn route(mut req: Request, env: Env) -> Result<Response, ApiError> {
             reply_orders(&env, envelope(&caller, key, OrdersCommand::Act { id, action, request })).await?
         }
         Route::ListExceptions => reply_orders(&env, envelope(&caller, None, exceptions_query(&req)?)).await?,
+        Route::GetMetrics(kind) => {
+            let today = clock()?.date_naive();
+            reply_orders(&env, envelope(&caller, None, metrics_query(&req, kind, today)?)).await?
+        }
         Route::PostImport => {
             let request: ImportRequest = decode(&bytes)?;
             imports::import(&env, &caller, key.as_ref(), request).await?

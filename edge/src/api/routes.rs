@@ -81,6 +81,7 @@ pub(super) enum Route {
     GetOrder(Id),
     ActOnOrder(Id, OrderAction),
     ListExceptions,
+    GetMetrics(MetricsKind),
     ResolveException(Id),
     ListEvents,
     PutWebhook(Id),
@@ -194,6 +195,12 @@ impl Route {
             (_, ["v1", "exceptions"]) => return Err(ApiError::method_not_allowed(&["GET"])),
             (Method::Post, ["v1", "exceptions", id, "resolve"]) => Route::ResolveException(path_id(id)?),
             (_, ["v1", "exceptions", _, "resolve"]) => return Err(ApiError::method_not_allowed(&["POST"])),
+            (Method::Get, ["v1", "metrics", kind]) => Route::GetMetrics(match *kind {
+                "fill-rate" => MetricsKind::FillRate,
+                "cycle-time" => MetricsKind::CycleTime,
+                _ => return Err(ApiError::not_found("metric: the metrics are fill-rate and cycle-time")),
+            }),
+            (_, ["v1", "metrics", _]) => return Err(ApiError::method_not_allowed(&["GET"])),
             (Method::Get, ["v1", "events"]) => Route::ListEvents,
             (_, ["v1", "events"]) => return Err(ApiError::method_not_allowed(&["GET"])),
             (Method::Post, ["v1", "imports"]) => Route::PostImport,
@@ -302,6 +309,7 @@ impl Route {
             Route::ActOnOrder(_, OrderAction::ReleaseHold) => Action::ResolveException,
             Route::ActOnOrder(..) => Action::FulfilOrder,
             Route::ResolveException(_) => Action::ResolveException,
+            Route::GetMetrics(_) => Action::ReadMetrics,
             Route::ListEvents | Route::PutWebhook(_) | Route::GetWebhook(_) | Route::ListDeliveries(_) => {
                 Action::ReadEvents
             }
@@ -568,6 +576,37 @@ pub(super) fn exceptions_query(req: &Request) -> Result<OrdersCommand, ApiError>
         }
     }
     Ok(OrdersCommand::Exceptions { team, status, limit })
+}
+
+/// `GET /v1/metrics/{kind}?from=YYYY-MM-DD&to=YYYY-MM-DD&by=channel|sku`: `to` defaults to
+/// today (UTC), `from` to 29 days before `to` (30 days in all); a window spans at most 366 days.
+pub(super) fn metrics_query(req: &Request, kind: MetricsKind, today: NaiveDate) -> Result<OrdersCommand, ApiError> {
+    let url = req.url().map_err(|e| ApiError::invalid("url", e.to_string()))?;
+    let (mut from, mut to, mut by) = (None, None, None);
+    let date = |name: &str, value: &str| {
+        NaiveDate::parse_from_str(value, "%Y-%m-%d")
+            .map_err(|_| ApiError::invalid(name, format!("{value:?} is not a date: YYYY-MM-DD")))
+    };
+    for (name, value) in url.query_pairs() {
+        match name.as_ref() {
+            "from" => from = Some(date("from", &value)?),
+            "to" => to = Some(date("to", &value)?),
+            "by" => {
+                let quoted = serde_json::Value::String(value.into_owned());
+                by = Some(
+                    serde_json::from_value::<MetricsBy>(quoted)
+                        .map_err(|_| ApiError::invalid("by", "must be channel or sku"))?,
+                );
+            }
+            other => return Err(ApiError::invalid(other, "unknown query parameter")),
+        }
+    }
+    let to = to.unwrap_or(today);
+    let window = match from {
+        Some(from) => Window::new(from, to).map_err(ApiError::from)?,
+        None => Window::ending(to, 30),
+    };
+    Ok(OrdersCommand::Metrics { kind, window, by })
 }
 
 /// `GET /v1/events?after=CURSOR&types=a,b&limit=N` (after: a cursor the feed gave, default the

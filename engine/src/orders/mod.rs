@@ -14,7 +14,7 @@ pub mod order;
 pub mod placement;
 pub mod promise;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 pub mod triage;
 
 pub use allocate::{

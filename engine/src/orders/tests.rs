@@ -7,23 +7,23 @@ use crate::ledger::{Actor, Role};
 use crate::money::Money;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 
-fn id(text: &str) -> Id {
+pub(crate) fn id(text: &str) -> Id {
     Id::new(text).expect("a test id")
 }
 
-fn m(text: &str) -> Money {
+pub(crate) fn m(text: &str) -> Money {
     Money::parse(text).expect("test money")
 }
 
-fn t0() -> DateTime<Utc> {
+pub(crate) fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).single().expect("a time")
 }
 
-fn storefront() -> Actor {
+pub(crate) fn storefront() -> Actor {
     Actor { subject: "shop".to_string(), role: Role::Storefront }
 }
 
-fn warehouse() -> Actor {
+pub(crate) fn warehouse() -> Actor {
     Actor { subject: "dock".to_string(), role: Role::Warehouse }
 }
 
@@ -31,7 +31,7 @@ fn service() -> Actor {
     Actor { subject: "desk".to_string(), role: Role::CustomerService }
 }
 
-fn spec(lines: &[(&str, i64)], priority: i32) -> OrderSpec {
+pub(crate) fn spec(lines: &[(&str, i64)], priority: i32) -> OrderSpec {
     OrderSpec {
         channel: id("web"),
         currency: "EUR".to_string(),
@@ -61,7 +61,7 @@ fn rates() -> ShippingRates {
 }
 
 /// Allocates an order against `stock` ((sku, location, available)) and records the choice.
-fn allocate_from(order: &mut Order, stock: &[(&str, &str, i64)], at: DateTime<Utc>) -> Choice {
+pub(crate) fn allocate_from(order: &mut Order, stock: &[(&str, &str, i64)], at: DateTime<Utc>) -> Choice {
     let lines = order.to_allocate();
     let skus: Vec<SkuStock> = lines
         .iter()

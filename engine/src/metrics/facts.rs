@@ -1,0 +1,207 @@
+//! What one order means for the figures, and the bucket additions a change of it makes.
+
+use super::{dim, metric};
+use crate::ids::Id;
+use crate::orders::{Order, OrderAction, OrderLine, OrderStatus};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Cycle-time bins: bin 0 holds up to a minute, each next bin is about 10% wider than the one
+/// before (integer steps, so every host agrees), the last holds everything beyond (years).
+pub const CYCLE_BINS: u32 = 160;
+
+/// The largest cycle time, in seconds, bin `bin` holds.
+pub fn cycle_bin_upper_seconds(bin: u32) -> i64 {
+    assert!(bin < CYCLE_BINS, "bin {bin} is beyond the last");
+    let mut upper = 60_i64;
+    for _ in 0..bin {
+        upper += (upper / 10).max(1);
+    }
+    upper
+}
+
+/// The bin a cycle time falls in (negative times, a clock step back, count as none).
+pub fn cycle_bin(seconds: i64) -> u32 {
+    let mut upper = 60_i64;
+    for bin in 0..CYCLE_BINS - 1 {
+        if seconds <= upper {
+            return bin;
+        }
+        upper += (upper / 10).max(1);
+    }
+    CYCLE_BINS - 1
+}
+
+/// A line as a fill-rate figure counts it: units ordered, units found (allocated at the first
+/// allocation; shipped, substitutes included, at the end). `filled` never exceeds `ordered`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineFill {
+    pub sku: Id,
+    pub ordered: i64,
+    pub filled: i64,
+}
+
+impl LineFill {
+    fn complete(&self) -> bool {
+        self.filled >= self.ordered
+    }
+}
+
+/// One order, as the figures see it. Kept by the host beside the order; each change is observed
+/// from the facts before it, so what happened once (the first allocation, the shipment) stays.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderFacts {
+    pub placed_at: DateTime<Utc>,
+    pub channel: Id,
+    /// The order's state while it is open (in the backlog); none once it shipped or was cancelled.
+    pub open: Option<OrderStatus>,
+    /// The lines as the first allocation left them; none until an allocation ran.
+    pub first: Option<Vec<LineFill>>,
+    /// The lines as they ended: shipped (or delivered) or cancelled.
+    pub ended: Option<Vec<LineFill>>,
+    /// When the order shipped complete.
+    pub shipped_at: Option<DateTime<Utc>>,
+}
+
+/// One addition to one bucket: `values` are added to the bucket's counters (`n0..n5`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Delta {
+    pub metric: String,
+    pub dim: &'static str,
+    pub key: String,
+    pub day: NaiveDate,
+    pub bin: u32,
+    pub values: [i64; 6],
+}
+
+type Key = (String, &'static str, String, NaiveDate, u32);
+
+impl OrderFacts {
+    /// The facts after a change of `order`, from the facts before it (none: first seen).
+    pub fn observe(before: Option<&OrderFacts>, order: &Order) -> OrderFacts {
+        let ended = matches!(order.status, OrderStatus::Shipped | OrderStatus::Delivered | OrderStatus::Cancelled);
+        let first = match before.and_then(|facts| facts.first.clone()) {
+            Some(first) => Some(first),
+            None if order.choice.is_some() => Some(fills(order, |line| line.allocated() + line.shipped)),
+            None => None,
+        };
+        let ended_lines = match before.and_then(|facts| facts.ended.clone()) {
+            Some(lines) => Some(lines),
+            None if ended => Some(fills(order, |line| line.shipped)),
+            None => None,
+        };
+        let shipped_at = match before.and_then(|facts| facts.shipped_at) {
+            Some(at) => Some(at),
+            None if matches!(order.status, OrderStatus::Shipped | OrderStatus::Delivered) => Some(
+                order
+                    .events
+                    .iter()
+                    .rev()
+                    .find(|event| event.action == OrderAction::Ship)
+                    .map_or(order.placed_at, |event| event.at),
+            ),
+            None => None,
+        };
+        let facts = OrderFacts {
+            placed_at: order.placed_at,
+            channel: order.channel.clone(),
+            open: if ended { None } else { Some(order.status) },
+            first,
+            ended: ended_lines,
+            shipped_at,
+        };
+        facts.check();
+        facts
+    }
+
+    fn check(&self) {
+        for lines in [&self.first, &self.ended].into_iter().flatten() {
+            assert!(!lines.is_empty(), "an order has lines");
+            for line in lines {
+                assert!(line.ordered > 0 && (0..=line.ordered).contains(&line.filled), "fill of {}", line.sku);
+            }
+        }
+        assert!(self.open.is_none() || self.ended.is_none(), "an order is open or ended, not both");
+    }
+
+    fn placed_on(&self) -> NaiveDate {
+        self.placed_at.date_naive()
+    }
+
+    /// Everything this order adds to the buckets.
+    fn contributions(&self, into: &mut BTreeMap<Key, [i64; 6]>, sign: i64) {
+        let mut add = |metric: &str, dim: &'static str, key: &str, day: NaiveDate, bin: u32, values: [i64; 6]| {
+            let slot = into.entry((metric.to_string(), dim, key.to_string(), day, bin)).or_insert([0; 6]);
+            for (total, value) in slot.iter_mut().zip(values) {
+                *total += sign * value;
+            }
+        };
+        let channel = self.channel.as_str();
+        for (name, lines) in [(metric::FILL_FIRST, &self.first), (metric::FILL_FINAL, &self.ended)] {
+            let Some(lines) = lines else { continue };
+            let complete = i64::from(lines.iter().all(LineFill::complete));
+            let whole = [
+                1,
+                complete,
+                lines.len() as i64,
+                lines.iter().filter(|line| line.complete()).count() as i64,
+                lines.iter().map(|line| line.ordered).sum(),
+                lines.iter().map(|line| line.filled).sum(),
+            ];
+            add(name, dim::ALL, "", self.placed_on(), 0, whole);
+            add(name, dim::CHANNEL, channel, self.placed_on(), 0, whole);
+            for line in lines {
+                let one = [1, complete, 1, i64::from(line.complete()), line.ordered, line.filled];
+                add(name, dim::SKU, line.sku.as_str(), self.placed_on(), 0, one);
+            }
+        }
+        if let Some(shipped_at) = self.shipped_at {
+            let bin = cycle_bin((shipped_at - self.placed_at).num_seconds());
+            let one = [1, 0, 0, 0, 0, 0];
+            let day = shipped_at.date_naive();
+            add(metric::CYCLE, dim::ALL, "", day, bin, one);
+            add(metric::CYCLE, dim::CHANNEL, channel, day, bin, one);
+            for line in self.ended.iter().flatten() {
+                add(metric::CYCLE, dim::SKU, line.sku.as_str(), day, bin, one);
+            }
+        }
+        if let Some(status) = self.open {
+            let name = format!("{}{}", metric::BACKLOG_PREFIX, status.as_str());
+            add(&name, dim::ALL, "", self.placed_on(), 0, [1, 0, 0, 0, 0, 0]);
+            add(&name, dim::CHANNEL, channel, self.placed_on(), 0, [1, 0, 0, 0, 0, 0]);
+        }
+    }
+
+    /// The bucket additions that turn `before`'s contributions into `after`'s: nothing when the
+    /// change moved no figure (a pick, say).
+    pub fn deltas(before: Option<&OrderFacts>, after: &OrderFacts) -> Vec<Delta> {
+        let mut sums = BTreeMap::new();
+        after.contributions(&mut sums, 1);
+        if let Some(before) = before {
+            before.contributions(&mut sums, -1);
+        }
+        sums.into_iter()
+            .filter(|(_, values)| values.iter().any(|value| *value != 0))
+            .map(|((metric, dim, key, day, bin), values)| Delta { metric, dim, key, day, bin, values })
+            .collect()
+    }
+}
+
+/// The order's lines as fills: substitutes count for the line they replaced, not as lines.
+fn fills(order: &Order, found: impl Fn(&OrderLine) -> i64) -> Vec<LineFill> {
+    order
+        .lines
+        .iter()
+        .filter(|line| line.substitute_for.is_none())
+        .map(|line| {
+            let substitutes: i64 =
+                order.lines.iter().filter(|other| other.substitute_for == Some(line.line)).map(&found).sum();
+            LineFill {
+                sku: line.sku.clone(),
+                ordered: line.qty,
+                filled: (found(line) + substitutes).clamp(0, line.qty),
+            }
+        })
+        .collect()
+}

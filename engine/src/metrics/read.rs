@@ -1,0 +1,367 @@
+//! A window's figures from its buckets: sums, rates, percentiles, the day series, the previous
+//! period of the same length (for the trend), and the breakdown.
+
+use super::facts::{cycle_bin_upper_seconds, CYCLE_BINS};
+use super::{dim, metric};
+use crate::error::EngineError;
+use chrono::{Days, NaiveDate};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Days one window may span at most.
+pub const WINDOW_DAYS_MAX: i64 = 366;
+/// Groups a breakdown answers at most (the worst first).
+pub const GROUPS_MAX: usize = 200;
+
+/// `from..=to`, whole UTC days.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Window {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+impl Window {
+    pub fn new(from: NaiveDate, to: NaiveDate) -> Result<Window, EngineError> {
+        if from > to {
+            return Err(EngineError::invalid("from", format!("{from} is after to ({to})")));
+        }
+        let window = Window { from, to };
+        if window.days() > WINDOW_DAYS_MAX {
+            return Err(EngineError::invalid("to", format!("a window spans at most {WINDOW_DAYS_MAX} days")));
+        }
+        Ok(window)
+    }
+
+    /// The last `days` days up to `today`.
+    pub fn ending(today: NaiveDate, days: u32) -> Window {
+        assert!(days >= 1 && i64::from(days) <= WINDOW_DAYS_MAX);
+        Window { from: today - Days::new(u64::from(days) - 1), to: today }
+    }
+
+    pub fn days(&self) -> i64 {
+        (self.to - self.from).num_days() + 1
+    }
+
+    /// The window of the same length just before this one.
+    pub fn previous(&self) -> Window {
+        let days = self.days() as u64;
+        Window { from: self.from - Days::new(days), to: self.from - Days::new(1) }
+    }
+
+    fn holds(&self, day: NaiveDate) -> bool {
+        (self.from..=self.to).contains(&day)
+    }
+
+    fn each_day(&self) -> impl Iterator<Item = NaiveDate> {
+        self.from.iter_days().take(self.days() as usize)
+    }
+}
+
+/// What a figure is broken down by (`?by=`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MetricsBy {
+    Channel,
+    Sku,
+}
+
+impl MetricsBy {
+    pub fn dim(self) -> &'static str {
+        match self {
+            MetricsBy::Channel => dim::CHANNEL,
+            MetricsBy::Sku => dim::SKU,
+        }
+    }
+}
+
+/// One summed bucket as the host reads it back.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BucketRow {
+    pub metric: String,
+    pub dim: String,
+    pub key: String,
+    pub day: NaiveDate,
+    pub bin: u32,
+    pub values: [i64; 6],
+}
+
+fn add(into: &mut [i64; 6], values: &[i64; 6]) {
+    for (total, value) in into.iter_mut().zip(values) {
+        *total += value;
+    }
+}
+
+/// `part / whole` in percent, two decimals; none when there is nothing to divide.
+fn pct(part: i64, whole: i64) -> Option<Decimal> {
+    (whole > 0).then(|| {
+        let mut rate = (Decimal::from(part) * Decimal::from(100) / Decimal::from(whole)).round_dp(2);
+        rate.rescale(2);
+        rate
+    })
+}
+
+/// Order, line and unit fill of some orders.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FillFigures {
+    pub orders: i64,
+    pub orders_filled: i64,
+    pub order_fill_rate_pct: Option<Decimal>,
+    pub lines: i64,
+    pub lines_filled: i64,
+    pub line_fill_rate_pct: Option<Decimal>,
+    pub units: i64,
+    pub units_filled: i64,
+    pub unit_fill_rate_pct: Option<Decimal>,
+}
+
+impl FillFigures {
+    fn of(values: &[i64; 6]) -> FillFigures {
+        let [orders, orders_filled, lines, lines_filled, units, units_filled] = *values;
+        assert!(
+            (0..=orders).contains(&orders_filled)
+                && (0..=lines).contains(&lines_filled)
+                && (0..=units).contains(&units_filled),
+            "fill buckets count no more filled than ordered: {values:?}"
+        );
+        FillFigures {
+            orders,
+            orders_filled,
+            order_fill_rate_pct: pct(orders_filled, orders),
+            lines,
+            lines_filled,
+            line_fill_rate_pct: pct(lines_filled, lines),
+            units,
+            units_filled,
+            unit_fill_rate_pct: pct(units_filled, units),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FillPair {
+    /// At the first allocation.
+    pub first_time: FillFigures,
+    /// Once the orders ended (shipped or cancelled), substitutes counted; orders still open are
+    /// not in it yet.
+    #[serde(rename = "final")]
+    pub ended: FillFigures,
+}
+
+impl FillPair {
+    fn of(sums: &[[i64; 6]; 2]) -> FillPair {
+        FillPair { first_time: FillFigures::of(&sums[0]), ended: FillFigures::of(&sums[1]) }
+    }
+}
+
+/// One group of a breakdown: its key (the channel, the SKU) and its figures.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Keyed<F> {
+    pub key: String,
+    #[serde(flatten)]
+    pub figures: F,
+}
+
+/// One day of a window's series.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dated<F> {
+    pub date: NaiveDate,
+    #[serde(flatten)]
+    pub figures: F,
+}
+
+/// A window's figures: the total, the window of the same length before it (the trend), the
+/// breakdown (at most 200 groups, the worst first) and one entry per day of the window, the days
+/// with nothing included.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WindowFigures<F> {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub by: Option<MetricsBy>,
+    #[serde(flatten)]
+    pub figures: F,
+    pub previous: F,
+    pub groups: Vec<Keyed<F>>,
+    pub days: Vec<Dated<F>>,
+}
+
+/// `GET /v1/metrics/fill-rate`: orders placed in the window; groups lowest final unit fill first
+/// (then lowest first-time).
+pub type FillRate = WindowFigures<FillPair>;
+
+fn fill_slot(name: &str) -> Option<usize> {
+    match name {
+        metric::FILL_FIRST => Some(0),
+        metric::FILL_FINAL => Some(1),
+        _ => None,
+    }
+}
+
+/// The fill rate of `window` from buckets of the window and the one before it (both dims: all,
+/// and `by`'s).
+pub fn read_fill_rate(rows: &[BucketRow], window: Window, by: Option<MetricsBy>) -> FillRate {
+    let previous_window = window.previous();
+    let (mut total, mut previous) = ([[0; 6]; 2], [[0; 6]; 2]);
+    let mut days: BTreeMap<NaiveDate, [[i64; 6]; 2]> = window.each_day().map(|day| (day, [[0; 6]; 2])).collect();
+    let mut groups: BTreeMap<&str, [[i64; 6]; 2]> = BTreeMap::new();
+    for row in rows {
+        let Some(slot) = fill_slot(&row.metric) else { continue };
+        if row.dim == dim::ALL {
+            if window.holds(row.day) {
+                add(&mut total[slot], &row.values);
+                add(&mut days.entry(row.day).or_insert([[0; 6]; 2])[slot], &row.values);
+            } else if previous_window.holds(row.day) {
+                add(&mut previous[slot], &row.values);
+            }
+        } else if by.is_some_and(|by| by.dim() == row.dim) && window.holds(row.day) {
+            add(&mut groups.entry(row.key.as_str()).or_insert([[0; 6]; 2])[slot], &row.values);
+        }
+    }
+    let mut groups: Vec<Keyed<FillPair>> =
+        groups.into_iter().map(|(key, sums)| Keyed { key: key.to_string(), figures: FillPair::of(&sums) }).collect();
+    groups.sort_by(|a, b| {
+        let rank = |group: &Keyed<FillPair>| {
+            (group.figures.ended.unit_fill_rate_pct, group.figures.first_time.unit_fill_rate_pct)
+        };
+        rank(a).cmp(&rank(b)).then_with(|| a.key.cmp(&b.key))
+    });
+    groups.truncate(GROUPS_MAX);
+    FillRate {
+        from: window.from,
+        to: window.to,
+        by,
+        figures: FillPair::of(&total),
+        previous: FillPair::of(&previous),
+        groups,
+        days: days.into_iter().map(|(date, sums)| Dated { date, figures: FillPair::of(&sums) }).collect(),
+    }
+}
+
+/// Orders shipped and how long they took, placed → shipped; percentiles are the upper bound of
+/// the histogram bin they fall in (bins about 10% wide).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CycleFigures {
+    pub shipped: i64,
+    pub p50_seconds: Option<i64>,
+    pub p90_seconds: Option<i64>,
+}
+
+impl CycleFigures {
+    fn of(histogram: &BTreeMap<u32, i64>) -> CycleFigures {
+        let shipped: i64 = histogram.values().sum();
+        assert!(histogram.values().all(|count| *count >= 0), "cycle buckets are counts");
+        CycleFigures {
+            shipped,
+            p50_seconds: percentile(histogram, shipped, 50),
+            p90_seconds: percentile(histogram, shipped, 90),
+        }
+    }
+}
+
+/// The nearest-rank percentile: the bin holding the ⌈p·n/100⌉-th smallest time.
+fn percentile(histogram: &BTreeMap<u32, i64>, count: i64, p: i64) -> Option<i64> {
+    if count == 0 {
+        return None;
+    }
+    let rank = ((p * count + 99) / 100).max(1);
+    let mut seen = 0;
+    for (bin, n) in histogram {
+        seen += n;
+        if seen >= rank {
+            return Some(cycle_bin_upper_seconds(*bin));
+        }
+    }
+    unreachable!("the histogram holds {count} times")
+}
+
+/// Open orders by the age of their placement.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgeBand {
+    /// `under_1_day`, `1_to_2_days`, `2_to_7_days`, `7_days_or_more`.
+    pub band: String,
+    pub orders: i64,
+}
+
+/// The open orders now (not windowed): by state and by age.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Backlog {
+    pub orders: i64,
+    pub by_state: BTreeMap<String, i64>,
+    pub by_age: Vec<AgeBand>,
+}
+
+/// `GET /v1/metrics/cycle-time`: orders shipped in the window (groups slowest p90 first), and
+/// the backlog today.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CycleTime {
+    #[serde(flatten)]
+    pub window: WindowFigures<CycleFigures>,
+    pub backlog: Backlog,
+}
+
+const AGE_BANDS: [(&str, i64); 4] =
+    [("under_1_day", 1), ("1_to_2_days", 2), ("2_to_7_days", 7), ("7_days_or_more", i64::MAX)];
+
+/// The cycle time of `window` (buckets of it and the one before, dims all and `by`'s) and the
+/// backlog (its buckets, any day) as of `today`.
+pub fn read_cycle_time(rows: &[BucketRow], window: Window, by: Option<MetricsBy>, today: NaiveDate) -> CycleTime {
+    let previous_window = window.previous();
+    let (mut total, mut previous) = (BTreeMap::new(), BTreeMap::new());
+    let mut days: BTreeMap<NaiveDate, BTreeMap<u32, i64>> =
+        window.each_day().map(|day| (day, BTreeMap::new())).collect();
+    let mut groups: BTreeMap<&str, BTreeMap<u32, i64>> = BTreeMap::new();
+    let mut backlog = Backlog { orders: 0, by_state: BTreeMap::new(), by_age: Vec::new() };
+    let mut ages = [0_i64; AGE_BANDS.len()];
+    for row in rows {
+        assert!(row.bin < CYCLE_BINS, "bin {} is beyond the last", row.bin);
+        if let Some(state) = row.metric.strip_prefix(metric::BACKLOG_PREFIX) {
+            if row.dim != dim::ALL || row.values[0] == 0 {
+                continue;
+            }
+            backlog.orders += row.values[0];
+            *backlog.by_state.entry(state.to_string()).or_insert(0) += row.values[0];
+            let age_days = (today - row.day).num_days().max(0);
+            let band = AGE_BANDS.iter().position(|(_, below)| age_days < *below).unwrap_or(AGE_BANDS.len() - 1);
+            ages[band] += row.values[0];
+            continue;
+        }
+        if row.metric != metric::CYCLE {
+            continue;
+        }
+        let count = row.values[0];
+        if row.dim == dim::ALL {
+            if window.holds(row.day) {
+                *total.entry(row.bin).or_insert(0) += count;
+                *days.entry(row.day).or_default().entry(row.bin).or_insert(0) += count;
+            } else if previous_window.holds(row.day) {
+                *previous.entry(row.bin).or_insert(0) += count;
+            }
+        } else if by.is_some_and(|by| by.dim() == row.dim) && window.holds(row.day) {
+            *groups.entry(row.key.as_str()).or_default().entry(row.bin).or_insert(0) += count;
+        }
+    }
+    backlog.by_age =
+        AGE_BANDS.iter().zip(ages).map(|((band, _), orders)| AgeBand { band: band.to_string(), orders }).collect();
+    let mut groups: Vec<Keyed<CycleFigures>> = groups
+        .into_iter()
+        .map(|(key, histogram)| Keyed { key: key.to_string(), figures: CycleFigures::of(&histogram) })
+        .filter(|group| group.figures.shipped > 0)
+        .collect();
+    groups.sort_by(|a, b| b.figures.p90_seconds.cmp(&a.figures.p90_seconds).then_with(|| a.key.cmp(&b.key)));
+    groups.truncate(GROUPS_MAX);
+    CycleTime {
+        window: WindowFigures {
+            from: window.from,
+            to: window.to,
+            by,
+            figures: CycleFigures::of(&total),
+            previous: CycleFigures::of(&previous),
+            groups,
+            days: days
+                .into_iter()
+                .map(|(date, histogram)| Dated { date, figures: CycleFigures::of(&histogram) })
+                .collect(),
+        },
+        backlog,
+    }
+}
