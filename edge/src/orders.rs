@@ -432,8 +432,10 @@ impl Orders {
         })
     }
 
-    /// A window's metric buckets, summed per (metric, dim, key, day, bin): `metrics` in `window`
-    /// (and the window before it) for the dims all and `by`'s, plus the backlog's buckets when asked.
+    /// A window's metric buckets: `metrics`' per-day totals (dim all) in `window` and the window
+    /// before it; `by`'s groups summed over the window in SQLite (one row per key and bin, dated
+    /// the window's last day: a breakdown over 10,000 SKUs is 10,000 rows, not one per day); and
+    /// the backlog's buckets (any day) when asked.
     fn metric_rows(
         &self,
         metrics: &[&str],
@@ -456,15 +458,27 @@ impl Orders {
             n5: i64,
         }
         let marks = vec!["?"; metrics.len()].join(", ");
+        let named = || metrics.iter().map(|m| worker::SqlStorageValue::from(*m));
         let mut query = format!(
             "SELECT metric, dim, key, day, bin, n0, n1, n2, n3, n4, n5 FROM metric_days
-             WHERE metric IN ({marks}) AND dim IN (?, ?) AND day BETWEEN ? AND ?"
+             WHERE metric IN ({marks}) AND dim = ? AND day BETWEEN ? AND ?"
         );
-        let mut bindings: Vec<worker::SqlStorageValue> = metrics.iter().map(|m| (*m).into()).collect();
+        let mut bindings: Vec<worker::SqlStorageValue> = named().collect();
         bindings.push(metrics::dim::ALL.into());
-        bindings.push(by.map_or(metrics::dim::ALL, MetricsBy::dim).into());
         bindings.push(window.previous().from.to_string().into());
         bindings.push(window.to.to_string().into());
+        if let Some(by) = by {
+            query.push_str(&format!(
+                " UNION ALL SELECT metric, dim, key, ? AS day, bin, SUM(n0) AS n0, SUM(n1) AS n1, SUM(n2) AS n2,
+                 SUM(n3) AS n3, SUM(n4) AS n4, SUM(n5) AS n5 FROM metric_days WHERE metric IN ({marks}) AND dim = ? AND day BETWEEN ? AND ?
+                 GROUP BY metric, key, bin"
+            ));
+            bindings.push(window.to.to_string().into());
+            bindings.extend(named());
+            bindings.push(by.dim().into());
+            bindings.push(window.from.to_string().into());
+            bindings.push(window.to.to_string().into());
+        }
         if backlog {
             query.push_str(
                 " UNION ALL SELECT metric, dim, key, day, bin, n0, n1, n2, n3, n4, n5 FROM metric_days
