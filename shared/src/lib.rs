@@ -23,6 +23,8 @@ pub use receiving::{
 };
 /// The engine's limits, so clients say the same bounds the server enforces.
 pub use stockline_engine::limits;
+/// The metrics' answers (`GET /v1/metrics/…`), as the engine reads them from their buckets.
+pub use stockline_engine::metrics;
 pub use sync::{Me, SyncOp, SyncOpResult, SyncOutcome, SyncPushRequest, SyncPushResponse, SYNC_OPS_MAX};
 pub use wire::*;
 

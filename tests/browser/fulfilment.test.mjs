@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { startStockline, launchBrowser, root, signIn as signInAt, warehouseDevice, tab } from './harness.mjs';
+import { startStockline, launchBrowser, root, signIn as signInAt, warehouseDevice, tab, sellingStore } from './harness.mjs';
 
 const shots = join(root, 'target/screenshots');
 let stockline;
@@ -20,15 +20,7 @@ before(async () => {
   mkdirSync(shots, { recursive: true });
   stockline = await startStockline();
   const call = stockline.call;
-  await call('PUT', '/v1/locations/wh-1', 'dev-admin', { name: 'Main', kind: 'warehouse', region: 'eu', priority: 1 });
-  await call('PUT', '/v1/channels/web', 'dev-admin', { name: 'Web', locations: ['wh-1'], buffer: 0 });
-  await call('PUT', '/v1/shipping-rates', 'dev-admin', {
-    currency: 'EUR',
-    rates: [{ location: 'wh-1', region: 'eu', cost: '4.00', transit_days: 1 }],
-  });
-  for (const sku of ['TEE', 'HOT']) {
-    await call('PUT', `/v1/skus/${sku}`, 'dev-admin', { name: `Item ${sku}`, safety_stock: 0 });
-  }
+  await sellingStore(call, ['TEE', 'HOT']);
   await call('PUT', '/v1/suppliers/acme', 'dev-buyer', { name: 'Acme', currency: 'EUR', lead_time_days: 4 });
   await call('PUT', '/v1/skus/HOT/policy', 'dev-buyer', { supplier: 'acme', moq: 6 });
   await call('POST', '/v1/skus/TEE/movements', 'dev-warehouse', { kind: 'receive', location: 'wh-1', qty: 5 });

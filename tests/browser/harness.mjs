@@ -109,6 +109,20 @@ export function weeklyHistory() {
   return days;
 }
 
+// A store that sells: warehouse wh-1 in the eu, channel web selling from it, EUR shipping rates,
+// and the SKUs named, no safety stock.
+export async function sellingStore(call, skus) {
+  await call('PUT', '/v1/locations/wh-1', 'dev-admin', { name: 'Main', kind: 'warehouse', region: 'eu', priority: 1 });
+  await call('PUT', '/v1/channels/web', 'dev-admin', { name: 'Web', locations: ['wh-1'], buffer: 0 });
+  await call('PUT', '/v1/shipping-rates', 'dev-admin', {
+    currency: 'EUR',
+    rates: [{ location: 'wh-1', region: 'eu', cost: '4.00', transit_days: 1 }],
+  });
+  for (const sku of skus) {
+    await call('PUT', `/v1/skus/${sku}`, 'dev-admin', { name: `Item ${sku}`, safety_stock: 0 });
+  }
+}
+
 export async function startStockline() {
   const state = mkdtempSync(join(tmpdir(), 'stockline-browser-'));
   const output = [];

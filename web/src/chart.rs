@@ -3,6 +3,7 @@
 //! the safety stock. No JavaScript chart library.
 
 use rust_decimal::prelude::ToPrimitive;
+use stockline_shared::metrics::{Dated, FillPair};
 use stockline_shared::{Plan, Scorecard, Supplier};
 
 pub const WIDTH: f64 = 640.0;
@@ -160,9 +161,103 @@ pub fn scorecard(card: &Scorecard, supplier: &Supplier) -> ScoreChart {
     ScoreChart { bars, lead_time }
 }
 
+/// A window's daily unit fill rates (first-time and final) on a 0–100 % axis, as SVG: each
+/// series is its days' points (a day without orders has none, so the line breaks there).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrendChart {
+    /// Polylines of consecutive days, per series.
+    pub first_time: Vec<String>,
+    pub ended: Vec<String>,
+    /// Every day that has a figure, for the dots (a lone day is a dot, not an invisible line).
+    pub first_time_dots: Vec<(f64, f64)>,
+    pub ended_dots: Vec<(f64, f64)>,
+    pub y_ticks: Vec<(f64, String)>,
+    pub x_ticks: Vec<(f64, String)>,
+    pub left: f64,
+    pub right: f64,
+    pub bottom: f64,
+}
+
+pub const TREND_HEIGHT: f64 = 200.0;
+
+/// Consecutive days with a value as polylines, and every point.
+fn runs(points: &[Option<(f64, f64)>]) -> (Vec<String>, Vec<(f64, f64)>) {
+    let lines = points
+        .split(Option::is_none)
+        .filter(|run| run.len() >= 2)
+        .map(|run| self::points(run.iter().flatten().copied()))
+        .collect();
+    (lines, points.iter().flatten().copied().collect())
+}
+
+pub fn fill_trend(days: &[Dated<FillPair>]) -> TrendChart {
+    let count = days.len().max(2);
+    let x_of = |i: usize| LEFT + (WIDTH - LEFT - RIGHT) * i as f64 / (count - 1) as f64;
+    let y_of = |pct: f64| TREND_HEIGHT - BOTTOM - (TREND_HEIGHT - TOP - BOTTOM) * pct.clamp(0.0, 100.0) / 100.0;
+    let series = |pick: fn(&FillPair) -> Option<rust_decimal::Decimal>| -> Vec<Option<(f64, f64)>> {
+        days.iter()
+            .enumerate()
+            .map(|(i, day)| pick(&day.figures).and_then(|v| v.to_f64()).map(|v| (x_of(i), y_of(v))))
+            .collect()
+    };
+    let (first_time, first_time_dots) = runs(&series(|pair| pair.first_time.unit_fill_rate_pct));
+    let (ended, ended_dots) = runs(&series(|pair| pair.ended.unit_fill_rate_pct));
+    let last = days.len().saturating_sub(1);
+    TrendChart {
+        first_time,
+        ended,
+        first_time_dots,
+        ended_dots,
+        y_ticks: (0..=4).map(|k| (y_of(25.0 * k as f64), format!("{}%", 25 * k))).collect(),
+        // Weekly, counted back from the last day so that it is always labelled.
+        x_ticks: days
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| (last - i).is_multiple_of(7))
+            .map(|(i, day)| (x_of(i), day.date.format("%b %-d").to_string()))
+            .collect(),
+        left: LEFT,
+        right: WIDTH - RIGHT,
+        bottom: TREND_HEIGHT - BOTTOM,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fill_trend_breaks_where_a_day_had_no_orders() {
+        let figures = |pct: Option<&str>| {
+            serde_json::json!({
+                "orders": 1, "orders_filled": 1, "order_fill_rate_pct": pct, "lines": 1, "lines_filled": 1,
+                "line_fill_rate_pct": pct, "units": 1, "units_filled": 1, "unit_fill_rate_pct": pct
+            })
+        };
+        let days: Vec<Dated<FillPair>> =
+            [Some("100.00"), Some("50.00"), None, Some("0.00"), None, None, None, Some("75.00")]
+                .iter()
+                .enumerate()
+                .map(|(i, pct)| {
+                    serde_json::from_value(serde_json::json!({
+                        "date": format!("2026-12-0{}", i + 1), "first_time": figures(*pct), "final": figures(None)
+                    }))
+                    .expect("a day")
+                })
+                .collect();
+        let chart = fill_trend(&days);
+        // Days 1–2 are a line; day 4 and day 8 stand alone: dots only.
+        assert_eq!(chart.first_time.len(), 1);
+        assert_eq!(chart.first_time_dots.len(), 4);
+        assert_eq!((chart.ended.len(), chart.ended_dots.len()), (0, 0));
+        let (x1, y1) = chart.first_time_dots[0];
+        let (_, y2) = chart.first_time_dots[1];
+        assert_eq!(x1, LEFT);
+        assert_eq!((y1, y2), (TOP, (TOP + TREND_HEIGHT - BOTTOM) / 2.0), "100% at the top, 50% half way");
+        assert_eq!(chart.first_time_dots[2].1, TREND_HEIGHT - BOTTOM, "0% on the axis");
+        let labels: Vec<&str> = chart.x_ticks.iter().map(|(_, label)| label.as_str()).collect();
+        assert_eq!(labels, ["Dec 1", "Dec 8"], "weekly, back from the last day");
+    }
 
     #[test]
     fn round_steps() {

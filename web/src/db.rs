@@ -35,6 +35,7 @@ const RECEIPTS: &str = "receipts";
 const DELIVERIES_KEY: &str = "deliveries";
 /// The last copy of the suppliers and their scorecards (in `PLANS`).
 const SUPPLIERS_KEY: &str = "suppliers";
+const DASHBOARD_KEY: &str = "dashboard";
 
 thread_local! {
     static DB: RefCell<Option<Database>> = const { RefCell::new(None) };
@@ -272,4 +273,13 @@ pub async fn save_supplier_cards(cards: &Fetched<Vec<(Supplier, Option<Scorecard
 
 pub async fn load_supplier_cards() -> DbResult<Option<Fetched<Vec<(Supplier, Option<Scorecard>)>>>> {
     get_json(SUPPLIERS_KEY).await
+}
+
+/// The managers' dashboard, as last fetched.
+pub async fn save_dashboard(dashboard: &Fetched<crate::dashboard::Dashboard>) -> DbResult<()> {
+    put_json(DASHBOARD_KEY, dashboard).await
+}
+
+pub async fn load_dashboard() -> DbResult<Option<Fetched<crate::dashboard::Dashboard>>> {
+    get_json(DASHBOARD_KEY).await
 }

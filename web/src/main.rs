@@ -4,6 +4,7 @@
 mod api;
 mod camera;
 mod chart;
+mod dashboard;
 mod db;
 mod fulfilment;
 mod imports;

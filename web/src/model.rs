@@ -69,10 +69,18 @@ impl Settings {
         if crate::fulfilment::team_of(self.role.as_deref()).is_some() {
             screens.push(Screen::Exceptions);
         }
+        if self.may_read_metrics() {
+            screens.push(Screen::Dashboard);
+        }
         if self.role.as_deref() == Some("admin") {
             screens.push(Screen::Import);
         }
         screens
+    }
+
+    /// The managers' dashboard is for admins and approvers (as the server's metrics are).
+    pub fn may_read_metrics(&self) -> bool {
+        matches!(self.role.as_deref(), Some("approver" | "admin"))
     }
 
     /// Puts `sku` first among the recent items.
@@ -109,6 +117,8 @@ pub enum Screen {
     Exceptions,
     /// CSV import (admins).
     Import,
+    /// The managers' KPIs (admins, approvers).
+    Dashboard,
 }
 
 impl Screen {
@@ -140,6 +150,7 @@ impl Screen {
             Screen::Picking => "Pick",
             Screen::Exceptions => "Exceptions",
             Screen::Import => "Import",
+            Screen::Dashboard => "Dashboard",
         }
     }
 
@@ -160,6 +171,7 @@ impl Screen {
             Screen::Picking => "tab-picking",
             Screen::Exceptions => "tab-exceptions",
             Screen::Import => "tab-import",
+            Screen::Dashboard => "tab-dashboard",
         }
     }
 
@@ -180,6 +192,7 @@ impl Screen {
                 | Screen::Picking
                 | Screen::Exceptions
                 | Screen::Import
+                | Screen::Dashboard
         )
     }
 }

@@ -389,6 +389,7 @@ fn Workspace() -> impl IntoView {
             Screen::Picking => view! { <crate::views::fulfilment::Picking/> }.into_any(),
             Screen::Exceptions => view! { <crate::views::fulfilment::Exceptions/> }.into_any(),
             Screen::Import => view! { <crate::views::imports::Import/> }.into_any(),
+            Screen::Dashboard => view! { <crate::views::dashboard::DashboardView/> }.into_any(),
         }}
         <UndoToast/>
     }

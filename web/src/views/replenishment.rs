@@ -275,13 +275,7 @@ fn PlanChart(chart: Chart) -> impl IntoView {
         <figure class="chart">
             <svg data-testid="plan-chart" viewBox=format!("0 0 {} {}", chart::WIDTH, chart::HEIGHT) role="img"
                 aria-label="Demand history, forecast, projected on hand, reorder point and safety stock">
-                {y_ticks.into_iter().map(|(y, label)| view! {
-                    <line class="grid" x1=left x2=right y1=y y2=y/>
-                    <text class="tick" x={left - 6.0} y={y + 4.0} text-anchor="end">{label}</text>
-                }).collect_view()}
-                {x_ticks.into_iter().map(|(x, label)| view! {
-                    <text class="tick" x=x y={bottom + 18.0} text-anchor="middle">{label}</text>
-                }).collect_view()}
+                {super::axes(y_ticks, x_ticks, left, right, bottom)}
                 <line class="today" x1=today_x x2=today_x y1=12.0 y2=bottom/>
                 <line class="reorder" x1=left x2=right y1=reorder_point_y y2=reorder_point_y/>
                 <line class="safety" x1=left x2=right y1=safety_stock_y y2=safety_stock_y/>

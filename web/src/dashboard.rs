@@ -1,0 +1,324 @@
+//! The managers' dashboard as plain values: a tile per KPI with its trend against the window
+//! before, the daily fill-rate lines, the backlog bars, and the drill-downs (the SKUs behind the
+//! fill rate, the channels behind the cycle time). The view only shows these.
+
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use stockline_shared::metrics::{CycleFigures, CycleTime, FillFigures, FillRate};
+
+/// What the dashboard reads: the fill rate by SKU and the cycle time by channel, both over the
+/// last 30 days (kept together on the device for offline reading).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Dashboard {
+    pub fill: FillRate,
+    pub cycle: CycleTime,
+}
+
+/// Whether a rise is good news.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Better {
+    Higher,
+    Lower,
+}
+
+/// One KPI: its figure, what it is made of, and how it moved against the window before.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tile {
+    /// `fill-first`, `fill-final`, `cycle`, `backlog`: also what a tap drills into.
+    pub id: &'static str,
+    pub label: &'static str,
+    pub value: String,
+    pub detail: String,
+    pub trend: String,
+    /// `good`, `bad`, `flat` or `none` (nothing to compare).
+    pub class: &'static str,
+}
+
+/// One SKU behind the fill rate, the worst first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SkuFill {
+    pub sku: String,
+    pub first_time: String,
+    pub ended: String,
+    pub units: String,
+}
+
+/// One channel behind the cycle time, the slowest first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChannelCycle {
+    pub channel: String,
+    pub shipped: i64,
+    pub p50: String,
+    pub p90: String,
+}
+
+/// A bar of a breakdown, its length in percent of the longest.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Bar {
+    pub label: String,
+    pub count: i64,
+    pub width_pct: f64,
+}
+
+fn percent(value: Option<Decimal>) -> String {
+    value.map_or("—".to_string(), |v| format!("{:.1}%", v.to_f64().unwrap_or(0.0)))
+}
+
+/// A duration at reading precision: "45 s", "12 min", "3.5 h", "2.1 days".
+pub fn duration(seconds: i64) -> String {
+    match seconds {
+        s if s < 60 => format!("{s} s"),
+        s if s < 3_600 => format!("{} min", (s + 30) / 60),
+        s if s < 86_400 => format!("{:.1} h", s as f64 / 3_600.0),
+        s => format!("{:.1} days", s as f64 / 86_400.0),
+    }
+}
+
+/// How `now` moved against `before`: the arrow and change (`change`), the level before (`level`),
+/// and whether that is good news.
+fn trend(
+    now: Option<f64>,
+    before: Option<f64>,
+    better: Better,
+    days: usize,
+    change: impl Fn(f64) -> String,
+    level: impl Fn(f64) -> String,
+) -> (String, &'static str) {
+    let (Some(now), Some(before)) = (now, before) else {
+        return (format!("nothing to compare in the {days} days before"), "none");
+    };
+    let delta = now - before;
+    if delta.abs() < 0.05 {
+        return (format!("same as the {days} days before"), "flat");
+    }
+    let rose = delta > 0.0;
+    let class = if rose == (better == Better::Higher) { "good" } else { "bad" };
+    let arrow = if rose { "▲" } else { "▼" };
+    (format!("{arrow} {} vs the {days} days before ({})", change(delta.abs()), level(before)), class)
+}
+
+/// "1 order shipped", "3 orders shipped" (`after` may be empty).
+fn counted(n: i64, one: &str, many: &str, after: &str) -> String {
+    let noun = if n == 1 { one } else { many };
+    format!("{n} {noun} {after}").trim_end().to_string()
+}
+
+fn rate(figures: &FillFigures) -> Option<f64> {
+    figures.unit_fill_rate_pct.and_then(|v| v.to_f64())
+}
+
+impl Dashboard {
+    fn days(&self) -> usize {
+        self.fill.days.len()
+    }
+
+    pub fn tiles(&self) -> Vec<Tile> {
+        let days = self.days();
+        let fill_tile = |id, label, now: &FillFigures, before: &FillFigures| {
+            let points = |v: f64| format!("{v:.1} pts");
+            let level = |v: f64| format!("{v:.1}%");
+            let (trend, class) = trend(rate(now), rate(before), Better::Higher, days, points, level);
+            Tile {
+                id,
+                label,
+                value: percent(now.unit_fill_rate_pct),
+                detail: format!(
+                    "{} of {} units · {} of {} complete",
+                    now.units_filled,
+                    now.units,
+                    now.orders_filled,
+                    counted(now.orders, "order", "orders", "")
+                ),
+                trend,
+                class,
+            }
+        };
+        let fill = &self.fill.figures;
+        let previous = &self.fill.previous;
+        let cycle: &CycleFigures = &self.cycle.window.figures;
+        let cycle_before = &self.cycle.window.previous;
+        let (cycle_trend, cycle_class) = trend(
+            cycle.p90_seconds.map(|s| s as f64),
+            cycle_before.p90_seconds.map(|s| s as f64),
+            Better::Lower,
+            days,
+            |v| duration(v as i64),
+            |v| duration(v as i64),
+        );
+        let backlog = &self.cycle.backlog;
+        let old: i64 = backlog.by_age.iter().filter(|band| band.band == "7_days_or_more").map(|band| band.orders).sum();
+        vec![
+            fill_tile("fill-first", "First-time fill", &fill.first_time, &previous.first_time),
+            fill_tile("fill-final", "Final fill", &fill.ended, &previous.ended),
+            Tile {
+                id: "cycle",
+                label: "Cycle time p90",
+                value: cycle.p90_seconds.map_or("—".to_string(), duration),
+                detail: format!(
+                    "p50 {} · {}",
+                    cycle.p50_seconds.map_or("—".to_string(), duration),
+                    counted(cycle.shipped, "order", "orders", "shipped")
+                ),
+                trend: cycle_trend,
+                class: cycle_class,
+            },
+            Tile {
+                id: "backlog",
+                label: "Open orders",
+                value: backlog.orders.to_string(),
+                detail: format!("{old} open 7 days or more"),
+                trend: "counted as of now".to_string(),
+                class: if old > 0 { "bad" } else { "none" },
+            },
+        ]
+    }
+
+    /// The SKUs behind the fill rate, the worst final fill first (the server's order).
+    pub fn skus(&self) -> Vec<SkuFill> {
+        self.fill
+            .groups
+            .iter()
+            .map(|group| SkuFill {
+                sku: group.key.clone(),
+                first_time: percent(group.figures.first_time.unit_fill_rate_pct),
+                ended: percent(group.figures.ended.unit_fill_rate_pct),
+                units: format!("{} of {}", group.figures.first_time.units_filled, group.figures.first_time.units),
+            })
+            .collect()
+    }
+
+    /// The channels behind the cycle time, the slowest p90 first.
+    pub fn channels(&self) -> Vec<ChannelCycle> {
+        self.cycle
+            .window
+            .groups
+            .iter()
+            .map(|group| ChannelCycle {
+                channel: group.key.clone(),
+                shipped: group.figures.shipped,
+                p50: group.figures.p50_seconds.map_or("—".to_string(), duration),
+                p90: group.figures.p90_seconds.map_or("—".to_string(), duration),
+            })
+            .collect()
+    }
+
+    /// Open orders by age, then by state: bars against the longest of each.
+    pub fn backlog_bars(&self) -> (Vec<Bar>, Vec<Bar>) {
+        let backlog = &self.cycle.backlog;
+        let bars = |rows: Vec<(String, i64)>| {
+            let longest = rows.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
+            rows.into_iter()
+                .map(|(label, count)| Bar { label, count, width_pct: 100.0 * count as f64 / longest as f64 })
+                .collect::<Vec<Bar>>()
+        };
+        let ages = backlog.by_age.iter().map(|band| (band.band.replace('_', " "), band.orders)).collect();
+        let states = backlog.by_state.iter().map(|(state, n)| (state.replace('_', " "), *n)).collect();
+        (bars(ages), bars(states))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dashboard() -> Dashboard {
+        let figures = |orders: i64, filled: i64, units: i64, units_filled: i64, pct: Option<&str>| {
+            serde_json::json!({
+                "orders": orders, "orders_filled": filled, "order_fill_rate_pct": null,
+                "lines": orders, "lines_filled": filled, "line_fill_rate_pct": null,
+                "units": units, "units_filled": units_filled, "unit_fill_rate_pct": pct
+            })
+        };
+        let fill = serde_json::json!({
+            "from": "2026-11-04", "to": "2026-12-03", "by": "sku",
+            "first_time": figures(4, 2, 10, 6, Some("60.00")),
+            "final": figures(3, 2, 9, 7, Some("77.78")),
+            "previous": {"first_time": figures(2, 2, 4, 4, Some("100.00")), "final": figures(0, 0, 0, 0, None)},
+            "groups": [
+                {"key": "SOCK", "first_time": figures(1, 0, 2, 0, Some("0.00")), "final": figures(1, 0, 2, 0, Some("0.00"))},
+                {"key": "TEE", "first_time": figures(3, 2, 8, 6, Some("75.00")), "final": figures(2, 2, 7, 7, Some("100.00"))}
+            ],
+            "days": (0..30).map(|_| serde_json::json!({"date": "2026-12-03", "first_time": figures(0, 0, 0, 0, None), "final": figures(0, 0, 0, 0, None)})).collect::<Vec<_>>()
+        });
+        let cycle = serde_json::json!({
+            "from": "2026-11-04", "to": "2026-12-03", "by": "channel",
+            "shipped": 2, "p50_seconds": 7881, "p90_seconds": 113583,
+            "previous": {"shipped": 1, "p50_seconds": 3679, "p90_seconds": 3679},
+            "groups": [{"key": "web", "shipped": 2, "p50_seconds": 7881, "p90_seconds": 113583}],
+            "days": [],
+            "backlog": {"orders": 3, "by_state": {"allocated": 1, "placed": 2},
+                "by_age": [{"band": "under_1_day", "orders": 1}, {"band": "1_to_2_days", "orders": 0},
+                    {"band": "2_to_7_days", "orders": 0}, {"band": "7_days_or_more", "orders": 2}]}
+        });
+        Dashboard {
+            fill: serde_json::from_value(fill).expect("a fill rate"),
+            cycle: serde_json::from_value(cycle).expect("a cycle time"),
+        }
+    }
+
+    #[test]
+    fn tiles_say_the_figure_what_it_is_made_of_and_the_trend() {
+        let tiles: Vec<(&str, String, String, String, &str)> =
+            dashboard().tiles().into_iter().map(|t| (t.id, t.value, t.detail, t.trend, t.class)).collect();
+        assert_eq!(
+            tiles,
+            vec![
+                (
+                    "fill-first",
+                    "60.0%".to_string(),
+                    "6 of 10 units · 2 of 4 orders complete".to_string(),
+                    "▼ 40.0 pts vs the 30 days before (100.0%)".to_string(),
+                    "bad"
+                ),
+                (
+                    "fill-final",
+                    "77.8%".to_string(),
+                    "7 of 9 units · 2 of 3 orders complete".to_string(),
+                    "nothing to compare in the 30 days before".to_string(),
+                    "none"
+                ),
+                (
+                    "cycle",
+                    "1.3 days".to_string(),
+                    "p50 2.2 h · 2 orders shipped".to_string(),
+                    "▲ 1.3 days vs the 30 days before (1.0 h)".to_string(),
+                    "bad"
+                ),
+                (
+                    "backlog",
+                    "3".to_string(),
+                    "2 open 7 days or more".to_string(),
+                    "counted as of now".to_string(),
+                    "bad"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn drill_downs_and_bars() {
+        let d = dashboard();
+        let skus: Vec<(String, String, String)> = d.skus().into_iter().map(|s| (s.sku, s.ended, s.units)).collect();
+        assert_eq!(
+            skus,
+            vec![
+                ("SOCK".to_string(), "0.0%".to_string(), "0 of 2".to_string()),
+                ("TEE".to_string(), "100.0%".to_string(), "6 of 8".to_string())
+            ]
+        );
+        assert_eq!(d.channels()[0].p90, "1.3 days");
+        let (ages, states) = d.backlog_bars();
+        let widths: Vec<(String, i64, f64)> = ages.into_iter().map(|b| (b.label, b.count, b.width_pct)).collect();
+        assert_eq!(widths[0], ("under 1 day".to_string(), 1, 50.0));
+        assert_eq!(widths[3], ("7 days or more".to_string(), 2, 100.0));
+        assert_eq!(states.iter().map(|b| b.label.as_str()).collect::<Vec<_>>(), ["allocated", "placed"]);
+    }
+
+    #[test]
+    fn durations_read_at_their_scale() {
+        for (seconds, text) in [(45, "45 s"), (60, "1 min"), (7_881, "2.2 h"), (113_583, "1.3 days")] {
+            assert_eq!(duration(seconds), text);
+        }
+    }
+}
