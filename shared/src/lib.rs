@@ -25,6 +25,7 @@ pub use receiving::{
 pub use stockline_engine::limits;
 /// The metrics' answers (`GET /v1/metrics/…`), as the engine reads them from their buckets.
 pub use stockline_engine::metrics;
+pub use stockline_engine::Role;
 pub use sync::{Me, SyncOp, SyncOpResult, SyncOutcome, SyncPushRequest, SyncPushResponse, SYNC_OPS_MAX};
 pub use wire::*;
 

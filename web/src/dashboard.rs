@@ -3,9 +3,9 @@
 //! fill rate, the channels behind the cycle time). The view only shows these.
 
 use rust_decimal::prelude::ToPrimitive;
-use rust_decimal::Decimal;
+use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
-use stockline_shared::metrics::{CycleFigures, CycleTime, FillFigures, FillRate};
+use stockline_shared::metrics::{self, CycleFigures, CycleTime, FillFigures, FillRate};
 
 /// What the dashboard reads: the fill rate by SKU and the cycle time by channel, both over the
 /// last 30 days (kept together on the device for offline reading).
@@ -62,7 +62,9 @@ pub struct Bar {
 }
 
 fn percent(value: Option<Decimal>) -> String {
-    value.map_or("—".to_string(), |v| format!("{:.1}%", v.to_f64().unwrap_or(0.0)))
+    value.map_or("—".to_string(), |v| {
+        format!("{:.1}%", v.round_dp_with_strategy(1, RoundingStrategy::MidpointAwayFromZero))
+    })
 }
 
 /// A duration at reading precision: "45 s", "12 min", "3.5 h", "2.1 days".
@@ -147,7 +149,8 @@ impl Dashboard {
             |v| duration(v as i64),
         );
         let backlog = &self.cycle.backlog;
-        let old: i64 = backlog.by_age.iter().filter(|band| band.band == "7_days_or_more").map(|band| band.orders).sum();
+        let old: i64 =
+            backlog.by_age.iter().filter(|band| band.band == metrics::OLDEST_AGE_BAND).map(|band| band.orders).sum();
         vec![
             fill_tile("fill-first", "First-time fill", &fill.first_time, &previous.first_time),
             fill_tile("fill-final", "Final fill", &fill.ended, &previous.ended),

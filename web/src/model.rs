@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 use stockline_shared::limits::QTY_REQUEST_MAX;
+use stockline_shared::{Action, Role};
 use stockline_shared::{
     AvailabilityResponse, CountBasis, Disposition, EngineError, Id, Item, LocationAvailability, Movement, MovementKind,
     OpState, Outbox, PurchaseOrder, QueuedOp, ReceiptLine, ReceiptSpec, ReceiveInto, ReceiveTo,
@@ -78,9 +79,9 @@ impl Settings {
         screens
     }
 
-    /// The managers' dashboard is for admins and approvers (as the server's metrics are).
+    /// The managers' dashboard is for whoever the server lets read the metrics.
     pub fn may_read_metrics(&self) -> bool {
-        matches!(self.role.as_deref(), Some("approver" | "admin"))
+        self.role.as_deref().and_then(Role::from_name).is_some_and(|role| Action::ReadMetrics.allowed(role))
     }
 
     /// Puts `sku` first among the recent items.
@@ -909,6 +910,22 @@ mod tests {
     fn bounds_are_said_with_their_digits_grouped() {
         let shown: Vec<String> = [0, 999, 1_000, 65_536, 1_000_000_000, -1_234].into_iter().map(grouped).collect();
         assert_eq!(shown, ["0", "999", "1,000", "65,536", "1,000,000,000", "−1,234"]);
+    }
+
+    #[test]
+    fn the_dashboard_is_shown_to_whoever_may_read_the_metrics() {
+        for (role, shown) in [
+            ("admin", true),
+            ("approver", true),
+            ("buyer", false),
+            ("warehouse", false),
+            ("storefront", false),
+            ("nobody", false),
+        ] {
+            let settings = Settings { role: Some(role.to_string()), ..Settings::default() };
+            assert_eq!(settings.screens().contains(&Screen::Dashboard), shown, "{role}");
+        }
+        assert!(!Settings::default().may_read_metrics(), "signed out");
     }
 
     #[test]

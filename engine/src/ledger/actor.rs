@@ -20,6 +20,17 @@ pub enum Role {
 }
 
 impl Role {
+    pub const ALL: [Role; 8] = [
+        Role::Storefront,
+        Role::Warehouse,
+        Role::Buyer,
+        Role::Approver,
+        Role::Finance,
+        Role::CustomerService,
+        Role::Admin,
+        Role::System,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Storefront => "storefront",
@@ -31,6 +42,11 @@ impl Role {
             Role::Admin => "admin",
             Role::System => "system",
         }
+    }
+
+    /// The role `as_str` names `name`, if any.
+    pub fn from_name(name: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|role| role.as_str() == name)
     }
 }
 

@@ -20,7 +20,7 @@ mod tests;
 pub use facts::{cycle_bin, cycle_bin_upper_seconds, Delta, LineFill, OrderFacts, CYCLE_BINS};
 pub use read::{
     read_cycle_time, read_fill_rate, AgeBand, Backlog, BucketRow, CycleFigures, CycleTime, Dated, FillFigures,
-    FillPair, FillRate, Keyed, MetricsBy, Window, WindowFigures, GROUPS_MAX, WINDOW_DAYS_MAX,
+    FillPair, FillRate, Keyed, MetricsBy, Window, WindowFigures, GROUPS_MAX, OLDEST_AGE_BAND, WINDOW_DAYS_MAX,
 };
 
 /// What a bucket counts.

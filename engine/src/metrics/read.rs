@@ -299,8 +299,10 @@ pub struct CycleTime {
     pub backlog: Backlog,
 }
 
+/// The backlog's last age band: the orders open a week or more.
+pub const OLDEST_AGE_BAND: &str = "7_days_or_more";
 const AGE_BANDS: [(&str, i64); 4] =
-    [("under_1_day", 1), ("1_to_2_days", 2), ("2_to_7_days", 7), ("7_days_or_more", i64::MAX)];
+    [("under_1_day", 1), ("1_to_2_days", 2), ("2_to_7_days", 7), (OLDEST_AGE_BAND, i64::MAX)];
 
 /// The cycle time of `window` (buckets of it and the one before, dims all and `by`'s) and the
 /// backlog (its buckets, any day) as of `today`.

@@ -608,17 +608,6 @@ mod tests {
     use ExceptionAction::*;
     use ExceptionKind::*;
 
-    const ROLES: [Role; 8] = [
-        Role::Storefront,
-        Role::Warehouse,
-        Role::Buyer,
-        Role::Approver,
-        Role::Finance,
-        Role::CustomerService,
-        Role::Admin,
-        Role::System,
-    ];
-
     fn id(text: &str) -> Id {
         Id::new(text).expect("an id")
     }
@@ -708,7 +697,7 @@ mod tests {
 
     #[track_caller]
     fn check_team(team: Team, allowed: &[Role]) {
-        for role in ROLES {
+        for role in Role::ALL {
             assert_eq!(may_act(team, role), allowed.contains(&role), "{} for {}", role.as_str(), team.as_str());
         }
     }
