@@ -77,6 +77,36 @@ pub struct Delta {
 
 type Key = (String, &'static str, String, NaiveDate, u32);
 
+/// Contributions to buckets being summed: one fact's (sign 1) less the one before it (sign −1).
+#[derive(Default)]
+pub(super) struct Sums(BTreeMap<Key, [i64; 6]>);
+
+impl Sums {
+    pub(super) fn add(
+        &mut self,
+        metric: &str,
+        dim: &'static str,
+        key: &str,
+        day: NaiveDate,
+        bin: u32,
+        values: [i64; 6],
+    ) {
+        let slot = self.0.entry((metric.to_string(), dim, key.to_string(), day, bin)).or_insert([0; 6]);
+        for (total, value) in slot.iter_mut().zip(values) {
+            *total += value;
+        }
+    }
+
+    /// The additions left once the two sides cancel: none for a change that moved no figure.
+    pub(super) fn deltas(self) -> Vec<Delta> {
+        self.0
+            .into_iter()
+            .filter(|(_, values)| values.iter().any(|value| *value != 0))
+            .map(|((metric, dim, key, day, bin), values)| Delta { metric, dim, key, day, bin, values })
+            .collect()
+    }
+}
+
 impl OrderFacts {
     /// The facts after a change of `order`, from the facts before it (none: first seen).
     pub fn observe(before: Option<&OrderFacts>, order: &Order) -> OrderFacts {
@@ -130,12 +160,9 @@ impl OrderFacts {
     }
 
     /// Everything this order adds to the buckets.
-    fn contributions(&self, into: &mut BTreeMap<Key, [i64; 6]>, sign: i64) {
+    fn contributions(&self, into: &mut Sums, sign: i64) {
         let mut add = |metric: &str, dim: &'static str, key: &str, day: NaiveDate, bin: u32, values: [i64; 6]| {
-            let slot = into.entry((metric.to_string(), dim, key.to_string(), day, bin)).or_insert([0; 6]);
-            for (total, value) in slot.iter_mut().zip(values) {
-                *total += sign * value;
-            }
+            into.add(metric, dim, key, day, bin, values.map(|value| sign * value))
         };
         let channel = self.channel.as_str();
         for (name, lines) in [(metric::FILL_FIRST, &self.first), (metric::FILL_FINAL, &self.ended)] {
@@ -176,15 +203,12 @@ impl OrderFacts {
     /// The bucket additions that turn `before`'s contributions into `after`'s: nothing when the
     /// change moved no figure (a pick, say).
     pub fn deltas(before: Option<&OrderFacts>, after: &OrderFacts) -> Vec<Delta> {
-        let mut sums = BTreeMap::new();
+        let mut sums = Sums::default();
         after.contributions(&mut sums, 1);
         if let Some(before) = before {
             before.contributions(&mut sums, -1);
         }
-        sums.into_iter()
-            .filter(|(_, values)| values.iter().any(|value| *value != 0))
-            .map(|((metric, dim, key, day, bin), values)| Delta { metric, dim, key, day, bin, values })
-            .collect()
+        sums.deltas()
     }
 }
 

@@ -11,17 +11,20 @@
 //!   are about 10% wide, so p50 and p90 over any window are sums of buckets.
 //! - **Backlog**: open orders by state and by the day they were placed (a gauge: an order leaves
 //!   it when it ships or is cancelled).
+//! - **Supplier performance** (`supply`), kept the same way from purchase orders and invoices.
 
 mod facts;
 mod read;
+mod supply;
 #[cfg(test)]
 mod tests;
 
 pub use facts::{cycle_bin, cycle_bin_upper_seconds, Delta, LineFill, OrderFacts, CYCLE_BINS};
 pub use read::{
     read_cycle_time, read_fill_rate, AgeBand, Backlog, BucketRow, CycleFigures, CycleTime, Dated, FillFigures,
-    FillPair, FillRate, Keyed, MetricsBy, Window, WindowFigures, GROUPS_MAX, OLDEST_AGE_BAND, WINDOW_DAYS_MAX,
+    FillPair, FillRate, Keyed, MetricsBy, Report, Window, WindowFigures, GROUPS_MAX, OLDEST_AGE_BAND, WINDOW_DAYS_MAX,
 };
+pub use supply::{read_suppliers, InvoicedFacts, PoFacts, PoLineFacts, ReceiptFacts, SupplierFigures, Suppliers};
 
 /// What a bucket counts.
 pub mod metric {
@@ -33,6 +36,12 @@ pub mod metric {
     pub const CYCLE: &str = "cycle";
     /// Open orders placed on the day, one metric per state: `backlog.released`, …
     pub const BACKLOG_PREFIX: &str = "backlog.";
+    /// Purchase-order lines judged on the day (see `supply`).
+    pub const PO_LINE: &str = "po_line";
+    /// Receipt lines on the day.
+    pub const PO_RECEIPT: &str = "po_receipt";
+    /// Invoice lines recorded on the day that still count.
+    pub const PO_INVOICE: &str = "po_invoice";
 }
 
 /// What a bucket is broken down by.
@@ -41,4 +50,6 @@ pub mod dim {
     pub const ALL: &str = "all";
     pub const CHANNEL: &str = "channel";
     pub const SKU: &str = "sku";
+    pub const LOCATION: &str = "location";
+    pub const SUPPLIER: &str = "supplier";
 }

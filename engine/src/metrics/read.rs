@@ -49,11 +49,11 @@ impl Window {
         Window { from: self.from - Days::new(days), to: self.from - Days::new(1) }
     }
 
-    fn holds(&self, day: NaiveDate) -> bool {
+    pub(super) fn holds(&self, day: NaiveDate) -> bool {
         (self.from..=self.to).contains(&day)
     }
 
-    fn each_day(&self) -> impl Iterator<Item = NaiveDate> {
+    pub(super) fn each_day(&self) -> impl Iterator<Item = NaiveDate> {
         self.from.iter_days().take(self.days() as usize)
     }
 }
@@ -62,16 +62,72 @@ impl Window {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MetricsBy {
-    Channel,
     Sku,
+    Location,
+    Channel,
+    Supplier,
 }
 
 impl MetricsBy {
+    pub const ALL: [MetricsBy; 4] = [MetricsBy::Sku, MetricsBy::Location, MetricsBy::Channel, MetricsBy::Supplier];
+
     pub fn dim(self) -> &'static str {
         match self {
-            MetricsBy::Channel => dim::CHANNEL,
             MetricsBy::Sku => dim::SKU,
+            MetricsBy::Location => dim::LOCATION,
+            MetricsBy::Channel => dim::CHANNEL,
+            MetricsBy::Supplier => dim::SUPPLIER,
         }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        self.dim()
+    }
+}
+
+/// The reports (`GET /v1/metrics/{report}`) and what each breaks down by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Report {
+    FillRate,
+    CycleTime,
+    Suppliers,
+}
+
+impl Report {
+    pub const ALL: [Report; 3] = [Report::FillRate, Report::CycleTime, Report::Suppliers];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Report::FillRate => "fill-rate",
+            Report::CycleTime => "cycle-time",
+            Report::Suppliers => "suppliers",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Report> {
+        Report::ALL.into_iter().find(|report| report.as_str() == name)
+    }
+
+    /// What its figures are kept by: orders by SKU and channel, purchase orders by supplier,
+    /// SKU and location.
+    pub fn breakdowns(self) -> &'static [MetricsBy] {
+        match self {
+            Report::FillRate | Report::CycleTime => &[MetricsBy::Sku, MetricsBy::Channel],
+            Report::Suppliers => &[MetricsBy::Sku, MetricsBy::Location, MetricsBy::Supplier],
+        }
+    }
+
+    /// `by`, if this report is kept by it.
+    pub fn check_by(self, by: MetricsBy) -> Result<MetricsBy, EngineError> {
+        if self.breakdowns().contains(&by) {
+            return Ok(by);
+        }
+        let names: Vec<&str> = self.breakdowns().iter().map(|by| by.as_str()).collect();
+        Err(EngineError::invalid(
+            "by",
+            format!("{} breaks down by {}, not {}", self.as_str(), names.join(", "), by.as_str()),
+        ))
     }
 }
 
@@ -86,14 +142,14 @@ pub struct BucketRow {
     pub values: [i64; 6],
 }
 
-fn add(into: &mut [i64; 6], values: &[i64; 6]) {
+pub(super) fn add(into: &mut [i64; 6], values: &[i64; 6]) {
     for (total, value) in into.iter_mut().zip(values) {
         *total += value;
     }
 }
 
 /// `part / whole` in percent, two decimals; none when there is nothing to divide.
-fn pct(part: i64, whole: i64) -> Option<Decimal> {
+pub(super) fn pct(part: i64, whole: i64) -> Option<Decimal> {
     (whole > 0).then(|| {
         let mut rate = (Decimal::from(part) * Decimal::from(100) / Decimal::from(whole)).round_dp(2);
         rate.rescale(2);

@@ -32,6 +32,11 @@ impl Host {
         let before = self.facts.get(order.id.as_str());
         let after = OrderFacts::observe(before, order);
         let deltas = OrderFacts::deltas(before, &after);
+        self.add(deltas);
+        self.facts.insert(order.id.to_string(), after);
+    }
+
+    fn add(&mut self, deltas: Vec<Delta>) {
         self.saves += 1;
         self.saves_that_moved_figures += u32::from(!deltas.is_empty());
         for delta in deltas {
@@ -41,7 +46,6 @@ impl Host {
                 assert!(*total >= 0, "a bucket never goes below zero");
             }
         }
-        self.facts.insert(order.id.to_string(), after);
     }
 
     fn rows(&self) -> Vec<BucketRow> {
@@ -288,4 +292,283 @@ fn windows_are_bounded_and_know_the_one_before() {
     let window = Window::new(day("2026-12-01"), day("2026-12-10")).expect("a window");
     assert_eq!(window.previous(), Window { from: day("2026-11-21"), to: day("2026-11-30") });
     assert_eq!(Window::ending(day("2026-12-10"), 10), window);
+}
+
+// Supplier performance: purchase orders driven through their own methods, each change observed
+// as the Purchasing object does (facts before → after, with the order's invoices).
+
+mod suppliers {
+    use super::*;
+    use crate::catalog::Catalog;
+    use crate::ledger::{Actor, Role};
+    use crate::money::Money;
+    use crate::procurement::{
+        scorecard, ApprovalRules, Band, Invoice, InvoiceLineSpec, InvoiceSpec, MatchTolerance, PoLineSpec, PoSpec,
+        PurchaseOrder, ReceiptLine, ReceiptSpec, ReceiveTo,
+    };
+
+    /// 10:00 on November `day` (0 and below: days of October back from the 31st).
+    fn at(day: i64) -> DateTime<Utc> {
+        "2026-11-01T10:00:00Z".parse::<DateTime<Utc>>().expect("a test time") + Duration::days(day - 1)
+    }
+
+    fn buyer() -> Actor {
+        Actor { subject: "carl".into(), role: Role::Buyer }
+    }
+
+    fn catalog() -> Catalog {
+        let mut catalog = Catalog::default();
+        for location in ["wh-1", "wh-2"] {
+            let spec = serde_json::from_value(
+                serde_json::json!({"name": location, "kind": "warehouse", "region": "eu", "priority": 1}),
+            )
+            .expect("a location spec");
+            catalog.put_location(id(location), spec).expect("a location");
+        }
+        for supplier in ["basics-co", "slow-co"] {
+            let spec = serde_json::from_value(
+                serde_json::json!({"name": supplier, "currency": "EUR", "lead_time_days": 5, "standing": "good"}),
+            )
+            .expect("a supplier spec");
+            catalog.put_supplier(id(supplier), spec, Role::Admin).expect("a supplier");
+        }
+        catalog
+    }
+
+    /// The Purchasing object's side in memory: each order's facts, its invoices, the buckets.
+    #[derive(Default)]
+    struct PoHost {
+        host: Host,
+        facts: BTreeMap<String, PoFacts>,
+        orders: BTreeMap<String, PurchaseOrder>,
+        invoices: BTreeMap<String, Vec<Invoice>>,
+    }
+
+    impl PoHost {
+        fn save(&mut self, order: &PurchaseOrder) {
+            let invoices = self.invoices.get(order.id.as_str()).cloned().unwrap_or_default();
+            let before = self.facts.get(order.id.as_str());
+            let after = PoFacts::observe(before, order, &invoices);
+            self.host.add(PoFacts::deltas(before, &after));
+            self.facts.insert(order.id.to_string(), after);
+            self.orders.insert(order.id.to_string(), order.clone());
+        }
+
+        /// An order of `lines` (sku, location, qty, expected day) at 2.00, sent on `sent`.
+        fn send(&mut self, name: &str, supplier: &str, sent: i64, lines: &[(&str, &str, i64, i64)]) {
+            let spec = PoSpec {
+                supplier: id(supplier),
+                currency: "EUR".into(),
+                lines: lines
+                    .iter()
+                    .map(|&(sku, location, qty, day)| PoLineSpec {
+                        sku: id(sku),
+                        location: id(location),
+                        qty,
+                        unit_price: Money::parse("2").expect("money"),
+                        expected_on: at(day).date_naive(),
+                    })
+                    .collect(),
+                comment: None,
+            };
+            let rules = ApprovalRules {
+                base_currency: "EUR".into(),
+                rates: BTreeMap::new(),
+                bands: vec![Band { up_to: None, approvals: 0, roles: vec![] }],
+                watch_extra_approvals: 0,
+                critical_extra_approvals: 0,
+                strict_roles: vec![Role::Admin],
+                match_tolerance: MatchTolerance::default(),
+            };
+            let actor = buyer();
+            let mut order = PurchaseOrder::create(id(name), &spec, &catalog(), &actor, at(sent)).expect("a draft");
+            self.save(&order);
+            let decision = |order: &PurchaseOrder| Decision {
+                actor: &actor,
+                at: at(sent),
+                seen_version: order.version,
+                comment: None,
+            };
+            order.submit(&decision(&order), Some((&rules, 1)), &catalog(), &[]).expect("approved on submit");
+            self.save(&order);
+            order.send(&decision(&order)).expect("sent");
+            self.save(&order);
+        }
+
+        /// Receives `lines` (line, qty, into quarantine?) of order `name` on `day`.
+        fn receive(&mut self, name: &str, day: i64, lines: &[(u32, i64, bool)]) {
+            let mut order = self.orders[name].clone();
+            let spec = ReceiptSpec {
+                lines: lines
+                    .iter()
+                    .map(|&(line, qty, quarantine)| ReceiptLine {
+                        line,
+                        qty,
+                        into: if quarantine { ReceiveTo::Quarantine } else { ReceiveTo::Stock },
+                    })
+                    .collect(),
+                comment: None,
+            };
+            let receipt = id(&format!("R-{name}-{}", order.receipts.len()));
+            order.receive(&receipt, &spec, 0, &buyer(), at(day)).expect("received");
+            self.save(&order);
+        }
+
+        /// Invoices `lines` (line, qty, unit price) of order `name` on `day`, correcting `replaces`.
+        fn invoice(&mut self, name: &str, number: &str, day: i64, lines: &[(u32, i64, &str)], replaces: Option<&str>) {
+            let order = self.orders[name].clone();
+            let spec = InvoiceSpec {
+                number: number.into(),
+                lines: lines
+                    .iter()
+                    .map(|&(line, qty, price)| InvoiceLineSpec {
+                        line,
+                        qty,
+                        unit_price: Money::parse(price).expect("money"),
+                    })
+                    .collect(),
+                freight: Money::ZERO,
+                duty: Money::ZERO,
+                spread_by: Default::default(),
+                replaces: replaces.map(id),
+            };
+            let invoices = self.invoices.entry(name.to_string()).or_default();
+            let invoice = order
+                .invoice(invoices, id(number), &spec, &MatchTolerance::default(), "fay", at(day))
+                .expect("an invoice");
+            if let Some(earlier) = invoices.iter_mut().find(|i| Some(&i.id) == invoice.replaces.as_ref()) {
+                earlier.replaced_by = Some(invoice.id.clone());
+            }
+            invoices.push(invoice);
+            self.save(&order);
+        }
+
+        fn read(&self, from: &str, to: &str, by: Option<MetricsBy>, today: &str) -> Suppliers {
+            read_suppliers(&self.host.rows(), Window::new(day(from), day(to)).expect("a window"), by, day(today))
+        }
+    }
+
+    /// The scorecard's own history: PO-1 sent on the 1st, line 1 (10, due the 6th) in full on the
+    /// 5th; line 2 (10, due the 6th) 6 on the 5th and 4 on the 8th (late). PO-2 sent on the 10th:
+    /// line 1 (20 to wh-2, due the 15th) 18 on the 14th into quarantine; line 2 due the 30th.
+    fn history() -> PoHost {
+        let mut host = PoHost::default();
+        host.send("PO-1", "basics-co", 1, &[("A", "wh-1", 10, 6), ("B", "wh-1", 10, 6)]);
+        host.receive("PO-1", 5, &[(1, 10, false), (2, 6, false)]);
+        host.receive("PO-1", 8, &[(2, 4, false)]);
+        host.send("PO-2", "basics-co", 10, &[("A", "wh-2", 20, 15), ("C", "wh-1", 5, 30)]);
+        host.receive("PO-2", 14, &[(1, 18, true)]);
+        host
+    }
+
+    #[test]
+    fn supplier_figures_kept_from_changes_equal_the_scorecard_read_from_the_orders() {
+        let host = history();
+        let got = host.read("2026-11-01", "2026-11-30", None, "2026-11-20");
+        let figures = &got.figures;
+        // Judged by the 20th: PO-1's two lines and PO-2's first; one on time in full.
+        assert_eq!((figures.lines_due, figures.lines_on_time_in_full), (3, 1));
+        assert_eq!(figures.on_time_in_full_pct, pct("33.33"));
+        // 10 + 10 + 18 of 40 wanted.
+        assert_eq!((figures.units_due, figures.units_received, figures.fill_rate_pct), (40, 38, pct("95.00")));
+        // Lead times 4, 4, 7, 4: mean 4.75, σ 1.5.
+        assert_eq!(
+            (figures.lead_time_samples, figures.lead_time_days_mean, figures.lead_time_days_std),
+            (4, Some(4.75), Some(1.5))
+        );
+        assert_eq!((figures.received, figures.quarantined, figures.qc_reject_pct), (38, 18, pct("47.37")));
+        // The same figures as the scorecard, which reads every order again.
+        let orders: Vec<(&PurchaseOrder, &[Invoice])> = host.orders.values().map(|o| (o, &[][..])).collect();
+        let card = scorecard(&id("basics-co"), &orders, day("2026-11-20"));
+        assert_eq!(
+            (card.lines_due, card.lines_on_time_in_full, card.on_time_in_full_pct, card.fill_rate_pct),
+            (3, 1, figures.on_time_in_full_pct, figures.fill_rate_pct)
+        );
+        assert_eq!((card.lead_time_days_mean, card.lead_time_days_std), (Some(4.75), Some(1.5)));
+        assert_eq!(card.qc_reject_pct, figures.qc_reject_pct);
+        // The day series: line 1 judged on the 5th (in full, on time), line 2 on the 6th (late),
+        // PO-2's line 1 on the 15th (short); the 30th is after today, judged by nobody yet.
+        let judged: Vec<(String, i64, i64)> = got
+            .days
+            .iter()
+            .filter(|d| d.figures.lines_due > 0)
+            .map(|d| (d.date.to_string(), d.figures.lines_due, d.figures.lines_on_time_in_full))
+            .collect();
+        assert_eq!(
+            judged,
+            [("2026-11-05".to_string(), 1, 1), ("2026-11-06".to_string(), 1, 0), ("2026-11-15".to_string(), 1, 0)]
+        );
+        assert_eq!(got.days.len(), 30);
+        // Once the 30th has passed, PO-2's open line is judged: due and not received.
+        let later = host.read("2026-11-01", "2026-11-30", None, "2026-12-01");
+        assert_eq!((later.figures.lines_due, later.figures.units_due, later.figures.units_received), (4, 45, 38));
+    }
+
+    #[test]
+    fn supplier_figures_by_location_and_sku_count_each_line_where_it_is() {
+        let host = history();
+        let by_location = host.read("2026-11-01", "2026-11-30", Some(MetricsBy::Location), "2026-11-20");
+        let rows: Vec<(&str, i64, i64, i64)> = by_location
+            .groups
+            .iter()
+            .map(|g| (g.key.as_str(), g.figures.lines_due, g.figures.received, g.figures.quarantined))
+            .collect();
+        // Worst on-time-in-full first: wh-2 (0 of 1) before wh-1 (1 of 2).
+        assert_eq!(rows, [("wh-2", 1, 18, 18), ("wh-1", 2, 20, 0)]);
+        let by_sku = host.read("2026-11-01", "2026-11-30", Some(MetricsBy::Sku), "2026-11-20");
+        let keys: Vec<(&str, Option<Decimal>)> =
+            by_sku.groups.iter().map(|g| (g.key.as_str(), g.figures.on_time_in_full_pct)).collect();
+        // A: one on time of two; B: late; C: nothing judged yet (not listed).
+        assert_eq!(keys, [("B", pct("0.00")), ("A", pct("50.00"))]);
+    }
+
+    #[test]
+    fn price_variance_counts_invoices_until_corrected() {
+        let mut host = history();
+        // 10 of line 1 at 2.10 against 2.00: +5%; then corrected to 2.02: +1%.
+        host.invoice("PO-1", "INV-1", 9, &[(1, 10, "2.10")], None);
+        let first = host.read("2026-11-01", "2026-11-30", Some(MetricsBy::Supplier), "2026-11-20");
+        assert_eq!((first.figures.invoice_lines, first.figures.price_variance_pct), (1, pct("5.00")));
+        host.invoice("PO-1", "INV-1b", 12, &[(1, 10, "2.02")], Some("INV-1"));
+        let corrected = host.read("2026-11-01", "2026-11-30", Some(MetricsBy::Supplier), "2026-11-20");
+        assert_eq!((corrected.figures.invoice_lines, corrected.figures.price_variance_pct), (1, pct("1.00")));
+        assert_eq!(corrected.groups[0].key, "basics-co");
+        assert_eq!(corrected.groups[0].figures.price_variance_pct, pct("1.00"));
+    }
+
+    #[test]
+    fn lead_time_drift_is_sigma_doubled_against_the_window_before() {
+        let mut host = PoHost::default();
+        // October (days −30…0): basics-co's lead times 5, 6, 7 (σ 1); November 2, 6, 10 (σ 4):
+        // drift. slow-co takes 10, 11, 12 days in both months: slow, steady, no drift.
+        let mut number = 0;
+        for (supplier, sent, leads) in [
+            ("basics-co", -30, [5, 6, 7]),
+            ("basics-co", 1, [2, 6, 10]),
+            ("slow-co", -30, [10, 11, 12]),
+            ("slow-co", 1, [10, 11, 12]),
+        ] {
+            for lead in leads {
+                number += 1;
+                let name = format!("PO-{number}");
+                host.send(&name, supplier, sent, &[("A", "wh-1", 1, sent + 20)]);
+                host.receive(&name, sent + lead, &[(1, 1, false)]);
+            }
+        }
+        let got = host.read("2026-11-01", "2026-11-30", Some(MetricsBy::Supplier), "2026-11-30");
+        let rows: Vec<(&str, bool, Option<f64>, Option<f64>)> = got
+            .groups
+            .iter()
+            .map(|g| {
+                (g.key.as_str(), g.figures.lead_time_drift, g.figures.lead_time_days_mean, g.figures.lead_time_days_std)
+            })
+            .collect();
+        // Drifting first, whatever its on-time record.
+        assert_eq!(rows, [("basics-co", true, Some(6.0), Some(4.0)), ("slow-co", false, Some(11.0), Some(1.0))]);
+        // October alone has no month before it measured: no drift.
+        let october = host.read("2026-10-02", "2026-10-31", Some(MetricsBy::Supplier), "2026-11-30");
+        assert!(october.groups.iter().all(|g| !g.figures.lead_time_drift));
+        // All suppliers together: σ of 2, 6, 10, 10, 11, 12 against 5, 6, 7, 10, 11, 12 — not doubled.
+        assert!(!got.figures.lead_time_drift);
+    }
 }

@@ -333,6 +333,9 @@ impl PurchaseOrder {
             if got.unit_price.is_negative() {
                 return Err(EngineError::invalid(&format!("{field}.unit_price"), "cannot be negative"));
             }
+            if got.unit_price.times(got.qty).is_none() {
+                return Err(EngineError::invalid(&format!("{field}.unit_price"), "qty × unit_price is too large"));
+            }
             if lines.iter().any(|(other, _)| other.line == got.line) {
                 return Err(EngineError::invalid(&field, format!("line {} is invoiced twice", got.line)));
             }
