@@ -8,6 +8,7 @@ mod directory;
 mod feed;
 mod http;
 mod ids;
+mod metric_store;
 mod orders;
 mod protocol;
 mod purchasing;

@@ -12,6 +12,7 @@
 use crate::busy::{Alarm, Busy};
 use crate::feed;
 use crate::http::{call, now, serve, sku_call, Answer, Envelope, Idempotency};
+use crate::metric_store;
 use crate::protocol::orders::PAGE_MAX;
 use crate::protocol::{
     coordinator, MetricsKind, OrderActionRequest, OrdersCommand, ResolveRequest, ShippingSpec, SkuCommand,
@@ -26,7 +27,7 @@ use std::collections::{HashMap, HashSet};
 use stockline_engine::audit::Decision;
 use stockline_engine::feed::{FeedEvent, Stream, StreamKind};
 use stockline_engine::idempotency::fingerprint;
-use stockline_engine::metrics::{self, BucketRow, MetricsBy, OrderFacts, Window};
+use stockline_engine::metrics::{self, MetricsBy, OrderFacts, Window};
 use stockline_engine::orders::{
     backorder_queue, check_nodes, draw, evaluate, expedite_change, queue, reconcile, sla_watch, substitutes_to_read,
     EvaluationCase, ExceptionStatus, Holding, Node, Order, OrderAction, OrderException, OrderSpec, OrderStatus,
@@ -61,10 +62,7 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS orders (id TEXT PRIMARY KEY, se
      CREATE TABLE IF NOT EXISTS cases (seq INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL);
      CREATE TABLE IF NOT EXISTS node_days (location TEXT NOT NULL, day TEXT NOT NULL, shipments INTEGER NOT NULL,
          PRIMARY KEY (location, day));
-     CREATE TABLE IF NOT EXISTS order_facts (order_id TEXT PRIMARY KEY, body TEXT NOT NULL);
-     CREATE TABLE IF NOT EXISTS metric_days (metric TEXT NOT NULL, dim TEXT NOT NULL, day TEXT NOT NULL,
-         key TEXT NOT NULL, bin INTEGER NOT NULL, n0 INTEGER NOT NULL, n1 INTEGER NOT NULL, n2 INTEGER NOT NULL,
-         n3 INTEGER NOT NULL, n4 INTEGER NOT NULL, n5 INTEGER NOT NULL, PRIMARY KEY (metric, dim, day, key, bin));";
+     CREATE TABLE IF NOT EXISTS order_facts (order_id TEXT PRIMARY KEY, body TEXT NOT NULL);";
 
 /// Steps one request drives a placement before it leaves the rest to the alarm.
 const DRIVE_STEPS_MAX: u32 = 16;
@@ -406,25 +404,7 @@ impl Orders {
                     vec![id.clone().into(), body.into()],
                 )?;
             }
-            for delta in deltas {
-                let mut bindings: Vec<worker::SqlStorageValue> = vec![
-                    delta.metric.into(),
-                    delta.dim.into(),
-                    delta.day.to_string().into(),
-                    delta.key.into(),
-                    i64::from(delta.bin).into(),
-                ];
-                bindings.extend(delta.values.into_iter().map(worker::SqlStorageValue::from));
-                store::exec(
-                    &sql,
-                    "INSERT INTO metric_days (metric, dim, day, key, bin, n0, n1, n2, n3, n4, n5)
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                     ON CONFLICT(metric, dim, day, key, bin) DO UPDATE SET n0 = n0 + excluded.n0,
-                     n1 = n1 + excluded.n1, n2 = n2 + excluded.n2, n3 = n3 + excluded.n3,
-                     n4 = n4 + excluded.n4, n5 = n5 + excluded.n5",
-                    bindings,
-                )?;
-            }
+            metric_store::add(&sql, deltas)?;
             if let Some((key, answer)) = recorded {
                 store::record_answer(&sql, &key, &answer, now)?;
             }
@@ -432,83 +412,25 @@ impl Orders {
         })
     }
 
-    /// A window's metric buckets: `metrics`' per-day totals (dim all) in `window` and the window
-    /// before it; `by`'s groups summed over the window in SQLite (one row per key and bin, dated
-    /// the window's last day: a breakdown over 10,000 SKUs is 10,000 rows, not one per day); and
-    /// the backlog's buckets (any day) when asked.
-    fn metric_rows(
-        &self,
-        metrics: &[&str],
-        window: Window,
-        by: Option<MetricsBy>,
-        backlog: bool,
-    ) -> Result<Vec<BucketRow>> {
-        #[derive(Deserialize)]
-        struct Row {
-            metric: String,
-            dim: String,
-            key: String,
-            day: String,
-            bin: i64,
-            n0: i64,
-            n1: i64,
-            n2: i64,
-            n3: i64,
-            n4: i64,
-            n5: i64,
-        }
-        let marks = vec!["?"; metrics.len()].join(", ");
-        let named = || metrics.iter().map(|m| worker::SqlStorageValue::from(*m));
-        let mut query = format!(
-            "SELECT metric, dim, key, day, bin, n0, n1, n2, n3, n4, n5 FROM metric_days
-             WHERE metric IN ({marks}) AND dim = ? AND day BETWEEN ? AND ?"
-        );
-        let mut bindings: Vec<worker::SqlStorageValue> = named().collect();
-        bindings.push(metrics::dim::ALL.into());
-        bindings.push(window.previous().from.to_string().into());
-        bindings.push(window.to.to_string().into());
-        if let Some(by) = by {
-            query.push_str(&format!(
-                " UNION ALL SELECT metric, dim, key, ? AS day, bin, SUM(n0) AS n0, SUM(n1) AS n1, SUM(n2) AS n2,
-                 SUM(n3) AS n3, SUM(n4) AS n4, SUM(n5) AS n5 FROM metric_days WHERE metric IN ({marks}) AND dim = ? AND day BETWEEN ? AND ?
-                 GROUP BY metric, key, bin"
-            ));
-            bindings.push(window.to.to_string().into());
-            bindings.extend(named());
-            bindings.push(by.dim().into());
-            bindings.push(window.from.to_string().into());
-            bindings.push(window.to.to_string().into());
-        }
-        if backlog {
-            query.push_str(
-                " UNION ALL SELECT metric, dim, key, day, bin, n0, n1, n2, n3, n4, n5 FROM metric_days
-                 WHERE metric > ? AND metric < ? AND dim = ?",
-            );
-            bindings.push(metrics::metric::BACKLOG_PREFIX.into());
-            bindings.push("backlog/".into());
-            bindings.push(metrics::dim::ALL.into());
-        }
-        let rows: Vec<Row> = store::rows(&self.sql(), &query, bindings)?;
-        let mut read = Vec::with_capacity(rows.len());
-        for row in rows {
-            let day = row.day.parse().map_err(|e| format!("metric_days: day {:?}: {e}", row.day))?;
-            let bin = u32::try_from(row.bin).map_err(|_| format!("metric_days: bin {}", row.bin))?;
-            let values = [row.n0, row.n1, row.n2, row.n3, row.n4, row.n5];
-            read.push(BucketRow { metric: row.metric, dim: row.dim, key: row.key, day, bin, values });
-        }
-        Ok(read)
-    }
-
     fn metrics(&self, kind: MetricsKind, window: Window, by: Option<MetricsBy>, now: DateTime<Utc>) -> Result<Answer> {
+        let today = now.date_naive();
+        let query = |metrics, backlog| metric_store::Query {
+            metrics,
+            window,
+            by,
+            through: today,
+            previous_groups: false,
+            backlog,
+        };
         Ok(match kind {
             MetricsKind::FillRate => {
-                let rows =
-                    self.metric_rows(&[metrics::metric::FILL_FIRST, metrics::metric::FILL_FINAL], window, by, false)?;
+                let fill = [metrics::metric::FILL_FIRST, metrics::metric::FILL_FINAL];
+                let rows = metric_store::rows(&self.sql(), query(&fill, false))?;
                 Answer::ok(200, &metrics::read_fill_rate(&rows, window, by))
             }
             MetricsKind::CycleTime => {
-                let rows = self.metric_rows(&[metrics::metric::CYCLE], window, by, true)?;
-                Answer::ok(200, &metrics::read_cycle_time(&rows, window, by, now.date_naive()))
+                let rows = metric_store::rows(&self.sql(), query(&[metrics::metric::CYCLE], true))?;
+                Answer::ok(200, &metrics::read_cycle_time(&rows, window, by, today))
             }
         })
     }
@@ -1435,7 +1357,7 @@ impl Orders {
 
 impl DurableObject for Orders {
     fn new(state: State, env: Env) -> Self {
-        for schema in [store::SCHEMA, SCHEMA, feed::OUT_SCHEMA] {
+        for schema in [store::SCHEMA, SCHEMA, metric_store::SCHEMA, feed::OUT_SCHEMA] {
             if let Err(error) = state.storage().sql().exec(schema, None) {
                 worker::console_error!("orders: creating tables failed: {error}");
             }

@@ -523,6 +523,11 @@ pub enum PurchasingCommand {
     Scorecard {
         supplier: Id,
     },
+    /// `GET /v1/metrics/suppliers`: the window's figures from the day buckets.
+    Metrics {
+        window: stockline_engine::metrics::Window,
+        by: Option<stockline_engine::metrics::MetricsBy>,
+    },
     /// The submitted orders the caller may approve now.
     Inbox {
         spend_limit: Option<Money>,

@@ -8,6 +8,7 @@
 use crate::busy::{Alarm, Busy};
 use crate::feed;
 use crate::http::{call_for, directory_stub, now, serve, sku_call, Answer, Envelope, Idempotency};
+use crate::metric_store;
 use crate::protocol::directory;
 use crate::protocol::purchasing::{ORDERS_PAGE_MAX, RECEIPT_TOLERANCE_PCT};
 use crate::protocol::{DirectoryCommand, PurchasingCommand, SkuCommand};
@@ -20,6 +21,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use stockline_engine::feed::{FeedEvent, Stream, StreamKind};
 use stockline_engine::idempotency::fingerprint;
+use stockline_engine::metrics::{self, PoFacts};
 use stockline_engine::planning::PlanSummary;
 use stockline_engine::procurement::{
     draft_from_suggestions, scorecard, ApprovalRules, Approver, Decision, Invoice, PoAction, PoStatus, PurchaseOrder,
@@ -46,7 +48,8 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS purchase_orders (id TEXT PRIMAR
      CREATE INDEX IF NOT EXISTS stock_changes_due ON stock_changes (next_try_ms);
      CREATE TABLE IF NOT EXISTS lead_time_push (supplier TEXT PRIMARY KEY, due_ms INTEGER NOT NULL);
      CREATE TABLE IF NOT EXISTS invoices (po TEXT NOT NULL, id TEXT NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL,
-         PRIMARY KEY (po, id));";
+         PRIMARY KEY (po, id));
+     CREATE TABLE IF NOT EXISTS po_facts (po TEXT PRIMARY KEY, body TEXT NOT NULL);";
 
 /// How long a request waits for its stock changes to apply before it answers with them pending
 /// (the alarm carries on).
@@ -180,6 +183,19 @@ fn insert_changes(sql: &SqlStorage, po: &str, rows: ChangeRows, now_ms: i64) -> 
 }
 
 /// An id read back from this object's storage (written from an `Id`: a bad one is a storage fault).
+/// Stores a purchase order's facts when they changed and adds what the change means to the
+/// metric buckets (inside the change's transaction).
+fn save_facts(sql: &SqlStorage, po: &Id, facts: Option<String>, deltas: Vec<metrics::Delta>) -> Result<()> {
+    if let Some(body) = facts {
+        store::exec(
+            sql,
+            "INSERT INTO po_facts (po, body) VALUES (?, ?) ON CONFLICT(po) DO UPDATE SET body = excluded.body",
+            vec![po.as_str().into(), body.into()],
+        )?;
+    }
+    metric_store::add(sql, deltas)
+}
+
 fn stored_id(text: String) -> Result<Id> {
     Id::new(text).map_err(|e| worker::Error::RustError(format!("purchasing storage: {e}")))
 }
@@ -287,6 +303,22 @@ impl Purchasing {
         Ok(page.groups.into_iter().flat_map(|group| group.lines).map(|line| line.summary).collect())
     }
 
+    /// What a change of `order` (with its `invoices` after it) means for the supplier figures:
+    /// the facts to store (none when unchanged) and the bucket additions.
+    fn po_facts(&self, order: &PurchaseOrder, invoices: &[Invoice]) -> Result<(Option<String>, Vec<metrics::Delta>)> {
+        #[derive(Deserialize)]
+        struct Row {
+            body: String,
+        }
+        let before: Option<Row> =
+            store::first(&self.sql(), "SELECT body FROM po_facts WHERE po = ?", vec![order.id.as_str().into()])?;
+        let before: Option<PoFacts> = before.map(|row| serde_json::from_str(&row.body)).transpose()?;
+        let after = PoFacts::observe(before.as_ref(), order, invoices);
+        let deltas = PoFacts::deltas(before.as_ref(), &after);
+        let body = (before.as_ref() != Some(&after)).then(|| serde_json::to_string(&after)).transpose()?;
+        Ok((body, deltas))
+    }
+
     /// Stores an order (new or changed), the changes it makes to SKU ledgers and the answer
     /// under its key, in one transaction.
     fn save(
@@ -304,7 +336,9 @@ impl Purchasing {
         let rows = change_rows(changes)?;
         let now_ms = now.timestamp_millis();
         let (po, events) = (order.id.clone(), order.events.clone());
+        let (facts, deltas) = self.po_facts(order, &self.invoices(&order.id)?)?;
         store::transaction(&self.state.storage(), move || {
+            save_facts(&sql, &po, facts, deltas)?;
             // The order's changes for the event feed, with the change itself.
             let stream = Stream::new(StreamKind::PurchaseOrder, po.clone());
             feed::stage(
@@ -401,22 +435,26 @@ impl Purchasing {
     /// `invoices`: each with its place in the order's list.
     fn save_invoices(
         &self,
-        po: &Id,
+        order: &PurchaseOrder,
+        all: &[Invoice],
         invoices: &[(i64, Invoice)],
         changes: Vec<StockChange>,
         recorded: Option<(&Idempotency, &Answer)>,
     ) -> Result<()> {
         let now = now()?;
         let sql = self.sql();
+        let (facts, deltas) = self.po_facts(order, all)?;
         let changes = change_rows(changes)?;
         let now_ms = now.timestamp_millis();
         let mut rows = Vec::with_capacity(invoices.len());
         for (seq, invoice) in invoices {
             rows.push((invoice.id.to_string(), *seq, serde_json::to_string(invoice)?));
         }
-        let po = po.to_string();
+        let po = order.id.to_string();
+        let facts_of = order.id.clone();
         let recorded = recorded.map(|(key, answer)| (key.clone(), answer.clone()));
         store::transaction(&self.state.storage(), move || {
+            save_facts(&sql, &facts_of, facts, deltas)?;
             for (id, seq, body) in rows {
                 store::exec(
                     &sql,
@@ -799,10 +837,11 @@ impl Purchasing {
                 order.take_invoice(&mut invoices, invoice);
                 // What changed: the new invoice, and the one it corrects.
                 let changed: Vec<(i64, Invoice)> = (0i64..)
-                    .zip(invoices)
+                    .zip(invoices.iter().cloned())
                     .filter(|(_, i)| i.id == new_id || Some(&i.id) == replaces.as_ref())
                     .collect();
-                self.save_invoices(id, &changed, changes, envelope.idempotency.as_ref().map(|key| (key, &answer)))?;
+                let recorded = envelope.idempotency.as_ref().map(|key| (key, &answer));
+                self.save_invoices(&order, &invoices, &changed, changes, recorded)?;
                 self.apply_changes(id).await;
                 Ok(answer)
             }
@@ -812,6 +851,18 @@ impl Purchasing {
                     return Ok(engine(EngineError::not_found("supplier", supplier.as_str())));
                 }
                 Ok(Answer::ok(200, &self.scorecard(supplier, now.date_naive())?))
+            }
+            PurchasingCommand::Metrics { window, by } => {
+                let query = metric_store::Query {
+                    metrics: &[metrics::metric::PO_LINE, metrics::metric::PO_RECEIPT, metrics::metric::PO_INVOICE],
+                    window: *window,
+                    by: *by,
+                    through: now.date_naive(),
+                    previous_groups: true,
+                    backlog: false,
+                };
+                let rows = metric_store::rows(&self.sql(), query)?;
+                Ok(Answer::ok(200, &metrics::read_suppliers(&rows, *window, *by, now.date_naive())))
             }
             PurchasingCommand::Receive { id, receipt, spec } => {
                 let Some((seq, mut order)) = self.order(id)? else {
@@ -1001,7 +1052,7 @@ impl Purchasing {
 
 impl DurableObject for Purchasing {
     fn new(state: State, env: Env) -> Self {
-        for schema in [store::SCHEMA, SCHEMA, feed::OUT_SCHEMA] {
+        for schema in [store::SCHEMA, SCHEMA, metric_store::SCHEMA, feed::OUT_SCHEMA] {
             if let Err(error) = state.storage().sql().exec(schema, None) {
                 worker::console_error!("purchasing: creating tables failed: {error}");
             }

@@ -123,7 +123,7 @@ impl Action {
                 Role::Storefront | Role::Warehouse | Role::Buyer | Role::Approver | Role::CustomerService,
             ) => true,
             (Action::FulfilOrder, Role::Warehouse) => true,
-            (Action::ReadMetrics, Role::Approver) => true,
+            (Action::ReadMetrics, Role::Approver | Role::Buyer) => true,
             (Action::ResolveException, Role::Warehouse | Role::Buyer | Role::Approver | Role::CustomerService) => true,
             _ => false,
         }
@@ -171,6 +171,7 @@ mod tests {
             (Action::ReadEvents, Role::Warehouse, false),
             (Action::ReadMetrics, Role::Admin, true),
             (Action::ReadMetrics, Role::Approver, true),
+            (Action::ReadMetrics, Role::Buyer, true),
             (Action::ReadMetrics, Role::Storefront, false),
             (Action::ReadMetrics, Role::Warehouse, false),
             (Action::Purchase, Role::Approver, false),

@@ -569,6 +569,67 @@ fn sent_orders_are_inbound_and_receipts_move_stock_once() {
     assert_eq!((pct("qc_reject_pct"), pct("price_variance_pct")), (Some(2.5), Some(0.0)), "{card}");
     s.expect("GET", "/v1/suppliers/nobody/scorecard", Some(BUYER), None, 404, "not_found");
     s.expect("GET", "/v1/suppliers/basics-co/scorecard", Some(STOREFRONT), None, 403, "forbidden");
+
+    // The same history in the supplier metrics, kept as the orders changed. Judged today: order
+    // 1's two lines (in full, 105 capped at the 100 wanted) and order 2's line 1 (20 less 15
+    // cancelled, 5 received); its line 2 was cancelled whole and is never judged. The first
+    // invoice's 5.50 counted until the correction replaced it: no variance left.
+    let metrics = s.must(s.get("/v1/metrics/suppliers?by=supplier", BUYER));
+    let figures = |f: &Value| {
+        json!([
+            f["lines_due"],
+            f["lines_on_time_in_full"],
+            f["on_time_in_full_pct"],
+            f["units_due"],
+            f["units_received"],
+            f["fill_rate_pct"],
+            f["lead_time_samples"],
+            f["lead_time_days_mean"],
+            f["lead_time_days_std"],
+            f["received"],
+            f["quarantined"],
+            f["qc_reject_pct"],
+            f["invoice_lines"],
+            f["price_variance_pct"]
+        ])
+    };
+    let expected = json!([3, 3, "100.00", 115, 115, "100.00", 5, 0.0, 0.0, 120, 3, "2.50", 2, "0.00"]);
+    assert_eq!(figures(&metrics), expected, "{metrics}");
+    assert_eq!(metrics["groups"][0]["key"], "basics-co", "{metrics}");
+    assert_eq!(figures(&metrics["groups"][0]), expected, "{metrics}");
+    assert_eq!(metrics["groups"].as_array().map(Vec::len), Some(1), "{metrics}");
+    assert_eq!(
+        (metrics["previous"]["lines_due"].as_i64(), metrics["lead_time_drift"].as_bool()),
+        (Some(0), Some(false))
+    );
+    let today = stockline_tests::today().to_string();
+    let days = metrics["days"].as_array().expect("days");
+    assert_eq!((days.len(), days[29]["date"].as_str()), (30, Some(today.as_str())), "{metrics}");
+    assert_eq!(figures(&days[29]), expected, "all of it today: {metrics}");
+    let by_location = s.must(s.get("/v1/metrics/suppliers?by=location", ADMIN));
+    assert_eq!(by_location["groups"][0]["key"], "wh-1", "{by_location}");
+    let by_sku = s.must(s.get("/v1/metrics/suppliers?by=sku", APPROVER));
+    let skus: Vec<(&str, i64)> = by_sku["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .map(|g| (g["key"].as_str().unwrap_or(""), g["quarantined"].as_i64().unwrap_or(-1)))
+        .collect();
+    assert_eq!(skus, [("TEE-1", 0), ("TEE-2", 3)], "{by_sku}");
+    // Suppliers are not kept by channel; bad windows and callers change nothing.
+    let (status, refused) = s.get("/v1/metrics/suppliers?by=channel", BUYER);
+    assert_eq!(status, 400, "{refused}");
+    assert_eq!(
+        refused["error"]["message"].as_str(),
+        Some("by: suppliers breaks down by sku, location, supplier, not channel"),
+        "{refused}"
+    );
+    s.expect("GET", "/v1/metrics/suppliers?from=2026-01-01&to=2025-01-01", Some(BUYER), None, 400, "invalid_request");
+    s.expect("GET", "/v1/metrics/suppliers", Some(WAREHOUSE), None, 403, "forbidden");
+    s.expect("GET", "/v1/metrics/suppliers", Some(STOREFRONT), None, 403, "forbidden");
+    s.expect("POST", "/v1/metrics/suppliers", Some(BUYER), Some("{}"), 405, "method_not_allowed");
+    assert_eq!(figures(&s.must(s.get("/v1/metrics/suppliers", BUYER))), expected, "read again, the same");
+
     // Enough receipts: planning plans with the measured lead time instead of the declared 5 days.
     // The alarm pushes it a few seconds after the first receipt (not once per receipt).
     let mut measured = Value::Null;

@@ -13,7 +13,7 @@ use futures_util::future::join_all;
 use serde::Serialize;
 use stockline_engine::idempotency::{check_key, fingerprint};
 use stockline_engine::limits::{QTY_REQUEST_MAX, QTY_STORED_MAX};
-use stockline_engine::metrics::{MetricsBy, Window};
+use stockline_engine::metrics::{MetricsBy, Report, Window};
 use stockline_engine::orders::{ExceptionStatus, OrderAction, OrderSpec, OrderStatus, RoutingRules, Team};
 use stockline_engine::planning::{DemandImport, PlanningPolicy, SupplierSpec};
 use stockline_engine::procurement::{
@@ -427,9 +427,18 @@ async fn route(mut req: Request, env: Env) -> Result<Response, ApiError> {
             reply_orders(&env, envelope(&caller, key, OrdersCommand::Act { id, action, request })).await?
         }
         Route::ListExceptions => reply_orders(&env, envelope(&caller, None, exceptions_query(&req)?)).await?,
-        Route::GetMetrics(kind) => {
-            let today = clock()?.date_naive();
-            reply_orders(&env, envelope(&caller, None, metrics_query(&req, kind, today)?)).await?
+        Route::GetMetrics(report) => {
+            let (window, by) = metrics_query(&req, report, clock()?.date_naive())?;
+            let orders = |kind| OrdersCommand::Metrics { kind, window, by };
+            match report {
+                Report::FillRate => reply_orders(&env, envelope(&caller, None, orders(MetricsKind::FillRate))).await?,
+                Report::CycleTime => {
+                    reply_orders(&env, envelope(&caller, None, orders(MetricsKind::CycleTime))).await?
+                }
+                Report::Suppliers => {
+                    reply_purchasing(&env, envelope(&caller, None, PurchasingCommand::Metrics { window, by })).await?
+                }
+            }
         }
         Route::PostImport => {
             let request: ImportRequest = decode(&bytes)?;

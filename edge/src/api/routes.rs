@@ -81,7 +81,7 @@ pub(super) enum Route {
     GetOrder(Id),
     ActOnOrder(Id, OrderAction),
     ListExceptions,
-    GetMetrics(MetricsKind),
+    GetMetrics(Report),
     ResolveException(Id),
     ListEvents,
     PutWebhook(Id),
@@ -195,11 +195,10 @@ impl Route {
             (_, ["v1", "exceptions"]) => return Err(ApiError::method_not_allowed(&["GET"])),
             (Method::Post, ["v1", "exceptions", id, "resolve"]) => Route::ResolveException(path_id(id)?),
             (_, ["v1", "exceptions", _, "resolve"]) => return Err(ApiError::method_not_allowed(&["POST"])),
-            (Method::Get, ["v1", "metrics", kind]) => Route::GetMetrics(match *kind {
-                "fill-rate" => MetricsKind::FillRate,
-                "cycle-time" => MetricsKind::CycleTime,
-                _ => return Err(ApiError::not_found("metric: the metrics are fill-rate and cycle-time")),
-            }),
+            (Method::Get, ["v1", "metrics", name]) => Route::GetMetrics(Report::from_name(name).ok_or_else(|| {
+                let names: Vec<&str> = Report::ALL.iter().map(|report| report.as_str()).collect();
+                ApiError::not_found(&format!("metric: the metrics are {}", names.join(", ")))
+            })?),
             (_, ["v1", "metrics", _]) => return Err(ApiError::method_not_allowed(&["GET"])),
             (Method::Get, ["v1", "events"]) => Route::ListEvents,
             (_, ["v1", "events"]) => return Err(ApiError::method_not_allowed(&["GET"])),
@@ -578,9 +577,14 @@ pub(super) fn exceptions_query(req: &Request) -> Result<OrdersCommand, ApiError>
     Ok(OrdersCommand::Exceptions { team, status, limit })
 }
 
-/// `GET /v1/metrics/{kind}?from=YYYY-MM-DD&to=YYYY-MM-DD&by=channel|sku`: `to` defaults to
-/// today (UTC), `from` to 29 days before `to` (30 days in all); a window spans at most 366 days.
-pub(super) fn metrics_query(req: &Request, kind: MetricsKind, today: NaiveDate) -> Result<OrdersCommand, ApiError> {
+/// `GET /v1/metrics/{report}?from=YYYY-MM-DD&to=YYYY-MM-DD&by=…`: `to` defaults to today (UTC),
+/// `from` to 29 days before `to` (30 days in all); a window spans at most 366 days; `by` is one of
+/// the report's breakdowns.
+pub(super) fn metrics_query(
+    req: &Request,
+    report: Report,
+    today: NaiveDate,
+) -> Result<(Window, Option<MetricsBy>), ApiError> {
     let url = req.url().map_err(|e| ApiError::invalid("url", e.to_string()))?;
     let (mut from, mut to, mut by) = (None, None, None);
     let date = |name: &str, value: &str| {
@@ -592,11 +596,10 @@ pub(super) fn metrics_query(req: &Request, kind: MetricsKind, today: NaiveDate) 
             "from" => from = Some(date("from", &value)?),
             "to" => to = Some(date("to", &value)?),
             "by" => {
-                let quoted = serde_json::Value::String(value.into_owned());
-                by = Some(
-                    serde_json::from_value::<MetricsBy>(quoted)
-                        .map_err(|_| ApiError::invalid("by", "must be channel or sku"))?,
-                );
+                let named = MetricsBy::ALL.into_iter().find(|by| by.as_str() == value.as_ref());
+                let named =
+                    named.ok_or_else(|| ApiError::invalid("by", "must be sku, location, channel or supplier"))?;
+                by = Some(report.check_by(named).map_err(ApiError::from)?);
             }
             other => return Err(ApiError::invalid(other, "unknown query parameter")),
         }
@@ -606,7 +609,7 @@ pub(super) fn metrics_query(req: &Request, kind: MetricsKind, today: NaiveDate) 
         Some(from) => Window::new(from, to).map_err(ApiError::from)?,
         None => Window::ending(to, 30),
     };
-    Ok(OrdersCommand::Metrics { kind, window, by })
+    Ok((window, by))
 }
 
 /// `GET /v1/events?after=CURSOR&types=a,b&limit=N` (after: a cursor the feed gave, default the
