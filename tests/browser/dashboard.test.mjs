@@ -29,7 +29,7 @@ before(async () => {
   mkdirSync(shots, { recursive: true });
   stockline = await startStockline();
   const call = stockline.call;
-  await sellingStore(call, ['TEE', 'SOCK']);
+  await sellingStore(call, ['TEE', 'SOCK', 'CAP', 'HAT']);
   await call('POST', '/v1/skus/TEE/movements', 'dev-warehouse', { kind: 'receive', location: 'wh-1', qty: 5 });
   const place = async (key, body) =>
     (await call('POST', '/v1/orders', 'dev-storefront', body, { 'idempotency-key': key })).id;
@@ -45,6 +45,19 @@ before(async () => {
   const cancelled = await place('d-3', order('SOCK', 2));
   seen = await settled(cancelled);
   await call('POST', `/v1/orders/${cancelled}/cancel`, 'dev-customer-service', { version: seen.version });
+  // A purchase order sent today: its CAP line received in full at once (on time), 2 of its 5
+  // HAT into quarantine (short, not due for a week: not judged yet).
+  await call('PUT', '/v1/suppliers/basics-co', 'dev-admin', { name: 'Basics Co', currency: 'EUR', lead_time_days: 5 });
+  await call('PUT', '/v1/approval-rules', 'dev-admin', {
+    base_currency: 'EUR', rates: {}, bands: [{ up_to: null, approvals: 0, roles: [] }],
+  });
+  const due = new Date(Date.now() + 7 * 86_400_000).toISOString().slice(0, 10);
+  const line = (sku, qty) => ({ sku, location: 'wh-1', qty, unit_price: '3.00', expected_on: due });
+  let po = await call('POST', '/v1/purchase-orders', 'dev-buyer', { supplier: 'basics-co', currency: 'EUR', lines: [line('CAP', 10), line('HAT', 5)] });
+  po = await call('POST', `/v1/purchase-orders/${po.id}/submit`, 'dev-buyer', { version: po.version });
+  po = await call('POST', `/v1/purchase-orders/${po.id}/send`, 'dev-buyer', { version: po.version });
+  await call('POST', `/v1/purchase-orders/${po.id}/receipts`, 'dev-warehouse',
+    { lines: [{ line: 1, qty: 10, into: 'stock' }, { line: 2, qty: 2, into: 'quarantine' }] }, { 'idempotency-key': 'd-dock' });
 });
 
 after(async () => {
@@ -101,6 +114,14 @@ test('a manager reads the KPIs, drills into the SKUs behind them, and reads them
       assert.ok(cell.y > heading.y, `column ${column}: the row is below its heading`);
     }
     await page.screenshot({ path: join(shots, 'dashboard-tablet.png'), fullPage: true });
+    // The supplier tile: 1 line judged, on time; a tap shows the supplier's row.
+    const suppliers = tile(page, 'suppliers');
+    assert.equal(await suppliers.value(), '100.0%');
+    assert.equal(await suppliers.detail(), '1 of 1 line due · fill 100.0%');
+    await page.getByTestId('tile-suppliers').click();
+    await page.getByTestId('drill-down').getByText('basics-co').waitFor();
+    assert.deepEqual(await rows.allTextContents(), ['basics-co100.0%100.0%0.0 ± 0.0 days16.7%—']);
+    await page.screenshot({ path: join(shots, 'dashboard-suppliers-tablet.png'), fullPage: true });
     // The backlog tile: open orders by age and by state.
     await page.getByTestId('tile-backlog').click();
     await page.getByTestId('drill-down').getByText('partially allocated').waitFor();
@@ -124,7 +145,7 @@ test('on a desktop the tiles sit in a row; the warehouse has no dashboard', asyn
     await tab(page, 'dashboard');
     await page.getByTestId('tile-cycle').waitFor();
     const tops = await Promise.all(
-      ['fill-first', 'fill-final', 'cycle', 'backlog'].map(async (id) => (await page.getByTestId(`tile-${id}`).boundingBox()).y),
+      ['fill-first', 'fill-final', 'cycle', 'backlog', 'suppliers'].map(async (id) => (await page.getByTestId(`tile-${id}`).boundingBox()).y),
     );
     assert.ok(tops.every((y) => y === tops[0]), `one row: ${tops}`);
     await page.getByTestId('tile-cycle').click();

@@ -201,12 +201,14 @@ pub async fn suppliers(api_base: &str, token: &str) -> Result<Vec<Supplier>, Cal
     Ok(data.suppliers)
 }
 
-/// The managers' dashboard: the last 30 days' fill rate by SKU and cycle time by channel.
+/// The managers' dashboard: the last 30 days' fill rate by SKU, cycle time by channel and
+/// supplier performance by supplier.
 pub async fn dashboard(api_base: &str, token: &str) -> Result<crate::dashboard::Dashboard, CallError> {
     let get = |path: &str| authorised(Request::get(&url(api_base, path)), token);
     let fill = answer(get("/v1/metrics/fill-rate?by=sku").send().await).await?;
     let cycle = answer(get("/v1/metrics/cycle-time?by=channel").send().await).await?;
-    Ok(crate::dashboard::Dashboard { fill, cycle })
+    let suppliers = answer(get("/v1/metrics/suppliers?by=supplier").send().await).await?;
+    Ok(crate::dashboard::Dashboard { fill, cycle, suppliers: Some(suppliers) })
 }
 
 /// A supplier's scorecard from its orders, receipts and invoices.

@@ -5,14 +5,18 @@
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
-use stockline_shared::metrics::{self, CycleFigures, CycleTime, FillFigures, FillRate};
+use stockline_shared::metrics::{self, CycleFigures, CycleTime, FillFigures, FillRate, SupplierFigures, Suppliers};
 
-/// What the dashboard reads: the fill rate by SKU and the cycle time by channel, both over the
-/// last 30 days (kept together on the device for offline reading).
+/// What the dashboard reads: the fill rate by SKU, the cycle time by channel and supplier
+/// performance by supplier, all over the last 30 days (kept together on the device for offline
+/// reading).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Dashboard {
     pub fill: FillRate,
     pub cycle: CycleTime,
+    /// None in a copy saved before the app read supplier figures: the tile says so.
+    #[serde(default)]
+    pub suppliers: Option<Suppliers>,
 }
 
 /// Whether a rise is good news.
@@ -51,6 +55,18 @@ pub struct ChannelCycle {
     pub shipped: i64,
     pub p50: String,
     pub p90: String,
+}
+
+/// One supplier behind the on-time-in-full figure, drifting first, then the worst.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SupplierRow {
+    pub supplier: String,
+    pub on_time_in_full: String,
+    pub fill: String,
+    /// "6.0 ± 4.0 days", with "· drifting" when σ doubled.
+    pub lead_time: String,
+    pub qc_rejects: String,
+    pub price_variance: String,
 }
 
 /// A bar of a breakdown, its length in percent of the longest.
@@ -108,6 +124,27 @@ fn counted(n: i64, one: &str, many: &str, after: &str) -> String {
 
 fn rate(figures: &FillFigures) -> Option<f64> {
     figures.unit_fill_rate_pct.and_then(|v| v.to_f64())
+}
+
+/// "+1.3%", "−0.5%": a variance keeps its sign.
+fn signed_percent(value: Option<Decimal>) -> String {
+    match value {
+        Some(v) if v.is_sign_positive() && !v.is_zero() => format!("+{}", percent(Some(v))),
+        Some(v) if v.is_sign_negative() => format!("−{}", percent(Some(-v))),
+        other => percent(other),
+    }
+}
+
+fn lead_time(figures: &SupplierFigures) -> String {
+    let measured = match (figures.lead_time_days_mean, figures.lead_time_days_std) {
+        (Some(mean), Some(std)) => format!("{mean:.1} ± {std:.1} days"),
+        _ => "—".to_string(),
+    };
+    if figures.lead_time_drift {
+        format!("{measured} · drifting")
+    } else {
+        measured
+    }
 }
 
 impl Dashboard {
@@ -174,7 +211,65 @@ impl Dashboard {
                 trend: "counted as of now".to_string(),
                 class: if old > 0 { "bad" } else { "none" },
             },
+            self.supplier_tile(days),
         ]
+    }
+
+    fn supplier_tile(&self, days: usize) -> Tile {
+        let Some(suppliers) = &self.suppliers else {
+            return Tile {
+                id: "suppliers",
+                label: "Suppliers on time in full",
+                value: "—".to_string(),
+                detail: "not in this saved copy".to_string(),
+                trend: "refresh online to see it".to_string(),
+                class: "none",
+            };
+        };
+        let now = &suppliers.figures;
+        let pct = |f: &SupplierFigures| f.on_time_in_full_pct.and_then(|v| v.to_f64());
+        let points = |v: f64| format!("{v:.1} pts");
+        let level = |v: f64| format!("{v:.1}%");
+        let (trend, class) = trend(pct(now), pct(&suppliers.previous), Better::Higher, days, points, level);
+        let drifting = suppliers.groups.iter().filter(|group| group.figures.lead_time_drift).count();
+        let mut detail = format!(
+            "{} of {} · fill {}",
+            now.lines_on_time_in_full,
+            counted(now.lines_due, "line", "lines", "due"),
+            percent(now.fill_rate_pct)
+        );
+        if drifting > 0 {
+            detail.push_str(&format!(
+                " · {} with lead time drifting",
+                counted(drifting as i64, "supplier", "suppliers", "")
+            ));
+        }
+        Tile {
+            id: "suppliers",
+            label: "Suppliers on time in full",
+            value: percent(now.on_time_in_full_pct),
+            detail,
+            trend,
+            class: if drifting > 0 { "bad" } else { class },
+        }
+    }
+
+    /// The suppliers behind the on-time-in-full figure, as the server ranks them (drifting
+    /// first, then the lowest on time).
+    pub fn suppliers(&self) -> Vec<SupplierRow> {
+        let Some(suppliers) = &self.suppliers else { return Vec::new() };
+        suppliers
+            .groups
+            .iter()
+            .map(|group| SupplierRow {
+                supplier: group.key.clone(),
+                on_time_in_full: percent(group.figures.on_time_in_full_pct),
+                fill: percent(group.figures.fill_rate_pct),
+                lead_time: lead_time(&group.figures),
+                qc_rejects: percent(group.figures.qc_reject_pct),
+                price_variance: signed_percent(group.figures.price_variance_pct),
+            })
+            .collect()
     }
 
     /// The SKUs behind the fill rate, the worst final fill first (the server's order).
@@ -254,9 +349,39 @@ mod tests {
                 "by_age": [{"band": "under_1_day", "orders": 1}, {"band": "1_to_2_days", "orders": 0},
                     {"band": "2_to_7_days", "orders": 0}, {"band": "7_days_or_more", "orders": 2}]}
         });
+        let supplier = |due: i64,
+                        otif: i64,
+                        pct: Option<&str>,
+                        mean: Option<f64>,
+                        std: Option<f64>,
+                        drift: bool,
+                        variance: Option<&str>| {
+            serde_json::json!({
+                "lines_due": due, "lines_on_time_in_full": otif, "on_time_in_full_pct": pct,
+                "units_due": due * 10, "units_received": due * 10, "fill_rate_pct": if due > 0 { Some("100.00") } else { None },
+                "lead_time_samples": due, "lead_time_days_mean": mean, "lead_time_days_std": std,
+                "lead_time_drift": drift, "received": due * 10, "quarantined": 0,
+                "qc_reject_pct": if due > 0 { Some("0.00") } else { None },
+                "invoice_lines": 1, "price_variance_pct": variance
+            })
+        };
+        let mut total = supplier(4, 3, Some("75.00"), Some(8.5), Some(3.89), false, Some("1.25"));
+        let mut groups = vec![
+            supplier(3, 2, Some("66.67"), Some(6.0), Some(4.0), true, Some("-0.50")),
+            supplier(1, 1, Some("100.00"), Some(11.0), Some(1.0), false, Some("0.00")),
+        ];
+        groups[0]["key"] = "basics-co".into();
+        groups[1]["key"] = "slow-co".into();
+        for (field, value) in [("from", "2026-11-04"), ("to", "2026-12-03"), ("by", "supplier")] {
+            total[field] = value.into();
+        }
+        total["previous"] = supplier(2, 2, Some("100.00"), Some(6.0), Some(1.0), false, None);
+        total["groups"] = groups.into();
+        total["days"] = serde_json::json!([]);
         Dashboard {
             fill: serde_json::from_value(fill).expect("a fill rate"),
             cycle: serde_json::from_value(cycle).expect("a cycle time"),
+            suppliers: Some(serde_json::from_value(total).expect("supplier figures")),
         }
     }
 
@@ -295,8 +420,42 @@ mod tests {
                     "counted as of now".to_string(),
                     "bad"
                 ),
+                (
+                    "suppliers",
+                    "75.0%".to_string(),
+                    "3 of 4 lines due · fill 100.0% · 1 supplier with lead time drifting".to_string(),
+                    "▼ 25.0 pts vs the 30 days before (100.0%)".to_string(),
+                    "bad"
+                ),
             ]
         );
+    }
+
+    #[test]
+    fn suppliers_drill_down_flags_drift_and_signs_the_variance() {
+        let rows: Vec<(String, String, String, String)> = dashboard()
+            .suppliers()
+            .into_iter()
+            .map(|row| (row.supplier, row.on_time_in_full, row.lead_time, row.price_variance))
+            .collect();
+        assert_eq!(
+            rows,
+            vec![
+                ("basics-co".into(), "66.7%".into(), "6.0 ± 4.0 days · drifting".into(), "−0.5%".into()),
+                ("slow-co".into(), "100.0%".into(), "11.0 ± 1.0 days".into(), "0.0%".into()),
+            ]
+        );
+        // A copy saved before the app read supplier figures still opens, and says what it lacks.
+        let old = Dashboard { suppliers: None, ..dashboard() };
+        let saved: Dashboard = serde_json::from_str(
+            &serde_json::to_string(&serde_json::json!({"fill": dashboard().fill, "cycle": dashboard().cycle}))
+                .expect("json"),
+        )
+        .expect("an older copy");
+        assert_eq!(saved, old);
+        let tile = old.tiles().pop().expect("the supplier tile");
+        assert_eq!((tile.value.as_str(), tile.detail.as_str()), ("—", "not in this saved copy"));
+        assert!(old.suppliers().is_empty());
     }
 
     #[test]

@@ -917,7 +917,7 @@ mod tests {
         for (role, shown) in [
             ("admin", true),
             ("approver", true),
-            ("buyer", false),
+            ("buyer", true),
             ("warehouse", false),
             ("storefront", false),
             ("nobody", false),

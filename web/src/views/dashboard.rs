@@ -90,6 +90,17 @@ fn drill_down(d: &Dashboard, id: &'static str) -> AnyView {
             ["Channel", "Shipped", "p50", "p90"],
             d.channels().into_iter().map(|row| [row.channel, row.shipped.to_string(), row.p50, row.p90]).collect(),
         ),
+        "suppliers" => drill_table(
+            "Suppliers behind it: lead time drifting first, then the lowest on time",
+            "No purchase-order lines due in this window.",
+            ["Supplier", "On time in full", "Fill", "Lead time", "QC rejects", "Price variance"],
+            d.suppliers()
+                .into_iter()
+                .map(|row| {
+                    [row.supplier, row.on_time_in_full, row.fill, row.lead_time, row.qc_rejects, row.price_variance]
+                })
+                .collect(),
+        ),
         _ => {
             let (ages, states) = d.backlog_bars();
             view! {
@@ -105,11 +116,11 @@ fn drill_down(d: &Dashboard, id: &'static str) -> AnyView {
     }
 }
 
-fn drill_table(
+fn drill_table<const COLUMNS: usize>(
     title: &'static str,
     empty: &'static str,
-    headings: [&'static str; 4],
-    rows: Vec<[String; 4]>,
+    headings: [&'static str; COLUMNS],
+    rows: Vec<[String; COLUMNS]>,
 ) -> AnyView {
     view! {
         <section class="card" data-testid="drill-down">
