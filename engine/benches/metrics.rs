@@ -1,15 +1,21 @@
 //! Metrics benchmarks: what keeping them adds to an order's save (observing its facts and
-//! turning them into bucket additions), and reading a 90-day window broken down by 10,000 SKUs
-//! from its buckets (the rows the edge hands over: per-day totals, per-SKU sums).
+//! turning them into bucket additions) and to a purchase order's receipt, and reading a 90-day
+//! window broken down by 10,000 SKUs from its buckets (the rows the edge hands over: per-day
+//! totals, per-SKU sums).
 //!
 //! Run: `cargo bench -p stockline-engine --bench metrics` (add `-- --quick` for a fast pass).
 
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use stockline_engine::metrics::{
-    dim, metric, read_cycle_time, read_fill_rate, BucketRow, LineFill, MetricsBy, OrderFacts, Window,
+    dim, metric, read_cycle_time, read_fill_rate, read_suppliers, BucketRow, LineFill, MetricsBy, OrderFacts, PoFacts,
+    Window,
 };
 use stockline_engine::orders::{Order, OrderLineSpec, OrderSpec, OrderStatus, ServiceLevel, SplitPolicy};
+use stockline_engine::procurement::{
+    ApprovalRules, Band, MatchTolerance, PoLineSpec, PoSpec, PurchaseOrder, ReceiptLine, ReceiptSpec, ReceiveTo,
+};
+use stockline_engine::{audit::Decision, Catalog};
 use stockline_engine::{Actor, Id, Money, Role};
 
 const SKUS: usize = 10_000;
@@ -72,6 +78,63 @@ fn save(c: &mut Criterion) {
         b.iter(|| {
             let after = OrderFacts::observe(Some(black_box(&picked)), black_box(&order));
             OrderFacts::deltas(Some(&picked), &after)
+        })
+    });
+}
+
+/// A 5-line purchase order, sent, then received in full: the save that moves the most supplier
+/// figures (5 lines judged, 5 lead-time samples).
+fn receipt(c: &mut Criterion) {
+    let at = Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).single().expect("a time");
+    let mut catalog = Catalog::default();
+    let location =
+        serde_json::from_value(serde_json::json!({"name": "WH", "kind": "warehouse", "region": "eu", "priority": 1}))
+            .expect("a location spec");
+    catalog.put_location(id("wh-1"), location).expect("a location");
+    let supplier = serde_json::from_value(serde_json::json!({"name": "S", "currency": "EUR", "lead_time_days": 5}))
+        .expect("a supplier spec");
+    catalog.put_supplier(id("basics-co"), supplier, Role::Admin).expect("a supplier");
+    let spec = PoSpec {
+        supplier: id("basics-co"),
+        currency: "EUR".to_string(),
+        lines: (0..5)
+            .map(|l| PoLineSpec {
+                sku: id(&format!("SKU-{l}")),
+                location: id("wh-1"),
+                qty: 20,
+                unit_price: Money::parse("3.00").expect("money"),
+                expected_on: (at + Duration::days(7)).date_naive(),
+            })
+            .collect(),
+        comment: None,
+    };
+    let rules = ApprovalRules {
+        base_currency: "EUR".into(),
+        rates: Default::default(),
+        bands: vec![Band { up_to: None, approvals: 0, roles: vec![] }],
+        watch_extra_approvals: 0,
+        critical_extra_approvals: 0,
+        strict_roles: vec![Role::Admin],
+        match_tolerance: MatchTolerance::default(),
+    };
+    let buyer = Actor { subject: "carl".to_string(), role: Role::Buyer };
+    let mut order = PurchaseOrder::create(id("PO-1"), &spec, &catalog, &buyer, at).expect("a draft");
+    let decide = |order: &PurchaseOrder| Decision { actor: &buyer, at, seen_version: order.version, comment: None };
+    order.submit(&decide(&order), Some((&rules, 1)), &catalog, &[]).expect("approved");
+    order.send(&decide(&order)).expect("sent");
+    let before = PoFacts::observe(None, &order, &[]);
+    let lines = (1..=5).map(|line| ReceiptLine { line, qty: 20, into: ReceiveTo::Stock }).collect();
+    order
+        .receive(&id("R-1"), &ReceiptSpec { lines, comment: None }, 0, &buyer, at + Duration::days(4))
+        .expect("received");
+    let after = PoFacts::observe(Some(&before), &order, &[]);
+    // The 5 lines leave their expected day and are judged on the receipt's; 5 receipt samples.
+    // Each is kept for all, the supplier, the location (one bucket each) and its SKU (5).
+    assert_eq!(PoFacts::deltas(Some(&before), &after).len(), 8 + 8 + 8);
+    c.bench_function("metrics/observe + deltas: a 5-line purchase order received in full", |b| {
+        b.iter(|| {
+            let after = PoFacts::observe(Some(black_box(&before)), black_box(&order), &[]);
+            PoFacts::deltas(Some(&before), &after)
         })
     });
 }
@@ -141,5 +204,41 @@ fn read(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, save, read);
+/// Supplier figures for 90 days by SKU over 10,000 SKUs: per-day totals of the window and the
+/// one before, and each SKU's sums over both (drift compares them).
+fn read_supply(c: &mut Criterion) {
+    let to = NaiveDate::from_ymd_opt(2026, 12, 1).expect("a date");
+    let window = Window::ending(to, WINDOW_DAYS);
+    let mut rows = Vec::new();
+    let row = |name: &str, dim: &str, key: String, day: NaiveDate, values: [i64; 6]| BucketRow {
+        metric: name.to_string(),
+        dim: dim.to_string(),
+        key,
+        day,
+        bin: 0,
+        values,
+    };
+    for back in 0..(2 * WINDOW_DAYS as i64) {
+        let day = to - Duration::days(back);
+        rows.push(row(metric::PO_LINE, dim::ALL, String::new(), day, [120, 100, 6_000, 5_800, 0, 0]));
+        rows.push(row(metric::PO_RECEIPT, dim::ALL, String::new(), day, [150, 900, 6_000, 7_000, 40, 0]));
+        rows.push(row(metric::PO_INVOICE, dim::ALL, String::new(), day, [80, 400_000, 404_000, 0, 0, 0]));
+    }
+    for (day, previous) in [(window.to, false), (window.previous().to, true)] {
+        for s in 0..SKUS {
+            let key = format!("SKU-{s:05}");
+            let late = (s as i64 + i64::from(previous)) % 4;
+            rows.push(row(metric::PO_LINE, dim::SKU, key.clone(), day, [4, 4 - late, 200, 200 - late, 0, 0]));
+            let (sum, squares) = if previous { (24, 146) } else { (24, 170) };
+            rows.push(row(metric::PO_RECEIPT, dim::SKU, key, day, [4, sum, squares, 200, s as i64 % 3, 0]));
+        }
+    }
+    let read = read_suppliers(&rows, window, Some(MetricsBy::Sku), to);
+    assert_eq!((read.days.len(), read.groups.len()), (WINDOW_DAYS as usize, 200));
+    c.bench_function("metrics/read suppliers: 90 days by SKU, 10,000 SKUs, with drift", |b| {
+        b.iter(|| read_suppliers(black_box(&rows), window, Some(MetricsBy::Sku), to))
+    });
+}
+
+criterion_group!(benches, save, receipt, read, read_supply);
 criterion_main!(benches);
