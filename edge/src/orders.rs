@@ -27,6 +27,7 @@ use std::collections::{HashMap, HashSet};
 use stockline_engine::audit::Decision;
 use stockline_engine::feed::{FeedEvent, Stream, StreamKind};
 use stockline_engine::idempotency::fingerprint;
+use stockline_engine::limits::EXCEPTIONS_OPEN_MAX;
 use stockline_engine::metrics::{self, MetricsBy, OrderFacts, Window};
 use stockline_engine::orders::{
     backorder_queue, check_nodes, draw, evaluate, expedite_change, queue, reconcile, sla_watch, substitutes_to_read,
@@ -34,12 +35,13 @@ use stockline_engine::orders::{
     Placement, PlacementStep, Promise, Routing, RoutingRules, ShippingRates, StockRead, SubstituteStock, Team,
     EVALUATION_ORDERS_MAX,
 };
+use stockline_engine::planning::Alert;
 use stockline_engine::{Actor, CommitRequest, EngineError, Id, Money};
 use stockline_shared::orders::{
     EvaluationResponse, ExceptionsResponse, OrderView, OrdersResponse, ResolveResponse, RoutingRulesResponse,
     ShippingResponse,
 };
-use stockline_shared::ApiError;
+use stockline_shared::{AlertsResponse, ApiError};
 use worker::{durable_object, Delay, DurableObject, Env, Request, Response, Result, SqlStorage, State};
 
 /// `placements`: orders being placed, each with where it is and the promises its last stock read
@@ -54,6 +56,7 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS orders (id TEXT PRIMARY KEY, se
          status TEXT NOT NULL, due_ms INTEGER NOT NULL, body TEXT NOT NULL);
      CREATE INDEX IF NOT EXISTS exceptions_by_order ON exceptions (order_id);
      CREATE INDEX IF NOT EXISTS exceptions_by_team ON exceptions (team, status, due_ms);
+     CREATE INDEX IF NOT EXISTS exceptions_by_status ON exceptions (status, due_ms);
      CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, order_id TEXT NOT NULL,
          sku TEXT NOT NULL, envelope TEXT NOT NULL, next_try_ms INTEGER NOT NULL,
          attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT);
@@ -1275,6 +1278,21 @@ impl Orders {
         Ok(Answer::ok(200, &OrdersResponse { orders, next_cursor }))
     }
 
+    /// The alerts of the open exceptions that raise one (SLAs at risk), newest first.
+    fn alerts(&self, limit: u32) -> Result<Answer> {
+        let rows: Vec<BodyRow> = store::rows(
+            &self.sql(),
+            "SELECT body FROM exceptions WHERE status = ? LIMIT ?",
+            vec![ExceptionStatus::Open.as_str().into(), (EXCEPTIONS_OPEN_MAX as i64).into()],
+        )?;
+        let mut alerts = Vec::new();
+        for row in rows {
+            alerts.extend(serde_json::from_str::<OrderException>(&row.body)?.alert());
+        }
+        let alerts = Alert::merged(vec![alerts], usize::try_from(limit).map_err(|e| e.to_string())?);
+        Ok(Answer::ok(200, &AlertsResponse { alerts }))
+    }
+
     fn exceptions(&self, team: Option<Team>, status: Option<ExceptionStatus>, limit: u32) -> Result<Answer> {
         let limit = i64::from(limit.min(PAGE_MAX));
         let mut query = String::from("SELECT body FROM exceptions WHERE 1 = 1");
@@ -1339,6 +1357,7 @@ impl Orders {
             }
             OrdersCommand::Act { id, action, request } => self.act(actor, &id, action, request, key).await?,
             OrdersCommand::Exceptions { team, status, limit } => self.exceptions(team, status, limit)?,
+            OrdersCommand::Alerts { limit } => self.alerts(limit)?,
             OrdersCommand::Resolve { id, request } => self.resolve(actor, &id, request, key).await?,
             OrdersCommand::Metrics { kind, window, by } => self.metrics(kind, window, by, now)?,
             OrdersCommand::StockArrived => {

@@ -94,6 +94,10 @@ pub enum OrdersCommand {
     },
     /// Stock arrived (a receipt): the sweep that places waiting orders again runs now.
     StockArrived,
+    /// The alerts of open exceptions (SLAs at risk), newest first.
+    Alerts {
+        limit: u32,
+    },
 }
 
 /// The metrics the Orders object keeps (from its orders' changes).
@@ -523,6 +527,8 @@ pub enum PurchasingCommand {
     Scorecard {
         supplier: Id,
     },
+    /// Drifting suppliers over the last 30 days, as alerts.
+    Alerts,
     /// `GET /v1/metrics/suppliers`: the window's figures from the day buckets.
     Metrics {
         window: stockline_engine::metrics::Window,

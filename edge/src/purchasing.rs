@@ -64,6 +64,8 @@ const LEAD_TIME_PUSH_DELAY_MS: i64 = 5_000;
 const SCORECARD_ORDERS_MAX: i64 = 1_000;
 /// Changes of one SKU one sender sends in a row (the rest wait for the next round).
 const CHANGES_PER_SEND_MAX: i64 = 64;
+/// The days a supplier's lead-time drift is measured over (against the same days before).
+const DRIFT_WINDOW_DAYS: u32 = 30;
 /// How often the alarm prunes idempotency records past their retention.
 const HOUSEKEEPING_EVERY_MS: i64 = 60 * 60 * 1000;
 
@@ -851,6 +853,21 @@ impl Purchasing {
                     return Ok(engine(EngineError::not_found("supplier", supplier.as_str())));
                 }
                 Ok(Answer::ok(200, &self.scorecard(supplier, now.date_naive())?))
+            }
+            PurchasingCommand::Alerts => {
+                let window = metrics::Window::ending(now.date_naive(), DRIFT_WINDOW_DAYS);
+                let by = Some(metrics::MetricsBy::Supplier);
+                let query = metric_store::Query {
+                    metrics: &[metrics::metric::PO_RECEIPT],
+                    window,
+                    by,
+                    through: now.date_naive(),
+                    previous_groups: true,
+                    backlog: false,
+                };
+                let rows = metric_store::rows(&self.sql(), query)?;
+                let alerts = metrics::read_suppliers(&rows, window, by, now.date_naive()).drift_alerts(now);
+                Ok(Answer::ok(200, &stockline_shared::AlertsResponse { alerts }))
             }
             PurchasingCommand::Metrics { window, by } => {
                 let query = metric_store::Query {

@@ -877,3 +877,56 @@ fn the_metrics_answer_the_figures_the_orders_imply() {
         assert_eq!(body["error"]["details"]["field"], field, "{query}: {body}");
     }
 }
+
+/// Alerts of every team in one list: an order promised for tomorrow that waits for stock is an
+/// SLA at risk for the warehouse, linked to the order; cancelled, it is gone.
+#[test]
+fn an_sla_at_risk_is_an_alert_for_its_team_until_it_settles() {
+    let s = setup();
+    supplier_and_rules(&s);
+    s.sku("SOCK", 0);
+    assert_eq!(s.must(s.get("/v1/alerts", STOREFRONT))["alerts"], json!([]));
+    let promised_by = format!("{}T18:00:00Z", stockline_tests::today() + chrono::Duration::days(1));
+    let mut body = order(&[("SOCK", 2)], json!("allow"), 0);
+    body["promised_by"] = json!(promised_by);
+    let id = place(&s, &body, "sla-1")["id"].as_str().expect("id").to_string();
+    assert_eq!(settled(&s, &id)["status"], "backordered");
+    let started = Instant::now();
+    let alert = loop {
+        let alerts = s.must(s.get("/v1/alerts", WAREHOUSE));
+        let found =
+            alerts["alerts"].as_array().and_then(|list| list.iter().find(|a| a["kind"] == "sla_at_risk")).cloned();
+        if let Some(alert) = found {
+            break alert;
+        }
+        assert!(started.elapsed() < SETTLE_TIMEOUT, "no SLA alert: {alerts}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(
+        (&alert["owner"], &alert["order"], &alert["sku"], &alert["link"], &alert["supplier"]),
+        (&json!("warehouse"), &json!(id), &Value::Null, &json!(format!("/v1/orders/{id}")), &Value::Null),
+        "{alert}"
+    );
+    assert!(alert["message"].as_str().is_some_and(|m| m.contains("units still wait for stock")), "{alert}");
+    // The exception behind it is in the warehouse's queue, under the same id.
+    let queue = s.must(s.get("/v1/exceptions?team=warehouse&status=open", WAREHOUSE));
+    let exception = queue["exceptions"].as_array().and_then(|l| l.iter().find(|e| e["kind"] == "sla_at_risk")).cloned();
+    let exception = exception.expect("the exception behind the alert");
+    assert_eq!(alert["id"], format!("sla_at_risk:{}", exception["id"].as_str().unwrap_or("")));
+    s.expect("GET", "/v1/alerts?limit=0", Some(WAREHOUSE), None, 400, "invalid_request");
+    s.expect("GET", "/v1/alerts?kind=sla", Some(WAREHOUSE), None, 400, "invalid_request");
+
+    let seen = settled(&s, &id);
+    s.must(s.send(
+        "POST",
+        &format!("/v1/orders/{id}/cancel"),
+        Some(SERVICE),
+        Some(&json!({"version": seen["version"]}).to_string()),
+        Some("sla-1-cancel"),
+    ));
+    let started = Instant::now();
+    while s.must(s.get("/v1/alerts", BUYER))["alerts"] != json!([]) {
+        assert!(started.elapsed() < SETTLE_TIMEOUT, "the cancelled order's alert stays");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

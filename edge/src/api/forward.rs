@@ -106,12 +106,47 @@ pub(super) async fn batch_availability(
     Ok(Answer::ok(200, &response))
 }
 
-pub(super) async fn reply_purchasing(env: &Env, envelope: Envelope<PurchasingCommand>) -> Result<Reply, ApiError> {
-    let stub = env
-        .durable_object(purchasing::BINDING)
+fn purchasing_stub(env: &Env) -> Result<worker::Stub, ApiError> {
+    env.durable_object(purchasing::BINDING)
         .and_then(|ns| ns.get_by_name(purchasing::NAME))
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-    forward(&stub, "/purchasing", &envelope).await.map_err(|e| ApiError::unavailable(format!("purchasing: {e}")))
+        .map_err(|e| ApiError::internal(e.to_string()))
+}
+
+pub(super) async fn reply_purchasing(env: &Env, envelope: Envelope<PurchasingCommand>) -> Result<Reply, ApiError> {
+    forward(&purchasing_stub(env)?, "/purchasing", &envelope)
+        .await
+        .map_err(|e| ApiError::unavailable(format!("purchasing: {e}")))
+}
+
+/// `GET /v1/alerts`: every team's alerts, from the objects that raise them — predicted stockouts
+/// (the Directory's plan summaries), SLAs at risk (the Orders object's open exceptions) and
+/// drifting suppliers (Purchasing's figures) — newest first.
+pub(super) async fn alerts(env: &Env, caller: &Caller<'_>, limit: u32) -> Result<Reply, ApiError> {
+    let (stockouts, slas, drifts) = futures_util::future::join3(
+        call_directory(env, envelope(caller, None, DirectoryCommand::Alerts { limit })),
+        async {
+            call(&orders_stub(env)?, "/orders", &envelope(caller, None, OrdersCommand::Alerts { limit }))
+                .await
+                .map_err(|e| ApiError::unavailable(format!("orders: {e}")))
+        },
+        async {
+            call(&purchasing_stub(env)?, "/purchasing", &envelope(caller, None, PurchasingCommand::Alerts))
+                .await
+                .map_err(|e| ApiError::unavailable(format!("purchasing: {e}")))
+        },
+    )
+    .await;
+    let mut lists = Vec::with_capacity(3);
+    for (source, answer) in [("directory", stockouts?), ("orders", slas?), ("purchasing", drifts?)] {
+        if answer.status != 200 {
+            return Ok(answer.into());
+        }
+        let list: AlertsResponse = serde_json::from_value(answer.body)
+            .map_err(|e| ApiError::unavailable(format!("{source} answered no alerts: {e}")))?;
+        lists.push(list.alerts);
+    }
+    let alerts = Alert::merged(lists, usize::try_from(limit).map_err(|e| ApiError::internal(e.to_string()))?);
+    Ok(Answer::ok(200, &AlertsResponse { alerts }).into())
 }
 
 pub(super) async fn reply_feed(env: &Env, envelope: Envelope<FeedCommand>) -> Result<Reply, ApiError> {
@@ -122,10 +157,12 @@ pub(super) async fn reply_feed(env: &Env, envelope: Envelope<FeedCommand>) -> Re
     forward(&stub, "/feed", &envelope).await.map_err(|e| ApiError::unavailable(format!("feed: {e}")))
 }
 
-pub(super) async fn reply_orders(env: &Env, envelope: Envelope<OrdersCommand>) -> Result<Reply, ApiError> {
-    let stub = env
-        .durable_object(orders::BINDING)
+fn orders_stub(env: &Env) -> Result<worker::Stub, ApiError> {
+    env.durable_object(orders::BINDING)
         .and_then(|ns| ns.get_by_name(orders::NAME))
-        .map_err(|e| ApiError::internal(e.to_string()))?;
-    forward(&stub, "/orders", &envelope).await.map_err(|e| ApiError::unavailable(format!("orders: {e}")))
+        .map_err(|e| ApiError::internal(e.to_string()))
+}
+
+pub(super) async fn reply_orders(env: &Env, envelope: Envelope<OrdersCommand>) -> Result<Reply, ApiError> {
+    forward(&orders_stub(env)?, "/orders", &envelope).await.map_err(|e| ApiError::unavailable(format!("orders: {e}")))
 }

@@ -15,7 +15,7 @@ use stockline_engine::idempotency::{check_key, fingerprint};
 use stockline_engine::limits::{QTY_REQUEST_MAX, QTY_STORED_MAX};
 use stockline_engine::metrics::{MetricsBy, Report, Window};
 use stockline_engine::orders::{ExceptionStatus, OrderAction, OrderSpec, OrderStatus, RoutingRules, Team};
-use stockline_engine::planning::{DemandImport, PlanningPolicy, SupplierSpec};
+use stockline_engine::planning::{Alert, DemandImport, PlanningPolicy, SupplierSpec};
 use stockline_engine::procurement::{
     ApprovalRules, FromSuggestions, InvoiceSpec, PoAction, PoSpec, PoStatus, ReceiptSpec,
 };
@@ -24,9 +24,9 @@ use stockline_engine::{Catalog, ChannelSpec, CommitRequest, Id, LocationSpec, Mo
 use stockline_shared::auth::{authenticate, parse_tokens};
 use stockline_shared::error::decode;
 use stockline_shared::{
-    Action, ApiError, AvailabilityResponse, BatchAvailabilityRequest, BatchAvailabilityResponse, ErrorDetail,
-    ImportRequest, Me, MovementResponse, Principal, SyncOpResult, SyncOutcome, SyncPushRequest, SyncPushResponse,
-    BODY_BYTES_MAX, SYNC_OPS_MAX,
+    Action, AlertsResponse, ApiError, AvailabilityResponse, BatchAvailabilityRequest, BatchAvailabilityResponse,
+    ErrorDetail, ImportRequest, Me, MovementResponse, Principal, SyncOpResult, SyncOutcome, SyncPushRequest,
+    SyncPushResponse, BODY_BYTES_MAX, SYNC_OPS_MAX,
 };
 use worker::{Env, Method, Request, Response};
 
@@ -249,10 +249,7 @@ async fn route(mut req: Request, env: Env) -> Result<Response, ApiError> {
             let command = replenishment_query(&req)?;
             reply_directory(&env, envelope(&caller, None, command)).await?
         }
-        Route::GetAlerts => {
-            let command = alerts_query(&req)?;
-            reply_directory(&env, envelope(&caller, None, command)).await?
-        }
+        Route::GetAlerts => alerts(&env, &caller, alerts_limit(&req)?).await?,
         Route::ListMasterData => reply_directory(&env, envelope(&caller, None, DirectoryCommand::List)).await?,
         Route::CatalogStatus => reply_directory(&env, envelope(&caller, None, DirectoryCommand::Status)).await?,
         Route::ListItems => {

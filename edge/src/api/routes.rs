@@ -445,7 +445,7 @@ pub(super) fn replenishment_query(req: &Request) -> Result<DirectoryCommand, Api
 }
 
 /// `GET /v1/alerts?limit=N` (default 100).
-pub(super) fn alerts_query(req: &Request) -> Result<DirectoryCommand, ApiError> {
+pub(super) fn alerts_limit(req: &Request) -> Result<u32, ApiError> {
     let url = req.url().map_err(|e| ApiError::invalid("url", e.to_string()))?;
     let mut limit = 100u32;
     for (name, value) in url.query_pairs() {
@@ -454,7 +454,7 @@ pub(super) fn alerts_query(req: &Request) -> Result<DirectoryCommand, ApiError> 
             other => return Err(ApiError::invalid(other, "unknown query parameter")),
         }
     }
-    Ok(DirectoryCommand::Alerts { limit })
+    Ok(limit)
 }
 
 fn orders_limit(value: &str) -> Result<u32, ApiError> {

@@ -17,8 +17,9 @@ use super::facts::{Delta, Sums};
 use super::read::{add, pct, Dated, Keyed, MetricsBy, Window, WindowFigures, GROUPS_MAX};
 use super::{dim, metric};
 use crate::ids::Id;
+use crate::planning::Alert;
 use crate::procurement::{Invoice, PoAction, PurchaseOrder, ReceiveTo, LEAD_TIME_SAMPLES_MIN};
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -285,6 +286,42 @@ impl SupplierFigures {
 /// `GET /v1/metrics/suppliers`: lines judged, receipts and invoices in the window; groups
 /// drifting first, then the lowest on-time-in-full (unjudged last).
 pub type Suppliers = WindowFigures<SupplierFigures>;
+
+impl Suppliers {
+    /// A `supplier_drift` alert per supplier whose lead time drifts in this window (read by
+    /// supplier), for purchasing, measured `at`.
+    pub fn drift_alerts(&self, at: DateTime<Utc>) -> Vec<Alert> {
+        if self.by != Some(MetricsBy::Supplier) {
+            return Vec::new();
+        }
+        self.groups
+            .iter()
+            .filter(|group| group.figures.lead_time_drift)
+            .filter_map(|group| {
+                let supplier = Id::new(group.key.as_str()).ok()?;
+                let (mean, std) = (group.figures.lead_time_days_mean?, group.figures.lead_time_days_std?);
+                Some(Alert {
+                    id: format!("supplier_drift:{supplier}"),
+                    kind: "supplier_drift".to_string(),
+                    owner: "purchasing".to_string(),
+                    sku: None,
+                    supplier: Some(supplier.clone()),
+                    order: None,
+                    raised_at: at,
+                    stockout_date: None,
+                    action: None,
+                    suggestion_qty: 0,
+                    message: format!(
+                        "{supplier}'s lead time varies twice as much as before: {mean:.1} ± {std:.1} days over {} \
+                         receipt lines from {} to {}; safety stock planned on the old spread is short",
+                        group.figures.lead_time_samples, self.from, self.to
+                    ),
+                    link: format!("/v1/metrics/suppliers?by=supplier&from={}&to={}", self.from, self.to),
+                })
+            })
+            .collect()
+    }
+}
 
 /// Supplier performance in `window` as of `today` from the buckets of the window and the one
 /// before it (dim all, and `by`'s for both windows: drift compares them).

@@ -570,5 +570,26 @@ mod suppliers {
         assert!(october.groups.iter().all(|g| !g.figures.lead_time_drift));
         // All suppliers together: σ of 2, 6, 10, 10, 11, 12 against 5, 6, 7, 10, 11, 12 — not doubled.
         assert!(!got.figures.lead_time_drift);
+        // The drifting supplier is an alert for purchasing, linked to the figures behind it.
+        let now = at(30);
+        let alerts = got.drift_alerts(now);
+        let ids: Vec<(&str, &str, Option<&str>, &str)> = alerts
+            .iter()
+            .map(|a| (a.id.as_str(), a.owner.as_str(), a.supplier.as_ref().map(|s| s.as_str()), a.link.as_str()))
+            .collect();
+        assert_eq!(
+            ids,
+            [(
+                "supplier_drift:basics-co",
+                "purchasing",
+                Some("basics-co"),
+                "/v1/metrics/suppliers?by=supplier&from=2026-11-01&to=2026-11-30"
+            )]
+        );
+        assert!(alerts[0].message.contains("6.0 ± 4.0 days over 3 receipt lines"), "{}", alerts[0].message);
+        assert_eq!((alerts[0].raised_at, alerts[0].sku.as_ref()), (now, None));
+        // Read by SKU, the groups are not suppliers: no supplier alert comes of them.
+        let by_sku = host.read("2026-11-01", "2026-11-30", Some(MetricsBy::Sku), "2026-11-30");
+        assert!(by_sku.drift_alerts(now).is_empty());
     }
 }

@@ -371,6 +371,26 @@ pub fn may_raise(existing: &[OrderException], spec: &ExceptionSpec) -> Result<()
 }
 
 impl OrderException {
+    /// The alert an open `sla_at_risk` exception raises, for its team, linked to its order.
+    pub fn alert(&self) -> Option<crate::planning::Alert> {
+        (self.kind == ExceptionKind::SlaAtRisk && self.status == ExceptionStatus::Open).then(|| {
+            crate::planning::Alert {
+                id: format!("sla_at_risk:{}", self.id),
+                kind: ExceptionKind::SlaAtRisk.as_str().to_string(),
+                owner: self.team.as_str().to_string(),
+                sku: self.sku.clone(),
+                supplier: None,
+                order: Some(self.order.clone()),
+                raised_at: self.raised_at,
+                stockout_date: None,
+                action: None,
+                suggestion_qty: 0,
+                message: format!("order {}: {}", self.order, self.detail),
+                link: format!("/v1/orders/{}", self.order),
+            }
+        })
+    }
+
     /// A new, open exception routed by its kind: the kind's team, due the kind's SLA from `at`.
     pub fn raise(id: Id, spec: &ExceptionSpec, at: DateTime<Utc>) -> Result<OrderException, EngineError> {
         check_text("detail", &spec.detail)?;

@@ -470,6 +470,23 @@ fn triage_routes_holds_backorders_shortages_splits_and_sla_risk() {
         &[("sla_at_risk", "promise at risk: ship by 2026-12-03 16:00 UTC; A must hand over by 2026-12-03 16:00 UTC (1 day in transit)")],
     );
     assert_eq!(raised[0].team, Team::Warehouse);
+    // While open it is an alert for the warehouse, linked to the order; the split is not one.
+    let alert = raised[0].alert().expect("an open SLA at risk is an alert");
+    assert_eq!(
+        (alert.kind.as_str(), alert.owner.as_str(), alert.order.as_ref(), alert.link.as_str()),
+        ("sla_at_risk", "warehouse", Some(&released.id), format!("/v1/orders/{}", released.id).as_str())
+    );
+    assert!(alert.message.ends_with("(1 day in transit)"), "{}", alert.message);
+    let mut resolved = raised[0].clone();
+    resolved.status = ExceptionStatus::Resolved;
+    assert_eq!(resolved.alert(), None, "a resolved exception is no alert");
+    // Alerts of every source, newest first.
+    let mut older = alert.clone();
+    older.id = "older".to_string();
+    older.raised_at = alert.raised_at - chrono::Duration::hours(1);
+    let merged = crate::planning::Alert::merged(vec![vec![older.clone()], vec![alert.clone()]], 10);
+    assert_eq!(merged.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(), [alert.id.as_str(), "older"]);
+    assert_eq!(crate::planning::Alert::merged(vec![vec![older], vec![alert.clone()]], 1), [alert]);
     assert_eq!(settled(&released, &raised[0], Some(&watch(SlaState::AtRisk))), None);
     assert_eq!(settled(&released, &raised[0], Some(&watch(SlaState::OnTrack))), Some("the promise is on track again"));
     check_triage(&released, &[], Some(&watch(SlaState::OnTrack)), &[]);

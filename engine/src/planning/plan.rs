@@ -246,15 +246,21 @@ impl Plan {
     }
 }
 
-/// A predicted stockout, for the team that owns it (purchasing), with what to act on.
+/// Something a team should act on while it can still change the outcome: a predicted stockout
+/// (here), an order's SLA at risk (`orders`), a supplier's lead time drifting (`metrics`). Each
+/// names its owner team, what it is about and where to act.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
     pub id: String,
     pub kind: String,
     pub owner: String,
-    pub sku: Id,
+    /// The SKU it is about (none for a supplier's drift).
+    pub sku: Option<Id>,
     pub supplier: Option<Id>,
-    /// When the SKU became at risk.
+    /// The customer order it is about (an SLA at risk).
+    pub order: Option<Id>,
+    /// When it was raised: the SKU became at risk, the SLA watch raised the exception, the drift
+    /// was measured.
     pub raised_at: DateTime<Utc>,
     pub stockout_date: Option<NaiveDate>,
     pub action: Option<Action>,
@@ -264,6 +270,16 @@ pub struct Alert {
     pub link: String,
 }
 
+impl Alert {
+    /// `lists` (each newest first or not) as one list, newest first, at most `limit`; ties by id.
+    pub fn merged(lists: Vec<Vec<Alert>>, limit: usize) -> Vec<Alert> {
+        let mut all: Vec<Alert> = lists.into_iter().flatten().collect();
+        all.sort_by(|a, b| b.raised_at.cmp(&a.raised_at).then_with(|| a.id.cmp(&b.id)));
+        all.truncate(limit);
+        all
+    }
+}
+
 impl PlanSummary {
     /// The alert this summary raises: a predicted stockout when it is at risk.
     pub fn stockout_alert(&self, raised_at: DateTime<Utc>) -> Option<Alert> {
@@ -271,8 +287,9 @@ impl PlanSummary {
             id: format!("predicted_stockout:{}", self.sku),
             kind: "predicted_stockout".to_string(),
             owner: "purchasing".to_string(),
-            sku: self.sku.clone(),
+            sku: Some(self.sku.clone()),
             supplier: self.supplier.clone(),
+            order: None,
             raised_at,
             stockout_date: self.stockout_date,
             action: self.action.clone(),
