@@ -96,6 +96,7 @@ test('a manager reads the KPIs, drills into the SKUs behind them, and reads them
     assert.equal(await ended.detail(), '3 of 5 units · 1 of 2 orders complete');
     assert.match(await tile(page, 'cycle').detail(), /· 1 order shipped$/);
     assert.equal(await tile(page, 'backlog').value(), '1');
+    assert.equal(await page.getByTestId('alerts').locator('h3').textContent(), 'Alerts (0)');
     // The chart draws today's point of each line.
     assert.equal(await page.getByTestId('fill-chart').locator('circle.fill-first').count(), 1);
     assert.equal(await page.getByTestId('fill-chart').locator('circle.fill-final').count(), 1);
@@ -139,11 +140,24 @@ test('a manager reads the KPIs, drills into the SKUs behind them, and reads them
   }
 });
 
-test('on a desktop the tiles sit in a row; the warehouse has no dashboard', async () => {
+test('on a desktop the tiles sit in a row under the alerts; the warehouse has no dashboard', async () => {
+  // An order promised for tomorrow that waits for stock: an SLA at risk for the warehouse.
+  const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+  const late = await stockline.call('POST', '/v1/orders', 'dev-storefront',
+    { ...order('SOCK', 2), promised_by: `${tomorrow}T18:00:00Z` }, { 'idempotency-key': 'd-sla' });
+  for (let tries = 0; ; tries++) {
+    const { alerts } = await stockline.call('GET', '/v1/alerts', 'dev-admin');
+    if (alerts.some((a) => a.kind === 'sla_at_risk')) break;
+    assert.ok(tries < 300, 'the SLA alert is raised');
+    await new Promise((done) => setTimeout(done, 100));
+  }
   const { browser, page } = await adminDevice({ width: 1280, height: 800 });
   try {
     await tab(page, 'dashboard');
     await page.getByTestId('tile-cycle').waitFor();
+    const alerts = page.getByTestId('alerts');
+    assert.equal(await alerts.locator('h3').textContent(), 'Alerts (1)');
+    assert.match(await alerts.getByTestId('alert').textContent(), new RegExp(`^SLA at risk · warehouse · order ${late.id} · raised `));
     const tops = await Promise.all(
       ['fill-first', 'fill-final', 'cycle', 'backlog', 'suppliers'].map(async (id) => (await page.getByTestId(`tile-${id}`).boundingBox()).y),
     );
@@ -164,5 +178,25 @@ test('on a desktop the tiles sit in a row; the warehouse has no dashboard', asyn
     assert.equal(await warehouse.page.getByTestId('menu-tab-dashboard').count(), 0);
   } finally {
     await warehouse.browser.context.close();
+  }
+});
+
+test('on a phone the tiles pair up within the screen, without sideways scrolling', async () => {
+  const { browser, page } = await adminDevice({ width: 390, height: 844 });
+  try {
+    await tab(page, 'dashboard');
+    await page.getByTestId('tile-suppliers').waitFor();
+    await page.getByTestId('tile-suppliers').click();
+    await page.getByTestId('drill-down').getByText('basics-co').waitFor();
+    const boxes = await Promise.all(
+      ['fill-first', 'fill-final', 'cycle', 'backlog', 'suppliers'].map((id) => page.getByTestId(`tile-${id}`).boundingBox()),
+    );
+    assert.deepEqual(boxes.map((box) => box.x), [boxes[0].x, boxes[1].x, boxes[0].x, boxes[1].x, boxes[0].x], 'two columns');
+    assert.ok(boxes.every((box) => box.x >= 0 && box.x + box.width <= 390), 'every tile within the screen');
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `no sideways scrolling (${overflow} px too wide)`);
+    await page.screenshot({ path: join(shots, 'dashboard-phone.png'), fullPage: true });
+  } finally {
+    await browser.context.close();
   }
 });

@@ -8,7 +8,8 @@ use stockline_shared::{Plan, Scorecard, Supplier};
 
 pub const WIDTH: f64 = 640.0;
 pub const HEIGHT: f64 = 260.0;
-const LEFT: f64 = 44.0;
+/// Room for the y labels: "100%" or "1,200" at the phone's larger tick font (20 px, ~60 units).
+const LEFT: f64 = 68.0;
 const RIGHT: f64 = 28.0;
 const TOP: f64 = 12.0;
 const BOTTOM: f64 = 28.0;

@@ -6,6 +6,10 @@ use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 use stockline_shared::metrics::{self, CycleFigures, CycleTime, FillFigures, FillRate, SupplierFigures, Suppliers};
+use stockline_shared::AlertsResponse;
+
+/// Alerts the dashboard reads (the newest).
+pub const ALERTS_SHOWN_MAX: u32 = 50;
 
 /// What the dashboard reads: the fill rate by SKU, the cycle time by channel and supplier
 /// performance by supplier, all over the last 30 days (kept together on the device for offline
@@ -17,6 +21,23 @@ pub struct Dashboard {
     /// None in a copy saved before the app read supplier figures: the tile says so.
     #[serde(default)]
     pub suppliers: Option<Suppliers>,
+    /// Every team's alerts, newest first; none in a copy saved before the app read them.
+    #[serde(default)]
+    pub alerts: Option<AlertsResponse>,
+}
+
+/// One alert as the dashboard lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AlertRow {
+    /// `predicted_stockout`, … (a style hook).
+    pub kind: String,
+    /// "Predicted stockout · purchasing".
+    pub title: String,
+    /// What it is about: "SKU TEE", "order SO-000004", "supplier basics-co".
+    pub about: String,
+    pub message: String,
+    /// "Dec 4, 10:42 UTC".
+    pub raised: String,
 }
 
 /// Whether a rise is good news.
@@ -254,6 +275,37 @@ impl Dashboard {
         }
     }
 
+    /// The alerts, newest first (the server's order); None when this copy has none read.
+    pub fn alerts(&self) -> Option<Vec<AlertRow>> {
+        let alerts = self.alerts.as_ref()?;
+        Some(
+            alerts
+                .alerts
+                .iter()
+                .map(|alert| {
+                    let kind = match alert.kind.as_str() {
+                        "predicted_stockout" => "Predicted stockout",
+                        "sla_at_risk" => "SLA at risk",
+                        "supplier_drift" => "Supplier lead time drifting",
+                        other => other,
+                    };
+                    let about = [
+                        alert.order.as_ref().map(|order| format!("order {order}")),
+                        alert.sku.as_ref().map(|sku| format!("SKU {sku}")),
+                        alert.supplier.as_ref().map(|supplier| format!("supplier {supplier}")),
+                    ];
+                    AlertRow {
+                        kind: alert.kind.clone(),
+                        title: format!("{kind} · {}", alert.owner.replace('_', " ")),
+                        about: about.into_iter().flatten().collect::<Vec<_>>().join(" · "),
+                        message: alert.message.clone(),
+                        raised: alert.raised_at.format("%b %-d, %H:%M UTC").to_string(),
+                    }
+                })
+                .collect(),
+        )
+    }
+
     /// The suppliers behind the on-time-in-full figure, as the server ranks them (drifting
     /// first, then the lowest on time).
     pub fn suppliers(&self) -> Vec<SupplierRow> {
@@ -382,6 +434,19 @@ mod tests {
             fill: serde_json::from_value(fill).expect("a fill rate"),
             cycle: serde_json::from_value(cycle).expect("a cycle time"),
             suppliers: Some(serde_json::from_value(total).expect("supplier figures")),
+            alerts: Some(
+                serde_json::from_value(serde_json::json!({"alerts": [
+                    {"id": "sla_at_risk:SO-000004-x1", "kind": "sla_at_risk", "owner": "warehouse", "sku": null,
+                     "supplier": null, "order": "SO-000004", "raised_at": "2026-12-03T10:42:05Z",
+                     "stockout_date": null, "action": null, "suggestion_qty": 0,
+                     "message": "order SO-000004: promise at risk", "link": "/v1/orders/SO-000004"},
+                    {"id": "supplier_drift:basics-co", "kind": "supplier_drift", "owner": "purchasing", "sku": null,
+                     "supplier": "basics-co", "order": null, "raised_at": "2026-12-03T09:00:00Z",
+                     "stockout_date": null, "action": null, "suggestion_qty": 0,
+                     "message": "varies twice as much", "link": "/v1/metrics/suppliers?by=supplier"}
+                ]}))
+                .expect("alerts"),
+            ),
         }
     }
 
@@ -446,7 +511,7 @@ mod tests {
             ]
         );
         // A copy saved before the app read supplier figures still opens, and says what it lacks.
-        let old = Dashboard { suppliers: None, ..dashboard() };
+        let old = Dashboard { suppliers: None, alerts: None, ..dashboard() };
         let saved: Dashboard = serde_json::from_str(
             &serde_json::to_string(&serde_json::json!({"fill": dashboard().fill, "cycle": dashboard().cycle}))
                 .expect("json"),
@@ -456,6 +521,28 @@ mod tests {
         let tile = old.tiles().pop().expect("the supplier tile");
         assert_eq!((tile.value.as_str(), tile.detail.as_str()), ("—", "not in this saved copy"));
         assert!(old.suppliers().is_empty());
+        assert_eq!(old.alerts(), None);
+    }
+
+    #[test]
+    fn alerts_say_what_they_are_about_and_for_whom() {
+        let rows: Vec<(String, String, String)> = dashboard()
+            .alerts()
+            .expect("alerts read")
+            .into_iter()
+            .map(|row| (row.title, row.about, row.raised))
+            .collect();
+        assert_eq!(
+            rows,
+            vec![
+                ("SLA at risk · warehouse".into(), "order SO-000004".into(), "Dec 3, 10:42 UTC".into()),
+                (
+                    "Supplier lead time drifting · purchasing".into(),
+                    "supplier basics-co".into(),
+                    "Dec 3, 09:00 UTC".into()
+                ),
+            ]
+        );
     }
 
     #[test]

@@ -385,7 +385,7 @@ impl OrderException {
                 stockout_date: None,
                 action: None,
                 suggestion_qty: 0,
-                message: format!("order {}: {}", self.order, self.detail),
+                message: self.detail.clone(),
                 link: format!("/v1/orders/{}", self.order),
             }
         })

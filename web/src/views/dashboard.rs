@@ -4,7 +4,7 @@
 
 use crate::api;
 use crate::chart::{self, TrendChart};
-use crate::dashboard::{Bar, Dashboard, Tile};
+use crate::dashboard::{AlertRow, Bar, Dashboard, Tile};
 use crate::db;
 use crate::model::Fetched;
 use crate::state::{now_ms, AppState};
@@ -48,7 +48,9 @@ pub fn DashboardView() -> impl IntoView {
             let d = d.value;
             let tiles = d.tiles();
             let trend = chart::fill_trend(&d.fill.days);
+            let alerts = d.alerts();
             view! {
+                {alerts_view(alerts)}
                 <div class="tiles">
                     {tiles.into_iter().map(|tile| tile_view(tile, open)).collect_view()}
                 </div>
@@ -60,6 +62,36 @@ pub fn DashboardView() -> impl IntoView {
             }
         })}
     }
+}
+
+/// Every team's alerts, newest first: what, for whom, about what, since when.
+fn alerts_view(alerts: Option<Vec<AlertRow>>) -> impl IntoView {
+    let Some(alerts) = alerts else {
+        return view! {
+            <section class="card" data-testid="alerts">
+                <h3>"Alerts"</h3>
+                <p class="muted">"Not in this saved copy: refresh online to see them."</p>
+            </section>
+        }
+        .into_any();
+    };
+    let count = alerts.len();
+    view! {
+        <section class="card" data-testid="alerts">
+            <h3>{format!("Alerts ({count})")}</h3>
+            {(count == 0).then(|| view! { <p class="muted">"Nothing at risk now."</p> })}
+            <ul class="alerts">
+                {alerts.into_iter().map(|alert| view! {
+                    <li class=format!("alert {}", alert.kind) data-testid="alert">
+                        <strong>{alert.title}</strong>
+                        <span class="muted">{format!(" · {} · raised {}", alert.about, alert.raised)}</span>
+                        <p>{alert.message}</p>
+                    </li>
+                }).collect_view()}
+            </ul>
+        </section>
+    }
+    .into_any()
 }
 
 fn tile_view(tile: Tile, open: RwSignal<Option<&'static str>>) -> impl IntoView {
