@@ -38,13 +38,16 @@ pub struct PoLineFacts {
     pub judged_on: NaiveDate,
 }
 
-/// One line of one receipt.
+/// The receipt lines of one day for one SKU at one location (one lead time: the order was sent
+/// on one day), merged so an order received in many parts keeps small facts.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReceiptFacts {
     pub sku: Id,
     pub location: Id,
     pub on: NaiveDate,
     pub lead_days: i64,
+    /// Receipt lines merged (each a lead-time sample).
+    pub lines: i64,
     pub qty: i64,
     pub quarantined: i64,
 }
@@ -111,20 +114,26 @@ impl PoFacts {
                 judged_on: if on_time_in_full { full_on.unwrap_or(line.expected_on) } else { line.expected_on },
             });
         }
+        let mut received: BTreeMap<(NaiveDate, &Id, &Id), ReceiptFacts> = BTreeMap::new();
         for receipt in &order.receipts {
             let on = receipt.at.date_naive();
             for got in &receipt.lines {
                 let line = line_of(got.line).expect("a receipt names the order's lines");
-                facts.receipts.push(ReceiptFacts {
+                let day = received.entry((on, &line.sku, &line.location)).or_insert_with(|| ReceiptFacts {
                     sku: line.sku.clone(),
                     location: line.location.clone(),
                     on,
                     lead_days: (on - sent_on).num_days().max(0),
-                    qty: got.qty,
-                    quarantined: if got.into == ReceiveTo::Quarantine { got.qty } else { 0 },
+                    lines: 0,
+                    qty: 0,
+                    quarantined: 0,
                 });
+                day.lines += 1;
+                day.qty += got.qty;
+                day.quarantined += if got.into == ReceiveTo::Quarantine { got.qty } else { 0 };
             }
         }
+        facts.receipts = received.into_values().collect();
         for invoice in invoices.iter().filter(|invoice| invoice.counts()) {
             for got in &invoice.lines {
                 let location = line_of(got.line).expect("an invoice names the order's lines").location.clone();
@@ -147,7 +156,8 @@ impl PoFacts {
             assert!(line.wanted > 0 && (0..=line.wanted).contains(&line.received), "line of {}", line.sku);
         }
         for receipt in &self.receipts {
-            assert!(receipt.qty > 0 && (0..=receipt.qty).contains(&receipt.quarantined) && receipt.lead_days >= 0);
+            assert!(receipt.lines > 0 && receipt.qty > 0 && receipt.lead_days >= 0);
+            assert!((0..=receipt.qty).contains(&receipt.quarantined));
         }
         for invoiced in &self.invoiced {
             assert!(invoiced.ordered_cents >= 0 && invoiced.invoiced_cents >= 0);
@@ -172,8 +182,8 @@ impl PoFacts {
             add(metric::PO_LINE, &line.sku, &line.location, line.judged_on, values);
         }
         for receipt in &self.receipts {
-            let lead = receipt.lead_days;
-            let values = [1, lead, lead * lead, receipt.qty, receipt.quarantined, 0];
+            let (n, lead) = (receipt.lines, receipt.lead_days);
+            let values = [n, n * lead, n * lead * lead, receipt.qty, receipt.quarantined, 0];
             add(metric::PO_RECEIPT, &receipt.sku, &receipt.location, receipt.on, values);
         }
         for invoiced in &self.invoiced {
