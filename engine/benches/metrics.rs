@@ -58,15 +58,16 @@ fn save(c: &mut Criterion) {
         ),
         ended: None,
         shipped_at: None,
+        ships_from: vec![id("wh-1")],
     };
     for line in &mut order.lines {
         line.shipped = line.qty;
     }
     order.status = OrderStatus::Shipped;
     let after = OrderFacts::observe(Some(&before), &order);
-    // The final fill and the cycle time, each for all, the channel and 5 SKUs; the backlog (all,
-    // the channel) loses the order.
-    assert_eq!(OrderFacts::deltas(Some(&before), &after).len(), 7 + 7 + 2);
+    // The final fill and the cycle time, each for all, the channel and 5 SKUs (the cycle time
+    // also for the location it ships from); the backlog (all, the channel) loses the order.
+    assert_eq!(OrderFacts::deltas(Some(&before), &after).len(), 7 + 8 + 2);
     c.bench_function("metrics/observe + deltas: a 5-line order ships", |b| {
         b.iter(|| {
             let after = OrderFacts::observe(Some(black_box(&before)), black_box(&order));

@@ -860,6 +860,15 @@ fn the_metrics_answer_the_figures_the_orders_imply() {
     assert_eq!(cycle["backlog"]["orders"], 1, "O4 is open: {cycle}");
     assert_eq!(cycle["backlog"]["by_state"], json!({"released": 1}));
     assert_eq!(cycle["backlog"]["by_age"][0], json!({"band": "under_1_day", "orders": 1}));
+    // Both shipped orders left from wh-east, where their stock was.
+    let by_location = s.must(s.get("/v1/metrics/cycle-time?by=location", ADMIN));
+    let groups: Vec<(&str, &Value)> = by_location["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .map(|g| (g["key"].as_str().unwrap_or(""), &g["shipped"]))
+        .collect();
+    assert_eq!(groups, vec![("wh-east", &json!(2))], "{by_location}");
 
     // Who may read, and bad windows: a clear error each.
     s.expect("GET", "/v1/metrics/fill-rate", Some(STOREFRONT), None, 403, "forbidden");

@@ -62,6 +62,10 @@ pub struct OrderFacts {
     pub ended: Option<Vec<LineFill>>,
     /// When the order shipped complete.
     pub shipped_at: Option<DateTime<Utc>>,
+    /// The locations of its allocations as last seen before it shipped: where it ships from
+    /// (shipping clears the allocations, so the facts keep them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ships_from: Vec<Id>,
 }
 
 /// One addition to one bucket: `values` are added to the bucket's counters (`n0..n5`).
@@ -133,7 +137,16 @@ impl OrderFacts {
             ),
             None => None,
         };
+        let mut allocated_at: Vec<Id> =
+            order.lines.iter().flat_map(|line| line.allocations.iter().map(|a| a.location.clone())).collect();
+        allocated_at.sort();
+        allocated_at.dedup();
+        let ships_from = match before {
+            Some(facts) if facts.shipped_at.is_some() || allocated_at.is_empty() => facts.ships_from.clone(),
+            _ => allocated_at,
+        };
         let facts = OrderFacts {
+            ships_from,
             placed_at: order.placed_at,
             channel: order.channel.clone(),
             open: if ended { None } else { Some(order.status) },
@@ -191,6 +204,9 @@ impl OrderFacts {
             add(metric::CYCLE, dim::CHANNEL, channel, day, bin, one);
             for line in self.ended.iter().flatten() {
                 add(metric::CYCLE, dim::SKU, line.sku.as_str(), day, bin, one);
+            }
+            for location in &self.ships_from {
+                add(metric::CYCLE, dim::LOCATION, location.as_str(), day, bin, one);
             }
         }
         if let Some(status) = self.open {

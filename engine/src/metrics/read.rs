@@ -109,11 +109,12 @@ impl Report {
         Report::ALL.into_iter().find(|report| report.as_str() == name)
     }
 
-    /// What its figures are kept by: orders by SKU and channel, purchase orders by supplier,
-    /// SKU and location.
+    /// What its figures are kept by: orders by SKU and channel (and, once shipped, by the
+    /// locations they shipped from), purchase orders by supplier, SKU and location.
     pub fn breakdowns(self) -> &'static [MetricsBy] {
         match self {
-            Report::FillRate | Report::CycleTime => &[MetricsBy::Sku, MetricsBy::Channel],
+            Report::FillRate => &[MetricsBy::Sku, MetricsBy::Channel],
+            Report::CycleTime => &[MetricsBy::Sku, MetricsBy::Location, MetricsBy::Channel],
             Report::Suppliers => &[MetricsBy::Sku, MetricsBy::Location, MetricsBy::Supplier],
         }
     }

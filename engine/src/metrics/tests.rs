@@ -210,6 +210,12 @@ fn cycle_time_percentiles_and_the_backlog() {
     assert_eq!(read.window.previous.p50_seconds, None);
     let groups: Vec<(&str, i64)> = read.window.groups.iter().map(|g| (g.key.as_str(), g.figures.shipped)).collect();
     assert_eq!(groups, vec![("web", 2)], "app shipped nothing: no group");
+    // By the locations they shipped from: O1 from A; O2 from A and B (the allocations seen last
+    // before shipping, which clears them). Both as slow at p90: by name.
+    let by_location = read_cycle_time(&host.rows(), window, Some(MetricsBy::Location), day("2026-12-03"));
+    let groups: Vec<(&str, i64, Option<i64>)> =
+        by_location.window.groups.iter().map(|g| (g.key.as_str(), g.figures.shipped, g.figures.p50_seconds)).collect();
+    assert_eq!(groups, vec![("A", 2, Some(7_881)), ("B", 1, Some(113_583))]);
 
     // Open now: O0 allocated (placed 3 days ago), O4 placed (2 days ago), O5 released (today).
     let backlog = &read.backlog;
