@@ -20,6 +20,7 @@ use futures_util::future::join_all;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::cell::RefCell;
+use stockline_engine::metrics::{read_stock_health, HealthRow, MetricsBy, StockHealthReport};
 use stockline_engine::planning::PlanSummary;
 use stockline_engine::{Catalog, Id};
 use stockline_shared::{
@@ -46,7 +47,11 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS catalog_subscribers (sku TEXT P
          needs_action INTEGER NOT NULL, at_risk INTEGER NOT NULL, urgency TEXT NOT NULL, at_risk_since TEXT,
          body TEXT NOT NULL, PRIMARY KEY (sku, location));
      CREATE INDEX IF NOT EXISTS plan_summaries_by_urgency ON plan_summaries (location, needs_action, urgency);
-     CREATE INDEX IF NOT EXISTS plan_summaries_at_risk ON plan_summaries (location, at_risk, at_risk_since);";
+     CREATE INDEX IF NOT EXISTS plan_summaries_at_risk ON plan_summaries (location, at_risk, at_risk_since);
+     CREATE TABLE IF NOT EXISTS stock_health (sku TEXT NOT NULL, location TEXT NOT NULL, on_hand INTEGER NOT NULL,
+         unsellable INTEGER NOT NULL, mean_daily REAL NOT NULL, excess INTEGER NOT NULL, dead INTEGER NOT NULL,
+         PRIMARY KEY (sku, location));
+     CREATE INDEX IF NOT EXISTS stock_health_by_location ON stock_health (location);";
 
 #[durable_object]
 pub struct Directory {
@@ -211,8 +216,12 @@ impl Directory {
             vec![sku.as_str().into()],
         )?;
         let mut rows = Vec::with_capacity(summaries.len());
+        let mut health = Vec::with_capacity(summaries.len());
         for summary in summaries {
             let location = summary.location.as_ref().map_or(String::new(), |l| l.to_string());
+            if let Some(h) = &summary.health {
+                health.push((location.clone(), h.on_hand, h.unsellable, h.mean_daily_demand, h.excess_units, h.dead));
+            }
             let risk_since = summary.at_risk.then(|| {
                 earlier
                     .iter()
@@ -236,6 +245,23 @@ impl Directory {
         let sku = sku.to_string();
         store::transaction(&self.state.storage(), move || {
             store::exec(&sql, "DELETE FROM plan_summaries WHERE sku = ?", vec![sku.as_str().into()])?;
+            store::exec(&sql, "DELETE FROM stock_health WHERE sku = ?", vec![sku.as_str().into()])?;
+            for (location, on_hand, unsellable, mean_daily, excess, dead) in health {
+                store::exec(
+                    &sql,
+                    "INSERT INTO stock_health (sku, location, on_hand, unsellable, mean_daily, excess, dead)
+                     VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    vec![
+                        sku.as_str().into(),
+                        location.into(),
+                        on_hand.into(),
+                        unsellable.into(),
+                        mean_daily.into(),
+                        excess.into(),
+                        i64::from(dead).into(),
+                    ],
+                )?;
+            }
             for (location, supplier, needs_action, at_risk, urgency, since, body) in rows {
                 store::exec(
                     &sql,
@@ -325,6 +351,60 @@ impl Directory {
             });
         }
         Ok(ReplenishmentResponse { groups, next_cursor: if more { last } else { None } })
+    }
+
+    /// The planned SKUs' stock health now: the total over every SKU (their plans over all
+    /// locations) and the groups of `by`, summed here (one row per SKU or per location).
+    fn stock_health(&self, by: Option<MetricsBy>) -> Result<StockHealthReport> {
+        const SUMS: &str = "COUNT(*) AS skus, SUM(on_hand) AS on_hand, SUM(unsellable) AS unsellable,
+            SUM(CASE WHEN mean_daily > 0 THEN on_hand - unsellable ELSE 0 END) AS covered_sellable,
+            SUM(mean_daily) AS mean_daily_demand, SUM(excess) AS excess_units,
+            SUM(excess > 0) AS with_excess, SUM(dead) AS dead, SUM(CASE WHEN dead = 1 THEN on_hand ELSE 0 END) AS dead_units";
+        #[derive(Deserialize)]
+        struct Row {
+            key: String,
+            skus: i64,
+            on_hand: Option<i64>,
+            unsellable: Option<i64>,
+            covered_sellable: Option<i64>,
+            mean_daily_demand: Option<f64>,
+            excess_units: Option<i64>,
+            with_excess: Option<i64>,
+            dead: Option<i64>,
+            dead_units: Option<i64>,
+        }
+        // SUM over no rows is NULL: nothing planned yet counts as zero SKUs with zero stock.
+        let health = |row: Row| HealthRow {
+            key: row.key,
+            skus: row.skus,
+            on_hand: row.on_hand.unwrap_or(0),
+            unsellable: row.unsellable.unwrap_or(0),
+            covered_sellable: row.covered_sellable.unwrap_or(0),
+            mean_daily_demand: row.mean_daily_demand.unwrap_or(0.0),
+            excess_units: row.excess_units.unwrap_or(0),
+            with_excess: row.with_excess.unwrap_or(0),
+            dead: row.dead.unwrap_or(0),
+            dead_units: row.dead_units.unwrap_or(0),
+        };
+        let sql = self.sql();
+        let total: Row =
+            store::first(&sql, &format!("SELECT '' AS key, {SUMS} FROM stock_health WHERE location = ''"), vec![])?
+                .ok_or("an aggregate answers one row")?;
+        let groups: Vec<Row> = match by {
+            None => Vec::new(),
+            Some(MetricsBy::Location) => store::rows(
+                &sql,
+                &format!("SELECT location AS key, {SUMS} FROM stock_health WHERE location != '' GROUP BY location"),
+                vec![],
+            )?,
+            Some(_) => store::rows(
+                &sql,
+                &format!("SELECT sku AS key, {SUMS} FROM stock_health WHERE location = '' GROUP BY sku"),
+                vec![],
+            )?,
+        };
+        let groups: Vec<HealthRow> = groups.into_iter().map(health).collect();
+        Ok(read_stock_health(&health(total), &groups, by, now()?.date_naive()))
     }
 
     /// Predicted stockouts, newest first: each names its owner team and what to act on.
@@ -506,6 +586,7 @@ impl Directory {
                 return Ok(Answered::encoded(200, &page));
             }
             DirectoryCommand::Alerts { limit } => Ok(Answer::ok(200, &self.alerts(*limit)?)),
+            DirectoryCommand::StockHealth { by } => Ok(Answer::ok(200, &self.stock_health(*by)?)),
             DirectoryCommand::Status => {
                 let version = self.catalog()?.version() as i64;
                 let skus = self.count("SELECT COUNT(*) AS count FROM catalog_subscribers", vec![])?;

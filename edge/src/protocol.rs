@@ -419,6 +419,10 @@ pub enum DirectoryCommand {
         cursor: Option<String>,
         limit: u32,
     },
+    /// `GET /v1/metrics/stock-health`: the planned SKUs' stock health now.
+    StockHealth {
+        by: Option<stockline_engine::metrics::MetricsBy>,
+    },
     /// `GET /v1/alerts`: predicted stockouts, newest first.
     Alerts {
         limit: u32,

@@ -371,6 +371,7 @@ fn the_openapi_document_is_served_and_lists_every_route() {
         ("post", "/v1/exceptions/{id}/resolve"),
         ("get", "/v1/metrics/fill-rate"),
         ("get", "/v1/metrics/cycle-time"),
+        ("get", "/v1/metrics/stock-health"),
         ("get", "/v1/metrics/suppliers"),
         ("get", "/v1/events"),
         ("put", "/v1/webhooks/{id}"),

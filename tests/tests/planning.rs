@@ -244,3 +244,58 @@ fn a_location_plan_borrows_from_another_location() {
     assert_eq!(s.must(s.get("/v1/replenishment", BUYER))["groups"], json!([]));
     assert_eq!(s.must(s.get("/v1/alerts", BUYER))["alerts"], json!([]));
 }
+
+/// Stock health from the SKUs' latest plans: a SKU selling 10 a day with 1,500 on hand has 150
+/// days of cover, 600 units beyond the 90 days that are not excess; one that last sold 121 days
+/// ago is dead stock. Ranked dead first, by SKU or by location; a window is refused.
+#[test]
+fn stock_health_from_the_latest_plans() {
+    let s = Stockline::start();
+    let today = stockline_tests::today();
+    s.location("wh-1", "warehouse", 1);
+    let supplier = json!({"name": "Acme Supply", "currency": "EUR", "lead_time_days": 4});
+    s.must(s.put("/v1/suppliers/acme", BUYER, &supplier));
+    let steady: Vec<Value> =
+        (2..=121).map(|back| json!({"date": (today - Duration::days(back)).to_string(), "qty": 10})).collect();
+    let stale: Vec<Value> =
+        (121..=130).map(|back| json!({"date": (today - Duration::days(back)).to_string(), "qty": 5})).collect();
+    for (sku, days, on_hand) in [("STEADY", steady, 1_500), ("STALE", stale, 40)] {
+        s.must(s.put(&format!("/v1/skus/{sku}"), "dev-admin", &json!({"name": sku, "safety_stock": 0})));
+        s.must(s.post(&format!("/v1/skus/{sku}/demand-history"), BUYER, &json!({"days": days, "location": "wh-1"})));
+        s.must(s.put(&format!("/v1/skus/{sku}/policy"), BUYER, &json!({"supplier": "acme"})));
+        s.receive(sku, "wh-1", on_hand);
+    }
+    let mut health = Value::Null;
+    for _ in 0..150 {
+        health = s.must(s.get("/v1/metrics/stock-health?by=sku", BUYER));
+        if health["skus"] == 2 && health["on_hand"] == 1_540 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!((health["skus"].as_i64(), health["on_hand"].as_i64()), (Some(2), Some(1_540)), "{health}");
+    assert_eq!((&health["dead_skus"], &health["dead_units"]), (&json!(1), &json!(40)), "{health}");
+    assert_eq!(
+        (&health["excess_cover_days"], &health["dead_stock_days"], &health["as_of"]),
+        (&json!(90), &json!(90), &json!(today.to_string()))
+    );
+    let groups = health["groups"].as_array().expect("groups");
+    assert_eq!((groups[0]["key"].as_str(), groups[0]["dead_units"].as_i64()), (Some("STALE"), Some(40)), "{health}");
+    assert_eq!(
+        (groups[1]["key"].as_str(), groups[1]["days_of_cover"].as_f64(), groups[1]["excess_units"].as_i64()),
+        (Some("STEADY"), Some(150.0), Some(600)),
+        "{health}"
+    );
+    let by_location = s.must(s.get("/v1/metrics/stock-health?by=location", "dev-admin"));
+    let wh = &by_location["groups"][0];
+    assert_eq!(
+        (wh["key"].as_str(), wh["skus"].as_i64(), wh["dead_units"].as_i64(), wh["on_hand"].as_i64()),
+        (Some("wh-1"), Some(2), Some(40), Some(1_540)),
+        "{by_location}"
+    );
+    for (query, field) in [("from=2026-11-01", "from"), ("to=2026-11-01", "to"), ("by=supplier", "by")] {
+        let (status, body) = s.get(&format!("/v1/metrics/stock-health?{query}"), BUYER);
+        assert_eq!((status, body["error"]["details"]["field"].as_str()), (400, Some(field)), "{query}: {body}");
+    }
+    s.expect("GET", "/v1/metrics/stock-health", Some(WAREHOUSE), None, 403, "forbidden");
+}

@@ -435,6 +435,9 @@ async fn route(mut req: Request, env: Env) -> Result<Response, ApiError> {
                 Report::Suppliers => {
                     reply_purchasing(&env, envelope(&caller, None, PurchasingCommand::Metrics { window, by })).await?
                 }
+                Report::StockHealth => {
+                    reply_directory(&env, envelope(&caller, None, DirectoryCommand::StockHealth { by })).await?
+                }
             }
         }
         Route::PostImport => {

@@ -14,12 +14,14 @@
 //! - **Supplier performance** (`supply`), kept the same way from purchase orders and invoices.
 
 mod facts;
+mod health;
 mod read;
 mod supply;
 #[cfg(test)]
 mod tests;
 
 pub use facts::{cycle_bin, cycle_bin_upper_seconds, Delta, LineFill, OrderFacts, CYCLE_BINS};
+pub use health::{read_stock_health, HealthFigures, HealthRow, StockHealthReport};
 pub use read::{
     read_cycle_time, read_fill_rate, AgeBand, Backlog, BucketRow, CycleFigures, CycleTime, Dated, FillFigures,
     FillPair, FillRate, Keyed, MetricsBy, Report, Window, WindowFigures, GROUPS_MAX, OLDEST_AGE_BAND, WINDOW_DAYS_MAX,

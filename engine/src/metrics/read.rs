@@ -91,18 +91,25 @@ impl MetricsBy {
 pub enum Report {
     FillRate,
     CycleTime,
+    StockHealth,
     Suppliers,
 }
 
 impl Report {
-    pub const ALL: [Report; 3] = [Report::FillRate, Report::CycleTime, Report::Suppliers];
+    pub const ALL: [Report; 4] = [Report::FillRate, Report::CycleTime, Report::StockHealth, Report::Suppliers];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Report::FillRate => "fill-rate",
             Report::CycleTime => "cycle-time",
+            Report::StockHealth => "stock-health",
             Report::Suppliers => "suppliers",
         }
+    }
+
+    /// Whether it covers a window of days (stock health is a gauge: as of now).
+    pub fn windowed(self) -> bool {
+        self != Report::StockHealth
     }
 
     pub fn from_name(name: &str) -> Option<Report> {
@@ -116,6 +123,7 @@ impl Report {
             Report::FillRate => &[MetricsBy::Sku, MetricsBy::Channel],
             Report::CycleTime => &[MetricsBy::Sku, MetricsBy::Location, MetricsBy::Channel],
             Report::Suppliers => &[MetricsBy::Sku, MetricsBy::Location, MetricsBy::Supplier],
+            Report::StockHealth => &[MetricsBy::Sku, MetricsBy::Location],
         }
     }
 

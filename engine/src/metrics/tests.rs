@@ -300,6 +300,48 @@ fn windows_are_bounded_and_know_the_one_before() {
     assert_eq!(Window::ending(day("2026-12-10"), 10), window);
 }
 
+#[test]
+fn stock_health_ranks_dead_stock_then_excess_then_the_least_cover() {
+    let row = |key: &str, on_hand: i64, covered: i64, daily: f64, excess: i64, dead_units: i64| HealthRow {
+        key: key.to_string(),
+        skus: 1,
+        on_hand,
+        unsellable: 0,
+        covered_sellable: covered,
+        mean_daily_demand: daily,
+        excess_units: excess,
+        with_excess: i64::from(excess > 0),
+        dead: i64::from(dead_units > 0),
+        dead_units,
+    };
+    let groups = [
+        row("FAST", 30, 30, 10.0, 0, 0),
+        row("HOARD", 2_000, 2_000, 10.0, 1_100, 0),
+        row("SLOW", 80, 80, 2.0, 0, 0),
+        row("STALE", 40, 0, 0.0, 0, 40),
+    ];
+    let total = HealthRow {
+        key: String::new(),
+        skus: 4,
+        on_hand: 2_150,
+        unsellable: 0,
+        covered_sellable: 2_110,
+        mean_daily_demand: 22.0,
+        excess_units: 1_100,
+        with_excess: 1,
+        dead: 1,
+        dead_units: 40,
+    };
+    let read = read_stock_health(&total, &groups, Some(MetricsBy::Sku), day("2026-12-03"));
+    let ranked: Vec<(&str, Option<f64>)> =
+        read.groups.iter().map(|g| (g.key.as_str(), g.figures.days_of_cover)).collect();
+    assert_eq!(ranked, [("STALE", None), ("HOARD", Some(200.0)), ("FAST", Some(3.0)), ("SLOW", Some(40.0))]);
+    // 2,110 sellable with demand over 22 a day: 95.9 days; the dead SKU's 40 are not cover.
+    assert_eq!(read.figures.days_of_cover, Some(95.9));
+    assert_eq!((read.figures.dead_skus, read.figures.dead_units, read.figures.skus_with_excess), (1, 40, 1));
+    assert_eq!((read.excess_cover_days, read.dead_stock_days), (90, 90));
+}
+
 // Supplier performance: purchase orders driven through their own methods, each change observed
 // as the Purchasing object does (facts before → after, with the order's invoices).
 

@@ -80,6 +80,9 @@ pub struct HistorySummary {
     pub today: i64,
     /// The last `RECENT_DAYS` days, oldest first, for the chart.
     pub recent: Vec<DemandDay>,
+    /// The last day with demand (today included), if any in the history kept.
+    #[serde(default)]
+    pub last_demand_on: Option<NaiveDate>,
 }
 
 pub const RECENT_DAYS: usize = 56;
@@ -221,9 +224,56 @@ pub struct PlanSummary {
     /// Units escalated order lines wait for (0: none).
     #[serde(default)]
     pub expedite_qty: i64,
+    /// How healthy the stock is (none in a summary kept before it was measured).
+    #[serde(default)]
+    pub health: Option<StockHealth>,
+}
+
+/// Days of forecast demand beyond which on-hand stock is excess.
+pub const EXCESS_COVER_DAYS: i64 = 90;
+/// Days without demand after which stock on hand is dead.
+pub const DEAD_STOCK_DAYS: i64 = 90;
+
+/// The stock of a plan's scope against its demand: days of cover from the forecast, the units
+/// beyond `EXCESS_COVER_DAYS` of it, and whether it is dead (on hand, no demand for
+/// `DEAD_STOCK_DAYS` of history).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StockHealth {
+    pub on_hand: i64,
+    /// Quarantined and damaged: on hand but not sellable.
+    pub unsellable: i64,
+    /// Sellable on hand ÷ the forecast's mean daily demand (one decimal); none without demand.
+    pub days_of_cover: Option<f64>,
+    /// The forecast's mean daily demand the cover is counted in.
+    pub mean_daily_demand: f64,
+    pub excess_units: i64,
+    pub last_demand_on: Option<NaiveDate>,
+    pub dead: bool,
 }
 
 impl Plan {
+    /// The stock's health as of the plan's day.
+    pub fn health(&self) -> StockHealth {
+        let sellable = (self.position.on_hand - self.position.unsellable).max(0);
+        let mean_daily = self.forecast.mean_daily;
+        let covered = (mean_daily > 0.0).then(|| (mean_daily * EXCESS_COVER_DAYS as f64).ceil() as i64);
+        let since_demand = match (self.history.last_demand_on, self.history.first_date) {
+            (Some(last), _) => Some((self.as_of - last).num_days()),
+            // No demand in the history kept: dead once that history is long enough.
+            (None, Some(first)) => Some((self.as_of - first).num_days()),
+            (None, None) => None,
+        };
+        StockHealth {
+            on_hand: self.position.on_hand,
+            unsellable: self.position.unsellable,
+            days_of_cover: (mean_daily > 0.0).then(|| round1(sellable as f64 / mean_daily)),
+            mean_daily_demand: mean_daily,
+            excess_units: covered.map_or(0, |covered| (sellable - covered).max(0)),
+            last_demand_on: self.history.last_demand_on,
+            dead: self.position.on_hand > 0 && since_demand.is_some_and(|days| days >= DEAD_STOCK_DAYS),
+        }
+    }
+
     pub fn summary(&self) -> PlanSummary {
         PlanSummary {
             sku: self.sku.clone(),
@@ -242,6 +292,7 @@ impl Plan {
             inventory_position: self.position.inventory_position,
             reorder_point: self.reorder_point,
             expedite_qty: self.expedite_qty,
+            health: Some(self.health()),
         }
     }
 }
@@ -321,6 +372,10 @@ impl PlanSummary {
             self.sku
         )
     }
+}
+
+fn round1(value: f64) -> f64 {
+    (value * 10.0).round() / 10.0
 }
 
 fn round2(value: f64) -> f64 {
@@ -615,6 +670,14 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
             today: input.demand_today,
             mean_daily: round2(if input.history.is_empty() { 0.0 } else { total / input.history.len() as f64 }),
             recent,
+            last_demand_on: if input.demand_today > 0 {
+                Some(input.today)
+            } else {
+                input.history_first.and_then(|first| {
+                    let last = input.history.iter().rposition(|qty| *qty > 0.0)?;
+                    first.checked_add_days(chrono::Days::new(last as u64))
+                })
+            },
         },
         demand_class: stats.class,
         adi: stats.adi.map(round2),
@@ -770,6 +833,29 @@ mod tests {
         assert_eq!(plan.order_by, Some(date("2026-12-16")));
         assert_eq!(plan.history.recent.len(), RECENT_DAYS);
         assert_eq!(plan.history.recent.last().map(|d| d.date), Some(date("2026-12-01")));
+    }
+
+    #[test]
+    fn stock_health_counts_cover_excess_and_dead_stock() {
+        // 10 a day: 200 on hand is 20 days of cover; 1,000 is 100 days, 100 beyond the 90 days
+        // that are not excess.
+        let health = run(&case(200)).health();
+        assert_eq!((health.days_of_cover, health.excess_units, health.dead), (Some(20.0), 0, false));
+        assert_eq!(health.last_demand_on, Some(date("2026-12-01")), "yesterday's demand");
+        let heavy = run(&case(1_000)).health();
+        assert_eq!((heavy.days_of_cover, heavy.excess_units), (Some(100.0), 100));
+        // The same plan 90 days after its last demand: dead, however much cover the forecast claims.
+        let mut stale = run(&case(200));
+        stale.as_of = date("2027-03-01");
+        assert_eq!((stale.as_of - date("2026-12-01")).num_days(), 90);
+        assert!(stale.health().dead);
+        stale.as_of = date("2027-02-28");
+        assert!(!stale.health().dead, "89 days: not yet");
+        // Nothing on hand is never dead stock.
+        let mut empty = run(&case(0));
+        empty.as_of = date("2027-06-01");
+        assert!(!empty.health().dead);
+        assert_eq!(run(&case(200)).summary().health, Some(health));
     }
 
     #[test]

@@ -132,6 +132,7 @@ mod tests {
             inventory_position: 0,
             reorder_point: 0,
             expedite_qty: 0,
+            health: None,
         }
     }
 

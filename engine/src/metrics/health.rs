@@ -1,0 +1,102 @@
+//! Stock health as of now, from the health each SKU's latest plan measured (`StockHealth`): a
+//! gauge, not a window. The host sums rows (all SKUs, or per location) and hands them over; the
+//! figures, the ranking and the bounds are decided here.
+
+use super::read::{Keyed, MetricsBy, GROUPS_MAX};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+/// Summed health rows as the host reads them: one SKU (at a location, or over all), or a sum.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HealthRow {
+    pub key: String,
+    /// SKU rows summed (1 for one SKU).
+    pub skus: i64,
+    pub on_hand: i64,
+    pub unsellable: i64,
+    /// Sellable on hand of the rows with demand, and their mean daily demand: the cover.
+    pub covered_sellable: i64,
+    pub mean_daily_demand: f64,
+    pub excess_units: i64,
+    pub with_excess: i64,
+    pub dead: i64,
+    pub dead_units: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HealthFigures {
+    /// SKUs (or SKU-locations) counted: those planned.
+    pub skus: i64,
+    pub on_hand: i64,
+    /// Quarantined and damaged: on hand, not sellable.
+    pub unsellable: i64,
+    /// Sellable on hand of the SKUs with demand ÷ their forecast daily demand (one decimal).
+    pub days_of_cover: Option<f64>,
+    /// Units beyond `EXCESS_COVER_DAYS` of forecast demand, and the SKUs holding any.
+    pub excess_units: i64,
+    pub skus_with_excess: i64,
+    /// SKUs with stock and no demand for `DEAD_STOCK_DAYS`, and their units on hand.
+    pub dead_skus: i64,
+    pub dead_units: i64,
+}
+
+impl HealthFigures {
+    fn of(row: &HealthRow) -> HealthFigures {
+        assert!(row.skus >= 0 && row.on_hand >= row.unsellable.min(row.on_hand) && row.dead <= row.skus);
+        let cover = (row.mean_daily_demand > 0.0)
+            .then(|| (row.covered_sellable.max(0) as f64 / row.mean_daily_demand * 10.0).round() / 10.0);
+        HealthFigures {
+            skus: row.skus,
+            on_hand: row.on_hand,
+            unsellable: row.unsellable,
+            days_of_cover: cover,
+            excess_units: row.excess_units,
+            skus_with_excess: row.with_excess,
+            dead_skus: row.dead,
+            dead_units: row.dead_units,
+        }
+    }
+}
+
+/// `GET /v1/metrics/stock-health`: the planned SKUs' stock now; groups (by SKU or location) with
+/// the most dead units first, then the most excess, then the fewest days of cover.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StockHealthReport {
+    pub as_of: NaiveDate,
+    pub by: Option<MetricsBy>,
+    #[serde(flatten)]
+    pub figures: HealthFigures,
+    pub groups: Vec<Keyed<HealthFigures>>,
+    /// The thresholds the figures use.
+    pub excess_cover_days: i64,
+    pub dead_stock_days: i64,
+}
+
+/// The report from the total row (all SKUs) and the group rows of `by`.
+pub fn read_stock_health(
+    total: &HealthRow,
+    groups: &[HealthRow],
+    by: Option<MetricsBy>,
+    today: NaiveDate,
+) -> StockHealthReport {
+    assert!(by.is_some() || groups.is_empty(), "groups come with a breakdown");
+    let mut groups: Vec<Keyed<HealthFigures>> =
+        groups.iter().map(|row| Keyed { key: row.key.clone(), figures: HealthFigures::of(row) }).collect();
+    groups.sort_by(|a, b| {
+        let (x, y) = (&a.figures, &b.figures);
+        y.dead_units
+            .cmp(&x.dead_units)
+            .then(y.excess_units.cmp(&x.excess_units))
+            .then(x.days_of_cover.unwrap_or(f64::INFINITY).total_cmp(&y.days_of_cover.unwrap_or(f64::INFINITY)))
+            .then_with(|| a.key.cmp(&b.key))
+    });
+    groups.truncate(GROUPS_MAX);
+    StockHealthReport {
+        as_of: today,
+        by,
+        figures: HealthFigures::of(total),
+        groups,
+        excess_cover_days: crate::planning::EXCESS_COVER_DAYS,
+        dead_stock_days: crate::planning::DEAD_STOCK_DAYS,
+    }
+}
