@@ -21,7 +21,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::cell::RefCell;
 use stockline_engine::metrics::{read_stock_health, HealthRow, MetricsBy, StockHealthReport};
-use stockline_engine::planning::PlanSummary;
+use stockline_engine::planning::{Alert, PlanSummary};
 use stockline_engine::{Catalog, Id};
 use stockline_shared::{
     AlertsResponse, Item, ItemsResponse, ReplenishmentGroup, ReplenishmentLine, ReplenishmentResponse,
@@ -50,7 +50,8 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS catalog_subscribers (sku TEXT P
      CREATE INDEX IF NOT EXISTS plan_summaries_at_risk ON plan_summaries (location, at_risk, at_risk_since);
      CREATE TABLE IF NOT EXISTS stock_health (sku TEXT NOT NULL, location TEXT NOT NULL, on_hand INTEGER NOT NULL,
          unsellable INTEGER NOT NULL, mean_daily REAL NOT NULL, excess INTEGER NOT NULL, dead INTEGER NOT NULL,
-         PRIMARY KEY (sku, location));
+         dead_since TEXT, PRIMARY KEY (sku, location));
+     CREATE INDEX IF NOT EXISTS stock_health_dead ON stock_health (location, dead, dead_since);
      CREATE INDEX IF NOT EXISTS stock_health_by_location ON stock_health (location);";
 
 #[durable_object]
@@ -220,7 +221,15 @@ impl Directory {
         for summary in summaries {
             let location = summary.location.as_ref().map_or(String::new(), |l| l.to_string());
             if let Some(h) = &summary.health {
-                health.push((location.clone(), h.on_hand, h.unsellable, h.mean_daily_demand, h.excess_units, h.dead));
+                let dead_since = h.dead_since.map(|day| day.to_string());
+                health.push((
+                    location.clone(),
+                    h.on_hand,
+                    h.unsellable,
+                    h.mean_daily_demand,
+                    h.excess_units,
+                    dead_since,
+                ));
             }
             let risk_since = summary.at_risk.then(|| {
                 earlier
@@ -246,11 +255,11 @@ impl Directory {
         store::transaction(&self.state.storage(), move || {
             store::exec(&sql, "DELETE FROM plan_summaries WHERE sku = ?", vec![sku.as_str().into()])?;
             store::exec(&sql, "DELETE FROM stock_health WHERE sku = ?", vec![sku.as_str().into()])?;
-            for (location, on_hand, unsellable, mean_daily, excess, dead) in health {
+            for (location, on_hand, unsellable, mean_daily, excess, dead_since) in health {
                 store::exec(
                     &sql,
-                    "INSERT INTO stock_health (sku, location, on_hand, unsellable, mean_daily, excess, dead)
-                     VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO stock_health (sku, location, on_hand, unsellable, mean_daily, excess, dead, dead_since)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     vec![
                         sku.as_str().into(),
                         location.into(),
@@ -258,7 +267,8 @@ impl Directory {
                         unsellable.into(),
                         mean_daily.into(),
                         excess.into(),
-                        i64::from(dead).into(),
+                        i64::from(dead_since.is_some()).into(),
+                        dead_since.into(),
                     ],
                 )?;
             }
@@ -422,7 +432,20 @@ impl Directory {
             let raised_at = since(row.at_risk_since)?.ok_or("an at-risk plan summary has its at_risk_since")?;
             alerts.extend(summary.stockout_alert(raised_at));
         }
-        Ok(AlertsResponse { alerts })
+        // Dead stock, the newest first: the SKU's plan over every location says since when.
+        let dead: Vec<PlanRow> = store::rows(
+            &self.sql(),
+            "SELECT p.at_risk_since, p.body FROM stock_health h JOIN plan_summaries p ON p.sku = h.sku AND p.location = ''
+             WHERE h.location = '' AND h.dead = 1 ORDER BY h.dead_since DESC, h.sku LIMIT ?",
+            vec![i64::from(limit).into()],
+        )?;
+        let mut stale = Vec::with_capacity(dead.len());
+        for row in dead {
+            let summary: PlanSummary = serde_json::from_str(&row.body)?;
+            stale.extend(summary.dead_stock_alert());
+        }
+        let limit = usize::try_from(limit).map_err(|e| e.to_string())?;
+        Ok(AlertsResponse { alerts: Alert::merged(vec![alerts, stale], limit) })
     }
 
     fn index(&self, item: &Item) -> Result<()> {

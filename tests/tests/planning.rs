@@ -298,4 +298,17 @@ fn stock_health_from_the_latest_plans() {
         assert_eq!((status, body["error"]["details"]["field"].as_str()), (400, Some(field)), "{query}: {body}");
     }
     s.expect("GET", "/v1/metrics/stock-health", Some(WAREHOUSE), None, 403, "forbidden");
+    // Dead stock is an alert for purchasing, raised the day it became dead: 90 days after the
+    // last demand.
+    let alerts = s.must(s.get("/v1/alerts", WAREHOUSE));
+    let dead = alerts["alerts"].as_array().and_then(|l| l.iter().find(|a| a["kind"] == "dead_stock")).cloned();
+    let dead = dead.unwrap_or_else(|| panic!("no dead-stock alert: {alerts}"));
+    let last_demand = today - Duration::days(121);
+    let raised = format!("{}T00:00:00Z", last_demand + Duration::days(90));
+    assert_eq!(
+        (&dead["sku"], &dead["owner"], &dead["raised_at"], &dead["link"]),
+        (&json!("STALE"), &json!("purchasing"), &json!(raised), &json!("/v1/metrics/stock-health?by=sku")),
+        "{dead}"
+    );
+    assert_eq!(dead["message"], format!("40 on hand, no demand since {last_demand}"), "{dead}");
 }

@@ -285,6 +285,7 @@ impl Dashboard {
                 .map(|alert| {
                     let kind = match alert.kind.as_str() {
                         "predicted_stockout" => "Predicted stockout",
+                        "dead_stock" => "Dead stock",
                         "sla_at_risk" => "SLA at risk",
                         "supplier_drift" => "Supplier lead time drifting",
                         other => other,

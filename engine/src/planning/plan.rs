@@ -249,6 +249,10 @@ pub struct StockHealth {
     pub excess_units: i64,
     pub last_demand_on: Option<NaiveDate>,
     pub dead: bool,
+    /// The day it became dead: `DEAD_STOCK_DAYS` after its last demand (or after its history
+    /// began, with none in it).
+    #[serde(default)]
+    pub dead_since: Option<NaiveDate>,
 }
 
 impl Plan {
@@ -257,12 +261,10 @@ impl Plan {
         let sellable = (self.position.on_hand - self.position.unsellable).max(0);
         let mean_daily = self.forecast.mean_daily;
         let covered = (mean_daily > 0.0).then(|| (mean_daily * EXCESS_COVER_DAYS as f64).ceil() as i64);
-        let since_demand = match (self.history.last_demand_on, self.history.first_date) {
-            (Some(last), _) => Some((self.as_of - last).num_days()),
-            // No demand in the history kept: dead once that history is long enough.
-            (None, Some(first)) => Some((self.as_of - first).num_days()),
-            (None, None) => None,
-        };
+        // No demand in the history kept: dead once that history is long enough.
+        let quiet_from = self.history.last_demand_on.or(self.history.first_date);
+        let since_demand = quiet_from.map(|day| (self.as_of - day).num_days());
+        let dead = self.position.on_hand > 0 && since_demand.is_some_and(|days| days >= DEAD_STOCK_DAYS);
         StockHealth {
             on_hand: self.position.on_hand,
             unsellable: self.position.unsellable,
@@ -270,7 +272,10 @@ impl Plan {
             mean_daily_demand: mean_daily,
             excess_units: covered.map_or(0, |covered| (sellable - covered).max(0)),
             last_demand_on: self.history.last_demand_on,
-            dead: self.position.on_hand > 0 && since_demand.is_some_and(|days| days >= DEAD_STOCK_DAYS),
+            dead,
+            dead_since: quiet_from
+                .filter(|_| dead)
+                .and_then(|day| day.checked_add_days(chrono::Days::new(DEAD_STOCK_DAYS as u64))),
         }
     }
 
@@ -332,6 +337,31 @@ impl Alert {
 }
 
 impl PlanSummary {
+    /// The alert dead stock raises, for purchasing (to stop reordering it, return or clear it),
+    /// raised the day it became dead.
+    pub fn dead_stock_alert(&self) -> Option<Alert> {
+        let health = self.health.as_ref().filter(|health| health.dead)?;
+        let since = health.dead_since?;
+        let quiet = health.last_demand_on.map_or_else(
+            || format!("no demand in {DEAD_STOCK_DAYS} days of history"),
+            |last| format!("no demand since {last}"),
+        );
+        Some(Alert {
+            id: format!("dead_stock:{}", self.sku),
+            kind: "dead_stock".to_string(),
+            owner: "purchasing".to_string(),
+            sku: Some(self.sku.clone()),
+            supplier: self.supplier.clone(),
+            order: None,
+            raised_at: since.and_hms_opt(0, 0, 0)?.and_utc(),
+            stockout_date: None,
+            action: None,
+            suggestion_qty: 0,
+            message: format!("{} on hand, {quiet}", health.on_hand),
+            link: "/v1/metrics/stock-health?by=sku".to_string(),
+        })
+    }
+
     /// The alert this summary raises: a predicted stockout when it is at risk.
     pub fn stockout_alert(&self, raised_at: DateTime<Utc>) -> Option<Alert> {
         self.at_risk.then(|| Alert {
@@ -848,7 +878,14 @@ mod tests {
         let mut stale = run(&case(200));
         stale.as_of = date("2027-03-01");
         assert_eq!((stale.as_of - date("2026-12-01")).num_days(), 90);
-        assert!(stale.health().dead);
+        assert_eq!((stale.health().dead, stale.health().dead_since), (true, Some(date("2027-03-01"))));
+        let alert = stale.summary().dead_stock_alert().expect("dead stock is an alert");
+        assert_eq!(
+            (alert.id.as_str(), alert.owner.as_str(), alert.raised_at.to_rfc3339().as_str()),
+            ("dead_stock:SKU-1", "purchasing", "2027-03-01T00:00:00+00:00")
+        );
+        assert_eq!(alert.message, "200 on hand, no demand since 2026-12-01");
+        assert_eq!(run(&case(200)).summary().dead_stock_alert(), None);
         stale.as_of = date("2027-02-28");
         assert!(!stale.health().dead, "89 days: not yet");
         // Nothing on hand is never dead stock.
