@@ -50,8 +50,9 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS catalog_subscribers (sku TEXT P
      CREATE INDEX IF NOT EXISTS plan_summaries_at_risk ON plan_summaries (location, at_risk, at_risk_since);
      CREATE TABLE IF NOT EXISTS stock_health (sku TEXT NOT NULL, location TEXT NOT NULL, on_hand INTEGER NOT NULL,
          unsellable INTEGER NOT NULL, mean_daily REAL NOT NULL, excess INTEGER NOT NULL, dead INTEGER NOT NULL,
-         dead_since TEXT, PRIMARY KEY (sku, location));
+         dead_since TEXT, anomaly_on TEXT, PRIMARY KEY (sku, location));
      CREATE INDEX IF NOT EXISTS stock_health_dead ON stock_health (location, dead, dead_since);
+     CREATE INDEX IF NOT EXISTS stock_health_anomaly ON stock_health (location, anomaly_on);
      CREATE INDEX IF NOT EXISTS stock_health_by_location ON stock_health (location);";
 
 #[durable_object]
@@ -222,14 +223,9 @@ impl Directory {
             let location = summary.location.as_ref().map_or(String::new(), |l| l.to_string());
             if let Some(h) = &summary.health {
                 let dead_since = h.dead_since.map(|day| day.to_string());
-                health.push((
-                    location.clone(),
-                    h.on_hand,
-                    h.unsellable,
-                    h.mean_daily_demand,
-                    h.excess_units,
-                    dead_since,
-                ));
+                let anomaly_on = summary.anomaly.as_ref().map(|anomaly| anomaly.date.to_string());
+                let figures = (h.on_hand, h.unsellable, h.mean_daily_demand, h.excess_units);
+                health.push((location.clone(), figures, dead_since, anomaly_on));
             }
             let risk_since = summary.at_risk.then(|| {
                 earlier
@@ -255,11 +251,11 @@ impl Directory {
         store::transaction(&self.state.storage(), move || {
             store::exec(&sql, "DELETE FROM plan_summaries WHERE sku = ?", vec![sku.as_str().into()])?;
             store::exec(&sql, "DELETE FROM stock_health WHERE sku = ?", vec![sku.as_str().into()])?;
-            for (location, on_hand, unsellable, mean_daily, excess, dead_since) in health {
+            for (location, (on_hand, unsellable, mean_daily, excess), dead_since, anomaly_on) in health {
                 store::exec(
                     &sql,
-                    "INSERT INTO stock_health (sku, location, on_hand, unsellable, mean_daily, excess, dead, dead_since)
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO stock_health (sku, location, on_hand, unsellable, mean_daily, excess, dead, dead_since,
+                     anomaly_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     vec![
                         sku.as_str().into(),
                         location.into(),
@@ -269,6 +265,7 @@ impl Directory {
                         excess.into(),
                         i64::from(dead_since.is_some()).into(),
                         dead_since.into(),
+                        anomaly_on.into(),
                     ],
                 )?;
             }
@@ -444,8 +441,20 @@ impl Directory {
             let summary: PlanSummary = serde_json::from_str(&row.body)?;
             stale.extend(summary.dead_stock_alert());
         }
+        // Demand anomalies of the last week, the newest first.
+        let odd: Vec<PlanRow> = store::rows(
+            &self.sql(),
+            "SELECT p.at_risk_since, p.body FROM stock_health h JOIN plan_summaries p ON p.sku = h.sku AND p.location = ''
+             WHERE h.location = '' AND h.anomaly_on IS NOT NULL ORDER BY h.anomaly_on DESC, h.sku LIMIT ?",
+            vec![i64::from(limit).into()],
+        )?;
+        let mut anomalies = Vec::with_capacity(odd.len());
+        for row in odd {
+            let summary: PlanSummary = serde_json::from_str(&row.body)?;
+            anomalies.extend(summary.anomaly_alert());
+        }
         let limit = usize::try_from(limit).map_err(|e| e.to_string())?;
-        Ok(AlertsResponse { alerts: Alert::merged(vec![alerts, stale], limit) })
+        Ok(AlertsResponse { alerts: Alert::merged(vec![alerts, stale, anomalies], limit) })
     }
 
     fn index(&self, item: &Item) -> Result<()> {

@@ -286,6 +286,7 @@ impl Dashboard {
                     let kind = match alert.kind.as_str() {
                         "predicted_stockout" => "Predicted stockout",
                         "dead_stock" => "Dead stock",
+                        "demand_anomaly" => "Demand anomaly",
                         "sla_at_risk" => "SLA at risk",
                         "supplier_drift" => "Supplier lead time drifting",
                         other => other,

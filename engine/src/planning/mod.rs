@@ -22,8 +22,8 @@ pub use forecast::{choose, Candidate, Forecast, Method};
 pub use history::{demand_of, oldest_kept, DemandDay, DemandHistory, DemandImport, UNLOCATED};
 pub use ledger::{plans, refresh_scopes};
 pub use plan::{
-    plan, spare, Action, ActionKind, Alert, Elsewhere, Inbound, Plan, PlanInput, PlanSummary, ProjectionDay,
-    StockHealth, Suggestion, DEAD_STOCK_DAYS, EXCESS_COVER_DAYS,
+    demand_anomaly, plan, spare, Action, ActionKind, Alert, DemandAnomaly, Elsewhere, Inbound, Plan, PlanInput,
+    PlanSummary, ProjectionDay, StockHealth, Suggestion, DEAD_STOCK_DAYS, EXCESS_COVER_DAYS,
 };
 pub use policy::{
     order_quantity, safety_stock, z_for_fill_rate, LeadTime, PlanningPolicy, ServiceMeasure, Supplier, SupplierSpec,

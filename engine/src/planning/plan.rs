@@ -200,6 +200,9 @@ pub struct Plan {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub expedites: Vec<ExpediteRequest>,
     pub notes: Vec<String>,
+    /// The latest day of the last week whose demand was far outside its expectation.
+    #[serde(default)]
+    pub anomaly: Option<DemandAnomaly>,
 }
 
 /// What the replenishment list keeps of a plan.
@@ -227,6 +230,48 @@ pub struct PlanSummary {
     /// How healthy the stock is (none in a summary kept before it was measured).
     #[serde(default)]
     pub health: Option<StockHealth>,
+    #[serde(default)]
+    pub anomaly: Option<DemandAnomaly>,
+}
+
+/// Days back a demand anomaly is looked for (a plan refreshed daily sees each day; a week keeps
+/// one found even when a refresh is missed).
+pub const ANOMALY_DAYS: usize = 7;
+/// How far from its expectation a day's demand is an anomaly: this many σD, and at least
+/// `ANOMALY_UNITS_MIN` units (a steady series has σD near 0).
+pub const ANOMALY_SIGMAS: f64 = 3.0;
+pub const ANOMALY_UNITS_MIN: f64 = 5.0;
+
+/// A day whose demand was far outside what the same weekday of the 4 weeks before it says.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DemandAnomaly {
+    pub date: NaiveDate,
+    pub qty: i64,
+    /// The median of the same weekday over the 4 weeks before (one decimal).
+    pub expected: f64,
+    /// σD the day was judged with (the forecast's backtest spread).
+    pub std_daily: f64,
+}
+
+/// The latest of the last `ANOMALY_DAYS` days of `history` (from `first`, ending yesterday) whose
+/// demand is `ANOMALY_SIGMAS` σD (and `ANOMALY_UNITS_MIN` units) away from the mean of its
+/// weekday over the 4 weeks before it (their median); none without 4 weeks before it.
+pub fn demand_anomaly(first: Option<NaiveDate>, history: &[f64], std_daily: f64) -> Option<DemandAnomaly> {
+    let first = first?;
+    let threshold = (ANOMALY_SIGMAS * std_daily).max(ANOMALY_UNITS_MIN);
+    (history.len().saturating_sub(ANOMALY_DAYS)..history.len()).rev().filter(|&index| index >= 28).find_map(|index| {
+        // The median of the 4 weeks: one earlier spike does not move what a day should be.
+        let mut weeks: [f64; 4] = [1, 2, 3, 4].map(|weeks| history[index - 7 * weeks]);
+        weeks.sort_by(f64::total_cmp);
+        let expected = (weeks[1] + weeks[2]) / 2.0;
+        let qty = history[index];
+        ((qty - expected).abs() >= threshold).then(|| DemandAnomaly {
+            date: first + chrono::Days::new(index as u64),
+            qty: qty.round() as i64,
+            expected: round1(expected),
+            std_daily: round2(std_daily),
+        })
+    })
 }
 
 /// Days of forecast demand beyond which on-hand stock is excess.
@@ -298,6 +343,7 @@ impl Plan {
             reorder_point: self.reorder_point,
             expedite_qty: self.expedite_qty,
             health: Some(self.health()),
+            anomaly: self.anomaly.clone(),
         }
     }
 }
@@ -359,6 +405,30 @@ impl PlanSummary {
             suggestion_qty: 0,
             message: format!("{} on hand, {quiet}", health.on_hand),
             link: "/v1/metrics/stock-health?by=sku".to_string(),
+        })
+    }
+
+    /// The alert a demand anomaly raises, for purchasing (is it a trend, a one-off, a data
+    /// error?), raised the day after it (when the day was complete).
+    pub fn anomaly_alert(&self) -> Option<Alert> {
+        let anomaly = self.anomaly.as_ref()?;
+        let direction = if anomaly.qty as f64 > anomaly.expected { "above" } else { "below" };
+        Some(Alert {
+            id: format!("demand_anomaly:{}", self.sku),
+            kind: "demand_anomaly".to_string(),
+            owner: "purchasing".to_string(),
+            sku: Some(self.sku.clone()),
+            supplier: self.supplier.clone(),
+            order: None,
+            raised_at: anomaly.date.succ_opt()?.and_hms_opt(0, 0, 0)?.and_utc(),
+            stockout_date: None,
+            action: None,
+            suggestion_qty: 0,
+            message: format!(
+                "demand on {} was {}, far {direction} the {} expected (σD {})",
+                anomaly.date, anomaly.qty, anomaly.expected, anomaly.std_daily
+            ),
+            link: format!("/v1/skus/{}/plan", self.sku),
         })
     }
 
@@ -750,6 +820,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
         expedite_qty,
         expedites: input.expedites.iter().take(EXPEDITES_SHOWN_MAX).cloned().collect(),
         notes,
+        anomaly: demand_anomaly(input.history_first, input.history, std_daily),
     }
 }
 
@@ -863,6 +934,59 @@ mod tests {
         assert_eq!(plan.order_by, Some(date("2026-12-16")));
         assert_eq!(plan.history.recent.len(), RECENT_DAYS);
         assert_eq!(plan.history.recent.last().map(|d| d.date), Some(date("2026-12-01")));
+    }
+
+    #[test]
+    fn a_day_far_from_its_weekday_is_an_anomaly() {
+        let first = date("2026-10-01");
+        // A weekly shape: 10 on weekdays, 40 on the 6th day; 8 weeks.
+        let shape = |i: usize| if i % 7 == 5 { 40.0 } else { 10.0 };
+        let steady: Vec<f64> = (0..56).map(shape).collect();
+        // (case, days changed: (index, qty), σD, the anomaly expected: (date, qty, expected))
+        type Row<'a> = (&'a str, Vec<(usize, f64)>, f64, Option<(&'a str, i64, f64)>);
+        let table: [Row; 5] = [
+            ("the busy day is expected", vec![], 0.0, None),
+            ("a spike yesterday", vec![(55, 60.0)], 2.0, Some(("2026-11-25", 60, 10.0))),
+            ("a quiet busy day", vec![(54, 0.0)], 2.0, Some(("2026-11-24", 0, 40.0))),
+            ("within 3 σD", vec![(55, 25.0)], 6.0, None),
+            ("under 5 units: noise", vec![(55, 14.0)], 0.1, None),
+        ];
+        for (case, changes, std, expect) in table {
+            let mut history = steady.clone();
+            for (index, qty) in changes {
+                history[index] = qty;
+            }
+            let found = demand_anomaly(Some(first), &history, std).map(|a| (a.date, a.qty, a.expected));
+            let expect = expect.map(|(day, qty, expected)| (date(day), qty, expected));
+            assert_eq!(found, expect, "{case}");
+        }
+        // The latest of several; a day older than a week is no longer looked at.
+        let mut two = steady.clone();
+        two[50] = 90.0;
+        two[53] = 90.0;
+        assert_eq!(demand_anomaly(Some(first), &two, 1.0).map(|a| a.date), Some(date("2026-11-23")));
+        let mut old = steady.clone();
+        old[48] = 90.0;
+        assert_eq!(demand_anomaly(Some(first), &old, 1.0), None, "and it does not skew the week after");
+        assert_eq!(demand_anomaly(Some(first), &steady[..20], 1.0), None, "four weeks needed before");
+        // A summary's anomaly is an alert, raised the day after.
+        let mut plan = run(&case(200));
+        plan.anomaly = demand_anomaly(
+            Some(first),
+            &{
+                let mut h = steady.clone();
+                h[55] = 60.0;
+                h
+            },
+            2.0,
+        );
+        let alert = plan.summary().anomaly_alert().expect("an alert");
+        assert_eq!(
+            (alert.kind.as_str(), alert.raised_at.to_rfc3339().as_str()),
+            ("demand_anomaly", "2026-11-26T00:00:00+00:00")
+        );
+        assert_eq!(alert.message, "demand on 2026-11-25 was 60, far above the 10 expected (σD 2)");
+        assert_eq!(run(&case(200)).summary().anomaly_alert(), None, "a steady history has none");
     }
 
     #[test]

@@ -133,6 +133,7 @@ mod tests {
             reorder_point: 0,
             expedite_qty: 0,
             health: None,
+            anomaly: None,
         }
     }
 
