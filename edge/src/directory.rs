@@ -16,11 +16,14 @@ use crate::http::{call, now, serve, Answer, Answered, Envelope};
 use crate::protocol::directory::{ITEMS_PAGE_MAX, PLANS_PAGE_MAX};
 use crate::protocol::{DirectoryCommand, SkuCommand};
 use crate::store;
+use chrono::NaiveDate;
 use futures_util::future::join_all;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::cell::RefCell;
-use stockline_engine::metrics::{read_stock_health, HealthRow, MetricsBy, StockHealthReport};
+use stockline_engine::metrics::{
+    read_stock_health, HealthRow, MetricsBy, StockHealthReport, StockoutDays, Window, WINDOW_DAYS_MAX,
+};
 use stockline_engine::planning::{Alert, PlanSummary};
 use stockline_engine::{Catalog, Id};
 use stockline_shared::{
@@ -34,6 +37,8 @@ const PUSH_PARALLEL_MAX: usize = 32;
 const PUSH_BATCH_MAX: i64 = 512;
 /// How long to wait before pushing again to SKU objects that could not be reached.
 const PUSH_RETRY_MS: i64 = 1_000;
+/// Stockout days are kept this long: a window and the one before it, at their longest.
+const STOCKOUT_KEPT_DAYS: u64 = 2 * WINDOW_DAYS_MAX as u64;
 
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS catalog_subscribers (sku TEXT PRIMARY KEY,
          catalog_version INTEGER NOT NULL);
@@ -53,7 +58,8 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS catalog_subscribers (sku TEXT P
          dead_since TEXT, anomaly_on TEXT, PRIMARY KEY (sku, location));
      CREATE INDEX IF NOT EXISTS stock_health_dead ON stock_health (location, dead, dead_since);
      CREATE INDEX IF NOT EXISTS stock_health_anomaly ON stock_health (location, anomaly_on);
-     CREATE INDEX IF NOT EXISTS stock_health_by_location ON stock_health (location);";
+     CREATE INDEX IF NOT EXISTS stock_health_by_location ON stock_health (location);
+     CREATE TABLE IF NOT EXISTS stockout_days (day TEXT NOT NULL, sku TEXT NOT NULL, PRIMARY KEY (day, sku));";
 
 #[durable_object]
 pub struct Directory {
@@ -203,14 +209,15 @@ impl Directory {
     /// Keeps a SKU's latest plan summaries (over all locations: location `''`; and per location),
     /// replacing the earlier ones. `at_risk_since` is when a summary became at risk (kept while it
     /// stays so): the alert's time.
-    fn take_plans(&self, sku: &Id, summaries: &[PlanSummary]) -> Result<()> {
+    fn take_plans(&self, sku: &Id, summaries: &[PlanSummary], stockout_days: &[NaiveDate]) -> Result<()> {
         #[derive(Deserialize)]
         struct Earlier {
             location: String,
             at_risk_since: Option<String>,
         }
         assert!(summaries.iter().all(|summary| &summary.sku == sku), "a SKU sends its own plans");
-        let now = now()?.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+        let clock = now()?;
+        let now = clock.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
         let sql = self.sql();
         let earlier: Vec<Earlier> = store::rows(
             &sql,
@@ -248,7 +255,17 @@ impl Directory {
             ));
         }
         let sku = sku.to_string();
+        let stockout_days: Vec<String> = stockout_days.iter().map(NaiveDate::to_string).collect();
+        let oldest = (clock.date_naive() - chrono::Days::new(STOCKOUT_KEPT_DAYS)).to_string();
         store::transaction(&self.state.storage(), move || {
+            for day in stockout_days {
+                store::exec(
+                    &sql,
+                    "INSERT OR IGNORE INTO stockout_days (day, sku) VALUES (?, ?)",
+                    vec![day.into(), sku.as_str().into()],
+                )?;
+            }
+            store::exec(&sql, "DELETE FROM stockout_days WHERE day < ?", vec![oldest.into()])?;
             store::exec(&sql, "DELETE FROM plan_summaries WHERE sku = ?", vec![sku.as_str().into()])?;
             store::exec(&sql, "DELETE FROM stock_health WHERE sku = ?", vec![sku.as_str().into()])?;
             for (location, (on_hand, unsellable, mean_daily, excess), dead_since, anomaly_on) in health {
@@ -412,6 +429,18 @@ impl Directory {
         };
         let groups: Vec<HealthRow> = groups.into_iter().map(health).collect();
         Ok(read_stock_health(&health(total), &groups, by, now()?.date_naive()))
+    }
+
+    /// Each SKU's stockout days in `window` and in the one before it (the SKUs out at all).
+    fn stockouts(&self, window: Window) -> Result<Vec<StockoutDays>> {
+        let previous = window.previous();
+        let day = |date: NaiveDate| worker::SqlStorageValue::from(date.to_string());
+        store::rows(
+            &self.sql(),
+            "SELECT sku, SUM(day >= ?) AS days, SUM(day <= ?) AS previous_days FROM stockout_days
+             WHERE day BETWEEN ? AND ? GROUP BY sku",
+            vec![day(window.from), day(previous.to), day(previous.from), day(window.to)],
+        )
     }
 
     /// Predicted stockouts, newest first: each names its owner team and what to act on.
@@ -608,8 +637,8 @@ impl Directory {
                     }),
                 ))
             }
-            DirectoryCommand::PlanSummaries { sku, summaries } => {
-                self.take_plans(sku, summaries)?;
+            DirectoryCommand::PlanSummaries { sku, summaries, stockout_days } => {
+                self.take_plans(sku, summaries, stockout_days)?;
                 Ok(Answer::ok(200, &serde_json::json!({ "sku": sku, "plans": summaries.len() })))
             }
             DirectoryCommand::Replenishment { supplier, location, at_risk, cursor, limit } => {
@@ -619,6 +648,7 @@ impl Directory {
             }
             DirectoryCommand::Alerts { limit } => Ok(Answer::ok(200, &self.alerts(*limit)?)),
             DirectoryCommand::StockHealth { by } => Ok(Answer::ok(200, &self.stock_health(*by)?)),
+            DirectoryCommand::Stockouts { window } => Ok(Answer::ok(200, &self.stockouts(*window)?)),
             DirectoryCommand::Status => {
                 let version = self.catalog()?.version() as i64;
                 let skus = self.count("SELECT COUNT(*) AS count FROM catalog_subscribers", vec![])?;

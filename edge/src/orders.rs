@@ -435,6 +435,26 @@ impl Orders {
                 let rows = metric_store::rows(&self.sql(), query(&[metrics::metric::CYCLE], true))?;
                 Answer::ok(200, &metrics::read_cycle_time(&rows, window, by, today))
             }
+            MetricsKind::MarginRows => {
+                let (money, revenue) =
+                    ([metrics::metric::SHIPPING, metrics::metric::REVENUE], [metrics::metric::REVENUE]);
+                let by_sku = Some(MetricsBy::Sku);
+                let kept = by.filter(|by| matches!(by, MetricsBy::Sku | MetricsBy::Channel));
+                let mut rows = metric_store::rows(
+                    &self.sql(),
+                    metric_store::Query { by: kept, previous_groups: kept == by_sku, ..query(&money, false) },
+                )?;
+                if kept != by_sku {
+                    // Lost sales are priced SKU by SKU whatever the breakdown: their revenue too
+                    // (the totals are in the rows above already).
+                    let by_sku_rows = metric_store::rows(
+                        &self.sql(),
+                        metric_store::Query { by: by_sku, previous_groups: true, ..query(&revenue, false) },
+                    )?;
+                    rows.extend(by_sku_rows.into_iter().filter(|row| row.dim != metrics::dim::ALL));
+                }
+                Answer::ok(200, &rows)
+            }
         })
     }
 

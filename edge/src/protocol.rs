@@ -106,6 +106,9 @@ pub enum OrdersCommand {
 pub enum MetricsKind {
     FillRate,
     CycleTime,
+    /// The buckets the margin is read from (with Purchasing's and the Directory's): shipping and
+    /// revenue, and revenue by SKU in the window and the one before it.
+    MarginRows,
 }
 
 impl OrdersCommand {
@@ -409,6 +412,13 @@ pub enum DirectoryCommand {
     PlanSummaries {
         sku: Id,
         summaries: Vec<PlanSummary>,
+        /// Days it was out of stock lately (`planning::STOCKOUT_REPORT_DAYS`), for lost sales.
+        #[serde(default)]
+        stockout_days: Vec<chrono::NaiveDate>,
+    },
+    /// `GET /v1/metrics/margin`: each SKU's stockout days in the window and the one before.
+    Stockouts {
+        window: stockline_engine::metrics::Window,
     },
     /// `GET /v1/replenishment`: summaries that need action, most urgent first, after `cursor`;
     /// the SKU over all locations, or at `location`.
@@ -533,6 +543,11 @@ pub enum PurchasingCommand {
     },
     /// Drifting suppliers over the last 30 days, as alerts.
     Alerts,
+    /// `GET /v1/metrics/margin`: the invoice buckets the margin is read from.
+    MarginRows {
+        window: stockline_engine::metrics::Window,
+        by: Option<stockline_engine::metrics::MetricsBy>,
+    },
     /// `GET /v1/metrics/suppliers`: the window's figures from the day buckets.
     Metrics {
         window: stockline_engine::metrics::Window,

@@ -869,6 +869,17 @@ impl Purchasing {
                 let alerts = metrics::read_suppliers(&rows, window, by, now.date_naive()).drift_alerts(now);
                 Ok(Answer::ok(200, &stockline_shared::AlertsResponse { alerts }))
             }
+            PurchasingCommand::MarginRows { window, by } => {
+                let query = metric_store::Query {
+                    metrics: &[metrics::metric::PO_INVOICE],
+                    window: *window,
+                    by: by.filter(|by| matches!(by, metrics::MetricsBy::Sku | metrics::MetricsBy::Supplier)),
+                    through: now.date_naive(),
+                    previous_groups: false,
+                    backlog: false,
+                };
+                Ok(Answer::ok(200, &metric_store::rows(&self.sql(), query)?))
+            }
             PurchasingCommand::Metrics { window, by } => {
                 let query = metric_store::Query {
                     metrics: &[metrics::metric::PO_LINE, metrics::metric::PO_RECEIPT, metrics::metric::PO_INVOICE],

@@ -12,7 +12,7 @@ use crate::feed;
 use crate::http::{call, call_for, directory_stub, now, serve, Answer, Envelope, Idempotency};
 use crate::protocol::{DirectoryCommand, SkuCommand};
 use crate::store;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::cell::{Cell, RefCell};
 use stockline_engine::feed::{entry_event_json as feed_entry_json, Stream, StreamKind, FEED_BATCH_MAX};
@@ -301,6 +301,9 @@ impl SkuObject {
         });
         // The plan refresh: soon after a change, once per debounce window (one meta write).
         let has_policy = writes.policy.is_some() || loaded.policy.is_some();
+        // A movement that leaves nothing to sell anywhere makes today a stockout day.
+        let out_today = (!writes.entries.is_empty() && planning::out_of_stock(&loaded.ledger, &loaded.catalog))
+            .then(|| i64::from(day_of(now.date_naive())));
         let due_ms = now.timestamp_millis() + if writes.plan_due_now { 1_000 } else { PLAN_DEBOUNCE_MS };
         let plan_due_ms = (has_policy && (plans || !writes.entries.is_empty()))
             .then_some(due_ms)
@@ -366,6 +369,9 @@ impl SkuObject {
                      ON CONFLICT(series, day) DO UPDATE SET qty = qty + excluded.qty",
                     vec![series.into(), day.into(), qty.into()],
                 )?;
+            }
+            if let Some(day) = out_today {
+                store::exec(&sql, "INSERT OR IGNORE INTO stockout_days (day) VALUES (?)", vec![day.into()])?;
             }
             for (series, day, qty) in demand_replaced {
                 store::exec(
@@ -718,6 +724,38 @@ impl SkuObject {
         planning::plans(ledger, catalog, policy, &history, now.date_naive(), &scopes, &expedites.open())
     }
 
+    /// The recent days it was out of stock, today's included when it is out now.
+    fn stockout_days(&self, now: DateTime<Utc>) -> Result<Vec<NaiveDate>> {
+        #[derive(Deserialize)]
+        struct Row {
+            day: i64,
+        }
+        let today = day_of(now.date_naive());
+        let out_now = {
+            let slot = self.loaded.borrow();
+            let loaded = slot.as_ref().ok_or("ledger not loaded")?;
+            loaded.ledger.is_defined() && planning::out_of_stock(&loaded.ledger, &loaded.catalog)
+        };
+        if out_now {
+            store::exec(
+                &self.sql(),
+                "INSERT OR IGNORE INTO stockout_days (day) VALUES (?)",
+                vec![i64::from(today).into()],
+            )?;
+        }
+        let since = i64::from(today - planning::STOCKOUT_REPORT_DAYS + 1);
+        let rows: Vec<Row> =
+            store::rows(&self.sql(), "SELECT day FROM stockout_days WHERE day >= ? ORDER BY day", vec![since.into()])?;
+        rows.into_iter()
+            .map(|row| {
+                i32::try_from(row.day)
+                    .ok()
+                    .and_then(date_of)
+                    .ok_or_else(|| worker::Error::from(format!("a stored stockout day {} is not a date", row.day)))
+            })
+            .collect()
+    }
+
     /// Refreshes the plan when it is due and hands its summary to the Directory (the
     /// replenishment list and the alerts read it there, not from 10,000 objects). Prunes demand
     /// older than the history keeps.
@@ -732,6 +770,7 @@ impl SkuObject {
                 self.plans(loaded, None, now).map(|plans| plans.iter().map(planning::Plan::summary).collect::<Vec<_>>())
             })
         };
+        let stockout_days = self.stockout_days(now)?;
         let next_ms = match summary {
             None => None,
             Some(Err(error)) => {
@@ -741,7 +780,7 @@ impl SkuObject {
             Some(Ok(summaries)) => {
                 let stub = directory_stub(&self.env)?;
                 let sku = self.stored_sku()?.ok_or("a planned SKU has an id")?;
-                let command = Envelope::system(DirectoryCommand::PlanSummaries { sku, summaries });
+                let command = Envelope::system(DirectoryCommand::PlanSummaries { sku, summaries, stockout_days });
                 match call(&stub, "/directory", &command).await {
                     Ok(answer) if answer.status == 200 => Some(now.timestamp_millis() + PLAN_REFRESH_EVERY_MS),
                     Ok(answer) => {
@@ -757,6 +796,7 @@ impl SkuObject {
         };
         let oldest = planning::oldest_kept(now.date_naive());
         store::exec(&self.sql(), "DELETE FROM demand WHERE day < ?", vec![i64::from(oldest).into()])?;
+        store::exec(&self.sql(), "DELETE FROM stockout_days WHERE day < ?", vec![i64::from(oldest).into()])?;
         match next_ms {
             Some(ms) => self.set_meta("plan_due_ms", ms.to_string())?,
             None => store::exec(&self.sql(), "DELETE FROM meta WHERE key = 'plan_due_ms'", vec![])?,
@@ -955,10 +995,12 @@ impl DurableObject for SkuObject {
             .storage()
             .sql()
             .exec("CREATE TABLE IF NOT EXISTS entries (version INTEGER PRIMARY KEY, body TEXT NOT NULL)", None);
-        // Daily demand by series (a location, or `*` for imported totals) and day since 1970-01-01.
+        // Daily demand by series (a location, or `*` for imported totals) and day since 1970-01-01;
+        // the days it was out of stock.
         let _ = state.storage().sql().exec(
             "CREATE TABLE IF NOT EXISTS demand (series TEXT NOT NULL, day INTEGER NOT NULL, qty INTEGER NOT NULL,
-             PRIMARY KEY (series, day))",
+             PRIMARY KEY (series, day));
+             CREATE TABLE IF NOT EXISTS stockout_days (day INTEGER PRIMARY KEY);",
             None,
         );
         SkuObject {

@@ -8,8 +8,8 @@
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use stockline_engine::metrics::{
-    dim, metric, read_cycle_time, read_fill_rate, read_suppliers, BucketRow, LineFill, MetricsBy, OrderFacts, PoFacts,
-    Window,
+    currency_bin, dim, metric, read_cycle_time, read_fill_rate, read_margin, read_suppliers, BucketRow, LineFill,
+    MetricsBy, OrderFacts, PoFacts, ShipCosts, StockoutDays, Window,
 };
 use stockline_engine::orders::{Order, OrderLineSpec, OrderSpec, OrderStatus, ServiceLevel, SplitPolicy};
 use stockline_engine::procurement::{
@@ -59,6 +59,10 @@ fn save(c: &mut Criterion) {
         ended: None,
         shipped_at: None,
         ships_from: vec![id("wh-1")],
+        currency: "EUR".to_string(),
+        promised_by: None,
+        costs: Some(ShipCosts { shipping_cents: 410, split_cents: 0, expedite_cents: 0 }),
+        sold: vec![],
     };
     for line in &mut order.lines {
         line.shipped = line.qty;
@@ -66,8 +70,9 @@ fn save(c: &mut Criterion) {
     order.status = OrderStatus::Shipped;
     let after = OrderFacts::observe(Some(&before), &order);
     // The final fill and the cycle time, each for all, the channel and 5 SKUs (the cycle time
-    // also for the location it ships from); the backlog (all, the channel) loses the order.
-    assert_eq!(OrderFacts::deltas(Some(&before), &after).len(), 7 + 8 + 2);
+    // also for the location it ships from); the backlog (all, the channel) loses the order; the
+    // shipping cost (all, the channel) and the revenue (all, the channel, 5 SKUs).
+    assert_eq!(OrderFacts::deltas(Some(&before), &after).len(), 7 + 8 + 2 + 2 + 7);
     c.bench_function("metrics/observe + deltas: a 5-line order ships", |b| {
         b.iter(|| {
             let after = OrderFacts::observe(Some(black_box(&before)), black_box(&order));
@@ -241,5 +246,43 @@ fn read_supply(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, save, receipt, read, read_supply);
+/// Margin for 90 days by SKU over 10,000 SKUs: per-day totals (shipping, revenue, invoices) of
+/// the window and the one before; each SKU's revenue in both; 2,000 SKUs with stockout days.
+fn read_margin_10k(c: &mut Criterion) {
+    let to = NaiveDate::from_ymd_opt(2026, 12, 1).expect("a date");
+    let window = Window::ending(to, WINDOW_DAYS);
+    let eur = currency_bin("EUR").expect("a code");
+    let row = |name: &str, dim: &str, key: String, day: NaiveDate, values: [i64; 6]| BucketRow {
+        metric: name.to_string(),
+        dim: dim.to_string(),
+        key,
+        day,
+        bin: eur,
+        values,
+    };
+    let (mut orders, mut purchases) = (Vec::new(), Vec::new());
+    for back in 0..(2 * WINDOW_DAYS as i64) {
+        let day = to - Duration::days(back);
+        orders.push(row(metric::SHIPPING, dim::ALL, String::new(), day, [160_000, 9_000, 2_000, 400, 30, 8]));
+        orders.push(row(metric::REVENUE, dim::ALL, String::new(), day, [4_000_000, 6_000, 0, 0, 0, 0]));
+        purchases.push(row(metric::PO_INVOICE, dim::ALL, String::new(), day, [80, 400_000, 404_000, 0, 0, 0]));
+    }
+    for day in [window.to, window.previous().to] {
+        for s in 0..SKUS {
+            let cents = 40_000 + (s as i64 * 37) % 9_000;
+            orders.push(row(metric::REVENUE, dim::SKU, format!("SKU-{s:05}"), day, [cents, 60, 0, 0, 0, 0]));
+        }
+    }
+    let stockouts: Vec<StockoutDays> = (0..SKUS)
+        .step_by(5)
+        .map(|s| StockoutDays { sku: format!("SKU-{s:05}"), days: 1 + s as i64 % 9, previous_days: s as i64 % 4 })
+        .collect();
+    let read = read_margin(&orders, &purchases, &stockouts, window, Some(MetricsBy::Sku), to);
+    assert_eq!((read.days.len(), read.groups.len()), (WINDOW_DAYS as usize, 200));
+    c.bench_function("metrics/read margin: 90 days by SKU, 10,000 SKUs, 2,000 with stockouts", |b| {
+        b.iter(|| read_margin(black_box(&orders), &purchases, &stockouts, window, Some(MetricsBy::Sku), to))
+    });
+}
+
+criterion_group!(benches, save, receipt, read, read_supply, read_margin_10k);
 criterion_main!(benches);

@@ -373,6 +373,7 @@ fn the_openapi_document_is_served_and_lists_every_route() {
         ("get", "/v1/metrics/cycle-time"),
         ("get", "/v1/metrics/stock-health"),
         ("get", "/v1/metrics/suppliers"),
+        ("get", "/v1/metrics/margin"),
         ("get", "/v1/events"),
         ("put", "/v1/webhooks/{id}"),
         ("get", "/v1/webhooks/{id}"),

@@ -870,9 +870,60 @@ fn the_metrics_answer_the_figures_the_orders_imply() {
         .collect();
     assert_eq!(groups, vec![("wh-east", &json!(2))], "{by_location}");
 
+    // No order had a promise: none breached one.
+    assert_eq!(
+        (&cycle["promised"], &cycle["sla_breaches"], &cycle["sla_breach_pct"]),
+        (&json!(0), &json!(0), &Value::Null)
+    );
+
+    // Margin: a planned SKU sells its last 2 units (40.00) and is out of stock today, 1 of the
+    // window's 30 days: 40.00 over 29 days in stock is 1.38 of lost sales.
+    s.sku("CAP", 0);
+    s.must(s.put("/v1/skus/CAP/policy", BUYER, &json!({"supplier": "basics-co"})));
+    s.receive("CAP", "wh-east", 2);
+    let o5 = place(&s, &order(&[("CAP", 2)], json!("allow"), 0), "m-5")["id"].as_str().expect("id").to_string();
+    ship_order(&s, &o5);
+    let started = Instant::now();
+    let margin = loop {
+        let margin = s.must(s.get("/v1/metrics/margin?by=sku", BUYER));
+        if margin["stockout_days"] == 1 {
+            break margin;
+        }
+        assert!(started.elapsed() < SETTLE_TIMEOUT, "no stockout day reached the margin: {margin}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    // Shipped: O1 60.00, O2 80.00, O5 40.00, each one parcel from wh-east at 4.10.
+    assert_eq!(
+        (&margin["orders_shipped"], &margin["orders_split"], &margin["orders_expedited"]),
+        (&json!(3), &json!(0), &json!(0)),
+        "{margin}"
+    );
+    assert_eq!(
+        margin["currencies"],
+        json!([{"currency": "EUR", "price_variance": "0.00", "invoiced": "0.00", "shipping_cost": "12.30",
+            "split_shipment_cost": "0.00", "expedite_cost": "0.00", "revenue": "180.00", "lost_sales": "1.38",
+            "leak": "1.38"}]),
+        "{margin}"
+    );
+    let cap = &margin["groups"][0];
+    assert_eq!(
+        (&cap["key"], &cap["stockout_days"], &cap["currencies"][0]["lost_sales"]),
+        (&json!("CAP"), &json!(1), &json!("1.38")),
+        "{margin}"
+    );
+    let by_channel = s.must(s.get("/v1/metrics/margin?by=channel", ADMIN));
+    assert_eq!(
+        (&by_channel["groups"][0]["key"], &by_channel["groups"][0]["currencies"][0]["revenue"]),
+        (&json!("web"), &json!("180.00"))
+    );
+    assert_eq!(by_channel["days"][29]["currencies"][0]["lost_sales"], Value::Null, "not kept by day");
+    let (status, refused) = s.get("/v1/metrics/margin?by=location", ADMIN);
+    assert_eq!((status, &refused["error"]["details"]["field"]), (400, &json!("by")), "{refused}");
+
     // Who may read, and bad windows: a clear error each.
     s.expect("GET", "/v1/metrics/fill-rate", Some(STOREFRONT), None, 403, "forbidden");
     s.expect("GET", "/v1/metrics/fill-rate", Some(WAREHOUSE), None, 403, "forbidden");
+    s.expect("GET", "/v1/metrics/margin", Some(WAREHOUSE), None, 403, "forbidden");
     s.expect("GET", "/v1/metrics/margin-leaks", Some(ADMIN), None, 404, "not_found");
     for (query, field) in [
         ("from=2026-12-05&to=2026-12-01", "from"),

@@ -1,6 +1,7 @@
 //! Forwarding to the object that owns the data: SKU objects, coordinator shards, the Directory.
 
 use super::*;
+use stockline_engine::metrics::{read_margin, BucketRow, StockoutDays};
 
 pub(super) fn sku_stub(env: &Env, sku: &Id) -> Result<worker::Stub, ApiError> {
     env.durable_object(sku::BINDING)
@@ -147,6 +148,50 @@ pub(super) async fn alerts(env: &Env, caller: &Caller<'_>, limit: u32) -> Result
     }
     let alerts = Alert::merged(lists, usize::try_from(limit).map_err(|e| ApiError::internal(e.to_string()))?);
     Ok(Answer::ok(200, &AlertsResponse { alerts }).into())
+}
+
+/// `GET /v1/metrics/margin`: the buckets and stockout days it is read from, from the objects that
+/// keep them (orders' shipping and revenue, Purchasing's invoices, the Directory's stockouts);
+/// the engine reads them as one window.
+pub(super) async fn margin(
+    env: &Env,
+    caller: &Caller<'_>,
+    window: Window,
+    by: Option<MetricsBy>,
+    today: NaiveDate,
+) -> Result<Reply, ApiError> {
+    let orders = OrdersCommand::Metrics { kind: MetricsKind::MarginRows, window, by };
+    let (orders, purchases, stockouts) = futures_util::future::join3(
+        async {
+            call(&orders_stub(env)?, "/orders", &envelope(caller, None, orders))
+                .await
+                .map_err(|e| ApiError::unavailable(format!("orders: {e}")))
+        },
+        async {
+            call(
+                &purchasing_stub(env)?,
+                "/purchasing",
+                &envelope(caller, None, PurchasingCommand::MarginRows { window, by }),
+            )
+            .await
+            .map_err(|e| ApiError::unavailable(format!("purchasing: {e}")))
+        },
+        call_directory(env, envelope(caller, None, DirectoryCommand::Stockouts { window })),
+    )
+    .await;
+    let (orders, purchases, stockouts) = (orders?, purchases?, stockouts?);
+    for answer in [&orders, &purchases, &stockouts] {
+        if answer.status != 200 {
+            return Ok(answer.clone().into());
+        }
+    }
+    fn decode<T: serde::de::DeserializeOwned>(source: &str, body: serde_json::Value) -> Result<T, ApiError> {
+        serde_json::from_value(body).map_err(|e| ApiError::unavailable(format!("{source} answered no buckets: {e}")))
+    }
+    let orders: Vec<BucketRow> = decode("orders", orders.body)?;
+    let purchases: Vec<BucketRow> = decode("purchasing", purchases.body)?;
+    let stockouts: Vec<StockoutDays> = decode("directory", stockouts.body)?;
+    Ok(Answer::ok(200, &read_margin(&orders, &purchases, &stockouts, window, by, today)).into())
 }
 
 pub(super) async fn reply_feed(env: &Env, envelope: Envelope<FeedCommand>) -> Result<Reply, ApiError> {

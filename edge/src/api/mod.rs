@@ -438,6 +438,7 @@ async fn route(mut req: Request, env: Env) -> Result<Response, ApiError> {
                 Report::StockHealth => {
                     reply_directory(&env, envelope(&caller, None, DirectoryCommand::StockHealth { by })).await?
                 }
+                Report::Margin => forward::margin(&env, &caller, window, by, clock()?.date_naive()).await?,
             }
         }
         Route::PostImport => {

@@ -1,9 +1,13 @@
 //! What one order means for the figures, and the bucket additions a change of it makes.
 
+use super::margin::currency_bin;
 use super::{dim, metric};
 use crate::ids::Id;
-use crate::orders::{Order, OrderAction, OrderLine, OrderStatus};
+use crate::money::Money;
+use crate::orders::{Choice, Order, OrderAction, OrderLine, OrderStatus};
 use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -66,6 +70,76 @@ pub struct OrderFacts {
     /// (shipping clears the allocations, so the facts keep them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ships_from: Vec<Id>,
+    /// The order's currency: what its prices, and the margin figures it adds, are in (empty in
+    /// facts kept before margins were: they add none).
+    #[serde(default)]
+    pub currency: String,
+    /// The promise its shipment is judged against (an SLA breach: shipped after it).
+    #[serde(default)]
+    pub promised_by: Option<DateTime<Utc>>,
+    /// What shipping it costs, as its plan was last seen before it shipped.
+    #[serde(default)]
+    pub costs: Option<ShipCosts>,
+    /// What it sold, by SKU, once it ended (substitutes under their own SKU and price).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sold: Vec<Sold>,
+}
+
+/// An allocation plan's cost, in cents of the order's currency.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShipCosts {
+    /// Every shipment's rate.
+    pub shipping_cents: i64,
+    /// What splitting added: the plan's shipping less its dearest shipment (what one parcel
+    /// would have cost at least); 0 for one shipment.
+    pub split_cents: i64,
+    /// What keeping the promise added: the plan's shipping less the next best plan's, when that
+    /// plan filled as much but would have arrived late; 0 otherwise.
+    pub expedite_cents: i64,
+}
+
+impl ShipCosts {
+    /// The costs of the plan `choice` picked; none when nothing ships.
+    pub fn of(choice: &Choice) -> Option<ShipCosts> {
+        let plan = choice.plan.as_ref()?;
+        let dearest = plan.shipments.iter().map(|shipment| shipment.cost).max().unwrap_or(Money::ZERO);
+        let split =
+            if plan.shipments.len() > 1 { plan.shipping_cost.amount() - dearest.amount() } else { Decimal::ZERO };
+        let expedite = match &choice.runner_up {
+            Some(late)
+                if plan.meets_promise
+                    && !late.meets_promise
+                    && late.backordered_qty() == plan.backordered_qty()
+                    && late.shipping_cost < plan.shipping_cost =>
+            {
+                plan.shipping_cost.amount() - late.shipping_cost.amount()
+            }
+            _ => Decimal::ZERO,
+        };
+        let costs = ShipCosts {
+            shipping_cents: cents(plan.shipping_cost.amount()),
+            split_cents: cents(split),
+            expedite_cents: cents(expedite),
+        };
+        assert!(costs.split_cents >= 0 && costs.expedite_cents >= 0);
+        assert!(costs.split_cents <= costs.shipping_cents && costs.expedite_cents <= costs.shipping_cents);
+        Some(costs)
+    }
+}
+
+/// Units of one SKU an order shipped, and what they sold for (cents of its currency).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sold {
+    pub sku: Id,
+    pub units: i64,
+    pub cents: i64,
+}
+
+/// `amount` in whole cents, half away from zero. Amounts are `Money` (12 whole digits at most)
+/// or a line's qty × price, which an order or invoice refuses beyond those digits.
+pub(super) fn cents(amount: Decimal) -> i64 {
+    let rounded = (amount * Decimal::ONE_HUNDRED).round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero);
+    rounded.to_i64().expect("an amount within Money's 12 whole digits is within i64 cents")
 }
 
 /// One addition to one bucket: `values` are added to the bucket's counters (`n0..n5`).
@@ -145,8 +219,22 @@ impl OrderFacts {
             Some(facts) if facts.shipped_at.is_some() || allocated_at.is_empty() => facts.ships_from.clone(),
             _ => allocated_at,
         };
+        // The costs of the plan it ships on: kept once it shipped (shipping settles the plan).
+        let costs = match before {
+            Some(facts) if facts.shipped_at.is_some() => facts.costs.clone(),
+            _ => order.choice.as_ref().and_then(ShipCosts::of).or_else(|| before.and_then(|f| f.costs.clone())),
+        };
+        let sold = match before {
+            Some(facts) if facts.ended.is_some() => facts.sold.clone(),
+            _ if ended => sold(order),
+            _ => Vec::new(),
+        };
         let facts = OrderFacts {
             ships_from,
+            currency: order.currency.clone(),
+            promised_by: order.promised_by,
+            costs,
+            sold,
             placed_at: order.placed_at,
             channel: order.channel.clone(),
             open: if ended { None } else { Some(order.status) },
@@ -166,6 +254,7 @@ impl OrderFacts {
             }
         }
         assert!(self.open.is_none() || self.ended.is_none(), "an order is open or ended, not both");
+        assert!(self.sold.iter().all(|sold| sold.units > 0 && sold.cents >= 0), "sales are units sold");
     }
 
     fn placed_on(&self) -> NaiveDate {
@@ -198,7 +287,8 @@ impl OrderFacts {
         }
         if let Some(shipped_at) = self.shipped_at {
             let bin = cycle_bin((shipped_at - self.placed_at).num_seconds());
-            let one = [1, 0, 0, 0, 0, 0];
+            let promised = self.promised_by.map(|by| [1, i64::from(shipped_at > by)]).unwrap_or([0, 0]);
+            let one = [1, promised[0], promised[1], 0, 0, 0];
             let day = shipped_at.date_naive();
             add(metric::CYCLE, dim::ALL, "", day, bin, one);
             add(metric::CYCLE, dim::CHANNEL, channel, day, bin, one);
@@ -207,6 +297,20 @@ impl OrderFacts {
             }
             for location in &self.ships_from {
                 add(metric::CYCLE, dim::LOCATION, location.as_str(), day, bin, one);
+            }
+            if let (Some(costs), Some(money)) = (&self.costs, currency_bin(&self.currency)) {
+                let [split, expedited] = [costs.split_cents, costs.expedite_cents].map(|cents| i64::from(cents > 0));
+                let values = [costs.shipping_cents, costs.split_cents, costs.expedite_cents, 1, split, expedited];
+                add(metric::SHIPPING, dim::ALL, "", day, money, values);
+                add(metric::SHIPPING, dim::CHANNEL, channel, day, money, values);
+            }
+            if let Some(money) = currency_bin(&self.currency) {
+                for sold in &self.sold {
+                    let values = [sold.cents, sold.units, 0, 0, 0, 0];
+                    add(metric::REVENUE, dim::ALL, "", day, money, values);
+                    add(metric::REVENUE, dim::CHANNEL, channel, day, money, values);
+                    add(metric::REVENUE, dim::SKU, sold.sku.as_str(), day, money, values);
+                }
             }
         }
         if let Some(status) = self.open {
@@ -226,6 +330,17 @@ impl OrderFacts {
         }
         sums.deltas()
     }
+}
+
+/// What the order shipped, by SKU, at its lines' prices.
+fn sold(order: &Order) -> Vec<Sold> {
+    let mut by_sku: BTreeMap<&Id, (i64, Decimal)> = BTreeMap::new();
+    for line in order.lines.iter().filter(|line| line.shipped > 0) {
+        let slot = by_sku.entry(&line.sku).or_insert((0, Decimal::ZERO));
+        slot.0 += line.shipped;
+        slot.1 += line.unit_price.amount() * Decimal::from(line.shipped);
+    }
+    by_sku.into_iter().map(|(sku, (units, value))| Sold { sku: sku.clone(), units, cents: cents(value) }).collect()
 }
 
 /// The order's lines as fills: substitutes count for the line they replaced, not as lines.

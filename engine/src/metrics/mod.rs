@@ -12,16 +12,21 @@
 //! - **Backlog**: open orders by state and by the day they were placed (a gauge: an order leaves
 //!   it when it ships or is cancelled).
 //! - **Supplier performance** (`supply`), kept the same way from purchase orders and invoices.
+//! - **Margin** (`margin`): price variance, split-shipment and expedite costs, lost sales.
+//! - **Service**: of the orders shipped on a day with a promise, those shipped after it (SLA
+//!   breaches), beside the cycle time.
 
 mod facts;
 mod health;
+mod margin;
 mod read;
 mod supply;
 #[cfg(test)]
 mod tests;
 
-pub use facts::{cycle_bin, cycle_bin_upper_seconds, Delta, LineFill, OrderFacts, CYCLE_BINS};
+pub use facts::{cycle_bin, cycle_bin_upper_seconds, Delta, LineFill, OrderFacts, ShipCosts, Sold, CYCLE_BINS};
 pub use health::{read_stock_health, HealthFigures, HealthRow, StockHealthReport};
+pub use margin::{bin_currency, currency_bin, read_margin, CurrencyMargin, Margin, MarginFigures, StockoutDays};
 pub use read::{
     read_cycle_time, read_fill_rate, AgeBand, Backlog, BucketRow, CycleFigures, CycleTime, Dated, FillFigures,
     FillPair, FillRate, Keyed, MetricsBy, Report, Window, WindowFigures, GROUPS_MAX, OLDEST_AGE_BAND, WINDOW_DAYS_MAX,
@@ -42,8 +47,12 @@ pub mod metric {
     pub const PO_LINE: &str = "po_line";
     /// Receipt lines on the day.
     pub const PO_RECEIPT: &str = "po_receipt";
-    /// Invoice lines recorded on the day that still count.
+    /// Invoice lines recorded on the day that still count; the bin is their currency.
     pub const PO_INVOICE: &str = "po_invoice";
+    /// Orders shipped on the day, their plans' costs; the bin is the order's currency.
+    pub const SHIPPING: &str = "shipping";
+    /// What orders shipped on the day sold for; the bin is the order's currency.
+    pub const REVENUE: &str = "revenue";
 }
 
 /// What a bucket is broken down by.

@@ -93,10 +93,12 @@ pub enum Report {
     CycleTime,
     StockHealth,
     Suppliers,
+    Margin,
 }
 
 impl Report {
-    pub const ALL: [Report; 4] = [Report::FillRate, Report::CycleTime, Report::StockHealth, Report::Suppliers];
+    pub const ALL: [Report; 5] =
+        [Report::FillRate, Report::CycleTime, Report::StockHealth, Report::Suppliers, Report::Margin];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -104,6 +106,7 @@ impl Report {
             Report::CycleTime => "cycle-time",
             Report::StockHealth => "stock-health",
             Report::Suppliers => "suppliers",
+            Report::Margin => "margin",
         }
     }
 
@@ -124,6 +127,9 @@ impl Report {
             Report::CycleTime => &[MetricsBy::Sku, MetricsBy::Location, MetricsBy::Channel],
             Report::Suppliers => &[MetricsBy::Sku, MetricsBy::Location, MetricsBy::Supplier],
             Report::StockHealth => &[MetricsBy::Sku, MetricsBy::Location],
+            // Price variance and lost sales by SKU, order costs and revenue by channel, price
+            // variance by supplier.
+            Report::Margin => &[MetricsBy::Sku, MetricsBy::Channel, MetricsBy::Supplier],
         }
     }
 
@@ -309,16 +315,41 @@ pub struct CycleFigures {
     pub shipped: i64,
     pub p50_seconds: Option<i64>,
     pub p90_seconds: Option<i64>,
+    /// Of those shipped, the orders that had a promise, and those shipped after it.
+    pub promised: i64,
+    pub sla_breaches: i64,
+    pub sla_breach_pct: Option<Decimal>,
+}
+
+/// Orders shipped by cycle-time bin, and of them promised and shipped late.
+#[derive(Default)]
+struct Shipped {
+    histogram: BTreeMap<u32, i64>,
+    promised: i64,
+    late: i64,
+}
+
+impl Shipped {
+    fn add(&mut self, bin: u32, values: &[i64; 6]) {
+        *self.histogram.entry(bin).or_insert(0) += values[0];
+        self.promised += values[1];
+        self.late += values[2];
+    }
 }
 
 impl CycleFigures {
-    fn of(histogram: &BTreeMap<u32, i64>) -> CycleFigures {
-        let shipped: i64 = histogram.values().sum();
+    fn of(shipped: &Shipped) -> CycleFigures {
+        let histogram = &shipped.histogram;
+        let count: i64 = histogram.values().sum();
         assert!(histogram.values().all(|count| *count >= 0), "cycle buckets are counts");
+        assert!((0..=count).contains(&shipped.promised) && (0..=shipped.promised).contains(&shipped.late));
         CycleFigures {
-            shipped,
-            p50_seconds: percentile(histogram, shipped, 50),
-            p90_seconds: percentile(histogram, shipped, 90),
+            shipped: count,
+            p50_seconds: percentile(histogram, count, 50),
+            p90_seconds: percentile(histogram, count, 90),
+            promised: shipped.promised,
+            sla_breaches: shipped.late,
+            sla_breach_pct: pct(shipped.late, shipped.promised),
         }
     }
 }
@@ -373,14 +404,12 @@ const AGE_BANDS: [(&str, i64); 4] =
 /// backlog (its buckets, any day) as of `today`.
 pub fn read_cycle_time(rows: &[BucketRow], window: Window, by: Option<MetricsBy>, today: NaiveDate) -> CycleTime {
     let previous_window = window.previous();
-    let (mut total, mut previous) = (BTreeMap::new(), BTreeMap::new());
-    let mut days: BTreeMap<NaiveDate, BTreeMap<u32, i64>> =
-        window.each_day().map(|day| (day, BTreeMap::new())).collect();
-    let mut groups: BTreeMap<&str, BTreeMap<u32, i64>> = BTreeMap::new();
+    let (mut total, mut previous) = (Shipped::default(), Shipped::default());
+    let mut days: BTreeMap<NaiveDate, Shipped> = window.each_day().map(|day| (day, Shipped::default())).collect();
+    let mut groups: BTreeMap<&str, Shipped> = BTreeMap::new();
     let mut backlog = Backlog { orders: 0, by_state: BTreeMap::new(), by_age: Vec::new() };
     let mut ages = [0_i64; AGE_BANDS.len()];
     for row in rows {
-        assert!(row.bin < CYCLE_BINS, "bin {} is beyond the last", row.bin);
         if let Some(state) = row.metric.strip_prefix(metric::BACKLOG_PREFIX) {
             if row.dim != dim::ALL || row.values[0] == 0 {
                 continue;
@@ -395,23 +424,23 @@ pub fn read_cycle_time(rows: &[BucketRow], window: Window, by: Option<MetricsBy>
         if row.metric != metric::CYCLE {
             continue;
         }
-        let count = row.values[0];
+        assert!(row.bin < CYCLE_BINS, "bin {} is beyond the last", row.bin);
         if row.dim == dim::ALL {
             if window.holds(row.day) {
-                *total.entry(row.bin).or_insert(0) += count;
-                *days.entry(row.day).or_default().entry(row.bin).or_insert(0) += count;
+                total.add(row.bin, &row.values);
+                days.entry(row.day).or_default().add(row.bin, &row.values);
             } else if previous_window.holds(row.day) {
-                *previous.entry(row.bin).or_insert(0) += count;
+                previous.add(row.bin, &row.values);
             }
         } else if by.is_some_and(|by| by.dim() == row.dim) && window.holds(row.day) {
-            *groups.entry(row.key.as_str()).or_default().entry(row.bin).or_insert(0) += count;
+            groups.entry(row.key.as_str()).or_default().add(row.bin, &row.values);
         }
     }
     backlog.by_age =
         AGE_BANDS.iter().zip(ages).map(|((band, _), orders)| AgeBand { band: band.to_string(), orders }).collect();
     let mut groups: Vec<Keyed<CycleFigures>> = groups
         .into_iter()
-        .map(|(key, histogram)| Keyed { key: key.to_string(), figures: CycleFigures::of(&histogram) })
+        .map(|(key, shipped)| Keyed { key: key.to_string(), figures: CycleFigures::of(&shipped) })
         .filter(|group| group.figures.shipped > 0)
         .collect();
     groups.sort_by(|a, b| b.figures.p90_seconds.cmp(&a.figures.p90_seconds).then_with(|| a.key.cmp(&b.key)));
@@ -424,10 +453,7 @@ pub fn read_cycle_time(rows: &[BucketRow], window: Window, by: Option<MetricsBy>
             figures: CycleFigures::of(&total),
             previous: CycleFigures::of(&previous),
             groups,
-            days: days
-                .into_iter()
-                .map(|(date, histogram)| Dated { date, figures: CycleFigures::of(&histogram) })
-                .collect(),
+            days: days.into_iter().map(|(date, shipped)| Dated { date, figures: CycleFigures::of(&shipped) }).collect(),
         },
         backlog,
     }

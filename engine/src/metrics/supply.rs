@@ -13,14 +13,14 @@
 //! - **Price variance**: on invoices recorded on a day that still count (not corrected), invoiced
 //!   against ordered value, to the cent.
 
-use super::facts::{Delta, Sums};
+use super::facts::{cents, Delta, Sums};
+use super::margin::currency_bin;
 use super::read::{add, pct, Dated, Keyed, MetricsBy, Window, WindowFigures, GROUPS_MAX};
 use super::{dim, metric};
 use crate::ids::Id;
 use crate::planning::Alert;
 use crate::procurement::{Invoice, PoAction, PurchaseOrder, ReceiveTo, LEAD_TIME_SAMPLES_MIN};
 use chrono::{DateTime, NaiveDate, Utc};
-use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -66,6 +66,10 @@ pub struct InvoicedFacts {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PoFacts {
     pub supplier: Id,
+    /// The order's currency: its invoices' money is kept in it (empty in facts kept before it
+    /// was: their invoices are in no currency).
+    #[serde(default)]
+    pub currency: String,
     /// The day it was sent: an order is judged from then on (kept once seen: the order's own
     /// event log is capped).
     pub sent_on: Option<NaiveDate>,
@@ -74,21 +78,20 @@ pub struct PoFacts {
     pub invoiced: Vec<InvoicedFacts>,
 }
 
-/// `amount` in whole cents, half away from zero.
-fn cents(amount: Decimal) -> i64 {
-    let rounded =
-        (amount * Decimal::ONE_HUNDRED).round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
-    rounded.to_i64().expect("an invoice line's value is within Money's 12 whole digits, checked when it was recorded")
-}
-
 impl PoFacts {
     /// The facts of `order` and its `invoices` now, from the facts before (none: first seen).
     pub fn observe(before: Option<&PoFacts>, order: &PurchaseOrder, invoices: &[Invoice]) -> PoFacts {
         let sent_on = before.and_then(|facts| facts.sent_on).or_else(|| {
             order.events.iter().find(|event| event.action == PoAction::Send).map(|event| event.at.date_naive())
         });
-        let mut facts =
-            PoFacts { supplier: order.supplier.clone(), sent_on, lines: vec![], receipts: vec![], invoiced: vec![] };
+        let mut facts = PoFacts {
+            supplier: order.supplier.clone(),
+            currency: order.currency.clone(),
+            sent_on,
+            lines: vec![],
+            receipts: vec![],
+            invoiced: vec![],
+        };
         let Some(sent_on) = sent_on else {
             return facts;
         };
@@ -166,7 +169,7 @@ impl PoFacts {
 
     fn contributions(&self, into: &mut Sums, sign: i64) {
         let supplier = self.supplier.as_str();
-        let mut add = |metric: &str, sku: &Id, location: &Id, day: NaiveDate, values: [i64; 6]| {
+        let mut add = |metric: &str, sku: &Id, location: &Id, day: NaiveDate, bin: u32, values: [i64; 6]| {
             let values = values.map(|value| sign * value);
             for (dim, key) in [
                 (dim::ALL, ""),
@@ -174,21 +177,23 @@ impl PoFacts {
                 (dim::SKU, sku.as_str()),
                 (dim::LOCATION, location.as_str()),
             ] {
-                into.add(metric, dim, key, day, 0, values);
+                into.add(metric, dim, key, day, bin, values);
             }
         };
         for line in &self.lines {
             let values = [1, i64::from(line.on_time_in_full), line.wanted, line.received, 0, 0];
-            add(metric::PO_LINE, &line.sku, &line.location, line.judged_on, values);
+            add(metric::PO_LINE, &line.sku, &line.location, line.judged_on, 0, values);
         }
         for receipt in &self.receipts {
             let (n, lead) = (receipt.lines, receipt.lead_days);
             let values = [n, n * lead, n * lead * lead, receipt.qty, receipt.quarantined, 0];
-            add(metric::PO_RECEIPT, &receipt.sku, &receipt.location, receipt.on, values);
+            add(metric::PO_RECEIPT, &receipt.sku, &receipt.location, receipt.on, 0, values);
         }
+        // Invoices by currency (the bin): the margin figures keep currencies apart.
+        let money = currency_bin(&self.currency).unwrap_or(0);
         for invoiced in &self.invoiced {
             let values = [1, invoiced.ordered_cents, invoiced.invoiced_cents, 0, 0, 0];
-            add(metric::PO_INVOICE, &invoiced.sku, &invoiced.location, invoiced.on, values);
+            add(metric::PO_INVOICE, &invoiced.sku, &invoiced.location, invoiced.on, money, values);
         }
     }
 

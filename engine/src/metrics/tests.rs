@@ -18,6 +18,10 @@ fn pct(text: &str) -> Option<Decimal> {
     Some(text.parse().expect("a test percentage"))
 }
 
+fn money(text: &str) -> Decimal {
+    text.parse().expect("a test amount")
+}
+
 /// The host's side in memory: each order's facts and the buckets.
 #[derive(Default)]
 struct Host {
@@ -582,6 +586,15 @@ mod suppliers {
         assert_eq!((corrected.figures.invoice_lines, corrected.figures.price_variance_pct), (1, pct("1.00")));
         assert_eq!(corrected.groups[0].key, "basics-co");
         assert_eq!(corrected.groups[0].figures.price_variance_pct, pct("1.00"));
+        // The same invoices as margin: 10 × 0.02 = 0.20 EUR billed over the 20.00 agreed.
+        let window = Window::new(day("2026-11-01"), day("2026-11-30")).expect("a window");
+        let margin = read_margin(&[], &host.host.rows(), &[], window, Some(MetricsBy::Supplier), day("2026-11-20"));
+        let eur = &margin.figures.currencies[0];
+        assert_eq!((eur.currency.as_str(), eur.price_variance, eur.invoiced), ("EUR", money("0.20"), money("20.20")));
+        assert_eq!(
+            (margin.groups[0].key.as_str(), margin.groups[0].figures.currencies[0].leak),
+            ("basics-co", money("0.20"))
+        );
     }
 
     #[test]
@@ -639,5 +652,209 @@ mod suppliers {
         // Read by SKU, the groups are not suppliers: no supplier alert comes of them.
         let by_sku = host.read("2026-11-01", "2026-11-30", Some(MetricsBy::Sku), "2026-11-30");
         assert!(by_sku.drift_alerts(now).is_empty());
+    }
+}
+
+mod margin {
+    use super::*;
+    use crate::money::Money;
+    use crate::orders::allocate::{Plan, Shipment};
+    use crate::orders::{Choice, Outcome};
+
+    /// Margin history (t0 is 2026-12-01 09:00 UTC), prices 10.00 a unit, promised by 12-04:
+    /// - M1 (web, EUR): S1×2 (only A has it, 3.00) and S2×3 (only B, 5.00): two parcels, shipped
+    ///   12-01; sold 20.00 of S1 and 30.00 of S2;
+    /// - M2 (app, USD): S1×1 from A, shipped 12-05, after its promise; sold 10.00 of S1;
+    /// - M3 (web, EUR): S2×1, cancelled before it shipped: sells and costs nothing.
+    fn history() -> Host {
+        let mut host = Host::default();
+        let mut m1 = place(&mut host, "M1", "web", &[("S1", 2), ("S2", 3)], t0());
+        allocate(&mut host, &mut m1, &[("S1", "A", 5), ("S2", "B", 5)], t0());
+        ship(&mut host, &mut m1, t0() + Duration::hours(2));
+        let spec = OrderSpec { channel: id("app"), currency: "USD".into(), ..spec(&[("S1", 1)], 0) };
+        let mut m2 = Order::place(id("M2"), &spec, &storefront(), t0()).expect("placed");
+        host.save(&m2);
+        allocate(&mut host, &mut m2, &[("S1", "A", 5)], t0());
+        ship(&mut host, &mut m2, t0() + Duration::days(4));
+        let mut m3 = place(&mut host, "M3", "web", &[("S2", 1)], t0());
+        allocate(&mut host, &mut m3, &[("S2", "A", 5)], t0());
+        step(&mut host, &mut m3, OrderAction::Cancel, t0() + Duration::hours(1));
+        host
+    }
+
+    /// Supplier invoices, as Purchasing's buckets hold them: 100.00 agreed, 105.00 billed (EUR),
+    /// on S3 from SUP.
+    fn invoices() -> Vec<BucketRow> {
+        let bin = currency_bin("EUR").expect("a code");
+        [(dim::ALL, ""), (dim::SKU, "S3"), (dim::SUPPLIER, "SUP")]
+            .into_iter()
+            .map(|(dim, key)| BucketRow {
+                metric: metric::PO_INVOICE.into(),
+                dim: dim.into(),
+                key: key.into(),
+                day: day("2026-12-03"),
+                bin,
+                values: [1, 10_000, 10_500, 0, 0, 0],
+            })
+            .collect()
+    }
+
+    /// Currency, price variance, split cost, revenue, lost sales, leak.
+    type Row<'a> = (&'a str, Decimal, Decimal, Decimal, Option<Decimal>, Decimal);
+    /// Key, stockout days, leak per currency.
+    type Group<'a> = (&'a str, Option<i64>, Vec<(&'a str, Decimal)>);
+
+    fn figures(margin: &MarginFigures) -> Vec<Row<'_>> {
+        margin
+            .currencies
+            .iter()
+            .map(|c| (c.currency.as_str(), c.price_variance, c.split_shipment_cost, c.revenue, c.lost_sales, c.leak))
+            .collect()
+    }
+
+    #[test]
+    fn margin_leaks_from_a_hand_made_history() {
+        let host = history();
+        let window = Window::new(day("2026-12-01"), day("2026-12-10")).expect("a window");
+        // S1 was out 2 of the window's 10 days (and 3 of the 10 before, when it sold nothing).
+        let out = [StockoutDays { sku: "S1".into(), days: 2, previous_days: 3 }];
+        let margin = read_margin(&host.rows(), &invoices(), &out, window, None, day("2026-12-10"));
+        // EUR: variance 5.00; split: 3.00 + 5.00 shipping less the dearest 5.00 = 3.00; revenue
+        // 50.00; lost: S1 sold 20.00 over 8 days in stock, 2.50 a day × 2 days = 5.00.
+        // USD: S1 sold 10.00 over 8 days: 1.25 × 2 = 2.50 lost.
+        assert_eq!(
+            figures(&margin.figures),
+            vec![
+                ("EUR", money("5.00"), money("3.00"), money("50.00"), Some(money("5.00")), money("13.00")),
+                ("USD", money("0.00"), money("0.00"), money("10.00"), Some(money("2.50")), money("2.50")),
+            ]
+        );
+        let f = &margin.figures;
+        assert_eq!((f.orders_shipped, f.orders_split, f.orders_expedited, f.stockout_days), (2, 1, 0, Some(2)));
+        assert_eq!(f.currencies[0].shipping_cost, money("8.00"));
+        assert_eq!(margin.previous.stockout_days, Some(3));
+        assert_eq!(figures(&margin.previous), vec![], "nothing sold before: nothing lost");
+        // The day series: money as it happened; lost sales are not kept by day.
+        let days: Vec<(NaiveDate, Vec<(&str, Decimal)>)> = margin
+            .days
+            .iter()
+            .filter(|d| !d.figures.currencies.is_empty())
+            .map(|d| (d.date, d.figures.currencies.iter().map(|c| (c.currency.as_str(), c.leak)).collect()))
+            .collect();
+        assert_eq!(
+            days,
+            vec![
+                (day("2026-12-01"), vec![("EUR", money("3.00"))]),
+                (day("2026-12-03"), vec![("EUR", money("5.00"))]),
+                (day("2026-12-05"), vec![("USD", money("0.00"))]),
+            ]
+        );
+        assert!(margin.days.iter().all(|d| d.figures.stockout_days.is_none()));
+
+        // By SKU: S1's lost sales, S3's price variance (the same leak: by name), S2 none.
+        let by_sku = read_margin(&host.rows(), &invoices(), &out, window, Some(MetricsBy::Sku), day("2026-12-10"));
+        let groups: Vec<Group> = by_sku
+            .groups
+            .iter()
+            .map(|g| {
+                let leaks = g.figures.currencies.iter().map(|c| (c.currency.as_str(), c.leak)).collect();
+                (g.key.as_str(), g.figures.stockout_days, leaks)
+            })
+            .collect();
+        assert_eq!(
+            groups,
+            vec![
+                ("S1", Some(2), vec![("EUR", money("5.00")), ("USD", money("2.50"))]),
+                ("S3", Some(0), vec![("EUR", money("5.00"))]),
+                ("S2", Some(0), vec![("EUR", money("0.00"))]),
+            ]
+        );
+        // By channel: the orders' costs and revenue; invoices have no channel.
+        let by_channel =
+            read_margin(&host.rows(), &invoices(), &out, window, Some(MetricsBy::Channel), day("2026-12-10"));
+        let groups: Vec<(&str, Vec<(&str, Decimal)>)> = by_channel
+            .groups
+            .iter()
+            .map(|g| (g.key.as_str(), g.figures.currencies.iter().map(|c| (c.currency.as_str(), c.revenue)).collect()))
+            .collect();
+        assert_eq!(groups, vec![("web", vec![("EUR", money("50.00"))]), ("app", vec![("USD", money("10.00"))])]);
+    }
+
+    #[test]
+    fn sla_breaches_are_orders_shipped_after_their_promise() {
+        let host = history();
+        let window = Window::new(day("2026-12-01"), day("2026-12-10")).expect("a window");
+        let read = read_cycle_time(&host.rows(), window, Some(MetricsBy::Channel), day("2026-12-10"));
+        let f = &read.window.figures;
+        assert_eq!((f.shipped, f.promised, f.sla_breaches, f.sla_breach_pct), (2, 2, 1, pct("50.00")));
+        let groups: Vec<(&str, i64)> =
+            read.window.groups.iter().map(|g| (g.key.as_str(), g.figures.sla_breaches)).collect();
+        assert_eq!(groups, vec![("app", 1), ("web", 0)]);
+    }
+
+    #[test]
+    fn split_and_expedite_costs_of_a_plan() {
+        let shipment = |cost: &str| Shipment {
+            location: id("A"),
+            lines: vec![],
+            ship_on: day("2026-12-01"),
+            arrives_on: day("2026-12-02"),
+            cost: Money::parse(cost).expect("money"),
+            value: Money::ZERO,
+        };
+        let plan = |costs: &[&str], backordered: i64, meets_promise: bool| {
+            let shipments: Vec<Shipment> = costs.iter().map(|cost| shipment(cost)).collect();
+            let total = shipments.iter().fold(Money::ZERO, |sum, s| sum.checked_add(s.cost).expect("sums"));
+            Plan {
+                shipments,
+                backordered: (backordered > 0)
+                    .then(|| crate::orders::allocate::ShipmentLine { line: 1, sku: id("S1"), qty: backordered })
+                    .into_iter()
+                    .collect(),
+                shipping_cost: total,
+                penalties: Money::ZERO,
+                cost: total,
+                drained: vec![],
+                arrives_on: None,
+                meets_promise,
+            }
+        };
+        let choice = |chosen: Plan, runner_up: Option<Plan>| Choice {
+            outcome: Outcome::Allocated,
+            plan: Some(chosen),
+            runner_up,
+            rejected: vec![],
+            explanation: String::new(),
+            plans_considered: 2,
+        };
+        // (case, chosen, runner-up, shipping, split, expedite) in cents
+        let table = [
+            ("one parcel", plan(&["4.00"], 0, true), None, 400, 0, 0),
+            ("three parcels: all but the dearest", plan(&["2.00", "5.00", "1.50"], 0, true), None, 850, 350, 0),
+            ("dearer to keep the promise", plan(&["9.00"], 0, true), Some(plan(&["4.00"], 0, false)), 900, 0, 500),
+            ("runner-up on time too: no premium", plan(&["9.00"], 0, true), Some(plan(&["4.00"], 0, true)), 900, 0, 0),
+            ("runner-up fills less: no premium", plan(&["9.00"], 0, true), Some(plan(&["4.00"], 2, false)), 900, 0, 0),
+            ("chosen late as well: no premium", plan(&["9.00"], 0, false), Some(plan(&["4.00"], 0, false)), 900, 0, 0),
+        ];
+        for (case, chosen, runner_up, shipping, split, expedite) in table {
+            let costs = ShipCosts::of(&choice(chosen, runner_up)).expect("a plan");
+            assert_eq!(
+                (costs.shipping_cents, costs.split_cents, costs.expedite_cents),
+                (shipping, split, expedite),
+                "{case}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_currency_is_kept_in_a_bin_and_read_back() {
+        for (code, bin) in [("AAA", Some(1)), ("EUR", Some(3_242)), ("ZZZ", Some(17_576)), ("eur", None), ("EU", None)]
+        {
+            assert_eq!(currency_bin(code), bin, "{code}");
+            if let Some(bin) = bin {
+                assert_eq!(bin_currency(bin).as_deref(), Some(code));
+            }
+        }
+        assert_eq!((bin_currency(0), bin_currency(17_577)), (None, None));
     }
 }

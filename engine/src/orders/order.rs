@@ -248,6 +248,12 @@ impl OrderSpec {
             if line.unit_price.is_negative() {
                 return Err(EngineError::invalid(&format!("lines[{i}].unit_price"), "cannot be negative"));
             }
+            if line.unit_price.times(line.qty).is_none() {
+                return Err(EngineError::invalid(
+                    &format!("lines[{i}].unit_price"),
+                    format!("× qty {} is beyond {} whole digits", line.qty, crate::money::Money::WHOLE_DIGITS_MAX),
+                ));
+            }
             if self.lines[..i].iter().any(|other| other.sku == line.sku) {
                 return Err(EngineError::invalid(
                     &format!("lines[{i}].sku"),

@@ -340,6 +340,9 @@ fn bad_orders_are_refused() {
     refused(OrderSpec { currency: "eur".into(), ..spec(&[("S1", 1)], 0) }, "currency");
     refused(OrderSpec { split: SplitPolicy::AllowAbove(m("-1")), ..spec(&[("S1", 1)], 0) }, "split.allow_above");
     refused(OrderSpec { ship_to_region: String::new(), ..spec(&[("S1", 1)], 0) }, "ship_to_region");
+    let mut dear = spec(&[("S1", 1_000)], 0);
+    dear.lines[0].unit_price = m("999999999999");
+    refused(dear, "lines[0].unit_price");
     let wire: Result<OrderSpec, _> = serde_json::from_str(
         r#"{"channel":"web","currency":"EUR","ship_to_region":"eu","split":{"allow_above":"25.00"},"lines":[{"sku":"S1","qty":1,"unit_price":"9.50"}]}"#,
     );

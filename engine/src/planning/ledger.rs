@@ -91,6 +91,17 @@ pub fn plans(
     Ok(out)
 }
 
+/// Whether the SKU has nothing to sell anywhere: no location has available units. A day on
+/// which it was (after a movement, or at a plan refresh) is a stockout day, which the margin
+/// figures price as lost sales.
+pub fn out_of_stock(ledger: &SkuLedger, catalog: &Catalog) -> bool {
+    (0..catalog.location_count() as u32).all(|slot| ledger.position(slot).available() == 0)
+}
+
+/// Days of stockouts a plan refresh reports: the last week's (a refresh runs at least daily, so
+/// each day is reported; a week keeps one even when refreshes are missed).
+pub const STOCKOUT_REPORT_DAYS: i32 = 7;
+
 /// What a refresh plans: the SKU over every location, then each location with stock, inbound or
 /// demand of it, at most `PLAN_LOCATIONS_MAX`, in shipping order.
 pub fn refresh_scopes(ledger: &SkuLedger, catalog: &Catalog, history: &DemandHistory) -> Vec<Option<Id>> {
