@@ -123,6 +123,14 @@ test('a manager reads the KPIs, drills into the SKUs behind them, and reads them
     await page.getByTestId('drill-down').getByText('basics-co').waitFor();
     assert.deepEqual(await rows.allTextContents(), ['basics-co100.0%100.0%0.0 ± 0.0 days16.7%—']);
     await page.screenshot({ path: join(shots, 'dashboard-suppliers-tablet.png'), fullPage: true });
+    // The margin tile: one order shipped in one parcel, no invoice, no planned SKU out: nothing
+    // leaked; a tap shows the SKU that sold.
+    const margin = tile(page, 'margin');
+    assert.equal(await margin.value(), '0.00 EUR');
+    assert.equal(await margin.detail(), 'lost sales 0.00 · split 0.00 · expedite 0.00 · price 0.00');
+    await page.getByTestId('tile-margin').click();
+    await page.getByTestId('drill-down').getByText('SKUs behind the leak, the largest first').waitFor();
+    assert.match(await page.getByTestId('drill-down').getByTestId('drill-row').first().textContent(), /^TEE0\.00 EUR/);
     // The backlog tile: open orders by age and by state.
     await page.getByTestId('tile-backlog').click();
     await page.getByTestId('drill-down').getByText('partially allocated').waitFor();
@@ -140,7 +148,7 @@ test('a manager reads the KPIs, drills into the SKUs behind them, and reads them
   }
 });
 
-test('on a desktop the tiles sit in a row under the alerts; the warehouse has no dashboard', async () => {
+test('on a desktop the tiles sit in two rows of three under the alerts; the warehouse has no dashboard', async () => {
   // An order promised for tomorrow that waits for stock: an SLA at risk for the warehouse.
   const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
   const late = await stockline.call('POST', '/v1/orders', 'dev-storefront',
@@ -159,9 +167,10 @@ test('on a desktop the tiles sit in a row under the alerts; the warehouse has no
     assert.equal(await alerts.locator('h3').textContent(), 'Alerts (1)');
     assert.match(await alerts.getByTestId('alert').textContent(), new RegExp(`^SLA at risk · warehouse · order ${late.id} · raised `));
     const tops = await Promise.all(
-      ['fill-first', 'fill-final', 'cycle', 'backlog', 'suppliers'].map(async (id) => (await page.getByTestId(`tile-${id}`).boundingBox()).y),
+      ['fill-first', 'fill-final', 'cycle', 'backlog', 'suppliers', 'margin'].map(async (id) => (await page.getByTestId(`tile-${id}`).boundingBox()).y),
     );
-    assert.ok(tops.every((y) => y === tops[0]), `one row: ${tops}`);
+    const rows = [tops.slice(0, 3), tops.slice(3)];
+    assert.ok(rows.every((row) => row.every((y) => y === row[0])) && rows[1][0] > rows[0][0], `two rows of three: ${tops}`);
     await page.getByTestId('tile-cycle').click();
     assert.deepEqual(
       (await page.getByTestId('drill-down').getByTestId('drill-row').allTextContents()).length, 1,
@@ -189,9 +198,9 @@ test('on a phone the tiles pair up within the screen, without sideways scrolling
     await page.getByTestId('tile-suppliers').click();
     await page.getByTestId('drill-down').getByText('basics-co').waitFor();
     const boxes = await Promise.all(
-      ['fill-first', 'fill-final', 'cycle', 'backlog', 'suppliers'].map((id) => page.getByTestId(`tile-${id}`).boundingBox()),
+      ['fill-first', 'fill-final', 'cycle', 'backlog', 'suppliers', 'margin'].map((id) => page.getByTestId(`tile-${id}`).boundingBox()),
     );
-    assert.deepEqual(boxes.map((box) => box.x), [boxes[0].x, boxes[1].x, boxes[0].x, boxes[1].x, boxes[0].x], 'two columns');
+    assert.deepEqual(boxes.map((box) => box.x), [boxes[0].x, boxes[1].x, boxes[0].x, boxes[1].x, boxes[0].x, boxes[1].x], 'two columns');
     assert.ok(boxes.every((box) => box.x >= 0 && box.x + box.width <= 390), 'every tile within the screen');
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 0, `no sideways scrolling (${overflow} px too wide)`);

@@ -202,14 +202,21 @@ pub async fn suppliers(api_base: &str, token: &str) -> Result<Vec<Supplier>, Cal
 }
 
 /// The managers' dashboard: the alerts, and the last 30 days' fill rate by SKU, cycle time by
-/// channel and supplier performance by supplier.
+/// channel, supplier performance by supplier and margin leaks by SKU.
 pub async fn dashboard(api_base: &str, token: &str) -> Result<crate::dashboard::Dashboard, CallError> {
     let get = |path: &str| authorised(Request::get(&url(api_base, path)), token);
     let fill = answer(get("/v1/metrics/fill-rate?by=sku").send().await).await?;
     let cycle = answer(get("/v1/metrics/cycle-time?by=channel").send().await).await?;
     let suppliers = answer(get("/v1/metrics/suppliers?by=supplier").send().await).await?;
+    let margin = answer(get("/v1/metrics/margin?by=sku").send().await).await?;
     let alerts = answer(get(&format!("/v1/alerts?limit={}", crate::dashboard::ALERTS_SHOWN_MAX)).send().await).await?;
-    Ok(crate::dashboard::Dashboard { fill, cycle, suppliers: Some(suppliers), alerts: Some(alerts) })
+    Ok(crate::dashboard::Dashboard {
+        fill,
+        cycle,
+        suppliers: Some(suppliers),
+        margin: Some(margin),
+        alerts: Some(alerts),
+    })
 }
 
 /// A supplier's scorecard from its orders, receipts and invoices.

@@ -5,7 +5,9 @@
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
-use stockline_shared::metrics::{self, CycleFigures, CycleTime, FillFigures, FillRate, SupplierFigures, Suppliers};
+use stockline_shared::metrics::{
+    self, CurrencyMargin, CycleFigures, CycleTime, FillFigures, FillRate, Margin, SupplierFigures, Suppliers,
+};
 use stockline_shared::AlertsResponse;
 
 /// Alerts the dashboard reads (the newest).
@@ -21,6 +23,9 @@ pub struct Dashboard {
     /// None in a copy saved before the app read supplier figures: the tile says so.
     #[serde(default)]
     pub suppliers: Option<Suppliers>,
+    /// Margin leaks by SKU; none in a copy saved before the app read them.
+    #[serde(default)]
+    pub margin: Option<Margin>,
     /// Every team's alerts, newest first; none in a copy saved before the app read them.
     #[serde(default)]
     pub alerts: Option<AlertsResponse>,
@@ -60,6 +65,20 @@ pub struct Tile {
     pub class: &'static str,
 }
 
+impl Tile {
+    /// A KPI a copy saved by an older app does not hold.
+    fn not_saved(id: &'static str, label: &'static str) -> Tile {
+        Tile {
+            id,
+            label,
+            value: "—".to_string(),
+            detail: "not in this saved copy".to_string(),
+            trend: "refresh online to see it".to_string(),
+            class: "none",
+        }
+    }
+}
+
 /// One SKU behind the fill rate, the worst first.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SkuFill {
@@ -88,6 +107,27 @@ pub struct SupplierRow {
     pub lead_time: String,
     pub qc_rejects: String,
     pub price_variance: String,
+}
+
+/// One SKU behind the margin leak, the largest first: amounts in each currency it has.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SkuLeak {
+    pub sku: String,
+    pub leak: String,
+    pub lost_sales: String,
+    pub stockout_days: String,
+    pub price_variance: String,
+}
+
+/// `amounts` of each currency, "5.00 EUR · 2.50 USD"; "—" with none.
+fn amounts(currencies: &[CurrencyMargin], amount: impl Fn(&CurrencyMargin) -> Option<Decimal>) -> String {
+    let shown: Vec<String> =
+        currencies.iter().filter_map(|c| amount(c).map(|value| format!("{value} {}", c.currency))).collect();
+    if shown.is_empty() {
+        "—".to_string()
+    } else {
+        shown.join(" · ")
+    }
 }
 
 /// A bar of a breakdown, its length in percent of the longest.
@@ -233,19 +273,67 @@ impl Dashboard {
                 class: if old > 0 { "bad" } else { "none" },
             },
             self.supplier_tile(days),
+            self.margin_tile(days),
         ]
+    }
+
+    /// The leak in the currency that leaked most, its parts, and its trend.
+    fn margin_tile(&self, days: usize) -> Tile {
+        const ID: &str = "margin";
+        const LABEL: &str = "Margin leaks";
+        let Some(margin) = &self.margin else { return Tile::not_saved(ID, LABEL) };
+        let Some(now) = margin.figures.currencies.iter().max_by_key(|c| c.leak) else {
+            return Tile {
+                id: ID,
+                label: LABEL,
+                value: "—".to_string(),
+                detail: "no sales, shipping or invoices in this window".to_string(),
+                trend: "nothing to compare".to_string(),
+                class: "none",
+            };
+        };
+        let before = margin.previous.currencies.iter().find(|c| c.currency == now.currency).map(|c| c.leak);
+        let money = |v: f64| format!("{v:.2} {}", now.currency);
+        let (trend, class) = trend(
+            now.leak.to_f64(),
+            Some(before.unwrap_or(Decimal::ZERO).to_f64().unwrap_or(0.0)),
+            Better::Lower,
+            days,
+            money,
+            money,
+        );
+        let mut detail = format!(
+            "lost sales {} · split {} · expedite {} · price {}",
+            now.lost_sales.map_or("—".to_string(), |v| v.to_string()),
+            now.split_shipment_cost,
+            now.expedite_cost,
+            now.price_variance
+        );
+        if margin.figures.currencies.len() > 1 {
+            detail.push_str(&format!(" · {} currencies", margin.figures.currencies.len()));
+        }
+        Tile { id: ID, label: LABEL, value: format!("{} {}", now.leak, now.currency), detail, trend, class }
+    }
+
+    /// The SKUs behind the margin leak, as the server ranks them (the largest first).
+    pub fn leaks(&self) -> Vec<SkuLeak> {
+        let Some(margin) = &self.margin else { return Vec::new() };
+        margin
+            .groups
+            .iter()
+            .map(|group| SkuLeak {
+                sku: group.key.clone(),
+                leak: amounts(&group.figures.currencies, |c| Some(c.leak)),
+                lost_sales: amounts(&group.figures.currencies, |c| c.lost_sales),
+                stockout_days: group.figures.stockout_days.map_or("—".to_string(), |d| d.to_string()),
+                price_variance: amounts(&group.figures.currencies, |c| Some(c.price_variance)),
+            })
+            .collect()
     }
 
     fn supplier_tile(&self, days: usize) -> Tile {
         let Some(suppliers) = &self.suppliers else {
-            return Tile {
-                id: "suppliers",
-                label: "Suppliers on time in full",
-                value: "—".to_string(),
-                detail: "not in this saved copy".to_string(),
-                trend: "refresh online to see it".to_string(),
-                class: "none",
-            };
+            return Tile::not_saved("suppliers", "Suppliers on time in full");
         };
         let now = &suppliers.figures;
         let pct = |f: &SupplierFigures| f.on_time_in_full_pct.and_then(|v| v.to_f64());
@@ -436,6 +524,7 @@ mod tests {
             fill: serde_json::from_value(fill).expect("a fill rate"),
             cycle: serde_json::from_value(cycle).expect("a cycle time"),
             suppliers: Some(serde_json::from_value(total).expect("supplier figures")),
+            margin: Some(serde_json::from_value(margin()).expect("margin figures")),
             alerts: Some(
                 serde_json::from_value(serde_json::json!({"alerts": [
                     {"id": "sla_at_risk:SO-000004-x1", "kind": "sla_at_risk", "owner": "warehouse", "sku": null,
@@ -450,6 +539,65 @@ mod tests {
                 .expect("alerts"),
             ),
         }
+    }
+
+    /// Margin by SKU: 13.00 EUR leaked (10.00 before) and 2.50 USD; S1 lost sales in both.
+    fn margin() -> serde_json::Value {
+        let currency = |code: &str, variance: &str, split: &str, lost: Option<&str>, leak: &str| {
+            serde_json::json!({"currency": code, "price_variance": variance, "invoiced": "105.00",
+                "shipping_cost": "8.00", "split_shipment_cost": split, "expedite_cost": "0.00", "revenue": "50.00",
+                "lost_sales": lost, "leak": leak})
+        };
+        let figures = |stockout_days: Option<i64>, currencies: Vec<serde_json::Value>| {
+            serde_json::json!({"orders_shipped": 2, "orders_split": 1, "orders_expedited": 0,
+                "stockout_days": stockout_days, "currencies": currencies})
+        };
+        let mut total = figures(
+            Some(2),
+            vec![
+                currency("EUR", "5.00", "3.00", Some("5.00"), "13.00"),
+                currency("USD", "0.00", "0.00", Some("2.50"), "2.50"),
+            ],
+        );
+        let mut group = figures(
+            Some(2),
+            vec![
+                currency("EUR", "0.00", "0.00", Some("5.00"), "5.00"),
+                currency("USD", "0.00", "0.00", Some("2.50"), "2.50"),
+            ],
+        );
+        group["key"] = "S1".into();
+        let mut quiet = figures(Some(0), vec![currency("EUR", "-1.00", "0.00", None, "0.00")]);
+        quiet["key"] = "S2".into();
+        for (field, value) in [("from", "2026-11-04"), ("to", "2026-12-03"), ("by", "sku")] {
+            total[field] = value.into();
+        }
+        total["previous"] = figures(Some(1), vec![currency("EUR", "0.00", "0.00", Some("10.00"), "10.00")]);
+        total["groups"] = serde_json::json!([group, quiet]);
+        total["days"] = serde_json::json!([]);
+        total
+    }
+
+    #[test]
+    fn margin_drill_down_shows_each_currency() {
+        let rows: Vec<(String, String, String, String, String)> = dashboard()
+            .leaks()
+            .into_iter()
+            .map(|row| (row.sku, row.leak, row.lost_sales, row.stockout_days, row.price_variance))
+            .collect();
+        assert_eq!(
+            rows,
+            vec![
+                (
+                    "S1".into(),
+                    "5.00 EUR · 2.50 USD".into(),
+                    "5.00 EUR · 2.50 USD".into(),
+                    "2".into(),
+                    "0.00 EUR · 0.00 USD".into()
+                ),
+                ("S2".into(), "0.00 EUR".into(), "—".into(), "0".into(), "-1.00 EUR".into()),
+            ]
+        );
     }
 
     #[test]
@@ -494,6 +642,13 @@ mod tests {
                     "▼ 25.0 pts vs the 30 days before (100.0%)".to_string(),
                     "bad"
                 ),
+                (
+                    "margin",
+                    "13.00 EUR".to_string(),
+                    "lost sales 5.00 · split 3.00 · expedite 0.00 · price 5.00 · 2 currencies".to_string(),
+                    "▲ 3.00 EUR vs the 30 days before (10.00 EUR)".to_string(),
+                    "bad"
+                ),
             ]
         );
     }
@@ -512,17 +667,19 @@ mod tests {
                 ("slow-co".into(), "100.0%".into(), "11.0 ± 1.0 days".into(), "0.0%".into()),
             ]
         );
-        // A copy saved before the app read supplier figures still opens, and says what it lacks.
-        let old = Dashboard { suppliers: None, alerts: None, ..dashboard() };
+        // A copy saved before the app read supplier figures and margins still opens, and says
+        // what it lacks.
+        let old = Dashboard { suppliers: None, margin: None, alerts: None, ..dashboard() };
         let saved: Dashboard = serde_json::from_str(
             &serde_json::to_string(&serde_json::json!({"fill": dashboard().fill, "cycle": dashboard().cycle}))
                 .expect("json"),
         )
         .expect("an older copy");
         assert_eq!(saved, old);
-        let tile = old.tiles().pop().expect("the supplier tile");
-        assert_eq!((tile.value.as_str(), tile.detail.as_str()), ("—", "not in this saved copy"));
-        assert!(old.suppliers().is_empty());
+        for tile in old.tiles().into_iter().filter(|tile| ["suppliers", "margin"].contains(&tile.id)) {
+            assert_eq!((tile.value.as_str(), tile.detail.as_str()), ("—", "not in this saved copy"), "{}", tile.id);
+        }
+        assert!(old.suppliers().is_empty() && old.leaks().is_empty());
         assert_eq!(old.alerts(), None);
     }
 

@@ -315,9 +315,13 @@ pub struct CycleFigures {
     pub shipped: i64,
     pub p50_seconds: Option<i64>,
     pub p90_seconds: Option<i64>,
-    /// Of those shipped, the orders that had a promise, and those shipped after it.
+    /// Of those shipped, the orders that had a promise, and those shipped after it (absent in
+    /// copies the app saved before they were kept).
+    #[serde(default)]
     pub promised: i64,
+    #[serde(default)]
     pub sla_breaches: i64,
+    #[serde(default)]
     pub sla_breach_pct: Option<Decimal>,
 }
 

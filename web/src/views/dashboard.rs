@@ -133,6 +133,15 @@ fn drill_down(d: &Dashboard, id: &'static str) -> AnyView {
                 })
                 .collect(),
         ),
+        "margin" => drill_table(
+            "SKUs behind the leak, the largest first",
+            "No sales, stockouts or invoices in this window.",
+            ["SKU", "Leak", "Lost sales", "Stockout days", "Price variance"],
+            d.leaks()
+                .into_iter()
+                .map(|row| [row.sku, row.leak, row.lost_sales, row.stockout_days, row.price_variance])
+                .collect(),
+        ),
         _ => {
             let (ages, states) = d.backlog_bars();
             view! {
