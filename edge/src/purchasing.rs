@@ -64,8 +64,6 @@ const LEAD_TIME_PUSH_DELAY_MS: i64 = 5_000;
 const SCORECARD_ORDERS_MAX: i64 = 1_000;
 /// Changes of one SKU one sender sends in a row (the rest wait for the next round).
 const CHANGES_PER_SEND_MAX: i64 = 64;
-/// The days a supplier's lead-time drift is measured over (against the same days before).
-const DRIFT_WINDOW_DAYS: u32 = 30;
 /// How often the alarm prunes idempotency records past their retention.
 const HOUSEKEEPING_EVERY_MS: i64 = 60 * 60 * 1000;
 
@@ -855,7 +853,7 @@ impl Purchasing {
                 Ok(Answer::ok(200, &self.scorecard(supplier, now.date_naive())?))
             }
             PurchasingCommand::Alerts => {
-                let window = metrics::Window::ending(now.date_naive(), DRIFT_WINDOW_DAYS);
+                let window = metrics::drift_window(now.date_naive());
                 let by = Some(metrics::MetricsBy::Supplier);
                 let query = metric_store::Query {
                     metrics: &[metrics::metric::PO_RECEIPT],

@@ -31,7 +31,10 @@ pub use read::{
     read_cycle_time, read_fill_rate, AgeBand, Backlog, BucketRow, CycleFigures, CycleTime, Dated, FillFigures,
     FillPair, FillRate, Keyed, MetricsBy, Report, Window, WindowFigures, GROUPS_MAX, OLDEST_AGE_BAND, WINDOW_DAYS_MAX,
 };
-pub use supply::{read_suppliers, InvoicedFacts, PoFacts, PoLineFacts, ReceiptFacts, SupplierFigures, Suppliers};
+pub use supply::{
+    drift_window, read_suppliers, InvoicedFacts, PoFacts, PoLineFacts, ReceiptFacts, SupplierFigures, Suppliers,
+    DRIFT_WINDOW_DAYS,
+};
 
 /// What a bucket counts.
 pub mod metric {

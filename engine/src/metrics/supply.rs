@@ -302,6 +302,14 @@ impl SupplierFigures {
 /// drifting first, then the lowest on-time-in-full (unjudged last).
 pub type Suppliers = WindowFigures<SupplierFigures>;
 
+/// Days a supplier's lead-time drift is measured over (against as many days before them).
+pub const DRIFT_WINDOW_DAYS: u32 = 30;
+
+/// The window drift alerts are read over, ending `today`.
+pub fn drift_window(today: NaiveDate) -> Window {
+    Window::ending(today, DRIFT_WINDOW_DAYS)
+}
+
 impl Suppliers {
     /// A `supplier_drift` alert per supplier whose lead time drifts in this window (read by
     /// supplier), for purchasing, measured `at`.
@@ -315,24 +323,14 @@ impl Suppliers {
             .filter_map(|group| {
                 let supplier = Id::new(group.key.as_str()).ok()?;
                 let (mean, std) = (group.figures.lead_time_days_mean?, group.figures.lead_time_days_std?);
-                Some(Alert {
-                    id: format!("supplier_drift:{supplier}"),
-                    kind: "supplier_drift".to_string(),
-                    owner: "purchasing".to_string(),
-                    sku: None,
-                    supplier: Some(supplier.clone()),
-                    order: None,
-                    raised_at: at,
-                    stockout_date: None,
-                    action: None,
-                    suggestion_qty: 0,
-                    message: format!(
-                        "{supplier}'s lead time varies twice as much as before: {mean:.1} ± {std:.1} days over {} \
-                         receipt lines from {} to {}; safety stock planned on the old spread is short",
-                        group.figures.lead_time_samples, self.from, self.to
-                    ),
-                    link: format!("/v1/metrics/suppliers?by=supplier&from={}&to={}", self.from, self.to),
-                })
+                let message = format!(
+                    "{supplier}'s lead time varies twice as much as before: {mean:.1} ± {std:.1} days over {} \
+                     receipt lines from {} to {}; safety stock planned on the old spread is short",
+                    group.figures.lead_time_samples, self.from, self.to
+                );
+                let link = format!("/v1/metrics/suppliers?by=supplier&from={}&to={}", self.from, self.to);
+                let alert = Alert::new("supplier_drift", supplier.as_str(), "purchasing", at, message, link);
+                Some(Alert { supplier: Some(supplier), ..alert })
             })
             .collect()
     }

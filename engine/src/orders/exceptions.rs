@@ -374,20 +374,17 @@ impl OrderException {
     /// The alert an open `sla_at_risk` exception raises, for its team, linked to its order.
     pub fn alert(&self) -> Option<crate::planning::Alert> {
         (self.kind == ExceptionKind::SlaAtRisk && self.status == ExceptionStatus::Open).then(|| {
-            crate::planning::Alert {
-                id: format!("sla_at_risk:{}", self.id),
-                kind: ExceptionKind::SlaAtRisk.as_str().to_string(),
-                owner: self.team.as_str().to_string(),
-                sku: self.sku.clone(),
-                supplier: None,
-                order: Some(self.order.clone()),
-                raised_at: self.raised_at,
-                stockout_date: None,
-                action: None,
-                suggestion_qty: 0,
-                message: self.detail.clone(),
-                link: format!("/v1/orders/{}", self.order),
-            }
+            let kind = ExceptionKind::SlaAtRisk.as_str();
+            let link = format!("/v1/orders/{}", self.order);
+            let alert = crate::planning::Alert::new(
+                kind,
+                self.id.as_str(),
+                self.team.as_str(),
+                self.raised_at,
+                self.detail.clone(),
+                link,
+            );
+            crate::planning::Alert { sku: self.sku.clone(), order: Some(self.order.clone()), ..alert }
         })
     }
 

@@ -373,6 +373,32 @@ pub struct Alert {
 }
 
 impl Alert {
+    /// An alert of `kind` about `subject` (its id: `kind:subject`) for the `owner` team; what it
+    /// is about beyond that (a SKU, a supplier, an order, a stockout) is set on the value.
+    pub fn new(
+        kind: &str,
+        subject: &str,
+        owner: &str,
+        raised_at: DateTime<Utc>,
+        message: String,
+        link: String,
+    ) -> Alert {
+        Alert {
+            id: format!("{kind}:{subject}"),
+            kind: kind.to_string(),
+            owner: owner.to_string(),
+            sku: None,
+            supplier: None,
+            order: None,
+            raised_at,
+            stockout_date: None,
+            action: None,
+            suggestion_qty: 0,
+            message,
+            link,
+        }
+    }
+
     /// `lists` (each newest first or not) as one list, newest first, at most `limit`; ties by id.
     pub fn merged(lists: Vec<Vec<Alert>>, limit: usize) -> Vec<Alert> {
         let mut all: Vec<Alert> = lists.into_iter().flatten().collect();
@@ -392,20 +418,10 @@ impl PlanSummary {
             || format!("no demand in {DEAD_STOCK_DAYS} days of history"),
             |last| format!("no demand since {last}"),
         );
-        Some(Alert {
-            id: format!("dead_stock:{}", self.sku),
-            kind: "dead_stock".to_string(),
-            owner: "purchasing".to_string(),
-            sku: Some(self.sku.clone()),
-            supplier: self.supplier.clone(),
-            order: None,
-            raised_at: since.and_hms_opt(0, 0, 0)?.and_utc(),
-            stockout_date: None,
-            action: None,
-            suggestion_qty: 0,
-            message: format!("{} on hand, {quiet}", health.on_hand),
-            link: "/v1/metrics/stock-health?by=sku".to_string(),
-        })
+        let raised_at = since.and_hms_opt(0, 0, 0)?.and_utc();
+        let message = format!("{} on hand, {quiet}", health.on_hand);
+        let link = "/v1/metrics/stock-health?by=sku".to_string();
+        Some(self.about(Alert::new("dead_stock", self.sku.as_str(), "purchasing", raised_at, message, link)))
     }
 
     /// The alert a demand anomaly raises, for purchasing (is it a trend, a one-off, a data
@@ -413,40 +429,38 @@ impl PlanSummary {
     pub fn anomaly_alert(&self) -> Option<Alert> {
         let anomaly = self.anomaly.as_ref()?;
         let direction = if anomaly.qty as f64 > anomaly.expected { "above" } else { "below" };
-        Some(Alert {
-            id: format!("demand_anomaly:{}", self.sku),
-            kind: "demand_anomaly".to_string(),
-            owner: "purchasing".to_string(),
-            sku: Some(self.sku.clone()),
-            supplier: self.supplier.clone(),
-            order: None,
-            raised_at: anomaly.date.succ_opt()?.and_hms_opt(0, 0, 0)?.and_utc(),
-            stockout_date: None,
-            action: None,
-            suggestion_qty: 0,
-            message: format!(
-                "demand on {} was {}, far {direction} the {} expected (σD {})",
-                anomaly.date, anomaly.qty, anomaly.expected, anomaly.std_daily
-            ),
-            link: format!("/v1/skus/{}/plan", self.sku),
-        })
+        let raised_at = anomaly.date.succ_opt()?.and_hms_opt(0, 0, 0)?.and_utc();
+        let message = format!(
+            "demand on {} was {}, far {direction} the {} expected (σD {})",
+            anomaly.date, anomaly.qty, anomaly.expected, anomaly.std_daily
+        );
+        let link = format!("/v1/skus/{}/plan", self.sku);
+        Some(self.about(Alert::new("demand_anomaly", self.sku.as_str(), "purchasing", raised_at, message, link)))
+    }
+
+    /// `alert`, about this SKU and its supplier.
+    fn about(&self, alert: Alert) -> Alert {
+        Alert { sku: Some(self.sku.clone()), supplier: self.supplier.clone(), ..alert }
     }
 
     /// The alert this summary raises: a predicted stockout when it is at risk.
     pub fn stockout_alert(&self, raised_at: DateTime<Utc>) -> Option<Alert> {
-        self.at_risk.then(|| Alert {
-            id: format!("predicted_stockout:{}", self.sku),
-            kind: "predicted_stockout".to_string(),
-            owner: "purchasing".to_string(),
-            sku: Some(self.sku.clone()),
-            supplier: self.supplier.clone(),
-            order: None,
-            raised_at,
-            stockout_date: self.stockout_date,
-            action: self.action.clone(),
-            suggestion_qty: self.suggestion_qty,
-            message: self.action.as_ref().map_or_else(|| self.reason.clone(), |a| a.message.clone()),
-            link: format!("/v1/skus/{}/plan", self.sku),
+        self.at_risk.then(|| {
+            let message = self.action.as_ref().map_or_else(|| self.reason.clone(), |a| a.message.clone());
+            let link = format!("/v1/skus/{}/plan", self.sku);
+            Alert {
+                stockout_date: self.stockout_date,
+                action: self.action.clone(),
+                suggestion_qty: self.suggestion_qty,
+                ..self.about(Alert::new(
+                    "predicted_stockout",
+                    self.sku.as_str(),
+                    "purchasing",
+                    raised_at,
+                    message,
+                    link,
+                ))
+            }
         })
     }
 
