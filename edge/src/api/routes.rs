@@ -604,17 +604,7 @@ pub(super) fn metrics_query(
             other => return Err(ApiError::invalid(other, "unknown query parameter")),
         }
     }
-    if !report.windowed() {
-        if let Some((name, _)) = [("from", from.is_some()), ("to", to.is_some())].into_iter().find(|(_, given)| *given)
-        {
-            return Err(ApiError::invalid(name, format!("{} is as of now: it takes no window", report.as_str())));
-        }
-    }
-    let to = to.unwrap_or(today);
-    let window = match from {
-        Some(from) => Window::new(from, to).map_err(ApiError::from)?,
-        None => Window::ending(to, 30),
-    };
+    let window = report.window(from, to, today).map_err(ApiError::from)?;
     Ok((window, by))
 }
 

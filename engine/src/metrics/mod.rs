@@ -29,7 +29,8 @@ pub use health::{read_stock_health, HealthFigures, HealthRow, StockHealthReport}
 pub use margin::{bin_currency, currency_bin, read_margin, CurrencyMargin, Margin, MarginFigures, StockoutDays};
 pub use read::{
     read_cycle_time, read_fill_rate, AgeBand, Backlog, BucketRow, CycleFigures, CycleTime, Dated, FillFigures,
-    FillPair, FillRate, Keyed, MetricsBy, Report, Window, WindowFigures, GROUPS_MAX, OLDEST_AGE_BAND, WINDOW_DAYS_MAX,
+    FillPair, FillRate, Keyed, MetricsBy, Report, Window, WindowFigures, GROUPS_MAX, OLDEST_AGE_BAND,
+    WINDOW_DAYS_DEFAULT, WINDOW_DAYS_MAX,
 };
 pub use supply::{
     drift_window, read_suppliers, InvoicedFacts, PoFacts, PoLineFacts, ReceiptFacts, SupplierFigures, Suppliers,

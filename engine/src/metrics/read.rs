@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 
 /// Days one window may span at most.
 pub const WINDOW_DAYS_MAX: i64 = 366;
+/// Days a window spans when a query names no `from`.
+pub const WINDOW_DAYS_DEFAULT: u32 = 30;
 /// Groups a breakdown answers at most (the worst first).
 pub const GROUPS_MAX: usize = 200;
 
@@ -130,6 +132,30 @@ impl Report {
             // Price variance and lost sales by SKU, order costs and revenue by channel, price
             // variance by supplier.
             Report::Margin => &[MetricsBy::Sku, MetricsBy::Channel, MetricsBy::Supplier],
+        }
+    }
+
+    /// The window a query asks for: `from..=to`, `to` today unless given, `from` the
+    /// `WINDOW_DAYS_DEFAULT` days up to `to` unless given. A report as of now (stock health)
+    /// takes neither.
+    pub fn window(
+        self,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+        today: NaiveDate,
+    ) -> Result<Window, EngineError> {
+        if !self.windowed() {
+            if let Some(name) = [("from", from.is_some()), ("to", to.is_some())].iter().find(|(_, given)| *given) {
+                return Err(EngineError::invalid(
+                    name.0,
+                    format!("{} is as of now: it takes no window", self.as_str()),
+                ));
+            }
+        }
+        let to = to.unwrap_or(today);
+        match from {
+            Some(from) => Window::new(from, to),
+            None => Ok(Window::ending(to, WINDOW_DAYS_DEFAULT)),
         }
     }
 

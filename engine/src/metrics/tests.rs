@@ -302,6 +302,22 @@ fn windows_are_bounded_and_know_the_one_before() {
     let window = Window::new(day("2026-12-01"), day("2026-12-10")).expect("a window");
     assert_eq!(window.previous(), Window { from: day("2026-11-21"), to: day("2026-11-30") });
     assert_eq!(Window::ending(day("2026-12-10"), 10), window);
+
+    // What a query names: the last 30 days by default; a report as of now takes no window.
+    let today = day("2026-12-10");
+    let asked = |report: Report, from: Option<&str>, to: Option<&str>| {
+        report.window(from.map(day), to.map(day), today).map_err(|error| match error {
+            crate::EngineError::InvalidRequest { field, .. } => field,
+            other => panic!("{other:?}"),
+        })
+    };
+    assert_eq!(asked(Report::Margin, None, None), Ok(Window { from: day("2026-11-11"), to: today }));
+    assert_eq!(asked(Report::FillRate, None, Some("2026-11-30")), Ok(Window::ending(day("2026-11-30"), 30)));
+    assert_eq!(asked(Report::Suppliers, Some("2026-12-01"), None), Ok(Window { from: day("2026-12-01"), to: today }));
+    assert_eq!(asked(Report::CycleTime, Some("2026-12-11"), None), Err("from".to_string()));
+    assert_eq!(asked(Report::StockHealth, None, None), Ok(Window::ending(today, 30)));
+    assert_eq!(asked(Report::StockHealth, None, Some("2026-12-10")), Err("to".to_string()));
+    assert_eq!(asked(Report::StockHealth, Some("2026-12-01"), None), Err("from".to_string()));
 }
 
 #[test]
