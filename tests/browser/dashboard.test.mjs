@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { startStockline, launchBrowser, root, signIn, tab, warehouseDevice, sellingStore } from './harness.mjs';
+import { adminDevice, startStockline, root, tab, warehouseDevice, sellingStore } from './harness.mjs';
 
 const shots = join(root, 'target/screenshots');
 let stockline;
@@ -64,15 +64,6 @@ after(async () => {
   await stockline?.stop();
 });
 
-async function adminDevice(viewport) {
-  const browser = await launchBrowser(viewport);
-  const page = await browser.context.newPage();
-  await signIn(page, stockline.app, 'dev-admin');
-  await page.getByTestId('location-wh-1').click();
-  await page.getByTestId('menu').waitFor();
-  return { browser, page };
-}
-
 const tile = (page, id) => ({
   value: () => page.getByTestId(`tile-${id}`).getByTestId('tile-value').textContent(),
   detail: () => page.getByTestId(`tile-${id}`).getByTestId('tile-detail').textContent(),
@@ -80,7 +71,7 @@ const tile = (page, id) => ({
 });
 
 test('a manager reads the KPIs, drills into the SKUs behind them, and reads them offline', async () => {
-  const { browser, page } = await adminDevice({ width: 768, height: 1024 });
+  const { browser, page } = await adminDevice(stockline.app, { width: 768, height: 1024 });
   try {
     await tab(page, 'dashboard');
     await page.getByTestId('tile-fill-first').waitFor();
@@ -159,7 +150,7 @@ test('on a desktop the tiles sit in two rows of three under the alerts; the ware
     assert.ok(tries < 300, 'the SLA alert is raised');
     await new Promise((done) => setTimeout(done, 100));
   }
-  const { browser, page } = await adminDevice({ width: 1280, height: 800 });
+  const { browser, page } = await adminDevice(stockline.app, { width: 1280, height: 800 });
   try {
     await tab(page, 'dashboard');
     await page.getByTestId('tile-cycle').waitFor();
@@ -191,7 +182,7 @@ test('on a desktop the tiles sit in two rows of three under the alerts; the ware
 });
 
 test('on a phone the tiles pair up within the screen, without sideways scrolling', async () => {
-  const { browser, page } = await adminDevice({ width: 390, height: 844 });
+  const { browser, page } = await adminDevice(stockline.app, { width: 390, height: 844 });
   try {
     await tab(page, 'dashboard');
     await page.getByTestId('tile-suppliers').waitFor();

@@ -83,6 +83,16 @@ export async function warehouseDevice(app, viewport) {
 }
 
 /// Opens a screen as a person does: the tab, or on a phone "More" and then the screen.
+/// An admin's tablet (or `viewport`), signed in at wh-1, with the menu up.
+export async function adminDevice(app, viewport) {
+  const browser = await launchBrowser(viewport);
+  const page = await browser.context.newPage();
+  await signIn(page, app, 'dev-admin');
+  await page.getByTestId('location-wh-1').click();
+  await page.getByTestId('menu').waitFor();
+  return { browser, page };
+}
+
 export async function tab(page, name) {
   // The tabs and "More" render together: wait for the bar before asking whether a tab is on it
   // (right after a reload the header can show before the bar does).

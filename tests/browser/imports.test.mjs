@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { startStockline, launchBrowser, root, signIn, tab } from './harness.mjs';
+import { adminDevice, startStockline, root, tab } from './harness.mjs';
 
 const shots = join(root, 'target/screenshots');
 let stockline;
@@ -27,19 +27,10 @@ after(async () => {
 
 const onHand = async (sku) => (await stockline.call('GET', `/v1/availability/${sku}`, 'dev-admin')).on_hand;
 
-async function adminDevice(viewport) {
-  const browser = await launchBrowser(viewport);
-  const page = await browser.context.newPage();
-  await signIn(page, stockline.app, 'dev-admin');
-  await page.getByTestId('location-wh-1').click();
-  await page.getByTestId('menu').waitFor();
-  return { browser, page };
-}
-
 const file = (name, text) => ({ name, mimeType: 'text/csv', buffer: Buffer.from(text) });
 
 test('a file with bad rows: preview and errors, nothing applied, then the good rows', async () => {
-  const { browser, page } = await adminDevice({ width: 768, height: 1024 });
+  const { browser, page } = await adminDevice(stockline.app, { width: 768, height: 1024 });
   try {
     await tab(page, 'import');
     await page.getByTestId('import-kind').selectOption('opening_stock');
@@ -75,7 +66,7 @@ test('a file with bad rows: preview and errors, nothing applied, then the good r
 });
 
 test('on a phone: a clean file applies whole; offline nothing is kept', async () => {
-  const { browser, page } = await adminDevice({ width: 390, height: 844 });
+  const { browser, page } = await adminDevice(stockline.app, { width: 390, height: 844 });
   try {
     await tab(page, 'import');
     await page.getByTestId('import-kind').selectOption('skus');
