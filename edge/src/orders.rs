@@ -1270,8 +1270,9 @@ impl Orders {
         now: DateTime<Utc>,
     ) -> Result<Answer> {
         let limit = limit.clamp(1, PAGE_MAX);
+        // No cursor: every seq (a bound of i64::MAX would not survive the trip through a JS number).
         let mut query = String::from("SELECT seq, body, holdings, promises FROM orders WHERE seq < ?");
-        let mut bindings: Vec<worker::SqlStorageValue> = vec![before.unwrap_or(i64::MAX).into()];
+        let mut bindings: Vec<worker::SqlStorageValue> = vec![before.unwrap_or(store::SEQ_END).into()];
         if let Some(status) = status {
             query.push_str(" AND status = ?");
             bindings.push(status.as_str().into());

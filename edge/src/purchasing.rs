@@ -1002,7 +1002,7 @@ impl Purchasing {
         assert!((1..=ORDERS_PAGE_MAX).contains(&limit));
         let before = match after {
             Some(id) => self.order(id)?.map(|(seq, _)| seq).ok_or("the cursor was checked")?,
-            None => i64::MAX,
+            None => store::SEQ_END,
         };
         let mut query = String::from("SELECT seq, body FROM purchase_orders WHERE seq < ?");
         let mut bindings: Vec<worker::SqlStorageValue> = vec![before.into()];

@@ -7,6 +7,10 @@ use worker::wasm_bindgen::{closure::Closure, JsCast, JsValue};
 use worker::{js_sys, SqlStorage, SqlStorageValue, Storage};
 
 /// Bound values in one SQLite statement (its limit is 100 in Durable Objects).
+/// Beyond every row's sequence number: a page with no cursor starts below it. JavaScript's largest
+/// safe integer, as bindings cross into SQLite as JS numbers (i64::MAX would not).
+pub const SEQ_END: i64 = (1 << 53) - 1;
+
 pub const SQL_BINDINGS_MAX: usize = 100;
 
 pub fn rows<T: DeserializeOwned>(
