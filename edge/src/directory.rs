@@ -22,9 +22,9 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::cell::RefCell;
 use stockline_engine::metrics::{
-    read_stock_health, HealthRow, MetricsBy, StockHealthReport, StockoutDays, Window, WINDOW_DAYS_MAX,
+    read_stock_health, AgingRow, HealthRow, MetricsBy, StockHealthReport, StockoutDays, Window, WINDOW_DAYS_MAX,
 };
-use stockline_engine::planning::{Alert, PlanSummary};
+use stockline_engine::planning::{self, Alert, PlanSummary};
 use stockline_engine::{Catalog, Id};
 use stockline_shared::{
     AlertsResponse, Item, ItemsResponse, ReplenishmentGroup, ReplenishmentLine, ReplenishmentResponse,
@@ -59,7 +59,10 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS catalog_subscribers (sku TEXT P
      CREATE INDEX IF NOT EXISTS stock_health_dead ON stock_health (location, dead, dead_since);
      CREATE INDEX IF NOT EXISTS stock_health_anomaly ON stock_health (location, anomaly_on);
      CREATE INDEX IF NOT EXISTS stock_health_by_location ON stock_health (location);
-     CREATE TABLE IF NOT EXISTS stockout_days (day TEXT NOT NULL, sku TEXT NOT NULL, PRIMARY KEY (day, sku));";
+     CREATE TABLE IF NOT EXISTS stockout_days (day TEXT NOT NULL, sku TEXT NOT NULL, PRIMARY KEY (day, sku));
+     CREATE TABLE IF NOT EXISTS stock_aging (sku TEXT NOT NULL, location TEXT NOT NULL, bucket TEXT NOT NULL,
+         band INTEGER NOT NULL, units INTEGER NOT NULL, PRIMARY KEY (sku, location, bucket, band));
+     CREATE INDEX IF NOT EXISTS stock_aging_by_location ON stock_aging (location);";
 
 #[durable_object]
 pub struct Directory {
@@ -226,8 +229,16 @@ impl Directory {
         )?;
         let mut rows = Vec::with_capacity(summaries.len());
         let mut health = Vec::with_capacity(summaries.len());
+        let mut aging: Vec<(String, &'static str, i64, i64)> = Vec::new();
         for summary in summaries {
             let location = summary.location.as_ref().map_or(String::new(), |l| l.to_string());
+            if let Some(bands) = summary.health.as_ref().and_then(|h| h.aging.as_ref()) {
+                for bucket in planning::AGED_BUCKETS {
+                    for (band, units) in bands.bands(bucket).iter().enumerate().filter(|(_, units)| **units > 0) {
+                        aging.push((location.clone(), bucket.as_str(), band as i64, *units));
+                    }
+                }
+            }
             if let Some(h) = &summary.health {
                 let dead_since = h.dead_since.map(|day| day.to_string());
                 let anomaly_on = summary.anomaly.as_ref().map(|anomaly| anomaly.date.to_string());
@@ -268,6 +279,14 @@ impl Directory {
             store::exec(&sql, "DELETE FROM stockout_days WHERE day < ?", vec![oldest.into()])?;
             store::exec(&sql, "DELETE FROM plan_summaries WHERE sku = ?", vec![sku.as_str().into()])?;
             store::exec(&sql, "DELETE FROM stock_health WHERE sku = ?", vec![sku.as_str().into()])?;
+            store::exec(&sql, "DELETE FROM stock_aging WHERE sku = ?", vec![sku.as_str().into()])?;
+            for (location, bucket, band, units) in aging {
+                store::exec(
+                    &sql,
+                    "INSERT INTO stock_aging (sku, location, bucket, band, units) VALUES (?, ?, ?, ?, ?)",
+                    vec![sku.as_str().into(), location.into(), bucket.into(), band.into(), units.into()],
+                )?;
+            }
             for (location, (on_hand, unsellable, mean_daily, excess), dead_since, anomaly_on) in health {
                 store::exec(
                     &sql,
@@ -428,7 +447,23 @@ impl Directory {
             )?,
         };
         let groups: Vec<HealthRow> = groups.into_iter().map(health).collect();
-        Ok(read_stock_health(&health(total), &groups, by, now()?.date_naive()))
+        // The age bands: the total's (keyed empty) and the groups'.
+        let group_by = match by {
+            None => None,
+            Some(MetricsBy::Location) => Some(("location", "location != ''")),
+            Some(_) => Some(("sku", "location = ''")),
+        };
+        let mut text = String::from(
+            "SELECT '' AS key, bucket, band, SUM(units) AS units FROM stock_aging WHERE location = '' GROUP BY bucket, band",
+        );
+        if let Some((key, rows)) = group_by {
+            text.push_str(&format!(
+                " UNION ALL SELECT {key} AS key, bucket, band, SUM(units) AS units FROM stock_aging WHERE {rows}
+                 GROUP BY {key}, bucket, band"
+            ));
+        }
+        let aging: Vec<AgingRow> = store::rows(&sql, &text, vec![])?;
+        Ok(read_stock_health(&health(total), &groups, &aging, by, now()?.date_naive()))
     }
 
     /// Each SKU's stockout days in `window` and in the one before it (the SKUs out at all).

@@ -16,7 +16,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::cell::{Cell, RefCell};
 use stockline_engine::feed::{entry_event_json as feed_entry_json, Stream, StreamKind, FEED_BATCH_MAX};
-use stockline_engine::planning::{self, date_of, day_of, DemandHistory, DemandImport, ExpediteBook, PlanningPolicy};
+use stockline_engine::planning::{
+    self, date_of, day_of, AgeLayers, DemandHistory, DemandImport, ExpediteBook, LayerRow, PlanningPolicy,
+};
 use stockline_engine::{
     Catalog, Ctx, EngineError, Entry, Event, Hold, HoldRequest, HoldStatus, Id, LedgerSnapshot, Reservation, SkuLedger,
 };
@@ -72,6 +74,8 @@ struct Loaded {
     plan_due_ms: Option<i64>,
     /// Escalated order lines waiting for the SKU (`meta.expedites`).
     expedites: ExpediteBook,
+    /// How long its units have been where they are (`age_layers`).
+    aging: AgeLayers,
 }
 
 /// What one command writes, persisted together.
@@ -223,6 +227,7 @@ impl SkuObject {
                 Some(text) => serde_json::from_str(&text)?,
                 None => ExpediteBook::default(),
             };
+            let aging = self.load_aging(&ledger, &catalog, now()?.date_naive())?;
             *slot = Some(Loaded {
                 ledger,
                 catalog,
@@ -231,6 +236,7 @@ impl SkuObject {
                 policy,
                 plan_due_ms,
                 expedites,
+                aging,
             });
         }
         if let (Some(catalog), Some(loaded)) = (fetched, slot.as_mut()) {
@@ -243,6 +249,33 @@ impl SkuObject {
             }
         }
         Ok(())
+    }
+
+    /// The age layers as stored, brought in line with the ledger (units stored before they were
+    /// aged get a layer dated today).
+    fn load_aging(&self, ledger: &SkuLedger, catalog: &Catalog, today: NaiveDate) -> Result<AgeLayers> {
+        #[derive(Deserialize)]
+        struct Row {
+            location: String,
+            bucket: String,
+            day: i64,
+            qty: i64,
+        }
+        let rows: Vec<Row> = store::rows(&self.sql(), "SELECT location, bucket, day, qty FROM age_layers", vec![])?;
+        let mut aging = AgeLayers::default();
+        for row in rows {
+            let bucket = planning::AGED_BUCKETS
+                .into_iter()
+                .find(|bucket| bucket.as_str() == row.bucket)
+                .ok_or_else(|| format!("age_layers: `{}` is not an aged bucket", row.bucket))?;
+            let location = Id::new(&row.location).map_err(|e| format!("age_layers: {e}"))?;
+            let day = i32::try_from(row.day).map_err(|_| format!("age_layers: day {}", row.day))?;
+            aging.set(&LayerRow { location, bucket, day, qty: row.qty });
+        }
+        if ledger.is_defined() {
+            save_layers(&self.sql(), &aging.reconcile(ledger, catalog, today))?;
+        }
+        Ok(aging)
     }
 
     /// The Directory's catalog. A created SKU subscribes to its changes with the same call; one
@@ -315,6 +348,9 @@ impl SkuObject {
         let created = writes.created.clone();
         let mut rows = Vec::with_capacity(writes.entries.len());
         let mut resolved = Vec::new();
+        // The age layers move with the units: changed in memory here, stored with the entries (a
+        // failed transaction drops the loaded state, layers included).
+        let layers: Vec<LayerRow> = writes.entries.iter().flat_map(|entry| loaded.aging.apply(entry)).collect();
         for entry in &writes.entries {
             rows.push((entry.version as i64, serde_json::to_string(entry)?));
             match &entry.event {
@@ -370,6 +406,7 @@ impl SkuObject {
                     vec![series.into(), day.into(), qty.into()],
                 )?;
             }
+            save_layers(&sql, &layers)?;
             if let Some(day) = out_today {
                 store::exec(&sql, "INSERT OR IGNORE INTO stockout_days (day) VALUES (?)", vec![day.into()])?;
             }
@@ -767,7 +804,11 @@ impl SkuObject {
                 return Ok(());
             }
             loaded.policy.as_ref().map(|_| {
-                self.plans(loaded, None, now).map(|plans| plans.iter().map(planning::Plan::summary).collect::<Vec<_>>())
+                self.plans(loaded, None, now).map(|plans| {
+                    let mut summaries: Vec<_> = plans.iter().map(planning::Plan::summary).collect();
+                    planning::age_summaries(&mut summaries, &loaded.aging, now.date_naive());
+                    summaries
+                })
             })
         };
         let stockout_days = self.stockout_days(now)?;
@@ -988,6 +1029,27 @@ impl SkuObject {
     }
 }
 
+/// Stores changed age layers (a layer emptied is deleted).
+fn save_layers(sql: &SqlStorage, layers: &[LayerRow]) -> Result<()> {
+    for layer in layers {
+        let key: Vec<worker::SqlStorageValue> =
+            vec![layer.location.as_str().into(), layer.bucket.as_str().into(), i64::from(layer.day).into()];
+        if layer.qty == 0 {
+            store::exec(sql, "DELETE FROM age_layers WHERE location = ? AND bucket = ? AND day = ?", key)?;
+        } else {
+            let mut bindings = key;
+            bindings.push(layer.qty.into());
+            store::exec(
+                sql,
+                "INSERT INTO age_layers (location, bucket, day, qty) VALUES (?, ?, ?, ?)
+                 ON CONFLICT(location, bucket, day) DO UPDATE SET qty = excluded.qty",
+                bindings,
+            )?;
+        }
+    }
+    Ok(())
+}
+
 impl DurableObject for SkuObject {
     fn new(state: State, env: Env) -> Self {
         let _ = state.storage().sql().exec(store::SCHEMA, None);
@@ -1000,7 +1062,9 @@ impl DurableObject for SkuObject {
         let _ = state.storage().sql().exec(
             "CREATE TABLE IF NOT EXISTS demand (series TEXT NOT NULL, day INTEGER NOT NULL, qty INTEGER NOT NULL,
              PRIMARY KEY (series, day));
-             CREATE TABLE IF NOT EXISTS stockout_days (day INTEGER PRIMARY KEY);",
+             CREATE TABLE IF NOT EXISTS stockout_days (day INTEGER PRIMARY KEY);
+             CREATE TABLE IF NOT EXISTS age_layers (location TEXT NOT NULL, bucket TEXT NOT NULL, day INTEGER NOT NULL,
+                 qty INTEGER NOT NULL, PRIMARY KEY (location, bucket, day));",
             None,
         );
         SkuObject {

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// A quantity bucket of a position. Effects of ledger entries name a bucket.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Bucket {
     OnHand,

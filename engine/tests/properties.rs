@@ -4,6 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use proptest::prelude::*;
 use std::collections::HashMap;
+use stockline_engine::planning::aging::AgeLayers;
 use stockline_engine::{
     Actor, Bucket, Catalog, ChannelSpec, Ctx, Effect, EngineError, Entry, Event, HoldLineRequest, HoldRequest,
     HoldStatus, Id, LedgerSnapshot, LocationKind, LocationSpec, Movement, MovementKind, Position, Role, SkuLedger,
@@ -427,6 +428,14 @@ fn bucket_sums_from_effects(entries: &[Entry]) -> HashMap<(String, Bucket), i64>
 
 fn check_invariants(w: &World, snapshot: &LedgerSnapshot) -> Result<(), TestCaseError> {
     let effect_sums = bucket_sums_from_effects(&w.entries);
+    // Age layers fed every entry hold exactly the aged buckets' units: nothing to reconcile.
+    let mut aging = AgeLayers::default();
+    for entry in &w.entries {
+        aging.apply(entry);
+    }
+    prop_assert!(aging.rows().all(|row| row.qty > 0), "a layer holds units");
+    let today = w.entries.last().map_or(chrono::NaiveDate::MIN, |e| e.occurred_at.date_naive());
+    prop_assert_eq!(aging.reconcile(&w.ledger, &w.catalog, today), Vec::new(), "age layers vs positions");
     for (index, loc) in LOCATIONS.iter().enumerate() {
         let p = w.ledger.position(w.catalog.slot(loc).unwrap());
         for bucket in Bucket::ALL {

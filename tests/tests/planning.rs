@@ -306,6 +306,15 @@ fn stock_health_from_the_latest_plans() {
         (Some("wh-1"), Some(2), Some(40), Some(1_540)),
         "{by_location}"
     );
+    // Aging: every unit came on hand today, none quarantined or damaged.
+    let units = |bands: &Value| -> Vec<i64> {
+        bands.as_array().expect("bands").iter().map(|band| band["units"].as_i64().expect("units")).collect()
+    };
+    assert_eq!(units(&health["aging"]["on_hand"]), [1_540, 0, 0, 0, 0], "{health}");
+    assert_eq!(health["aging"]["on_hand"][0]["band"], "under_30_days");
+    assert_eq!(units(&health["aging"]["quarantined"]), [0; 5]);
+    assert_eq!(units(&wh["aging"]["on_hand"]), [1_540, 0, 0, 0, 0], "{by_location}");
+    assert_eq!(units(&groups[0]["aging"]["on_hand"]), [40, 0, 0, 0, 0], "STALE's: {health}");
     for (query, field) in [("from=2026-11-01", "from"), ("to=2026-11-01", "to"), ("by=supplier", "by")] {
         let (status, body) = s.get(&format!("/v1/metrics/stock-health?{query}"), BUYER);
         assert_eq!((status, body["error"]["details"]["field"].as_str()), (400, Some(field)), "{query}: {body}");

@@ -3,8 +3,69 @@
 //! figures, the ranking and the bounds are decided here.
 
 use super::read::{Keyed, MetricsBy, GROUPS_MAX};
+use crate::planning::aging::{AgeBands, AGED_BUCKETS, AGE_BAND_NAMES};
+use crate::position::Bucket;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Units of one aged bucket in one age band, summed by the host for a key (the total's is empty).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgingRow {
+    pub key: String,
+    pub bucket: Bucket,
+    pub band: u32,
+    pub units: i64,
+}
+
+/// Units in one age band.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BandUnits {
+    /// `under_30_days`, `30_to_59_days`, `60_to_89_days`, `90_to_179_days`, `180_days_or_more`.
+    pub band: String,
+    pub units: i64,
+}
+
+/// How long units have been on hand, in quarantine and damaged, by band (youngest first).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Aging {
+    pub on_hand: Vec<BandUnits>,
+    pub quarantined: Vec<BandUnits>,
+    pub damaged: Vec<BandUnits>,
+}
+
+impl Aging {
+    fn of(bands: &AgeBands) -> Aging {
+        let units = |bucket: Bucket| {
+            AGE_BAND_NAMES
+                .iter()
+                .zip(bands.bands(bucket))
+                .map(|(band, units)| BandUnits { band: band.to_string(), units: *units })
+                .collect()
+        };
+        Aging {
+            on_hand: units(Bucket::OnHand),
+            quarantined: units(Bucket::Quarantined),
+            damaged: units(Bucket::Damaged),
+        }
+    }
+}
+
+/// Each key's bands from the host's rows.
+fn bands_by_key(rows: &[AgingRow]) -> BTreeMap<&str, AgeBands> {
+    let mut by_key: BTreeMap<&str, AgeBands> = BTreeMap::new();
+    for row in rows {
+        assert!(AGED_BUCKETS.contains(&row.bucket) && (row.band as usize) < AGE_BAND_NAMES.len() && row.units >= 0);
+        let bands = by_key.entry(row.key.as_str()).or_default();
+        let slot = match row.bucket {
+            Bucket::Quarantined => &mut bands.quarantined,
+            Bucket::Damaged => &mut bands.damaged,
+            _ => &mut bands.on_hand,
+        };
+        slot[row.band as usize] += row.units;
+    }
+    by_key
+}
 
 /// Summed health rows as the host reads them: one SKU (at a location, or over all), or a sum.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -38,10 +99,13 @@ pub struct HealthFigures {
     /// SKUs with stock and no demand for `DEAD_STOCK_DAYS`, and their units on hand.
     pub dead_skus: i64,
     pub dead_units: i64,
+    /// How long the units have been where they are.
+    #[serde(default)]
+    pub aging: Aging,
 }
 
 impl HealthFigures {
-    fn of(row: &HealthRow) -> HealthFigures {
+    fn of(row: &HealthRow, bands: Option<&AgeBands>) -> HealthFigures {
         assert!(row.skus >= 0 && row.on_hand >= row.unsellable.min(row.on_hand) && row.dead <= row.skus);
         let cover = (row.mean_daily_demand > 0.0)
             .then(|| (row.covered_sellable.max(0) as f64 / row.mean_daily_demand * 10.0).round() / 10.0);
@@ -54,6 +118,7 @@ impl HealthFigures {
             skus_with_excess: row.with_excess,
             dead_skus: row.dead,
             dead_units: row.dead_units,
+            aging: Aging::of(bands.unwrap_or(&AgeBands::default())),
         }
     }
 }
@@ -72,16 +137,22 @@ pub struct StockHealthReport {
     pub dead_stock_days: i64,
 }
 
-/// The report from the total row (all SKUs) and the group rows of `by`.
+/// The report from the total row (all SKUs) and the group rows of `by`, with the age bands of
+/// each (the total's keyed empty).
 pub fn read_stock_health(
     total: &HealthRow,
     groups: &[HealthRow],
+    aging: &[AgingRow],
     by: Option<MetricsBy>,
     today: NaiveDate,
 ) -> StockHealthReport {
     assert!(by.is_some() || groups.is_empty(), "groups come with a breakdown");
-    let mut groups: Vec<Keyed<HealthFigures>> =
-        groups.iter().map(|row| Keyed { key: row.key.clone(), figures: HealthFigures::of(row) }).collect();
+    assert!(total.key.is_empty() && groups.iter().all(|row| !row.key.is_empty()), "the total alone is keyed empty");
+    let bands = bands_by_key(aging);
+    let mut groups: Vec<Keyed<HealthFigures>> = groups
+        .iter()
+        .map(|row| Keyed { key: row.key.clone(), figures: HealthFigures::of(row, bands.get(row.key.as_str())) })
+        .collect();
     groups.sort_by(|a, b| {
         let (x, y) = (&a.figures, &b.figures);
         y.dead_units
@@ -94,7 +165,7 @@ pub fn read_stock_health(
     StockHealthReport {
         as_of: today,
         by,
-        figures: HealthFigures::of(total),
+        figures: HealthFigures::of(total, bands.get("")),
         groups,
         excess_cover_days: crate::planning::EXCESS_COVER_DAYS,
         dead_stock_days: crate::planning::DEAD_STOCK_DAYS,

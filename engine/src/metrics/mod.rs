@@ -25,7 +25,7 @@ mod supply;
 mod tests;
 
 pub use facts::{cycle_bin, cycle_bin_upper_seconds, Delta, LineFill, OrderFacts, ShipCosts, Sold, CYCLE_BINS};
-pub use health::{read_stock_health, HealthFigures, HealthRow, StockHealthReport};
+pub use health::{read_stock_health, Aging, AgingRow, BandUnits, HealthFigures, HealthRow, StockHealthReport};
 pub use margin::{bin_currency, currency_bin, read_margin, CurrencyMargin, Margin, MarginFigures, StockoutDays};
 pub use read::{
     read_cycle_time, read_fill_rate, AgeBand, Backlog, BucketRow, CycleFigures, CycleTime, Dated, FillFigures,

@@ -352,7 +352,25 @@ fn stock_health_ranks_dead_stock_then_excess_then_the_least_cover() {
         dead: 1,
         dead_units: 40,
     };
-    let read = read_stock_health(&total, &groups, Some(MetricsBy::Sku), day("2026-12-03"));
+    // Age bands: STALE's 40 on hand 180 days or more; 30 of FAST under 30 days and 5 of them
+    // quarantined 30 to 59 days.
+    let aged =
+        |key: &str, bucket: crate::Bucket, band: u32, units: i64| AgingRow { key: key.into(), bucket, band, units };
+    let aging = [
+        aged("STALE", crate::Bucket::OnHand, 4, 40),
+        aged("FAST", crate::Bucket::OnHand, 0, 30),
+        aged("FAST", crate::Bucket::Quarantined, 1, 5),
+        aged("", crate::Bucket::OnHand, 4, 40),
+        aged("", crate::Bucket::OnHand, 0, 30),
+        aged("", crate::Bucket::Quarantined, 1, 5),
+    ];
+    let read = read_stock_health(&total, &groups, &aging, Some(MetricsBy::Sku), day("2026-12-03"));
+    let units = |bands: &[BandUnits]| bands.iter().map(|b| b.units).collect::<Vec<i64>>();
+    assert_eq!(units(&read.figures.aging.on_hand), [30, 0, 0, 0, 40]);
+    assert_eq!(units(&read.figures.aging.quarantined), [0, 5, 0, 0, 0]);
+    assert_eq!(read.figures.aging.on_hand[4].band, "180_days_or_more");
+    assert_eq!(units(&read.groups[0].figures.aging.on_hand), [0, 0, 0, 0, 40], "STALE's");
+    assert_eq!(units(&read.groups[1].figures.aging.damaged), [0; 5], "HOARD has none aged");
     let ranked: Vec<(&str, Option<f64>)> =
         read.groups.iter().map(|g| (g.key.as_str(), g.figures.days_of_cover)).collect();
     assert_eq!(ranked, [("STALE", None), ("HOARD", Some(200.0)), ("FAST", Some(3.0)), ("SLOW", Some(40.0))]);

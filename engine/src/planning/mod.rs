@@ -6,6 +6,7 @@
 //! arguments; a [`plan::Plan`] comes out. Forecasting is arithmetic on `f64` (demand rates are not
 //! money); every quantity a buyer acts on is rounded up to whole units at the end.
 
+pub mod aging;
 pub mod class;
 pub mod expedite;
 pub mod forecast;
@@ -16,6 +17,7 @@ pub mod policy;
 
 use chrono::NaiveDate;
 
+pub use aging::{age_summaries, AgeBands, AgeLayers, LayerRow, AGED_BUCKETS, AGE_BAND_NAMES};
 pub use class::{classify, DemandClass, DemandStats};
 pub use expedite::{ExpediteBook, ExpediteChange, ExpediteRequest};
 pub use forecast::{choose, Candidate, Forecast, Method};

@@ -298,6 +298,10 @@ pub struct StockHealth {
     /// began, with none in it).
     #[serde(default)]
     pub dead_since: Option<NaiveDate>,
+    /// Units on hand, quarantined and damaged by how long they have been there (set by the host
+    /// from the SKU's age layers: `aging::age_summaries`).
+    #[serde(default)]
+    pub aging: Option<super::aging::AgeBands>,
 }
 
 impl Plan {
@@ -321,6 +325,7 @@ impl Plan {
             dead_since: quiet_from
                 .filter(|_| dead)
                 .and_then(|day| day.checked_add_days(chrono::Days::new(DEAD_STOCK_DAYS as u64))),
+            aging: None,
         }
     }
 
