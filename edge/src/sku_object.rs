@@ -334,9 +334,10 @@ impl SkuObject {
         });
         // The plan refresh: soon after a change, once per debounce window (one meta write).
         let has_policy = writes.policy.is_some() || loaded.policy.is_some();
-        // A movement that leaves nothing to sell anywhere makes today a stockout day.
-        let out_today = (!writes.entries.is_empty() && planning::out_of_stock(&loaded.ledger, &loaded.catalog))
-            .then(|| i64::from(day_of(now.date_naive())));
+        // A write that takes the last units anywhere makes today a stockout day.
+        let out_today =
+            planning::stockout_day(&loaded.ledger, &loaded.catalog, &writes.entries, None, now.date_naive())
+                .then(|| i64::from(day_of(now.date_naive())));
         let due_ms = now.timestamp_millis() + if writes.plan_due_now { 1_000 } else { PLAN_DEBOUNCE_MS };
         let plan_due_ms = (has_policy && (plans || !writes.entries.is_empty()))
             .then_some(due_ms)
@@ -767,11 +768,26 @@ impl SkuObject {
         struct Row {
             day: i64,
         }
+        #[derive(Deserialize)]
+        struct Last {
+            day: Option<i64>,
+        }
         let today = day_of(now.date_naive());
+        let last: Option<Last> = store::first(&self.sql(), "SELECT MAX(day) AS day FROM stockout_days", vec![])?;
+        let last_out = match last.and_then(|last| last.day) {
+            Some(day) => Some(
+                i32::try_from(day)
+                    .ok()
+                    .and_then(date_of)
+                    .ok_or_else(|| worker::Error::from(format!("a stored stockout day {day} is not a date")))?,
+            ),
+            None => None,
+        };
         let out_now = {
             let slot = self.loaded.borrow();
             let loaded = slot.as_ref().ok_or("ledger not loaded")?;
-            loaded.ledger.is_defined() && planning::out_of_stock(&loaded.ledger, &loaded.catalog)
+            loaded.ledger.is_defined()
+                && planning::stockout_day(&loaded.ledger, &loaded.catalog, &[], last_out, now.date_naive())
         };
         if out_now {
             store::exec(

@@ -1922,3 +1922,29 @@ fn barcodes_are_gtins_with_a_correct_check_digit() {
         "#,
     );
 }
+
+// ------------------------------------------------------------------------------------------ stockouts
+
+/// A stockout day (priced as lost sales) is a day the last sellable units went, or stayed gone;
+/// a SKU never stocked has none.
+#[test]
+fn a_stockout_day_is_one_the_last_units_went_or_stayed_gone() {
+    use stockline_engine::planning::stockout_day;
+    let mut w = World::new();
+    let today = base_time().date_naive();
+    let next = |days: u64| today + chrono::Days::new(days);
+    let op = |w: &mut World, tokens: &[&str]| run_op(w, tokens).expect("applies").1;
+    let defined = op(&mut w, &["define"]);
+    assert!(!stockout_day(&w.ledger, &w.catalog, &defined, None, today), "never stocked: nothing to lose");
+    assert!(!stockout_day(&w.ledger, &w.catalog, &[], None, today));
+    let received = op(&mut w, &["receive", "A", "3"]);
+    assert!(!stockout_day(&w.ledger, &w.catalog, &received, None, today));
+    let quarantined = op(&mut w, &["quarantine", "A", "1"]);
+    assert!(!stockout_day(&w.ledger, &w.catalog, &quarantined, None, today), "2 left to sell");
+    let lost = op(&mut w, &["adjust", "A", "-2", "reason=lost"]);
+    assert!(stockout_day(&w.ledger, &w.catalog, &lost, None, today), "the last units went");
+    assert!(stockout_day(&w.ledger, &w.catalog, &[], Some(today), next(1)), "still out the next day");
+    assert!(!stockout_day(&w.ledger, &w.catalog, &[], Some(today), next(2)), "a chain broken is not picked up");
+    op(&mut w, &["receive", "B", "1"]);
+    assert!(!stockout_day(&w.ledger, &w.catalog, &[], Some(next(1)), next(1)), "back in stock elsewhere");
+}

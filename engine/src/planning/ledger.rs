@@ -9,8 +9,9 @@ use super::policy::PlanningPolicy;
 use crate::catalog::Catalog;
 use crate::error::EngineError;
 use crate::ids::Id;
-use crate::ledger::SkuLedger;
+use crate::ledger::{Effect, Entry, SkuLedger};
 use crate::limits::PLAN_LOCATIONS_MAX;
+use crate::position::Bucket;
 use crate::position::Position;
 use chrono::NaiveDate;
 
@@ -91,11 +92,33 @@ pub fn plans(
     Ok(out)
 }
 
-/// Whether the SKU has nothing to sell anywhere: no location has available units. A day on
-/// which it was (after a movement, or at a plan refresh) is a stockout day, which the margin
-/// figures price as lost sales.
+/// Whether the SKU has nothing to sell anywhere: no location has available units.
 pub fn out_of_stock(ledger: &SkuLedger, catalog: &Catalog) -> bool {
     (0..catalog.location_count() as u32).all(|slot| ledger.position(slot).available() == 0)
+}
+
+/// Whether today is a stockout day, which the margin figures price as lost sales: the SKU has
+/// nothing to sell anywhere, and either `entries` (a write just made) took units that could be
+/// sold, or it was already out on `last_out` yesterday or today (the stockout goes on). A SKU
+/// that never had units has no stockout: there were no sales to lose.
+pub fn stockout_day(
+    ledger: &SkuLedger,
+    catalog: &Catalog,
+    entries: &[Entry],
+    last_out: Option<NaiveDate>,
+    today: NaiveDate,
+) -> bool {
+    let took = entries.iter().flat_map(|entry| &entry.effects).any(|effect| match effect {
+        Effect::Qty { bucket: Bucket::OnHand, delta, .. } => *delta < 0,
+        Effect::Qty {
+            bucket: Bucket::Reserved | Bucket::Allocated | Bucket::Quarantined | Bucket::Damaged,
+            delta,
+            ..
+        } => *delta > 0,
+        _ => false,
+    });
+    let going_on = last_out.is_some_and(|day| day >= today - chrono::Days::new(1));
+    (took || going_on) && out_of_stock(ledger, catalog)
 }
 
 /// Days of stockouts a plan refresh reports: the last week's (a refresh runs at least daily, so
