@@ -118,6 +118,7 @@ pub fn demo(api: &str, marker: &Path) -> Result {
         r#"{"base_currency":"USD","bands":[{"up_to":"1000","approvals":0,"roles":[]},{"up_to":"10000","approvals":1,"roles":["approver","admin"]},{"up_to":null,"approvals":2,"roles":["approver","admin"]}]}"#,
     )?;
     orders(&address)?;
+    purchasing(&address)?;
     std::fs::write(marker, "seeded\n").map_err(|e| e.to_string())?;
     Ok(())
 }
@@ -159,6 +160,65 @@ fn orders(address: &str) -> Result {
     Ok(())
 }
 
+/// What the dashboard's order and supplier figures start from: the first order shipped, a
+/// purchase order received (part of one line into quarantine) and invoiced a little over its
+/// prices, and one still on its way.
+fn purchasing(address: &str) -> Result {
+    eprintln!("seed: shipping an order, receiving and invoicing a purchase order");
+    let placed = json(&request(address, "GET", "/v1/orders?status=allocated&limit=1", "dev-admin", "")?)?;
+    let order = placed["orders"].get(0).ok_or("a seeded order is allocated")?;
+    let id = order["id"].as_str().ok_or("an order has an id")?;
+    let mut version = order["version"].clone();
+    for step in ["release", "pick", "ship"] {
+        let body = format!(r#"{{"version":{version}}}"#);
+        version = json(&request(address, "POST", &format!("/v1/orders/{id}/{step}"), "dev-warehouse", &body)?)?
+            ["version"]
+            .clone();
+    }
+    let expected_on = stockline_engine::planning::date_of(today()? + 6).ok_or("a date out of range")?;
+    let line = |sku: &str, qty: i64, price: &str| {
+        format!(
+            r#"{{"sku":"{sku}","location":"wh-east","qty":{qty},"unit_price":"{price}","expected_on":"{expected_on}"}}"#
+        )
+    };
+    for (supplier, lines, received) in [
+        ("basics-co", [line("TSHIRT-BLK-M", 48, "4.00"), line("CAP-NVY", 24, "3.50")], true),
+        ("far-east-mfg", [line("SNEAKER-WHT-42", 12, "28.00"), line("JACKET-RAIN-M", 6, "41.00")], false),
+    ] {
+        let body = format!(r#"{{"supplier":"{supplier}","currency":"USD","lines":[{}]}}"#, lines.join(","));
+        let mut po = json(&request(address, "POST", "/v1/purchase-orders", "dev-buyer", &body)?)?;
+        let id = po["id"].as_str().ok_or("a purchase order has an id")?.to_string();
+        for step in ["submit", "send"] {
+            let body = format!(r#"{{"version":{}}}"#, po["version"]);
+            po = json(&request(address, "POST", &format!("/v1/purchase-orders/{id}/{step}"), "dev-buyer", &body)?)?;
+        }
+        if !received {
+            continue;
+        }
+        let receipt = r#"{"lines":[{"line":1,"qty":48,"into":"stock"},{"line":2,"qty":20,"into":"stock"},
+            {"line":2,"qty":4,"into":"quarantine"}]}"#;
+        request(address, "POST", &format!("/v1/purchase-orders/{id}/receipts"), "dev-warehouse", receipt)?;
+        let invoice = r#"{"number":"BC-1042","lines":[{"line":1,"qty":48,"unit_price":"4.06"},
+            {"line":2,"qty":24,"unit_price":"3.50"}],"freight":"0","spread_by":"quantity"}"#;
+        request(address, "POST", &format!("/v1/purchase-orders/{id}/invoices"), "dev-finance", invoice)?;
+    }
+    Ok(())
+}
+
+/// An answer's JSON body (what follows the headers).
+fn json(response: &str) -> Result<serde_json::Value> {
+    let body = response.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+    serde_json::from_str(body).map_err(|e| format!("not JSON ({e}): {body}"))
+}
+
+/// Days since 1970-01-01 today (UTC).
+fn today() -> Result<i32> {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|e| format!("the clock is before 1970: {e}"))?;
+    i32::try_from(since_epoch.as_secs() / 86_400).map_err(|e| e.to_string())
+}
+
 /// Suppliers, a replenishment policy per SKU and a year of demand history (weekly shapes for the
 /// basics, intermittent for shoes and jackets), so the Reorder screen has something to say.
 fn planning(address: &str) -> Result {
@@ -173,10 +233,7 @@ fn planning(address: &str) -> Result {
     for (id, body) in suppliers {
         request(address, "PUT", &format!("/v1/suppliers/{id}"), "dev-buyer", body)?;
     }
-    let since_epoch = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_err(|e| format!("the clock is before 1970: {e}"))?;
-    let today = i32::try_from(since_epoch.as_secs() / 86_400).map_err(|e| e.to_string())?;
+    let today = today()?;
     let weekly = [1.0, 0.8, 0.8, 0.9, 1.1, 1.6, 1.8];
     for (index, (sku, ..)) in SKUS.iter().enumerate() {
         let intermittent = sku.starts_with("SNEAKER") || sku.starts_with("JACKET") || sku.starts_with("POSTER");
