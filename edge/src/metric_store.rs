@@ -49,6 +49,8 @@ pub struct Query<'a> {
     pub previous_groups: bool,
     /// The backlog's buckets, any day.
     pub backlog: bool,
+    /// Only these keys' groups (a JSON array of strings); every key's when none.
+    pub keys: Option<&'a str>,
 }
 
 /// A window's buckets: `metrics`' per-day totals (dim all) in the window and the one before it;
@@ -70,7 +72,7 @@ pub fn rows(sql: &SqlStorage, query: Query<'_>) -> Result<Vec<BucketRow>> {
         n4: i64,
         n5: i64,
     }
-    let Query { metrics, window, by, through, previous_groups, backlog } = query;
+    let Query { metrics, window, by, through, previous_groups, backlog, keys } = query;
     let marks = vec!["?"; metrics.len()].join(", ");
     let named = || metrics.iter().map(|m| SqlStorageValue::from(*m));
     let last = window.to.min(through);
@@ -92,13 +94,17 @@ pub fn rows(sql: &SqlStorage, query: Query<'_>) -> Result<Vec<BucketRow>> {
             text.push_str(&format!(
                 " UNION ALL SELECT metric, dim, key, ? AS day, bin, SUM(n0) AS n0, SUM(n1) AS n1, SUM(n2) AS n2,
                  SUM(n3) AS n3, SUM(n4) AS n4, SUM(n5) AS n5 FROM metric_days
-                 WHERE metric IN ({marks}) AND dim = ? AND day BETWEEN ? AND ? GROUP BY metric, key, bin"
+                 WHERE metric IN ({marks}) AND dim = ? AND day BETWEEN ? AND ?{only} GROUP BY metric, key, bin",
+                only = if keys.is_some() { " AND key IN (SELECT value FROM json_each(?))" } else { "" }
             ));
             bindings.push(to.to_string().into());
             bindings.extend(named());
             bindings.push(by.dim().into());
             bindings.push(from.to_string().into());
             bindings.push(to.to_string().into());
+            if let Some(keys) = keys {
+                bindings.push(keys.into());
+            }
         }
     }
     if backlog {

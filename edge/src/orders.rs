@@ -415,6 +415,32 @@ impl Orders {
         })
     }
 
+    /// The buckets the margin is read from: shipping and revenue (the totals and `by`'s groups),
+    /// and the revenue of `skus` (those with stockout days: lost sales are priced SKU by SKU) in
+    /// the window and the one before it.
+    fn margin_rows(&self, window: Window, by: Option<MetricsBy>, skus: &[Id], now: DateTime<Utc>) -> Result<Answer> {
+        use metrics::metric::{REVENUE, SHIPPING};
+        let by_sku = Some(MetricsBy::Sku);
+        let kept = by.filter(|by| matches!(by, MetricsBy::Sku | MetricsBy::Channel));
+        let query = |metrics, by, keys| metric_store::Query {
+            metrics,
+            window,
+            by,
+            through: now.date_naive(),
+            previous_groups: by == by_sku,
+            backlog: false,
+            keys,
+        };
+        let mut rows = metric_store::rows(&self.sql(), query(&[SHIPPING, REVENUE], kept, None))?;
+        if kept != by_sku && !skus.is_empty() {
+            let keys = serde_json::to_string(skus)?;
+            let of_skus = metric_store::rows(&self.sql(), query(&[REVENUE], by_sku, Some(&keys)))?;
+            // The totals are in the rows above already.
+            rows.extend(of_skus.into_iter().filter(|row| row.dim != metrics::dim::ALL));
+        }
+        Ok(Answer::ok(200, &rows))
+    }
+
     fn metrics(&self, kind: MetricsKind, window: Window, by: Option<MetricsBy>, now: DateTime<Utc>) -> Result<Answer> {
         let today = now.date_naive();
         let query = |metrics, backlog| metric_store::Query {
@@ -424,6 +450,7 @@ impl Orders {
             through: today,
             previous_groups: false,
             backlog,
+            keys: None,
         };
         Ok(match kind {
             MetricsKind::FillRate => {
@@ -434,26 +461,6 @@ impl Orders {
             MetricsKind::CycleTime => {
                 let rows = metric_store::rows(&self.sql(), query(&[metrics::metric::CYCLE], true))?;
                 Answer::ok(200, &metrics::read_cycle_time(&rows, window, by, today))
-            }
-            MetricsKind::MarginRows => {
-                let (money, revenue) =
-                    ([metrics::metric::SHIPPING, metrics::metric::REVENUE], [metrics::metric::REVENUE]);
-                let by_sku = Some(MetricsBy::Sku);
-                let kept = by.filter(|by| matches!(by, MetricsBy::Sku | MetricsBy::Channel));
-                let mut rows = metric_store::rows(
-                    &self.sql(),
-                    metric_store::Query { by: kept, previous_groups: kept == by_sku, ..query(&money, false) },
-                )?;
-                if kept != by_sku {
-                    // Lost sales are priced SKU by SKU whatever the breakdown: their revenue too
-                    // (the totals are in the rows above already).
-                    let by_sku_rows = metric_store::rows(
-                        &self.sql(),
-                        metric_store::Query { by: by_sku, previous_groups: true, ..query(&revenue, false) },
-                    )?;
-                    rows.extend(by_sku_rows.into_iter().filter(|row| row.dim != metrics::dim::ALL));
-                }
-                Answer::ok(200, &rows)
             }
         })
     }
@@ -1381,6 +1388,7 @@ impl Orders {
             OrdersCommand::Alerts { limit } => self.alerts(limit)?,
             OrdersCommand::Resolve { id, request } => self.resolve(actor, &id, request, key).await?,
             OrdersCommand::Metrics { kind, window, by } => self.metrics(kind, window, by, now)?,
+            OrdersCommand::MarginRows { window, by, skus } => self.margin_rows(window, by, &skus, now)?,
             OrdersCommand::StockArrived => {
                 // The sweep runs now rather than in the caller's time: a receipt is not held up
                 // by the orders it fills.

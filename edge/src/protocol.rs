@@ -88,6 +88,13 @@ pub enum OrdersCommand {
         window: stockline_engine::metrics::Window,
         by: Option<stockline_engine::metrics::MetricsBy>,
     },
+    /// `GET /v1/metrics/margin`: the shipping and revenue buckets it is read from (with
+    /// Purchasing's and the Directory's), and the revenue of `skus` (those out of stock some day).
+    MarginRows {
+        window: stockline_engine::metrics::Window,
+        by: Option<stockline_engine::metrics::MetricsBy>,
+        skus: Vec<Id>,
+    },
     Resolve {
         id: Id,
         request: ResolveRequest,
@@ -106,9 +113,6 @@ pub enum OrdersCommand {
 pub enum MetricsKind {
     FillRate,
     CycleTime,
-    /// The buckets the margin is read from (with Purchasing's and the Directory's): shipping and
-    /// revenue, and revenue by SKU in the window and the one before it.
-    MarginRows,
 }
 
 impl OrdersCommand {

@@ -862,6 +862,7 @@ impl Purchasing {
                     through: now.date_naive(),
                     previous_groups: true,
                     backlog: false,
+                    keys: None,
                 };
                 let rows = metric_store::rows(&self.sql(), query)?;
                 let alerts = metrics::read_suppliers(&rows, window, by, now.date_naive()).drift_alerts(now);
@@ -875,6 +876,7 @@ impl Purchasing {
                     through: now.date_naive(),
                     previous_groups: false,
                     backlog: false,
+                    keys: None,
                 };
                 Ok(Answer::ok(200, &metric_store::rows(&self.sql(), query)?))
             }
@@ -886,6 +888,7 @@ impl Purchasing {
                     through: now.date_naive(),
                     previous_groups: true,
                     backlog: false,
+                    keys: None,
                 };
                 let rows = metric_store::rows(&self.sql(), query)?;
                 Ok(Answer::ok(200, &metrics::read_suppliers(&rows, *window, *by, now.date_naive())))

@@ -160,37 +160,42 @@ pub(super) async fn margin(
     by: Option<MetricsBy>,
     today: NaiveDate,
 ) -> Result<Reply, ApiError> {
-    let orders = OrdersCommand::Metrics { kind: MetricsKind::MarginRows, window, by };
-    let (orders, purchases, stockouts) = futures_util::future::join3(
-        async {
-            call(&orders_stub(env)?, "/orders", &envelope(caller, None, orders))
-                .await
-                .map_err(|e| ApiError::unavailable(format!("orders: {e}")))
-        },
-        async {
-            call(
-                &purchasing_stub(env)?,
-                "/purchasing",
-                &envelope(caller, None, PurchasingCommand::MarginRows { window, by }),
-            )
+    fn decode<T: serde::de::DeserializeOwned>(source: &str, body: serde_json::Value) -> Result<T, ApiError> {
+        serde_json::from_value(body).map_err(|e| ApiError::unavailable(format!("{source} answered no buckets: {e}")))
+    }
+    // The stockouts first: only the SKUs out some day need their revenue read one by one.
+    let orders_after_stockouts = async {
+        let answer = call_directory(env, envelope(caller, None, DirectoryCommand::Stockouts { window })).await?;
+        if answer.status != 200 {
+            return Ok::<_, ApiError>(Err(answer));
+        }
+        let stockouts: Vec<StockoutDays> = decode("directory", answer.body)?;
+        let skus = stockouts.iter().map(|days| Id::new(&days.sku)).collect::<Result<Vec<Id>, _>>()?;
+        let command = OrdersCommand::MarginRows { window, by, skus };
+        let orders = call(&orders_stub(env)?, "/orders", &envelope(caller, None, command))
+            .await
+            .map_err(|e| ApiError::unavailable(format!("orders: {e}")))?;
+        Ok(Ok((orders, stockouts)))
+    };
+    let purchases = async {
+        let command = PurchasingCommand::MarginRows { window, by };
+        call(&purchasing_stub(env)?, "/purchasing", &envelope(caller, None, command))
             .await
             .map_err(|e| ApiError::unavailable(format!("purchasing: {e}")))
-        },
-        call_directory(env, envelope(caller, None, DirectoryCommand::Stockouts { window })),
-    )
-    .await;
-    let (orders, purchases, stockouts) = (orders?, purchases?, stockouts?);
-    for answer in [&orders, &purchases, &stockouts] {
+    };
+    let (orders, purchases) = futures_util::future::join(orders_after_stockouts, purchases).await;
+    let (orders, stockouts) = match orders? {
+        Ok(read) => read,
+        Err(refused) => return Ok(refused.into()),
+    };
+    let purchases = purchases?;
+    for answer in [&orders, &purchases] {
         if answer.status != 200 {
             return Ok(answer.clone().into());
         }
     }
-    fn decode<T: serde::de::DeserializeOwned>(source: &str, body: serde_json::Value) -> Result<T, ApiError> {
-        serde_json::from_value(body).map_err(|e| ApiError::unavailable(format!("{source} answered no buckets: {e}")))
-    }
     let orders: Vec<BucketRow> = decode("orders", orders.body)?;
     let purchases: Vec<BucketRow> = decode("purchasing", purchases.body)?;
-    let stockouts: Vec<StockoutDays> = decode("directory", stockouts.body)?;
     Ok(Answer::ok(200, &read_margin(&orders, &purchases, &stockouts, window, by, today)).into())
 }
 
