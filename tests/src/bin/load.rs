@@ -201,6 +201,11 @@ fn main() {
         purchasing(&s);
         return;
     }
+    if std::env::var("LOAD_ONLY").is_ok_and(|only| only == "metrics") {
+        let mut s = s;
+        metrics_at_scale(&mut s, &Floor::start());
+        return;
+    }
     if std::env::var("LOAD_ONLY").is_ok_and(|only| only == "orders") {
         let floor = Floor::start();
         orders(&s, &floor, seconds);
@@ -841,4 +846,152 @@ fn integration(s: &Stockline, seconds: u64) {
         pick(0.5),
         pick(0.99)
     );
+}
+
+/// SKUs the metrics run keeps figures for, and the days of history (a 90-day window and the 90
+/// days before it, for the trend).
+const METRIC_SKUS: u32 = 10_000;
+const METRIC_DAYS: u32 = 180;
+
+/// What 10,000 SKUs over 180 days leave in the buckets, written straight into the objects'
+/// SQLite files while workerd is down (the API stamps today on every event, so history cannot
+/// be replayed through it): each SKU sells on every 6th day (300,000 SKU-days, about 1,000,000
+/// events of orders placed, allocated, picked, shipped), is received and invoiced on every 30th,
+/// and has a stock-health row, age bands and, for one SKU in five, stockout days.
+const ORDERS_HISTORY: &str = "
+WITH RECURSIVE d(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM d WHERE n < {days} - 1),
+  s(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM s WHERE k < {skus} - 1),
+  sold AS (SELECT n, k FROM d, s WHERE (n + k) % 6 = 0)
+INSERT INTO metric_days (metric, dim, day, key, bin, n0, n1, n2, n3, n4, n5)
+  SELECT 'fill_first', 'sku', date('now', '-' || n || ' days'), printf('SKU-%05d', k), 0, 5, 4, 5, 4, 15, 13 FROM sold
+  UNION ALL SELECT 'fill_final', 'sku', date('now', '-' || n || ' days'), printf('SKU-%05d', k), 0, 5, 5, 5, 5, 15, 15 FROM sold
+  UNION ALL SELECT 'cycle', 'sku', date('now', '-' || n || ' days'), printf('SKU-%05d', k), 20 + (n + k) % 60, 5, 3, 1, 0, 0, 0 FROM sold
+  UNION ALL SELECT 'revenue', 'sku', date('now', '-' || n || ' days'), printf('SKU-%05d', k), 3242, 30000, 15, 0, 0, 0, 0 FROM sold
+  UNION ALL SELECT 'fill_first', c.dim, date('now', '-' || n || ' days'), c.key, 0, 2780, 2220, 2780, 2220, 8340, 7230 FROM d, (SELECT 'all' AS dim, '' AS key UNION ALL SELECT 'channel', 'web' UNION ALL SELECT 'channel', 'retail') c
+  UNION ALL SELECT 'fill_final', c.dim, date('now', '-' || n || ' days'), c.key, 0, 2780, 2600, 2780, 2600, 8340, 8200 FROM d, (SELECT 'all' AS dim, '' AS key UNION ALL SELECT 'channel', 'web' UNION ALL SELECT 'channel', 'retail') c
+  UNION ALL SELECT 'revenue', c.dim, date('now', '-' || n || ' days'), c.key, 3242, 16680000, 8340, 0, 0, 0, 0 FROM d, (SELECT 'all' AS dim, '' AS key UNION ALL SELECT 'channel', 'web' UNION ALL SELECT 'channel', 'retail') c
+  UNION ALL SELECT 'shipping', c.dim, date('now', '-' || n || ' days'), c.key, 3242, 1140000, 90000, 12000, 2780, 210, 30 FROM d, (SELECT 'all' AS dim, '' AS key UNION ALL SELECT 'channel', 'web' UNION ALL SELECT 'channel', 'retail') c
+  UNION ALL SELECT 'cycle', c.dim, date('now', '-' || n || ' days'), c.key, b.bin, 70, 40, 6, 0, 0, 0 FROM d, (SELECT 'all' AS dim, '' AS key UNION ALL SELECT 'channel', 'web' UNION ALL SELECT 'channel', 'retail') c, (WITH RECURSIVE b(bin) AS (SELECT 20 UNION ALL SELECT bin + 1 FROM b WHERE bin < 59) SELECT bin FROM b) b
+  UNION ALL SELECT 'backlog.released', 'all', date('now', '-' || n || ' days'), '', 0, 3, 0, 0, 0, 0, 0 FROM d WHERE n < 14;
+";
+
+const PURCHASING_HISTORY: &str = "
+WITH RECURSIVE d(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM d WHERE n < {days} - 1),
+  s(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM s WHERE k < {skus} - 1),
+  got AS (SELECT n, k FROM d, s WHERE (n + k) % 30 = 0),
+  dims AS (SELECT n, k, 'sku' AS dim, printf('SKU-%05d', k) AS key FROM got
+    UNION ALL SELECT n, k, 'supplier', printf('supplier-%02d', k % 20) FROM got
+    UNION ALL SELECT n, k, 'location', printf('wh-%d', k % 4) FROM got
+    UNION ALL SELECT n, k, 'all', '' FROM got)
+INSERT INTO metric_days (metric, dim, day, key, bin, n0, n1, n2, n3, n4, n5)
+  SELECT metric, dim, date('now', '-' || n || ' days'), key, bin, SUM(v0), SUM(v1), SUM(v2), SUM(v3), SUM(v4), 0 FROM (
+    SELECT 'po_line' AS metric, dim, n, key, 0 AS bin, 1 AS v0, (k % 4 > 0) AS v1, 40 AS v2, 38 AS v3, 0 AS v4 FROM dims
+    UNION ALL SELECT 'po_receipt', dim, n, key, 0, 1, 6 + k % 3, (6 + k % 3) * (6 + k % 3), 40, k % 5 FROM dims
+    UNION ALL SELECT 'po_invoice', dim, n, key, 3242, 1, 16000, 16000 + k % 300, 0, 0 FROM dims)
+  GROUP BY metric, dim, n, key, bin;
+";
+
+const DIRECTORY_NOW: &str = "
+WITH RECURSIVE s(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM s WHERE k < {skus} - 1),
+  d(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM d WHERE n < {days} - 1)
+INSERT INTO stock_health (sku, location, on_hand, unsellable, mean_daily, excess, dead, dead_since, anomaly_on)
+  SELECT printf('SKU-%05d', k), l.location, 40 + k % 300, k % 7, 2.5 * (k % 9), k % 11 * 10, k % 97 = 0,
+    CASE WHEN k % 97 = 0 THEN date('now', '-3 days') END, NULL
+  FROM s, (SELECT '' AS location UNION ALL SELECT printf('wh-%d', 0)) l;
+WITH RECURSIVE s(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM s WHERE k < {skus} - 1)
+INSERT INTO stock_aging (sku, location, bucket, band, units)
+  SELECT printf('SKU-%05d', k), l.location, 'on_hand', k % 5, 40 + k % 300 FROM s, (SELECT '' AS location UNION ALL SELECT 'wh-0') l
+  UNION ALL SELECT printf('SKU-%05d', k), l.location, 'quarantined', (k + 2) % 5, k % 7 FROM s, (SELECT '' AS location UNION ALL SELECT 'wh-0') l WHERE k % 7 > 0;
+WITH RECURSIVE s(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM s WHERE k < {skus} - 1),
+  d(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM d WHERE n < {days} - 1)
+INSERT INTO stockout_days (day, sku) SELECT date('now', '-' || n || ' days'), printf('SKU-%05d', k) FROM s, d
+  WHERE k % 5 = 0 AND (n + k) % 17 < 3;
+";
+
+/// The SQLite file of the object whose schema has `table` (workerd keeps one per object).
+fn object_file(state: &std::path::Path, table: &str) -> PathBuf {
+    let mut stack = vec![state.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("the state directory").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|ext| ext == "sqlite") {
+                let query = format!("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '{table}'");
+                if run_tool(Command::new("sqlite3").arg(&path).arg(&query)).trim() == "1" {
+                    return path;
+                }
+            }
+        }
+    }
+    panic!("no object in {} has a `{table}` table", state.display())
+}
+
+/// p50 and p99 of `runs` sequential GETs of `path` as the admin, in ms, and the workerd CPU per request.
+fn latency(s: &Stockline, path: &str, runs: usize) -> (f64, f64, f64) {
+    let cpu_before = cpu_seconds(s.pid());
+    let mut times: Vec<f64> = (0..runs)
+        .map(|_| {
+            let started = Instant::now();
+            let (status, body) = s.get(path, "dev-admin");
+            assert_eq!(status, 200, "{path}: {body}");
+            started.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    let cpu_ms = (cpu_seconds(s.pid()) - cpu_before) * 1000.0 / runs as f64;
+    times.sort_by(f64::total_cmp);
+    (times[runs / 2], times[(runs * 99).div_ceil(100) - 1], cpu_ms)
+}
+
+/// Every metrics endpoint over a 90-day window with 10,000 SKUs and 180 days of figures behind
+/// it, beside the floor (a JavaScript hello-world Worker in the same workerd binary).
+fn metrics_at_scale(s: &mut Stockline, floor: &Floor) {
+    for report in ["fill-rate", "suppliers", "stock-health"] {
+        s.must(s.get(&format!("/v1/metrics/{report}"), "dev-admin"));
+    }
+    s.kill_hard();
+    let fill = |sql: &str| sql.replace("{days}", &METRIC_DAYS.to_string()).replace("{skus}", &METRIC_SKUS.to_string());
+    // Each object's file, found by a table only it has.
+    for (table, sql) in
+        [("orders", ORDERS_HISTORY), ("purchase_orders", PURCHASING_HISTORY), ("stock_health", DIRECTORY_NOW)]
+    {
+        let file = object_file(&s.state, table);
+        let started = Instant::now();
+        let mut child = Command::new("sqlite3")
+            .arg(&file)
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .expect("sqlite3 (cargo xtask bench installs it)");
+        use std::io::Write as _;
+        child.stdin.take().expect("stdin").write_all(fill(sql).as_bytes()).expect("write the history");
+        assert!(child.wait().expect("sqlite3").success(), "loading {table}'s object failed");
+        let counted = if table == "stock_health" { "stock_health" } else { "metric_days" };
+        let rows = run_tool(Command::new("sqlite3").arg(&file).arg(format!("SELECT COUNT(*) FROM {counted}")));
+        println!("loaded the {table} object: {} rows in {:.1} s", rows.trim(), started.elapsed().as_secs_f64());
+    }
+    s.restart();
+    let today = stockline_tests::today();
+    let from = today - chrono::Duration::days(89);
+    let window = format!("from={from}&to={today}");
+    let hello = format!("http://127.0.0.1:{}/", floor.hello_port);
+    let runs = env_number("LOAD_RUNS", 30) as usize;
+    let floor_ms = median_ms(runs, || {
+        ureq::get(&hello).call().expect("the floor answers");
+    });
+    println!("floor: JS hello-world Worker, sequential GET p50 {floor_ms:.2} ms");
+    for path in [
+        format!("/v1/metrics/fill-rate?{window}"),
+        format!("/v1/metrics/fill-rate?{window}&by=sku"),
+        format!("/v1/metrics/cycle-time?{window}&by=sku"),
+        format!("/v1/metrics/suppliers?{window}&by=supplier"),
+        format!("/v1/metrics/suppliers?{window}&by=sku"),
+        format!("/v1/metrics/margin?{window}"),
+        format!("/v1/metrics/margin?{window}&by=sku"),
+        "/v1/metrics/stock-health".to_string(),
+        "/v1/metrics/stock-health?by=sku".to_string(),
+        "/v1/alerts".to_string(),
+    ] {
+        let (p50, p99, cpu_ms) = latency(s, &path, runs);
+        println!("{path:<60} p50 {p50:>7.1} ms  p99 {p99:>7.1} ms  workerd {cpu_ms:>6.1} ms CPU/request");
+    }
 }
