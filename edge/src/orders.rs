@@ -422,21 +422,26 @@ impl Orders {
         use metrics::metric::{REVENUE, SHIPPING};
         let by_sku = Some(MetricsBy::Sku);
         let kept = by.filter(|by| matches!(by, MetricsBy::Sku | MetricsBy::Channel));
-        let query = |metrics, by, keys| metric_store::Query {
+        let query = |metrics, by, previous_groups, keys| metric_store::Query {
             metrics,
             window,
             by,
             through: now.date_naive(),
-            previous_groups: by == by_sku,
+            previous_groups,
             backlog: false,
             keys,
         };
-        let mut rows = metric_store::rows(&self.sql(), query(&[SHIPPING, REVENUE], kept, None))?;
-        if kept != by_sku && !skus.is_empty() {
+        let mut rows = metric_store::rows(&self.sql(), query(&[SHIPPING, REVENUE], kept, false, None))?;
+        if !skus.is_empty() {
             let keys = serde_json::to_string(skus)?;
-            let of_skus = metric_store::rows(&self.sql(), query(&[REVENUE], by_sku, Some(&keys)))?;
-            // The totals are in the rows above already.
-            rows.extend(of_skus.into_iter().filter(|row| row.dim != metrics::dim::ALL));
+            let of_skus = metric_store::rows(&self.sql(), query(&[REVENUE], by_sku, true, Some(&keys)))?;
+            // The totals are in the rows above already, and by SKU this window's groups too.
+            let previous_to = window.previous().to;
+            rows.extend(
+                of_skus
+                    .into_iter()
+                    .filter(|row| row.dim != metrics::dim::ALL && (kept != by_sku || row.day <= previous_to)),
+            );
         }
         Ok(Answer::ok(200, &rows))
     }
@@ -1405,7 +1410,10 @@ impl Orders {
 
 impl DurableObject for Orders {
     fn new(state: State, env: Env) -> Self {
-        for schema in [store::SCHEMA, SCHEMA, metric_store::SCHEMA, feed::OUT_SCHEMA] {
+        if let Err(error) = metric_store::create(&state.storage().sql()) {
+            worker::console_error!("orders: creating the metric buckets failed: {error}");
+        }
+        for schema in [store::SCHEMA, SCHEMA, feed::OUT_SCHEMA] {
             if let Err(error) = state.storage().sql().exec(schema, None) {
                 worker::console_error!("orders: creating tables failed: {error}");
             }

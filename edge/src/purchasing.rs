@@ -1081,7 +1081,10 @@ impl Purchasing {
 
 impl DurableObject for Purchasing {
     fn new(state: State, env: Env) -> Self {
-        for schema in [store::SCHEMA, SCHEMA, metric_store::SCHEMA, feed::OUT_SCHEMA] {
+        if let Err(error) = metric_store::create(&state.storage().sql()) {
+            worker::console_error!("purchasing: creating the metric buckets failed: {error}");
+        }
+        for schema in [store::SCHEMA, SCHEMA, feed::OUT_SCHEMA] {
             if let Err(error) = state.storage().sql().exec(schema, None) {
                 worker::console_error!("purchasing: creating tables failed: {error}");
             }

@@ -862,7 +862,7 @@ const ORDERS_HISTORY: &str = "
 WITH RECURSIVE d(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM d WHERE n < {days} - 1),
   s(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM s WHERE k < {skus} - 1),
   sold AS (SELECT n, k FROM d, s WHERE (n + k) % 6 = 0)
-INSERT INTO metric_days (metric, dim, day, key, bin, n0, n1, n2, n3, n4, n5)
+INSERT INTO metric_buckets (metric, dim, day, key, bin, n0, n1, n2, n3, n4, n5)
   SELECT 'fill_first', 'sku', date('now', '-' || n || ' days'), printf('SKU-%05d', k), 0, 5, 4, 5, 4, 15, 13 FROM sold
   UNION ALL SELECT 'fill_final', 'sku', date('now', '-' || n || ' days'), printf('SKU-%05d', k), 0, 5, 5, 5, 5, 15, 15 FROM sold
   UNION ALL SELECT 'cycle', 'sku', date('now', '-' || n || ' days'), printf('SKU-%05d', k), 20 + (n + k) % 60, 5, 3, 1, 0, 0, 0 FROM sold
@@ -883,7 +883,7 @@ WITH RECURSIVE d(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM d WHERE n < {days} 
     UNION ALL SELECT n, k, 'supplier', printf('supplier-%02d', k % 20) FROM got
     UNION ALL SELECT n, k, 'location', printf('wh-%d', k % 4) FROM got
     UNION ALL SELECT n, k, 'all', '' FROM got)
-INSERT INTO metric_days (metric, dim, day, key, bin, n0, n1, n2, n3, n4, n5)
+INSERT INTO metric_buckets (metric, dim, day, key, bin, n0, n1, n2, n3, n4, n5)
   SELECT metric, dim, date('now', '-' || n || ' days'), key, bin, SUM(v0), SUM(v1), SUM(v2), SUM(v3), SUM(v4), 0 FROM (
     SELECT 'po_line' AS metric, dim, n, key, 0 AS bin, 1 AS v0, (k % 4 > 0) AS v1, 40 AS v2, 38 AS v3, 0 AS v4 FROM dims
     UNION ALL SELECT 'po_receipt', dim, n, key, 0, 1, 6 + k % 3, (6 + k % 3) * (6 + k % 3), 40, k % 5 FROM dims
@@ -965,7 +965,7 @@ fn metrics_at_scale(s: &mut Stockline, floor: &Floor) {
         use std::io::Write as _;
         child.stdin.take().expect("stdin").write_all(fill(sql).as_bytes()).expect("write the history");
         assert!(child.wait().expect("sqlite3").success(), "loading {table}'s object failed");
-        let counted = if table == "stock_health" { "stock_health" } else { "metric_days" };
+        let counted = if table == "stock_health" { "stock_health" } else { "metric_buckets" };
         let rows = run_tool(Command::new("sqlite3").arg(&file).arg(format!("SELECT COUNT(*) FROM {counted}")));
         println!("loaded the {table} object: {} rows in {:.1} s", rows.trim(), started.elapsed().as_secs_f64());
     }
