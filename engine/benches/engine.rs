@@ -375,6 +375,35 @@ fn movements(c: &mut Criterion) {
             black_box(ledger.record_movement(&catalog, movement, &ctx).unwrap())
         })
     });
+    // The same with what the SKU object keeps beside the ledger for the metrics: the entry moves
+    // the age layers, and the stockout check looks at every location.
+    let mut aging = stockline_engine::planning::AgeLayers::default();
+    group.bench_function("receive + age layers and stockout check", |b| {
+        b.iter(|| {
+            let movement = Movement {
+                into: None,
+                disposition: None,
+                kind: MovementKind::Receive,
+                location: location.clone(),
+                qty: 1,
+                to_location: None,
+                reason: None,
+                reference: None,
+                counted_at_version: None,
+                includes_versions: Vec::new(),
+            };
+            let entry = ledger.record_movement(&catalog, movement, &ctx).unwrap().entry;
+            let layers = aging.apply(&entry);
+            let out = stockline_engine::planning::stockout_day(
+                &ledger,
+                &catalog,
+                std::slice::from_ref(&entry),
+                None,
+                start().date_naive(),
+            );
+            black_box((entry, layers, out))
+        })
+    });
     group.finish();
 }
 
