@@ -358,20 +358,22 @@ fn movements(c: &mut Criterion) {
     let mut ledger = stocked(&catalog, 1_000);
     let ctx = ctx(start());
     let location = id("L3");
+    // One unit received at `location`.
+    let one_in = |location: &Id| Movement {
+        into: None,
+        disposition: None,
+        kind: MovementKind::Receive,
+        location: location.clone(),
+        qty: 1,
+        to_location: None,
+        reason: None,
+        reference: None,
+        counted_at_version: None,
+        includes_versions: Vec::new(),
+    };
     group.bench_function("receive", |b| {
         b.iter(|| {
-            let movement = Movement {
-                into: None,
-                disposition: None,
-                kind: MovementKind::Receive,
-                location: location.clone(),
-                qty: 1,
-                to_location: None,
-                reason: None,
-                reference: None,
-                counted_at_version: None,
-                includes_versions: Vec::new(),
-            };
+            let movement = one_in(&location);
             black_box(ledger.record_movement(&catalog, movement, &ctx).unwrap())
         })
     });
@@ -380,18 +382,7 @@ fn movements(c: &mut Criterion) {
     let mut aging = stockline_engine::planning::AgeLayers::default();
     group.bench_function("receive + age layers and stockout check", |b| {
         b.iter(|| {
-            let movement = Movement {
-                into: None,
-                disposition: None,
-                kind: MovementKind::Receive,
-                location: location.clone(),
-                qty: 1,
-                to_location: None,
-                reason: None,
-                reference: None,
-                counted_at_version: None,
-                includes_versions: Vec::new(),
-            };
+            let movement = one_in(&location);
             let entry = ledger.record_movement(&catalog, movement, &ctx).unwrap().entry;
             let layers = aging.apply(&entry);
             let out = stockline_engine::planning::stockout_day(
