@@ -56,13 +56,7 @@ fn bands_by_key(rows: &[AgingRow]) -> BTreeMap<&str, AgeBands> {
     let mut by_key: BTreeMap<&str, AgeBands> = BTreeMap::new();
     for row in rows {
         assert!(AGED_BUCKETS.contains(&row.bucket) && (row.band as usize) < AGE_BAND_NAMES.len() && row.units >= 0);
-        let bands = by_key.entry(row.key.as_str()).or_default();
-        let slot = match row.bucket {
-            Bucket::Quarantined => &mut bands.quarantined,
-            Bucket::Damaged => &mut bands.damaged,
-            _ => &mut bands.on_hand,
-        };
-        slot[row.band as usize] += row.units;
+        by_key.entry(row.key.as_str()).or_default().bands_mut(row.bucket)[row.band as usize] += row.units;
     }
     by_key
 }

@@ -46,7 +46,7 @@ impl AgeBands {
         }
     }
 
-    fn bands_mut(&mut self, bucket: Bucket) -> &mut Bands {
+    pub fn bands_mut(&mut self, bucket: Bucket) -> &mut Bands {
         match bucket {
             Bucket::Quarantined => &mut self.quarantined,
             Bucket::Damaged => &mut self.damaged,
