@@ -493,32 +493,28 @@ impl Directory {
             let raised_at = since(row.at_risk_since)?.ok_or("an at-risk plan summary has its at_risk_since")?;
             alerts.extend(summary.stockout_alert(raised_at));
         }
-        // Dead stock, the newest first: the SKU's plan over every location says since when.
-        let dead: Vec<PlanRow> = store::rows(
-            &self.sql(),
-            "SELECT p.at_risk_since, p.body FROM stock_health h JOIN plan_summaries p ON p.sku = h.sku AND p.location = ''
-             WHERE h.location = '' AND h.dead = 1 ORDER BY h.dead_since DESC, h.sku LIMIT ?",
-            vec![i64::from(limit).into()],
-        )?;
-        let mut stale = Vec::with_capacity(dead.len());
-        for row in dead {
-            let summary: PlanSummary = serde_json::from_str(&row.body)?;
-            stale.extend(summary.dead_stock_alert());
-        }
-        // Demand anomalies of the last week, the newest first.
-        let odd: Vec<PlanRow> = store::rows(
-            &self.sql(),
-            "SELECT p.at_risk_since, p.body FROM stock_health h JOIN plan_summaries p ON p.sku = h.sku AND p.location = ''
-             WHERE h.location = '' AND h.anomaly_on IS NOT NULL ORDER BY h.anomaly_on DESC, h.sku LIMIT ?",
-            vec![i64::from(limit).into()],
-        )?;
-        let mut anomalies = Vec::with_capacity(odd.len());
-        for row in odd {
-            let summary: PlanSummary = serde_json::from_str(&row.body)?;
-            anomalies.extend(summary.anomaly_alert());
-        }
+        // Dead stock and the last week's demand anomalies, the newest first: the SKU's plan over
+        // every location says since when.
+        let stale = self.health_plans("h.dead = 1", "h.dead_since", limit)?;
+        let odd = self.health_plans("h.anomaly_on IS NOT NULL", "h.anomaly_on", limit)?;
+        let stale = stale.iter().filter_map(PlanSummary::dead_stock_alert).collect();
+        let anomalies = odd.iter().filter_map(PlanSummary::anomaly_alert).collect();
         let limit = usize::try_from(limit).map_err(|e| e.to_string())?;
         Ok(AlertsResponse { alerts: Alert::merged(vec![alerts, stale, anomalies], limit) })
+    }
+
+    /// The plans over every location of the SKUs whose stock health (`h`) meets `condition`,
+    /// the newest `since` first, at most `limit`.
+    fn health_plans(&self, condition: &str, since: &str, limit: u32) -> Result<Vec<PlanSummary>> {
+        let rows: Vec<PlanRow> = store::rows(
+            &self.sql(),
+            &format!(
+                "SELECT p.at_risk_since, p.body FROM stock_health h JOIN plan_summaries p ON p.sku = h.sku AND p.location = ''
+                 WHERE h.location = '' AND {condition} ORDER BY {since} DESC, h.sku LIMIT ?"
+            ),
+            vec![i64::from(limit).into()],
+        )?;
+        rows.iter().map(|row| Ok(serde_json::from_str(&row.body)?)).collect()
     }
 
     fn index(&self, item: &Item) -> Result<()> {
