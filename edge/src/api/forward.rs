@@ -113,6 +113,12 @@ fn purchasing_stub(env: &Env) -> Result<worker::Stub, ApiError> {
         .map_err(|e| ApiError::internal(e.to_string()))
 }
 
+async fn call_purchasing(env: &Env, envelope: Envelope<PurchasingCommand>) -> Result<Answer, ApiError> {
+    call(&purchasing_stub(env)?, "/purchasing", &envelope)
+        .await
+        .map_err(|e| ApiError::unavailable(format!("purchasing: {e}")))
+}
+
 pub(super) async fn reply_purchasing(env: &Env, envelope: Envelope<PurchasingCommand>) -> Result<Reply, ApiError> {
     forward(&purchasing_stub(env)?, "/purchasing", &envelope)
         .await
@@ -125,16 +131,8 @@ pub(super) async fn reply_purchasing(env: &Env, envelope: Envelope<PurchasingCom
 pub(super) async fn alerts(env: &Env, caller: &Caller<'_>, limit: u32) -> Result<Reply, ApiError> {
     let (stockouts, slas, drifts) = futures_util::future::join3(
         call_directory(env, envelope(caller, None, DirectoryCommand::Alerts { limit })),
-        async {
-            call(&orders_stub(env)?, "/orders", &envelope(caller, None, OrdersCommand::Alerts { limit }))
-                .await
-                .map_err(|e| ApiError::unavailable(format!("orders: {e}")))
-        },
-        async {
-            call(&purchasing_stub(env)?, "/purchasing", &envelope(caller, None, PurchasingCommand::Alerts))
-                .await
-                .map_err(|e| ApiError::unavailable(format!("purchasing: {e}")))
-        },
+        call_orders(env, envelope(caller, None, OrdersCommand::Alerts { limit })),
+        call_purchasing(env, envelope(caller, None, PurchasingCommand::Alerts)),
     )
     .await;
     let mut lists = Vec::with_capacity(3);
@@ -172,17 +170,10 @@ pub(super) async fn margin(
         let stockouts: Vec<StockoutDays> = decode("directory", answer.body)?;
         let skus = stockouts.iter().map(|days| Id::new(&days.sku)).collect::<Result<Vec<Id>, _>>()?;
         let command = OrdersCommand::MarginRows { window, by, skus };
-        let orders = call(&orders_stub(env)?, "/orders", &envelope(caller, None, command))
-            .await
-            .map_err(|e| ApiError::unavailable(format!("orders: {e}")))?;
+        let orders = call_orders(env, envelope(caller, None, command)).await?;
         Ok(Ok((orders, stockouts)))
     };
-    let purchases = async {
-        let command = PurchasingCommand::MarginRows { window, by };
-        call(&purchasing_stub(env)?, "/purchasing", &envelope(caller, None, command))
-            .await
-            .map_err(|e| ApiError::unavailable(format!("purchasing: {e}")))
-    };
+    let purchases = call_purchasing(env, envelope(caller, None, PurchasingCommand::MarginRows { window, by }));
     let (orders, purchases) = futures_util::future::join(orders_after_stockouts, purchases).await;
     let (orders, stockouts) = match orders? {
         Ok(read) => read,
@@ -211,6 +202,10 @@ fn orders_stub(env: &Env) -> Result<worker::Stub, ApiError> {
     env.durable_object(orders::BINDING)
         .and_then(|ns| ns.get_by_name(orders::NAME))
         .map_err(|e| ApiError::internal(e.to_string()))
+}
+
+async fn call_orders(env: &Env, envelope: Envelope<OrdersCommand>) -> Result<Answer, ApiError> {
+    call(&orders_stub(env)?, "/orders", &envelope).await.map_err(|e| ApiError::unavailable(format!("orders: {e}")))
 }
 
 pub(super) async fn reply_orders(env: &Env, envelope: Envelope<OrdersCommand>) -> Result<Reply, ApiError> {
