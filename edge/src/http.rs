@@ -151,14 +151,39 @@ async fn body_bytes(response: Response) -> Result<Vec<u8>> {
 
 /// Sends an envelope to a Durable Object stub and reads its answer.
 pub async fn call<T: Serialize>(stub: &worker::Stub, path: &str, envelope: &Envelope<T>) -> Result<Answer> {
+    call_text(stub, path, envelope).await?.answer()
+}
+
+/// An object's answer as the bytes it wrote: a large body is read once, straight into the typed
+/// value wanted (borrowing from the bytes), with no `serde_json::Value` tree between.
+pub struct AnswerText {
+    pub status: u16,
+    pub bytes: Vec<u8>,
+}
+
+impl AnswerText {
+    pub fn answer(&self) -> Result<Answer> {
+        let status = self.status;
+        let body = serde_json::from_slice(&self.bytes).map_err(|e| self.unreadable(e))?;
+        Ok(Answer { status, body })
+    }
+
+    /// The body as `T`, borrowing from the bytes where it can.
+    pub fn read<'a, T: Deserialize<'a>>(&'a self) -> Result<T> {
+        serde_json::from_slice(&self.bytes).map_err(|e| self.unreadable(e))
+    }
+
+    fn unreadable(&self, error: serde_json::Error) -> worker::Error {
+        let text = String::from_utf8_lossy(&self.bytes[..self.bytes.len().min(200)]).into_owned();
+        worker::Error::RustError(format!("object answered {} `{text}`: {error}", self.status))
+    }
+}
+
+/// Sends an envelope to a Durable Object stub and reads its answer's bytes.
+pub async fn call_text<T: Serialize>(stub: &worker::Stub, path: &str, envelope: &Envelope<T>) -> Result<AnswerText> {
     let response = stub.fetch_with_request(internal_request(path, envelope)?).await?;
     let status = response.status_code();
-    let bytes = body_bytes(response).await?;
-    let body = serde_json::from_slice(&bytes).map_err(|e| {
-        let text = String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned();
-        worker::Error::RustError(format!("object answered {status} `{text}`: {e}"))
-    })?;
-    Ok(Answer { status, body })
+    Ok(AnswerText { status, bytes: body_bytes(response).await? })
 }
 
 /// What an object answers: an [`Answer`], or a typed value encoded straight to its JSON text

@@ -6,6 +6,7 @@
 use crate::store;
 use chrono::NaiveDate;
 use serde::Deserialize;
+use std::borrow::Cow;
 use stockline_engine::metrics::{self, BucketRow, Delta, MetricsBy, Window};
 use worker::{Result, SqlStorage, SqlStorageValue};
 
@@ -68,61 +69,108 @@ pub fn add(sql: &SqlStorage, deltas: Vec<Delta>) -> Result<()> {
 pub struct Query<'a> {
     pub metrics: &'a [&'a str],
     pub window: Window,
-    pub by: Option<MetricsBy>,
     /// The last day counted (today): a bucket dated later is not due yet.
     pub through: NaiveDate,
-    /// `by`'s groups of the window before too (for a comparison per group).
-    pub previous_groups: bool,
+    /// `metrics`' per-day totals (dim all) in the window and the one before it.
+    pub totals: bool,
+    /// Groups summed over the window (and the one before), when a breakdown is asked for.
+    pub groups: Option<Groups<'a>>,
     /// The backlog's buckets, any day.
     pub backlog: bool,
+}
+
+/// A breakdown's groups: one row per key and bin, summed over a window in SQLite and dated its
+/// last day counted (a breakdown over 10,000 SKUs is 10,000 rows, not one per day).
+pub struct Groups<'a> {
+    pub by: MetricsBy,
+    /// The window's own groups.
+    pub current: bool,
+    /// The groups of the window before (for a comparison per group).
+    pub previous: bool,
     /// Only these keys' groups (a JSON array of strings); every key's when none.
     pub keys: Option<&'a str>,
 }
 
-/// A window's buckets: `metrics`' per-day totals (dim all) in the window and the one before it;
-/// `by`'s groups summed over a window in SQLite (one row per key and bin, dated the last day
-/// counted: a breakdown over 10,000 SKUs is 10,000 rows, not one per day); the backlog's when
-/// asked.
-pub fn rows(sql: &SqlStorage, query: Query<'_>) -> Result<Vec<BucketRow>> {
-    #[derive(Deserialize)]
-    struct Row {
-        metric: String,
-        dim: String,
-        key: String,
-        day: String,
-        bin: i64,
-        n0: i64,
-        n1: i64,
-        n2: i64,
-        n3: i64,
-        n4: i64,
-        n5: i64,
+impl Groups<'_> {
+    /// The window's groups of every key.
+    pub fn of(by: Option<MetricsBy>) -> Option<Groups<'static>> {
+        by.map(|by| Groups { by, current: true, previous: false, keys: None })
     }
-    let Query { metrics, window, by, through, previous_groups, backlog, keys } = query;
+}
+
+/// A window's buckets as the JSON text SQLite built: an array of parts, each
+/// `[dim, day, [[metric, key, bin, n0, …, n5], …]]` (a breakdown's rows share their dim and
+/// day: written once, not 100,000 times). Read as rows that borrow from it, or passed on to
+/// another object as it is.
+pub struct Buckets(String);
+
+impl Buckets {
+    pub fn rows(&self) -> Result<Vec<BucketRow<'_>>> {
+        rows_of(&self.0)
+    }
+
+    pub fn into_json(self) -> String {
+        self.0
+    }
+}
+
+/// Buckets' JSON text as rows, borrowing their names from it.
+pub fn rows_of(json: &str) -> Result<Vec<BucketRow<'_>>> {
+    type Row<'a> = (Cow<'a, str>, Cow<'a, str>, i64, i64, i64, i64, i64, i64, i64);
+    type Part<'a> = (Cow<'a, str>, &'a str, Vec<Row<'a>>);
+    let parts: Vec<Part<'_>> = serde_json::from_str(json).map_err(|e| format!("metric_buckets as JSON: {e}"))?;
+    let mut read = Vec::with_capacity(parts.iter().map(|(_, _, rows)| rows.len()).sum());
+    for (dim, day, rows) in parts {
+        let day: NaiveDate = day.parse().map_err(|e| format!("metric_buckets: day {day:?}: {e}"))?;
+        for (metric, key, bin, n0, n1, n2, n3, n4, n5) in rows {
+            let bin = u32::try_from(bin).map_err(|_| format!("metric_buckets: bin {bin}"))?;
+            let values = [n0, n1, n2, n3, n4, n5];
+            read.push(BucketRow { metric, dim: dim.clone(), key, day, bin, values });
+        }
+    }
+    Ok(read)
+}
+
+/// The JSON of a part's rows, as SQLite's `json_group_array` builds it.
+const PART_ROWS: &str = "json_group_array(json_array(metric, key, bin, n0, n1, n2, n3, n4, n5))";
+
+/// A window's buckets: what `query` asks for, in one SQLite statement whose answer is one JSON
+/// text.
+pub fn read(sql: &SqlStorage, query: Query<'_>) -> Result<Buckets> {
+    let Query { metrics, window, through, totals, groups, backlog } = query;
     let marks = vec!["?"; metrics.len()].join(", ");
     let named = || metrics.iter().map(|m| SqlStorageValue::from(*m));
     let last = window.to.min(through);
-    let mut text = format!(
-        "SELECT metric, dim, key, day, bin, n0, n1, n2, n3, n4, n5 FROM metric_buckets
-         WHERE metric IN ({marks}) AND dim = ? AND day BETWEEN ? AND ?"
-    );
-    let mut bindings: Vec<SqlStorageValue> = named().collect();
-    bindings.push(metrics::dim::ALL.into());
-    bindings.push(window.previous().from.to_string().into());
-    bindings.push(last.to_string().into());
-    if let Some(by) = by {
-        let mut spans = vec![(window.from, last)];
-        if previous_groups {
+    let mut parts: Vec<String> = Vec::new();
+    let mut bindings: Vec<SqlStorageValue> = Vec::new();
+    if totals {
+        parts.push(format!(
+            "SELECT json_array(?, day, {PART_ROWS}) AS part FROM metric_buckets
+             WHERE metric IN ({marks}) AND dim = ? AND day BETWEEN ? AND ? GROUP BY day"
+        ));
+        bindings.push(metrics::dim::ALL.into());
+        bindings.extend(named());
+        bindings.push(metrics::dim::ALL.into());
+        bindings.push(window.previous().from.to_string().into());
+        bindings.push(last.to_string().into());
+    }
+    if let Some(Groups { by, current, previous, keys }) = groups {
+        let mut spans = Vec::with_capacity(2);
+        if current {
+            spans.push((window.from, last));
+        }
+        if previous {
             let previous = window.previous();
             spans.push((previous.from, previous.to.min(through)));
         }
         for (from, to) in spans.into_iter().filter(|(from, to)| from <= to) {
-            text.push_str(&format!(
-                " UNION ALL SELECT metric, dim, key, ? AS day, bin, SUM(n0) AS n0, SUM(n1) AS n1, SUM(n2) AS n2,
-                 SUM(n3) AS n3, SUM(n4) AS n4, SUM(n5) AS n5 FROM metric_buckets
-                 WHERE metric IN ({marks}) AND dim = ? AND day BETWEEN ? AND ?{only} GROUP BY metric, key, bin",
+            parts.push(format!(
+                "SELECT json_array(?, ?, {PART_ROWS}) AS part FROM (SELECT metric, key, bin, SUM(n0) AS n0,
+                 SUM(n1) AS n1, SUM(n2) AS n2, SUM(n3) AS n3, SUM(n4) AS n4, SUM(n5) AS n5 FROM metric_buckets
+                 WHERE metric IN ({marks}) AND dim = ? AND day BETWEEN ? AND ?{only} GROUP BY metric, key, bin)",
                 only = if keys.is_some() { " AND key IN (SELECT value FROM json_each(?))" } else { "" }
             ));
+            bindings.push(by.dim().into());
             bindings.push(to.to_string().into());
             bindings.extend(named());
             bindings.push(by.dim().into());
@@ -134,32 +182,29 @@ pub fn rows(sql: &SqlStorage, query: Query<'_>) -> Result<Vec<BucketRow>> {
         }
     }
     if backlog {
-        text.push_str(
-            " UNION ALL SELECT metric, dim, key, day, bin, n0, n1, n2, n3, n4, n5 FROM metric_buckets
-             WHERE metric > ? AND metric < ? AND dim = ?",
-        );
+        parts.push(format!(
+            "SELECT json_array(?, day, {PART_ROWS}) AS part FROM metric_buckets
+             WHERE metric > ? AND metric < ? AND dim = ? GROUP BY day"
+        ));
+        bindings.push(metrics::dim::ALL.into());
         bindings.push(metrics::metric::BACKLOG_PREFIX.into());
         bindings.push("backlog/".into());
         bindings.push(metrics::dim::ALL.into());
     }
+    if parts.is_empty() {
+        return Ok(Buckets("[]".to_string()));
+    }
     assert!(bindings.len() <= store::SQL_BINDINGS_MAX);
     // One JSON text crosses into wasm, not a JS object per row (a breakdown over 10,000 SKUs by
-    // cycle-time bin is 100,000 rows).
+    // cycle-time bin is 100,000 rows). The parts are joined as text: each is JSON already.
     let text = format!(
-        "SELECT json_group_array(json_array(metric, dim, key, day, bin, n0, n1, n2, n3, n4, n5)) AS rows FROM ({text})"
+        "SELECT '[' || COALESCE(group_concat(part, ','), '') || ']' AS rows FROM ({})",
+        parts.join(" UNION ALL ")
     );
     #[derive(Deserialize)]
     struct Joined {
         rows: String,
     }
     let joined: Joined = store::first(sql, &text, bindings)?.ok_or("an aggregate answers one row")?;
-    let rows: Vec<Row> = serde_json::from_str(&joined.rows).map_err(|e| format!("metric_buckets as JSON: {e}"))?;
-    let mut read = Vec::with_capacity(rows.len());
-    for row in rows {
-        let day = row.day.parse().map_err(|e| format!("metric_buckets: day {:?}: {e}", row.day))?;
-        let bin = u32::try_from(row.bin).map_err(|_| format!("metric_buckets: bin {}", row.bin))?;
-        let values = [row.n0, row.n1, row.n2, row.n3, row.n4, row.n5];
-        read.push(BucketRow { metric: row.metric, dim: row.dim, key: row.key, day, bin, values });
-    }
-    Ok(read)
+    Ok(Buckets(joined.rows))
 }

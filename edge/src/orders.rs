@@ -11,7 +11,7 @@
 
 use crate::busy::{Alarm, Busy};
 use crate::feed;
-use crate::http::{call, now, serve, sku_call, Answer, Envelope, Idempotency};
+use crate::http::{call, now, serve, sku_call, Answer, Answered, Envelope, Idempotency};
 use crate::metric_store;
 use crate::protocol::orders::PAGE_MAX;
 use crate::protocol::{
@@ -415,35 +415,40 @@ impl Orders {
         })
     }
 
-    /// The buckets the margin is read from: shipping and revenue (the totals and `by`'s groups),
-    /// and the revenue of `skus` (those with stockout days: lost sales are priced SKU by SKU) in
-    /// the window and the one before it.
-    fn margin_rows(&self, window: Window, by: Option<MetricsBy>, skus: &[Id], now: DateTime<Utc>) -> Result<Answer> {
+    /// The buckets the margin is read from, as one JSON text of two arrays, passed on unread:
+    /// shipping and revenue (the totals and `by`'s groups), and the revenue of `skus` (those with
+    /// stockout days: lost sales are priced SKU by SKU) in the window and the one before it that
+    /// the first array does not hold already.
+    fn margin_rows(&self, window: Window, by: Option<MetricsBy>, skus: &[Id], now: DateTime<Utc>) -> Result<Answered> {
         use metrics::metric::{REVENUE, SHIPPING};
-        let by_sku = Some(MetricsBy::Sku);
         let kept = by.filter(|by| matches!(by, MetricsBy::Sku | MetricsBy::Channel));
-        let query = |metrics, by, previous_groups, keys| metric_store::Query {
-            metrics,
+        let through = now.date_naive();
+        let query = metric_store::Query {
+            metrics: &[SHIPPING, REVENUE],
             window,
-            by,
-            through: now.date_naive(),
-            previous_groups,
+            through,
+            totals: true,
+            groups: metric_store::Groups::of(kept),
             backlog: false,
-            keys,
         };
-        let mut rows = metric_store::rows(&self.sql(), query(&[SHIPPING, REVENUE], kept, false, None))?;
-        if !skus.is_empty() {
-            let keys = serde_json::to_string(skus)?;
-            let of_skus = metric_store::rows(&self.sql(), query(&[REVENUE], by_sku, true, Some(&keys)))?;
-            // The totals are in the rows above already, and by SKU this window's groups too.
-            let previous_to = window.previous().to;
-            rows.extend(
-                of_skus
-                    .into_iter()
-                    .filter(|row| row.dim != metrics::dim::ALL && (kept != by_sku || row.day <= previous_to)),
-            );
-        }
-        Ok(Answer::ok(200, &rows))
+        let kept_rows = metric_store::read(&self.sql(), query)?.into_json();
+        let keys = serde_json::to_string(skus)?;
+        let of_skus = metric_store::Groups {
+            by: MetricsBy::Sku,
+            current: kept != Some(MetricsBy::Sku),
+            previous: true,
+            keys: Some(&keys),
+        };
+        let query = metric_store::Query {
+            metrics: &[REVENUE],
+            window,
+            through,
+            totals: false,
+            groups: (!skus.is_empty()).then_some(of_skus),
+            backlog: false,
+        };
+        let of_skus = metric_store::read(&self.sql(), query)?.into_json();
+        Ok(Answered::Encoded { status: 200, json: format!("[{kept_rows},{of_skus}]") })
     }
 
     fn metrics(&self, kind: MetricsKind, window: Window, by: Option<MetricsBy>, now: DateTime<Utc>) -> Result<Answer> {
@@ -451,21 +456,20 @@ impl Orders {
         let query = |metrics, backlog| metric_store::Query {
             metrics,
             window,
-            by,
             through: today,
-            previous_groups: false,
+            totals: true,
+            groups: metric_store::Groups::of(by),
             backlog,
-            keys: None,
         };
         Ok(match kind {
             MetricsKind::FillRate => {
                 let fill = [metrics::metric::FILL_FIRST, metrics::metric::FILL_FINAL];
-                let rows = metric_store::rows(&self.sql(), query(&fill, false))?;
-                Answer::ok(200, &metrics::read_fill_rate(&rows, window, by))
+                let buckets = metric_store::read(&self.sql(), query(&fill, false))?;
+                Answer::ok(200, &metrics::read_fill_rate(&buckets.rows()?, window, by))
             }
             MetricsKind::CycleTime => {
-                let rows = metric_store::rows(&self.sql(), query(&[metrics::metric::CYCLE], true))?;
-                Answer::ok(200, &metrics::read_cycle_time(&rows, window, by, today))
+                let buckets = metric_store::read(&self.sql(), query(&[metrics::metric::CYCLE], true))?;
+                Answer::ok(200, &metrics::read_cycle_time(&buckets.rows()?, window, by, today))
             }
         })
     }
@@ -1352,7 +1356,7 @@ impl Orders {
         Ok(Answer::ok(200, &ExceptionsResponse { exceptions }))
     }
 
-    async fn handle(&self, envelope: Envelope<OrdersCommand>) -> Result<Answer> {
+    async fn handle(&self, envelope: Envelope<OrdersCommand>) -> Result<Answered> {
         let now = now()?;
         let key = envelope.idempotency.as_ref();
         let actor = &envelope.actor;
@@ -1366,7 +1370,7 @@ impl Orders {
             _ => None,
         };
         if let Some(answer) = config_replay {
-            return Ok(answer);
+            return Ok(answer.into());
         }
         if envelope.command.writes() {
             // What a change records reaches the event feed from the alarm. Armed before the
@@ -1393,7 +1397,8 @@ impl Orders {
             OrdersCommand::Alerts { limit } => self.alerts(limit)?,
             OrdersCommand::Resolve { id, request } => self.resolve(actor, &id, request, key).await?,
             OrdersCommand::Metrics { kind, window, by } => self.metrics(kind, window, by, now)?,
-            OrdersCommand::MarginRows { window, by, skus } => self.margin_rows(window, by, &skus, now)?,
+            // A read whose buckets pass on as SQLite wrote them (no alarm to move).
+            OrdersCommand::MarginRows { window, by, skus } => return self.margin_rows(window, by, &skus, now),
             OrdersCommand::StockArrived => {
                 // The sweep runs now rather than in the caller's time: a receipt is not held up
                 // by the orders it fills.
@@ -1404,7 +1409,7 @@ impl Orders {
         if let Err(error) = self.arm_next().await {
             worker::console_error!("orders: setting the alarm failed: {error}");
         }
-        Ok(answer)
+        Ok(answer.into())
     }
 }
 

@@ -7,7 +7,7 @@
 
 use crate::busy::{Alarm, Busy};
 use crate::feed;
-use crate::http::{call_for, directory_stub, now, serve, sku_call, Answer, Envelope, Idempotency};
+use crate::http::{call_for, directory_stub, now, serve, sku_call, Answer, Answered, Envelope, Idempotency};
 use crate::metric_store;
 use crate::protocol::directory;
 use crate::protocol::purchasing::{ORDERS_PAGE_MAX, RECEIPT_TOLERANCE_PCT};
@@ -677,11 +677,11 @@ impl Purchasing {
         }
     }
 
-    async fn handle(&self, envelope: Envelope<PurchasingCommand>) -> Result<Answer> {
+    async fn handle(&self, envelope: Envelope<PurchasingCommand>) -> Result<Answered> {
         // A repeat is answered from its record without asking anyone (checked again below, right
         // before deciding: another request with the key may finish in between).
         if let Some(answer) = self.replay(&envelope, now()?)? {
-            return Ok(answer);
+            return Ok(Answered::from(answer));
         }
         // What a decision needs from the Directory is read before anything is decided.
         let catalog = match &envelope.command {
@@ -744,13 +744,13 @@ impl Purchasing {
             _ => None,
         };
         let now = now()?;
-        match &envelope.command {
+        let answer = match &envelope.command {
             PurchasingCommand::PutRules { rules } => {
                 if let Some(answer) = self.replay(&envelope, now)? {
-                    return Ok(answer);
+                    return Ok(Answered::from(answer));
                 }
                 if let Err(error) = rules.check() {
-                    return Ok(engine(error));
+                    return Ok(Answered::from(engine(error)));
                 }
                 let version = self.rules()?.map_or(1, |stored| stored.version + 1);
                 let stored = StoredRules { version, rules: rules.clone() };
@@ -766,7 +766,7 @@ impl Purchasing {
             }),
             PurchasingCommand::Create { spec } => {
                 if let Some(answer) = self.replay(&envelope, now)? {
-                    return Ok(answer);
+                    return Ok(Answered::from(answer));
                 }
                 let catalog = catalog.expect("read above");
                 let seq = self.next_seq()?;
@@ -775,7 +775,7 @@ impl Purchasing {
                     .and_then(|order| spec.check_defined(&defined.expect("read above")).map(|()| order));
                 let order = match created {
                     Ok(order) => order,
-                    Err(error) => return Ok(engine(error)),
+                    Err(error) => return Ok(Answered::from(engine(error))),
                 };
                 let answer = Answer::ok(201, &order);
                 self.save(seq, &order, Vec::new(), envelope.idempotency.as_ref().map(|key| (key, &answer)))?;
@@ -783,22 +783,22 @@ impl Purchasing {
             }
             PurchasingCommand::FromSuggestions { request } => {
                 if let Some(answer) = self.replay(&envelope, now)? {
-                    return Ok(answer);
+                    return Ok(Answered::from(answer));
                 }
                 let catalog = catalog.expect("read above");
                 let Some(supplier) = catalog.supplier(request.supplier.as_str()) else {
-                    return Ok(engine(EngineError::not_found("supplier", request.supplier.as_str())));
+                    return Ok(Answered::from(engine(EngineError::not_found("supplier", request.supplier.as_str()))));
                 };
                 let suggestions = suggestions.expect("read above");
                 let (spec, skipped) = match draft_from_suggestions(request, supplier, &suggestions, now.date_naive()) {
                     Ok(drafted) => drafted,
-                    Err(error) => return Ok(engine(error)),
+                    Err(error) => return Ok(Answered::from(engine(error))),
                 };
                 let seq = self.next_seq()?;
                 let id = Id::new(format!("PO-{seq:06}")).map_err(|e| e.to_string())?;
                 let order = match PurchaseOrder::create(id, &spec, &catalog, &envelope.actor, now) {
                     Ok(order) => order,
-                    Err(error) => return Ok(engine(error)),
+                    Err(error) => return Ok(Answered::from(engine(error))),
                 };
                 let answer = Answer::ok(201, &DraftFromSuggestions { order: order.clone(), skipped });
                 self.save(seq, &order, Vec::new(), envelope.idempotency.as_ref().map(|key| (key, &answer)))?;
@@ -810,14 +810,14 @@ impl Purchasing {
             }),
             PurchasingCommand::Invoice { id, spec } => {
                 if let Some(answer) = self.replay(&envelope, now)? {
-                    return Ok(answer);
+                    return Ok(Answered::from(answer));
                 }
                 let Some((_, order)) = self.order(id)? else {
-                    return Ok(engine(EngineError::not_found("purchase_order", id.as_str())));
+                    return Ok(Answered::from(engine(EngineError::not_found("purchase_order", id.as_str()))));
                 };
                 // An order is received only after it was submitted under rules: they exist.
                 let Some(stored) = self.rules()? else {
-                    return Ok(engine(EngineError::not_found("approval_rules", "global")));
+                    return Ok(Answered::from(engine(EngineError::not_found("approval_rules", "global"))));
                 };
                 let mut invoices = self.invoices(id)?;
                 let invoice_id = Id::new(format!("INV-{}", invoices.len() + 1)).map_err(|e| e.to_string())?;
@@ -825,11 +825,11 @@ impl Purchasing {
                 let invoice = match order.invoice(&invoices, invoice_id, spec, tolerance, &envelope.actor.subject, now)
                 {
                     Ok(invoice) => invoice,
-                    Err(error) => return Ok(engine(error)),
+                    Err(error) => return Ok(Answered::from(engine(error))),
                 };
                 let changes = match cost_changes(&order, &invoice, &invoices, &stored.rules, &envelope.actor) {
                     Ok(changes) => changes,
-                    Err(error) => return Ok(engine(error)),
+                    Err(error) => return Ok(Answered::from(engine(error))),
                 };
                 let answer = Answer::ok(201, &invoice);
                 let replaces = invoice.replaces.clone();
@@ -848,7 +848,7 @@ impl Purchasing {
             PurchasingCommand::Scorecard { supplier } => {
                 let catalog = catalog.expect("read above");
                 if catalog.supplier(supplier.as_str()).is_none() {
-                    return Ok(engine(EngineError::not_found("supplier", supplier.as_str())));
+                    return Ok(Answered::from(engine(EngineError::not_found("supplier", supplier.as_str()))));
                 }
                 Ok(Answer::ok(200, &self.scorecard(supplier, now.date_naive())?))
             }
@@ -858,49 +858,49 @@ impl Purchasing {
                 let query = metric_store::Query {
                     metrics: &[metrics::metric::PO_RECEIPT],
                     window,
-                    by,
                     through: now.date_naive(),
-                    previous_groups: true,
+                    totals: true,
+                    groups: by.map(|by| metric_store::Groups { by, current: true, previous: true, keys: None }),
                     backlog: false,
-                    keys: None,
                 };
-                let rows = metric_store::rows(&self.sql(), query)?;
-                let alerts = metrics::read_suppliers(&rows, window, by, now.date_naive()).drift_alerts(now);
+                let buckets = metric_store::read(&self.sql(), query)?;
+                let alerts = metrics::read_suppliers(&buckets.rows()?, window, by, now.date_naive()).drift_alerts(now);
                 Ok(Answer::ok(200, &stockline_shared::AlertsResponse { alerts }))
             }
             PurchasingCommand::MarginRows { window, by } => {
+                let kept = by.filter(|by| matches!(by, metrics::MetricsBy::Sku | metrics::MetricsBy::Supplier));
                 let query = metric_store::Query {
                     metrics: &[metrics::metric::PO_INVOICE],
                     window: *window,
-                    by: by.filter(|by| matches!(by, metrics::MetricsBy::Sku | metrics::MetricsBy::Supplier)),
                     through: now.date_naive(),
-                    previous_groups: false,
+                    totals: true,
+                    groups: metric_store::Groups::of(kept),
                     backlog: false,
-                    keys: None,
                 };
-                Ok(Answer::ok(200, &metric_store::rows(&self.sql(), query)?))
+                // Passed on as SQLite wrote it: the margin's reader reads the rows.
+                let json = metric_store::read(&self.sql(), query)?.into_json();
+                return Ok(Answered::Encoded { status: 200, json });
             }
             PurchasingCommand::Metrics { window, by } => {
                 let query = metric_store::Query {
                     metrics: &[metrics::metric::PO_LINE, metrics::metric::PO_RECEIPT, metrics::metric::PO_INVOICE],
                     window: *window,
-                    by: *by,
                     through: now.date_naive(),
-                    previous_groups: true,
+                    totals: true,
+                    groups: by.map(|by| metric_store::Groups { by, current: true, previous: true, keys: None }),
                     backlog: false,
-                    keys: None,
                 };
-                let rows = metric_store::rows(&self.sql(), query)?;
-                Ok(Answer::ok(200, &metrics::read_suppliers(&rows, *window, *by, now.date_naive())))
+                let buckets = metric_store::read(&self.sql(), query)?;
+                Ok(Answer::ok(200, &metrics::read_suppliers(&buckets.rows()?, *window, *by, now.date_naive())))
             }
             PurchasingCommand::Receive { id, receipt, spec } => {
                 let Some((seq, mut order)) = self.order(id)? else {
-                    return Ok(engine(EngineError::not_found("purchase_order", id.as_str())));
+                    return Ok(Answered::from(engine(EngineError::not_found("purchase_order", id.as_str()))));
                 };
                 let taken = order.receipts.iter().any(|r| &r.id == receipt);
                 let effects = match order.receive(receipt, spec, RECEIPT_TOLERANCE_PCT, &envelope.actor, now) {
                     Ok(effects) => effects,
-                    Err(error) => return Ok(engine(error)),
+                    Err(error) => return Ok(Answered::from(engine(error))),
                 };
                 // A receipt already taken (the same key again) changes nothing: its changes were
                 // stored with it and are sent (or were) from there.
@@ -928,7 +928,7 @@ impl Purchasing {
                 if let Some(after) = after {
                     if self.order(after)?.is_none() {
                         let error = ApiError::invalid("cursor", "must be a next_cursor this endpoint gave");
-                        return Ok(Answer::error(error));
+                        return Ok(Answered::from(Answer::error(error)));
                     }
                 }
                 Ok(Answer::ok(200, &self.list(*status, supplier.as_ref(), after.as_ref(), *limit)?))
@@ -943,10 +943,10 @@ impl Purchasing {
             }
             PurchasingCommand::Decide { id, action, request, spend_limit } => {
                 if let Some(answer) = self.replay(&envelope, now)? {
-                    return Ok(answer);
+                    return Ok(Answered::from(answer));
                 }
                 let Some((seq, mut order)) = self.order(id)? else {
-                    return Ok(engine(EngineError::not_found("purchase_order", id.as_str())));
+                    return Ok(Answered::from(engine(EngineError::not_found("purchase_order", id.as_str()))));
                 };
                 let decision = Decision {
                     actor: &envelope.actor,
@@ -980,11 +980,11 @@ impl Purchasing {
                     }
                     PoAction::Close => order.close(&decision, &self.invoices(id)?),
                     PoAction::Create | PoAction::Receive => {
-                        return Ok(engine(EngineError::invalid("action", "not a decision on an order")))
+                        return Ok(engine(EngineError::invalid("action", "not a decision on an order")).into())
                     }
                 };
                 if let Err(error) = decided {
-                    return Ok(engine(error));
+                    return Ok(Answered::from(engine(error)));
                 }
                 let answer = Answer::ok(200, &order);
                 let changes = if changes_inbound { inbound_changes(&order, &envelope.actor) } else { Vec::new() };
@@ -992,7 +992,8 @@ impl Purchasing {
                 self.apply_changes(id).await;
                 Ok(answer)
             }
-        }
+        };
+        answer.map(Answered::from)
     }
 
     fn list(

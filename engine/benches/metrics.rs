@@ -147,7 +147,7 @@ fn receipt(c: &mut Criterion) {
 
 /// The rows the edge reads for a 90-day window by SKU: per-day totals for the window and the one
 /// before, and each SKU's sums over the window (summed in SQLite).
-fn rows(to: NaiveDate) -> Vec<BucketRow> {
+fn rows(to: NaiveDate) -> Vec<BucketRow<'static>> {
     let window = Window::ending(to, WINDOW_DAYS);
     let mut rows = Vec::new();
     for back in 0..(2 * WINDOW_DAYS as i64) {
@@ -155,18 +155,18 @@ fn rows(to: NaiveDate) -> Vec<BucketRow> {
         for name in [metric::FILL_FIRST, metric::FILL_FINAL] {
             let values = [400, 380, 2_000, 1_950, 6_000, 5_900];
             rows.push(BucketRow {
-                metric: name.to_string(),
-                dim: dim::ALL.to_string(),
-                key: String::new(),
+                metric: name.to_string().into(),
+                dim: dim::ALL.into(),
+                key: "".into(),
                 day,
                 bin: 0,
                 values,
             });
         }
         rows.push(BucketRow {
-            metric: metric::CYCLE.to_string(),
-            dim: dim::ALL.to_string(),
-            key: String::new(),
+            metric: metric::CYCLE.into(),
+            dim: dim::ALL.into(),
+            key: "".into(),
             day,
             bin: (back % 80) as u32,
             values: [400, 0, 0, 0, 0, 0],
@@ -184,9 +184,9 @@ fn rows(to: NaiveDate) -> Vec<BucketRow> {
                 units - (s as i64 % 5),
             ];
             rows.push(BucketRow {
-                metric: name.to_string(),
-                dim: dim::SKU.to_string(),
-                key: format!("SKU-{s:05}"),
+                metric: name.to_string().into(),
+                dim: dim::SKU.into(),
+                key: format!("SKU-{s:05}").into(),
                 day: window.to,
                 bin: 0,
                 values,
@@ -208,6 +208,25 @@ fn read(c: &mut Criterion) {
     c.bench_function("metrics/read cycle time: 90 days", |b| {
         b.iter(|| read_cycle_time(black_box(&rows), window, None, to))
     });
+    // By SKU: each SKU's orders fell in 10 bins of the 160 (100,000 rows, as SQLite sums them).
+    let mut by_sku = rows.clone();
+    for s in 0..SKUS {
+        for bin in (20..80).step_by(6) {
+            by_sku.push(BucketRow {
+                metric: metric::CYCLE.into(),
+                dim: dim::SKU.into(),
+                key: format!("SKU-{s:05}").into(),
+                day: window.to,
+                bin: (bin + s % 7) as u32,
+                values: [2, 1, (s % 2) as i64, 0, 0, 0],
+            });
+        }
+    }
+    let read = read_cycle_time(&by_sku, window, Some(MetricsBy::Sku), to);
+    assert_eq!(read.window.groups.len(), 200);
+    c.bench_function("metrics/read cycle time: 90 days by SKU, 10,000 SKUs x 10 bins", |b| {
+        b.iter(|| read_cycle_time(black_box(&by_sku), window, Some(MetricsBy::Sku), to))
+    });
 }
 
 /// Supplier figures for 90 days by SKU over 10,000 SKUs: per-day totals of the window and the
@@ -217,9 +236,9 @@ fn read_supply(c: &mut Criterion) {
     let window = Window::ending(to, WINDOW_DAYS);
     let mut rows = Vec::new();
     let row = |name: &str, dim: &str, key: String, day: NaiveDate, values: [i64; 6]| BucketRow {
-        metric: name.to_string(),
-        dim: dim.to_string(),
-        key,
+        metric: name.to_string().into(),
+        dim: dim.to_string().into(),
+        key: key.into(),
         day,
         bin: 0,
         values,
@@ -253,9 +272,9 @@ fn read_margin_10k(c: &mut Criterion) {
     let window = Window::ending(to, WINDOW_DAYS);
     let eur = currency_bin("EUR").expect("a code");
     let row = |name: &str, dim: &str, key: String, day: NaiveDate, values: [i64; 6]| BucketRow {
-        metric: name.to_string(),
-        dim: dim.to_string(),
-        key,
+        metric: name.to_string().into(),
+        dim: dim.to_string().into(),
+        key: key.into(),
         day,
         bin: eur,
         values,

@@ -1,6 +1,8 @@
 //! Forwarding to the object that owns the data: SKU objects, coordinator shards, the Directory.
 
 use super::*;
+use crate::http::call_text;
+use crate::metric_store;
 use stockline_engine::metrics::{read_margin, BucketRow, StockoutDays};
 
 pub(super) fn sku_stub(env: &Env, sku: &Id) -> Result<worker::Stub, ApiError> {
@@ -150,7 +152,8 @@ pub(super) async fn alerts(env: &Env, caller: &Caller<'_>, limit: u32) -> Result
 
 /// `GET /v1/metrics/margin`: the buckets and stockout days it is read from, from the objects that
 /// keep them (orders' shipping and revenue, Purchasing's invoices, the Directory's stockouts);
-/// the engine reads them as one window.
+/// the engine reads them as one window. The buckets are read straight from the bytes the objects
+/// wrote (a breakdown by SKU is tens of thousands of rows).
 pub(super) async fn margin(
     env: &Env,
     caller: &Caller<'_>,
@@ -158,8 +161,8 @@ pub(super) async fn margin(
     by: Option<MetricsBy>,
     today: NaiveDate,
 ) -> Result<Reply, ApiError> {
-    fn decode<T: serde::de::DeserializeOwned>(source: &str, body: serde_json::Value) -> Result<T, ApiError> {
-        serde_json::from_value(body).map_err(|e| ApiError::unavailable(format!("{source} answered no buckets: {e}")))
+    fn unreadable(source: &str, error: worker::Error) -> ApiError {
+        ApiError::unavailable(format!("{source} answered no buckets: {error}"))
     }
     // The stockouts first: only the SKUs out some day need their revenue read one by one.
     let orders_after_stockouts = async {
@@ -167,26 +170,41 @@ pub(super) async fn margin(
         if answer.status != 200 {
             return Ok::<_, ApiError>(Err(answer));
         }
-        let stockouts: Vec<StockoutDays> = decode("directory", answer.body)?;
+        let stockouts: Vec<StockoutDays> = serde_json::from_value(answer.body)
+            .map_err(|e| ApiError::unavailable(format!("directory answered no stockout days: {e}")))?;
         let skus = stockouts.iter().map(|days| Id::new(&days.sku)).collect::<Result<Vec<Id>, _>>()?;
         let command = OrdersCommand::MarginRows { window, by, skus };
-        let orders = call_orders(env, envelope(caller, None, command)).await?;
+        let orders = call_text(&orders_stub(env)?, "/orders", &envelope(caller, None, command))
+            .await
+            .map_err(|e| ApiError::unavailable(format!("orders: {e}")))?;
         Ok(Ok((orders, stockouts)))
     };
-    let purchases = call_purchasing(env, envelope(caller, None, PurchasingCommand::MarginRows { window, by }));
+    let purchases = async {
+        let command = PurchasingCommand::MarginRows { window, by };
+        call_text(&purchasing_stub(env)?, "/purchasing", &envelope(caller, None, command))
+            .await
+            .map_err(|e| ApiError::unavailable(format!("purchasing: {e}")))
+    };
     let (orders, purchases) = futures_util::future::join(orders_after_stockouts, purchases).await;
     let (orders, stockouts) = match orders? {
         Ok(read) => read,
         Err(refused) => return Ok(refused.into()),
     };
     let purchases = purchases?;
-    for answer in [&orders, &purchases] {
-        if answer.status != 200 {
-            return Ok(answer.clone().into());
+    for (source, text) in [("orders", &orders), ("purchasing", &purchases)] {
+        if text.status != 200 {
+            return Ok(text.answer().map_err(|e| unreadable(source, e))?.into());
         }
     }
-    let orders: Vec<BucketRow> = decode("orders", orders.body)?;
-    let purchases: Vec<BucketRow> = decode("purchasing", purchases.body)?;
+    // Orders answer two arrays: the window's buckets, and the revenue of the SKUs out some day.
+    let parts: Vec<&serde_json::value::RawValue> = orders.read().map_err(|e| unreadable("orders", e))?;
+    let mut orders: Vec<BucketRow<'_>> = Vec::new();
+    for part in parts {
+        orders.extend(metric_store::rows_of(part.get()).map_err(|e| unreadable("orders", e))?);
+    }
+    let purchases =
+        std::str::from_utf8(&purchases.bytes).map_err(|e| unreadable("purchasing", e.to_string().into()))?;
+    let purchases = metric_store::rows_of(purchases).map_err(|e| unreadable("purchasing", e))?;
     Ok(Answer::ok(200, &read_margin(&orders, &purchases, &stockouts, window, by, today)).into())
 }
 

@@ -15,26 +15,31 @@ use std::collections::BTreeMap;
 /// before (integer steps, so every host agrees), the last holds everything beyond (years).
 pub const CYCLE_BINS: u32 = 160;
 
+/// Each bin's largest cycle time, in seconds: 60, then about 10% more per bin (integer steps).
+const CYCLE_BIN_UPPER_SECONDS: [i64; CYCLE_BINS as usize] = {
+    let mut uppers = [0_i64; CYCLE_BINS as usize];
+    let mut upper = 60_i64;
+    let mut bin = 0;
+    while bin < uppers.len() {
+        uppers[bin] = upper;
+        upper += if upper / 10 > 1 { upper / 10 } else { 1 };
+        bin += 1;
+    }
+    uppers
+};
+
 /// The largest cycle time, in seconds, bin `bin` holds.
 pub fn cycle_bin_upper_seconds(bin: u32) -> i64 {
     assert!(bin < CYCLE_BINS, "bin {bin} is beyond the last");
-    let mut upper = 60_i64;
-    for _ in 0..bin {
-        upper += (upper / 10).max(1);
-    }
-    upper
+    CYCLE_BIN_UPPER_SECONDS[bin as usize]
 }
 
 /// The bin a cycle time falls in (negative times, a clock step back, count as none).
 pub fn cycle_bin(seconds: i64) -> u32 {
-    let mut upper = 60_i64;
-    for bin in 0..CYCLE_BINS - 1 {
-        if seconds <= upper {
-            return bin;
-        }
-        upper += (upper / 10).max(1);
-    }
-    CYCLE_BINS - 1
+    let last = CYCLE_BIN_UPPER_SECONDS.len() - 1;
+    // The first bin whose upper bound holds it; beyond every bound but the last's, the last.
+    let bin = CYCLE_BIN_UPPER_SECONDS[..last].partition_point(|upper| *upper < seconds);
+    u32::try_from(bin).expect("fewer bins than u32::MAX")
 }
 
 /// A line as a fill-rate figure counts it: units ordered, units found (allocated at the first

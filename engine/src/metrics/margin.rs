@@ -102,8 +102,8 @@ impl Leaks {
         self.currencies.entry(bin).or_default()
     }
 
-    fn take(&mut self, row: &BucketRow) {
-        let into = match row.metric.as_str() {
+    fn take(&mut self, row: &BucketRow<'_>) {
+        let into = match row.metric.as_ref() {
             metric::SHIPPING => &mut self.slot(row.bin).shipping,
             metric::REVENUE => &mut self.slot(row.bin).revenue,
             metric::PO_INVOICE => &mut self.slot(row.bin).invoices,
@@ -170,8 +170,8 @@ fn lost_cents(revenue_cents: i64, open_days: i64, out_days: i64) -> i64 {
 /// dim all per day and `by`'s groups), and each SKU's `stockouts`; `today` bounds the days a
 /// SKU could have been in stock.
 pub fn read_margin(
-    orders: &[BucketRow],
-    purchases: &[BucketRow],
+    orders: &[BucketRow<'_>],
+    purchases: &[BucketRow<'_>],
     stockouts: &[StockoutDays],
     window: Window,
     by: Option<MetricsBy>,
@@ -195,11 +195,11 @@ pub fn read_margin(
             continue;
         }
         if row.dim == dim::SKU && row.metric == metric::REVENUE {
-            let slot = sku_revenue.entry((row.key.as_str(), row.bin)).or_insert([0, 0]);
+            let slot = sku_revenue.entry((row.key.as_ref(), row.bin)).or_insert([0, 0]);
             slot[usize::from(!window.holds(row.day))] += row.values[0];
         }
         if by.is_some_and(|by| by.dim() == row.dim) && window.holds(row.day) {
-            groups.entry(row.key.as_str()).or_default().take(row);
+            groups.entry(row.key.as_ref()).or_default().take(row);
         }
     }
     // Lost sales, SKU by SKU: each currency it sold in, in each window.

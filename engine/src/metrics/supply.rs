@@ -338,7 +338,12 @@ impl Suppliers {
 
 /// Supplier performance in `window` as of `today` from the buckets of the window and the one
 /// before it (dim all, and `by`'s for both windows: drift compares them).
-pub fn read_suppliers(rows: &[super::BucketRow], window: Window, by: Option<MetricsBy>, today: NaiveDate) -> Suppliers {
+pub fn read_suppliers(
+    rows: &[super::BucketRow<'_>],
+    window: Window,
+    by: Option<MetricsBy>,
+    today: NaiveDate,
+) -> Suppliers {
     let previous_window = window.previous();
     let (mut total, mut previous) = (SupplierSums::default(), SupplierSums::default());
     let mut days: BTreeMap<NaiveDate, SupplierSums> = window.each_day().map(|day| (day, Default::default())).collect();
@@ -357,7 +362,7 @@ pub fn read_suppliers(rows: &[super::BucketRow], window: Window, by: Option<Metr
                 add(&mut previous[slot], &row.values);
             }
         } else if by.is_some_and(|by| by.dim() == row.dim) {
-            let group = groups.entry(row.key.as_str()).or_default();
+            let group = groups.entry(row.key.as_ref()).or_default();
             if window.holds(row.day) {
                 add(&mut group.0[slot], &row.values);
             } else if previous_window.holds(row.day) {

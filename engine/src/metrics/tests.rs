@@ -52,13 +52,13 @@ impl Host {
         }
     }
 
-    fn rows(&self) -> Vec<BucketRow> {
+    fn rows(&self) -> Vec<BucketRow<'static>> {
         self.buckets
             .iter()
             .map(|((metric, dim, key, day, bin), values)| BucketRow {
-                metric: metric.clone(),
-                dim: dim.to_string(),
-                key: key.clone(),
+                metric: metric.clone().into(),
+                dim: dim.to_string().into(),
+                key: key.clone().into(),
                 day: *day,
                 bin: *bin,
                 values: *values,
@@ -718,7 +718,7 @@ mod margin {
 
     /// Supplier invoices, as Purchasing's buckets hold them: 100.00 agreed, 105.00 billed (EUR),
     /// on S3 from SUP.
-    fn invoices() -> Vec<BucketRow> {
+    fn invoices() -> Vec<BucketRow<'static>> {
         let bin = currency_bin("EUR").expect("a code");
         [(dim::ALL, ""), (dim::SKU, "S3"), (dim::SUPPLIER, "SUP")]
             .into_iter()
