@@ -206,6 +206,10 @@ fn main() {
         metrics_at_scale(&mut s, &Floor::start());
         return;
     }
+    if std::env::var("LOAD_ONLY").is_ok_and(|only| only == "movements") {
+        movements(&s, &Floor::start());
+        return;
+    }
     if std::env::var("LOAD_ONLY").is_ok_and(|only| only == "orders") {
         let floor = Floor::start();
         orders(&s, &floor, seconds);
@@ -477,6 +481,35 @@ fn catalog_propagation(s: &Stockline, skus: u64, connections: u64) {
             "catalog change {round}: answered in {answered_ms:.1} ms; every one of {skus} SKU objects had it after {:.2} s",
             started.elapsed().as_secs_f64()
         );
+    }
+}
+
+/// What one stock movement costs at the edge, sequentially (no queueing in the figure): a
+/// receive of one unit and an adjustment of one unit down on one SKU, each with the metrics
+/// it keeps (its age layer, the stockout check), beside the floor's write to a JavaScript object in the same workerd.
+fn movements(s: &Stockline, floor: &Floor) {
+    let runs = env_number("LOAD_RUNS", 300) as usize;
+    let location = json!({"name": "wh-1", "kind": "warehouse", "region": "eu", "priority": 1});
+    s.must(s.put("/v1/locations/wh-1", "dev-admin", &location));
+    s.must(s.put("/v1/skus/SKU-M", "dev-admin", &json!({"name": "moved", "safety_stock": 0})));
+    let write = format!("http://127.0.0.1:{}/SKU-000", floor.object_port);
+    let body = r#"{"lines":[{"sku":"SKU-000","qty":1}],"ttl_seconds":1}"#;
+    let cpu_before = cpu_seconds(floor.pid());
+    let floor_ms = median_ms(runs, || {
+        ureq::post(&write).send_string(body).expect("the floor answers");
+    });
+    let floor_cpu_ms = (cpu_seconds(floor.pid()) - cpu_before) * 1000.0 / runs as f64;
+    println!(
+        "floor: JS Worker → JS object, POST+write: p50 {floor_ms:.2} ms, workerd {floor_cpu_ms:.2} ms CPU/request"
+    );
+    for (kind, qty) in [("receive", 1), ("adjust", -1)] {
+        let body = json!({"kind": kind, "location": "wh-1", "qty": qty, "reason": "load run"});
+        let cpu_before = cpu_seconds(s.pid());
+        let p50 = median_ms(runs, || {
+            s.must(s.post("/v1/skus/SKU-M/movements", "dev-warehouse", &body));
+        });
+        let cpu_ms = (cpu_seconds(s.pid()) - cpu_before) * 1000.0 / runs as f64;
+        println!("movement {kind:<8} 1 unit: p50 {p50:.2} ms, workerd {cpu_ms:.2} ms CPU/request ({runs} in a row)");
     }
 }
 
