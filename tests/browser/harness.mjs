@@ -82,7 +82,6 @@ export async function warehouseDevice(app, viewport) {
   return { browser, page };
 }
 
-/// Opens a screen as a person does: the tab, or on a phone "More" and then the screen.
 /// An admin's tablet (or `viewport`), signed in at wh-1, with the menu up.
 export async function adminDevice(app, viewport) {
   const browser = await launchBrowser(viewport);
@@ -93,6 +92,7 @@ export async function adminDevice(app, viewport) {
   return { browser, page };
 }
 
+/// Opens a screen as a person does: the tab, or on a phone "More" and then the screen.
 export async function tab(page, name) {
   // The tabs and "More" render together: wait for the bar before asking whether a tab is on it
   // (right after a reload the header can show before the bar does).
