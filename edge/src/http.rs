@@ -164,16 +164,21 @@ pub struct AnswerText {
 impl AnswerText {
     pub fn answer(&self) -> Result<Answer> {
         let status = self.status;
-        let body = serde_json::from_slice(&self.bytes).map_err(|e| self.unreadable(e))?;
+        let body = serde_json::from_slice(&self.bytes).map_err(|e| self.unreadable(e.to_string()))?;
         Ok(Answer { status, body })
+    }
+
+    /// The body as text (an object writes UTF-8 JSON).
+    pub fn text(&self) -> Result<&str> {
+        std::str::from_utf8(&self.bytes).map_err(|e| self.unreadable(e.to_string()))
     }
 
     /// The body as `T`, borrowing from the bytes where it can.
     pub fn read<'a, T: Deserialize<'a>>(&'a self) -> Result<T> {
-        serde_json::from_slice(&self.bytes).map_err(|e| self.unreadable(e))
+        serde_json::from_slice(&self.bytes).map_err(|e| self.unreadable(e.to_string()))
     }
 
-    fn unreadable(&self, error: serde_json::Error) -> worker::Error {
+    fn unreadable(&self, error: String) -> worker::Error {
         let text = String::from_utf8_lossy(&self.bytes[..self.bytes.len().min(200)]).into_owned();
         worker::Error::RustError(format!("object answered {} `{text}`: {error}", self.status))
     }

@@ -681,7 +681,7 @@ impl Purchasing {
         // A repeat is answered from its record without asking anyone (checked again below, right
         // before deciding: another request with the key may finish in between).
         if let Some(answer) = self.replay(&envelope, now()?)? {
-            return Ok(Answered::from(answer));
+            return Ok(answer.into());
         }
         // What a decision needs from the Directory is read before anything is decided.
         let catalog = match &envelope.command {
@@ -747,10 +747,10 @@ impl Purchasing {
         let answer = match &envelope.command {
             PurchasingCommand::PutRules { rules } => {
                 if let Some(answer) = self.replay(&envelope, now)? {
-                    return Ok(Answered::from(answer));
+                    return Ok(answer.into());
                 }
                 if let Err(error) = rules.check() {
-                    return Ok(Answered::from(engine(error)));
+                    return Ok(engine(error).into());
                 }
                 let version = self.rules()?.map_or(1, |stored| stored.version + 1);
                 let stored = StoredRules { version, rules: rules.clone() };
@@ -766,7 +766,7 @@ impl Purchasing {
             }),
             PurchasingCommand::Create { spec } => {
                 if let Some(answer) = self.replay(&envelope, now)? {
-                    return Ok(Answered::from(answer));
+                    return Ok(answer.into());
                 }
                 let catalog = catalog.expect("read above");
                 let seq = self.next_seq()?;
@@ -775,7 +775,7 @@ impl Purchasing {
                     .and_then(|order| spec.check_defined(&defined.expect("read above")).map(|()| order));
                 let order = match created {
                     Ok(order) => order,
-                    Err(error) => return Ok(Answered::from(engine(error))),
+                    Err(error) => return Ok(engine(error).into()),
                 };
                 let answer = Answer::ok(201, &order);
                 self.save(seq, &order, Vec::new(), envelope.idempotency.as_ref().map(|key| (key, &answer)))?;
@@ -783,22 +783,22 @@ impl Purchasing {
             }
             PurchasingCommand::FromSuggestions { request } => {
                 if let Some(answer) = self.replay(&envelope, now)? {
-                    return Ok(Answered::from(answer));
+                    return Ok(answer.into());
                 }
                 let catalog = catalog.expect("read above");
                 let Some(supplier) = catalog.supplier(request.supplier.as_str()) else {
-                    return Ok(Answered::from(engine(EngineError::not_found("supplier", request.supplier.as_str()))));
+                    return Ok(engine(EngineError::not_found("supplier", request.supplier.as_str())).into());
                 };
                 let suggestions = suggestions.expect("read above");
                 let (spec, skipped) = match draft_from_suggestions(request, supplier, &suggestions, now.date_naive()) {
                     Ok(drafted) => drafted,
-                    Err(error) => return Ok(Answered::from(engine(error))),
+                    Err(error) => return Ok(engine(error).into()),
                 };
                 let seq = self.next_seq()?;
                 let id = Id::new(format!("PO-{seq:06}")).map_err(|e| e.to_string())?;
                 let order = match PurchaseOrder::create(id, &spec, &catalog, &envelope.actor, now) {
                     Ok(order) => order,
-                    Err(error) => return Ok(Answered::from(engine(error))),
+                    Err(error) => return Ok(engine(error).into()),
                 };
                 let answer = Answer::ok(201, &DraftFromSuggestions { order: order.clone(), skipped });
                 self.save(seq, &order, Vec::new(), envelope.idempotency.as_ref().map(|key| (key, &answer)))?;
@@ -810,14 +810,14 @@ impl Purchasing {
             }),
             PurchasingCommand::Invoice { id, spec } => {
                 if let Some(answer) = self.replay(&envelope, now)? {
-                    return Ok(Answered::from(answer));
+                    return Ok(answer.into());
                 }
                 let Some((_, order)) = self.order(id)? else {
-                    return Ok(Answered::from(engine(EngineError::not_found("purchase_order", id.as_str()))));
+                    return Ok(engine(EngineError::not_found("purchase_order", id.as_str())).into());
                 };
                 // An order is received only after it was submitted under rules: they exist.
                 let Some(stored) = self.rules()? else {
-                    return Ok(Answered::from(engine(EngineError::not_found("approval_rules", "global"))));
+                    return Ok(engine(EngineError::not_found("approval_rules", "global")).into());
                 };
                 let mut invoices = self.invoices(id)?;
                 let invoice_id = Id::new(format!("INV-{}", invoices.len() + 1)).map_err(|e| e.to_string())?;
@@ -825,11 +825,11 @@ impl Purchasing {
                 let invoice = match order.invoice(&invoices, invoice_id, spec, tolerance, &envelope.actor.subject, now)
                 {
                     Ok(invoice) => invoice,
-                    Err(error) => return Ok(Answered::from(engine(error))),
+                    Err(error) => return Ok(engine(error).into()),
                 };
                 let changes = match cost_changes(&order, &invoice, &invoices, &stored.rules, &envelope.actor) {
                     Ok(changes) => changes,
-                    Err(error) => return Ok(Answered::from(engine(error))),
+                    Err(error) => return Ok(engine(error).into()),
                 };
                 let answer = Answer::ok(201, &invoice);
                 let replaces = invoice.replaces.clone();
@@ -848,7 +848,7 @@ impl Purchasing {
             PurchasingCommand::Scorecard { supplier } => {
                 let catalog = catalog.expect("read above");
                 if catalog.supplier(supplier.as_str()).is_none() {
-                    return Ok(Answered::from(engine(EngineError::not_found("supplier", supplier.as_str()))));
+                    return Ok(engine(EngineError::not_found("supplier", supplier.as_str())).into());
                 }
                 Ok(Answer::ok(200, &self.scorecard(supplier, now.date_naive())?))
             }
@@ -895,12 +895,12 @@ impl Purchasing {
             }
             PurchasingCommand::Receive { id, receipt, spec } => {
                 let Some((seq, mut order)) = self.order(id)? else {
-                    return Ok(Answered::from(engine(EngineError::not_found("purchase_order", id.as_str()))));
+                    return Ok(engine(EngineError::not_found("purchase_order", id.as_str())).into());
                 };
                 let taken = order.receipts.iter().any(|r| &r.id == receipt);
                 let effects = match order.receive(receipt, spec, RECEIPT_TOLERANCE_PCT, &envelope.actor, now) {
                     Ok(effects) => effects,
-                    Err(error) => return Ok(Answered::from(engine(error))),
+                    Err(error) => return Ok(engine(error).into()),
                 };
                 // A receipt already taken (the same key again) changes nothing: its changes were
                 // stored with it and are sent (or were) from there.
@@ -928,7 +928,7 @@ impl Purchasing {
                 if let Some(after) = after {
                     if self.order(after)?.is_none() {
                         let error = ApiError::invalid("cursor", "must be a next_cursor this endpoint gave");
-                        return Ok(Answered::from(Answer::error(error)));
+                        return Ok(Answer::error(error).into());
                     }
                 }
                 Ok(Answer::ok(200, &self.list(*status, supplier.as_ref(), after.as_ref(), *limit)?))
@@ -943,10 +943,10 @@ impl Purchasing {
             }
             PurchasingCommand::Decide { id, action, request, spend_limit } => {
                 if let Some(answer) = self.replay(&envelope, now)? {
-                    return Ok(Answered::from(answer));
+                    return Ok(answer.into());
                 }
                 let Some((seq, mut order)) = self.order(id)? else {
-                    return Ok(Answered::from(engine(EngineError::not_found("purchase_order", id.as_str()))));
+                    return Ok(engine(EngineError::not_found("purchase_order", id.as_str())).into());
                 };
                 let decision = Decision {
                     actor: &envelope.actor,
@@ -984,7 +984,7 @@ impl Purchasing {
                     }
                 };
                 if let Err(error) = decided {
-                    return Ok(Answered::from(engine(error)));
+                    return Ok(engine(error).into());
                 }
                 let answer = Answer::ok(200, &order);
                 let changes = if changes_inbound { inbound_changes(&order, &envelope.actor) } else { Vec::new() };

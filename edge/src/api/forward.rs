@@ -1,7 +1,7 @@
 //! Forwarding to the object that owns the data: SKU objects, coordinator shards, the Directory.
 
 use super::*;
-use crate::http::call_text;
+use crate::http::{call_text, AnswerText};
 use crate::metric_store;
 use stockline_engine::metrics::{read_margin, BucketRow, StockoutDays};
 
@@ -116,7 +116,12 @@ fn purchasing_stub(env: &Env) -> Result<worker::Stub, ApiError> {
 }
 
 async fn call_purchasing(env: &Env, envelope: Envelope<PurchasingCommand>) -> Result<Answer, ApiError> {
-    call(&purchasing_stub(env)?, "/purchasing", &envelope)
+    purchasing_text(env, envelope).await?.answer().map_err(|e| ApiError::unavailable(format!("purchasing: {e}")))
+}
+
+/// Purchasing's answer as the bytes it wrote (a large body read once, into what is wanted).
+async fn purchasing_text(env: &Env, envelope: Envelope<PurchasingCommand>) -> Result<AnswerText, ApiError> {
+    call_text(&purchasing_stub(env)?, "/purchasing", &envelope)
         .await
         .map_err(|e| ApiError::unavailable(format!("purchasing: {e}")))
 }
@@ -174,17 +179,10 @@ pub(super) async fn margin(
             .map_err(|e| ApiError::unavailable(format!("directory answered no stockout days: {e}")))?;
         let skus = stockouts.iter().map(|days| Id::new(&days.sku)).collect::<Result<Vec<Id>, _>>()?;
         let command = OrdersCommand::MarginRows { window, by, skus };
-        let orders = call_text(&orders_stub(env)?, "/orders", &envelope(caller, None, command))
-            .await
-            .map_err(|e| ApiError::unavailable(format!("orders: {e}")))?;
+        let orders = orders_text(env, envelope(caller, None, command)).await?;
         Ok(Ok((orders, stockouts)))
     };
-    let purchases = async {
-        let command = PurchasingCommand::MarginRows { window, by };
-        call_text(&purchasing_stub(env)?, "/purchasing", &envelope(caller, None, command))
-            .await
-            .map_err(|e| ApiError::unavailable(format!("purchasing: {e}")))
-    };
+    let purchases = purchasing_text(env, envelope(caller, None, PurchasingCommand::MarginRows { window, by }));
     let (orders, purchases) = futures_util::future::join(orders_after_stockouts, purchases).await;
     let (orders, stockouts) = match orders? {
         Ok(read) => read,
@@ -202,9 +200,7 @@ pub(super) async fn margin(
     for part in parts {
         orders.extend(metric_store::rows_of(part.get()).map_err(|e| unreadable("orders", e))?);
     }
-    let purchases =
-        std::str::from_utf8(&purchases.bytes).map_err(|e| unreadable("purchasing", e.to_string().into()))?;
-    let purchases = metric_store::rows_of(purchases).map_err(|e| unreadable("purchasing", e))?;
+    let purchases = purchases.text().and_then(metric_store::rows_of).map_err(|e| unreadable("purchasing", e))?;
     Ok(Answer::ok(200, &read_margin(&orders, &purchases, &stockouts, window, by, today)).into())
 }
 
@@ -223,7 +219,12 @@ fn orders_stub(env: &Env) -> Result<worker::Stub, ApiError> {
 }
 
 async fn call_orders(env: &Env, envelope: Envelope<OrdersCommand>) -> Result<Answer, ApiError> {
-    call(&orders_stub(env)?, "/orders", &envelope).await.map_err(|e| ApiError::unavailable(format!("orders: {e}")))
+    orders_text(env, envelope).await?.answer().map_err(|e| ApiError::unavailable(format!("orders: {e}")))
+}
+
+/// The Orders object's answer as the bytes it wrote (a large body read once, into what is wanted).
+async fn orders_text(env: &Env, envelope: Envelope<OrdersCommand>) -> Result<AnswerText, ApiError> {
+    call_text(&orders_stub(env)?, "/orders", &envelope).await.map_err(|e| ApiError::unavailable(format!("orders: {e}")))
 }
 
 pub(super) async fn reply_orders(env: &Env, envelope: Envelope<OrdersCommand>) -> Result<Reply, ApiError> {
