@@ -275,6 +275,16 @@ pub enum SkuCommand {
         sku: Id,
         location: Option<Id>,
     },
+    /// `GET /v1/skus/{sku}/plan/basis[?location=]`: what the plan is computed from, its forecast
+    /// chosen, for a device's what-if.
+    PlanBasis {
+        sku: Id,
+        location: Option<Id>,
+    },
+    /// `GET /v1/skus/{sku}/replica`: the ledger's snapshot and the stock part of the catalog.
+    Replica {
+        sku: Id,
+    },
     /// The replenishment policy as set (none when never set), for an export.
     PolicyOf {
         sku: Id,
@@ -337,6 +347,8 @@ impl SkuCommand {
                 | SkuCommand::Entries { .. }
                 | SkuCommand::Catalog { .. }
                 | SkuCommand::Plan { .. }
+                | SkuCommand::PlanBasis { .. }
+                | SkuCommand::Replica { .. }
                 | SkuCommand::PolicyOf { .. }
                 | SkuCommand::DemandOf { .. }
                 | SkuCommand::StockRead { .. }
@@ -374,6 +386,8 @@ impl SkuCommand {
             | SkuCommand::PutPolicy { sku, .. }
             | SkuCommand::ImportDemand { sku, .. }
             | SkuCommand::Plan { sku, .. }
+            | SkuCommand::PlanBasis { sku, .. }
+            | SkuCommand::Replica { sku }
             | SkuCommand::PolicyOf { sku }
             | SkuCommand::DemandOf { sku }
             | SkuCommand::ExpectInbound { sku, .. }

@@ -20,7 +20,8 @@ use stockline_engine::planning::{
     self, date_of, day_of, AgeLayers, DemandHistory, DemandImport, ExpediteBook, LayerRow, PlanningPolicy,
 };
 use stockline_engine::{
-    Catalog, Ctx, EngineError, Entry, Event, Hold, HoldRequest, HoldStatus, Id, LedgerSnapshot, Reservation, SkuLedger,
+    Catalog, Ctx, EngineError, Entry, Event, Hold, HoldRequest, HoldStatus, Id, LedgerSnapshot, ReplicaSnapshot,
+    Reservation, SkuLedger,
 };
 use stockline_shared::{ApiError, AvailabilityResponse, Item, MovementResponse, SkuResponse};
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, ScheduledTime, SqlStorage, State};
@@ -706,6 +707,20 @@ impl SkuObject {
                     self.plans(loaded, Some(std::slice::from_ref(location)), now)?.pop().expect("one scope, one plan");
                 ok(200, &plan)
             }
+            SkuCommand::PlanBasis { location, .. } => {
+                let basis = self
+                    .bases(loaded, std::slice::from_ref(location), now)?
+                    .pop()
+                    .expect("one scope, one basis")
+                    .with_forecast();
+                ok(200, &basis)
+            }
+            SkuCommand::Replica { .. } => {
+                if !ledger.is_defined() {
+                    return Err(EngineError::not_found("sku", ledger.sku().as_str()));
+                }
+                ok(200, &ReplicaSnapshot::of(ledger, catalog, now))
+            }
             SkuCommand::Expedite { change, .. } => {
                 if !ledger.is_defined() {
                     return Err(EngineError::not_found("sku", ledger.sku().as_str()));
@@ -743,6 +758,31 @@ impl SkuObject {
         scopes: Option<&[Option<Id>]>,
         now: DateTime<Utc>,
     ) -> std::result::Result<Vec<planning::Plan>, EngineError> {
+        let (history, scopes) = self.history_and_scopes(loaded, scopes)?;
+        let Loaded { ledger, catalog, policy, expedites, .. } = loaded;
+        let policy = policy.as_ref().map(|stored| &stored.policy);
+        planning::plans(ledger, catalog, policy, &history, now.date_naive(), &scopes, &expedites.open())
+    }
+
+    /// What the plans of `scopes` are computed from (see `planning::bases`).
+    fn bases(
+        &self,
+        loaded: &Loaded,
+        scopes: &[Option<Id>],
+        now: DateTime<Utc>,
+    ) -> std::result::Result<Vec<planning::PlanBasis>, EngineError> {
+        let (history, scopes) = self.history_and_scopes(loaded, Some(scopes))?;
+        let Loaded { ledger, catalog, policy, expedites, .. } = loaded;
+        let policy = policy.as_ref().map(|stored| &stored.policy);
+        planning::bases(ledger, catalog, policy, &history, now.date_naive(), &scopes, &expedites.open())
+    }
+
+    /// The stored demand history, and the scopes to plan (`None`: the ones a refresh plans).
+    fn history_and_scopes(
+        &self,
+        loaded: &Loaded,
+        scopes: Option<&[Option<Id>]>,
+    ) -> std::result::Result<(DemandHistory, Vec<Option<Id>>), EngineError> {
         let rows: Vec<DemandRow> = store::rows(&self.sql(), "SELECT series, day, qty FROM demand", vec![])
             .map_err(|e| EngineError::unavailable(format!("reading demand history: {e}")))?;
         let mut history = DemandHistory::default();
@@ -753,13 +793,11 @@ impl SkuObject {
                 .ok_or_else(|| EngineError::unavailable(format!("a stored demand day {} is not a date", row.day)))?;
             history.set(&row.series, date, row.qty);
         }
-        let Loaded { ledger, catalog, policy, expedites, .. } = loaded;
         let scopes = match scopes {
             Some(scopes) => scopes.to_vec(),
-            None => planning::refresh_scopes(ledger, catalog, &history),
+            None => planning::refresh_scopes(&loaded.ledger, &loaded.catalog, &history),
         };
-        let policy = policy.as_ref().map(|stored| &stored.policy);
-        planning::plans(ledger, catalog, policy, &history, now.date_naive(), &scopes, &expedites.open())
+        Ok((history, scopes))
     }
 
     /// The recent days it was out of stock, today's included when it is out now.

@@ -175,6 +175,14 @@ impl Catalog {
         self.channel(id).ok_or_else(|| EngineError::not_found("channel", id))
     }
 
+    /// The stock part of the catalog (locations and channels), for a device's replica of a SKU.
+    pub fn without_suppliers(&self) -> Catalog {
+        let mut catalog = self.clone();
+        catalog.suppliers.clear();
+        catalog.supplier_by_id = IdMap::default();
+        catalog
+    }
+
     pub fn suppliers(&self) -> &[Supplier] {
         &self.suppliers
     }

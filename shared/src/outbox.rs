@@ -67,6 +67,10 @@ pub struct QueuedOp {
     /// When the server's decision arrived (ms since the epoch).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decided_at_ms: Option<f64>,
+    /// Queued on purpose although the engine, against this device's replica of the SKU, said
+    /// the server would refuse it (the server may know more).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub expected_to_fail: bool,
 }
 
 impl QueuedOp {
@@ -265,6 +269,14 @@ impl Outbox {
     }
 
     /// Every operation not yet on the server, or refused by it: what signing out would lose.
+    /// The movements of `sku` made here that a replica at `version` does not hold yet: the
+    /// pending ones and the ones applied after that version, in the order they were made.
+    pub fn not_in_replica<'a>(&'a self, sku: &'a str, version: u64) -> impl Iterator<Item = &'a QueuedOp> {
+        self.ops.iter().filter(move |q| {
+            q.op.sku.as_str() == sku && (q.is_pending() || q.applied_version().is_some_and(|applied| applied > version))
+        })
+    }
+
     pub fn unsent(&self) -> usize {
         self.ops.iter().filter(|q| q.is_pending() || q.is_rejected()).count()
     }
@@ -303,6 +315,7 @@ impl Outbox {
         q.state = OpState::Pending;
         q.attempts = 0;
         q.decided_at_ms = None;
+        q.expected_to_fail = false;
         Some(q.clone())
     }
 
@@ -375,7 +388,31 @@ mod tests {
             attempts: 0,
             count_basis: None,
             decided_at_ms: None,
+            expected_to_fail: false,
         }
+    }
+
+    #[test]
+    fn a_replica_at_a_version_lacks_the_pending_ops_and_those_applied_after_it() {
+        let mut outbox = Outbox::new(vec![op("a", 1.0), op("b", 2.0), op("c", 3.0), op("d", 4.0)]);
+        let mut other = op("e", 5.0);
+        other.op.sku = Id::new("OTHER").unwrap();
+        outbox.add(other);
+        outbox.record(
+            &[
+                result_at("a", SyncOutcome::Applied, 4),
+                result_at("b", SyncOutcome::Applied, 5),
+                result("c", SyncOutcome::Rejected),
+            ],
+            0.0,
+        );
+        let check = |version: u64, expected: &[&str]| {
+            let ids: Vec<&str> = outbox.not_in_replica("SKU", version).map(|q| q.op.op_id.as_str()).collect();
+            assert_eq!(ids, expected, "replica at version {version}");
+        };
+        check(3, &["a", "b", "d"]);
+        check(4, &["b", "d"]);
+        check(5, &["d"]);
     }
 
     fn count(id: &str, seq: f64, seen_version: u64, own: &[&str]) -> QueuedOp {

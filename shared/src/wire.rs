@@ -11,9 +11,9 @@ pub use stockline_engine::procurement::{
 use stockline_engine::Money;
 pub use stockline_engine::{
     Actor, Allocation, Availability, ChannelSpec, CommitLine, CommitRequest, CountDisagreement, CountException,
-    CountExceptionKind, Disposition, EngineError, Entry, HoldStatus, Id, Location, LocationAvailability, LocationKind,
-    LocationSpec, Movement, MovementKind, ReceiveInto, Reservation, ReservationLine, ReservationLineRequest,
-    ReservationRequest, Shortage, SkuSpec,
+    CountExceptionKind, Ctx, Difference, Disposition, EngineError, Entry, HoldStatus, Id, Location,
+    LocationAvailability, LocationKind, LocationSpec, Movement, MovementKind, Projection, ReceiveInto, Replica,
+    ReplicaSnapshot, Reservation, ReservationLine, ReservationLineRequest, ReservationRequest, Shortage, SkuSpec,
 };
 
 /// `PUT /v1/skus/{sku}` answer.
@@ -116,7 +116,7 @@ pub struct BatchAvailabilityResponse {
     pub missing: Vec<Id>,
 }
 
-pub use stockline_engine::planning::{Alert, Plan, PlanSummary, Supplier};
+pub use stockline_engine::planning::{Alert, Plan, PlanBasis, PlanSummary, Supplier, WhatIf};
 
 /// One SKU on the replenishment list: its plan summary and since when it is at risk.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -334,3 +334,51 @@ fn stock_health_from_the_latest_plans() {
     );
     assert_eq!(dead["message"], format!("40 on hand, no demand since {last_demand}"), "{dead}");
 }
+
+/// `GET /v1/skus/{sku}/plan/basis`: the engine, given the basis (as a browser gets it), computes
+/// the plan the server answers; a what-if of another policy is the plan the server answers once
+/// that policy is saved.
+#[test]
+fn the_plan_basis_gives_the_servers_plan_and_what_ifs_of_saved_policies() {
+    use stockline_engine::planning::{Plan, PlanBasis, WhatIf};
+    let s = Stockline::start();
+    let today = stockline_tests::today();
+    s.location("wh-1", "warehouse", 1);
+    s.must(s.put("/v1/skus/W1", "dev-admin", &json!({"name": "W1", "safety_stock": 0, "unit_cost": "3.00"})));
+    s.must(s.post("/v1/skus/W1/demand-history", BUYER, &json!({"days": weekly_history(today)})));
+    s.expect("GET", "/v1/skus/W1/plan/basis", Some(WAREHOUSE), None, 404, "not_found");
+    let policy = json!({"lead_time_days": 6, "lead_time_std_days": 2, "service_level": 0.9, "moq": 40});
+    s.must(s.put("/v1/skus/W1/policy", BUYER, &policy));
+    let receive = json!({"kind": "receive", "location": "wh-1", "qty": 300});
+    s.must(s.post("/v1/skus/W1/movements", WAREHOUSE, &receive));
+
+    let basis: PlanBasis =
+        serde_json::from_value(s.must(s.get("/v1/skus/W1/plan/basis", STOREFRONT))).expect("a plan basis");
+    assert_eq!(basis.forecast.as_ref().map(|f| f.daily.len()), Some(365));
+    // The figures a buyer acts on are the same whether the server or the engine in a browser
+    // computed them (the floats crossed JSON twice).
+    let figures = |p: &Plan| {
+        (
+            p.safety_stock,
+            p.reorder_point,
+            p.order_up_to,
+            p.suggestion.as_ref().map(|s| s.qty),
+            p.stockout_date,
+            p.forecast.method,
+        )
+    };
+    let served: Plan = serde_json::from_value(plan(&s, "W1")).expect("a plan");
+    assert_eq!(figures(&basis.plan()), figures(&served));
+
+    let change = WhatIf { service_level: Some(0.99), lead_time_days: Some(12.0), moq: Some(500), ..WhatIf::default() };
+    let tried = basis.what_if(&change).expect("within bounds");
+    assert!(tried.safety_stock > served.safety_stock, "{} vs {}", tried.safety_stock, served.safety_stock);
+    let saved = json!({"lead_time_days": 12, "lead_time_std_days": 2, "service_level": 0.99, "moq": 500});
+    s.must(s.put("/v1/skus/W1/policy", BUYER, &saved));
+    let after: Plan = serde_json::from_value(plan(&s, "W1")).expect("a plan");
+    assert_eq!(figures(&tried), figures(&after));
+
+    s.expect("GET", "/v1/skus/W1/plan/basis?location=nowhere", Some(WAREHOUSE), None, 404, "not_found");
+    s.expect("GET", "/v1/skus/W1/plan/basis?shelf=3", Some(WAREHOUSE), None, 400, "invalid_request");
+    s.expect("PUT", "/v1/skus/W1/plan/basis", Some(BUYER), Some("{}"), 405, "method_not_allowed");
+}

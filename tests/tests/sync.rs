@@ -376,3 +376,64 @@ fn items_are_found_by_sku_name_or_barcode_in_any_case() {
     let (status, _) = s.get("/v1/skus", "nobody");
     assert_eq!(status, 401);
 }
+
+/// `GET /v1/skus/{sku}/replica`: a device's replica, fed the server's entries over the wire,
+/// reaches the server's positions; a projection of queued movements decides as the server then
+/// does, with its words.
+#[test]
+fn a_replica_follows_the_servers_entries_and_projects_as_the_server_decides() {
+    use stockline_engine::{Actor, Ctx, Entry, Movement, Replica, ReplicaSnapshot, Role};
+    let s = seeded();
+    s.location("wh-2", "warehouse", 2);
+    push(&s, &[op("r-1", "A", "receive", 40)]);
+    let snapshot: ReplicaSnapshot =
+        serde_json::from_value(s.must(s.get("/v1/skus/A/replica", STOREFRONT))).expect("a replica snapshot");
+    assert!(snapshot.catalog.suppliers().is_empty());
+    let mut replica = Replica::new(snapshot).expect("restores");
+    assert_eq!(replica.position("wh-1").expect("wh-1").on_hand, 40);
+    let seen = replica.version();
+
+    // Movements the device queues, projected on the replica: the second is refused.
+    let movement = |body: Value| -> Movement { serde_json::from_value(body).expect("a movement") };
+    let queued = [
+        movement(json!({"kind": "receive", "location": "wh-1", "qty": 20})),
+        movement(json!({"kind": "transfer", "location": "wh-1", "qty": 75, "to_location": "wh-2", "reference": "T-9"})),
+        movement(json!({"kind": "adjust", "location": "wh-1", "qty": -5, "reason": "sync test"})),
+    ];
+    let ctx = Ctx::new(Actor { subject: "tablet".into(), role: Role::Warehouse }, now());
+    let projection = replica.project(&queued, &ctx);
+    let refusal = projection.outcomes[1].clone().expect_err("75 out of 60");
+    assert_eq!(replica.projected(&projection, "wh-1").expect("wh-1").on_hand, 55);
+
+    // The same movements through the sync push: the server decides the same, in the same words.
+    let ops: Vec<Value> =
+        queued.iter().enumerate().map(|(i, m)| json!({"op_id": format!("q-{i}"), "sku": "A", "movement": m})).collect();
+    let results = push(&s, &ops);
+    assert_eq!(
+        results.iter().map(|r| r["outcome"].as_str().unwrap_or("")).collect::<Vec<_>>(),
+        ["applied", "rejected", "applied"]
+    );
+    assert_eq!(
+        (results[1]["error"]["code"].as_str(), results[1]["error"]["message"].as_str()),
+        (Some(refusal.code()), Some(refusal.to_string().as_str()))
+    );
+
+    // Fed the server's entries after the version it saw, the replica is the server's.
+    let entries: Vec<Entry> = entries(&s, "A")
+        .into_iter()
+        .map(|e| serde_json::from_value(e).expect("an entry"))
+        .filter(|e: &Entry| e.version > seen)
+        .collect();
+    assert_eq!(entries.len(), 2);
+    for entry in &entries {
+        replica.apply(entry).expect("applies");
+    }
+    let fresh: ReplicaSnapshot =
+        serde_json::from_value(s.must(s.get("/v1/skus/A/replica", WAREHOUSE))).expect("snapshot");
+    assert_eq!(replica.ledger().snapshot(&fresh.catalog), fresh.ledger);
+    assert_eq!(replica.projected(&projection, "wh-1").ok(), replica.position("wh-1").ok());
+
+    s.expect("GET", "/v1/skus/NOPE/replica", Some(WAREHOUSE), None, 404, "not_found");
+    s.expect("POST", "/v1/skus/A/replica", Some(WAREHOUSE), Some("{}"), 405, "method_not_allowed");
+    s.expect("GET", "/v1/skus/A/replica", None, None, 401, "unauthorized");
+}

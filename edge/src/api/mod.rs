@@ -245,6 +245,14 @@ async fn route(mut req: Request, env: Env) -> Result<Response, ApiError> {
             let location = plan_query(&req)?;
             reply_sku(&env, &sku, envelope(&caller, None, SkuCommand::Plan { sku: sku.clone(), location })).await?
         }
+        Route::GetPlanBasis(sku) => {
+            let location = plan_query(&req)?;
+            let command = SkuCommand::PlanBasis { sku: sku.clone(), location };
+            reply_sku(&env, &sku, envelope(&caller, None, command)).await?
+        }
+        Route::GetReplica(sku) => {
+            reply_sku(&env, &sku, envelope(&caller, None, SkuCommand::Replica { sku: sku.clone() })).await?
+        }
         Route::GetReplenishment => {
             let command = replenishment_query(&req)?;
             reply_directory(&env, envelope(&caller, None, command)).await?

@@ -56,6 +56,8 @@ pub(super) enum Route {
     PutPolicy(Id),
     PostDemandHistory(Id),
     GetPlan(Id),
+    GetPlanBasis(Id),
+    GetReplica(Id),
     GetReplenishment,
     GetAlerts,
     PutApprovalRules,
@@ -119,6 +121,11 @@ impl Route {
             (Method::Put, ["v1", "skus", sku, "policy"]) => Route::PutPolicy(path_id(sku)?),
             (Method::Post, ["v1", "skus", sku, "demand-history"]) => Route::PostDemandHistory(path_id(sku)?),
             (Method::Get, ["v1", "skus", sku, "plan"]) => Route::GetPlan(path_id(sku)?),
+            (Method::Get, ["v1", "skus", sku, "plan", "basis"]) => Route::GetPlanBasis(path_id(sku)?),
+            (Method::Get, ["v1", "skus", sku, "replica"]) => Route::GetReplica(path_id(sku)?),
+            (_, ["v1", "skus", _, "plan", "basis"] | ["v1", "skus", _, "replica"]) => {
+                return Err(ApiError::method_not_allowed(&["GET"]))
+            }
             (Method::Get, ["v1", "replenishment"]) => Route::GetReplenishment,
             (Method::Get, ["v1", "alerts"]) => Route::GetAlerts,
             (_, ["v1", "suppliers", _] | ["v1", "skus", _, "policy"]) => {
@@ -290,7 +297,8 @@ impl Route {
             Route::PutLocation(_) | Route::PutChannel(_) | Route::PutSku(_) => Action::WriteMasterData,
             Route::PostMovement(_) | Route::SyncPush | Route::ReceivePurchaseOrder(_) => Action::RecordMovement,
             Route::PutSupplier(_) | Route::PutPolicy(_) | Route::PostDemandHistory(_) => Action::Plan,
-            Route::GetPlan(_) | Route::GetReplenishment | Route::GetAlerts => Action::Read,
+            Route::GetPlan(_) | Route::GetPlanBasis(_) | Route::GetReplenishment | Route::GetAlerts => Action::Read,
+            Route::GetReplica(_) => Action::Read,
             Route::PutApprovalRules => Action::WriteMasterData,
             Route::GetApprovalRules | Route::ListPurchaseOrders | Route::GetPurchaseOrder(_) => Action::ReadPurchasing,
             Route::GetScorecard(_) | Route::GetDeliveries => Action::ReadPurchasing,

@@ -25,6 +25,7 @@ mod inbound;
 mod movement;
 mod movements;
 mod reads;
+mod replica;
 mod sku;
 mod snapshot;
 
@@ -35,6 +36,7 @@ pub use movement::{
     CountDisagreement, CountException, CountExceptionKind, Disposition, HoldShare, Movement, MovementKind, ReceiveInto,
 };
 pub use reads::{Availability, LocationAvailability};
+pub use replica::{Difference, Projection, Replica, ReplicaSnapshot};
 pub use sku::{is_false, SkuPolicy, SkuSpec};
 pub use snapshot::LedgerSnapshot;
 

@@ -4,8 +4,9 @@
 
 use super::expedite::ExpediteRequest;
 use super::history::DemandHistory;
-use super::plan::{plan, Elsewhere, Inbound, Plan, PlanInput};
+use super::plan::{Elsewhere, Inbound, Plan};
 use super::policy::PlanningPolicy;
+use super::what_if::PlanBasis;
 use crate::catalog::Catalog;
 use crate::error::EngineError;
 use crate::ids::Id;
@@ -31,6 +32,21 @@ pub fn plans(
     scopes: &[Option<Id>],
     expedites: &[ExpediteRequest],
 ) -> Result<Vec<Plan>, EngineError> {
+    Ok(bases(ledger, catalog, policy, history, today, scopes, expedites)?.iter().map(PlanBasis::plan).collect())
+}
+
+/// What each scope's plan is computed from (its forecast not chosen yet: see
+/// `PlanBasis::with_forecast`).
+#[allow(clippy::too_many_arguments)]
+pub fn bases(
+    ledger: &SkuLedger,
+    catalog: &Catalog,
+    policy: Option<&PlanningPolicy>,
+    history: &DemandHistory,
+    today: NaiveDate,
+    scopes: &[Option<Id>],
+    expedites: &[ExpediteRequest],
+) -> Result<Vec<PlanBasis>, EngineError> {
     if !ledger.is_defined() {
         return Err(EngineError::not_found("sku", ledger.sku().as_str()));
     }
@@ -73,21 +89,22 @@ pub fn plans(
                 expected_on: ledger.expected_on(at, reference),
             })
             .collect();
-        out.push(plan(&PlanInput {
-            sku: ledger.sku(),
-            location: location.as_ref(),
-            elsewhere: if location.is_some() { &elsewhere } else { &[] },
+        out.push(PlanBasis {
+            sku: ledger.sku().clone(),
+            location: location.clone(),
+            elsewhere: if location.is_some() { elsewhere.clone() } else { Vec::new() },
             today,
-            policy,
+            policy: policy.clone(),
             lead_time: lead_time.clone(),
             history_first,
-            history: &series,
+            history: series,
             stock,
-            inbound: &inbound,
+            inbound,
             demand_today: history.on(series_key, today),
             unit_cost: ledger.policy().and_then(|p| p.unit_cost),
-            expedites: if location.is_none() { expedites } else { &[] },
-        }));
+            expedites: if location.is_none() { expedites.to_vec() } else { Vec::new() },
+            forecast: None,
+        });
     }
     Ok(out)
 }

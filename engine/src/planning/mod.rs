@@ -14,6 +14,7 @@ pub mod history;
 pub mod ledger;
 pub mod plan;
 pub mod policy;
+pub mod what_if;
 
 use chrono::NaiveDate;
 
@@ -22,14 +23,15 @@ pub use class::{classify, DemandClass, DemandStats};
 pub use expedite::{ExpediteBook, ExpediteChange, ExpediteRequest};
 pub use forecast::{choose, Candidate, Forecast, Method};
 pub use history::{demand_of, oldest_kept, DemandDay, DemandHistory, DemandImport, UNLOCATED};
-pub use ledger::{out_of_stock, plans, refresh_scopes, stockout_day, STOCKOUT_REPORT_DAYS};
+pub use ledger::{bases, out_of_stock, plans, refresh_scopes, stockout_day, STOCKOUT_REPORT_DAYS};
 pub use plan::{
-    demand_anomaly, plan, spare, Action, ActionKind, Alert, DemandAnomaly, Elsewhere, Inbound, Plan, PlanInput,
-    PlanSummary, ProjectionDay, StockHealth, Suggestion, DEAD_STOCK_DAYS, EXCESS_COVER_DAYS,
+    demand_anomaly, plan, plan_with, spare, Action, ActionKind, Alert, DemandAnomaly, Elsewhere, Inbound, Plan,
+    PlanInput, PlanSummary, ProjectionDay, StockHealth, Suggestion, DEAD_STOCK_DAYS, EXCESS_COVER_DAYS,
 };
 pub use policy::{
     order_quantity, safety_stock, z_for_fill_rate, LeadTime, PlanningPolicy, ServiceMeasure, Supplier, SupplierSpec,
 };
+pub use what_if::{PlanBasis, WhatIf};
 
 /// A calendar day as days since 1970-01-01 (UTC), for arithmetic; dates on the wire.
 pub type Day = i32;

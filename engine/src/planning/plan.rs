@@ -3,7 +3,7 @@
 
 use super::class::{classify, DemandClass};
 use super::expedite::ExpediteRequest;
-use super::forecast::{choose, Candidate, Method};
+use super::forecast::{choose, Candidate, Forecast, Method};
 use super::history::DemandDay;
 use super::policy::{
     lead_time_spread, order_quantity, safety_stock, undershoot, units_up, z_for_fill_rate, z_for_fill_rate_gamma,
@@ -27,7 +27,7 @@ pub struct Inbound {
 
 /// Another location's stock, for a location's plan to borrow from: its sellable units and its own
 /// recent daily demand.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Elsewhere {
     pub location: Id,
     pub free: i64,
@@ -515,18 +515,33 @@ fn figure(value: f64) -> String {
     }
 }
 
-/// Computes a SKU's plan.
+/// Computes a SKU's plan, choosing its forecast by backtest.
 pub fn plan(input: &PlanInput<'_>) -> Plan {
+    let forecast = choose(input.history, classify(input.history).class, horizon_days(&input.lead_time, input.policy));
+    plan_with(input, &forecast)
+}
+
+/// Days a plan looks ahead: the lead time with its spread, a review period and two weeks.
+fn horizon_days(lead_time: &LeadTime, policy: &PlanningPolicy) -> usize {
+    let review_days = i64::from(policy.review_period_days);
+    let horizon = (((lead_time.mean_days + 3.0 * lead_time.std_days).ceil() as i64) + review_days + 14)
+        .clamp(28, i64::from(PLAN_HORIZON_DAYS_MAX));
+    usize::try_from(horizon).expect("bounded")
+}
+
+/// Computes a SKU's plan with `chosen`, the forecast chosen for the same history over at least
+/// the plan's horizon (a what-if on a device reuses the server's: the backtest is not run, nor
+/// even in the device's download).
+pub fn plan_with(input: &PlanInput<'_>, chosen: &Forecast) -> Plan {
     let policy = input.policy;
     let lead_time = &input.lead_time;
     let review_days = i64::from(policy.review_period_days);
     let lead_days = lead_time.mean_days.ceil() as i64;
-    let horizon = (((lead_time.mean_days + 3.0 * lead_time.std_days).ceil() as i64) + review_days + 14)
-        .clamp(28, i64::from(PLAN_HORIZON_DAYS_MAX));
-    let horizon_days = usize::try_from(horizon).expect("bounded");
+    let horizon_days = horizon_days(lead_time, policy);
 
     let stats = classify(input.history);
-    let forecast = choose(input.history, stats.class, horizon_days);
+    assert!(chosen.daily.len() >= horizon_days, "a forecast chosen over a shorter horizon");
+    let forecast = Forecast { daily: chosen.daily[..horizon_days].to_vec(), ..chosen.clone() };
     let over_lead = &forecast.daily[..usize::try_from(lead_days.max(1)).expect("bounded").min(horizon_days)];
     let mean_daily = over_lead.iter().sum::<f64>() / over_lead.len() as f64;
     let std_daily = forecast.std_daily;

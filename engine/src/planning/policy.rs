@@ -106,6 +106,21 @@ fn check_days(field: &str, value: Option<f64>, min: f64) -> Result<(), EngineErr
 impl PlanningPolicy {
     /// Checks the policy against the catalog (its supplier must exist) and its own bounds.
     pub fn check(&self, catalog: &Catalog) -> Result<(), EngineError> {
+        self.check_bounds()?;
+        let supplier = match &self.supplier {
+            Some(id) => {
+                Some(catalog.supplier(id.as_str()).ok_or_else(|| EngineError::not_found("supplier", id.as_str()))?)
+            }
+            None => None,
+        };
+        if self.lead_time_days.is_none() && supplier.is_none() {
+            return Err(EngineError::invalid("lead_time_days", "is required when no supplier is named"));
+        }
+        Ok(())
+    }
+
+    /// The bounds of each figure, which need no catalog (a what-if on a device checks them too).
+    pub fn check_bounds(&self) -> Result<(), EngineError> {
         if !(SERVICE_LEVEL_MIN..=SERVICE_LEVEL_MAX).contains(&self.service_level) {
             return Err(EngineError::invalid(
                 "service_level",
@@ -130,15 +145,6 @@ impl PlanningPolicy {
                 }
             }
             _ => return Err(EngineError::invalid("min_qty", "give min_qty and max_qty together")),
-        }
-        let supplier = match &self.supplier {
-            Some(id) => {
-                Some(catalog.supplier(id.as_str()).ok_or_else(|| EngineError::not_found("supplier", id.as_str()))?)
-            }
-            None => None,
-        };
-        if self.lead_time_days.is_none() && supplier.is_none() {
-            return Err(EngineError::invalid("lead_time_days", "is required when no supplier is named"));
         }
         Ok(())
     }

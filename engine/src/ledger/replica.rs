@@ -1,0 +1,287 @@
+//! A device's replica of one SKU's ledger: the server's snapshot, and the movements queued on the
+//! device applied to it with the very code the server runs (`record_movement`).
+//!
+//! A tablet that received 20 offline and now tries to ship 25 learns before it queues anything
+//! what the server would answer, in the server's words. The replica decides nothing the server
+//! keeps: it is replaced by the server's answer after every sync, and where the server's result
+//! differs from the projection (someone else moved stock meanwhile), the device says so.
+
+use super::*;
+
+/// `GET /v1/skus/{sku}/replica`: what a device keeps of a SKU to decide against offline. The
+/// catalog is the stock part of it (locations and channels; suppliers are not needed to move
+/// stock and can be many).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReplicaSnapshot {
+    pub catalog: Catalog,
+    pub ledger: LedgerSnapshot,
+    /// The server's time when the snapshot was taken.
+    pub as_of: DateTime<Utc>,
+}
+
+/// One SKU's ledger as the server last answered it, on a device.
+#[derive(Clone, Debug)]
+pub struct Replica {
+    catalog: Catalog,
+    ledger: SkuLedger,
+    as_of: DateTime<Utc>,
+}
+
+/// What the queued movements would do to a replica, in order: the ledger after the ones the
+/// engine accepts, and the engine's refusal of each one it would not.
+#[derive(Clone, Debug)]
+pub struct Projection {
+    ledger: SkuLedger,
+    /// One per movement projected, in order: `Ok` accepted, or the engine's refusal.
+    pub outcomes: Vec<Result<(), EngineError>>,
+}
+
+/// A location where the server's on hand, after a sync, is not what the device projected:
+/// someone else moved stock meanwhile.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Difference {
+    pub location: Id,
+    pub projected_on_hand: i64,
+    pub server_on_hand: i64,
+}
+
+impl ReplicaSnapshot {
+    /// The snapshot a server answers: its ledger and the stock part of its catalog.
+    pub fn of(ledger: &SkuLedger, catalog: &Catalog, as_of: DateTime<Utc>) -> ReplicaSnapshot {
+        ReplicaSnapshot { catalog: catalog.without_suppliers(), ledger: ledger.snapshot(catalog), as_of }
+    }
+}
+
+impl Replica {
+    pub fn new(snapshot: ReplicaSnapshot) -> Result<Replica, EngineError> {
+        let ReplicaSnapshot { catalog, ledger, as_of } = snapshot;
+        let ledger = SkuLedger::restore(&catalog, ledger)?;
+        Ok(Replica { catalog, ledger, as_of })
+    }
+
+    pub fn sku(&self) -> &Id {
+        self.ledger.sku()
+    }
+
+    pub fn version(&self) -> u64 {
+        self.ledger.version()
+    }
+
+    pub fn as_of(&self) -> DateTime<Utc> {
+        self.as_of
+    }
+
+    pub fn ledger(&self) -> &SkuLedger {
+        &self.ledger
+    }
+
+    /// The quantities at `location` as the server answered them.
+    pub fn position(&self, location: &str) -> Result<Position, EngineError> {
+        Ok(self.ledger.position(self.catalog.slot_or_not_found(location)?))
+    }
+
+    /// Applies an entry the server recorded (the replay property: the replica fed the server's
+    /// entries reaches the server's positions).
+    pub fn apply(&mut self, entry: &Entry) -> Result<(), EngineError> {
+        if entry.version != self.ledger.version() + 1 {
+            return Err(EngineError::conflict(format!(
+                "entry version {} does not follow the replica's version {}",
+                entry.version,
+                self.ledger.version()
+            )));
+        }
+        self.ledger.apply(&self.catalog, entry)
+    }
+
+    /// Records `movements` in order on a copy of the replica, as the server would when they sync:
+    /// a refused movement changes nothing and the next ones are decided without it.
+    pub fn project<'a>(&self, movements: impl IntoIterator<Item = &'a Movement>, ctx: &Ctx) -> Projection {
+        let mut ledger = self.ledger.clone();
+        let outcomes = movements
+            .into_iter()
+            .map(|movement| ledger.record_movement(&self.catalog, movement.clone(), ctx).map(|_| ()))
+            .collect();
+        Projection { ledger, outcomes }
+    }
+
+    /// Where `server`, the replica fetched after a sync, differs in on hand from `projection` (of
+    /// this replica), by location in `server`'s shipping order.
+    pub fn differences(&self, projection: &Projection, server: &Replica) -> Vec<Difference> {
+        server
+            .catalog
+            .ordered_slots()
+            .iter()
+            .filter_map(|&slot| {
+                let location = &server.catalog.location(slot).id;
+                let projected_on_hand =
+                    self.catalog.slot(location.as_str()).map_or(0, |mine| projection.ledger.position(mine).on_hand);
+                let server_on_hand = server.ledger.position(slot).on_hand;
+                (projected_on_hand != server_on_hand).then(|| Difference {
+                    location: location.clone(),
+                    projected_on_hand,
+                    server_on_hand,
+                })
+            })
+            .collect()
+    }
+
+    /// The quantities at `location` after `projection` (of this replica).
+    pub fn projected(&self, projection: &Projection, location: &str) -> Result<Position, EngineError> {
+        Ok(projection.ledger.position(self.catalog.slot_or_not_found(location)?))
+    }
+}
+
+impl Projection {
+    /// Movements the engine would refuse.
+    pub fn refused(&self) -> usize {
+        self.outcomes.iter().filter(|outcome| outcome.is_err()).count()
+    }
+
+    pub fn ledger(&self) -> &SkuLedger {
+        &self.ledger
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::{LocationKind, LocationSpec};
+    use chrono::TimeZone;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 12, 4, 10, 0, 0).single().expect("a valid time")
+    }
+
+    fn ctx() -> Ctx {
+        Ctx::new(Actor { subject: "tablet-1".into(), role: Role::Warehouse }, now())
+    }
+
+    fn id(text: &str) -> Id {
+        Id::new(text).expect("a valid id")
+    }
+
+    fn catalog() -> Catalog {
+        let mut catalog = Catalog::default();
+        for (location, priority) in [("wh-1", 1), ("wh-2", 2)] {
+            let spec =
+                LocationSpec { name: location.into(), kind: LocationKind::Warehouse, region: "eu".into(), priority };
+            catalog.put_location(id(location), spec).expect("a valid location");
+        }
+        catalog
+    }
+
+    fn movement(kind: MovementKind, location: &str, qty: i64) -> Movement {
+        Movement {
+            kind,
+            location: id(location),
+            qty,
+            reason: (kind == MovementKind::Adjust).then(|| "found".to_string()),
+            reference: (kind == MovementKind::Transfer).then(|| "T-1".to_string()),
+            to_location: (kind == MovementKind::Transfer).then(|| id("wh-2")),
+            into: None,
+            disposition: None,
+            counted_at_version: None,
+            includes_versions: Vec::new(),
+        }
+    }
+
+    fn defined(catalog: &Catalog) -> SkuLedger {
+        let mut ledger = SkuLedger::new(id("SKU-R"));
+        let spec = SkuSpec {
+            name: "Replica".into(),
+            safety_stock: 0,
+            unit_cost: None,
+            barcodes: Vec::new(),
+            critical: false,
+            substitutes: Vec::new(),
+        };
+        ledger.define(catalog, spec, &ctx()).expect("defined");
+        ledger
+    }
+
+    /// Over the wire and back, as a device keeps it.
+    fn wire(snapshot: &ReplicaSnapshot) -> Replica {
+        let text = serde_json::to_string(snapshot).expect("encodes");
+        Replica::new(serde_json::from_str(&text).expect("decodes")).expect("restores")
+    }
+
+    #[test]
+    fn a_replica_fed_the_servers_entries_reaches_the_servers_positions() {
+        let catalog = catalog();
+        let mut server = defined(&catalog);
+        server.record_movement(&catalog, movement(MovementKind::Receive, "wh-1", 40), &ctx()).expect("received");
+        let mut replica = wire(&ReplicaSnapshot::of(&server, &catalog, now()));
+        assert!(replica.catalog.suppliers().is_empty());
+        let moves = [
+            movement(MovementKind::Receive, "wh-1", 20),
+            movement(MovementKind::Adjust, "wh-1", -3),
+            movement(MovementKind::Transfer, "wh-1", 7),
+            movement(MovementKind::Count, "wh-2", 4),
+            movement(MovementKind::Damage, "wh-1", 2),
+        ];
+        for movement in moves {
+            let outcome = server.record_movement(&catalog, movement, &ctx()).expect("accepted");
+            // The entry as the server stores and sends it: JSON.
+            let entry: Entry =
+                serde_json::from_str(&serde_json::to_string(&outcome.entry).expect("encodes")).expect("decodes");
+            replica.apply(&entry).expect("applies");
+        }
+        assert_eq!(replica.ledger().snapshot(&catalog), server.snapshot(&catalog));
+        let stale = server.snapshot(&catalog).version;
+        assert!(replica.apply(&Entry { version: stale, ..outcome_entry(&server, &catalog) }).is_err());
+    }
+
+    fn outcome_entry(server: &SkuLedger, catalog: &Catalog) -> Entry {
+        let mut copy = server.clone();
+        copy.record_movement(catalog, movement(MovementKind::Receive, "wh-1", 1), &ctx()).expect("accepted").entry
+    }
+
+    #[test]
+    fn a_projection_decides_as_the_server_does_and_skips_what_it_refuses() {
+        let catalog = catalog();
+        let server = defined(&catalog);
+        let replica = wire(&ReplicaSnapshot::of(&server, &catalog, now()));
+        let queued = [
+            movement(MovementKind::Receive, "wh-1", 20),
+            movement(MovementKind::Transfer, "wh-1", 25),
+            movement(MovementKind::Adjust, "wh-1", 5),
+        ];
+        let projection = replica.project(&queued, &ctx());
+        let mut direct = server.clone();
+        let expected: Vec<Result<(), EngineError>> = queued
+            .iter()
+            .map(|movement| direct.record_movement(&catalog, movement.clone(), &ctx()).map(|_| ()))
+            .collect();
+        assert_eq!(projection.outcomes, expected);
+        assert_eq!(projection.refused(), 1);
+        let refusal = projection.outcomes[1].clone().expect_err("25 out of 20");
+        assert_eq!((refusal.code(), refusal.to_string().as_str()), ("conflict", "on_hand at `wh-1` would become -5"));
+        assert_eq!(replica.projected(&projection, "wh-1").expect("known").on_hand, 25);
+        assert_eq!(replica.position("wh-1").expect("known").on_hand, 0, "the replica itself is unchanged");
+        assert!(replica.projected(&projection, "wh-9").is_err());
+    }
+
+    #[test]
+    fn after_a_sync_the_difference_from_the_projection_is_where_someone_else_moved_stock() {
+        let catalog = catalog();
+        let mut server = defined(&catalog);
+        let replica = wire(&ReplicaSnapshot::of(&server, &catalog, now()));
+        let mine = [movement(MovementKind::Receive, "wh-1", 20)];
+        let projection = replica.project(&mine, &ctx());
+        server.record_movement(&catalog, mine[0].clone(), &ctx()).expect("synced");
+        let same = wire(&ReplicaSnapshot::of(&server, &catalog, now()));
+        assert_eq!(replica.differences(&projection, &same), Vec::new(), "only this device moved stock");
+        // Another device received 7 at wh-1 and counted 3 at wh-2 meanwhile.
+        server.record_movement(&catalog, movement(MovementKind::Receive, "wh-1", 7), &ctx()).expect("theirs");
+        server.record_movement(&catalog, movement(MovementKind::Count, "wh-2", 3), &ctx()).expect("theirs");
+        let after = wire(&ReplicaSnapshot::of(&server, &catalog, now()));
+        let location = |text: &str| id(text);
+        assert_eq!(
+            replica.differences(&projection, &after),
+            vec![
+                Difference { location: location("wh-1"), projected_on_hand: 20, server_on_hand: 27 },
+                Difference { location: location("wh-2"), projected_on_hand: 0, server_on_hand: 3 },
+            ]
+        );
+    }
+}
