@@ -108,3 +108,64 @@ test('the plan reads on a phone and on a desktop', async () => {
     }
   }
 });
+
+test('what-if: service level, lead time and MOQ recompute the plan in the browser, without a request', async () => {
+  const browser = await launchBrowser({ width: 768, height: 1024 });
+  try {
+    const page = await browser.context.newPage();
+    await signIn(page, 'dev-buyer');
+    await page.getByTestId('tab-replenishment').click();
+    await page.getByTestId('plan-line-TEA-2').click();
+    await page.getByTestId('plan-chart').waitFor();
+    await page.getByTestId('what-if-service-level').waitFor();
+    const facts = page.getByTestId('plan-facts');
+    const figure = async (name) => Number((await facts.textContent()).match(new RegExp(`${name}(\\d+)`))[1]);
+    const chart = async () => page.getByTestId('plan-chart').innerHTML();
+    const saved = { safety: await figure('Safety stock'), reorder: await figure('Reorder point'), chart: await chart() };
+    const reason = await page.getByTestId('plan-reason').textContent();
+
+    // From here on, nothing may go to the server.
+    const requests = [];
+    page.on('request', (request) => {
+      if (new URL(request.url()).pathname.startsWith('/v1/')) requests.push(request.url());
+    });
+    await page.getByTestId('what-if-service-level').click();
+    await page.keyboard.type('99.5');
+    await page.getByTestId('plan-freshness').filter({ hasText: 'What if' }).waitFor();
+    const higher = await figure('Safety stock');
+    assert.ok(higher > saved.safety, `safety stock ${higher} > ${saved.safety} at 99.5%`);
+    assert.ok((await figure('Reorder point')) > saved.reorder);
+    assert.notEqual(await chart(), saved.chart, 'the chart follows the what-if');
+    await page.getByTestId('what-if-lead-time').click();
+    await page.keyboard.type('15');
+    await page.waitForFunction(() => /Lead time15 ±/.test(document.querySelector('[data-testid=plan-facts]').textContent));
+    assert.ok((await figure('Reorder point')) > (await figure('Safety stock')) + 15 * 20, 'a longer lead time covers more demand');
+    await page.getByTestId('what-if-moq').click();
+    await page.keyboard.type('5000');
+    await page.getByTestId('plan-reason').filter({ hasText: /order 5000 = MOQ|position \d+ >/ }).waitFor();
+    await page.screenshot({ path: join(shots, 'plan-what-if-tablet.png'), fullPage: true });
+
+    // Out of bounds: the engine's own refusal, and the saved plan stays shown.
+    await page.getByTestId('what-if-service-level').click();
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type('100');
+    await page.getByTestId('what-if-problem').filter({ hasText: 'service_level: must be 0.5..=0.999' }).waitFor();
+    assert.equal(await page.getByTestId('plan-reason').textContent(), reason);
+    await page.getByTestId('what-if-service-level').click();
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type('9x');
+    await page.getByTestId('what-if-problem').filter({ hasText: 'Service level: type a number, not “9x”' }).waitFor();
+
+    // Back to the saved policy: the server's plan again.
+    await page.getByTestId('what-if-service-level').click();
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type('99');
+    await page.getByTestId('what-if-reset').click();
+    await page.getByTestId('plan-freshness').filter({ hasNotText: 'What if' }).waitFor();
+    assert.equal(await figure('Safety stock'), saved.safety);
+    assert.equal(await chart(), saved.chart);
+    assert.deepEqual(requests, [], 'no request was made for any what-if');
+  } finally {
+    await browser.close();
+  }
+});

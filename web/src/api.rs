@@ -4,8 +4,9 @@ use gloo_net::http::{Request, RequestBuilder};
 use serde::de::DeserializeOwned;
 use stockline_shared::{
     AvailabilityResponse, DecisionRequest, DeliveriesResponse, DraftFromSuggestions, ErrorBody, InboxResponse, Item,
-    ItemsResponse, Location, Me, Plan, PurchaseOrder, PurchaseOrderView, PurchaseOrdersResponse, ReceiptSpec,
-    ReplenishmentResponse, Reservation, Scorecard, Supplier, SyncOp, SyncPushRequest, SyncPushResponse,
+    ItemsResponse, Location, Me, Plan, PlanBasis, PurchaseOrder, PurchaseOrderView, PurchaseOrdersResponse,
+    ReceiptSpec, ReplenishmentResponse, ReplicaSnapshot, Reservation, Scorecard, Supplier, SyncOp, SyncPushRequest,
+    SyncPushResponse,
 };
 
 /// Why a call did not give an answer.
@@ -119,6 +120,16 @@ pub async fn items(api_base: &str, token: &str) -> Result<Vec<Item>, CallError> 
 
 pub async fn plan(api_base: &str, token: &str, sku: &str) -> Result<Plan, CallError> {
     answer(authorised(Request::get(&url(api_base, &format!("/v1/skus/{sku}/plan"))), token).send().await).await
+}
+
+/// What a SKU's plan is computed from, its forecast chosen: the what-if runs on it.
+pub async fn plan_basis(api_base: &str, token: &str, sku: &str) -> Result<PlanBasis, CallError> {
+    answer(authorised(Request::get(&url(api_base, &format!("/v1/skus/{sku}/plan/basis"))), token).send().await).await
+}
+
+/// A SKU's ledger snapshot, for this device's replica.
+pub async fn replica(api_base: &str, token: &str, sku: &str) -> Result<ReplicaSnapshot, CallError> {
+    answer(authorised(Request::get(&url(api_base, &format!("/v1/skus/{sku}/replica"))), token).send().await).await
 }
 
 /// The first page of the replenishment list (up to 500 SKUs, most urgent first).

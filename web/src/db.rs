@@ -8,8 +8,8 @@ use indexed_db_futures::transaction::TransactionMode;
 use serde::{de::DeserializeOwned, Serialize};
 use std::cell::RefCell;
 use stockline_shared::{
-    DeliveriesResponse, InboxResponse, Plan, QueuedDecision, QueuedOp, QueuedReceipt, ReplenishmentResponse, Scorecard,
-    Supplier,
+    DeliveriesResponse, InboxResponse, Plan, PlanBasis, QueuedDecision, QueuedOp, QueuedReceipt, ReplenishmentResponse,
+    Scorecard, Supplier,
 };
 
 const DB_NAME: &str = "stockline";
@@ -208,6 +208,25 @@ pub async fn save_plan(plan: &Fetched<Plan>) -> DbResult<()> {
 
 pub async fn load_plan(sku: &str) -> DbResult<Option<Fetched<Plan>>> {
     get_json(&format!("plan:{sku}")).await
+}
+
+/// A SKU's replica, in the store of JSON copies (a replica holds 64-bit versions and quantities:
+/// JSON keeps them exact).
+pub async fn save_replica(kept: &crate::replica::Kept) -> DbResult<()> {
+    put_json(&format!("replica:{}", kept.sku()), kept).await
+}
+
+pub async fn load_replica(sku: &str) -> DbResult<Option<crate::replica::Kept>> {
+    get_json(&format!("replica:{sku}")).await
+}
+
+/// What a SKU's plan is computed from, for what-ifs offline.
+pub async fn save_basis(basis: &PlanBasis) -> DbResult<()> {
+    put_json(&format!("basis:{}", basis.sku), basis).await
+}
+
+pub async fn load_basis(sku: &str) -> DbResult<Option<PlanBasis>> {
+    get_json(&format!("basis:{sku}")).await
 }
 
 pub async fn save_list(list: &Fetched<ReplenishmentResponse>) -> DbResult<()> {

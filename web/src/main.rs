@@ -11,6 +11,7 @@ mod imports;
 mod model;
 mod purchasing;
 mod receiving;
+mod replica;
 mod state;
 mod sync;
 mod views;

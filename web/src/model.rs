@@ -823,6 +823,7 @@ mod tests {
             attempts: 0,
             count_basis: None,
             decided_at_ms: None,
+            expected_to_fail: false,
         };
         let rejected = OpState::Rejected { code: "insufficient_stock".into(), message: "short".into() };
         let outbox = Outbox::new(vec![

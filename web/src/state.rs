@@ -38,15 +38,21 @@ pub struct AppState {
     pub receiving: RwSignal<Receiving>,
     /// When the copy of those orders was fetched, and whether it is the live answer.
     pub deliveries_at: RwSignal<Option<crate::model::Fetched<Id>>>,
+    /// The replica of the SKU on the stock card.
+    pub replica: RwSignal<Option<crate::replica::Kept>>,
+    /// A movement the engine refused against the replica, not queued (yet).
+    pub flagged: RwSignal<Option<crate::replica::Flagged>>,
 }
 
 impl AppState {
     pub fn ok(&self, text: impl Into<String>) {
+        self.flagged.set(None);
         self.last_op.set(None);
         self.notice.set(Some((true, text.into())));
     }
 
     pub fn fail(&self, text: impl Into<String>) {
+        self.flagged.set(None);
         self.last_op.set(None);
         self.notice.set(Some((false, text.into())));
     }
@@ -76,6 +82,7 @@ impl AppState {
 
     pub fn go(&self, screen: Screen) {
         self.notice.set(None);
+        self.flagged.set(None);
         self.last_op.set(None);
         self.menu_open.set(false);
         self.screen.set(screen);

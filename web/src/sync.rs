@@ -6,6 +6,7 @@ use crate::api::{self, CallError};
 use crate::db;
 use crate::model::StockCard;
 use crate::model::{ItemIndex, Settings};
+use crate::replica::Flagged;
 use crate::state::AppState;
 use gloo_timers::callback::Interval;
 use leptos::prelude::*;
@@ -42,13 +43,15 @@ pub fn new_id() -> Result<Id, String> {
 }
 
 /// Queues movements of one SKU: stored in IndexedDB before anything is shown, then sent when online.
-/// A count carries what it was taken from (`count_basis`).
+/// A count carries what it was taken from (`count_basis`); `expected_to_fail` marks movements the
+/// engine refused against this device's replica and the worker queued anyway.
 pub async fn enqueue(
     app: AppState,
     screen: &str,
     sku: Id,
     movements: Vec<Movement>,
     count_basis: Option<CountBasis>,
+    expected_to_fail: bool,
 ) -> Result<Vec<QueuedOp>, String> {
     let occurred_at = chrono::DateTime::from_timestamp_millis(js_sys::Date::now() as i64);
     let ops: Vec<QueuedOp> = movements
@@ -62,6 +65,7 @@ pub async fn enqueue(
                 attempts: 0,
                 count_basis: count_basis.clone(),
                 decided_at_ms: None,
+                expected_to_fail,
             })
         })
         .collect::<Result<_, String>>()?;
@@ -94,6 +98,7 @@ pub async fn sync_now(app: AppState) {
         s.last_error = None;
     });
     let mut error = None;
+    let expected = crate::replica::expectations(app).await;
     loop {
         let (batch, fixed) = app.outbox.try_update(|o| o.next_batch(SYNC_OPS_MAX)).unwrap_or_default();
         if batch.is_empty() {
@@ -139,6 +144,9 @@ pub async fn sync_now(app: AppState) {
                 break;
             }
         }
+    }
+    if error.is_none() {
+        crate::replica::reconcile(app, expected).await;
     }
     let now = js_sys::Date::now();
     let cleared = app.outbox.try_update(|o| o.prune(now)).unwrap_or_default();
@@ -192,19 +200,47 @@ async fn take_position(app: AppState, position: stockline_shared::AvailabilityRe
     }
 }
 
-/// Queues movements of one SKU from a screen; the status line then follows the operation.
+/// Queues movements of one SKU from a screen; the status line then follows the operation. When
+/// the engine, against this device's replica of the SKU and after its queued movements, refuses
+/// them, nothing is queued: the refusal is shown with "Queue anyway".
 pub fn queue(app: AppState, screen: &'static str, sku: Id, movements: Vec<Movement>, basis: Option<CountBasis>) {
     app.remember(sku.as_str());
+    app.flagged.set(None);
     spawn_local(async move {
-        match enqueue(app, screen, sku, movements, basis).await {
-            Ok(ops) => {
-                app.notice.set(None);
-                app.last_op.set(ops.last().map(|q| q.op.op_id.clone()));
-            }
-            Err(error) => app.fail(format!("Not saved on this device: {error}")),
+        if let Some(reason) = crate::replica::check(app, &sku, &movements).await {
+            app.notice.set(None);
+            app.last_op.set(None);
+            app.flagged.set(Some(Flagged { screen, sku, movements, basis, reason }));
+            return;
         }
+        queued(app, screen, sku, movements, basis, false).await;
     });
     app.focus_item_field();
+}
+
+/// Queues the flagged movements as they are, marked as expected to fail.
+pub fn queue_anyway(app: AppState) {
+    let Some(Flagged { screen, sku, movements, basis, .. }) = app.flagged.get_untracked() else { return };
+    app.flagged.set(None);
+    spawn_local(queued(app, screen, sku, movements, basis, true));
+    app.focus_item_field();
+}
+
+async fn queued(
+    app: AppState,
+    screen: &'static str,
+    sku: Id,
+    movements: Vec<Movement>,
+    basis: Option<CountBasis>,
+    expected_to_fail: bool,
+) {
+    match enqueue(app, screen, sku, movements, basis, expected_to_fail).await {
+        Ok(ops) => {
+            app.notice.set(None);
+            app.last_op.set(ops.last().map(|q| q.op.op_id.clone()));
+        }
+        Err(error) => app.fail(format!("Not saved on this device: {error}")),
+    }
 }
 
 pub fn refresh_locations(app: AppState) {

@@ -31,7 +31,21 @@ pub fn Status() -> impl IntoView {
             Some((tag, format!("{what} — {state}")))
         })
     };
+    let flagged = move || app.flagged.get();
     view! {
+        {move || flagged().map(|flag| view! {
+            <div class="notice bad flagged" role="alert" data-testid="flagged">
+                <p class="flagged-what" data-testid="flagged-what">{
+                    let name = app.items.with_untracked(|i| i.name(flag.sku.as_str()).map(str::to_string));
+                    flag.movements.iter().map(|m| model::describe(flag.sku.as_str(), name.as_deref(), m)).collect::<Vec<_>>().join("; ")
+                }</p>
+                <p data-testid="flagged-reason">{format!("The server would refuse this: {}", flag.reason)}</p>
+                <div class="row">
+                    <button data-testid="queue-anyway" on:click=move |_| crate::sync::queue_anyway(app)>"Queue anyway"</button>
+                    <button class="link" data-testid="flag-drop" on:click=move |_| app.flagged.set(None)>"Don't queue"</button>
+                </div>
+            </div>
+        })}
         <p class="status-line" role="status" aria-live="polite" data-testid="status">
             {move || line().map(|(tag, text)| view! {
                 <span class=format!("notice {tag}") class:good=tag == "good" || tag == "applied"

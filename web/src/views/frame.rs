@@ -92,6 +92,8 @@ pub fn App() -> impl IntoView {
         decisions: RwSignal::new(Decisions::default()),
         receiving: RwSignal::new(Receiving::default()),
         deliveries_at: RwSignal::new(None),
+        replica: RwSignal::new(None),
+        flagged: RwSignal::new(None),
     };
     provide_context(app);
 

@@ -92,6 +92,9 @@ fn OpRow(queued: QueuedOp) -> impl IntoView {
     view! {
         <li class=format!("op {tag}") data-testid="op" data-state=data_state>
             <span class="what">{text}</span>
+            {queued.expected_to_fail.then(|| view! {
+                <span class="badge" data-testid="expected-to-fail" title="Queued although this device's copy said the server would refuse it">"expected to fail"</span>
+            })}
             <span class="state" data-testid="op-state">{move || state().1}</span>
             {rejected.then(|| view! { <Correct queued=queued.clone()/> })}
             {attention.then(|| view! {

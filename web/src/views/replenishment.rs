@@ -12,7 +12,7 @@ use crate::views::fields::Status;
 use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use stockline_shared::{Plan, ReplenishmentLine, ReplenishmentResponse};
+use stockline_shared::{Plan, PlanBasis, ReplenishmentLine, ReplenishmentResponse, WhatIf};
 
 /// The live answer, kept on the device with `save` for offline reading; when the server cannot
 /// be reached, the copy `saved` gives (`None`: nothing saved yet). A refusal is passed on.
@@ -194,16 +194,53 @@ fn Line(line: ReplenishmentLine, currency: String, show: impl Fn(String) + Copy 
     }
 }
 
+/// What the plan is computed from (the live answer, kept for offline what-ifs; else the kept one).
+fn load_basis(app: AppState, sku: String, basis: RwSignal<Option<PlanBasis>>) {
+    let Some(current) = app.settings.get_untracked() else { return };
+    spawn_local(async move {
+        match api::plan_basis(&current.api_base, &current.token, &sku).await {
+            Ok(fresh) => {
+                if let Err(error) = db::save_basis(&fresh).await {
+                    leptos::logging::warn!("keeping the plan basis of {sku}: {error}");
+                }
+                basis.set(Some(fresh));
+            }
+            Err(CallError::Unreachable) => basis.set(db::load_basis(&sku).await.ok().flatten()),
+            Err(refused) => leptos::logging::warn!("plan basis of {sku}: {}", refused.describe()),
+        }
+    });
+}
+
 #[component]
 fn PlanView(sku: String, plan: RwSignal<Option<Fetched<Plan>>>, back: Callback<()>) -> impl IntoView {
+    let app = expect_context::<AppState>();
+    let basis = RwSignal::new(None::<PlanBasis>);
+    load_basis(app, sku.clone(), basis);
+    let form = WhatIfForm::new();
+    // The what-if plan, computed here by the engine's planning code: no request.
+    let tried = Memo::new(move |_| {
+        let basis = basis.get()?;
+        let change = match form.change(&basis) {
+            Ok(None) => return None,
+            Ok(Some(change)) => change,
+            Err(problem) => return Some(Err(problem)),
+        };
+        let started = crate::replica::clock_ms();
+        let planned = basis.what_if(&change).map_err(|error| error.to_string());
+        let took_ms = crate::replica::clock_ms() - started;
+        Some(planned.map(|plan| (plan, took_ms)))
+    });
     view! {
         <section class="card" data-testid="plan">
             <button class="link" data-testid="plan-back" on:click=move |_| back.run(())>"← Reorder list"</button>
             <h2>{format!("Plan: {sku}")}</h2>
             <Status/>
+            {move || basis.get().map(|basis| view! { <WhatIfPanel basis form tried/> })}
             {move || plan.get().map(|copy| {
-                let freshness = copy.freshness(now_ms());
-                let p = copy.value;
+                let (freshness, p) = match tried.get() {
+                    Some(Ok((what_if, _))) => ("What if: not saved; computed on this device".to_string(), what_if),
+                    _ => (copy.freshness(now_ms()), copy.value),
+                };
                 let chart = chart::layout(&p);
                 let forecast = &p.forecast;
                 let method = match (forecast.mase, &forecast.runner_up) {
@@ -253,6 +290,105 @@ fn PlanView(sku: String, plan: RwSignal<Option<Fetched<Plan>>>, back: Callback<(
             })}
         </section>
     }
+}
+
+/// The figures a buyer tries, as typed.
+#[derive(Clone, Copy)]
+struct WhatIfForm {
+    service_level_pct: RwSignal<String>,
+    lead_time_days: RwSignal<String>,
+    lead_time_std_days: RwSignal<String>,
+    moq: RwSignal<String>,
+}
+
+impl WhatIfForm {
+    fn new() -> WhatIfForm {
+        WhatIfForm {
+            service_level_pct: RwSignal::new(String::new()),
+            lead_time_days: RwSignal::new(String::new()),
+            lead_time_std_days: RwSignal::new(String::new()),
+            moq: RwSignal::new(String::new()),
+        }
+    }
+
+    /// The change from the saved policy the fields say (`None`: none), or what is wrong in them.
+    fn change(&self, basis: &PlanBasis) -> Result<Option<WhatIf>, String> {
+        let number = |typed: String, what: &str| -> Result<Option<f64>, String> {
+            let text = typed.trim();
+            if text.is_empty() {
+                return Ok(None);
+            }
+            match text.replace(',', ".").parse::<f64>() {
+                Ok(value) if value.is_finite() => Ok(Some(value)),
+                _ => Err(format!("{what}: type a number, not “{}”", model::echo(text))),
+            }
+        };
+        let level = number(self.service_level_pct.get(), "Service level")?.map(|pct| pct / 100.0);
+        let lead = number(self.lead_time_days.get(), "Lead time")?;
+        let spread = number(self.lead_time_std_days.get(), "Lead time spread")?;
+        let moq = match self.moq.get().trim() {
+            "" => None,
+            typed => Some(model::parse_qty(typed, model::QtyKind::Units).map_err(|problem| format!("MOQ: {problem}"))?),
+        };
+        let change = WhatIf {
+            service_level: level.filter(|l| (l - basis.policy.service_level).abs() > 1e-9),
+            lead_time_days: lead.filter(|d| (d - basis.lead_time.mean_days).abs() > 1e-9),
+            lead_time_std_days: spread.filter(|d| (d - basis.lead_time.std_days).abs() > 1e-9),
+            moq: moq.filter(|&m| m != basis.policy.moq),
+        };
+        Ok((change != WhatIf::default()).then_some(change))
+    }
+}
+
+/// Service level, lead time and MOQ to try: the plan above follows as they are typed.
+#[component]
+fn WhatIfPanel(basis: PlanBasis, form: WhatIfForm, tried: Memo<Option<Result<(Plan, f64), String>>>) -> impl IntoView {
+    let saved = format!(
+        "Saved policy: service level {}%, lead time {} ± {} days, MOQ {}",
+        round(basis.policy.service_level * 100.0),
+        round(basis.lead_time.mean_days),
+        round(basis.lead_time.std_days),
+        basis.policy.moq
+    );
+    let reset = move |_| {
+        for field in [form.service_level_pct, form.lead_time_days, form.lead_time_std_days, form.moq] {
+            field.set(String::new());
+        }
+    };
+    let field = |label: &'static str, testid: &'static str, value: RwSignal<String>, placeholder: String| {
+        view! {
+            <label class="what-if-field">{label}
+                <input data-testid=testid bind:value=value inputmode="decimal" autocomplete="off" placeholder=placeholder/>
+            </label>
+        }
+    };
+    view! {
+        <details class="what-if" data-testid="what-if" open
+            data-what-if-ms=move || match tried.get() { Some(Ok((_, ms))) => format!("{ms:.3}"), _ => String::new() }>
+            <summary>"What if…"</summary>
+            <p class="muted small">{saved}</p>
+            <div class="what-if-fields">
+                {field("Service level %", "what-if-service-level", form.service_level_pct, round(basis.policy.service_level * 100.0))}
+                {field("Lead time (days)", "what-if-lead-time", form.lead_time_days, round(basis.lead_time.mean_days))}
+                {field("± days", "what-if-lead-time-std", form.lead_time_std_days, round(basis.lead_time.std_days))}
+                {field("MOQ", "what-if-moq", form.moq, basis.policy.moq.to_string())}
+            </div>
+            {move || match tried.get() {
+                Some(Err(problem)) => view! { <p class="notice bad" data-testid="what-if-problem">{problem}</p> }.into_any(),
+                Some(Ok(_)) => view! {
+                    <p class="notice warn" data-testid="what-if-note">"Showing the what-if, computed on this device. Nothing is saved."
+                        <button class="link" data-testid="what-if-reset" on:click=reset>"Back to the saved policy"</button></p>
+                }.into_any(),
+                None => ().into_any(),
+            }}
+        </details>
+    }
+}
+
+/// A figure for people: at most two decimals, no trailing zeros.
+fn round(value: f64) -> String {
+    let text = format!("{value:.2}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 #[component]

@@ -46,6 +46,8 @@ pub fn lookup(app: AppState, sku: String, remember: bool) {
             app.remember(&sku);
         }
         app.busy.set(false);
+        // The replica the card projects this device's queued movements on (the kept one offline).
+        crate::replica::show(app, &sku).await;
     });
 }
 
@@ -111,6 +113,7 @@ fn StockCardView(card: StockCard) -> impl IntoView {
                 {format!("Looked up {age} · version {}", totals.version)}
                 {saved.then(|| view! { <span class="badge" data-testid="saved-badge">"saved copy"</span> })}
             </p>
+            {has_location.then(|| view! { <ReplicaLine sku=totals.sku.to_string() location=location.clone()/> })}
             {has_location.then(|| view! {
                 <h3>{format!("Here · {location}")}</h3>
                 <div class="figures">
@@ -148,6 +151,44 @@ fn StockCardView(card: StockCard) -> impl IntoView {
                 </tbody>
             </table></div>
         </section>
+    }
+}
+
+/// On hand here as the server last answered, and after this device's queued movements (the
+/// engine's projection on the replica); differences the last sync found.
+#[component]
+fn ReplicaLine(sku: String, location: String) -> impl IntoView {
+    let app = expect_context::<AppState>();
+    let line = move || {
+        let kept = app.replica.get().filter(|kept| kept.sku() == sku)?;
+        let settings = app.settings.get()?;
+        let ctx = crate::replica::device_ctx(&settings, now_ms()).ok()?;
+        let at = app
+            .outbox
+            .with(|outbox| crate::replica::at_location(&kept, outbox, &location, &ctx, crate::replica::clock_ms));
+        Some((kept, at))
+    };
+    move || {
+        line().map(|(kept, at)| {
+        let differences: Vec<String> = kept.differences.iter().map(crate::replica::difference_words).collect();
+        view! {
+            {match at {
+                Ok(at) => view! {
+                    <p class="projection" class:flagged={at.refused > 0} data-testid="card-projection"
+                        data-projection-ms=format!("{:.3}", at.projection_ms) data-queued=at.queued>{at.describe()}</p>
+                }.into_any(),
+                Err(problem) => view! { <p class="muted small" data-testid="card-projection">{problem}</p> }.into_any(),
+            }}
+            {(!differences.is_empty()).then(|| view! {
+                <div class="notice warn" data-testid="card-differences">
+                    <strong>"After sync: "</strong>
+                    <ul>{differences.into_iter().map(|d| view! { <li>{d}</li> }).collect_view()}</ul>
+                    <button class="link" data-testid="dismiss-differences"
+                        on:click=move |_| crate::replica::dismiss_differences(app)>"Seen"</button>
+                </div>
+            })}
+        }
+    })
     }
 }
 

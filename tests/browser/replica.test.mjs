@@ -1,0 +1,125 @@
+// One engine in both places: the tablet keeps a replica of a SKU's ledger and applies its queued
+// movements to it with the engine's own code. Offline it shows stock after them and flags, in
+// the engine's words, what the server would refuse before it is queued; queued anyway, the
+// server refuses it with the same words; after sync, what someone else moved meanwhile is shown.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { startStockline, root, tab, warehouseDevice } from './harness.mjs';
+
+const shots = join(root, 'target/screenshots');
+const TABLET = { width: 768, height: 1024 };
+const PHONE = { width: 390, height: 844 };
+let stockline;
+
+before(async () => {
+  mkdirSync(shots, { recursive: true });
+  stockline = await startStockline();
+  await stockline.call('PUT', '/v1/locations/wh-1', 'dev-admin', { name: 'Main warehouse', kind: 'warehouse', region: 'eu', priority: 1 });
+  await stockline.call('PUT', '/v1/locations/wh-2', 'dev-admin', { name: 'Overflow', kind: 'warehouse', region: 'eu', priority: 2 });
+  for (const sku of ['R-1', 'R-2']) {
+    await stockline.call('PUT', `/v1/skus/${sku}`, 'dev-admin', { name: `Replica ${sku}`, safety_stock: 0 });
+  }
+  const deadline = Date.now() + 10_000;
+  while ((await stockline.call('GET', '/v1/skus?q=R-2', 'dev-warehouse')).items.length === 0) {
+    if (Date.now() > deadline) throw new Error('the item index did not follow');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+});
+
+after(async () => {
+  await stockline?.stop();
+});
+
+const onHand = async (sku, location) =>
+  (await stockline.call('GET', `/v1/availability/${sku}`, 'dev-warehouse')).locations.find((l) => l.location === location)?.on_hand ?? 0;
+
+async function scan(page, code) {
+  await page.waitForFunction(() => document.activeElement?.tagName === 'INPUT', null, { timeout: 5_000 });
+  await page.keyboard.type(code);
+  await page.keyboard.press('Enter');
+}
+
+async function lookup(page, sku) {
+  await tab(page, 'lookup');
+  await scan(page, sku);
+  await page.getByTestId('card-sku').filter({ hasText: sku }).waitFor();
+}
+
+async function receive(page, sku, qty) {
+  await tab(page, 'receive');
+  await scan(page, sku);
+  await page.keyboard.type(String(qty));
+  await page.keyboard.press('Enter');
+  await page.getByTestId('message').filter({ hasText: `Receive ${qty} × ${sku}` }).waitFor();
+}
+
+async function transfer(page, sku, qty) {
+  await tab(page, 'transfer');
+  await page.getByTestId('to-location').selectOption('wh-2');
+  await page.getByTestId('sku').click();
+  await scan(page, sku);
+  await page.keyboard.type(String(qty));
+  await page.keyboard.press('Enter');
+}
+
+for (const [size, viewport] of [['tablet', TABLET], ['phone', PHONE]]) {
+  const sku = size === 'tablet' ? 'R-1' : 'R-2';
+  test(`${size}: offline, the engine on the device flags a movement the server would refuse, with the server's words`, async () => {
+    const { browser, page } = await warehouseDevice(stockline.app, viewport);
+    try {
+      // Looked up online: the replica is kept. Nothing here yet.
+      await lookup(page, sku);
+      const projection = page.getByTestId('card-projection');
+      await projection.filter({ hasText: /^On hand now: 0 \(server, \d\d:\d\d\)$/ }).waitFor();
+
+      await browser.context.setOffline(true);
+      await receive(page, sku, 20);
+      await lookup(page, sku);
+      await projection.filter({ hasText: /^On hand now: 0 \(server, \d\d:\d\d\) → 20 after your queued operation$/ }).waitFor();
+
+      // 25 out of the 20 this device received: refused by the engine here, nothing queued.
+      await transfer(page, sku, 25);
+      const flagged = page.getByTestId('flagged-reason');
+      await flagged.waitFor();
+      const reason = (await flagged.textContent()).replace(/^The server would refuse this: /, '');
+      assert.equal(reason, 'there is not enough stock here for this (on_hand at wh-1 would become -5)');
+      assert.match(await page.getByTestId('outbox-count').textContent(), /^1 to sync/);
+      await page.screenshot({ path: join(shots, `${size}-replica-flagged.png`), fullPage: true });
+
+      // Queued anyway, marked as expected to fail.
+      await page.getByTestId('queue-anyway').click();
+      await page.getByTestId('outbox-count').filter({ hasText: '2 to sync' }).waitFor();
+      await tab(page, 'outbox');
+      await page.getByTestId('expected-to-fail').waitFor();
+      assert.equal(await page.getByTestId('expected-to-fail').count(), 1);
+
+      // Another device receives 7 at wh-2 meanwhile.
+      await stockline.call('POST', `/v1/skus/${sku}/movements`, 'dev-warehouse', { kind: 'receive', location: 'wh-2', qty: 7 });
+
+      await browser.context.setOffline(false);
+      const rejected = page.locator('[data-testid=op][data-state=rejected] [data-testid=op-state]');
+      await rejected.waitFor({ timeout: 20_000 });
+      assert.equal(await rejected.textContent(), `Not done: ${reason}`, 'the server refused it in the same words');
+      assert.equal(await onHand(sku, 'wh-1'), 20);
+
+      // The replica is the server's again; the card says what changed that this device did not do.
+      await lookup(page, sku);
+      await projection.filter({ hasText: /^On hand now: 20 \(server, \d\d:\d\d\)$/ }).waitFor();
+      const differences = page.getByTestId('card-differences');
+      await differences.waitFor();
+      assert.match(await differences.textContent(), /At wh-2 the server has 7 on hand, this device expected 0 \(\+7\): someone else moved stock meanwhile/);
+      await page.screenshot({ path: join(shots, `${size}-replica-differences.png`), fullPage: true });
+      await page.getByTestId('dismiss-differences').click();
+      await differences.waitFor({ state: 'detached' });
+      // Seen stays seen across a reload.
+      await page.reload();
+      await lookup(page, sku);
+      await projection.waitFor();
+      assert.equal(await differences.count(), 0);
+    } finally {
+      await browser.close();
+    }
+  });
+}
