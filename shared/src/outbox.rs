@@ -268,7 +268,6 @@ impl Outbox {
         self.add(op);
     }
 
-    /// Every operation not yet on the server, or refused by it: what signing out would lose.
     /// The movements of `sku` made here that a replica at `version` does not hold yet: the
     /// pending ones and the ones applied after that version, in the order they were made.
     pub fn not_in_replica<'a>(&'a self, sku: &'a str, version: u64) -> impl Iterator<Item = &'a QueuedOp> {
@@ -277,6 +276,7 @@ impl Outbox {
         })
     }
 
+    /// Every operation not yet on the server, or refused by it: what signing out would lose.
     pub fn unsent(&self) -> usize {
         self.ops.iter().filter(|q| q.is_pending() || q.is_rejected()).count()
     }

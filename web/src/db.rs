@@ -220,6 +220,15 @@ pub async fn load_replica(sku: &str) -> DbResult<Option<crate::replica::Kept>> {
     get_json(&format!("replica:{sku}")).await
 }
 
+/// Where the server's on hand differed from this device's projection after a sync of `sku`.
+pub async fn save_differences(sku: &str, differences: &[stockline_shared::Difference]) -> DbResult<()> {
+    put_json(&format!("differences:{sku}"), &differences).await
+}
+
+pub async fn load_differences(sku: &str) -> DbResult<Option<Vec<stockline_shared::Difference>>> {
+    get_json(&format!("differences:{sku}")).await
+}
+
 /// What a SKU's plan is computed from, for what-ifs offline.
 pub async fn save_basis(basis: &PlanBasis) -> DbResult<()> {
     put_json(&format!("basis:{}", basis.sku), basis).await

@@ -11,8 +11,10 @@ use crate::model::{self, Settings};
 use crate::state::AppState;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use stockline_shared::{
-    Actor, CountBasis, Ctx, Difference, EngineError, Id, Movement, Outbox, Projection, Replica, ReplicaSnapshot, Role,
+    Actor, CountBasis, Ctx, Difference, EngineError, Id, Movement, MovementKind, Outbox, Projection, Replica,
+    ReplicaSnapshot, Role,
 };
 
 /// A replica as this device keeps it.
@@ -21,11 +23,12 @@ pub struct Kept {
     pub snapshot: ReplicaSnapshot,
     /// When this device fetched it (ms since the epoch).
     pub fetched_ms: f64,
-    /// After the last sync of the SKU: where the server's on hand was not what this device
-    /// projected. Kept until someone dismisses it.
-    #[serde(default)]
-    pub differences: Vec<Difference>,
 }
+
+/// After a sync of a SKU: where the server's on hand was not what this device projected, by SKU,
+/// until someone has seen it. Apart from the replicas (a lookup replaces a replica, never these),
+/// in `AppState::differences` and, written through, in IndexedDB.
+pub type Differences = std::collections::BTreeMap<String, Vec<Difference>>;
 
 impl Kept {
     pub fn sku(&self) -> &str {
@@ -70,22 +73,69 @@ pub fn device_ctx(settings: &Settings, now_ms: f64) -> Result<Ctx, String> {
 }
 
 /// The replica and what this device's movements not in it yet (then `extra`) do to it.
+///
+/// A count names the operations of this device it includes by their versions: on the server
+/// for the ones applied, in the projection for the ones projected, so the projection adds none
+/// of them twice. A count taken from a card newer than the replica is projected as what it is,
+/// the units on the shelf.
 pub fn project(kept: &Kept, outbox: &Outbox, extra: &[Movement], ctx: &Ctx) -> Result<(Replica, Projection), String> {
     let replica = Replica::new(kept.snapshot.clone()).map_err(|e| format!("the saved copy is unreadable: {e}"))?;
-    let queued = outbox.not_in_replica(kept.sku(), replica.version()).map(|q| &q.op.movement);
-    let projection = replica.project(queued.chain(extra), ctx);
+    let mut versions: HashMap<&str, u64> = outbox
+        .ops()
+        .iter()
+        .filter(|q| q.op.sku.as_str() == kept.sku())
+        .filter_map(|q| Some((q.op.op_id.as_str(), q.applied_version()?)))
+        .collect();
+    let mut projection = replica.start(ctx.now);
+    for queued in outbox.not_in_replica(kept.sku(), replica.version()) {
+        let mut movement = queued.op.movement.clone();
+        if movement.kind == MovementKind::Count {
+            match (movement.counted_at_version, &queued.count_basis) {
+                (Some(seen), _) if seen > replica.version() => {
+                    movement.counted_at_version = None;
+                    movement.includes_versions.clear();
+                }
+                (Some(_), Some(basis)) => {
+                    let mut included: Vec<u64> =
+                        basis.own_ops.iter().filter_map(|own| versions.get(own.as_str()).copied()).collect();
+                    included.sort_unstable();
+                    movement.includes_versions = included;
+                }
+                _ => {}
+            }
+        }
+        if let Ok(version) = replica.record(&mut projection, movement, ctx) {
+            versions.insert(queued.op.op_id.as_str(), version);
+        }
+    }
+    for movement in extra {
+        // Each outcome is kept in the projection.
+        let _ = replica.record(&mut projection, movement.clone(), ctx);
+    }
     Ok((replica, projection))
 }
 
 /// The engine's refusal of `movements` after this device's queued ones, in the outbox's words;
-/// `None` when it would take them.
+/// `None` when it would take them, or when the replica cannot judge them.
 pub fn refusal(kept: &Kept, outbox: &Outbox, movements: &[Movement], ctx: &Ctx) -> Result<Option<String>, String> {
-    let (_, projection) = project(kept, outbox, movements, ctx)?;
-    let first_new = projection.outcomes.len() - movements.len();
+    let (replica, projection) = project(kept, outbox, movements, ctx)?;
+    let first_new = projection.outcomes.len().saturating_sub(movements.len());
     Ok(projection.outcomes[first_new..]
         .iter()
         .zip(movements)
+        .filter(|(_, movement)| judged(&replica, movement))
         .find_map(|(outcome, movement)| outcome.as_ref().err().map(|error| words(error, movement))))
+}
+
+/// Whether the replica knows enough to judge `movement`. A count is never refused for the stock
+/// it finds (only for versions the replica may not have seen). A ship names a reservation: one
+/// the replica has never seen was placed after it was fetched, and the server knows more.
+fn judged(replica: &Replica, movement: &Movement) -> bool {
+    match (movement.kind, movement.reference.as_deref()) {
+        (MovementKind::Count, _) => false,
+        (MovementKind::Ship, Some(reservation)) => replica.ledger().hold_status(reservation).is_some(),
+        _ => true,
+    }
 }
 
 /// An engine error about a movement, as the outbox says the server's (the same words, so a worker
@@ -160,36 +210,60 @@ pub fn clock_ms() -> f64 {
     web_sys::window().and_then(|w| w.performance()).map_or_else(js_sys::Date::now, |p| p.now())
 }
 
-/// Fetches the server's replica of `sku` and keeps it (differences not yet seen stay). Offline,
-/// the kept one; `None` when there is neither.
+/// Fetches the server's replica of `sku` and keeps it. Offline, the kept one; `None` when there
+/// is neither.
 pub async fn fetch(app: AppState, sku: &str) -> Option<Kept> {
     let settings = app.settings.get_untracked()?;
-    let saved = db::load_replica(sku).await.ok().flatten();
     match api::replica(&settings.api_base, &settings.token, sku).await {
         Ok(snapshot) => {
-            let differences = saved.map(|kept| kept.differences).unwrap_or_default();
-            let kept = Kept { snapshot, fetched_ms: js_sys::Date::now(), differences };
+            let kept = Kept { snapshot, fetched_ms: js_sys::Date::now() };
             if let Err(error) = db::save_replica(&kept).await {
                 leptos::logging::warn!("keeping the replica of {sku}: {error}");
             }
             Some(kept)
         }
-        Err(CallError::Unreachable) => saved,
+        Err(CallError::Unreachable) => db::load_replica(sku).await.ok().flatten(),
         Err(refused) => {
             leptos::logging::warn!("replica of {sku}: {}", refused.describe());
-            saved
+            db::load_replica(sku).await.ok().flatten()
         }
     }
 }
 
-/// Shows `sku`'s replica on the stock card (fetched, or the kept one offline).
+/// Shows `sku`'s replica on the stock card (fetched, or the kept one offline), and the
+/// differences of its last sync not seen yet.
 pub async fn show(app: AppState, sku: &str) {
     let kept = fetch(app, sku).await;
     app.replica.set(kept);
+    if !app.differences.with_untracked(|all| all.contains_key(sku)) {
+        let saved = db::load_differences(sku).await.ok().flatten().unwrap_or_default();
+        // A sync may have found newer ones while this was read: those win.
+        app.differences.update(|all| {
+            all.entry(sku.to_string()).or_insert(saved);
+        });
+    }
 }
 
-/// The engine's refusal of `movements` against the kept replica of `sku`, if any is kept.
+/// Offline, the engine's refusal of `movements` against the kept replica of `sku`. Online the
+/// server decides at once, and its refusal is corrected in place in the outbox. Not judged while
+/// an operation of the SKU may have reached the server without this device knowing (one being
+/// sent, or one whose send got no answer): the replica could then hold it and the projection
+/// add it again.
 pub async fn check(app: AppState, sku: &Id, movements: &[Movement]) -> Option<String> {
+    if app.online.get_untracked() {
+        return None;
+    }
+    let uncertain = app.outbox.with_untracked(|outbox| {
+        app.sync.with_untracked(|sync| {
+            outbox
+                .ops()
+                .iter()
+                .any(|q| q.op.sku == *sku && q.is_pending() && (q.attempts > 0 || sync.sending.contains(&q.op.op_id)))
+        })
+    });
+    if uncertain {
+        return None;
+    }
     let kept = db::load_replica(sku.as_str()).await.ok().flatten()?;
     let settings = app.settings.get_untracked()?;
     let ctx = match device_ctx(&settings, js_sys::Date::now()) {
@@ -209,49 +283,34 @@ pub async fn check(app: AppState, sku: &Id, movements: &[Movement]) -> Option<St
     }
 }
 
-/// What this device expects the server to hold for a SKU once its queued movements sync.
-pub struct Expected {
-    kept: Kept,
-    replica: Replica,
-    projection: Projection,
-}
-
-/// Before a sync: the projections of the SKUs with queued movements and a kept replica.
-pub async fn expectations(app: AppState) -> Vec<Expected> {
-    let Some(settings) = app.settings.get_untracked() else { return Vec::new() };
-    let Ok(ctx) = device_ctx(&settings, js_sys::Date::now()) else { return Vec::new() };
-    let mut skus: Vec<String> = app
-        .outbox
-        .with_untracked(|o| o.ops().iter().filter(|q| q.is_pending()).map(|q| q.op.sku.to_string()).collect());
-    skus.sort();
-    skus.dedup();
-    let mut out = Vec::new();
-    for sku in skus {
-        let Some(kept) = db::load_replica(&sku).await.ok().flatten() else { continue };
-        let projected = app.outbox.with_untracked(|outbox| project(&kept, outbox, &[], &ctx));
-        if let Ok((replica, projection)) = projected {
-            out.push(Expected { kept, replica, projection });
-        }
-    }
-    out
-}
-
-/// After a sync: each SKU whose movements were all decided gets the server's replica, and the
-/// differences from what this device expected.
-pub async fn reconcile(app: AppState, expected: Vec<Expected>) {
+/// After a sync: each of `skus` with no operation left to send gets the server's replica, and
+/// the differences between the server's on hand and what this device projected: the kept
+/// replica with this device's operations (applied since it was fetched) on it.
+pub async fn reconcile(app: AppState, skus: Vec<String>) {
     let Some(settings) = app.settings.get_untracked() else { return };
-    for Expected { kept, replica, projection } in expected {
-        let sku = kept.sku().to_string();
+    let Ok(ctx) = device_ctx(&settings, js_sys::Date::now()) else { return };
+    for sku in skus {
         if app.outbox.with_untracked(|o| o.ops().iter().any(|q| q.is_pending() && q.op.sku.as_str() == sku)) {
             continue;
         }
+        let Some(kept) = db::load_replica(&sku).await.ok().flatten() else { continue };
         let Ok(snapshot) = api::replica(&settings.api_base, &settings.token, &sku).await else { continue };
         let Ok(server) = Replica::new(snapshot.clone()) else { continue };
-        let mut differences = replica.differences(&projection, &server);
-        if differences.is_empty() {
-            differences = kept.differences;
+        let projected = app.outbox.with_untracked(|outbox| project(&kept, outbox, &[], &ctx));
+        let differences = match projected {
+            Ok((replica, projection)) => replica.differences(&projection, &server),
+            Err(_) => Vec::new(),
+        };
+        // New differences replace the ones not seen yet; none leaves those as they are.
+        if !differences.is_empty() {
+            app.differences.update(|all| {
+                all.insert(sku.clone(), differences.clone());
+            });
+            if let Err(error) = db::save_differences(&sku, &differences).await {
+                leptos::logging::warn!("keeping the differences of {sku}: {error}");
+            }
         }
-        let fresh = Kept { snapshot, fetched_ms: js_sys::Date::now(), differences };
+        let fresh = Kept { snapshot, fetched_ms: js_sys::Date::now() };
         if let Err(error) = db::save_replica(&fresh).await {
             leptos::logging::warn!("keeping the replica of {sku}: {error}");
         }
@@ -261,14 +320,157 @@ pub async fn reconcile(app: AppState, expected: Vec<Expected>) {
     }
 }
 
-/// The worker has seen the differences of the replica on the card.
-pub fn dismiss_differences(app: AppState) {
-    let Some(mut kept) = app.replica.get_untracked() else { return };
-    kept.differences.clear();
-    app.replica.set(Some(kept.clone()));
+/// The worker has seen the differences of `sku`: kept so on the device first, then gone from
+/// the screen (a reload right after does not bring them back).
+pub fn dismiss_differences(app: AppState, sku: String) {
     leptos::task::spawn_local(async move {
-        if let Err(error) = db::save_replica(&kept).await {
-            leptos::logging::warn!("keeping the replica of {}: {error}", kept.sku());
+        match db::save_differences(&sku, &[]).await {
+            Ok(()) => app.differences.update(|all| {
+                all.insert(sku, Vec::new());
+            }),
+            Err(error) => app.fail(format!("Not kept on this device: {error}")),
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stockline_shared::{OpState, QueuedOp, SyncOp};
+
+    /// A replica of SKU `S` with 10 on hand at wh-1, at version 2, as the server sends it.
+    fn kept() -> Kept {
+        let position = r#"{"on_hand": 10, "quarantined": 0, "damaged": 0, "reserved": 0, "allocated": 0, "inbound": 0, "return_pending": 0}"#;
+        let text = format!(
+            r#"{{"catalog": {{"version": 1, "locations": [{{"location": "wh-1", "name": "Main", "kind": "warehouse", "region": "eu", "priority": 1}}], "channels": []}},
+               "ledger": {{"sku": "S", "policy": {{"name": "S", "safety_stock": 0, "unit_cost": null}}, "version": 2,
+                          "positions": [["wh-1", {position}]], "history": [], "holds": [], "resolved": [], "expected": [], "exceptions": []}},
+               "as_of": "2026-12-04T10:42:00Z"}}"#
+        );
+        Kept { snapshot: serde_json::from_str(&text).expect("a replica snapshot"), fetched_ms: 0.0 }
+    }
+
+    fn ctx() -> Ctx {
+        let settings =
+            Settings { role: Some("warehouse".into()), subject: Some("tablet".into()), ..Settings::default() };
+        device_ctx(&settings, 1_796_000_000_000.0).expect("a context")
+    }
+
+    fn movement(kind: &str, qty: i64, reference: Option<&str>) -> Movement {
+        let mut body = serde_json::json!({"kind": kind, "location": "wh-1", "qty": qty});
+        if let Some(reference) = reference {
+            body["reference"] = reference.into();
+        }
+        if kind == "adjust" {
+            body["reason"] = "lost".into();
+        }
+        serde_json::from_value(body).expect("a movement")
+    }
+
+    fn queued(id: &str, movement: Movement, state: OpState) -> QueuedOp {
+        QueuedOp {
+            op: SyncOp { op_id: Id::new(id).expect("id"), sku: Id::new("S").expect("id"), movement, occurred_at: None },
+            seq: 1.0,
+            screen: "receive".into(),
+            state,
+            attempts: 0,
+            count_basis: None,
+            decided_at_ms: None,
+            expected_to_fail: false,
+        }
+    }
+
+    #[test]
+    fn a_movement_is_judged_after_the_devices_queued_ones() {
+        let check = |queue: Vec<QueuedOp>, next: Movement, expected: Option<&str>| {
+            let outbox = Outbox::new(queue);
+            assert_eq!(refusal(&kept(), &outbox, &[next], &ctx()).expect("projects").as_deref(), expected);
+        };
+        let receive = |id: &str, qty: i64, state: OpState| queued(id, movement("receive", qty, None), state);
+        let short = Some("there is not enough stock here for this (on_hand at wh-1 would become -5)");
+        check(Vec::new(), movement("adjust", -15, None), short);
+        check(vec![receive("a", 20, OpState::Pending)], movement("adjust", -15, None), None);
+        // Applied after the replica's version: not in it yet, counted.
+        check(
+            vec![receive("a", 20, OpState::Applied { version: 3, exceptions: Vec::new() })],
+            movement("adjust", -15, None),
+            None,
+        );
+        // Applied at or before it: already in it, not counted twice.
+        check(
+            vec![receive("a", 5, OpState::Applied { version: 2, exceptions: Vec::new() })],
+            movement("adjust", -15, None),
+            short,
+        );
+        // Refused by the server: applied nothing.
+        let refused = OpState::Rejected { code: "conflict".into(), message: "no".into() };
+        check(vec![receive("a", 20, refused)], movement("adjust", -15, None), short);
+        // A ship against a reservation the replica never saw: the server knows more.
+        check(Vec::new(), movement("ship", 3, Some("res-new")), None);
+    }
+
+    #[test]
+    fn a_count_that_includes_this_devices_receive_does_not_add_it_twice() {
+        let counted_at = |seen: u64| {
+            let mut count = movement("count", 35, None);
+            count.counted_at_version = Some(seen);
+            count
+        };
+        let counted_seen = |seen: u64, own: &[&str], state: OpState| {
+            let mut q = queued("c", counted_at(seen), state);
+            q.count_basis = Some(CountBasis {
+                seen_version: seen,
+                own_ops: own.iter().map(|id| Id::new(*id).expect("id")).collect(),
+                resolved: false,
+            });
+            q
+        };
+        let counted = |own: &[&str], state: OpState| counted_seen(2, own, state);
+        let on_hand = |ops: Vec<QueuedOp>| {
+            let (replica, projection) = project(&kept(), &Outbox::new(ops), &[], &ctx()).expect("projects");
+            (replica.projected(&projection, "wh-1").expect("wh-1").on_hand, projection.refused())
+        };
+        let receive = |state: OpState| queued("a", movement("receive", 20, None), state);
+        // 10 on the shelf, 20 received here, 35 counted: the count says 35, whatever the order the
+        // server learns them in.
+        assert_eq!(on_hand(vec![receive(OpState::Pending), counted(&["a"], OpState::Pending)]), (35, 0));
+        let applied = OpState::Applied { version: 3, exceptions: Vec::new() };
+        assert_eq!(on_hand(vec![receive(applied.clone()), counted(&["a"], OpState::Pending)]), (35, 0));
+        // Not named as included: the receive is added to the count (someone counted before it).
+        assert_eq!(on_hand(vec![receive(OpState::Pending), counted(&[], OpState::Pending)]), (55, 0));
+        // Counted from a card newer than the replica: taken as the units on the shelf.
+        assert_eq!(on_hand(vec![counted_seen(9, &[], OpState::Pending)]), (35, 0));
+    }
+
+    #[test]
+    fn the_card_line_says_stock_now_and_after_the_queue() {
+        let line = |queued: usize, refused: usize| {
+            AtLocation {
+                server_on_hand: 20,
+                server_at: "10:42".into(),
+                projected_on_hand: 45,
+                queued,
+                refused,
+                projection_ms: 0.1,
+            }
+            .describe()
+        };
+        assert_eq!(line(0, 0), "On hand now: 20 (server, 10:42)");
+        assert_eq!(line(1, 0), "On hand now: 20 (server, 10:42) → 45 after your queued operation");
+        assert_eq!(line(2, 0), "On hand now: 20 (server, 10:42) → 45 after your 2 queued operations");
+        assert_eq!(
+            line(3, 1),
+            "On hand now: 20 (server, 10:42) → 45 after your 3 queued operations (1 would be refused)"
+        );
+    }
+
+    #[test]
+    fn a_device_that_does_not_know_who_or_when_does_not_guess() {
+        let settings = Settings { role: Some("warehouse".into()), subject: None, ..Settings::default() };
+        assert!(device_ctx(&settings, 0.0).is_err());
+        let settings = Settings { role: Some("wizard".into()), subject: Some("x".into()), ..Settings::default() };
+        assert!(device_ctx(&settings, 0.0).is_err());
+        let settings = Settings { role: Some("warehouse".into()), subject: Some("x".into()), ..Settings::default() };
+        assert!(device_ctx(&settings, f64::MAX).is_err());
+    }
 }

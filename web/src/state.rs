@@ -40,6 +40,8 @@ pub struct AppState {
     pub deliveries_at: RwSignal<Option<crate::model::Fetched<Id>>>,
     /// The replica of the SKU on the stock card.
     pub replica: RwSignal<Option<crate::replica::Kept>>,
+    /// Differences found by syncs and not seen yet, by SKU.
+    pub differences: RwSignal<crate::replica::Differences>,
     /// A movement the engine refused against the replica, not queued (yet).
     pub flagged: RwSignal<Option<crate::replica::Flagged>>,
 }

@@ -98,7 +98,12 @@ pub async fn sync_now(app: AppState) {
         s.last_error = None;
     });
     let mut error = None;
-    let expected = crate::replica::expectations(app).await;
+    // The SKUs this sync may decide: their replicas are fetched again after it.
+    let mut skus: Vec<String> = app
+        .outbox
+        .with_untracked(|o| o.ops().iter().filter(|q| q.is_pending()).map(|q| q.op.sku.to_string()).collect());
+    skus.sort();
+    skus.dedup();
     loop {
         let (batch, fixed) = app.outbox.try_update(|o| o.next_batch(SYNC_OPS_MAX)).unwrap_or_default();
         if batch.is_empty() {
@@ -145,9 +150,7 @@ pub async fn sync_now(app: AppState) {
             }
         }
     }
-    if error.is_none() {
-        crate::replica::reconcile(app, expected).await;
-    }
+    crate::replica::reconcile(app, skus).await;
     let now = js_sys::Date::now();
     let cleared = app.outbox.try_update(|o| o.prune(now)).unwrap_or_default();
     let cleared: Vec<&str> = cleared.iter().map(Id::as_str).collect();

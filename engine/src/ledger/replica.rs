@@ -96,12 +96,30 @@ impl Replica {
     /// Records `movements` in order on a copy of the replica, as the server would when they sync:
     /// a refused movement changes nothing and the next ones are decided without it.
     pub fn project<'a>(&self, movements: impl IntoIterator<Item = &'a Movement>, ctx: &Ctx) -> Projection {
+        let mut projection = self.start(ctx.now);
+        for movement in movements {
+            // The outcome is kept in the projection.
+            let _ = self.record(&mut projection, movement.clone(), ctx);
+        }
+        projection
+    }
+
+    /// A projection with nothing recorded yet: the replica at `now`, its holds due by then
+    /// expired (the server expires them before it decides anything).
+    pub fn start(&self, now: DateTime<Utc>) -> Projection {
         let mut ledger = self.ledger.clone();
-        let outcomes = movements
-            .into_iter()
-            .map(|movement| ledger.record_movement(&self.catalog, movement.clone(), ctx).map(|_| ()))
-            .collect();
-        Projection { ledger, outcomes }
+        ledger.expire_due(&self.catalog, now);
+        Projection { ledger, outcomes: Vec::new() }
+    }
+
+    /// Records one movement on `projection` (of this replica): the version its entry gets there,
+    /// or the engine's refusal. A host that maps its own operations to versions (a count names
+    /// the ones it includes) learns them here.
+    pub fn record(&self, projection: &mut Projection, movement: Movement, ctx: &Ctx) -> Result<u64, EngineError> {
+        let outcome =
+            projection.ledger.record_movement(&self.catalog, movement, ctx).map(|outcome| outcome.entry.version);
+        projection.outcomes.push(outcome.clone().map(|_| ()));
+        outcome
     }
 
     /// Where `server`, the replica fetched after a sync, differs in on hand from `projection` (of
@@ -259,6 +277,26 @@ mod tests {
         assert_eq!(replica.projected(&projection, "wh-1").expect("known").on_hand, 25);
         assert_eq!(replica.position("wh-1").expect("known").on_hand, 0, "the replica itself is unchanged");
         assert!(replica.projected(&projection, "wh-9").is_err());
+    }
+
+    #[test]
+    fn a_projection_expires_the_holds_the_server_would_have_expired() {
+        let catalog = catalog();
+        let mut server = defined(&catalog);
+        server.record_movement(&catalog, movement(MovementKind::Receive, "wh-1", 10), &ctx()).expect("received");
+        let request = HoldRequest {
+            id: id("res-1"),
+            channel: None,
+            lines: vec![HoldLineRequest { qty: 8, location: None }],
+            expires_at: now() + chrono::Duration::seconds(60),
+            reference: None,
+        };
+        server.place_hold(&catalog, request, &ctx()).expect("held");
+        let replica = wire(&ReplicaSnapshot::of(&server, &catalog, now()));
+        let adjust = [movement(MovementKind::Adjust, "wh-1", -5)];
+        assert!(replica.project(&adjust, &ctx()).outcomes[0].is_err(), "8 of 10 are reserved");
+        let later = Ctx::new(ctx().actor, now() + chrono::Duration::seconds(61));
+        assert_eq!(replica.project(&adjust, &later).outcomes, vec![Ok(())], "the hold expired meanwhile");
     }
 
     #[test]

@@ -522,7 +522,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
 }
 
 /// Days a plan looks ahead: the lead time with its spread, a review period and two weeks.
-fn horizon_days(lead_time: &LeadTime, policy: &PlanningPolicy) -> usize {
+pub(crate) fn horizon_days(lead_time: &LeadTime, policy: &PlanningPolicy) -> usize {
     let review_days = i64::from(policy.review_period_days);
     let horizon = (((lead_time.mean_days + 3.0 * lead_time.std_days).ceil() as i64) + review_days + 14)
         .clamp(28, i64::from(PLAN_HORIZON_DAYS_MAX));

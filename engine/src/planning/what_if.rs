@@ -9,7 +9,7 @@
 use super::class::classify;
 use super::expedite::ExpediteRequest;
 use super::forecast::{choose, Forecast};
-use super::plan::{plan, plan_with, Elsewhere, Inbound, Plan, PlanInput};
+use super::plan::{horizon_days, plan, plan_with, Elsewhere, Inbound, Plan, PlanInput};
 use super::policy::{LeadTime, PlanningPolicy};
 use crate::error::EngineError;
 use crate::ids::Id;
@@ -110,6 +110,13 @@ impl PlanBasis {
         policy.check_bounds()?;
         debug_assert!(lead_time.mean_days <= LEAD_TIME_DAYS_MAX && lead_time.std_days <= LEAD_TIME_DAYS_MAX);
         let forecast = self.forecast.as_ref().ok_or_else(|| EngineError::invalid("forecast", "the basis has none"))?;
+        let needed_days = horizon_days(&lead_time, &policy);
+        if forecast.daily.len() < needed_days {
+            return Err(EngineError::invalid(
+                "forecast",
+                format!("covers {} days, the plan needs {needed_days}: fetch the basis again", forecast.daily.len()),
+            ));
+        }
         let input = PlanInput { policy: &policy, lead_time, ..self.input() };
         Ok(plan_with(&input, forecast))
     }
@@ -195,5 +202,13 @@ mod tests {
             let error = basis.what_if(&change).expect_err("out of bounds");
             assert!(error.to_string().starts_with(field), "{change:?}: {error}");
         }
+        // A basis whose forecast is shorter than the plan needs (kept from another server's
+        // answer, say) is refused, never read past its end.
+        let mut short = basis.clone();
+        if let Some(forecast) = short.forecast.as_mut() {
+            forecast.daily.truncate(30);
+        }
+        let error = short.what_if(&WhatIf { lead_time_days: Some(60.0), ..WhatIf::default() }).expect_err("too short");
+        assert!(error.to_string().starts_with("forecast: covers 30 days"), "{error}");
     }
 }

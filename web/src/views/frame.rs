@@ -93,6 +93,7 @@ pub fn App() -> impl IntoView {
         receiving: RwSignal::new(Receiving::default()),
         deliveries_at: RwSignal::new(None),
         replica: RwSignal::new(None),
+        differences: RwSignal::new(Default::default()),
         flagged: RwSignal::new(None),
     };
     provide_context(app);

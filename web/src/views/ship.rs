@@ -64,8 +64,14 @@ pub fn Ship() -> impl IntoView {
             match api::reservation(&settings.api_base, &settings.token, &id).await {
                 Ok(found) => {
                     app.notice.set(None);
+                    let skus: Vec<String> = found.lines.iter().map(|line| line.sku.to_string()).collect();
                     loaded.set(Some(found));
                     app.focus_item_field();
+                    // The pick list's SKUs as the server has them now (their holds included):
+                    // what this device ships is judged against these, offline too.
+                    for sku in skus {
+                        crate::replica::fetch(app, &sku).await;
+                    }
                 }
                 Err(CallError::Unreachable) => app.fail("Offline: the pick list needs the server"),
                 Err(error) => {

@@ -170,7 +170,11 @@ fn ReplicaLine(sku: String, location: String) -> impl IntoView {
     };
     move || {
         line().map(|(kept, at)| {
-        let differences: Vec<String> = kept.differences.iter().map(crate::replica::difference_words).collect();
+        let sku = kept.sku().to_string();
+        let differences: Vec<String> = app
+            .differences
+            .with(|all| all.get(&sku).map(|found| found.iter().map(crate::replica::difference_words).collect()))
+            .unwrap_or_default();
         view! {
             {match at {
                 Ok(at) => view! {
@@ -184,7 +188,7 @@ fn ReplicaLine(sku: String, location: String) -> impl IntoView {
                     <strong>"After sync: "</strong>
                     <ul>{differences.into_iter().map(|d| view! { <li>{d}</li> }).collect_view()}</ul>
                     <button class="link" data-testid="dismiss-differences"
-                        on:click=move |_| crate::replica::dismiss_differences(app)>"Seen"</button>
+                        on:click=move |_| crate::replica::dismiss_differences(app, sku.clone())>"Seen"</button>
                 </div>
             })}
         }
