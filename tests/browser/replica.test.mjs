@@ -83,8 +83,11 @@ for (const [size, viewport] of [['tablet', TABLET], ['phone', PHONE]]) {
       await transfer(page, sku, 25);
       const flagged = page.getByTestId('flagged-reason');
       await flagged.waitFor();
-      const reason = (await flagged.textContent()).replace(/^The server would refuse this: /, '');
+      const flag = await flagged.textContent();
+      assert.match(flag, /^By this device's copy from \d\d:\d\d, the server would refuse this: /);
+      const reason = flag.replace(/^By this device's copy from \d\d:\d\d, the server would refuse this: /, '');
       assert.equal(reason, 'there is not enough stock here for this (on_hand at wh-1 would become -5)');
+      assert.match(await page.getByTestId('flagged-what').textContent(), new RegExp(`^Transfer 25 × ${sku}`));
       assert.match(await page.getByTestId('outbox-count').textContent(), /^1 to sync/);
       await page.screenshot({ path: join(shots, `${size}-replica-flagged.png`), fullPage: true });
 

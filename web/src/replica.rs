@@ -46,6 +46,15 @@ pub struct Flagged {
     pub basis: Option<CountBasis>,
     /// The engine's refusal, in the words the outbox uses for the server's.
     pub reason: String,
+    /// When the server gave the replica it was judged against ("10:42"): the server may know
+    /// more since.
+    pub copy_at: String,
+}
+
+/// The engine's refusal against a replica, and when the server gave that replica.
+pub struct Refused {
+    pub reason: String,
+    pub copy_at: String,
 }
 
 /// What the stock card shows of a replica at this device's location.
@@ -249,7 +258,7 @@ pub async fn show(app: AppState, sku: &str) {
 /// an operation of the SKU may have reached the server without this device knowing (one being
 /// sent, or one whose send got no answer): the replica could then hold it and the projection
 /// add it again.
-pub async fn check(app: AppState, sku: &Id, movements: &[Movement]) -> Option<String> {
+pub async fn check(app: AppState, sku: &Id, movements: &[Movement]) -> Option<Refused> {
     if app.online.get_untracked() {
         return None;
     }
@@ -275,7 +284,9 @@ pub async fn check(app: AppState, sku: &Id, movements: &[Movement]) -> Option<St
     };
     let result = app.outbox.with_untracked(|outbox| refusal(&kept, outbox, movements, &ctx));
     match result {
-        Ok(refused) => refused,
+        Ok(refused) => {
+            refused.map(|reason| Refused { reason, copy_at: local_time(kept.snapshot.as_of.timestamp_millis() as f64) })
+        }
         Err(problem) => {
             leptos::logging::warn!("not checked against the replica: {problem}");
             None

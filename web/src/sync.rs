@@ -6,7 +6,7 @@ use crate::api::{self, CallError};
 use crate::db;
 use crate::model::StockCard;
 use crate::model::{ItemIndex, Settings};
-use crate::replica::Flagged;
+use crate::replica::{Flagged, Refused};
 use crate::state::AppState;
 use gloo_timers::callback::Interval;
 use leptos::prelude::*;
@@ -210,10 +210,10 @@ pub fn queue(app: AppState, screen: &'static str, sku: Id, movements: Vec<Moveme
     app.remember(sku.as_str());
     app.flagged.set(None);
     spawn_local(async move {
-        if let Some(reason) = crate::replica::check(app, &sku, &movements).await {
+        if let Some(Refused { reason, copy_at }) = crate::replica::check(app, &sku, &movements).await {
             app.notice.set(None);
             app.last_op.set(None);
-            app.flagged.set(Some(Flagged { screen, sku, movements, basis, reason }));
+            app.flagged.set(Some(Flagged { screen, sku, movements, basis, reason, copy_at }));
             return;
         }
         queued(app, screen, sku, movements, basis, false).await;

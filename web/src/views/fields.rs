@@ -39,7 +39,7 @@ pub fn Status() -> impl IntoView {
                     let name = app.items.with_untracked(|i| i.name(flag.sku.as_str()).map(str::to_string));
                     flag.movements.iter().map(|m| model::describe(flag.sku.as_str(), name.as_deref(), m)).collect::<Vec<_>>().join("; ")
                 }</p>
-                <p data-testid="flagged-reason">{format!("The server would refuse this: {}", flag.reason)}</p>
+                <p data-testid="flagged-reason">{format!("By this device's copy from {}, the server would refuse this: {}", flag.copy_at, flag.reason)}</p>
                 <div class="row">
                     <button data-testid="queue-anyway" on:click=move |_| crate::sync::queue_anyway(app)>"Queue anyway"</button>
                     <button class="link" data-testid="flag-drop" on:click=move |_| app.flagged.set(None)>"Don't queue"</button>
