@@ -383,8 +383,12 @@ fn items_are_found_by_sku_name_or_barcode_in_any_case() {
 #[test]
 fn a_replica_follows_the_servers_entries_and_projects_as_the_server_decides() {
     use stockline_engine::{Actor, Ctx, Entry, Movement, Replica, ReplicaSnapshot, Role};
-    let s = seeded();
+    // Both locations before the SKU: its object takes the catalog with both when it is created
+    // (a location added later reaches it within seconds, and the replica carries its copy).
+    let s = Stockline::start();
+    s.location("wh-1", "warehouse", 1);
     s.location("wh-2", "warehouse", 2);
+    s.sku("A", 0);
     push(&s, &[op("r-1", "A", "receive", 40)]);
     let snapshot: ReplicaSnapshot =
         serde_json::from_value(s.must(s.get("/v1/skus/A/replica", STOREFRONT))).expect("a replica snapshot");

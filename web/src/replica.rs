@@ -133,7 +133,13 @@ pub fn refusal(kept: &Kept, outbox: &Outbox, movements: &[Movement], ctx: &Ctx) 
         .iter()
         .zip(movements)
         .filter(|(_, movement)| judged(&replica, movement))
-        .find_map(|(outcome, movement)| outcome.as_ref().err().map(|error| words(error, movement))))
+        .find_map(|(outcome, movement)| match outcome {
+            // A location or channel the replica's copy of the catalog does not have yet: the
+            // server's may (it fetches the catalog again before it refuses for that).
+            Err(error) if error.code() == "not_found" => None,
+            Err(error) => Some(words(error, movement)),
+            Ok(()) => None,
+        }))
 }
 
 /// Whether the replica knows enough to judge `movement`. A count is never refused for the stock
@@ -418,6 +424,10 @@ mod tests {
         check(vec![receive("a", 20, refused)], movement("adjust", -15, None), short);
         // A ship against a reservation the replica never saw: the server knows more.
         check(Vec::new(), movement("ship", 3, Some("res-new")), None);
+        // A location the replica's catalog does not have yet: the server's may.
+        let mut elsewhere = movement("adjust", -15, None);
+        elsewhere.location = Id::new("wh-new").expect("id");
+        check(Vec::new(), elsewhere, None);
     }
 
     #[test]
