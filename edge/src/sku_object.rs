@@ -709,7 +709,7 @@ impl SkuObject {
             }
             SkuCommand::PlanBasis { location, .. } => {
                 let basis = self
-                    .bases(loaded, std::slice::from_ref(location), now)?
+                    .bases(loaded, Some(std::slice::from_ref(location)), now)?
                     .pop()
                     .expect("one scope, one basis")
                     .with_forecast();
@@ -751,27 +751,25 @@ impl SkuObject {
         }
     }
 
-    /// The SKU's plans now (see `planning::plans`), from its stored demand history.
+    /// The SKU's plans now, from its stored demand history.
     fn plans(
         &self,
         loaded: &Loaded,
         scopes: Option<&[Option<Id>]>,
         now: DateTime<Utc>,
     ) -> std::result::Result<Vec<planning::Plan>, EngineError> {
-        let (history, scopes) = self.history_and_scopes(loaded, scopes)?;
-        let Loaded { ledger, catalog, policy, expedites, .. } = loaded;
-        let policy = policy.as_ref().map(|stored| &stored.policy);
-        planning::plans(ledger, catalog, policy, &history, now.date_naive(), &scopes, &expedites.open())
+        Ok(self.bases(loaded, scopes, now)?.iter().map(planning::PlanBasis::plan).collect())
     }
 
-    /// What the plans of `scopes` are computed from (see `planning::bases`).
+    /// What the plans of `scopes` (`None`: the ones a refresh plans) are computed from (see
+    /// `planning::bases`).
     fn bases(
         &self,
         loaded: &Loaded,
-        scopes: &[Option<Id>],
+        scopes: Option<&[Option<Id>]>,
         now: DateTime<Utc>,
     ) -> std::result::Result<Vec<planning::PlanBasis>, EngineError> {
-        let (history, scopes) = self.history_and_scopes(loaded, Some(scopes))?;
+        let (history, scopes) = self.history_and_scopes(loaded, scopes)?;
         let Loaded { ledger, catalog, policy, expedites, .. } = loaded;
         let policy = policy.as_ref().map(|stored| &stored.policy);
         planning::bases(ledger, catalog, policy, &history, now.date_naive(), &scopes, &expedites.open())

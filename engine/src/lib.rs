@@ -27,9 +27,10 @@ pub use error::{EngineError, HoldStatus, Shortage};
 pub use hold::{Allocation, Hold, HoldLine, HoldLineRequest, HoldRequest};
 pub use ids::{check_barcode, Id};
 pub use ledger::{
-    is_false, Actor, Availability, CountDisagreement, CountException, CountExceptionKind, Ctx, Difference, Disposition,
-    Effect, Entry, Event, InboundTarget, LedgerSnapshot, LocationAvailability, Movement, MovementKind, MovementOutcome,
-    OrderReceipt, Projection, ReceiveInto, Replica, ReplicaSnapshot, Role, SkuLedger, SkuPolicy, SkuSpec,
+    is_false, Actor, Availability, CountDisagreement, CountException, CountExceptionKind, Ctx, DeviceOp, Difference,
+    Disposition, Effect, Entry, Event, InboundTarget, LedgerSnapshot, LocationAvailability, Movement, MovementKind,
+    MovementOutcome, OrderReceipt, Projection, ReceiveInto, Replica, ReplicaSnapshot, Role, SkuLedger, SkuPolicy,
+    SkuSpec,
 };
 pub use money::{Money, MoneyError};
 pub use position::{channel_available, Bucket, Position};

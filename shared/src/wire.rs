@@ -11,7 +11,7 @@ pub use stockline_engine::procurement::{
 use stockline_engine::Money;
 pub use stockline_engine::{
     Actor, Allocation, Availability, ChannelSpec, CommitLine, CommitRequest, CountDisagreement, CountException,
-    CountExceptionKind, Ctx, Difference, Disposition, EngineError, Entry, HoldStatus, Id, Location,
+    CountExceptionKind, Ctx, DeviceOp, Difference, Disposition, EngineError, Entry, HoldStatus, Id, Location,
     LocationAvailability, LocationKind, LocationSpec, Movement, MovementKind, Projection, ReceiveInto, Replica,
     ReplicaSnapshot, Reservation, ReservationLine, ReservationLineRequest, ReservationRequest, Shortage, SkuSpec,
 };

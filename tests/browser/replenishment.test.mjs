@@ -91,7 +91,7 @@ test('a buyer sees what to reorder, opens a plan, and reads both offline', async
   }
 });
 
-test('the plan reads on a phone and on a desktop', async () => {
+test('the plan and its what-if read on a phone and on a desktop', async () => {
   for (const [name, viewport] of [['phone', { width: 390, height: 844 }], ['desktop', { width: 1280, height: 900 }]]) {
     const browser = await launchBrowser(viewport);
     try {
@@ -103,6 +103,24 @@ test('the plan reads on a phone and on a desktop', async () => {
       const box = await page.getByTestId('plan-chart').boundingBox();
       assert.ok(box.width <= viewport.width, `the chart fits the ${name} screen: ${box.width}`);
       await page.screenshot({ path: join(shots, `plan-${name}.png`), fullPage: true });
+
+      // The what-if fields take typing on this screen too, and nothing scrolls sideways.
+      const facts = page.getByTestId('plan-facts');
+      const safety = async () => Number((await facts.textContent()).match(/Safety stock(\d+)/)[1]);
+      const saved = await safety();
+      await page.getByTestId('what-if-service-level').scrollIntoViewIfNeeded();
+      await page.getByTestId('what-if-service-level').click();
+      await page.keyboard.type('99.5');
+      await page.getByTestId('plan-freshness').filter({ hasText: 'What if' }).waitFor();
+      assert.ok((await safety()) > saved, `on the ${name} screen, 99.5% holds more safety stock`);
+      for (const field of ['what-if-service-level', 'what-if-lead-time', 'what-if-lead-time-std', 'what-if-moq']) {
+        const fieldBox = await page.getByTestId(field).boundingBox();
+        assert.ok(fieldBox.x >= 0 && fieldBox.x + fieldBox.width <= viewport.width, `${field} fits the ${name} screen`);
+        assert.ok(fieldBox.height >= 32, `${field} is big enough to tap on the ${name} screen: ${fieldBox.height}`);
+      }
+      const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+      assert.ok(wide <= viewport.width, `no sideways scrolling on the ${name} screen: ${wide}`);
+      await page.getByTestId('what-if').screenshot({ path: join(shots, `plan-what-if-${name}.png`) });
     } finally {
       await browser.close();
     }

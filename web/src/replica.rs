@@ -11,9 +11,8 @@ use crate::model::{self, Settings};
 use crate::state::AppState;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use stockline_shared::{
-    Actor, CountBasis, Ctx, Difference, EngineError, Id, Movement, MovementKind, Outbox, Projection, Replica,
+    Actor, CountBasis, Ctx, DeviceOp, Difference, EngineError, Id, Movement, Outbox, Projection, Replica,
     ReplicaSnapshot, Role,
 };
 
@@ -81,76 +80,39 @@ pub fn device_ctx(settings: &Settings, now_ms: f64) -> Result<Ctx, String> {
     Ok(Ctx::new(Actor { subject, role }, now))
 }
 
-/// The replica and what this device's movements not in it yet (then `extra`) do to it.
-///
-/// A count names the operations of this device it includes by their versions: on the server
-/// for the ones applied, in the projection for the ones projected, so the projection adds none
-/// of them twice. A count taken from a card newer than the replica is projected as what it is,
-/// the units on the shelf.
+/// The replica and what this device's movements not in it yet (then `extra`) do to it, decided
+/// by the engine (`Replica::record_op`, which also keeps a count from adding this device's own
+/// operations twice).
 pub fn project(kept: &Kept, outbox: &Outbox, extra: &[Movement], ctx: &Ctx) -> Result<(Replica, Projection), String> {
     let replica = Replica::new(kept.snapshot.clone()).map_err(|e| format!("the saved copy is unreadable: {e}"))?;
-    let mut versions: HashMap<&str, u64> = outbox
-        .ops()
-        .iter()
-        .filter(|q| q.op.sku.as_str() == kept.sku())
-        .filter_map(|q| Some((q.op.op_id.as_str(), q.applied_version()?)))
-        .collect();
     let mut projection = replica.start(ctx.now);
-    for queued in outbox.not_in_replica(kept.sku(), replica.version()) {
-        let mut movement = queued.op.movement.clone();
-        if movement.kind == MovementKind::Count {
-            match (movement.counted_at_version, &queued.count_basis) {
-                (Some(seen), _) if seen > replica.version() => {
-                    movement.counted_at_version = None;
-                    movement.includes_versions.clear();
-                }
-                (Some(_), Some(basis)) => {
-                    let mut included: Vec<u64> =
-                        basis.own_ops.iter().filter_map(|own| versions.get(own.as_str()).copied()).collect();
-                    included.sort_unstable();
-                    movement.includes_versions = included;
-                }
-                _ => {}
-            }
-        }
-        if let Ok(version) = replica.record(&mut projection, movement, ctx) {
-            versions.insert(queued.op.op_id.as_str(), version);
+    for queued in outbox.ops().iter().filter(|q| q.op.sku.as_str() == kept.sku()) {
+        if let Some(version) = queued.applied_version() {
+            projection.knows(queued.op.op_id.as_str(), version);
         }
     }
+    for queued in outbox.not_in_replica(kept.sku(), replica.version()) {
+        let op = DeviceOp {
+            op_id: queued.op.op_id.as_str(),
+            movement: &queued.op.movement,
+            includes_ops: queued.count_basis.as_ref().map(|basis| basis.own_ops.as_slice()),
+        };
+        // The outcome is kept in the projection.
+        let _ = replica.record_op(&mut projection, op, ctx);
+    }
     for movement in extra {
-        // Each outcome is kept in the projection.
         let _ = replica.record(&mut projection, movement.clone(), ctx);
     }
     Ok((replica, projection))
 }
 
 /// The engine's refusal of `movements` after this device's queued ones, in the outbox's words;
-/// `None` when it would take them, or when the replica cannot judge them.
+/// `None` when it would take them, or when the replica cannot judge them (`Replica::judge`).
 pub fn refusal(kept: &Kept, outbox: &Outbox, movements: &[Movement], ctx: &Ctx) -> Result<Option<String>, String> {
-    let (replica, projection) = project(kept, outbox, movements, ctx)?;
-    let first_new = projection.outcomes.len().saturating_sub(movements.len());
-    Ok(projection.outcomes[first_new..]
+    let (replica, mut projection) = project(kept, outbox, &[], ctx)?;
+    Ok(movements
         .iter()
-        .zip(movements)
-        .filter(|(_, movement)| judged(&replica, movement))
-        .find_map(|(outcome, movement)| match outcome {
-            // A location or channel the replica's copy of the catalog does not have yet: the
-            // server's may (it fetches the catalog again before it refuses for that).
-            Err(error) if error.code() == "not_found" => None,
-            Err(error) => Some(words(error, movement)),
-            Ok(()) => None,
-        }))
-}
-
-/// Whether the replica knows enough to judge `movement`. A count is never refused for the stock
-/// it finds (only for versions the replica may not have seen). A ship names a reservation: one
-/// the replica has never seen was placed after it was fetched, and the server knows more.
-fn judged(replica: &Replica, movement: &Movement) -> bool {
-    match (movement.kind, movement.reference.as_deref()) {
-        (MovementKind::Count, _) => false,
-        (MovementKind::Ship, Some(reservation)) => replica.ledger().hold_status(reservation).is_some(),
-        _ => true,
-    }
+        .find_map(|movement| replica.judge(&mut projection, movement, ctx).map(|error| words(&error, movement))))
 }
 
 /// An engine error about a movement, as the outbox says the server's (the same words, so a worker

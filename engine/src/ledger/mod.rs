@@ -36,7 +36,7 @@ pub use movement::{
     CountDisagreement, CountException, CountExceptionKind, Disposition, HoldShare, Movement, MovementKind, ReceiveInto,
 };
 pub use reads::{Availability, LocationAvailability};
-pub use replica::{Difference, Projection, Replica, ReplicaSnapshot};
+pub use replica::{DeviceOp, Difference, Projection, Replica, ReplicaSnapshot};
 pub use sku::{is_false, SkuPolicy, SkuSpec};
 pub use snapshot::LedgerSnapshot;
 

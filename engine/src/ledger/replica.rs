@@ -24,7 +24,6 @@ pub struct ReplicaSnapshot {
 pub struct Replica {
     catalog: Catalog,
     ledger: SkuLedger,
-    as_of: DateTime<Utc>,
 }
 
 /// What the queued movements would do to a replica, in order: the ledger after the ones the
@@ -34,6 +33,19 @@ pub struct Projection {
     ledger: SkuLedger,
     /// One per movement projected, in order: `Ok` accepted, or the engine's refusal.
     pub outcomes: Vec<Result<(), EngineError>>,
+    /// The version each of the device's operations has: on the server for the ones it applied
+    /// (`Projection::knows`), in the projection for the ones projected (`Replica::record_op`).
+    versions: BTreeMap<String, u64>,
+}
+
+/// One of a device's queued operations, as a replica projects it.
+#[derive(Clone, Copy, Debug)]
+pub struct DeviceOp<'a> {
+    pub op_id: &'a str,
+    pub movement: &'a Movement,
+    /// For a count: the device's own operations its counter saw included in the shelf (by op
+    /// id), which the projection must not add again.
+    pub includes_ops: Option<&'a [Id]>,
 }
 
 /// A location where the server's on hand, after a sync, is not what the device projected:
@@ -54,23 +66,16 @@ impl ReplicaSnapshot {
 
 impl Replica {
     pub fn new(snapshot: ReplicaSnapshot) -> Result<Replica, EngineError> {
-        let ReplicaSnapshot { catalog, ledger, as_of } = snapshot;
+        let ReplicaSnapshot { catalog, ledger, as_of: _ } = snapshot;
         let ledger = SkuLedger::restore(&catalog, ledger)?;
-        Ok(Replica { catalog, ledger, as_of })
-    }
-
-    pub fn sku(&self) -> &Id {
-        self.ledger.sku()
+        Ok(Replica { catalog, ledger })
     }
 
     pub fn version(&self) -> u64 {
         self.ledger.version()
     }
 
-    pub fn as_of(&self) -> DateTime<Utc> {
-        self.as_of
-    }
-
+    /// The ledger as the server answered it (and the entries applied since).
     pub fn ledger(&self) -> &SkuLedger {
         &self.ledger
     }
@@ -109,7 +114,7 @@ impl Replica {
     pub fn start(&self, now: DateTime<Utc>) -> Projection {
         let mut ledger = self.ledger.clone();
         ledger.expire_due(&self.catalog, now);
-        Projection { ledger, outcomes: Vec::new() }
+        Projection { ledger, outcomes: Vec::new(), versions: BTreeMap::new() }
     }
 
     /// Records one movement on `projection` (of this replica): the version its entry gets there,
@@ -120,6 +125,52 @@ impl Replica {
             projection.ledger.record_movement(&self.catalog, movement, ctx).map(|outcome| outcome.entry.version);
         projection.outcomes.push(outcome.clone().map(|_| ()));
         outcome
+    }
+
+    /// Records one of the device's queued operations on `projection`, as the server will when it
+    /// syncs. A count names the device's operations it includes by the versions they have: on the
+    /// server for the ones applied, in the projection for the ones projected, so the projection
+    /// adds none of them twice. A count taken from a card newer than the replica is projected as
+    /// what it is, the units on the shelf (the replica cannot say what that card had seen).
+    pub fn record_op(&self, projection: &mut Projection, op: DeviceOp<'_>, ctx: &Ctx) -> Result<u64, EngineError> {
+        let mut movement = op.movement.clone();
+        if movement.kind == MovementKind::Count {
+            match (movement.counted_at_version, op.includes_ops) {
+                (Some(seen), _) if seen > self.version() => {
+                    movement.counted_at_version = None;
+                    movement.includes_versions.clear();
+                }
+                (Some(_), Some(own)) => {
+                    let mut included: Vec<u64> =
+                        own.iter().filter_map(|own| projection.versions.get(own.as_str()).copied()).collect();
+                    included.sort_unstable();
+                    movement.includes_versions = included;
+                }
+                _ => {}
+            }
+        }
+        let version = self.record(projection, movement, ctx)?;
+        projection.versions.insert(op.op_id.to_string(), version);
+        Ok(version)
+    }
+
+    /// Records `movement` on `projection` and says whether the server would refuse it, as far as
+    /// this replica can know: `None` when it would take it, or when the replica cannot judge it.
+    /// - A count is never refused for the stock it finds.
+    /// - A ship names a reservation: one the replica has never seen was placed after the replica
+    ///   was fetched, and the server knows more.
+    /// - A location or channel the replica's copy of the catalog lacks may be in the server's
+    ///   (it fetches the catalog again before it refuses for that).
+    pub fn judge(&self, projection: &mut Projection, movement: &Movement, ctx: &Ctx) -> Option<EngineError> {
+        let judged = match (movement.kind, movement.reference.as_deref()) {
+            (MovementKind::Count, _) => false,
+            (MovementKind::Ship, Some(reservation)) => self.ledger.hold_status(reservation).is_some(),
+            _ => true,
+        };
+        match self.record(projection, movement.clone(), ctx) {
+            Err(error) if judged && error.code() != "not_found" => Some(error),
+            _ => None,
+        }
     }
 
     /// Where `server`, the replica fetched after a sync, differs in on hand from `projection` (of
@@ -155,8 +206,10 @@ impl Projection {
         self.outcomes.iter().filter(|outcome| outcome.is_err()).count()
     }
 
-    pub fn ledger(&self) -> &SkuLedger {
-        &self.ledger
+    /// The server applied the device's operation `op_id` as entry `version` (a count that
+    /// includes it names that version).
+    pub fn knows(&mut self, op_id: &str, version: u64) {
+        self.versions.insert(op_id.to_string(), version);
     }
 }
 
@@ -321,5 +374,71 @@ mod tests {
                 Difference { location: location("wh-2"), projected_on_hand: 0, server_on_hand: 3 },
             ]
         );
+    }
+
+    #[test]
+    fn a_movement_is_judged_only_where_the_replica_can_know() {
+        let catalog = catalog();
+        let mut server = defined(&catalog);
+        server.record_movement(&catalog, movement(MovementKind::Receive, "wh-1", 10), &ctx()).expect("received");
+        let replica = wire(&ReplicaSnapshot::of(&server, &catalog, now()));
+        let check = |movement: Movement, recorded: bool, judged: Option<&str>| {
+            let mut projection = replica.start(now());
+            assert_eq!(replica.clone().record(&mut replica.start(now()), movement.clone(), &ctx()).is_ok(), recorded);
+            let refusal = replica.judge(&mut projection, &movement, &ctx()).map(|e| e.to_string());
+            assert_eq!(refusal.as_deref(), judged, "{movement:?}");
+            assert_eq!(projection.outcomes.len(), 1, "judged or not, it is in the projection");
+        };
+        check(movement(MovementKind::Adjust, "wh-1", -15), false, Some("on_hand at `wh-1` would become -5"));
+        check(movement(MovementKind::Adjust, "wh-1", -5), true, None);
+        let mut ship = movement(MovementKind::Ship, "wh-1", 30);
+        check(ship.clone(), false, Some("reference: a ship names the committed reservation"));
+        // A reservation placed after the replica was fetched: the server knows more.
+        ship.reference = Some("res-new".into());
+        check(ship, false, None);
+        // A count from a card the replica has not seen is refused by it, never judged.
+        let mut count = movement(MovementKind::Count, "wh-1", 4);
+        count.counted_at_version = Some(9);
+        check(count, false, None);
+        // A location the replica's catalog lacks: the server's may have it.
+        check(movement(MovementKind::Adjust, "wh-9", -15), false, None);
+    }
+
+    #[test]
+    fn a_count_that_includes_the_devices_own_operations_does_not_add_them_twice() {
+        let catalog = catalog();
+        let mut server = defined(&catalog);
+        server.record_movement(&catalog, movement(MovementKind::Receive, "wh-1", 10), &ctx()).expect("received");
+        let seen = server.version();
+        let receive = movement(MovementKind::Receive, "wh-1", 20);
+        let mut count = movement(MovementKind::Count, "wh-1", 35);
+        count.counted_at_version = Some(seen);
+        let own = [id("a")];
+        fn op<'a>(op_id: &'a str, movement: &'a Movement, includes: Option<&'a [Id]>) -> DeviceOp<'a> {
+            DeviceOp { op_id, movement, includes_ops: includes }
+        }
+        let on_hand = |replica: &Replica, known: Option<u64>, ops: &[DeviceOp<'_>]| {
+            let mut projection = replica.start(now());
+            if let Some(version) = known {
+                projection.knows("a", version);
+            }
+            for op in ops {
+                replica.record_op(&mut projection, *op, &ctx()).expect("accepted");
+            }
+            replica.projected(&projection, "wh-1").expect("wh-1").on_hand
+        };
+        let before = wire(&ReplicaSnapshot::of(&server, &catalog, now()));
+        // 10 on the shelf, 20 received here, 35 counted: the count says 35.
+        assert_eq!(on_hand(&before, None, &[op("a", &receive, None), op("c", &count, Some(&own))]), 35);
+        // Not named as included: someone counted before the receive, which is added.
+        assert_eq!(on_hand(&before, None, &[op("a", &receive, None), op("c", &count, None)]), 55);
+        // The receive applied on the server before the replica was fetched: known by its version.
+        server.record_movement(&catalog, receive.clone(), &ctx()).expect("synced");
+        let after = wire(&ReplicaSnapshot::of(&server, &catalog, now()));
+        assert_eq!(on_hand(&after, Some(server.version()), &[op("c", &count, Some(&own))]), 35);
+        assert_eq!(on_hand(&after, None, &[op("c", &count, Some(&own))]), 55, "unknown: added again");
+        // Counted from a card newer than the replica: taken as the units on the shelf.
+        let newer = Movement { counted_at_version: Some(seen + 5), ..count.clone() };
+        assert_eq!(on_hand(&before, None, &[op("c", &newer, None)]), 35);
     }
 }

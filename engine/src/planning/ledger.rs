@@ -4,7 +4,7 @@
 
 use super::expedite::ExpediteRequest;
 use super::history::DemandHistory;
-use super::plan::{Elsewhere, Inbound, Plan};
+use super::plan::{Elsewhere, Inbound};
 use super::policy::PlanningPolicy;
 use super::what_if::PlanBasis;
 use crate::catalog::Catalog;
@@ -19,24 +19,10 @@ use chrono::NaiveDate;
 /// Days of a location's demand that say what it sells a day, when others ask what it can spare.
 pub const RECENT_DEMAND_DAYS: i32 = 28;
 
-/// The SKU's plans on `today`: for each scope, the SKU over every location (`None`) or at one.
-/// `expedites`: the escalated order lines waiting for it, the oldest first (the plan over every
-/// location shows them).
-#[allow(clippy::too_many_arguments)]
-pub fn plans(
-    ledger: &SkuLedger,
-    catalog: &Catalog,
-    policy: Option<&PlanningPolicy>,
-    history: &DemandHistory,
-    today: NaiveDate,
-    scopes: &[Option<Id>],
-    expedites: &[ExpediteRequest],
-) -> Result<Vec<Plan>, EngineError> {
-    Ok(bases(ledger, catalog, policy, history, today, scopes, expedites)?.iter().map(PlanBasis::plan).collect())
-}
-
-/// What each scope's plan is computed from (its forecast not chosen yet: see
-/// `PlanBasis::with_forecast`).
+/// What the SKU's plans on `today` are computed from (`PlanBasis::plan` gives each plan; its
+/// forecast is not chosen yet: see `PlanBasis::with_forecast`). One per scope: the SKU over every
+/// location (`None`) or at one. `expedites`: the escalated order lines waiting for it, the oldest
+/// first (the plan over every location shows them).
 #[allow(clippy::too_many_arguments)]
 pub fn bases(
     ledger: &SkuLedger,

@@ -23,7 +23,7 @@ pub use class::{classify, DemandClass, DemandStats};
 pub use expedite::{ExpediteBook, ExpediteChange, ExpediteRequest};
 pub use forecast::{choose, Candidate, Forecast, Method};
 pub use history::{demand_of, oldest_kept, DemandDay, DemandHistory, DemandImport, UNLOCATED};
-pub use ledger::{bases, out_of_stock, plans, refresh_scopes, stockout_day, STOCKOUT_REPORT_DAYS};
+pub use ledger::{bases, out_of_stock, refresh_scopes, stockout_day, STOCKOUT_REPORT_DAYS};
 pub use plan::{
     demand_anomaly, plan, plan_with, spare, Action, ActionKind, Alert, DemandAnomaly, Elsewhere, Inbound, Plan,
     PlanInput, PlanSummary, ProjectionDay, StockHealth, Suggestion, DEAD_STOCK_DAYS, EXCESS_COVER_DAYS,
