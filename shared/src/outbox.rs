@@ -14,6 +14,7 @@
 use crate::sync::{SyncOp, SyncOpResult, SyncOutcome};
 use crate::wire::AvailabilityResponse;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use stockline_engine::{CountException, Id, Movement};
 
 /// Longest wait between two attempts when the server cannot be reached.
@@ -320,8 +321,9 @@ impl Outbox {
     }
 
     /// Clears applied operations (with nothing to look at) older than `APPLIED_KEPT_MS`, and
-    /// beyond the newest `APPLIED_KEPT_MAX`; returns the ids removed (to delete them from storage).
-    pub fn prune(&mut self, now_ms: f64) -> Vec<Id> {
+    /// beyond the newest `APPLIED_KEPT_MAX`; returns the ones removed (to delete them from storage,
+    /// and see `Outbox::applied_through`).
+    pub fn prune(&mut self, now_ms: f64) -> Vec<QueuedOp> {
         let mut applied_newest_first: Vec<usize> = (0..self.ops.len())
             .filter(|&i| matches!(&self.ops[i].state, OpState::Applied { exceptions, .. } if exceptions.is_empty()))
             .collect();
@@ -343,8 +345,21 @@ impl Outbox {
             .flat_map(|b| b.own_ops.iter().cloned())
             .collect();
         removed.retain(|id| !needed.contains(id));
-        self.ops.retain(|q| !removed.contains(&q.op.op_id));
-        removed
+        let (gone, kept) = std::mem::take(&mut self.ops).into_iter().partition(|q| removed.contains(&q.op.op_id));
+        self.ops = kept;
+        gone
+    }
+
+    /// The newest version each SKU's applied operations in `removed` had. A replica of the SKU
+    /// older than that included them only through this outbox, which no longer has them: its
+    /// projection would leave them out.
+    pub fn applied_through(removed: &[QueuedOp]) -> BTreeMap<Id, u64> {
+        let mut through: BTreeMap<Id, u64> = BTreeMap::new();
+        for (sku, version) in removed.iter().filter_map(|q| Some((&q.op.sku, q.applied_version()?))) {
+            let newest = through.entry(sku.clone()).or_insert(version);
+            *newest = (*newest).max(version);
+        }
+        through
     }
 
     /// How long to wait before the next attempt: doubling from 1 s, at most 30 s.
@@ -453,6 +468,10 @@ mod tests {
 
     fn ids(batch: &[SyncOp]) -> Vec<String> {
         batch.iter().map(|o| o.op_id.to_string()).collect()
+    }
+
+    fn op_ids(ops: &[QueuedOp]) -> Vec<String> {
+        ops.iter().map(|q| q.op.op_id.to_string()).collect()
     }
 
     #[test]
@@ -570,7 +589,7 @@ mod tests {
         outbox.record(&[result("b", SyncOutcome::Applied)], 1000.0);
         assert!(outbox.prune(APPLIED_KEPT_MS).is_empty(), "both are recent");
         let removed = outbox.prune(APPLIED_KEPT_MS + 500.0);
-        assert_eq!(removed, [Id::new("a").unwrap()]);
+        assert_eq!(op_ids(&removed), ["a"]);
         assert_eq!(ids(&outbox.next_batch(10).0), ["p"], "pending ones are never cleared");
         let many: Vec<QueuedOp> = (0..APPLIED_KEPT_MAX + 5).map(|i| op(&format!("o{i}"), i as f64)).collect();
         let mut outbox = Outbox::new(many);
@@ -578,5 +597,17 @@ mod tests {
             (0..APPLIED_KEPT_MAX + 5).map(|i| result(&format!("o{i}"), SyncOutcome::Applied)).collect();
         outbox.record(&results, 0.0);
         assert_eq!(outbox.prune(0.0).len(), 5, "at most APPLIED_KEPT_MAX stay");
+    }
+
+    #[test]
+    fn a_replica_older_than_a_cleared_operation_is_known() {
+        let mut outbox = Outbox::new(vec![op("a", 1.0), op("b", 2.0), op("c", 3.0), op("p", 4.0)]);
+        outbox.record(&[result_at("a", SyncOutcome::Applied, 4), result_at("b", SyncOutcome::Applied, 9)], 0.0);
+        outbox.record(&[result_at("c", SyncOutcome::Rejected, 0)], 0.0);
+        let removed = outbox.prune(APPLIED_KEPT_MS * 2.0);
+        assert_eq!(op_ids(&removed), ["a", "b"], "applied and old; the rejected and pending ones stay");
+        let through = Outbox::applied_through(&removed);
+        assert_eq!(through.into_iter().collect::<Vec<_>>(), [(removed[0].op.sku.clone(), 9)]);
+        assert!(Outbox::applied_through(&[]).is_empty());
     }
 }

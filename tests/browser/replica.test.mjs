@@ -18,11 +18,11 @@ before(async () => {
   stockline = await startStockline();
   await stockline.call('PUT', '/v1/locations/wh-1', 'dev-admin', { name: 'Main warehouse', kind: 'warehouse', region: 'eu', priority: 1 });
   await stockline.call('PUT', '/v1/locations/wh-2', 'dev-admin', { name: 'Overflow', kind: 'warehouse', region: 'eu', priority: 2 });
-  for (const sku of ['R-1', 'R-2']) {
+  for (const sku of ['R-1', 'R-2', 'R-3', 'R-4', 'R-5']) {
     await stockline.call('PUT', `/v1/skus/${sku}`, 'dev-admin', { name: `Replica ${sku}`, safety_stock: 0 });
   }
   const deadline = Date.now() + 10_000;
-  while ((await stockline.call('GET', '/v1/skus?q=R-2', 'dev-warehouse')).items.length === 0) {
+  while ((await stockline.call('GET', '/v1/skus?q=R-5', 'dev-warehouse')).items.length === 0) {
     if (Date.now() > deadline) throw new Error('the item index did not follow');
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -126,3 +126,55 @@ for (const [size, viewport] of [['tablet', TABLET], ['phone', PHONE]]) {
     }
   });
 }
+
+test('tablet: once the outbox forgets its applied operations, a replica older than them is fetched again or forgotten', async () => {
+  const { browser, page } = await warehouseDevice(stockline.app, TABLET);
+  try {
+    await page.clock.install();
+    await page.reload();
+    await page.getByTestId('tab-receive').waitFor();
+    const projection = page.getByTestId('card-projection');
+    for (const sku of ['R-3', 'R-5']) {
+      await lookup(page, sku);
+      await projection.filter({ hasText: /^On hand now: 0 \(server, \d\d:\d\d\)$/ }).waitFor();
+    }
+    // The server cannot give these replicas for now: after the sync they stay older than it.
+    const blocked = (sku) => `**/v1/skus/${sku}/replica`;
+    await page.route(blocked('R-3'), (route) => route.abort());
+    await page.route(blocked('R-5'), (route) => route.abort());
+    await browser.context.setOffline(true);
+    await receive(page, 'R-3', 5);
+    await receive(page, 'R-5', 4);
+    await browser.context.setOffline(false);
+    await page.getByTestId('outbox-count').filter({ hasText: /^All synced$/ }).waitFor({ timeout: 20_000 });
+    assert.equal(await onHand('R-3', 'wh-1'), 5);
+    await browser.context.setOffline(true);
+    await lookup(page, 'R-3');
+    // The outbox still has the applied receive: the old replica projects it.
+    await projection.filter({ hasText: /^On hand now: 0 \(server, \d\d:\d\d\) → 5 after your queued operation$/ }).waitFor();
+    await browser.context.setOffline(false);
+
+    // Sixteen minutes on, another sync clears those applied receives from the outbox. R-3's
+    // replica can be fetched again, R-5's cannot.
+    await page.clock.fastForward('16:00');
+    await page.unroute(blocked('R-3'));
+    const refetched = page.waitForResponse((r) => r.url().endsWith('/v1/skus/R-3/replica') && r.status() === 200);
+    const refused = page.waitForEvent('requestfailed', (r) => r.url().endsWith('/v1/skus/R-5/replica'));
+    await receive(page, 'R-4', 1);
+    await Promise.all([refetched, refused]);
+    await page.getByTestId('outbox-count').filter({ hasText: /^All synced$/ }).waitFor({ timeout: 20_000 });
+
+    // Offline, the kept copies: R-3's is the server's with the receive in it; R-5's is gone, so
+    // the card says nothing about it rather than 0 without the receive.
+    await browser.context.setOffline(true);
+    await lookup(page, 'R-3');
+    await projection.filter({ hasText: /^On hand now: 5 \(server, \d\d:\d\d\)$/ }).waitFor();
+    await lookup(page, 'R-5');
+    await page.getByTestId('card-sku').filter({ hasText: 'R-5' }).waitFor();
+    await page.waitForTimeout(300);
+    assert.equal(await projection.count(), 0, 'no projection from a replica that misses this device\'s receive');
+    await page.screenshot({ path: join(shots, 'tablet-replica-forgotten.png'), fullPage: true });
+  } finally {
+    await browser.close();
+  }
+});

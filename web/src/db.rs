@@ -220,6 +220,10 @@ pub async fn load_replica(sku: &str) -> DbResult<Option<crate::replica::Kept>> {
     get_json(&format!("replica:{sku}")).await
 }
 
+pub async fn delete_replica(sku: &str) -> DbResult<()> {
+    delete(PLANS, &format!("replica:{sku}")).await
+}
+
 /// Where the server's on hand differed from this device's projection after a sync of `sku`.
 pub async fn save_differences(sku: &str, differences: &[stockline_shared::Difference]) -> DbResult<()> {
     put_json(&format!("differences:{sku}"), &differences).await

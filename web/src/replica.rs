@@ -33,6 +33,11 @@ impl Kept {
     pub fn sku(&self) -> &str {
         self.snapshot.ledger.sku.as_str()
     }
+
+    /// Whether this replica is older than the entry at `version` (it does not hold it).
+    pub fn misses(&self, version: u64) -> bool {
+        self.snapshot.ledger.version < version
+    }
 }
 
 /// A movement the engine refused against the replica, waiting for the worker to queue it
@@ -299,6 +304,37 @@ pub async fn reconcile(app: AppState, skus: Vec<String>) {
     }
 }
 
+/// After the outbox cleared applied operations (`through`: the newest version each SKU's had): a
+/// kept replica older than that saw them only through the outbox, so its projection would now
+/// leave them out. It is fetched again; one that cannot be is forgotten, so the card says nothing
+/// rather than something wrong, and nothing is judged against it.
+pub async fn after_clearing(app: AppState, through: std::collections::BTreeMap<Id, u64>) {
+    for (sku, version) in through {
+        let Some(kept) = db::load_replica(sku.as_str()).await.ok().flatten() else { continue };
+        if !kept.misses(version) {
+            continue;
+        }
+        let fresh = match app.settings.get_untracked() {
+            Some(settings) => api::replica(&settings.api_base, &settings.token, sku.as_str()).await.ok(),
+            None => None,
+        };
+        let fresh =
+            fresh.map(|snapshot| Kept { snapshot, fetched_ms: js_sys::Date::now() }).filter(|k| !k.misses(version));
+        let kept = match fresh {
+            Some(fresh) => db::save_replica(&fresh).await.map(|()| Some(fresh)),
+            None => db::delete_replica(sku.as_str()).await.map(|()| None),
+        };
+        match kept {
+            Ok(kept) => {
+                if app.replica.with_untracked(|shown| shown.as_ref().is_some_and(|k| k.sku() == sku.as_str())) {
+                    app.replica.set(kept);
+                }
+            }
+            Err(error) => leptos::logging::warn!("the replica of {sku} after clearing the outbox: {error}"),
+        }
+    }
+}
+
 /// The worker has seen the differences of `sku`: kept so on the device first, then gone from
 /// the screen (a reload right after does not bring them back).
 pub fn dismiss_differences(app: AppState, sku: String) {
@@ -390,6 +426,12 @@ mod tests {
         let mut elsewhere = movement("adjust", -15, None);
         elsewhere.location = Id::new("wh-new").expect("id");
         check(Vec::new(), elsewhere, None);
+    }
+
+    #[test]
+    fn a_replica_misses_the_entries_after_its_version() {
+        assert!(!kept().misses(2), "version 2 is in the replica at version 2");
+        assert!(kept().misses(3));
     }
 
     #[test]

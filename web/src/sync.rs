@@ -153,10 +153,11 @@ pub async fn sync_now(app: AppState) {
     crate::replica::reconcile(app, skus).await;
     let now = js_sys::Date::now();
     let cleared = app.outbox.try_update(|o| o.prune(now)).unwrap_or_default();
-    let cleared: Vec<&str> = cleared.iter().map(Id::as_str).collect();
-    if let Err(e) = db::delete_ops(&cleared).await {
+    let cleared_ids: Vec<&str> = cleared.iter().map(|q| q.op.op_id.as_str()).collect();
+    if let Err(e) = db::delete_ops(&cleared_ids).await {
         leptos::logging::warn!("clearing applied operations: {e}");
     }
+    crate::replica::after_clearing(app, Outbox::applied_through(&cleared)).await;
     let delay_ms = app.outbox.with_untracked(|o| o.retry_delay_ms()) as f64;
     app.sync.update(|s| {
         s.running = false;
