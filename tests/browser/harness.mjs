@@ -9,7 +9,7 @@ import { chromium } from 'playwright-core';
 
 export const root = resolve(import.meta.dirname, '../..');
 
-function freePort() {
+export function freePort() {
   return new Promise((ok, fail) => {
     const server = createServer();
     server.unref();
@@ -38,7 +38,7 @@ async function waitReady(port, child, output) {
   throw new Error(`workerd did not answer /v1/health within 60 s:\n${output.join('').slice(-4000)}`);
 }
 
-function spawnWorkerd(state, apiPort, webPort, output) {
+function spawnWorkerd(state, apiPort, webPort, output, extraArgs) {
   const child = spawn(
     join(root, 'node_modules/@cloudflare/workerd-linux-64/bin/workerd'),
     [
@@ -47,6 +47,7 @@ function spawnWorkerd(state, apiPort, webPort, output) {
       `--socket-addr=web=127.0.0.1:${webPort}`,
       `--directory-path=do-storage=${state}`,
       `--directory-path=web-files=${join(root, 'web/dist')}`,
+      ...extraArgs,
     ],
     { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
@@ -133,7 +134,8 @@ export async function sellingStore(call, skus) {
   }
 }
 
-export async function startStockline() {
+/// `extraArgs`: more workerd flags (the edge profiler adds `--inspector-addr`).
+export async function startStockline(extraArgs = []) {
   const state = mkdtempSync(join(tmpdir(), 'stockline-browser-'));
   const output = [];
   let child, apiPort, webPort;
@@ -143,7 +145,7 @@ export async function startStockline() {
     apiPort = await freePort();
     webPort = await freePort();
     if (apiPort === webPort) continue;
-    child = spawnWorkerd(state, apiPort, webPort, output);
+    child = spawnWorkerd(state, apiPort, webPort, output, extraArgs);
     const outcome = await waitReady(apiPort, child, output);
     if (outcome.ready) break;
     if (attempt >= 5) throw new Error(outcome.exited);
