@@ -595,6 +595,11 @@ fn sent_orders_are_inbound_and_receipts_move_stock_once() {
     };
     let expected = json!([3, 3, "100.00", 115, 115, "100.00", 5, 0.0, 0.0, 120, 3, "2.50", 2, "0.00"]);
     assert_eq!(figures(&metrics), expected, "{metrics}");
+    assert_eq!(
+        metrics["price_variance_by_currency"],
+        json!([{"currency": "EUR", "invoice_lines": 2, "price_variance_pct": "0.00"}]),
+        "one currency: its figure is the whole figure"
+    );
     assert_eq!(metrics["groups"][0]["key"], "basics-co", "{metrics}");
     assert_eq!(figures(&metrics["groups"][0]), expected, "{metrics}");
     assert_eq!(metrics["groups"].as_array().map(Vec::len), Some(1), "{metrics}");

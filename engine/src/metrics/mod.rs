@@ -33,8 +33,8 @@ pub use read::{
     WINDOW_DAYS_DEFAULT, WINDOW_DAYS_MAX,
 };
 pub use supply::{
-    drift_window, read_suppliers, InvoicedFacts, PoFacts, PoLineFacts, ReceiptFacts, SupplierFigures, Suppliers,
-    DRIFT_WINDOW_DAYS,
+    drift_window, read_suppliers, CurrencyVariance, InvoicedFacts, PoFacts, PoLineFacts, ReceiptFacts, SupplierFigures,
+    Suppliers, DRIFT_WINDOW_DAYS,
 };
 
 /// What a bucket counts.

@@ -11,10 +11,11 @@
 //!   **Drift**: σ at least doubled against the window before, both with enough samples.
 //! - **QC rejects**: of the units received on a day, those received into quarantine.
 //! - **Price variance**: on invoices recorded on a day that still count (not corrected), invoiced
-//!   against ordered value, to the cent.
+//!   against ordered value, to the cent, in each order's currency. Values in different currencies
+//!   are never added up: over several, the variance is given per currency only.
 
 use super::facts::{cents, Delta, Sums};
-use super::margin::currency_bin;
+use super::margin::{bin_currency, currency_bin};
 use super::read::{add, pct, Dated, Keyed, MetricsBy, Window, WindowFigures, GROUPS_MAX};
 use super::{dim, metric};
 use crate::ids::Id;
@@ -229,13 +230,44 @@ pub struct SupplierFigures {
     pub received: i64,
     pub quarantined: i64,
     pub qc_reject_pct: Option<Decimal>,
-    /// Invoice lines, and (invoiced − ordered) / ordered value over them.
+    /// Invoice lines, and (invoiced − ordered) / ordered value over them when they are all in one
+    /// currency (`None` over several: see `price_variance_by_currency`).
+    pub invoice_lines: i64,
+    pub price_variance_pct: Option<Decimal>,
+    /// The same per currency, by currency code. (Missing in copies saved before it was kept: none.)
+    #[serde(default)]
+    pub price_variance_by_currency: Vec<CurrencyVariance>,
+}
+
+/// The price variance of the invoices in one currency.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurrencyVariance {
+    /// The orders' currency; `None` for invoices kept before currencies were (their value is in
+    /// no known currency).
+    pub currency: Option<String>,
     pub invoice_lines: i64,
     pub price_variance_pct: Option<Decimal>,
 }
 
-/// The sums behind `SupplierFigures`: lines, receipts, invoices.
-type SupplierSums = [[i64; 6]; 3];
+/// The sums behind `SupplierFigures`: lines, receipts, invoices; and the invoices' (lines,
+/// ordered, invoiced) by currency bin, since money adds up only within a currency.
+#[derive(Clone, Debug, Default)]
+struct SupplierSums {
+    slots: [[i64; 6]; 3],
+    invoices: BTreeMap<u32, [i64; 3]>,
+}
+
+impl SupplierSums {
+    fn add(&mut self, slot: usize, row: &super::BucketRow<'_>) {
+        add(&mut self.slots[slot], &row.values);
+        if slot == 2 {
+            let [lines, ordered, invoiced] = self.invoices.entry(row.bin).or_default();
+            *lines += row.values[0];
+            *ordered += row.values[1];
+            *invoiced += row.values[2];
+        }
+    }
+}
 
 fn slot(name: &str) -> Option<usize> {
     match name {
@@ -252,9 +284,24 @@ fn round2(value: f64) -> f64 {
 
 impl SupplierFigures {
     fn of(sums: &SupplierSums) -> SupplierFigures {
-        let [lines_due, otif, units_due, units_received, ..] = sums[0];
-        let [samples, lead_sum, lead_squares, received, quarantined, _] = sums[1];
-        let [invoice_lines, ordered_cents, invoiced_cents, ..] = sums[2];
+        let [lines_due, otif, units_due, units_received, ..] = sums.slots[0];
+        let [samples, lead_sum, lead_squares, received, quarantined, _] = sums.slots[1];
+        let [invoice_lines, ..] = sums.slots[2];
+        let by_currency: Vec<CurrencyVariance> = sums
+            .invoices
+            .iter()
+            .filter(|(_, [lines, ..])| *lines != 0)
+            .map(|(&bin, &[lines, ordered_cents, invoiced_cents])| CurrencyVariance {
+                currency: bin_currency(bin),
+                invoice_lines: lines,
+                price_variance_pct: pct(invoiced_cents - ordered_cents, ordered_cents),
+            })
+            .collect();
+        assert_eq!(by_currency.iter().map(|c| c.invoice_lines).sum::<i64>(), invoice_lines);
+        let price_variance_pct = match by_currency.as_slice() {
+            [one] => one.price_variance_pct,
+            _ => None,
+        };
         assert!((0..=lines_due).contains(&otif) && (0..=units_due).contains(&units_received));
         assert!(samples >= 0 && lead_sum >= 0 && lead_squares >= 0 && (0..=received).contains(&quarantined));
         let (mean, std) = if samples > 0 {
@@ -282,7 +329,8 @@ impl SupplierFigures {
             quarantined,
             qc_reject_pct: pct(quarantined, received),
             invoice_lines,
-            price_variance_pct: pct(invoiced_cents - ordered_cents, ordered_cents),
+            price_variance_pct,
+            price_variance_by_currency: by_currency,
         }
     }
 
@@ -356,17 +404,17 @@ pub fn read_suppliers(
         }
         if row.dim == dim::ALL {
             if window.holds(row.day) {
-                add(&mut total[slot], &row.values);
-                add(&mut days.entry(row.day).or_default()[slot], &row.values);
+                total.add(slot, row);
+                days.entry(row.day).or_default().add(slot, row);
             } else if previous_window.holds(row.day) {
-                add(&mut previous[slot], &row.values);
+                previous.add(slot, row);
             }
         } else if by.is_some_and(|by| by.dim() == row.dim) {
             let group = groups.entry(row.key.as_ref()).or_default();
             if window.holds(row.day) {
-                add(&mut group.0[slot], &row.values);
+                group.0.add(slot, row);
             } else if previous_window.holds(row.day) {
-                add(&mut group.1[slot], &row.values);
+                group.1.add(slot, row);
             }
         }
     }
@@ -377,7 +425,7 @@ pub fn read_suppliers(
     };
     let mut groups: Vec<Keyed<SupplierFigures>> = groups
         .into_iter()
-        .filter(|(_, (now, _))| now.iter().any(|sums| sums[0] > 0))
+        .filter(|(_, (now, _))| now.slots.iter().any(|sums| sums[0] > 0))
         .map(|(key, (now, before))| Keyed { key: key.to_string(), figures: with_drift(&now, &before) })
         .collect();
     groups.sort_by(|a, b| {

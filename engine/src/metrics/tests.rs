@@ -632,6 +632,43 @@ mod suppliers {
     }
 
     #[test]
+    fn price_variance_never_adds_up_money_in_different_currencies() {
+        let mut host = history();
+        // slow-co bills in USD: 10 of line 1 at 1.90 against 2.00 (−5%); basics-co in EUR at 2.10
+        // against 2.00 (+5%). Added up, the two would show 0%.
+        host.send("PO-U", "slow-co", 2, &[("A", "wh-1", 10, 6)]);
+        let mut order = host.orders["PO-U"].clone();
+        order.currency = "USD".into();
+        host.save(&order);
+        host.receive("PO-U", 5, &[(1, 10, false)]);
+        host.invoice("PO-1", "INV-1", 9, &[(1, 10, "2.10")], None);
+        host.invoice("PO-U", "INV-U", 9, &[(1, 10, "1.90")], None);
+        let read = host.read("2026-11-01", "2026-11-30", Some(MetricsBy::Supplier), "2026-11-20");
+        type ByCurrency<'a> = Vec<(Option<&'a str>, i64, Option<Decimal>)>;
+        fn variance(figures: &SupplierFigures) -> (i64, Option<Decimal>, ByCurrency<'_>) {
+            let by = figures
+                .price_variance_by_currency
+                .iter()
+                .map(|c| (c.currency.as_deref(), c.invoice_lines, c.price_variance_pct))
+                .collect();
+            (figures.invoice_lines, figures.price_variance_pct, by)
+        }
+        assert_eq!(
+            variance(&read.figures),
+            (2, None, vec![(Some("EUR"), 1, pct("5.00")), (Some("USD"), 1, pct("-5.00"))])
+        );
+        let groups: Vec<(&str, Option<Decimal>)> =
+            read.groups.iter().map(|g| (g.key.as_str(), g.figures.price_variance_pct)).collect();
+        assert!(
+            groups.contains(&("basics-co", pct("5.00"))) && groups.contains(&("slow-co", pct("-5.00"))),
+            "{groups:?}"
+        );
+        // One currency alone: its figure is the whole figure.
+        let basics = read.groups.iter().find(|g| g.key == "basics-co").expect("basics-co");
+        assert_eq!(variance(&basics.figures), (1, pct("5.00"), vec![(Some("EUR"), 1, pct("5.00"))]));
+    }
+
+    #[test]
     fn lead_time_drift_is_sigma_doubled_against_the_window_before() {
         let mut host = PoHost::default();
         // October (days −30…0): basics-co's lead times 5, 6, 7 (σ 1); November 2, 6, 10 (σ 4):
