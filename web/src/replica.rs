@@ -85,10 +85,9 @@ pub fn device_ctx(settings: &Settings, now_ms: f64) -> Result<Ctx, String> {
     Ok(Ctx::new(Actor { subject, role }, now))
 }
 
-/// The replica and what this device's movements not in it yet (then `extra`) do to it, decided
-/// by the engine (`Replica::record_op`, which also keeps a count from adding this device's own
-/// operations twice).
-pub fn project(kept: &Kept, outbox: &Outbox, extra: &[Movement], ctx: &Ctx) -> Result<(Replica, Projection), String> {
+/// The replica and what this device's movements not in it yet do to it, decided by the engine
+/// (`Replica::record_op`, which also keeps a count from adding this device's own operations twice).
+pub fn project(kept: &Kept, outbox: &Outbox, ctx: &Ctx) -> Result<(Replica, Projection), String> {
     let replica = Replica::new(kept.snapshot.clone()).map_err(|e| format!("the saved copy is unreadable: {e}"))?;
     let mut projection = replica.start(ctx.now);
     for queued in outbox.ops().iter().filter(|q| q.op.sku.as_str() == kept.sku()) {
@@ -105,16 +104,13 @@ pub fn project(kept: &Kept, outbox: &Outbox, extra: &[Movement], ctx: &Ctx) -> R
         // The outcome is kept in the projection.
         let _ = replica.record_op(&mut projection, op, ctx);
     }
-    for movement in extra {
-        let _ = replica.record(&mut projection, movement.clone(), ctx);
-    }
     Ok((replica, projection))
 }
 
 /// The engine's refusal of `movements` after this device's queued ones, in the outbox's words;
 /// `None` when it would take them, or when the replica cannot judge them (`Replica::judge`).
 pub fn refusal(kept: &Kept, outbox: &Outbox, movements: &[Movement], ctx: &Ctx) -> Result<Option<String>, String> {
-    let (replica, mut projection) = project(kept, outbox, &[], ctx)?;
+    let (replica, mut projection) = project(kept, outbox, ctx)?;
     Ok(movements
         .iter()
         .find_map(|movement| replica.judge(&mut projection, movement, ctx).map(|error| words(&error, movement))))
@@ -135,7 +131,7 @@ pub fn at_location(
     clock: impl Fn() -> f64,
 ) -> Result<AtLocation, String> {
     let started = clock();
-    let (replica, projection) = project(kept, outbox, &[], ctx)?;
+    let (replica, projection) = project(kept, outbox, ctx)?;
     let projection_ms = clock() - started;
     let server = replica.position(location).map_err(|e| e.to_string())?;
     let projected = replica.projected(&projection, location).map_err(|e| e.to_string())?;
@@ -280,7 +276,7 @@ pub async fn reconcile(app: AppState, skus: Vec<String>) {
         let Some(kept) = db::load_replica(&sku).await.ok().flatten() else { continue };
         let Ok(snapshot) = api::replica(&settings.api_base, &settings.token, &sku).await else { continue };
         let Ok(server) = Replica::new(snapshot.clone()) else { continue };
-        let projected = app.outbox.with_untracked(|outbox| project(&kept, outbox, &[], &ctx));
+        let projected = app.outbox.with_untracked(|outbox| project(&kept, outbox, &ctx));
         let differences = match projected {
             Ok((replica, projection)) => replica.differences(&projection, &server),
             Err(_) => Vec::new(),
@@ -452,7 +448,7 @@ mod tests {
         };
         let counted = |own: &[&str], state: OpState| counted_seen(2, own, state);
         let on_hand = |ops: Vec<QueuedOp>| {
-            let (replica, projection) = project(&kept(), &Outbox::new(ops), &[], &ctx()).expect("projects");
+            let (replica, projection) = project(&kept(), &Outbox::new(ops), &ctx()).expect("projects");
             (replica.projected(&projection, "wh-1").expect("wh-1").on_hand, projection.refused())
         };
         let receive = |state: OpState| queued("a", movement("receive", 20, None), state);
