@@ -370,7 +370,7 @@ fn WhatIfPanel(basis: PlanBasis, form: WhatIfForm, tried: Memo<Option<Result<(Pl
             <div class="what-if-fields">
                 {field("Service level %", "what-if-service-level", form.service_level_pct, round(basis.policy.service_level * 100.0))}
                 {field("Lead time (days)", "what-if-lead-time", form.lead_time_days, round(basis.lead_time.mean_days))}
-                {field("± days", "what-if-lead-time-std", form.lead_time_std_days, round(basis.lead_time.std_days))}
+                {field("Lead time ± (days)", "what-if-lead-time-std", form.lead_time_std_days, round(basis.lead_time.std_days))}
                 {field("MOQ", "what-if-moq", form.moq, basis.policy.moq.to_string())}
             </div>
             {move || match tried.get() {
