@@ -41,7 +41,7 @@ use chrono::{Duration, NaiveDate};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 use stockline_engine::planning::{
-    classify, order_quantity, plan, DemandClass, Inbound, LeadTime, Method, PlanInput, PlanningPolicy, ServiceMeasure,
+    classify, order_quantity, plan, DemandClass, Inbound, LeadTime, Method, PlanBasis, PlanningPolicy, ServiceMeasure,
 };
 use stockline_engine::{Id, Position};
 
@@ -261,20 +261,21 @@ fn stockline_plan(
             expected_on: Some(date(ordered + 1 + sku.lead_mean.round() as usize)),
         })
         .collect();
-    let result = plan(&PlanInput {
-        expedites: &[],
-        sku: &sku_id,
+    let result = plan(&PlanBasis {
+        expedites: Vec::new(),
+        sku: sku_id,
         location: None,
-        elsewhere: &[],
+        elsewhere: Vec::new(),
         today: date(today),
-        policy: &policy,
+        policy,
         lead_time: LeadTime { mean_days: sku.lead_mean, std_days: sku.lead_std, source: "policy".into() },
         history_first: Some(date(first)),
-        history,
+        history: history.to_vec(),
         demand_today: 0,
         stock: Position { on_hand, ..Position::default() },
-        inbound: &inbound,
+        inbound,
         unit_cost: None,
+        forecast: None,
     });
     out.plans += 1;
     out.mu += result.forecast.mean_daily;

@@ -36,6 +36,22 @@ before(async () => {
 
 const signIn = (page, token) => signInAt(page, stockline.app, token);
 
+/// A buyer's browser at `viewport`, on the plan of `sku`, its chart drawn.
+async function openPlan(viewport, sku) {
+  const browser = await launchBrowser(viewport);
+  try {
+    const page = await browser.context.newPage();
+    await signIn(page, 'dev-buyer');
+    await page.getByTestId('tab-replenishment').click();
+    await page.getByTestId(`plan-line-${sku}`).click();
+    await page.getByTestId('plan-chart').waitFor();
+    return { browser, page };
+  } catch (error) {
+    await browser.close();
+    throw error;
+  }
+}
+
 after(async () => {
   await stockline?.stop();
 });
@@ -93,13 +109,8 @@ test('a buyer sees what to reorder, opens a plan, and reads both offline', async
 
 test('the plan and its what-if read on a phone and on a desktop', async () => {
   for (const [name, viewport] of [['phone', { width: 390, height: 844 }], ['desktop', { width: 1280, height: 900 }]]) {
-    const browser = await launchBrowser(viewport);
+    const { browser, page } = await openPlan(viewport, 'TEA-2');
     try {
-      const page = await browser.context.newPage();
-      await signIn(page, 'dev-buyer');
-      await page.getByTestId('tab-replenishment').click();
-      await page.getByTestId('plan-line-TEA-2').click();
-      await page.getByTestId('plan-chart').waitFor();
       const box = await page.getByTestId('plan-chart').boundingBox();
       assert.ok(box.width <= viewport.width, `the chart fits the ${name} screen: ${box.width}`);
       await page.screenshot({ path: join(shots, `plan-${name}.png`), fullPage: true });
@@ -128,13 +139,8 @@ test('the plan and its what-if read on a phone and on a desktop', async () => {
 });
 
 test('what-if: service level, lead time and MOQ recompute the plan in the browser, without a request', async () => {
-  const browser = await launchBrowser({ width: 768, height: 1024 });
+  const { browser, page } = await openPlan({ width: 768, height: 1024 }, 'TEA-2');
   try {
-    const page = await browser.context.newPage();
-    await signIn(page, 'dev-buyer');
-    await page.getByTestId('tab-replenishment').click();
-    await page.getByTestId('plan-line-TEA-2').click();
-    await page.getByTestId('plan-chart').waitFor();
     await page.getByTestId('what-if-service-level').waitFor();
     const facts = page.getByTestId('plan-facts');
     const figure = async (name) => Number((await facts.textContent()).match(new RegExp(`${name}(\\d+)`))[1]);

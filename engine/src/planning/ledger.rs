@@ -4,9 +4,8 @@
 
 use super::expedite::ExpediteRequest;
 use super::history::DemandHistory;
-use super::plan::{Elsewhere, Inbound};
+use super::plan::{Elsewhere, Inbound, PlanBasis};
 use super::policy::PlanningPolicy;
-use super::what_if::PlanBasis;
 use crate::catalog::Catalog;
 use crate::error::EngineError;
 use crate::ids::Id;

@@ -26,12 +26,12 @@ pub use history::{demand_of, oldest_kept, DemandDay, DemandHistory, DemandImport
 pub use ledger::{bases, out_of_stock, refresh_scopes, stockout_day, STOCKOUT_REPORT_DAYS};
 pub use plan::{
     demand_anomaly, plan, plan_with, spare, Action, ActionKind, Alert, DemandAnomaly, Elsewhere, Inbound, Plan,
-    PlanInput, PlanSummary, ProjectionDay, StockHealth, Suggestion, DEAD_STOCK_DAYS, EXCESS_COVER_DAYS,
+    PlanBasis, PlanSummary, ProjectionDay, StockHealth, Suggestion, DEAD_STOCK_DAYS, EXCESS_COVER_DAYS,
 };
 pub use policy::{
     order_quantity, safety_stock, z_for_fill_rate, LeadTime, PlanningPolicy, ServiceMeasure, Supplier, SupplierSpec,
 };
-pub use what_if::{PlanBasis, WhatIf};
+pub use what_if::WhatIf;
 
 /// A calendar day as days since 1970-01-01 (UTC), for arithmetic; dates on the wire.
 pub type Day = i32;

@@ -41,29 +41,38 @@ pub fn spare(elsewhere: &Elsewhere, lead_time_days: f64, review_period_days: u32
     (elsewhere.free - keeps).max(0)
 }
 
-/// What a plan is computed from; the host gathers it, the engine decides.
-#[derive(Clone, Debug)]
-pub struct PlanInput<'a> {
-    pub sku: &'a Id,
+/// What a plan is computed from; the host gathers it, the engine decides. On the wire as
+/// `GET /v1/skus/{sku}/plan/basis[?location=]`, with the forecast chosen for it, so a device can
+/// plan what-ifs without the backtest (`PlanBasis::what_if`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlanBasis {
+    pub sku: Id,
     /// The location planned for; `None` plans the SKU over every location.
-    pub location: Option<&'a Id>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Id>,
     /// For a location's plan: the SKU's other locations (a transfer can come from them).
-    pub elsewhere: &'a [Elsewhere],
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub elsewhere: Vec<Elsewhere>,
     pub today: NaiveDate,
-    pub policy: &'a PlanningPolicy,
+    pub policy: PlanningPolicy,
     pub lead_time: LeadTime,
     /// Daily demand up to yesterday, from `history_first`.
     pub history_first: Option<NaiveDate>,
-    pub history: &'a [f64],
+    pub history: Vec<f64>,
     /// Demand recorded so far today (not in `history`: the day is not over).
     pub demand_today: i64,
     /// The SKU's quantities summed over the locations planned for.
     pub stock: Position,
-    pub inbound: &'a [Inbound],
+    pub inbound: Vec<Inbound>,
     pub unit_cost: Option<Money>,
     /// Escalated order lines waiting for the SKU, the oldest first (the plan over every location
     /// only: an order line is not tied to one location's plan).
-    pub expedites: &'a [ExpediteRequest],
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expedites: Vec<ExpediteRequest>,
+    /// The forecast chosen over `PLAN_HORIZON_DAYS_MAX` days, for `PlanBasis::plan` and what-ifs
+    /// (absent: `PlanBasis::plan` chooses one; `plan` always does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forecast: Option<Forecast>,
 }
 
 /// Escalated order lines a plan shows; the units count all of them.
@@ -516,8 +525,9 @@ fn figure(value: f64) -> String {
 }
 
 /// Computes a SKU's plan, choosing its forecast by backtest.
-pub fn plan(input: &PlanInput<'_>) -> Plan {
-    let forecast = choose(input.history, classify(input.history).class, horizon_days(&input.lead_time, input.policy));
+pub fn plan(input: &PlanBasis) -> Plan {
+    let forecast =
+        choose(&input.history, classify(&input.history).class, horizon_days(&input.lead_time, &input.policy));
     plan_with(input, &forecast)
 }
 
@@ -532,14 +542,14 @@ pub(crate) fn horizon_days(lead_time: &LeadTime, policy: &PlanningPolicy) -> usi
 /// Computes a SKU's plan with `chosen`, the forecast chosen for the same history over at least
 /// the plan's horizon (a what-if on a device reuses the server's: the backtest is not run, nor
 /// even in the device's download).
-pub fn plan_with(input: &PlanInput<'_>, chosen: &Forecast) -> Plan {
-    let policy = input.policy;
+pub fn plan_with(input: &PlanBasis, chosen: &Forecast) -> Plan {
+    let policy = &input.policy;
     let lead_time = &input.lead_time;
     let review_days = i64::from(policy.review_period_days);
     let lead_days = lead_time.mean_days.ceil() as i64;
     let horizon_days = horizon_days(lead_time, policy);
 
-    let stats = classify(input.history);
+    let stats = classify(&input.history);
     assert!(chosen.daily.len() >= horizon_days, "a forecast chosen over a shorter horizon");
     let forecast = Forecast { daily: chosen.daily[..horizon_days].to_vec(), ..chosen.clone() };
     let over_lead = &forecast.daily[..usize::try_from(lead_days.max(1)).expect("bounded").min(horizon_days)];
@@ -550,7 +560,7 @@ pub fn plan_with(input: &PlanInput<'_>, chosen: &Forecast) -> Plan {
     // Levels. The position is looked at once a day and a day's demand comes at once, so when it
     // reaches the reorder point it is on average `under_mean` below it: that is covered too, and
     // the undershoot's variance adds to the spread of lead-time demand.
-    let (under_mean, under_variance) = undershoot(input.history);
+    let (under_mean, under_variance) = undershoot(&input.history);
     let spread = (lead_time_spread(mean_daily, std_daily, lead_time).powi(2) + under_variance).sqrt();
     let cycle_qty = order_quantity(units_up(mean_daily * review_days.max(1) as f64), policy.moq, policy.pack_multiple);
     // Sizes that vary a lot (erratic, lumpy) make lead-time demand right-skewed: the fill rate's
@@ -638,7 +648,7 @@ pub fn plan_with(input: &PlanInput<'_>, chosen: &Forecast) -> Plan {
         Some(_) => input.today,
         None => days(input.today, 1),
     };
-    for line in input.inbound {
+    for line in &input.inbound {
         match line.expected_on {
             None => notes
                 .push(format!("inbound {} ({}) has no expected date: counted from tomorrow", line.qty, line.reference)),
@@ -675,7 +685,7 @@ pub fn plan_with(input: &PlanInput<'_>, chosen: &Forecast) -> Plan {
         let donor = input
             .elsewhere
             .iter()
-            .filter(|other| Some(&other.location) != input.location)
+            .filter(|other| Some(&other.location) != input.location.as_ref())
             .map(|other| (other, spare(other, lead_time.mean_days, policy.review_period_days)))
             .filter(|(_, spare)| *spare > 0)
             .max_by(|(a, spare_a), (b, spare_b)| spare_a.cmp(spare_b).then_with(|| b.location.cmp(&a.location)));
@@ -794,7 +804,7 @@ pub fn plan_with(input: &PlanInput<'_>, chosen: &Forecast) -> Plan {
     let total: f64 = input.history.iter().sum();
     Plan {
         sku: input.sku.clone(),
-        location: input.location.cloned(),
+        location: input.location.clone(),
         as_of: input.today,
         history: HistorySummary {
             first_date: input.history_first,
@@ -854,7 +864,7 @@ pub fn plan_with(input: &PlanInput<'_>, chosen: &Forecast) -> Plan {
         expedite_qty,
         expedites: input.expedites.iter().take(EXPEDITES_SHOWN_MAX).cloned().collect(),
         notes,
-        anomaly: demand_anomaly(input.history_first, input.history, std_daily),
+        anomaly: demand_anomaly(input.history_first, &input.history, std_daily),
     }
 }
 
@@ -938,20 +948,21 @@ mod tests {
                 by: "buyer".to_string(),
             })
             .collect();
-        plan(&PlanInput {
-            expedites: &expedites,
-            sku: &sku,
-            location: case.location.as_ref(),
-            elsewhere: &case.elsewhere,
+        plan(&PlanBasis {
+            expedites,
+            sku,
+            location: case.location.clone(),
+            elsewhere: case.elsewhere.clone(),
             today,
-            policy: &policy,
+            policy,
             lead_time: LeadTime { mean_days: 3.0, std_days: 1.0, source: "policy".into() },
             history_first: Some(days(today, -60)),
-            history: &history,
+            history,
             stock: Position { on_hand: case.on_hand, reserved: case.reserved, ..Position::default() },
-            inbound: &inbound,
+            inbound,
             demand_today: 0,
             unit_cost: Some(Money::parse("2.50").expect("money")),
+            forecast: None,
         })
     }
 
@@ -1233,20 +1244,21 @@ mod tests {
     fn no_history_no_suggestion() {
         let sku = Id::new("NEW").expect("id");
         let policy = PlanningPolicy { lead_time_days: Some(5.0), ..PlanningPolicy::default() };
-        let plan = plan(&PlanInput {
-            expedites: &[],
-            sku: &sku,
+        let plan = plan(&PlanBasis {
+            expedites: Vec::new(),
+            sku,
             location: None,
-            elsewhere: &[],
+            elsewhere: Vec::new(),
             today: date("2026-12-02"),
-            policy: &policy,
+            policy,
             lead_time: LeadTime { mean_days: 5.0, std_days: 0.0, source: "policy".into() },
             history_first: None,
-            history: &[],
+            history: Vec::new(),
             stock: Position::default(),
-            inbound: &[],
+            inbound: Vec::new(),
             demand_today: 0,
             unit_cost: None,
+            forecast: None,
         });
         assert_eq!(plan.demand_class, DemandClass::NoDemand);
         assert_eq!((plan.suggestion, plan.stockout_date, plan.at_risk, plan.order_by), (None, None, false, None));

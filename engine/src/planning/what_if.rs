@@ -1,48 +1,18 @@
-//! What a plan is computed from, owned and on the wire, so a buyer's device recomputes a SKU's
-//! plan for another service level, lead time or MOQ with this same code, offline and before
-//! anything is saved.
+//! What-ifs on a plan's basis (`PlanBasis`: what a plan is computed from, on the wire), so a
+//! buyer's device recomputes a SKU's plan for another service level, lead time or MOQ with this
+//! same code, offline and before anything is saved.
 //!
 //! The forecast is chosen once, by the server, over the longest horizon a plan can have: the
 //! backtest is the costly part, and none of the figures a what-if changes moves it. A plan from
 //! a basis for a policy equals the plan the server computes once that policy is saved.
 
 use super::class::classify;
-use super::expedite::ExpediteRequest;
-use super::forecast::{choose, Forecast};
-use super::plan::{horizon_days, plan, plan_with, Elsewhere, Inbound, Plan, PlanInput};
-use super::policy::{LeadTime, PlanningPolicy};
+use super::forecast::choose;
+use super::plan::{horizon_days, plan, plan_with, Plan, PlanBasis};
+use super::policy::LeadTime;
 use crate::error::EngineError;
-use crate::ids::Id;
 use crate::limits::{LEAD_TIME_DAYS_MAX, PLAN_HORIZON_DAYS_MAX};
-use crate::money::Money;
-use crate::position::Position;
-use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-
-/// `GET /v1/skus/{sku}/plan/basis[?location=]`: a plan's inputs (see [`PlanInput`]) and the
-/// forecast chosen for them.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PlanBasis {
-    pub sku: Id,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub location: Option<Id>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub elsewhere: Vec<Elsewhere>,
-    pub today: NaiveDate,
-    pub policy: PlanningPolicy,
-    pub lead_time: LeadTime,
-    pub history_first: Option<NaiveDate>,
-    pub history: Vec<f64>,
-    pub demand_today: i64,
-    pub stock: Position,
-    pub inbound: Vec<Inbound>,
-    pub unit_cost: Option<Money>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub expedites: Vec<ExpediteRequest>,
-    /// The forecast chosen over `PLAN_HORIZON_DAYS_MAX` days (absent: the plan chooses one).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub forecast: Option<Forecast>,
-}
 
 /// The figures a buyer tries before saving them; `None` keeps the policy's.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -54,24 +24,6 @@ pub struct WhatIf {
 }
 
 impl PlanBasis {
-    fn input(&self) -> PlanInput<'_> {
-        PlanInput {
-            sku: &self.sku,
-            location: self.location.as_ref(),
-            elsewhere: &self.elsewhere,
-            today: self.today,
-            policy: &self.policy,
-            lead_time: self.lead_time.clone(),
-            history_first: self.history_first,
-            history: &self.history,
-            demand_today: self.demand_today,
-            stock: self.stock,
-            inbound: &self.inbound,
-            unit_cost: self.unit_cost,
-            expedites: &self.expedites,
-        }
-    }
-
     /// Chooses the forecast once, over the longest horizon, for what-ifs to reuse.
     pub fn with_forecast(mut self) -> PlanBasis {
         let class = classify(&self.history).class;
@@ -82,8 +34,8 @@ impl PlanBasis {
     /// The plan for the basis as it is (its forecast chosen now when the basis has none).
     pub fn plan(&self) -> Plan {
         match &self.forecast {
-            Some(forecast) => plan_with(&self.input(), forecast),
-            None => plan(&self.input()),
+            Some(forecast) => plan_with(self, forecast),
+            None => plan(self),
         }
     }
 
@@ -117,15 +69,20 @@ impl PlanBasis {
                 format!("covers {} days, the plan needs {needed_days}: fetch the basis again", forecast.daily.len()),
             ));
         }
-        let input = PlanInput { policy: &policy, lead_time, ..self.input() };
-        Ok(plan_with(&input, forecast))
+        let changed = PlanBasis { policy, lead_time, forecast: None, ..self.clone() };
+        Ok(plan_with(&changed, forecast))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::planning::plan::plan;
+    use crate::ids::Id;
+    use crate::money::Money;
+    use crate::planning::plan::Inbound;
+    use crate::planning::PlanningPolicy;
+    use crate::position::Position;
+    use chrono::NaiveDate;
 
     fn date(text: &str) -> NaiveDate {
         text.parse().expect("a date")
@@ -173,7 +130,7 @@ mod tests {
                 source: "what-if".into(),
             };
         }
-        let on_server = plan(&saved.input());
+        let on_server = plan(&saved);
         assert_eq!(on_device, on_server, "{change:?}");
     }
 
