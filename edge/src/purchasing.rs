@@ -234,6 +234,7 @@ struct OrderRow {
 #[derive(Deserialize)]
 struct ChangeRow {
     seq: i64,
+    sku: String,
     envelope: String,
 }
 
@@ -482,6 +483,30 @@ impl Purchasing {
         rows.into_iter().map(|row| stored_id(row.sku)).collect()
     }
 
+    /// The changes waiting for each of `skus`, oldest first, at most `CHANGES_PER_SEND_MAX` each:
+    /// one statement per hundred SKUs rather than one per SKU.
+    fn pending_changes(&self, skus: &[Id]) -> Result<HashMap<String, Vec<ChangeRow>>> {
+        let mut by_sku: HashMap<String, Vec<ChangeRow>> = HashMap::with_capacity(skus.len());
+        for chunk in skus.chunks(store::SQL_BINDINGS_MAX - 1) {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let mut bindings: Vec<worker::SqlStorageValue> = chunk.iter().map(|sku| sku.as_str().into()).collect();
+            bindings.push(CHANGES_PER_SEND_MAX.into());
+            let rows: Vec<ChangeRow> = store::rows(
+                &self.sql(),
+                &format!(
+                    "SELECT seq, sku, envelope FROM (SELECT seq, sku, envelope,
+                         ROW_NUMBER() OVER (PARTITION BY sku ORDER BY seq) AS nth
+                     FROM stock_changes WHERE sku IN ({marks})) WHERE nth <= ? ORDER BY seq"
+                ),
+                bindings,
+            )?;
+            for row in rows {
+                by_sku.entry(row.sku.clone()).or_default().push(row);
+            }
+        }
+        Ok(by_sku)
+    }
+
     /// The order's changes still on their way to SKU ledgers.
     fn stock_pending(&self, po: &Id) -> Result<Vec<StockPending>> {
         let rows: Vec<PendingRow> = store::rows(
@@ -529,21 +554,30 @@ impl Purchasing {
     /// and nothing after it is sent before it: a receipt must not overtake the inbound it settles).
     /// Returns the rows that applied; the caller deletes them in one statement (a row sent again
     /// before that is answered from the SKU's record, applying nothing).
-    async fn send_changes(&self, sku: &Id) -> Result<Vec<i64>> {
+    ///
+    /// `read` are the SKU's changes as `pending_changes` read them just before: used when no
+    /// other sender held the SKU in between (else they are read again, as another may have sent
+    /// some).
+    async fn send_changes(&self, sku: &Id, read: Option<Vec<ChangeRow>>) -> Result<Vec<i64>> {
         let busy_key = sku.to_string();
+        let mut waited = false;
         while self.busy.borrow().contains_key(&busy_key) {
             let (wake, woken) = oneshot::channel();
             self.busy.borrow_mut().entry(busy_key.clone()).or_default().push(wake);
             // Woken when the other sender ends; a dropped sender wakes too (Canceled).
             let _ = woken.await;
+            waited = true;
         }
         self.busy.borrow_mut().insert(busy_key.clone(), Vec::new());
         let _busy = Busy { set: &self.busy, keys: vec![busy_key] };
-        let rows: Vec<ChangeRow> = store::rows(
-            &self.sql(),
-            "SELECT seq, envelope FROM stock_changes WHERE sku = ? ORDER BY seq LIMIT ?",
-            vec![sku.as_str().into(), CHANGES_PER_SEND_MAX.into()],
-        )?;
+        let rows: Vec<ChangeRow> = match read.filter(|_| !waited) {
+            Some(rows) => rows,
+            None => store::rows(
+                &self.sql(),
+                "SELECT seq, sku, envelope FROM stock_changes WHERE sku = ? ORDER BY seq LIMIT ?",
+                vec![sku.as_str().into(), CHANGES_PER_SEND_MAX.into()],
+            )?,
+        };
         let mut applied = Vec::with_capacity(rows.len());
         for row in rows {
             let sent = match serde_json::from_str::<Envelope<SkuCommand>>(&row.envelope) {
@@ -576,9 +610,13 @@ impl Purchasing {
     /// Sends the pending changes of `skus`, side by side, and forgets the ones that applied (one
     /// SKU's storage failure does not keep the others' applied changes around).
     async fn send_all(&self, skus: &[Id]) -> Result<()> {
+        let mut read = self.pending_changes(skus)?;
         let mut applied = Vec::new();
         let mut failed = None;
-        for sent in join_all(skus.iter().map(|sku| self.send_changes(sku))).await {
+        // `join_all` starts every send before any awaits: a SKU no one else is sending is taken
+        // with the rows just read.
+        let sends = skus.iter().map(|sku| self.send_changes(sku, Some(read.remove(sku.as_str()).unwrap_or_default())));
+        for sent in join_all(sends).await {
             match sent {
                 Ok(seqs) => applied.extend(seqs),
                 Err(error) => failed = Some(error),
