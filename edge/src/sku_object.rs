@@ -30,6 +30,8 @@ use worker::{durable_object, DurableObject, Env, Request, Response, Result, Sche
 const SNAPSHOT_EVERY_ENTRIES: u64 = 256;
 /// How often an object with records past their retention (idempotency, reservations) prunes.
 const HOUSEKEEPING_EVERY_MS: i64 = 60 * 60 * 1000;
+/// How often an alarm prunes at most (the housekeeping alarm, an hour apart, always does).
+const PRUNE_EVERY_MS: i64 = 10 * 60 * 1000;
 /// A catalog copy older than this (plus the SKU's own spread, `catalog_fresh_ms`) is refreshed
 /// from the Directory before use. Changes are pushed to subscribers; this is the safety net.
 const CATALOG_FRESH_MS: i64 = 60_000;
@@ -42,6 +44,21 @@ fn catalog_fresh_ms(sku: &Id) -> i64 {
         stockline_engine::idempotency::fingerprint(&[sku.as_str().as_bytes()]).prefix_u64() % CATALOG_FRESH_MS as u64;
     CATALOG_FRESH_MS + spread as i64
 }
+/// The idempotency keys an object keeps in memory at most (see `KnownKeys`).
+const KNOWN_KEYS_MAX: usize = 1_024;
+
+/// The idempotency keys this object has answers stored under, when it knows them all: a request
+/// under a new key (every line of a purchase-order receipt, say) is then told apart from a
+/// repeat without reading storage. Only a key in the set, or any key while the set is not
+/// known, is looked up.
+enum KnownKeys {
+    /// Not read since the object started, or since a prune or a failed write.
+    Unread,
+    All(std::collections::HashSet<String>),
+    /// More than `KNOWN_KEYS_MAX` are stored: every keyed request reads (until the next prune).
+    TooMany,
+}
+
 /// A plan is refreshed this long after the ledger changes (later changes within it ride along),
 /// off the request path, from the alarm.
 const PLAN_DEBOUNCE_MS: i64 = 5_000;
@@ -109,8 +126,16 @@ pub struct SkuObject {
     prunable: Cell<bool>,
     /// The version the event feed holds of this SKU's entries, once read (`meta.fed_version`).
     fed_version: Cell<Option<u64>>,
+    /// The `fed_version` stored, once read or written. A send does not write it: the next write
+    /// transaction does. A stored value that lags only makes the first send after a restart
+    /// repeat entries the feed holds, which it answers as repeats (`check_append`).
+    fed_version_stored: Cell<Option<u64>>,
     /// When the entries past `fed_version` are next sent to the feed (ms since the epoch).
     feed_due_ms: Cell<Option<i64>>,
+    /// When an alarm last pruned (ms since the epoch): the feed's alarms come every second or so
+    /// while the SKU is busy, pruning once per `PRUNE_EVERY_MS` of them is enough.
+    pruned_at_ms: Cell<Option<i64>>,
+    known_keys: RefCell<KnownKeys>,
 }
 
 #[derive(Deserialize)]
@@ -155,6 +180,42 @@ impl SkuObject {
             "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             vec![key.into(), value.into()],
         )
+    }
+
+    /// Whether an answer may be stored under `key`: false only when every stored key is known
+    /// and this is not one of them. Reads the keys on first use.
+    fn may_be_recorded(&self, key: &str) -> Result<bool> {
+        #[derive(Deserialize)]
+        struct KeyRow {
+            key: String,
+        }
+        let mut known = self.known_keys.borrow_mut();
+        if matches!(*known, KnownKeys::Unread) {
+            let rows: Vec<KeyRow> = store::rows(
+                &self.sql(),
+                "SELECT key FROM idempotency LIMIT ?",
+                vec![(KNOWN_KEYS_MAX as i64 + 1).into()],
+            )?;
+            *known = match rows.len() > KNOWN_KEYS_MAX {
+                true => KnownKeys::TooMany,
+                false => KnownKeys::All(rows.into_iter().map(|row| row.key).collect()),
+            };
+        }
+        Ok(match &*known {
+            KnownKeys::All(keys) => keys.contains(key),
+            KnownKeys::Unread | KnownKeys::TooMany => true,
+        })
+    }
+
+    /// Adds a key whose answer was just stored to the known set.
+    fn remember_key(&self, key: String) {
+        let mut known = self.known_keys.borrow_mut();
+        if let KnownKeys::All(keys) = &mut *known {
+            keys.insert(key);
+            if keys.len() > KNOWN_KEYS_MAX {
+                *known = KnownKeys::TooMany;
+            }
+        }
     }
 
     /// Which SKU this object holds: named by the command, or remembered from an earlier one.
@@ -367,6 +428,8 @@ impl SkuObject {
             None
         };
         let wrote_snapshot = snapshot.is_some();
+        let fed_version_unstored = self.fed_version.get().filter(|fed| self.fed_version_stored.get() != Some(*fed));
+        let recorded_key = recorded.as_ref().map(|(idempotency, _)| idempotency.key.clone());
         let sql = self.sql();
         let was_created = created.is_some();
         let stores_prunable = recorded.is_some() || !writes.reservations.is_empty();
@@ -424,6 +487,7 @@ impl SkuObject {
                 ("planning_policy", policy_text),
                 ("plan_due_ms", plan_due_ms.map(|ms| ms.to_string())),
                 ("expedites", expedites_text),
+                ("fed_version", fed_version_unstored.map(|version| version.to_string())),
             ];
             for (key, value) in metas {
                 if let Some(value) = value {
@@ -447,6 +511,14 @@ impl SkuObject {
         }
         if wrote_snapshot {
             loaded.snapshot_version = loaded.ledger.version();
+            // The snapshot's transaction pruned old answers: their keys are read again.
+            *self.known_keys.borrow_mut() = KnownKeys::Unread;
+        }
+        if let Some(fed) = fed_version_unstored {
+            self.fed_version_stored.set(Some(fed));
+        }
+        if let Some(key) = recorded_key {
+            self.remember_key(key);
         }
         if was_created {
             self.created.set(Some(true));
@@ -460,8 +532,10 @@ impl SkuObject {
     /// Runs one command against the loaded ledger. Synchronous: no other request interleaves.
     fn execute(&self, envelope: &Envelope<SkuCommand>, now: DateTime<Utc>) -> Result<Answer> {
         if let Some(idempotency) = &envelope.idempotency {
-            if let Some(answer) = store::recorded_answer(&self.sql(), idempotency, now)? {
-                return Ok(answer);
+            if self.may_be_recorded(&idempotency.key)? {
+                if let Some(answer) = store::recorded_answer(&self.sql(), idempotency, now)? {
+                    return Ok(answer);
+                }
             }
         }
         let mut slot = self.loaded.borrow_mut();
@@ -486,6 +560,7 @@ impl SkuObject {
         if let Err(error) = self.persist(loaded, writes, recorded, now) {
             drop(slot);
             *self.loaded.borrow_mut() = None;
+            *self.known_keys.borrow_mut() = KnownKeys::Unread;
             return Err(error);
         }
         Ok(answer)
@@ -911,14 +986,17 @@ impl SkuObject {
     /// Sets the alarm to the next hold expiry when it is earlier than the one set; with no hold
     /// to expire, to the next housekeeping run while anything waits to be pruned.
     async fn schedule_alarm(&self) -> Result<()> {
-        let (expiry_ms, plan_due_ms, version) = match self.loaded.borrow().as_ref() {
-            Some(loaded) => {
-                (loaded.ledger.next_expiry().map(|t| t.timestamp_millis()), loaded.plan_due_ms, loaded.ledger.version())
-            }
-            None => (None, None, 0),
+        let (expiry_ms, plan_due_ms, version, feed_delay_ms) = match self.loaded.borrow().as_ref() {
+            Some(loaded) => (
+                loaded.ledger.next_expiry().map(|t| t.timestamp_millis()),
+                loaded.plan_due_ms,
+                loaded.ledger.version(),
+                feed::send_delay_ms(loaded.ledger.sku().as_str()),
+            ),
+            None => (None, None, 0, feed::SEND_DELAY_MS),
         };
         if version > self.fed_version()? && self.feed_due_ms.get().is_none() {
-            self.feed_due_ms.set(Some(now()?.timestamp_millis() + feed::SEND_DELAY_MS));
+            self.feed_due_ms.set(Some(now()?.timestamp_millis() + feed_delay_ms));
         }
         let soonest = [expiry_ms, plan_due_ms, self.feed_due_ms.get()].into_iter().flatten().min();
         let next_ms = match soonest {
@@ -954,6 +1032,7 @@ impl SkuObject {
             None => 0,
         };
         self.fed_version.set(Some(version));
+        self.fed_version_stored.set(Some(version));
         Ok(version)
     }
 
@@ -976,7 +1055,7 @@ impl SkuObject {
                 let stream = Stream::new(StreamKind::Sku, sku.clone()).to_string();
                 let held = feed::append(&self.env, events).await?;
                 let last = held.get(&stream).copied().unwrap_or(fed);
-                self.set_meta("fed_version", last.to_string())?;
+                // Stored with the next write (`persist`), not in a transaction of its own.
                 self.fed_version.set(Some(last));
                 last
             }
@@ -1048,7 +1127,7 @@ impl SkuObject {
         if !envelope.command.is_read() && self.alarm_at_ms.get().is_none() {
             // What a write records reaches the event feed from the alarm. Armed before the write
             // is stored, so that a crash right after the commit still sends it.
-            let due_ms = now()?.timestamp_millis() + feed::SEND_DELAY_MS;
+            let due_ms = now()?.timestamp_millis() + feed::send_delay_ms(sku.as_str());
             self.alarm_by(due_ms).await?;
             self.feed_due_ms.set(Some(due_ms));
         }
@@ -1127,7 +1206,10 @@ impl DurableObject for SkuObject {
             created: Cell::new(None),
             prunable: Cell::new(true),
             fed_version: Cell::new(None),
+            fed_version_stored: Cell::new(None),
             feed_due_ms: Cell::new(None),
+            pruned_at_ms: Cell::new(None),
+            known_keys: RefCell::new(KnownKeys::Unread),
         }
     }
 
@@ -1137,7 +1219,8 @@ impl DurableObject for SkuObject {
 
     async fn alarm(&self) -> Result<Response> {
         self.alarm_at_ms.set(None);
-        let Some(sku) = self.stored_sku()? else {
+        let loaded_sku = self.loaded.borrow().as_ref().map(|loaded| loaded.ledger.sku().clone());
+        let Some(sku) = loaded_sku.map_or_else(|| self.stored_sku(), |sku| Ok(Some(sku)))? else {
             return Response::ok("nothing to expire");
         };
         self.ensure_loaded(&sku, Refresh::IfStale).await?;
@@ -1159,8 +1242,13 @@ impl DurableObject for SkuObject {
             }
         }
         self.refresh_plan(now).await?;
-        store::prune(&self.sql(), now)?;
-        self.prunable.set(store::has_prunable(&self.sql())?);
+        let now_ms = now.timestamp_millis();
+        if self.pruned_at_ms.get().is_none_or(|at_ms| now_ms - at_ms >= PRUNE_EVERY_MS) {
+            *self.known_keys.borrow_mut() = KnownKeys::Unread;
+            store::prune(&self.sql(), now)?;
+            self.prunable.set(store::has_prunable(&self.sql())?);
+            self.pruned_at_ms.set(Some(now_ms));
+        }
         self.schedule_alarm().await?;
         Response::ok("ok")
     }

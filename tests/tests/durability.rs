@@ -102,3 +102,43 @@ fn kill_nine_mid_stream_loses_no_acknowledged_reservation() {
         assert_eq!(s.must(s.get(&format!("/v1/reservations/{id}"), STOREFRONT))["status"], "expired");
     }
 }
+
+/// A SKU object tells a new Idempotency-Key from a repeat without reading storage while it
+/// knows every key it keeps (up to 1,024); past that, and after a restart, it reads. Either way
+/// a repeat is answered as first, a reused key with another request is refused, and nothing
+/// applies twice.
+#[test]
+fn keys_replay_past_the_keys_an_object_knows_and_after_a_kill() {
+    const KEYS: usize = 1_100;
+    let mut s = Stockline::start();
+    s.location("wh-1", "warehouse", 1);
+    s.sku("K", 0);
+    let path = "/v1/skus/K/movements";
+    let body = json!({"kind": "receive", "location": "wh-1", "qty": 1}).to_string();
+    let keyed =
+        |s: &Stockline, key: &str, body: &str| s.send("POST", path, Some("dev-warehouse"), Some(body), Some(key));
+    let mut first = Vec::new();
+    for n in 0..KEYS {
+        let (status, answer) = keyed(&s, &format!("k-{n}"), &body);
+        assert_eq!(status, 201, "{answer}");
+        first.push(answer);
+        if n == 0 {
+            // While the object knows all its keys: a repeat is found in memory's set.
+            assert_eq!(keyed(&s, "k-0", &body), (201, first[0].clone()));
+        }
+    }
+    let on_hand = |s: &Stockline| s.must(s.get("/v1/availability/K", "dev-warehouse"))["on_hand"].clone();
+    assert_eq!(on_hand(&s), KEYS);
+    let check = |s: &Stockline| {
+        for n in [0, 1, 1_023, 1_024, 1_025, KEYS - 1] {
+            assert_eq!(keyed(s, &format!("k-{n}"), &body), (201, first[n].clone()), "k-{n} answered as first");
+        }
+        let other = json!({"kind": "receive", "location": "wh-1", "qty": 2}).to_string();
+        let (status, refused) = keyed(s, "k-7", &other);
+        assert_eq!((status, refused["error"]["code"].as_str()), (422, Some("idempotency_mismatch")), "{refused}");
+        assert_eq!(on_hand(s), KEYS, "no repeat applied");
+    };
+    check(&s);
+    s.kill_and_restart();
+    check(&s);
+}
