@@ -143,7 +143,7 @@ function report(profile, latencies) {
     const chain = [];
     for (let id = profile.samples[i]; id !== undefined && chain.length < 2; id = parents.get(id)) {
       const frame = frameName(nodes.get(id).callFrame);
-      if (frame.includes('stockline_edge::')) chain.push(short(frame));
+      if (frame.includes('stockline_edge::') || frame.includes('stockline_engine::')) chain.push(short(frame));
     }
     const key = chain.join(' < ') || '(runtime: requests, responses, promises, GC — no Stockline frame)';
     near.set(key, (near.get(key) ?? 0) + us);

@@ -198,7 +198,7 @@ fn main() {
     let s = Stockline::start();
     let catalog_skus = env_number("LOAD_CATALOG_SKUS", 10_000);
     if std::env::var("LOAD_ONLY").is_ok_and(|only| only == "purchasing") {
-        purchasing(&s);
+        purchasing(&s, &Floor::start());
         return;
     }
     if std::env::var("LOAD_ONLY").is_ok_and(|only| only == "metrics") {
@@ -324,8 +324,8 @@ fn main() {
     println!("every hold of the run expired (SKU-000 reserved 0)");
     orders(&s, &floor, seconds);
     let _ = std::fs::remove_dir_all(bench_dir());
+    purchasing(&s, &floor);
     drop(floor);
-    purchasing(&s);
     catalog_propagation(&s, catalog_skus, u64::from(CONNECTIONS));
     replenishment_list(&s, catalog_skus, u64::from(CONNECTIONS));
 }
@@ -528,7 +528,7 @@ fn median_ms(runs: usize, mut f: impl FnMut()) -> f64 {
 
 /// Purchase orders: a 100-line order drafted, submitted and approved (each answer's time), and the
 /// approvals inbox with 1,000 orders waiting.
-fn purchasing(s: &Stockline) {
+fn purchasing(s: &Stockline, floor: &Floor) {
     let rules = json!({
         "base_currency": "EUR",
         "bands": [{"up_to": "1000", "approvals": 0, "roles": []}, {"up_to": null, "approvals": 1, "roles": ["approver", "admin"]}]
@@ -609,16 +609,38 @@ fn purchasing(s: &Stockline) {
     let pick = |q: f64| receipts[((receipts.len() as f64 * q).ceil() as usize).clamp(1, receipts.len()) - 1];
     // The floor: one SKU's receive through the API, the write a receipt makes on each of 100 SKUs.
     let body = json!({"kind": "receive", "location": "wh-1", "qty": 1});
-    let floor = median_ms(9, || {
+    let movement_ms = median_ms(9, || {
         s.must(s.post("/v1/skus/SKU-001/movements", "dev-warehouse", &body));
     });
     println!(
-        "receipt of 100 lines on 100 SKUs ({} receipts): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; workerd CPU {:.1} ms per receipt (one SKU's receive movement: {floor:.1} ms)",
+        "receipt of 100 lines on 100 SKUs ({} receipts): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; workerd CPU {:.1} ms per receipt (one SKU's receive movement: {movement_ms:.1} ms)",
         receipts.len(),
         pick(0.5),
         pick(0.99),
         receipts[receipts.len() - 1],
         receipts_cpu_seconds * 1000.0 / receipts.len() as f64
+    );
+    // The receipt's floor: a JavaScript Worker writing one row (about the size of a receipt
+    // line's change) to each of 100 JavaScript objects at once, as many times, in the same workerd
+    // and on the same disk: what 100 objects' durable writes cost here before any Stockline code.
+    let fan = format!("http://127.0.0.1:{}/fan/100", floor.object_port);
+    let line_body = json!({"kind": "receive", "location": "wh-1", "qty": 10, "note": "x".repeat(200)}).to_string();
+    let cpu_before = cpu_seconds(floor.pid());
+    let mut fans: Vec<f64> = (0..receipts.len())
+        .map(|_| {
+            let started = Instant::now();
+            ureq::post(&fan).send_string(&line_body).expect("the floor answers");
+            started.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    let fan_cpu_ms = (cpu_seconds(floor.pid()) - cpu_before) * 1000.0 / fans.len() as f64;
+    fans.sort_by(f64::total_cmp);
+    let fan_at = |q: f64| fans[((fans.len() as f64 * q).ceil() as usize).clamp(1, fans.len()) - 1];
+    println!(
+        "floor: JS Worker → 100 JS objects, POST+write each ({} times): p50 {:.1} ms, p99 {:.1} ms; workerd CPU {fan_cpu_ms:.1} ms per fan-out",
+        fans.len(),
+        fan_at(0.5),
+        fan_at(0.99)
     );
     let waiting = 1_000;
     let next = AtomicU64::new(0);
