@@ -109,9 +109,15 @@ pub struct Stockline {
 
 impl Stockline {
     pub fn start() -> Stockline {
+        Stockline::start_under(&std::env::temp_dir())
+    }
+
+    /// Starts with its state in a new directory under `parent` (the benchmark puts it on a RAM disk
+    /// too, to tell the disk's part from the code's).
+    pub fn start_under(parent: &Path) -> Stockline {
         let sockets = Sockets::bind();
         let port = sockets.http_port();
-        let state = std::env::temp_dir().join(format!("stockline-test-{}-{port}", std::process::id()));
+        let state = parent.join(format!("stockline-test-{}-{port}", std::process::id()));
         let _ = std::fs::remove_dir_all(&state);
         std::fs::create_dir_all(&state).expect("state directory");
         let log = state.with_extension("log");
@@ -375,8 +381,13 @@ pub struct Floor {
 
 impl Floor {
     pub fn start() -> Floor {
+        Floor::start_under(&std::env::temp_dir())
+    }
+
+    /// The floor with its objects' storage in a new directory under `parent`.
+    pub fn start_under(parent: &Path) -> Floor {
         let (hello, object) = (bind_loopback(), bind_loopback());
-        let storage = std::env::temp_dir().join(format!("stockline-floor-{}", std::process::id()));
+        let storage = parent.join(format!("stockline-floor-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&storage);
         std::fs::create_dir_all(&storage).expect("the floor's storage directory");
         let child = workerd(&root().join("tests/bench/floor.capnp"), &[("hello", &hello), ("object", &object)])
