@@ -60,10 +60,6 @@ impl Answer {
         });
         Answer { status: error.status, body }
     }
-
-    pub fn into_response(self) -> Response {
-        json_response(self.status, &self.body)
-    }
 }
 
 impl From<ApiError> for Answer {
@@ -208,12 +204,16 @@ impl Answered {
         }
     }
 
-    pub fn into_response(self) -> Response {
-        match self {
-            Answered::Value(answer) => answer.into_response(),
-            Answered::Encoded { status, json } => {
-                Reply { status, body: ResponseBody::Body(json.into_bytes()) }.into_response()
-            }
+    /// An object's answer to the Worker or another object: status and body only. The caller
+    /// reads no headers (the Worker writes its own on the public answer), so none are set.
+    fn into_internal_response(self) -> Response {
+        let (status, bytes) = match self {
+            Answered::Value(answer) => (answer.status, answer.body.to_string().into_bytes()),
+            Answered::Encoded { status, json } => (status, json.into_bytes()),
+        };
+        match Response::from_body(ResponseBody::Body(bytes)) {
+            Ok(response) => response.with_status(status),
+            Err(_) => Response::error("internal error", 500).expect("500 is a valid error status"),
         }
     }
 }
@@ -297,13 +297,15 @@ where
 {
     let envelope = match read_envelope(&mut req).await {
         Ok(envelope) => envelope,
-        Err(error) => return Ok(Answer::error(ApiError::internal(error.to_string())).into_response()),
+        Err(error) => {
+            return Ok(Answered::Value(Answer::error(ApiError::internal(error.to_string()))).into_internal_response())
+        }
     };
     let answer = match handle(envelope).await {
         Ok(answer) => answer.into(),
         Err(error) => Answered::Value(Answer::error(ApiError::unavailable(format!("{what}: {error}")))),
     };
-    Ok(answer.into_response())
+    Ok(answer.into_internal_response())
 }
 
 async fn read_envelope<T: serde::de::DeserializeOwned>(req: &mut Request) -> Result<Envelope<T>> {

@@ -132,6 +132,9 @@ pub struct SkuObject {
     fed_version_stored: Cell<Option<u64>>,
     /// When the entries past `fed_version` are next sent to the feed (ms since the epoch).
     feed_due_ms: Cell<Option<i64>>,
+    /// After a send, the alarm stays set one send delay on: what the SKU writes meanwhile goes
+    /// out then, without each first write after a send setting the alarm again (a storage write).
+    feed_linger_ms: Cell<Option<i64>>,
     /// When an alarm last pruned (ms since the epoch): the feed's alarms come every second or so
     /// while the SKU is busy, pruning once per `PRUNE_EVERY_MS` of them is enough.
     pruned_at_ms: Cell<Option<i64>>,
@@ -998,7 +1001,8 @@ impl SkuObject {
         if version > self.fed_version()? && self.feed_due_ms.get().is_none() {
             self.feed_due_ms.set(Some(now()?.timestamp_millis() + feed_delay_ms));
         }
-        let soonest = [expiry_ms, plan_due_ms, self.feed_due_ms.get()].into_iter().flatten().min();
+        let soonest =
+            [expiry_ms, plan_due_ms, self.feed_due_ms.get(), self.feed_linger_ms.get()].into_iter().flatten().min();
         let next_ms = match soonest {
             Some(ms) => Some(ms),
             None if self.alarm_at_ms.get().is_none() && self.prunable.get() => {
@@ -1037,8 +1041,9 @@ impl SkuObject {
     }
 
     /// Hands the entries the feed does not hold yet to it, one batch, oldest first; the next
-    /// batch is due at once while more wait, and a failed send is tried again later.
-    async fn send_feed(&self, sku: &Id, now: DateTime<Utc>) -> Result<()> {
+    /// batch is due at once while more wait, and a failed send is tried again later. Answers
+    /// whether there was anything to send.
+    async fn send_feed(&self, sku: &Id, now: DateTime<Utc>) -> Result<bool> {
         let fed = self.fed_version()?;
         let rows: Vec<EntryRow> = store::rows(
             &self.sql(),
@@ -1062,7 +1067,7 @@ impl SkuObject {
         };
         let version = self.loaded.borrow().as_ref().map_or(last, |loaded| loaded.ledger.version());
         self.feed_due_ms.set((version > last).then_some(now.timestamp_millis()));
-        Ok(())
+        Ok(!rows.is_empty())
     }
 
     /// Whether `PUT /v1/skus/{sku}` created this SKU (read once, then cached).
@@ -1208,6 +1213,7 @@ impl DurableObject for SkuObject {
             fed_version: Cell::new(None),
             fed_version_stored: Cell::new(None),
             feed_due_ms: Cell::new(None),
+            feed_linger_ms: Cell::new(None),
             pruned_at_ms: Cell::new(None),
             known_keys: RefCell::new(KnownKeys::Unread),
         }
@@ -1235,14 +1241,23 @@ impl DurableObject for SkuObject {
                 return Err(error);
             }
         }
-        if self.feed_due_ms.get().is_some_and(|due| due <= now.timestamp_millis()) {
-            if let Err(error) = self.send_feed(&sku, now).await {
-                worker::console_error!("sku {sku}: sending entries to the feed failed (tried again later): {error}");
-                self.feed_due_ms.set(Some(now.timestamp_millis() + feed::SEND_RETRY_MS));
+        let now_ms = now.timestamp_millis();
+        let lingered = self.feed_linger_ms.get().is_some_and(|at_ms| at_ms <= now_ms);
+        if lingered {
+            self.feed_linger_ms.set(None);
+        }
+        // Due, or written while the alarm lingered after the last send: sent now.
+        if self.feed_due_ms.get().is_some_and(|due_ms| due_ms <= now_ms || lingered) {
+            match self.send_feed(&sku, now).await {
+                Ok(true) => self.feed_linger_ms.set(Some(now_ms + feed::send_delay_ms(sku.as_str()))),
+                Ok(false) => {}
+                Err(error) => {
+                    worker::console_error!("sku {sku}: sending entries to the feed failed (tried again later): {error}");
+                    self.feed_due_ms.set(Some(now_ms + feed::SEND_RETRY_MS));
+                }
             }
         }
         self.refresh_plan(now).await?;
-        let now_ms = now.timestamp_millis();
         if self.pruned_at_ms.get().is_none_or(|at_ms| now_ms - at_ms >= PRUNE_EVERY_MS) {
             *self.known_keys.borrow_mut() = KnownKeys::Unread;
             store::prune(&self.sql(), now)?;
