@@ -19,7 +19,6 @@ use std::collections::BTreeMap;
 use stockline_engine::feed::{
     check_append, family_of, Append, FeedEvent, FeedHead, Stream, FEED_BATCH_MAX, FEED_RETENTION_DAYS,
 };
-use stockline_engine::idempotency::fingerprint;
 use stockline_engine::webhooks::{
     signature, Attempt, Next, Webhook, WebhookSpec, WebhookStatus, DELIVERY_TIMEOUT_MS, SIGNATURE_HEADER, WEBHOOKS_MAX,
 };
@@ -49,23 +48,10 @@ const SCAN_ROWS_MAX: i64 = 20_000;
 const PRUNE_ROWS_MAX: i64 = 10_000;
 /// How often the log forgets events past their retention.
 const HOUSEKEEPING_EVERY_MS: i64 = 60 * 60 * 1000;
-/// A producer sends what it staged this long after the change (changes in between go together),
-/// and tries again this long after a failed send.
-pub const SEND_DELAY_MS: i64 = 1_000;
+/// A producer tries a failed send again this long after it; it first sends `SEND_DELAY_MS` after
+/// the change (a SKU object: its own `send_delay_ms`, spread over the next second).
 pub const SEND_RETRY_MS: i64 = 5_000;
-/// SKU objects wait up to this much longer, each its own share of it: a purchase-order receipt
-/// writes to 100 SKUs at once, and their sends would otherwise all fall due in the same
-/// millisecond, holding up whatever request the isolate serves then by all of them.
-pub const SEND_SPREAD_MS: u64 = 1_000;
-
-/// How long a producer named `key` waits to send (`SEND_DELAY_MS` and the producer's fixed
-/// share of `SEND_SPREAD_MS`, the same every time).
-pub fn send_delay_ms(key: &str) -> i64 {
-    let share_ms = fingerprint(&[b"feed send spread", key.as_bytes()]).prefix_u64() % SEND_SPREAD_MS;
-    let delay_ms = SEND_DELAY_MS + share_ms as i64;
-    assert!((SEND_DELAY_MS..SEND_DELAY_MS + SEND_SPREAD_MS as i64).contains(&delay_ms));
-    delay_ms
-}
+pub use stockline_engine::feed::{send_delay_ms, SEND_DELAY_MS};
 
 fn stub(env: &Env) -> Result<worker::Stub> {
     env.durable_object(BINDING)?.get_by_name(NAME)

@@ -1252,7 +1252,9 @@ impl DurableObject for SkuObject {
                 Ok(true) => self.feed_linger_ms.set(Some(now_ms + feed::send_delay_ms(sku.as_str()))),
                 Ok(false) => {}
                 Err(error) => {
-                    worker::console_error!("sku {sku}: sending entries to the feed failed (tried again later): {error}");
+                    worker::console_error!(
+                        "sku {sku}: sending entries to the feed failed (tried again later): {error}"
+                    );
                     self.feed_due_ms.set(Some(now_ms + feed::SEND_RETRY_MS));
                 }
             }

@@ -22,6 +22,23 @@ pub const FEED_BATCH_MAX: usize = 500;
 pub const FEED_TYPES_MAX: usize = 32;
 /// Days the feed keeps an event; a cursor older than that is refused.
 pub const FEED_RETENTION_DAYS: i64 = 30;
+/// A producer sends what it wrote this long after the change at the least (changes in between
+/// go together)...
+pub const SEND_DELAY_MS: i64 = 1_000;
+/// ...and at most this much longer, its own fixed share of it: a purchase-order receipt writes
+/// to 100 SKUs at once, and their sends would otherwise all fall due in the same millisecond,
+/// holding up whatever request the runtime serves then behind all of them.
+pub const SEND_SPREAD_MS: u64 = 1_000;
+
+/// How long the producer named `producer` waits to send: `SEND_DELAY_MS` and its share of
+/// `SEND_SPREAD_MS`, the same every time, producers spread evenly over the spread.
+pub fn send_delay_ms(producer: &str) -> i64 {
+    let share_ms =
+        crate::idempotency::fingerprint(&[b"feed send spread", producer.as_bytes()]).prefix_u64() % SEND_SPREAD_MS;
+    let delay_ms = SEND_DELAY_MS + share_ms as i64;
+    assert!((SEND_DELAY_MS..SEND_DELAY_MS + SEND_SPREAD_MS as i64).contains(&delay_ms));
+    delay_ms
+}
 
 /// What a stream is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -339,6 +356,23 @@ pub fn entry_event_json(sku: &Id, entry_json: &str) -> Result<String, EngineErro
 mod tests {
     use super::*;
     use crate::ledger::{Actor, Role};
+
+    #[test]
+    fn producers_written_together_send_spread_over_the_second() {
+        let skus: Vec<String> = (0..100).map(|i| format!("SKU-{i:03}")).collect();
+        let delays: Vec<i64> = skus.iter().map(|sku| send_delay_ms(sku)).collect();
+        let spread_ms = SEND_SPREAD_MS as i64;
+        for (sku, delay_ms) in skus.iter().zip(&delays) {
+            assert!((SEND_DELAY_MS..SEND_DELAY_MS + spread_ms).contains(delay_ms), "{sku}: {delay_ms}");
+            assert_eq!(send_delay_ms(sku), *delay_ms, "{sku}: the same every time");
+        }
+        // A receipt's 100 SKUs fall in every tenth of the spread, none with more than a fifth.
+        let mut tenths = [0u32; 10];
+        for delay_ms in &delays {
+            tenths[((delay_ms - SEND_DELAY_MS) * 10 / spread_ms) as usize] += 1;
+        }
+        assert!(tenths.iter().all(|&n| (1..=20).contains(&n)), "{tenths:?}");
+    }
 
     fn entry(version: u64) -> Entry {
         Entry {
