@@ -127,8 +127,9 @@ pub struct SkuObject {
     /// The version the event feed holds of this SKU's entries, once read (`meta.fed_version`).
     fed_version: Cell<Option<u64>>,
     /// The `fed_version` stored, once read or written. A send does not write it: the next write
-    /// transaction does. A stored value that lags only makes the first send after a restart
-    /// repeat entries the feed holds, which it answers as repeats (`check_append`).
+    /// transaction does, or the alarm once the SKU goes quiet. A stored value that lags only makes
+    /// the first send after a restart repeat entries the feed holds, which it answers as repeats
+    /// (`check_append`).
     fed_version_stored: Cell<Option<u64>>,
     /// When the entries past `fed_version` are next sent to the feed (ms since the epoch).
     feed_due_ms: Cell<Option<i64>>,
@@ -1257,6 +1258,14 @@ impl DurableObject for SkuObject {
                     );
                     self.feed_due_ms.set(Some(now_ms + feed::SEND_RETRY_MS));
                 }
+            }
+        } else if lingered {
+            // Nothing written since the last send: the SKU went quiet. Its fed_version is stored
+            // now rather than with a next write that may be far off (an object restarted with a
+            // lagging one sends the feed entries it holds again).
+            if let Some(fed) = self.fed_version.get().filter(|fed| self.fed_version_stored.get() != Some(*fed)) {
+                self.set_meta("fed_version", fed.to_string())?;
+                self.fed_version_stored.set(Some(fed));
             }
         }
         self.refresh_plan(now).await?;
