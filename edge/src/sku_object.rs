@@ -139,6 +139,7 @@ pub struct SkuObject {
     /// When an alarm last pruned (ms since the epoch): the feed's alarms come every second or so
     /// while the SKU is busy, pruning once per `PRUNE_EVERY_MS` of them is enough.
     pruned_at_ms: Cell<Option<i64>>,
+    /// The idempotency keys stored, when this object knows them all (`KnownKeys`).
     known_keys: RefCell<KnownKeys>,
 }
 
@@ -987,8 +988,9 @@ impl SkuObject {
         }
     }
 
-    /// Sets the alarm to the next hold expiry when it is earlier than the one set; with no hold
-    /// to expire, to the next housekeeping run while anything waits to be pruned.
+    /// Sets the alarm to the soonest of the next hold expiry, the plan refresh, the feed send
+    /// (or the linger after one) when it is earlier than the one set; with none of those, to the
+    /// next housekeeping run while anything waits to be pruned.
     async fn schedule_alarm(&self) -> Result<()> {
         let (expiry_ms, plan_due_ms, version, feed_delay_ms) = match self.loaded.borrow().as_ref() {
             Some(loaded) => (
