@@ -558,7 +558,7 @@ impl Purchasing {
     /// `read` are the SKU's changes as `pending_changes` read them just before: used when no
     /// other sender held the SKU in between (else they are read again, as another may have sent
     /// some).
-    async fn send_changes(&self, sku: &Id, read: Option<Vec<ChangeRow>>) -> Result<Vec<i64>> {
+    async fn send_changes(&self, sku: &Id, read: Vec<ChangeRow>) -> Result<Vec<i64>> {
         let busy_key = sku.to_string();
         let mut waited = false;
         while self.busy.borrow().contains_key(&busy_key) {
@@ -570,9 +570,9 @@ impl Purchasing {
         }
         self.busy.borrow_mut().insert(busy_key.clone(), Vec::new());
         let _busy = Busy { set: &self.busy, keys: vec![busy_key] };
-        let rows: Vec<ChangeRow> = match read.filter(|_| !waited) {
-            Some(rows) => rows,
-            None => store::rows(
+        let rows: Vec<ChangeRow> = match waited {
+            false => read,
+            true => store::rows(
                 &self.sql(),
                 "SELECT seq, sku, envelope FROM stock_changes WHERE sku = ? ORDER BY seq LIMIT ?",
                 vec![sku.as_str().into(), CHANGES_PER_SEND_MAX.into()],
@@ -615,7 +615,7 @@ impl Purchasing {
         let mut failed = None;
         // `join_all` starts every send before any awaits: a SKU no one else is sending is taken
         // with the rows just read.
-        let sends = skus.iter().map(|sku| self.send_changes(sku, Some(read.remove(sku.as_str()).unwrap_or_default())));
+        let sends = skus.iter().map(|sku| self.send_changes(sku, read.remove(sku.as_str()).unwrap_or_default()));
         for sent in join_all(sends).await {
             match sent {
                 Ok(seqs) => applied.extend(seqs),

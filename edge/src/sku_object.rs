@@ -225,13 +225,23 @@ impl SkuObject {
 
     /// Which SKU this object holds: named by the command, or remembered from an earlier one.
     fn sku_of(&self, command: &SkuCommand) -> Result<Option<Id>> {
-        if let Some(sku) = command.sku() {
-            return Ok(Some(sku.clone()));
+        match command.sku() {
+            Some(sku) => Ok(Some(sku.clone())),
+            None => self.held_sku(),
         }
+    }
+
+    /// The SKU this object holds: the loaded ledger's, else as stored.
+    fn held_sku(&self) -> Result<Option<Id>> {
         if let Some(loaded) = self.loaded.borrow().as_ref() {
             return Ok(Some(loaded.ledger.sku().clone()));
         }
         self.stored_sku()
+    }
+
+    /// The feed's `fed_version` when it is newer than the one stored.
+    fn fed_version_unstored(&self) -> Option<u64> {
+        self.fed_version.get().filter(|fed| self.fed_version_stored.get() != Some(*fed))
     }
 
     /// The SKU this object was created for, as stored; a stored value that is not an id is an
@@ -433,7 +443,7 @@ impl SkuObject {
             None
         };
         let wrote_snapshot = snapshot.is_some();
-        let fed_version_unstored = self.fed_version.get().filter(|fed| self.fed_version_stored.get() != Some(*fed));
+        let fed_version_unstored = self.fed_version_unstored();
         let recorded_key = recorded.as_ref().map(|(idempotency, _)| idempotency.key.clone());
         let sql = self.sql();
         let was_created = created.is_some();
@@ -952,7 +962,7 @@ impl SkuObject {
             }
             Some(Ok(summaries)) => {
                 let stub = directory_stub(&self.env)?;
-                let sku = self.stored_sku()?.ok_or("a planned SKU has an id")?;
+                let sku = self.held_sku()?.ok_or("a planned SKU has an id")?;
                 let command = Envelope::system(DirectoryCommand::PlanSummaries { sku, summaries, stockout_days });
                 match call(&stub, "/directory", &command).await {
                     Ok(answer) if answer.status == 200 => Some(now.timestamp_millis() + PLAN_REFRESH_EVERY_MS),
@@ -1228,8 +1238,7 @@ impl DurableObject for SkuObject {
 
     async fn alarm(&self) -> Result<Response> {
         self.alarm_at_ms.set(None);
-        let loaded_sku = self.loaded.borrow().as_ref().map(|loaded| loaded.ledger.sku().clone());
-        let Some(sku) = loaded_sku.map_or_else(|| self.stored_sku(), |sku| Ok(Some(sku)))? else {
+        let Some(sku) = self.held_sku()? else {
             return Response::ok("nothing to expire");
         };
         self.ensure_loaded(&sku, Refresh::IfStale).await?;
@@ -1265,7 +1274,7 @@ impl DurableObject for SkuObject {
             // Nothing written since the last send: the SKU went quiet. Its fed_version is stored
             // now rather than with a next write that may be far off (an object restarted with a
             // lagging one sends the feed entries it holds again).
-            if let Some(fed) = self.fed_version.get().filter(|fed| self.fed_version_stored.get() != Some(*fed)) {
+            if let Some(fed) = self.fed_version_unstored() {
                 self.set_meta("fed_version", fed.to_string())?;
                 self.fed_version_stored.set(Some(fed));
             }
