@@ -61,3 +61,40 @@ test('an unknown SKU says so and changes nothing', async () => {
   await page.getByTestId('message').filter({ hasText: 'NOPE-1' }).waitFor();
   assert.equal(await page.getByTestId('stock-card').count(), 0);
 });
+
+test('a screen whose code cannot be fetched says so, and opens once it can', async () => {
+  // No service worker (it would precache the part first), and the Lookup screen's part refused,
+  // as a flaky network on the first visit does.
+  const device = await launchBrowser(undefined, { serviceWorkers: 'block' });
+  try {
+    const refused = [];
+    await device.context.route('**/pkg/split_lookup.wasm', (route) => {
+      refused.push(route.request().url());
+      return route.abort('connectionreset');
+    });
+    const page = await device.context.newPage();
+    const crashes = [];
+    page.on('pageerror', (error) => crashes.push(error.message));
+    await page.goto(stockline.app);
+    await page.getByTestId('token').click();
+    await page.keyboard.type('dev-storefront');
+    await page.keyboard.press('Enter');
+    const notLoaded = page.getByTestId('screen-not-loaded');
+    await notLoaded.filter({ hasText: 'Stock could not be downloaded to this device' }).waitFor();
+    assert.ok(refused.length >= 1);
+    assert.equal(await page.getByTestId('sku-input').count(), 0);
+    await page.screenshot({ path: join(shots, 'screen-not-loaded.png') });
+
+    // The network is back: trying again fetches the part and the screen works.
+    await device.context.unroute('**/pkg/split_lookup.wasm');
+    await page.getByTestId('screen-retry').click();
+    await page.getByTestId('sku-input').click();
+    await page.keyboard.type('MUG-1');
+    await page.keyboard.press('Enter');
+    await page.getByTestId('card-sku').filter({ hasText: 'MUG-1' }).waitFor();
+    assert.equal(await notLoaded.count(), 0);
+    assert.deepEqual(crashes, []);
+  } finally {
+    await device.close();
+  }
+});

@@ -2,18 +2,31 @@
 // to sync 1,000 queued operations, in headless Chromium against the worker in workerd.
 // `cargo xtask bench` runs it.
 import { gzipSync } from 'node:zlib';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startStockline, launchBrowser, root, signIn, weeklyHistory } from './harness.mjs';
 
 const OPS = 1000;
 const kib = (n) => `${(n / 1024).toFixed(0)} KiB`;
 const dist = join(root, 'web/dist/pkg');
-const wasm = readFileSync(join(dist, 'app_bg.wasm'));
-const js = readFileSync(join(dist, 'app.js'));
-console.log(`web app: wasm ${kib(wasm.length)} raw / ${kib(gzipSync(wasm, { level: 9 }).length)} gzipped; ` +
-  `JS ${kib(js.length)} raw / ${kib(gzipSync(js, { level: 9 }).length)} gzipped; ` +
-  `together ${kib(gzipSync(wasm, { level: 9 }).length + gzipSync(js, { level: 9 }).length)} gzipped`);
+const gz = (file) => gzipSync(readFileSync(join(dist, file)), { level: 9 }).length;
+// The screens are split into parts (`lookup`, `floor`, `office`), each with the chunks of code it
+// shares with another part; `__wasm_split.js` says which. Sizes are gzipped, JS and wasm together.
+const loader = readFileSync(join(dist, '__wasm_split.js'), 'utf8');
+const chunkFiles = Object.fromEntries([...loader.matchAll(/const (__chunk_\d+) = makeLoad\(\(\) => \{\s*const src = fetch\(new URL\("\.\/([^"]+)"/g)]
+  .map((m) => [m[1], m[2]]));
+const parts = Object.fromEntries([...loader.matchAll(/export const __wasm_split_load_(\w+?) = wrapAsyncCb\(makeLoad\(\(\) => \{\s*const src = fetch\(new URL\("\.\/([^"]+)"[\s\S]*?, \[([^\]]*)\]\)\)/g)]
+  .map((m) => [m[1], [m[2], ...m[3].split(',').map((d) => d.trim()).filter(Boolean).map((d) => chunkFiles[d])]]));
+const main = ['app_bg.wasm', 'app.js', '__wasm_split.js'];
+const download = (names) => {
+  const files = new Set(main);
+  for (const name of names) for (const file of parts[name] ?? []) files.add(file);
+  return [...files].reduce((sum, file) => sum + gz(file), 0);
+};
+const all = readdirSync(dist).reduce((sum, file) => sum + gz(file), 0);
+console.log(`web app, gzipped: main module + JS ${kib(download([]))}; to the first screen (+ lookup) ` +
+  `${kib(download(['lookup']))}; warehouse screens (+ floor) ${kib(download(['lookup', 'floor']))}; ` +
+  `everything (${readdirSync(dist).length} files, what the service worker precaches) ${kib(all)}`);
 
 /// Puts operations in the app's outbox as the app stores them (pending, in this order).
 async function queue(page, ops) {

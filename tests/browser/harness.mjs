@@ -105,6 +105,9 @@ export async function tab(page, name) {
     await page.getByTestId('menu').click();
     await page.getByTestId(`menu-tab-${name}`).click();
   }
+  // A screen's code may still be loading (each group of screens is a part of its own): wait until
+  // the screen is shown, as a person does.
+  await page.locator(`[data-screen=tab-${name}]`).waitFor();
 }
 
 // Two years of a weekly shape (weekends busy), up to the day before yesterday (UTC).
@@ -171,12 +174,13 @@ export async function startStockline(extraArgs = []) {
   };
 }
 
-export async function launchBrowser(viewport = { width: 768, height: 1024 }) {
+export async function launchBrowser(viewport = { width: 768, height: 1024 }, options = {}) {
   const profile = mkdtempSync(join(tmpdir(), 'stockline-chromium-'));
   const browser = await chromium.launchPersistentContext(profile, {
     executablePath: '/usr/bin/chromium',
     headless: true,
     viewport,
+    ...options,
     args: [
       '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',

@@ -1,7 +1,8 @@
-// Precaches the app shell so the app starts with no network. Data lives in IndexedDB, so API
-// requests are never cached here. __BUILD__ is replaced by every build, which renews the cache.
+// Precaches the app shell and every lazily loaded part of it, so the app starts and each screen
+// opens with no network. Data lives in IndexedDB, so API requests are never cached here. The build
+// replaces __BUILD__ (which renews the cache) and '__PKG__' (the list of files under pkg/).
 const CACHE = 'stockline-shell-__BUILD__';
-const SHELL = ['./', './index.html', './app.css', './manifest.webmanifest', './icon.svg', './pkg/app.js', './pkg/app_bg.wasm'];
+const SHELL = ['./', './index.html', './app.css', './manifest.webmanifest', './icon.svg', '__PKG__'];
 
 self.addEventListener('install', (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));

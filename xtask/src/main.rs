@@ -167,32 +167,45 @@ pub fn build_web(force: bool) -> Result {
     // only ours (leptos and serde are most of the code), and `erase_components`, which type-erases
     // Leptos components. Together 13% less gzipped wasm than opt-level 3 deps with typed
     // components. In its own target directory, so these settings do not make the other wasm
-    // builds of the shared crates rebuild back and forth.
+    // builds of the shared crates rebuild back and forth. `--emit-relocs` keeps what the splitter
+    // needs to move functions between modules.
     sh(Command::new("cargo")
         .args(["build", "--release", "--target", "wasm32-unknown-unknown", "-p", "stockline-web"])
-        .env("RUSTFLAGS", "--cfg erase_components")
+        .env("RUSTFLAGS", "--cfg erase_components -Clink-args=--emit-relocs")
         .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "z")
         .env("CARGO_TARGET_DIR", root.join("target/web"))
         .current_dir(&root))?;
     let _ = std::fs::remove_dir_all(&dist);
-    std::fs::create_dir_all(dist.join("pkg")).map_err(|e| e.to_string())?;
+    let pkg = dist.join("pkg");
+    std::fs::create_dir_all(&pkg).map_err(|e| e.to_string())?;
+    // Each screen is a `#[lazy]` function: the splitter moves the code only it reaches into its own
+    // module (and code several screens share into chunks they load together), leaving the main
+    // module with the frame, sync and storage. `__wasm_split.js` loads a screen's parts on first use.
+    let split = root.join("target/web/split");
+    let _ = std::fs::remove_dir_all(&split);
+    sh(Command::new(home_cargo_bin().join("wasm-split-cli"))
+        .args(["--target", "web", "--out-name", "app"])
+        .arg(root.join("target/web/wasm32-unknown-unknown/release/stockline-web.wasm"))
+        .arg(&split))?;
     sh(Command::new(home_cargo_bin().join("wasm-bindgen"))
-        .args(["--target", "web", "--no-typescript", "--out-name", "app", "--out-dir"])
-        .arg(dist.join("pkg"))
-        .arg(root.join("target/web/wasm32-unknown-unknown/release/stockline-web.wasm")))?;
-    sh(Command::new(root.join("node_modules/.bin/wasm-opt"))
-        .env("PATH", tool_path())
-        .args([
-            "-Oz",
-            "--enable-bulk-memory",
-            "--enable-nontrapping-float-to-int",
-            "--enable-reference-types",
-            "--enable-sign-ext",
-            "--enable-mutable-globals",
-        ])
-        .arg(&out)
-        .arg("-o")
-        .arg(&out))?;
+        .args(["--target", "web", "--no-typescript", "--keep-lld-exports", "--no-demangle", "--out-name", "app"])
+        .arg("--out-dir")
+        .arg(&pkg)
+        .arg(split.join("app.wasm")))?;
+    let mut parts = Vec::new();
+    for entry in std::fs::read_dir(&split).map_err(|e| format!("{}: {e}", split.display()))? {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        let Some(name) = path.file_name().and_then(|n| n.to_str()).map(str::to_string) else { continue };
+        if name == "app.wasm" {
+            continue;
+        }
+        std::fs::copy(&path, pkg.join(&name)).map_err(|e| format!("{name}: {e}"))?;
+        if name.ends_with(".wasm") {
+            parts.push(pkg.join(&name));
+        }
+    }
+    parts.push(out.clone());
+    wasm_opt_all(parts)?;
     let static_dir = root.join("web/static");
     for entry in std::fs::read_dir(&static_dir).map_err(|e| format!("{}: {e}", static_dir.display()))? {
         let entry = entry.map_err(|e| e.to_string())?;
@@ -200,10 +213,69 @@ pub fn build_web(force: bool) -> Result {
     }
     // The service worker's cache name changes with every build so clients pick up the new shell.
     let stamp = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    // It precaches every part of the app, so each screen opens offline.
+    let mut files: Vec<String> = Vec::new();
+    for entry in std::fs::read_dir(&pkg).map_err(|e| e.to_string())? {
+        let name = entry.map_err(|e| e.to_string())?.file_name().to_string_lossy().into_owned();
+        files.push(format!("'./pkg/{name}'"));
+    }
+    files.sort();
     let sw = dist.join("sw.js");
     let text = std::fs::read_to_string(&sw).map_err(|e| e.to_string())?;
-    std::fs::write(&sw, text.replace("__BUILD__", &stamp.to_string())).map_err(|e| e.to_string())?;
-    report_size("web", &out);
+    let text = text.replace("__BUILD__", &stamp.to_string()).replace("'__PKG__'", &files.join(", "));
+    std::fs::write(&sw, text).map_err(|e| e.to_string())?;
+    report_web_size(&pkg)
+}
+
+/// wasm-opt over the app's parts, two at a time (the machine has two cores; most parts are small).
+fn wasm_opt_all(parts: Vec<PathBuf>) -> Result {
+    let queue = std::sync::Mutex::new(parts);
+    let next = || queue.lock().ok().and_then(|mut q| q.pop());
+    let results: Vec<Result> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..2)
+            .map(|_| {
+                scope.spawn(|| {
+                    while let Some(part) = next() {
+                        sh(Command::new(root().join("node_modules/.bin/wasm-opt"))
+                            .env("PATH", tool_path())
+                            .args([
+                                "-Oz",
+                                "--enable-bulk-memory",
+                                "--enable-nontrapping-float-to-int",
+                                "--enable-reference-types",
+                                "--enable-sign-ext",
+                                "--enable-mutable-globals",
+                            ])
+                            .arg(&part)
+                            .arg("-o")
+                            .arg(&part)
+                            .stderr(std::process::Stdio::null()))?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap_or_else(|_| Err("a wasm-opt worker panicked".into()))).collect()
+    });
+    results.into_iter().collect()
+}
+
+/// What a device downloads before its first screen (the main module, its JS and the split
+/// loader) and what all the parts come to, gzipped.
+fn report_web_size(pkg: &Path) -> Result {
+    let gzipped = |path: &Path| -> u64 {
+        output(Command::new("sh").arg("-c").arg(format!("gzip -9 -c '{}' | wc -c", path.display())))
+            .and_then(|s| s.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let main: u64 = ["app_bg.wasm", "app.js", "__wasm_split.js"].iter().map(|f| gzipped(&pkg.join(f))).sum();
+    let mut all = 0;
+    let mut count = 0;
+    for entry in std::fs::read_dir(pkg).map_err(|e| e.to_string())? {
+        all += gzipped(&entry.map_err(|e| e.to_string())?.path());
+        count += 1;
+    }
+    eprintln!("web: main module + JS {} KiB gzipped; all {count} files {} KiB gzipped", main / 1024, all / 1024);
     Ok(())
 }
 

@@ -7,6 +7,9 @@ use std::process::Command;
 use std::time::Instant;
 
 const WORKER_BUILD_VERSION: &str = "0.8.7";
+/// The tool that splits the web app's lazily loaded screens out of its main module (the split
+/// points are Leptos `#[lazy]` functions; cargo-leptos uses the same crate for `--split`).
+const WASM_SPLIT_VERSION: &str = "0.2.4";
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Need {
@@ -20,6 +23,7 @@ pub fn all(need: Need) -> Result {
     wasm_target()?;
     wasm_bindgen()?;
     worker_build()?;
+    wasm_split()?;
     npm_packages()?;
     if need == Need::Everything {
         chromium()?;
@@ -91,6 +95,31 @@ fn worker_build() -> Result {
             "--force",
         ]))
     })
+}
+
+fn wasm_split() -> Result {
+    // The tool has no `--version`; cargo's own list of installed packages says which is there.
+    let installed = output(Command::new("cargo").args(["install", "--list"])).unwrap_or_default();
+    if installed.lines().any(|l| l == format!("wasm_split_cli_support v{WASM_SPLIT_VERSION}:")) {
+        present(&format!("wasm-split-cli {WASM_SPLIT_VERSION}"));
+        return Ok(());
+    }
+    step(
+        &format!("wasm-split-cli {WASM_SPLIT_VERSION}"),
+        "splits the web app's screens into lazy parts; ~1 min cold",
+        || {
+            sh(Command::new("cargo").args([
+                "install",
+                "wasm_split_cli_support",
+                "--version",
+                WASM_SPLIT_VERSION,
+                "--features",
+                "build-binary",
+                "--locked",
+                "--force",
+            ]))
+        },
+    )
 }
 
 /// npm packages from the committed package-lock.json: Node 22, workerd/wrangler, wasm-opt, playwright-core.

@@ -14,6 +14,7 @@ use crate::views::{
 use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use leptos::wasm_split::{wasm_split, SplitLoaderError};
 use stockline_shared::{Decisions, Outbox, Receiving};
 
 /// `?api=` overrides the API base (the run command prints such a URL when PORT is not 8787).
@@ -376,23 +377,15 @@ fn Workspace() -> impl IntoView {
         {move || app.sync.with(|s| s.last_error.clone()).map(|e| view! {
             <p class="notice warn" data-testid="sync-error" role="status">{e}</p>
         })}
-        {move || match app.screen.get() {
-            Screen::Lookup => view! { <Lookup/> }.into_any(),
-            Screen::Receive => view! { <Receive/> }.into_any(),
-            Screen::Ship => view! { <Ship/> }.into_any(),
-            Screen::Count => view! { <Count/> }.into_any(),
-            Screen::Adjust => view! { <Adjust/> }.into_any(),
-            Screen::Transfer => view! { <Transfer/> }.into_any(),
-            Screen::Returns => view! { <Returns/> }.into_any(),
-            Screen::Outbox => view! { <OutboxView/> }.into_any(),
-            Screen::Replenishment => view! { <Replenishment/> }.into_any(),
-            Screen::Orders => view! { <crate::views::orders::Orders/> }.into_any(),
-            Screen::Approvals => view! { <crate::views::orders::Approvals/> }.into_any(),
-            Screen::Suppliers => view! { <crate::views::suppliers::Suppliers/> }.into_any(),
-            Screen::Picking => view! { <crate::views::fulfilment::Picking/> }.into_any(),
-            Screen::Exceptions => view! { <crate::views::fulfilment::Exceptions/> }.into_any(),
-            Screen::Import => view! { <crate::views::imports::Import/> }.into_any(),
-            Screen::Dashboard => view! { <crate::views::dashboard::DashboardView/> }.into_any(),
+        {move || {
+            let screen = app.screen.get();
+            Suspend::new(async move {
+                match screen_view(screen).await {
+                    // The wrapper draws no box (`display: contents`); it says which screen is shown.
+                    Ok(shown) => view! { <div class="screen" data-screen=screen.testid()>{shown}</div> }.into_any(),
+                    Err(error) => view! { <NotLoaded screen error/> }.into_any(),
+                }
+            })
         }}
         <UndoToast/>
     }
@@ -467,3 +460,73 @@ fn UndoToast() -> impl IntoView {
         })
     }
 }
+
+/// The screens live outside the main module, in three parts split off by `cargo xtask build-web`
+/// (`wasm_split`): `lookup` (every role's first screen), `floor` (the warehouse's movements, outbox,
+/// pick lists and exceptions) and `office` (planning, purchasing, dashboard, import). The main
+/// module starts the app without them; a part is fetched the first time one of its screens opens.
+/// The service worker precaches every part, so they open offline too. A part that cannot be
+/// fetched is an `Err`, shown on the screen, never a panic (`fallible`).
+async fn screen_view(screen: Screen) -> Result<AnyView, SplitLoaderError> {
+    match screen {
+        Screen::Lookup => lookup_screen().await,
+        Screen::Receive => receive_screen().await,
+        Screen::Ship => ship_screen().await,
+        Screen::Count => count_screen().await,
+        Screen::Adjust => adjust_screen().await,
+        Screen::Transfer => transfer_screen().await,
+        Screen::Returns => returns_screen().await,
+        Screen::Outbox => outbox_screen().await,
+        Screen::Picking => picking_screen().await,
+        Screen::Exceptions => exceptions_screen().await,
+        Screen::Replenishment => replenishment_screen().await,
+        Screen::Orders => orders_screen().await,
+        Screen::Approvals => approvals_screen().await,
+        Screen::Suppliers => suppliers_screen().await,
+        Screen::Import => import_screen().await,
+        Screen::Dashboard => dashboard_screen().await,
+    }
+}
+
+/// What a screen whose part could not be fetched shows instead: the reason and a way to retry
+/// (a failed fetch is not remembered, so opening the screen again fetches again).
+#[component]
+fn NotLoaded(screen: Screen, error: SplitLoaderError) -> impl IntoView {
+    let app = expect_context::<AppState>();
+    leptos::logging::warn!("{}: {error}", screen.label());
+    view! {
+        <section class="card" data-testid="screen-not-loaded">
+            <p class="notice warn" role="alert">
+                {format!("{} could not be downloaded to this device. A screen downloads once, while online: \
+                    connect and try again.", screen.label())}
+            </p>
+            <button data-testid="screen-retry" on:click=move |_| app.screen.set(screen)>"Try again"</button>
+        </section>
+    }
+}
+
+macro_rules! split_screen {
+    ($part:ident, $name:ident, $view:expr) => {
+        #[wasm_split($part, wasm_split_path = ::leptos::wasm_split, fallible)]
+        fn $name() -> Result<AnyView, SplitLoaderError> {
+            Ok($view.into_any())
+        }
+    };
+}
+
+split_screen!(lookup, lookup_screen, view! { <Lookup/> });
+split_screen!(floor, receive_screen, view! { <Receive/> });
+split_screen!(floor, ship_screen, view! { <Ship/> });
+split_screen!(floor, count_screen, view! { <Count/> });
+split_screen!(floor, adjust_screen, view! { <Adjust/> });
+split_screen!(floor, transfer_screen, view! { <Transfer/> });
+split_screen!(floor, returns_screen, view! { <Returns/> });
+split_screen!(floor, outbox_screen, view! { <OutboxView/> });
+split_screen!(floor, picking_screen, view! { <crate::views::fulfilment::Picking/> });
+split_screen!(floor, exceptions_screen, view! { <crate::views::fulfilment::Exceptions/> });
+split_screen!(office, replenishment_screen, view! { <Replenishment/> });
+split_screen!(office, orders_screen, view! { <crate::views::orders::Orders/> });
+split_screen!(office, approvals_screen, view! { <crate::views::orders::Approvals/> });
+split_screen!(office, suppliers_screen, view! { <crate::views::suppliers::Suppliers/> });
+split_screen!(office, import_screen, view! { <crate::views::imports::Import/> });
+split_screen!(office, dashboard_screen, view! { <crate::views::dashboard::DashboardView/> });
