@@ -43,6 +43,20 @@ test('looks up a SKU, then shows it offline after a reload', async () => {
   await page.reload();
   await page.getByTestId('card-sku').filter({ hasText: 'MUG-1' }).waitFor();
 
+  // Controlled by the service worker, the page loads every part of the app from its cache at
+  // start, the office screens' too, which this role never opens.
+  await page.waitForFunction(() => performance.getEntriesByType('resource')
+    .some((entry) => entry.name.includes('/pkg/split_office.wasm?build=')), null, { timeout: 10_000 });
+  // A part of another build is refused (a page of the last build must not link this build's code).
+  const answers = await page.evaluate(async () => {
+    const loader = await (await fetch('./pkg/__wasm_split.js')).text();
+    const build = loader.match(/split_floor\.wasm\?build=(\d+)/)[1];
+    const current = await fetch(`./pkg/split_floor.wasm?build=${build}`);
+    const other = await fetch(`./pkg/split_floor.wasm?build=${Number(build) - 1}`);
+    return [current.status, other.status];
+  });
+  assert.deepEqual(answers, [200, 410]);
+
   await browser.context.setOffline(true);
   await page.reload();
   await page.getByTestId('card-sku').filter({ hasText: 'MUG-1' }).waitFor({ timeout: 10_000 });
@@ -68,7 +82,8 @@ test('a screen whose code cannot be fetched says so, and opens once it can', asy
   const device = await launchBrowser(undefined, { serviceWorkers: 'block' });
   try {
     const refused = [];
-    await device.context.route('**/pkg/split_lookup.wasm', (route) => {
+    const lookupPart = /\/pkg\/split_lookup\.wasm\?build=\d+$/;
+    await device.context.route(lookupPart, (route) => {
       refused.push(route.request().url());
       return route.abort('connectionreset');
     });
@@ -86,7 +101,7 @@ test('a screen whose code cannot be fetched says so, and opens once it can', asy
     await page.screenshot({ path: join(shots, 'screen-not-loaded.png') });
 
     // The network is back: trying again fetches the part and the screen works.
-    await device.context.unroute('**/pkg/split_lookup.wasm');
+    await device.context.unroute(lookupPart);
     await page.getByTestId('screen-retry').click();
     await page.getByTestId('sku-input').click();
     await page.keyboard.type('MUG-1');

@@ -13,9 +13,9 @@ const gz = (file) => gzipSync(readFileSync(join(dist, file)), { level: 9 }).leng
 // The screens are split into parts (`lookup`, `floor`, `office`), each with the chunks of code it
 // shares with another part; `__wasm_split.js` says which. Sizes are gzipped, JS and wasm together.
 const loader = readFileSync(join(dist, '__wasm_split.js'), 'utf8');
-const chunkFiles = Object.fromEntries([...loader.matchAll(/const (__chunk_\d+) = makeLoad\(\(\) => \{\s*const src = fetch\(new URL\("\.\/([^"]+)"/g)]
+const chunkFiles = Object.fromEntries([...loader.matchAll(/const (__chunk_\d+) = makeLoad\(\(\) => \{\s*const src = fetch\(new URL\("\.\/([^"?]+)/g)]
   .map((m) => [m[1], m[2]]));
-const parts = Object.fromEntries([...loader.matchAll(/export const __wasm_split_load_(\w+?) = wrapAsyncCb\(makeLoad\(\(\) => \{\s*const src = fetch\(new URL\("\.\/([^"]+)"[\s\S]*?, \[([^\]]*)\]\)\)/g)]
+const parts = Object.fromEntries([...loader.matchAll(/export const __wasm_split_load_(\w+?) = wrapAsyncCb\(makeLoad\(\(\) => \{\s*const src = fetch\(new URL\("\.\/([^"?]+)[\s\S]*?, \[([^\]]*)\]\)\)/g)]
   .map((m) => [m[1], [m[2], ...m[3].split(',').map((d) => d.trim()).filter(Boolean).map((d) => chunkFiles[d])]]));
 const main = ['app_bg.wasm', 'app.js', '__wasm_split.js'];
 const download = (names) => {

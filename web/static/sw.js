@@ -1,7 +1,8 @@
 // Precaches the app shell and every lazily loaded part of it, so the app starts and each screen
 // opens with no network. Data lives in IndexedDB, so API requests are never cached here. The build
-// replaces __BUILD__ (which renews the cache) and '__PKG__' (the list of files under pkg/).
-const CACHE = 'stockline-shell-__BUILD__';
+// writes its stamp into BUILD (a new stamp renews the cache) and the list of its files into SHELL.
+const BUILD = '__BUILD__';
+const CACHE = `stockline-shell-${BUILD}`;
 const SHELL = ['./', './index.html', './app.css', './manifest.webmanifest', './icon.svg', '__PKG__'];
 
 self.addEventListener('install', (event) => {
@@ -23,6 +24,13 @@ self.addEventListener('fetch', (event) => {
   if (url.origin !== self.location.origin) return;
   // The API (same origin when deployed) is never answered from the cache.
   if (url.pathname.startsWith('/v1/')) return;
+  // A part of another build (a page still running the last build's main module asks for its
+  // parts after this build took over) must not be linked into it: refused, the page says so.
+  const build = url.searchParams.get('build');
+  if (build !== null && build !== BUILD) {
+    event.respondWith(new Response(`this is build ${BUILD}; reload the app`, { status: 410 }));
+    return;
+  }
   if (request.mode === 'navigate') {
     event.respondWith(caches.match('./index.html').then((hit) => hit || fetch(request)));
     return;

@@ -178,9 +178,10 @@ pub fn build_web(force: bool) -> Result {
     let _ = std::fs::remove_dir_all(&dist);
     let pkg = dist.join("pkg");
     std::fs::create_dir_all(&pkg).map_err(|e| e.to_string())?;
-    // Each screen is a `#[lazy]` function: the splitter moves the code only it reaches into its own
-    // module (and code several screens share into chunks they load together), leaving the main
-    // module with the frame, sync and storage. `__wasm_split.js` loads a screen's parts on first use.
+    // Each screen is a `wasm_split` function in one of three parts: the splitter moves the code
+    // only a part reaches into it (and code two parts share into chunks loaded with either),
+    // leaving the main module with the frame, sync and storage. `__wasm_split.js` loads a part
+    // the first time one of its screens opens.
     let split = root.join("target/web/split");
     let _ = std::fs::remove_dir_all(&split);
     sh(Command::new(home_cargo_bin().join("wasm-split-cli"))
@@ -192,7 +193,8 @@ pub fn build_web(force: bool) -> Result {
         .arg("--out-dir")
         .arg(&pkg)
         .arg(split.join("app.wasm")))?;
-    let mut parts = Vec::new();
+    let mut wasm_files = Vec::new();
+    let mut part_names = Vec::new();
     for entry in std::fs::read_dir(&split).map_err(|e| format!("{}: {e}", split.display()))? {
         let path = entry.map_err(|e| e.to_string())?.path();
         let Some(name) = path.file_name().and_then(|n| n.to_str()).map(str::to_string) else { continue };
@@ -201,28 +203,42 @@ pub fn build_web(force: bool) -> Result {
         }
         std::fs::copy(&path, pkg.join(&name)).map_err(|e| format!("{name}: {e}"))?;
         if name.ends_with(".wasm") {
-            parts.push(pkg.join(&name));
+            wasm_files.push(pkg.join(&name));
+            part_names.push(name);
         }
     }
-    parts.push(out.clone());
-    wasm_opt_all(parts)?;
+    part_names.sort();
+    wasm_files.push(out.clone());
+    wasm_opt_all(wasm_files)?;
     let static_dir = root.join("web/static");
     for entry in std::fs::read_dir(&static_dir).map_err(|e| format!("{}: {e}", static_dir.display()))? {
         let entry = entry.map_err(|e| e.to_string())?;
         std::fs::copy(entry.path(), dist.join(entry.file_name())).map_err(|e| e.to_string())?;
     }
-    // The service worker's cache name changes with every build so clients pick up the new shell.
-    let stamp = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    // It precaches every part of the app, so each screen opens offline.
-    let mut files: Vec<String> = Vec::new();
-    for entry in std::fs::read_dir(&pkg).map_err(|e| e.to_string())? {
-        let name = entry.map_err(|e| e.to_string())?.file_name().to_string_lossy().into_owned();
-        files.push(format!("'./pkg/{name}'"));
+    // Every build has a stamp. The service worker's cache is named by it, so clients pick up the
+    // new shell. The parts are fetched with it (`?build=`), and the service worker refuses a
+    // part of another build: a page still running the main module of the last build must never
+    // link a part of this one (their functions and memory layout differ).
+    let stamp = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_err(|e| format!("the clock is before 1970: {e}"))?
+        .as_millis()
+        .to_string();
+    let loader = pkg.join("__wasm_split.js");
+    let text = std::fs::read_to_string(&loader).map_err(|e| format!("{}: {e}", loader.display()))?;
+    let stamped = text.replace(".wasm\", import.meta.url)", &format!(".wasm?build={stamp}\", import.meta.url)"));
+    let count = part_names.len();
+    if stamped.matches("?build=").count() != count {
+        return Err(format!("__wasm_split.js: expected {count} part URLs to stamp; its format changed?"));
     }
-    files.sort();
+    std::fs::write(&loader, stamped).map_err(|e| e.to_string())?;
+    // The service worker precaches the shell and every part, so each screen opens offline.
+    let mut files: Vec<String> =
+        ["__wasm_split.js", "app.js", "app_bg.wasm"].iter().map(|f| format!("'./pkg/{f}'")).collect();
+    files.extend(part_names.iter().map(|name| format!("'./pkg/{name}?build={stamp}'")));
     let sw = dist.join("sw.js");
     let text = std::fs::read_to_string(&sw).map_err(|e| e.to_string())?;
-    let text = text.replace("__BUILD__", &stamp.to_string()).replace("'__PKG__'", &files.join(", "));
+    let text = text.replace("__BUILD__", &stamp).replace("'__PKG__'", &files.join(", "));
     std::fs::write(&sw, text).map_err(|e| e.to_string())?;
     report_web_size(&pkg)
 }

@@ -498,9 +498,15 @@ fn NotLoaded(screen: Screen, error: SplitLoaderError) -> impl IntoView {
         <section class="card" data-testid="screen-not-loaded">
             <p class="notice warn" role="alert">
                 {format!("{} could not be downloaded to this device. A screen downloads once, while online: \
-                    connect and try again.", screen.label())}
+                    connect and try again. If Stockline was just updated, reload it (queued work is kept).",
+                    screen.label())}
             </p>
-            <button data-testid="screen-retry" on:click=move |_| app.screen.set(screen)>"Try again"</button>
+            <div class="row">
+                <button data-testid="screen-retry" on:click=move |_| app.screen.set(screen)>"Try again"</button>
+                <button data-testid="screen-reload" on:click=move |_| {
+                    let _ = window().location().reload();
+                }>"Reload Stockline"</button>
+            </div>
         </section>
     }
 }
@@ -512,10 +518,30 @@ macro_rules! split_screen {
             Ok($view.into_any())
         }
     };
+    // The first screen of a part also names the function that loads the part without opening it.
+    ($part:ident, $name:ident, $view:expr, preload $preload:ident) => {
+        #[wasm_split($part, wasm_split_path = ::leptos::wasm_split, fallible, preload($preload))]
+        fn $name() -> Result<AnyView, SplitLoaderError> {
+            Ok($view.into_any())
+        }
+    };
 }
 
-split_screen!(lookup, lookup_screen, view! { <Lookup/> });
-split_screen!(floor, receive_screen, view! { <Receive/> });
+/// Loads every part into this page, from the service worker's cache. Run once the service worker
+/// controls the page (so nothing is downloaded twice): from then on the page holds all its code,
+/// as it did before the split, and a new build taking over the cache cannot leave it half loaded.
+pub async fn preload_parts() {
+    for (part, loaded) in
+        [("lookup", preload_lookup().await), ("floor", preload_floor().await), ("office", preload_office().await)]
+    {
+        if let Err(error) = loaded {
+            leptos::logging::warn!("part {part} not preloaded: {error}");
+        }
+    }
+}
+
+split_screen!(lookup, lookup_screen, view! { <Lookup/> }, preload preload_lookup);
+split_screen!(floor, receive_screen, view! { <Receive/> }, preload preload_floor);
 split_screen!(floor, ship_screen, view! { <Ship/> });
 split_screen!(floor, count_screen, view! { <Count/> });
 split_screen!(floor, adjust_screen, view! { <Adjust/> });
@@ -524,7 +550,7 @@ split_screen!(floor, returns_screen, view! { <Returns/> });
 split_screen!(floor, outbox_screen, view! { <OutboxView/> });
 split_screen!(floor, picking_screen, view! { <crate::views::fulfilment::Picking/> });
 split_screen!(floor, exceptions_screen, view! { <crate::views::fulfilment::Exceptions/> });
-split_screen!(office, replenishment_screen, view! { <Replenishment/> });
+split_screen!(office, replenishment_screen, view! { <Replenishment/> }, preload preload_office);
 split_screen!(office, orders_screen, view! { <crate::views::orders::Orders/> });
 split_screen!(office, approvals_screen, view! { <crate::views::orders::Approvals/> });
 split_screen!(office, suppliers_screen, view! { <crate::views::suppliers::Suppliers/> });
