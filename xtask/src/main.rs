@@ -150,8 +150,7 @@ pub fn build_edge(force: bool) -> Result {
         .env("WASM_BINDGEN_BIN", home_cargo_bin().join("wasm-bindgen"))
         .env("ESBUILD_BIN", root.join("node_modules/@esbuild/linux-x64/bin/esbuild"))
         .env("WASM_OPT_BIN", node_bin.join("wasm-opt")))?;
-    report_size("edge", &out);
-    Ok(())
+    report_size("edge", &out)
 }
 
 pub fn build_web(force: bool) -> Result {
@@ -252,7 +251,9 @@ fn wasm_opt_all(parts: Vec<PathBuf>) -> Result {
             .map(|_| {
                 scope.spawn(|| {
                     while let Some(part) = next() {
-                        sh(Command::new(root().join("node_modules/.bin/wasm-opt"))
+                        // Its output is kept for a failure: on success it only warns that it does
+                        // not know the name section's newer subsections (it drops the names).
+                        let ran = Command::new(root().join("node_modules/.bin/wasm-opt"))
                             .env("PATH", tool_path())
                             .args([
                                 "-Oz",
@@ -265,7 +266,16 @@ fn wasm_opt_all(parts: Vec<PathBuf>) -> Result {
                             .arg(&part)
                             .arg("-o")
                             .arg(&part)
-                            .stderr(std::process::Stdio::null()))?;
+                            .output()
+                            .map_err(|e| format!("wasm-opt: {e}"))?;
+                        if !ran.status.success() {
+                            return Err(format!(
+                                "wasm-opt {} exited with {}:\n{}",
+                                part.display(),
+                                ran.status,
+                                String::from_utf8_lossy(&ran.stderr)
+                            ));
+                        }
                     }
                     Ok(())
                 })
@@ -279,28 +289,31 @@ fn wasm_opt_all(parts: Vec<PathBuf>) -> Result {
 /// What a device downloads before its first screen (the main module, its JS and the split
 /// loader) and what all the parts come to, gzipped.
 fn report_web_size(pkg: &Path) -> Result {
-    let gzipped = |path: &Path| -> u64 {
-        output(Command::new("sh").arg("-c").arg(format!("gzip -9 -c '{}' | wc -c", path.display())))
-            .and_then(|s| s.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    let main: u64 = ["app_bg.wasm", "app.js", "__wasm_split.js"].iter().map(|f| gzipped(&pkg.join(f))).sum();
+    let mut main = 0;
+    for file in ["app_bg.wasm", "app.js", "__wasm_split.js"] {
+        main += gzipped_bytes(&pkg.join(file))?;
+    }
     let mut all = 0;
     let mut count = 0;
     for entry in std::fs::read_dir(pkg).map_err(|e| e.to_string())? {
-        all += gzipped(&entry.map_err(|e| e.to_string())?.path());
+        all += gzipped_bytes(&entry.map_err(|e| e.to_string())?.path())?;
         count += 1;
     }
     eprintln!("web: main module + JS {} KiB gzipped; all {count} files {} KiB gzipped", main / 1024, all / 1024);
     Ok(())
 }
 
-fn report_size(what: &str, wasm: &Path) {
-    let raw = std::fs::metadata(wasm).map(|m| m.len()).unwrap_or(0);
-    let gzipped = output(Command::new("sh").arg("-c").arg(format!("gzip -9 -c '{}' | wc -c", wasm.display())))
+fn report_size(what: &str, wasm: &Path) -> Result {
+    let raw = std::fs::metadata(wasm).map_err(|e| format!("{}: {e}", wasm.display()))?.len();
+    eprintln!("{what}: wasm {} KiB raw, {} KiB gzipped", raw / 1024, gzipped_bytes(wasm)? / 1024);
+    Ok(())
+}
+
+/// The size of `path` gzipped at level 9, as a server would send it.
+fn gzipped_bytes(path: &Path) -> Result<u64> {
+    output(Command::new("sh").arg("-c").arg(format!("gzip -9 -c '{}' | wc -c", path.display())))
         .and_then(|s| s.parse::<u64>().ok())
-        .unwrap_or(0);
-    eprintln!("{what}: wasm {} KiB raw, {} KiB gzipped", raw / 1024, gzipped / 1024);
+        .ok_or_else(|| format!("could not gzip {}", path.display()))
 }
 
 pub struct Workerd {

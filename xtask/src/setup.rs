@@ -8,7 +8,8 @@ use std::time::Instant;
 
 const WORKER_BUILD_VERSION: &str = "0.8.7";
 /// The tool that splits the web app's lazily loaded screens out of its main module (the split
-/// points are Leptos `#[lazy]` functions; cargo-leptos uses the same crate for `--split`).
+/// points are `wasm_split` functions, which Leptos re-exports; cargo-leptos uses the same crate
+/// for `--split`).
 const WASM_SPLIT_VERSION: &str = "0.2.4";
 
 #[derive(Clone, Copy, PartialEq, Eq)]
