@@ -570,13 +570,14 @@ impl Purchasing {
         }
         self.busy.borrow_mut().insert(busy_key.clone(), Vec::new());
         let _busy = Busy { set: &self.busy, keys: vec![busy_key] };
-        let rows: Vec<ChangeRow> = match waited {
-            false => read,
-            true => store::rows(
+        let rows: Vec<ChangeRow> = if waited {
+            store::rows(
                 &self.sql(),
                 "SELECT seq, sku, envelope FROM stock_changes WHERE sku = ? ORDER BY seq LIMIT ?",
                 vec![sku.as_str().into(), CHANGES_PER_SEND_MAX.into()],
-            )?,
+            )?
+        } else {
+            read
         };
         let mut applied = Vec::with_capacity(rows.len());
         for row in rows {

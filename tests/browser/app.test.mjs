@@ -99,6 +99,13 @@ test('a screen whose code cannot be fetched says so, and opens once it can', asy
     assert.ok(refused.length >= 1);
     assert.equal(await page.getByTestId('sku-input').count(), 0);
     await page.screenshot({ path: join(shots, 'screen-not-loaded.png') });
+    // On a phone the message and both buttons fit the width.
+    await page.setViewportSize({ width: 390, height: 844 });
+    const widest = await page.evaluate(() => Math.max(...[...document.querySelectorAll('body *')]
+      .map((element) => element.getBoundingClientRect().right)));
+    assert.ok(widest <= 390, `an element reaches ${widest} px on a 390 px screen`);
+    await page.getByTestId('screen-reload').waitFor();
+    await page.screenshot({ path: join(shots, 'phone-screen-not-loaded.png') });
 
     // The network is back: trying again fetches the part and the screen works.
     await device.context.unroute(lookupPart);

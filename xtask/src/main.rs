@@ -153,6 +153,9 @@ pub fn build_edge(force: bool) -> Result {
     report_size("edge", &out)
 }
 
+/// What the app starts from, under `web/dist/pkg`: the main module, its JS, the split loader.
+const WEB_MAIN_FILES: [&str; 3] = ["__wasm_split.js", "app.js", "app_bg.wasm"];
+
 pub fn build_web(force: bool) -> Result {
     let root = root();
     let dist = root.join("web/dist");
@@ -232,8 +235,7 @@ pub fn build_web(force: bool) -> Result {
     }
     std::fs::write(&loader, stamped).map_err(|e| e.to_string())?;
     // The service worker precaches the shell and every part, so each screen opens offline.
-    let mut files: Vec<String> =
-        ["__wasm_split.js", "app.js", "app_bg.wasm"].iter().map(|f| format!("'./pkg/{f}'")).collect();
+    let mut files: Vec<String> = WEB_MAIN_FILES.iter().map(|f| format!("'./pkg/{f}'")).collect();
     files.extend(part_names.iter().map(|name| format!("'./pkg/{name}?build={stamp}'")));
     let sw = dist.join("sw.js");
     let text = std::fs::read_to_string(&sw).map_err(|e| e.to_string())?;
@@ -290,7 +292,7 @@ fn wasm_opt_all(parts: Vec<PathBuf>) -> Result {
 /// loader) and what all the parts come to, gzipped.
 fn report_web_size(pkg: &Path) -> Result {
     let mut main = 0;
-    for file in ["app_bg.wasm", "app.js", "__wasm_split.js"] {
+    for file in WEB_MAIN_FILES {
         main += gzipped_bytes(&pkg.join(file))?;
     }
     let mut all = 0;

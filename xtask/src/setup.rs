@@ -67,6 +67,11 @@ fn locked_version(krate: &str) -> Result<String> {
         .ok_or_else(|| format!("`cargo pkgid {krate}` answered `{}`, with no version", id.trim()))
 }
 
+/// `cargo install` of `krate` at exactly `version` (replacing another version), with `extra` flags.
+fn cargo_install(krate: &str, version: &str, extra: &[&str]) -> Result {
+    sh(Command::new("cargo").args(["install", krate, "--version", version, "--force"]).args(extra))
+}
+
 fn wasm_bindgen() -> Result {
     let version = locked_version("wasm-bindgen")?;
     let have = output(Command::new(home_cargo_bin().join("wasm-bindgen")).arg("--version")).unwrap_or_default();
@@ -76,7 +81,7 @@ fn wasm_bindgen() -> Result {
     }
     step(&format!("wasm-bindgen-cli {version}"), "must equal the wasm-bindgen in Cargo.lock; ~10 min cold", || {
         // Without --locked: its own lockfile pins a crate version the registry here lacks.
-        sh(Command::new("cargo").args(["install", "wasm-bindgen-cli", "--version", &version, "--force"]))
+        cargo_install("wasm-bindgen-cli", &version, &[])
     })
 }
 
@@ -87,14 +92,7 @@ fn worker_build() -> Result {
         return Ok(());
     }
     step(&format!("worker-build {WORKER_BUILD_VERSION}"), "builds the worker's JS shim; ~9 min cold", || {
-        sh(Command::new("cargo").args([
-            "install",
-            "worker-build",
-            "--version",
-            WORKER_BUILD_VERSION,
-            "--locked",
-            "--force",
-        ]))
+        cargo_install("worker-build", WORKER_BUILD_VERSION, &["--locked"])
     })
 }
 
@@ -108,18 +106,7 @@ fn wasm_split() -> Result {
     step(
         &format!("wasm-split-cli {WASM_SPLIT_VERSION}"),
         "splits the web app's screens into lazy parts; ~1 min cold",
-        || {
-            sh(Command::new("cargo").args([
-                "install",
-                "wasm_split_cli_support",
-                "--version",
-                WASM_SPLIT_VERSION,
-                "--features",
-                "build-binary",
-                "--locked",
-                "--force",
-            ]))
-        },
+        || cargo_install("wasm_split_cli_support", WASM_SPLIT_VERSION, &["--features", "build-binary", "--locked"]),
     )
 }
 

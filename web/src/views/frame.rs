@@ -512,15 +512,9 @@ fn NotLoaded(screen: Screen, error: SplitLoaderError) -> impl IntoView {
 }
 
 macro_rules! split_screen {
-    ($part:ident, $name:ident, $view:expr) => {
-        #[wasm_split($part, wasm_split_path = ::leptos::wasm_split, fallible)]
-        fn $name() -> Result<AnyView, SplitLoaderError> {
-            Ok($view.into_any())
-        }
-    };
     // The first screen of a part also names the function that loads the part without opening it.
-    ($part:ident, $name:ident, $view:expr, preload $preload:ident) => {
-        #[wasm_split($part, wasm_split_path = ::leptos::wasm_split, fallible, preload($preload))]
+    ($part:ident, $name:ident, $view:expr $(, preload $preload:ident)?) => {
+        #[wasm_split($part, wasm_split_path = ::leptos::wasm_split, fallible $(, preload($preload))?)]
         fn $name() -> Result<AnyView, SplitLoaderError> {
             Ok($view.into_any())
         }
