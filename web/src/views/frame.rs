@@ -442,11 +442,14 @@ fn UndoToast() -> impl IntoView {
             let undo = move |_| {
                 if let Some(op) = app.undo.get_untracked() {
                     app.undo.set(None);
-                    let saved = op.clone();
-                    app.outbox.update(|o| o.restore(op));
+                    // On the device first, then on the screen: a reload right after finds it.
                     spawn_local(async move {
-                        if let Err(error) = db::save_op(&saved).await {
-                            app.fail(format!("Could not save on this device: {error}"));
+                        match db::save_op(&op).await {
+                            Ok(()) => app.outbox.update(|o| o.restore(op)),
+                            Err(error) => {
+                                app.undo.set(Some(op));
+                                app.fail(format!("Could not save on this device: {error}"));
+                            }
                         }
                     });
                 }

@@ -166,13 +166,16 @@ fn Correct(queued: QueuedOp) -> impl IntoView {
     let discard = move |_| {
         let Some(removed) = app.outbox.try_update(|o| o.discard(op_id.as_str())).flatten() else { return };
         let id = removed.op.op_id.to_string();
-        app.undo.set(Some(removed));
+        // Undo is offered once the device has forgotten it, so an undo's write comes after.
         spawn_local(async move {
             if let Err(error) = db::delete_ops(&[id.as_str()]).await {
-                app.fail(format!("Could not save on this device: {error}"));
+                // Still on the device: back on the screen too.
+                app.outbox.update(|o| o.restore(removed));
+                return app.fail(format!("Could not save on this device: {error}"));
             }
+            app.undo.set(Some(removed));
+            Timeout::new(UNDO_MS, move || app.undo.set(None)).forget();
         });
-        Timeout::new(UNDO_MS, move || app.undo.set(None)).forget();
     };
     view! {
         <div class="resolve" data-testid="correct">
